@@ -1,0 +1,128 @@
+"""What every handler needs: argument parsing with Redis's errors, and key lookups that
+hide expired keys (DESIGN §3: every replica hides an expired key on read)."""
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any, Optional
+
+from .. import errors
+from ..crdt import codes
+from ..crdt.string_counter import CounterStr, parse_int
+from ..keyspace import Db
+from ..reply import CommandError
+
+if TYPE_CHECKING:
+    from ..client import Client
+    from ..node import Node
+
+LLONG_MAX = (1 << 63) - 1
+LLONG_MIN = -(1 << 63)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# ---- arguments ---------------------------------------------------------------------------
+def arg_int(b: bytes, msg: str = errors.NOT_INTEGER) -> int:
+    v = parse_int(b)
+    if v is None:
+        raise CommandError(msg)
+    return v
+
+
+def arg_float(b: bytes, msg: str = errors.NOT_FLOAT) -> float:
+    """Redis getDoubleFromObject: strtod syntax, no spaces, NaN rejected, inf allowed."""
+    try:
+        if not b or b[:1].isspace() or b[-1:].isspace():
+            raise ValueError
+        s = b.decode("ascii")
+        if "_" in s:
+            raise ValueError
+        v = float(s)
+    except (ValueError, UnicodeDecodeError):
+        raise CommandError(msg) from None
+    if math.isnan(v):
+        raise CommandError(msg)
+    return v
+
+
+def arg_db(node: "Node", b: bytes) -> int:
+    v = parse_int(b)
+    if v is None:
+        raise CommandError(errors.NOT_INTEGER)
+    if v < 0 or v >= len(node.keyspace.dbs):
+        raise CommandError(errors.DB_INDEX)
+    return v
+
+
+# ---- lookups -----------------------------------------------------------------------------
+def db_of(node: "Node", client: "Client") -> Db:
+    return node.keyspace.dbs[client.db]
+
+
+def _expired(db: Db, key: bytes) -> bool:
+    reg = db.expires.get(key)
+    return reg is not None and reg.deadline is not None and reg.deadline <= now_ms()
+
+
+def expire_if_needed(node: "Node", db: Db, key: bytes, write: bool) -> bool:
+    """True when `key` is logically expired. A writer deletes it first (so INCR on an
+    expired key starts from 0, like Redis); a reader deletes it only when this replica
+    owns the winning expiry, otherwise it just hides it."""
+    if not db.expires or not _expired(db, key):
+        return False
+    reg = db.expires[key]
+    if write or reg.owner().rsplit(".", 1)[0] == node.replica_id:
+        node.expired_keys += 1
+        node.emit((codes.DEL, db.index, key))
+    return True
+
+
+def lookup_read(node: "Node", db: Db, key: bytes) -> Any:
+    e = db.data.get(key)
+    if e is None:
+        return None
+    if db.expires and expire_if_needed(node, db, key, False):
+        return None
+    return e
+
+
+def lookup_write(node: "Node", db: Db, key: bytes) -> Any:
+    e = db.data.get(key)
+    if e is None:
+        return None
+    if db.expires and expire_if_needed(node, db, key, True):
+        return db.data.get(key)
+    return e
+
+
+def is_string(e: Any) -> bool:
+    return type(e) is tuple or type(e) is CounterStr
+
+
+def read_string(node: "Node", db: Db, key: bytes) -> Optional[bytes]:
+    """The string at key, None if missing; WRONGTYPE if another type."""
+    e = lookup_read(node, db, key)
+    if e is None:
+        return None
+    if type(e) is tuple:
+        return e[0]  # type: ignore[no-any-return]
+    if type(e) is CounterStr:
+        return e.value
+    raise CommandError(errors.WRONGTYPE)
+
+
+def check_type(e: Any, cls: type) -> Any:
+    """`e` if it is of the entry class (or None); WRONGTYPE otherwise."""
+    if e is None or type(e) is cls:
+        return e
+    raise CommandError(errors.WRONGTYPE)
+
+
+def ttl_ms(db: Db, key: bytes) -> Optional[int]:
+    reg = db.expires.get(key)
+    if reg is None or reg.deadline is None:
+        return None
+    return reg.deadline

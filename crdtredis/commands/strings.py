@@ -1,0 +1,638 @@
+"""String commands: the GET/SET family, ranges, LCS and the counters (Redis t_string.c).
+
+Every write reduces to the two string effects (DESIGN §1): SET ships the whole new value
+(APPEND and SETRANGE included, so concurrent ones resolve LWW), INCR ships a delta, so
+concurrent increments add up. Conditions (NX/XX, SETNX, MSETNX) are checked at the origin
+only (docs/semantics.md).
+"""
+from __future__ import annotations
+
+import weakref
+from array import array
+from decimal import Context, Decimal
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from .. import errors
+from ..crdt import codes
+from ..crdt.string_counter import parse_decimal, parse_int, string_value
+from ..keyspace import Db, entry_stamp
+from ..reply import OK, CommandError, Map, Reply
+from . import helpers
+from .helpers import LLONG_MAX, db_of, is_string, lookup_read, lookup_write, now_ms, read_string
+from .registry import command
+
+if TYPE_CHECKING:
+    from ..client import Client
+    from ..node import Node
+
+SET, INCR, DEL, EXPIRE = codes.SET, codes.INCR, codes.DEL, codes.EXPIRE
+TTL_CLEAR, TTL_KEEP, TTL_SET = codes.TTL_CLEAR, codes.TTL_KEEP, codes.TTL_SET
+
+
+def _wrongtype() -> CommandError:
+    return CommandError(errors.WRONGTYPE)
+
+
+def _string_or_none(e: Any) -> bytes | None:
+    if e is None:
+        return None
+    if not is_string(e):
+        raise _wrongtype()
+    return string_value(e)
+
+
+def _check_length(node: Node, size: int) -> None:
+    if size > node.proto_max_bulk_len:
+        raise CommandError(errors.STRING_TOO_LONG)
+
+
+# ---- OBJECT ENCODING hints -------------------------------------------------------------
+# Redis derives a string's encoding from how it was written, not only from its bytes:
+# APPEND and SETRANGE leave a "raw" string (dbUnshareStringValue) and INCRBYFLOAT an
+# "embstr" one even when the text is an integer. The effects carry only the value, so the
+# origin remembers such writes here, keyed to the entry's stamp and value: any later write
+# changes one of them and the hint lapses. Local and cosmetic; bounded by _HINTS_MAX.
+_HINTS: weakref.WeakKeyDictionary[Node, dict[tuple[int, bytes], tuple[tuple[int, str], bytes, bytes]]]
+_HINTS = weakref.WeakKeyDictionary()
+_HINTS_MAX = 10_000
+
+
+def set_encoding_hint(node: Node, db: Db, key: bytes, enc: bytes) -> None:
+    e = db.data.get(key)
+    if e is None or not is_string(e):
+        return
+    hints = _HINTS.get(node)
+    if hints is None:
+        hints = _HINTS[node] = {}
+    hints[(db.index, key)] = (entry_stamp(e), string_value(e), enc)
+    if len(hints) > _HINTS_MAX:
+        for k in list(hints):
+            d = node.keyspace.dbs[k[0]]
+            if _live_hint(hints[k], d.data.get(k[1])) is None:
+                del hints[k]
+        if len(hints) > _HINTS_MAX:
+            hints.clear()
+
+
+def _live_hint(h: tuple[tuple[int, str], bytes, bytes], e: Any) -> bytes | None:
+    if e is None or not is_string(e) or entry_stamp(e) != h[0] or string_value(e) != h[1]:
+        return None
+    return h[2]
+
+
+def encoding_hint(node: Node, db: Db, key: bytes) -> bytes | None:
+    hints = _HINTS.get(node)
+    if not hints:
+        return None
+    h = hints.get((db.index, key))
+    return None if h is None else _live_hint(h, db.data.get(key))
+
+
+def string_encoding(node: Node, db: Db, key: bytes, value: bytes) -> bytes:
+    """OBJECT ENCODING of a string: Redis's tryObjectEncoding applied to its bytes."""
+    hint = encoding_hint(node, db, key)
+    if hint is not None:
+        return hint if hint == b"raw" or len(value) <= 44 else b"raw"
+    if len(value) <= 20 and parse_int(value) is not None:
+        return b"int"
+    return b"embstr" if len(value) <= 44 else b"raw"
+
+
+# ---- expiry arguments ----------------------------------------------------------------
+_EX, _PX, _EXAT, _PXAT, _KEEPTTL, _PERSIST = "ex", "px", "exat", "pxat", "keepttl", "persist"
+_NX, _XX, _GET = "nx", "xx", "get"
+_TTL_OPTS = (_EX, _PX, _EXAT, _PXAT)
+
+
+def _parse_string_opts(argv: list[bytes], start: int, for_set: bool) -> tuple[set[str], bytes | None, str]:
+    """Redis parseExtendedStringArgumentsOrReply: (flags, expire argument, its option).
+
+    The conflict rules are Redis's exactly, including what it lets through (a repeated
+    NX, EX 10 EX 20: the last wins; NX with GET since 7.0)."""
+    flags: set[str] = set()
+    expire: bytes | None = None
+    unit = ""
+    j = start
+    n = len(argv)
+    while j < n:
+        opt = argv[j].lower()
+        has_next = j + 1 < n
+        if opt == b"nx" and for_set and _XX not in flags:
+            flags.add(_NX)
+        elif opt == b"xx" and for_set and _NX not in flags:
+            flags.add(_XX)
+        elif opt == b"get" and for_set:
+            flags.add(_GET)
+        elif opt == b"keepttl" and for_set and not flags.intersection(_TTL_OPTS):
+            flags.add(_KEEPTTL)
+        elif opt == b"persist" and not for_set and not flags.intersection(_TTL_OPTS):
+            flags.add(_PERSIST)
+        elif opt in (b"ex", b"px", b"exat", b"pxat") and has_next and not flags & {_KEEPTTL, _PERSIST} \
+                and not flags.intersection(o for o in _TTL_OPTS if o != opt.decode()):
+            unit = opt.decode()
+            flags.add(unit)
+            expire = argv[j + 1]
+            j += 1
+        else:
+            raise CommandError(errors.SYNTAX)
+        j += 1
+    return flags, expire, unit
+
+
+def _deadline(cmd: str, arg: bytes, unit: str) -> int:
+    """Redis getExpireMillisecondsOrReply: absolute deadline in unix ms."""
+    v = helpers.arg_int(arg)
+    seconds = unit in (_EX, _EXAT)
+    if v <= 0 or (seconds and v > LLONG_MAX // 1000):
+        raise CommandError(errors.invalid_expire(cmd))
+    if seconds:
+        v *= 1000
+    if unit in (_EX, _PX):
+        v += now_ms()
+    if v > LLONG_MAX:  # Redis sees the signed overflow as a value <= 0
+        raise CommandError(errors.invalid_expire(cmd))
+    return v
+
+
+def _emit_set(node: Node, db: Db, key: bytes, value: bytes, keepttl: bool, deadline: int | None) -> None:
+    if deadline is not None:
+        if deadline <= now_ms():
+            # Already expired: Redis's key is gone at the next access; ours at once.
+            node.emit((DEL, db.index, key))
+        else:
+            node.emit((SET, db.index, key, value, TTL_SET, deadline))
+    else:
+        node.emit((SET, db.index, key, value, TTL_KEEP if keepttl else TTL_CLEAR, None))
+
+
+# ---- GET / SET family ------------------------------------------------------------------
+# GET key
+@command("get", 2, "readonly fast", 1, 1, 1, group="string", summary="Get the value of a key",
+         since="1.0.0", acl="string fast")
+def get_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    return read_string(node, db_of(node, client), argv[1])
+
+
+# SET key value [NX|XX] [GET] [EX s|PX ms|EXAT unix-s|PXAT unix-ms|KEEPTTL]
+@command("set", -3, "write denyoom", 1, 1, 1, group="string", summary="Set the string value of a key",
+         since="1.0.0", acl="string slow")
+def set_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    flags, expire, unit = _parse_string_opts(argv, 3, True)
+    db = db_of(node, client)
+    key = argv[1]
+    deadline = _deadline("set", expire, unit) if expire is not None else None
+    old: bytes | None = None
+    if _GET in flags:
+        old = read_string(node, db, key)
+    if _NX in flags or _XX in flags:
+        found = lookup_write(node, db, key) is not None
+        if (_NX in flags and found) or (_XX in flags and not found):
+            return old if _GET in flags else None
+    _emit_set(node, db, key, argv[2], _KEEPTTL in flags, deadline)
+    return old if _GET in flags else OK
+
+
+# SETNX key value
+@command("setnx", 3, "write denyoom fast", 1, 1, 1, group="string",
+         summary="Set the value of a key, only if the key does not exist", since="1.0.0", acl="string fast")
+def setnx_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    db = db_of(node, client)
+    if lookup_write(node, db, argv[1]) is not None:
+        return 0
+    node.emit((SET, db.index, argv[1], argv[2], TTL_CLEAR, None))
+    return 1
+
+
+def _setex(node: Node, client: Client, argv: list[bytes], cmd: str, unit: str) -> Reply:
+    deadline = _deadline(cmd, argv[2], unit)
+    _emit_set(node, db_of(node, client), argv[1], argv[3], False, deadline)
+    return OK
+
+
+# SETEX key seconds value
+@command("setex", 4, "write denyoom", 1, 1, 1, group="string", summary="Set the value and expiration of a key",
+         since="2.0.0", acl="string slow")
+def setex_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    return _setex(node, client, argv, "setex", _EX)
+
+
+# PSETEX key milliseconds value
+@command("psetex", 4, "write denyoom", 1, 1, 1, group="string",
+         summary="Set the value and expiration in milliseconds of a key", since="2.6.0", acl="string slow")
+def psetex_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    return _setex(node, client, argv, "psetex", _PX)
+
+
+# GETSET key value
+@command("getset", 3, "write denyoom fast", 1, 1, 1, group="string",
+         summary="Set the string value of a key and return its old value", since="1.0.0", acl="string fast")
+def getset_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    db = db_of(node, client)
+    old = read_string(node, db, argv[1])
+    node.emit((SET, db.index, argv[1], argv[2], TTL_CLEAR, None))
+    return old
+
+
+# GETDEL key
+@command("getdel", 2, "write fast", 1, 1, 1, group="string", summary="Get the value of a key and delete the key",
+         since="6.2.0", acl="string fast")
+def getdel_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    db = db_of(node, client)
+    old = read_string(node, db, argv[1])
+    if old is not None:
+        node.emit((DEL, db.index, argv[1]))
+    return old
+
+
+# GETEX key [EX s|PX ms|EXAT unix-s|PXAT unix-ms|PERSIST]
+@command("getex", -2, "write fast", 1, 1, 1, group="string",
+         summary="Get the value of a key and optionally set its expiration", since="6.2.0", acl="string fast")
+def getex_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    flags, expire, unit = _parse_string_opts(argv, 2, False)
+    db = db_of(node, client)
+    key = argv[1]
+    value = read_string(node, db, key)
+    if value is None:
+        return None
+    if expire is not None:
+        deadline = _deadline("getex", expire, unit)
+        if deadline <= now_ms():
+            node.emit((DEL, db.index, key))
+        else:
+            node.emit((EXPIRE, db.index, key, deadline))
+    elif _PERSIST in flags and helpers.ttl_ms(db, key) is not None:
+        node.emit((EXPIRE, db.index, key, None))
+    return value
+
+
+# MGET key [key ...]
+@command("mget", -2, "readonly fast", 1, -1, 1, group="string", summary="Get the values of all the given keys",
+         since="1.0.0", acl="string fast")
+def mget_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    db = db_of(node, client)
+    out: list[bytes | None] = []
+    for key in argv[1:]:
+        e = lookup_read(node, db, key)
+        out.append(string_value(e) if e is not None and is_string(e) else None)
+    return out
+
+
+# MSET key value [key value ...]
+@command("mset", -3, "write denyoom", 1, -1, 2, group="string", summary="Set multiple keys to multiple values",
+         since="1.0.1", acl="string slow")
+def mset_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    if len(argv) % 2 == 0:
+        raise CommandError(errors.wrong_arity("mset"))
+    db = db_of(node, client)
+    for j in range(1, len(argv), 2):
+        node.emit((SET, db.index, argv[j], argv[j + 1], TTL_CLEAR, None))
+    return OK
+
+
+# MSETNX key value [key value ...]
+@command("msetnx", -3, "write denyoom", 1, -1, 2, group="string",
+         summary="Set multiple keys to multiple values, only if none of the keys exist", since="1.0.1",
+         acl="string slow")
+def msetnx_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    if len(argv) % 2 == 0:
+        raise CommandError(errors.wrong_arity("msetnx"))
+    db = db_of(node, client)
+    for j in range(1, len(argv), 2):
+        if lookup_write(node, db, argv[j]) is not None:
+            return 0
+    for j in range(1, len(argv), 2):
+        node.emit((SET, db.index, argv[j], argv[j + 1], TTL_CLEAR, None))
+    return 1
+
+
+# ---- APPEND / STRLEN / ranges ----------------------------------------------------------
+# APPEND key value
+@command("append", 3, "write denyoom fast", 1, 1, 1, group="string", summary="Append a value to a key",
+         since="2.0.0", acl="string fast")
+def append_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    db = db_of(node, client)
+    key = argv[1]
+    old = _string_or_none(lookup_write(node, db, key))
+    if old is None:
+        node.emit((SET, db.index, key, argv[2], TTL_CLEAR, None))
+        return len(argv[2])
+    _check_length(node, len(old) + len(argv[2]))
+    new = old + argv[2]
+    node.emit((SET, db.index, key, new, TTL_KEEP, None))
+    set_encoding_hint(node, db, key, b"raw")
+    return len(new)
+
+
+# STRLEN key
+@command("strlen", 2, "readonly fast", 1, 1, 1, group="string",
+         summary="Get the length of the value stored in a key", since="2.2.0", acl="string fast")
+def strlen_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    v = read_string(node, db_of(node, client), argv[1])
+    return 0 if v is None else len(v)
+
+
+def _getrange(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    start = helpers.arg_int(argv[2])
+    end = helpers.arg_int(argv[3])
+    v = read_string(node, db_of(node, client), argv[1])
+    if v is None:
+        return b""
+    n = len(v)
+    if start < 0 and end < 0 and start > end:
+        return b""
+    if start < 0:
+        start = max(n + start, 0)
+    if end < 0:
+        end = max(n + end, 0)
+    if end >= n:
+        end = n - 1
+    if start > end or n == 0:
+        return b""
+    return v[start:end + 1]
+
+
+# GETRANGE key start end
+@command("getrange", 4, "readonly", 1, 1, 1, group="string",
+         summary="Get a substring of the string stored at a key", since="2.4.0", acl="string slow")
+def getrange_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    return _getrange(node, client, argv)
+
+
+# SUBSTR key start end
+@command("substr", 4, "readonly", 1, 1, 1, group="string",
+         summary="Get a substring of the string stored at a key", since="1.0.0", acl="string slow")
+def substr_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    return _getrange(node, client, argv)
+
+
+# SETRANGE key offset value
+@command("setrange", 4, "write denyoom", 1, 1, 1, group="string",
+         summary="Overwrite part of a string at key starting at the specified offset", since="2.2.0",
+         acl="string slow")
+def setrange_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    offset = helpers.arg_int(argv[2])
+    if offset < 0:
+        raise CommandError(errors.OFFSET_OUT_OF_RANGE)
+    db = db_of(node, client)
+    key, part = argv[1], argv[3]
+    old = _string_or_none(lookup_write(node, db, key))
+    if not part:
+        # Setting nothing changes nothing, not even the encoding (Redis returns early).
+        return 0 if old is None else len(old)
+    _check_length(node, offset + len(part))
+    if old is None:
+        new = b"\0" * offset + part
+        node.emit((SET, db.index, key, new, TTL_CLEAR, None))
+    else:
+        if offset <= len(old):
+            new = old[:offset] + part + old[offset + len(part):]
+        else:
+            new = old + b"\0" * (offset - len(old)) + part
+        node.emit((SET, db.index, key, new, TTL_KEEP, None))
+    set_encoding_hint(node, db, key, b"raw")
+    return len(new)
+
+
+# ---- LCS -------------------------------------------------------------------------------
+# Redis refuses a (len(a)+1)*(len(b)+1) table of 4-byte cells larger than
+# proto-max-bulk-len. Python also takes ~0.1 us per cell, so cap the table lower still
+# (the cap is "memory" Redis could not allocate either: its other error text).
+LCS_MAX_CELLS = 32 * 1024 * 1024
+
+
+# LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]
+@command("lcs", -3, "readonly", 1, 2, 1, group="string", summary="Find longest common substring",
+         since="7.0.0", acl="string slow")
+def lcs_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    db = db_of(node, client)
+    ea = lookup_read(node, db, argv[1])
+    eb = lookup_read(node, db, argv[2])
+    if (ea is not None and not is_string(ea)) or (eb is not None and not is_string(eb)):
+        raise CommandError("ERR The specified keys must contain string values")
+    a = b"" if ea is None else string_value(ea)
+    b = b"" if eb is None else string_value(eb)
+    getlen = getidx = withmatchlen = False
+    minmatchlen = 0
+    j = 3
+    while j < len(argv):
+        opt = argv[j].lower()
+        if opt == b"idx":
+            getidx = True
+        elif opt == b"len":
+            getlen = True
+        elif opt == b"withmatchlen":
+            withmatchlen = True
+        elif opt == b"minmatchlen" and j + 1 < len(argv):
+            minmatchlen = max(helpers.arg_int(argv[j + 1]), 0)
+            j += 1
+        else:
+            raise CommandError(errors.SYNTAX)
+        j += 1
+    if getlen and getidx:
+        raise CommandError("ERR If you want both the length and indexes, please just use IDX.")
+    cells = (len(a) + 1) * (len(b) + 1)
+    if cells * 4 > node.proto_max_bulk_len:
+        raise CommandError("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
+    if cells > LCS_MAX_CELLS:
+        raise CommandError("ERR Insufficient memory, failed allocating transient memory for LCS")
+    return _lcs(a, b, getlen, getidx, withmatchlen, minmatchlen)
+
+
+def _lcs(a: bytes, b: bytes, getlen: bool, getidx: bool, withmatchlen: bool, minmatchlen: int) -> Reply:
+    alen, blen = len(a), len(b)
+    # rows[i][j] = LCS length of a[:i], b[:j]: computed in a list, kept as 4-byte cells
+    # like Redis's table (LEN alone needs only the last row).
+    zero = array("I", bytes(4 * (blen + 1)))
+    rows = [zero]
+    prev: Any = zero
+    for i in range(1, alen + 1):
+        cur = [0] * (blen + 1)
+        ai = a[i - 1]
+        for j in range(1, blen + 1):
+            if ai == b[j - 1]:
+                cur[j] = prev[j - 1] + 1
+            else:
+                x, y = prev[j], cur[j - 1]
+                cur[j] = x if x > y else y
+        prev = cur
+        if not getlen:
+            rows.append(array("I", cur))
+    total = prev[blen]
+    if getlen:
+        return total
+    # Walk back exactly like Redis, so IDX ranges come out in its order.
+    result = bytearray(total)
+    idx = total
+    matches: list[Any] = []
+    a_start = alen  # alen means "no range open"
+    a_end = b_start = b_end = 0
+    i, j = alen, blen
+    while i > 0 and j > 0:
+        emit = False
+        if a[i - 1] == b[j - 1]:
+            result[idx - 1] = a[i - 1]
+            if a_start == alen:
+                a_start = a_end = i - 1
+                b_start = b_end = j - 1
+            elif a_start == i and b_start == j:
+                a_start -= 1
+                b_start -= 1
+            else:
+                emit = True
+            if a_start == 0 or b_start == 0:
+                emit = True
+            idx -= 1
+            i -= 1
+            j -= 1
+        else:
+            if rows[i - 1][j] > rows[i][j - 1]:
+                i -= 1
+            else:
+                j -= 1
+            if a_start != alen:
+                emit = True
+        if emit:
+            match_len = a_end - a_start + 1
+            if getidx and (minmatchlen == 0 or match_len >= minmatchlen):
+                m: list[Any] = [[a_start, a_end], [b_start, b_end]]
+                if withmatchlen:
+                    m.append(match_len)
+                matches.append(m)
+            a_start = alen
+    if getidx:
+        return Map([(b"matches", matches), (b"len", total)])
+    return bytes(result)
+
+
+# ---- counters --------------------------------------------------------------------------
+def _incr(node: Node, client: Client, key: bytes, delta: int) -> Reply:
+    db = db_of(node, client)
+    old = _string_or_none(lookup_write(node, db, key))
+    if old is None:
+        value = 0
+    else:
+        v = parse_int(old)
+        if v is None:
+            raise CommandError(errors.NOT_INTEGER)
+        value = v
+    new = value + delta
+    if not helpers.LLONG_MIN <= new <= LLONG_MAX:
+        raise CommandError(errors.OVERFLOW)
+    node.emit((INCR, db.index, key, delta))
+    return new
+
+
+# INCR key
+@command("incr", 2, "write denyoom fast", 1, 1, 1, group="string",
+         summary="Increment the integer value of a key by one", since="1.0.0", acl="string fast")
+def incr_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    return _incr(node, client, argv[1], 1)
+
+
+# DECR key
+@command("decr", 2, "write denyoom fast", 1, 1, 1, group="string",
+         summary="Decrement the integer value of a key by one", since="1.0.0", acl="string fast")
+def decr_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    return _incr(node, client, argv[1], -1)
+
+
+# INCRBY key increment
+@command("incrby", 3, "write denyoom fast", 1, 1, 1, group="string",
+         summary="Increment the integer value of a key by the given amount", since="1.0.0", acl="string fast")
+def incrby_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    return _incr(node, client, argv[1], helpers.arg_int(argv[2]))
+
+
+# DECRBY key decrement
+@command("decrby", 3, "write denyoom fast", 1, 1, 1, group="string",
+         summary="Decrement the integer value of a key by the given number", since="1.0.0", acl="string fast")
+def decrby_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    incr = helpers.arg_int(argv[2])
+    if incr == helpers.LLONG_MIN:
+        raise CommandError("ERR decrement would overflow")
+    return _incr(node, client, argv[1], -incr)
+
+
+# INCRBYFLOAT key increment
+@command("incrbyfloat", 3, "write denyoom fast", 1, 1, 1, group="string",
+         summary="Increment the float value of a key by the given amount", since="2.6.0", acl="string fast")
+def incrbyfloat_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    db = db_of(node, client)
+    key = argv[1]
+    old = _string_or_none(lookup_write(node, db, key))
+    old_dec = Decimal(0) if old is None else parse_decimal(old)
+    if old_dec is None:
+        raise CommandError(errors.NOT_FLOAT)
+    incr_dec = parse_decimal(argv[2])
+    if incr_dec is None:
+        raise CommandError(errors.NOT_FLOAT)
+    if not (old_dec.is_finite() and incr_dec.is_finite()):
+        raise CommandError(errors.INCR_NAN_INF)
+    # Redis adds in 80-bit long double and prints "%.17Lf"; do the same to get its reply,
+    # then ship the exact decimal difference: applying it reproduces that text here, and
+    # exact deltas commute, so concurrent increments converge at every replica.
+    a, b = _ld_round(Fraction(old_dec)), _ld_round(Fraction(incr_dec))
+    total = None if a is None or b is None else _ld_round(a + b)
+    if total is None:
+        raise CommandError(errors.INCR_NAN_INF)
+    text = _ld_human(total)
+    delta = _EXACT.subtract(Decimal(text.decode()), old_dec)
+    node.emit((INCR, db.index, key, _decimal_text(delta)))
+    set_encoding_hint(node, db, key, b"embstr")
+    return text
+
+
+# Exact for any two long-double-range operands (the thread's default context has 28 digits).
+_EXACT = Context(prec=20000, Emax=10**6, Emin=-(10**6))
+
+
+def _decimal_text(d: Decimal) -> bytes:
+    s = str(d)
+    return b"0" if d == 0 else s.encode()
+
+
+# ---- x86-64 long double (IEEE 754 binary64 extended: 64-bit significand) ---------------
+_LD_MANT = 64
+_LD_EMIN = -16382
+_LD_MAX = Fraction(((1 << _LD_MANT) - 1) << (16383 - (_LD_MANT - 1)))
+
+
+def _ld_round(x: Fraction) -> Fraction | None:
+    """x rounded to the nearest long double (ties to even); None when it overflows."""
+    if x == 0:
+        return x
+    neg = x < 0
+    ax = -x if neg else x
+    n, d = ax.numerator, ax.denominator
+    e = n.bit_length() - d.bit_length()
+    if (n << max(0, -e)) < (d << max(0, e)):
+        e -= 1  # now 2**e <= ax < 2**(e+1)
+    q = max(e, _LD_EMIN) - (_LD_MANT - 1)  # weight of the last significand bit
+    if q >= 0:
+        m, r = divmod(n, d << q)
+        twice_r, den = 2 * r, d << q
+    else:
+        m, r = divmod(n << -q, d)
+        twice_r, den = 2 * r, d
+    if twice_r > den or (twice_r == den and m & 1):
+        m += 1
+    res = Fraction(m << q) if q >= 0 else Fraction(m, 1 << -q)
+    if res > _LD_MAX:
+        return None
+    return -res if neg else res
+
+
+def _ld_human(x: Fraction) -> bytes:
+    """Redis ld2string(LD_STR_HUMAN): "%.17Lf", trailing zeros and '.' dropped, -0 -> 0."""
+    neg = x < 0
+    ax = -x if neg else x
+    scaled = ax * 10**17
+    q, r = divmod(scaled.numerator, scaled.denominator)
+    if 2 * r > scaled.denominator or (2 * r == scaled.denominator and q & 1):
+        q += 1
+    # Via Decimal: str() of an int is capped at 4300 digits, and LDBL_MAX has 4933.
+    s = format(Decimal(q).scaleb(-17, _EXACT), "f").rstrip("0").rstrip(".")
+    if neg:
+        s = "-" + s
+    return b"0" if s == "-0" else s.encode()

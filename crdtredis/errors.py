@@ -1,0 +1,139 @@
+"""Redis error texts, verbatim, in one place (copied from Redis 7.0 src/server.c, t_*.c).
+
+Tests compare against a real redis-server, so a changed byte here shows up as a diff.
+"""
+from __future__ import annotations
+
+SYNTAX = "ERR syntax error"
+WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
+NOT_INTEGER = "ERR value is not an integer or out of range"
+NOT_FLOAT = "ERR value is not a valid float"
+OVERFLOW = "ERR increment or decrement would overflow"
+INCR_NAN_INF = "ERR increment would produce NaN or Infinity"
+NO_SUCH_KEY = "ERR no such key"
+DB_INDEX = "ERR DB index is out of range"
+INVALID_DB_INDEX = "ERR invalid DB index"
+NOAUTH = "NOAUTH Authentication required."
+WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
+AUTH_NOT_SET = (
+    "ERR AUTH <password> called without any password configured for the default user. "
+    "Are you sure your configuration is correct?"
+)
+STRING_TOO_LONG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+OFFSET_OUT_OF_RANGE = "ERR offset is out of range"
+MULTI_NESTED = "ERR MULTI calls can not be nested"
+EXEC_NO_MULTI = "ERR EXEC without MULTI"
+DISCARD_NO_MULTI = "ERR DISCARD without MULTI"
+WATCH_IN_MULTI = "ERR WATCH inside MULTI is not allowed"
+EXECABORT = "EXECABORT Transaction discarded because of previous errors."
+SAME_OBJECT = "ERR source and destination objects are the same"
+SELECT_NOT_ALLOWED = "ERR SELECT is not allowed in cluster mode"
+TIMEOUT_NEGATIVE = "ERR timeout is negative"
+TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
+COUNT_NEGATIVE = "ERR value is out of range, must be positive"
+SWAPDB_UNSUPPORTED = (
+    "ERR SWAPDB is not supported in active-active mode: swapping databases cannot be merged "
+    "with concurrent writes at other replicas"
+)
+NOPROTO = "NOPROTO unsupported protocol version"
+MISCONF_AOF = "MISCONF Errors writing to the AOF file: "
+LOADING = "LOADING Redis is loading the dataset in memory"
+
+
+def wrong_arity(name: str) -> str:
+    return f"ERR wrong number of arguments for '{name}' command"
+
+
+def unknown_command(name: bytes, args: list[bytes]) -> str:
+    # Redis quotes at most the first 128 bytes of the name and each arg, and lists args
+    # while the text stays under 128 characters (server.c processCommand).
+    shown = ""
+    for a in args:
+        if len(shown) >= 128:
+            break
+        shown += "'%s' " % _sds_trunc(a, 128 - len(shown))
+    return "ERR unknown command '%s', with args beginning with: %s" % (_sds_trunc(name, 128), shown)
+
+
+def unknown_subcommand(sub: bytes, cmd: str) -> str:
+    return "ERR unknown subcommand '%s'. Try %s HELP." % (_sds_trunc(sub, 128), cmd.upper())
+
+
+def invalid_expire(cmd: str) -> str:
+    return f"ERR invalid expire time in '{cmd}' command"
+
+
+def _sds_trunc(b: bytes, n: int) -> str:
+    s = b[:n].decode("utf-8", "replace")
+    # Redis escapes nothing here but replaces newlines so the reply stays one line.
+    return s.replace("\r", " ").replace("\n", " ")
+
+
+# ---- connection and server commands (commands/server.py) ---------------------------------
+NO_MULTI = "ERR Command not allowed inside a transaction"
+INT_RANGE = "ERR value is out of range, value must between -2147483648 and 2147483647"
+HELLO_PROTO_NOT_INT = "ERR Protocol version is not an integer or out of range"
+HELLO_NOAUTH = (
+    "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+    "HELLO AUTH <user> <pass> option can be used to authenticate the client and select "
+    "the RESP protocol version at the same time"
+)
+CLIENT_NAME_INVALID = "ERR Client names cannot contain spaces, newlines or special characters."
+INVALID_CLIENT_ID = "ERR Invalid client ID"
+NO_SUCH_CLIENT = "ERR No such client"
+CLIENT_ID_POSITIVE = "ERR client-id should be greater than 0"
+# Redis answers CLIENT REPLY OFF/SKIP with no reply at all; we keep replying, so we refuse.
+CLIENT_REPLY_UNSUPPORTED = "ERR CLIENT REPLY OFF and SKIP are not supported by crdt-redis"
+GETKEYS_INVALID_COMMAND = "ERR Invalid command specified"
+GETKEYS_NO_KEYS = "ERR The command has no key arguments"
+GETKEYS_BAD_ARITY = "ERR Invalid number of arguments specified for command"
+GETKEYS_BAD_ARGS = "ERR Invalid arguments specified for command"
+NO_CONFIG_FILE = "ERR The server is running without a config file"
+NO_SHUTDOWN_IN_PROGRESS = "ERR No shutdown in progress."
+SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs."
+
+
+def hello_syntax(opt: bytes) -> str:
+    return "ERR Syntax error in HELLO option '%s'" % opt.decode("utf-8", "replace")
+
+
+def client_attr_invalid(attr: bytes) -> str:
+    return "ERR %s cannot contain spaces, newlines or special characters." % attr.decode("utf-8", "replace")
+
+
+def unrecognized_option(opt: bytes) -> str:
+    return "ERR Unrecognized option '%s'" % opt.decode("utf-8", "replace")
+
+
+def unknown_client_type(name: bytes) -> str:
+    return "ERR Unknown client type '%s'" % name.decode("utf-8", "replace")
+
+
+def no_such_user(name: bytes) -> str:
+    return "ERR No such user '%s'" % name.decode("utf-8", "replace")
+
+
+def config_set_unknown(name: bytes) -> str:
+    return "ERR Unknown option or number of arguments for CONFIG SET - '%s'" % name.decode("utf-8", "replace")
+
+
+def config_set_failed(name: bytes, reason: str) -> str:
+    return "ERR CONFIG SET failed (possibly related to argument '%s') - %s" % (
+        name.decode("utf-8", "replace"), reason)
+
+
+def config_rewrite_failed(reason: str) -> str:
+    return f"ERR Rewriting config file: {reason}"
+
+
+# hashes (t_hash.c)
+HASH_NOT_INTEGER = "ERR hash value is not an integer"
+HASH_NOT_FLOAT = "ERR hash value is not a float"
+VALUE_NAN_INF = "ERR value is NaN or Infinity"
+VALUE_OUT_OF_RANGE = "ERR value is out of range"
+INVALID_CURSOR = "ERR invalid cursor"
+
+
+def value_out_of_range(lo: int, hi: int) -> str:
+    # getRangeLongFromObjectOrReply's default message (sic: "must between").
+    return f"ERR value is out of range, value must between {lo} and {hi}"

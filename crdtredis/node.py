@@ -1,0 +1,290 @@
+"""A replica: keyspace + clock + command dispatch + the stream of closed ops.
+
+The node is what a connection talks to (`execute`), what HTTP reads (`stats`), and where
+local effects become ops: `emit` applies one effect at once and adds it to the open
+group; the group closes after each command (or at EXEC) into one Op, handed to every
+op listener (op log, replication outbox) in order.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import secrets
+import time
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from . import errors
+from .client import Client
+from .clock import HLC
+from .commands import load_all
+from .commands.registry import COMMANDS, Command
+from .keyspace import Keyspace
+from .op import Effect, Op
+from .reply import QUEUED, CommandError, Deferred, ErrorReply, Reply
+
+if TYPE_CHECKING:
+    from .config import Config
+
+log = logging.getLogger("crdtredis.node")
+
+OpListener = Callable[[Op], None]
+
+
+def new_incarnation() -> str:
+    return secrets.token_hex(4)
+
+
+class Node:
+    def __init__(self, config: "Config", incarnation: Optional[str] = None) -> None:
+        load_all()
+        self.config = config
+        self.replica_id = config.replica_id
+        self.incarnation = incarnation or new_incarnation()
+        # The origin name every op of this incarnation carries; also the LWW tie-break.
+        self.origin = f"{config.replica_id}.{self.incarnation}"
+        self.keyspace = Keyspace(self.origin, config.databases)
+        self.keyspace.has_peers = bool(config.peers)
+        self.hlc = HLC()
+        self.commands = COMMANDS
+        self.started_at = time.time()
+        self.loading = False
+        self.proto_max_bulk_len = config.proto_max_bulk_len
+        self.requirepass: Optional[str] = config.requirepass
+        # Runtime-settable CONFIG parameters (CONFIG SET); seeded from config + Redis defaults.
+        from .commands.server import default_runtime
+
+        self.runtime: dict[str, str] = default_runtime(config)
+        # Clients.
+        self.clients: dict[int, Client] = {}
+        self._next_client_id = 0
+        self.connections_received = 0
+        self.rejected_connections = 0
+        # Error counts by prefix (INFO errorstats).
+        self.error_counts: dict[str, int] = {}
+        # Op stream.
+        # Local ops, once closed (op log, replication outbox).
+        self.op_listeners: list[OpListener] = []
+        # Ops from peers, once applied (op log; replication relays them to other peers).
+        self.remote_op_listeners: list[OpListener] = []
+        # Ops replayed from our own log at start-up (the replication backlog).
+        self.replay_listeners: list[OpListener] = []
+        # The Replication component, when running (WAIT, CRDT.*, INFO replication).
+        self.replication: Any = None
+        # Set by the op log while it cannot write: write commands are refused (Redis MISCONF).
+        self.persistence_error: Optional[str] = None
+        self._group: Optional[list[Effect]] = None
+        self._group_seq = 0
+        self._group_hlc = 0
+        self._group_deps: dict[str, int] = {}
+        # Hooks the server installs: flush/fsync barrier per read batch, shutdown request.
+        self.batch_hooks: list[Callable[[], Any]] = []
+        self.shutdown_cb: Optional[Callable[[bool], None]] = None
+        self.expired_keys = 0
+        self.last_save_time = int(self.started_at)
+        # INFO: the run id; the config file path (set by whoever loaded one; CONFIG REWRITE);
+        # keyspace hits/misses (bumped by key lookups); bytes read/written by connections;
+        # commands refused before running, by full name (commandstats rejected_calls).
+        self.run_id = secrets.token_hex(20)
+        self.config_file = ""
+        self.keyspace_hits = 0
+        self.keyspace_misses = 0
+        self.net_input_bytes = 0
+        self.net_output_bytes = 0
+        self.rejected_calls: dict[str, int] = {}
+        # The Persistence component when a data dir is in use (SAVE, INFO persistence).
+        self.persistence: Any = None
+
+    # ---- clients -----------------------------------------------------------------------
+    def new_client(self, addr: str, laddr: str, close_cb: Callable[[], None]) -> Client:
+        self._next_client_id += 1
+        self.connections_received += 1
+        c = Client(self._next_client_id, addr, laddr, close_cb, authenticated=not self.requirepass)
+        self.clients[c.id] = c
+        return c
+
+    def drop_client(self, client: Client) -> None:
+        self.clients.pop(client.id, None)
+        from .commands.transactions import unwatch_all
+
+        unwatch_all(self, client)
+
+    # ---- dispatch ----------------------------------------------------------------------
+    def execute(self, client: Client, argv: list[bytes]) -> Reply:
+        cmd = self.commands.get(argv[0].lower())
+        if cmd is None:
+            return self._reject(client, errors.unknown_command(argv[0], argv[1:]))
+        n = len(argv)
+        arity = cmd.arity
+        if (arity > 0 and n != arity) or n < -arity:
+            return self._reject(client, errors.wrong_arity(cmd.name), cmd)
+        if cmd.subcommands and n > 1:
+            sub = cmd.subcommands.get(argv[1].lower())
+            if sub is None:
+                if argv[1].lower() == b"help" and b"help" not in cmd.subcommands:
+                    return self._reject(client, errors.unknown_subcommand(argv[1], cmd.name), cmd)
+                return self._reject(client, errors.unknown_subcommand(argv[1], cmd.name), cmd)
+            cmd = sub
+            arity = cmd.arity
+            if (arity > 0 and n != arity) or n < -arity:
+                return self._reject(client, errors.wrong_arity(cmd.fullname), cmd)
+        if not client.authenticated and not cmd.noauth:
+            return self._reject(client, errors.NOAUTH, cmd)
+        if cmd.write and self.persistence_error is not None:
+            return self._reject(client, errors.MISCONF_AOF + self.persistence_error, cmd)
+        if client.in_multi and cmd.name not in _MULTI_IMMEDIATE:
+            if "no_multi" in cmd.flags:
+                return self._reject(client, errors.NO_MULTI, cmd)
+            client.multi_queue.append(argv)
+            return QUEUED
+        return self.call(cmd, client, argv)
+
+    def call(self, cmd: Command, client: Client, argv: list[bytes]) -> Reply:
+        """Run one command's handler, close its op, count it. Used by EXEC too."""
+        client.last_cmd = argv[0]
+        t0 = time.perf_counter_ns()
+        try:
+            reply = cmd.handler(self, client, argv)
+        except CommandError as e:
+            reply = ErrorReply(e.message)
+        if self._group is not None and not client.in_exec:
+            op = self.close_group()
+            if op is not None:
+                client.last_seq = op.seq + len(op.effects) - 1
+        cmd.calls += 1
+        cmd.usec += (time.perf_counter_ns() - t0) // 1000
+        if type(reply) is ErrorReply:
+            cmd.errors += 1
+            self._count_error(reply.message)
+        return reply
+
+    def _reject(self, client: Client, msg: str, cmd: Optional[Command] = None) -> ErrorReply:
+        # Errors found before the command runs also abort a MULTI (Redis flagTransaction).
+        if client.in_multi:
+            client.multi_error = True
+        if cmd is not None:
+            name = cmd.fullname
+            self.rejected_calls[name] = self.rejected_calls.get(name, 0) + 1
+        self._count_error(msg)
+        return ErrorReply(msg)
+
+    def _count_error(self, msg: str) -> None:
+        prefix = msg.split(" ", 1)[0]
+        self.error_counts[prefix] = self.error_counts.get(prefix, 0) + 1
+
+    def batch_done(self) -> Any:
+        """Called by connections once per read batch, before replies are written."""
+        for hook in self.batch_hooks:
+            r = hook()
+            if r is not None:
+                return r
+        return None
+
+    # ---- the write path ----------------------------------------------------------------
+    def emit(self, eff: Effect) -> None:
+        """Apply one local effect now and add it to the open op group."""
+        ks = self.keyspace
+        g = self._group
+        if g is None:
+            hlc = self.hlc.now()
+            seq = ks.vv.get(self.origin, 0) + 1
+            self._group = [eff]
+            self._group_seq = seq
+            self._group_hlc = hlc
+            self._group_deps = ks.deps
+        else:
+            n = len(g)
+            seq = self._group_seq + n
+            hlc = self._group_hlc + n
+            if hlc > self.hlc.last:
+                self.hlc.last = hlc
+            g.append(eff)
+        ks.apply_local(eff, seq, hlc)
+
+    def close_group(self) -> Optional[Op]:
+        g = self._group
+        if g is None:
+            return None
+        self._group = None
+        op = Op(self.origin, self._group_seq, self._group_hlc, self._group_deps, g)
+        ks = self.keyspace
+        ks.ops_applied += 1
+        ks.ops_local += 1
+        for listener in self.op_listeners:
+            listener(op)
+        return op
+
+    def apply_remote(self, op: Op) -> bool:
+        """Apply an op from a peer (causal readiness checked by the caller), then hand it
+        to the remote-op listeners (op log, relaying)."""
+        self.hlc.observe(op.hlc + len(op.effects) - 1)
+        if not self.keyspace.apply(op):
+            return False
+        for listener in self.remote_op_listeners:
+            listener(op)
+        return True
+
+    def replay(self, op: Op) -> bool:
+        """Apply an op read back from our own log at start-up (not logged again)."""
+        self.hlc.observe(op.hlc + len(op.effects) - 1)
+        if not self.keyspace.apply(op):
+            return False
+        for listener in self.replay_listeners:
+            listener(op)
+        return True
+
+    # ---- introspection -----------------------------------------------------------------
+    def now_ms(self) -> int:
+        return int(time.time() * 1000)
+
+    def used_memory_rss(self) -> int:
+        try:
+            with open("/proc/self/statm") as f:
+                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    def stats(self) -> dict[str, Any]:
+        ks = self.keyspace
+        keys = {str(db.index): len(db.data) for db in ks.dbs if db.data}
+        expires = {str(db.index): len(db.expires) for db in ks.dbs if db.expires}
+        cmds: dict[str, dict[str, int]] = {}
+        for c in _all_commands():
+            if c.calls:
+                cmds[c.fullname] = {"calls": c.calls, "errors": c.errors, "usec": c.usec}
+        return {
+            "replica_id": self.replica_id,
+            "origin": self.origin,
+            "uptime_s": round(time.time() - self.started_at, 3),
+            "keys": keys,
+            "expires": expires,
+            "ops_applied": ks.ops_applied,
+            "ops_local": ks.ops_local,
+            "ops_remote": ks.ops_remote,
+            "type_conflicts": ks.type_conflicts,
+            "version_vector": dict(ks.vv),
+            "clients": len(self.clients),
+            "connections_received": self.connections_received,
+            "memory_rss_bytes": self.used_memory_rss(),
+            "commands": cmds,
+            "errors": dict(self.error_counts),
+            "expired_keys": self.expired_keys,
+            "loading": self.loading,
+            "persistence": self.persistence.info() if self.persistence is not None else None,
+            "replication": self.replication.info() if self.replication is not None else None,
+        }
+
+
+def _all_commands() -> list[Command]:
+    out: list[Command] = []
+    for c in COMMANDS.values():
+        out.append(c)
+        out.extend(c.subcommands.values())
+    return out
+
+
+# Commands that run at once even inside MULTI (Redis processCommand).
+_MULTI_IMMEDIATE = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
+
+# Silence "imported but unused" for Deferred, re-exported for handlers' convenience.
+__all__ = ["Node", "Deferred", "new_incarnation"]

@@ -1,0 +1,279 @@
+"""The asyncio adapter: bytes in, argument lists to the server, one write of replies out.
+
+Per read: feed the reader, execute every complete request in order, encode each reply into
+one buffer, call `server.batch_done()`, then write the buffer once. Writing once per read
+instead of once per reply is the single largest speed factor for pipelining clients.
+
+Slow paths share one rule: replies leave in request order, and never before the
+`batch_done()` of the batch that produced them has completed (durability: with fsync
+always, a client must not see OK for a write that is not yet on disk).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from crdtredis.client import Client
+from crdtredis.protocol.reader import ProtocolError, RequestReader
+from crdtredis.protocol.resp import encode_reply
+from crdtredis.reply import Deferred, ErrorReply
+
+__all__ = ["RedisProtocol", "ServerLike", "WRITE_HIGH_WATER", "WRITE_LOW_WATER"]
+
+log = logging.getLogger("crdtredis.connection")
+
+# Stop reading a client once this much reply data is queued (it is not reading its
+# replies: pipelined GETs of big values, or a stalled consumer), resume below the low mark.
+WRITE_HIGH_WATER = 1024 * 1024
+WRITE_LOW_WATER = 256 * 1024
+
+_NOTHING: Any = object()  # "no pending reply" (None is a reply: the null bulk string)
+
+
+class ServerLike(Protocol):
+    proto_max_bulk_len: int
+
+    def new_client(self, addr: str, laddr: str, close_cb: Callable[[], None]) -> Client: ...
+
+    def execute(self, client: Client, argv: list[bytes]) -> Any: ...
+
+    def drop_client(self, client: Client) -> None: ...
+
+    def batch_done(self) -> Awaitable[None] | None: ...
+
+
+def format_addr(info: Any) -> str:
+    """`ip:port` the way Redis prints it in CLIENT LIST: IPv6 in brackets, a unix socket
+    as `path:0`."""
+    if isinstance(info, tuple) and len(info) >= 2:
+        host, port = info[0], info[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    if isinstance(info, str) and info:
+        return f"{info}:0"
+    return ""
+
+
+class RedisProtocol(asyncio.Protocol):
+    """One client connection. See the module docstring for the write discipline."""
+
+    def __init__(self, server: ServerLike) -> None:
+        self._server = server
+        self._execute = server.execute
+        self._reader = RequestReader(server.proto_max_bulk_len)
+        self._transport: asyncio.Transport | None = None
+        self._client: Client = Client(0)  # replaced in connection_made
+        # Requests parsed but not yet executed because an earlier one blocked.
+        self._backlog: list[list[bytes]] = []
+        # A Deferred or a batch_done() awaitable is pending: buffer input, execute nothing.
+        self._waiting = False
+        self._deferred: Deferred | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._running = False  # inside _run, so a close_cb is handled there
+        self._done = False  # closing or closed: ignore further input
+        self._lost = False
+        self._write_paused = False
+        self._read_paused = False
+
+    # -- asyncio callbacks -------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER, low=WRITE_LOW_WATER)
+        self._client = self._server.new_client(
+            format_addr(transport.get_extra_info("peername")),
+            format_addr(transport.get_extra_info("sockname")),
+            self._close_requested,
+        )
+
+    def data_received(self, data: bytes) -> None:
+        if self._done:
+            return
+        self._reader.feed(data)
+        if not self._waiting:
+            self._run()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        self._done = True
+        deferred = self._deferred
+        if deferred is not None and not deferred.future.done():
+            deferred.future.cancel()  # the server's blocked-client bookkeeping sees this
+        self._deferred = None
+        self._backlog = []
+        self._server.drop_client(self._client)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+        self._update_reading()
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._update_reading()
+
+    # -- the request loop --------------------------------------------------------------
+
+    def _run(self, out: bytearray | None = None, pending: Any = _NOTHING) -> None:
+        """Execute what is buffered, then write. `pending` is the reply of a request that
+        was blocked and has resolved: it goes out before the replies of later requests."""
+        client = self._client
+        reader = self._reader
+        execute = self._execute
+        if out is None:
+            out = bytearray()
+        # Whether this batch ran anything, so batch_done() must precede its write.
+        executed = pending is not _NOTHING
+        self._running = True
+        try:
+            if executed:
+                if pending.__class__ is Deferred:
+                    self._block(out, pending)
+                    return
+                self._encode(out, pending, client)
+                if client.closing:
+                    self._finish(out, executed, close=True)
+                    return
+            cmds = self._backlog
+            self._backlog = []
+            while True:
+                if not cmds:
+                    reader.auth_required = not client.authenticated
+                    cmds = reader.get_commands()
+                    if not cmds:
+                        break
+                executed = True
+                it = iter(cmds)
+                for argv in it:
+                    try:
+                        reply = execute(client, argv)
+                        if reply.__class__ is Deferred:
+                            self._backlog = list(it)
+                            self._block(out, reply)
+                            return
+                        encode_reply(out, reply, client.resp)
+                    except Exception as exc:
+                        self._internal_error(out, argv, exc)
+                    if client.closing:  # QUIT, CLIENT KILL of itself: later requests are dropped
+                        self._finish(out, executed, close=True)
+                        return
+                cmds = []
+        except ProtocolError as e:
+            out += e.wire()
+            self._finish(out, executed, close=True)
+            return
+        finally:
+            self._running = False
+        self._finish(out, executed, close=False)
+
+    def _encode(self, out: bytearray, reply: Any, client: Client) -> None:
+        try:
+            encode_reply(out, reply, client.resp)
+        except Exception as exc:
+            self._internal_error(out, None, exc)
+
+    @staticmethod
+    def _internal_error(out: bytearray, argv: list[bytes] | None, exc: Exception) -> None:
+        # Only the command name: arguments may hold secrets (AUTH) or megabytes.
+        name = argv[0][:64] if argv else b"?"
+        log.error("internal error in %r", name, exc_info=exc)
+        out += b"-ERR internal error: " + type(exc).__name__.encode() + b"\r\n"
+
+    def _finish(self, out: bytearray, executed: bool, close: bool) -> None:
+        """Write `out` after batch_done() (if anything ran), then close if asked."""
+        if close:
+            self._done = True
+        aw = self._server.batch_done() if executed else None
+        if aw is not None:
+            self._wait(self._write_later(aw, out, close, None))
+            return
+        transport = self._transport
+        if transport is None or self._lost:
+            return
+        if out:
+            transport.write(out)
+        if close:
+            transport.close()
+
+    def _block(self, out: bytearray, deferred: Deferred) -> None:
+        """A request blocked: send what is ready, run nothing more until it resolves."""
+        self._deferred = deferred
+        self._update_reading()
+        self._wait(self._write_later(self._server.batch_done(), out, False, deferred))
+
+    def _wait(self, coro: Any) -> None:
+        self._waiting = True
+        self._task = asyncio.get_running_loop().create_task(coro)
+
+    async def _write_later(
+        self, aw: Awaitable[None] | None, out: bytearray, close: bool, deferred: Deferred | None
+    ) -> None:
+        try:
+            if aw is not None:
+                try:
+                    await aw
+                except Exception:
+                    # The batch may not be durable: do not acknowledge it.
+                    log.exception("batch_done failed; closing the connection without replies")
+                    self._close_transport()
+                    return
+            if self._lost:
+                return
+            if out and self._transport is not None:
+                self._transport.write(out)
+            if close:
+                self._close_transport()
+                return
+            if deferred is None:
+                self._resume(_NOTHING)
+                return
+            try:
+                result = await deferred.future
+            except asyncio.CancelledError:
+                if not self._lost:  # cancelled by the server (shutdown), not by us
+                    self._close_transport()
+                return
+            except Exception as exc:
+                log.error("blocked request failed", exc_info=exc)
+                result = ErrorReply(f"ERR internal error: {type(exc).__name__}")
+            self._deferred = None
+            self._resume(result)
+        finally:
+            # _resume may have started the next wait: keep the reference to that task
+            # (the loop holds tasks only weakly).
+            if self._task is asyncio.current_task():
+                self._task = None
+
+    def _resume(self, pending: Any) -> None:
+        self._waiting = False
+        if self._done:
+            return
+        self._update_reading()
+        self._run(None, pending)
+
+    # -- closing and flow control ------------------------------------------------------
+
+    def _close_requested(self) -> None:
+        """Client.close(): CLIENT KILL, SHUTDOWN. While this connection runs a request
+        (it killed itself) _run closes after that request's reply; otherwise close now."""
+        if self._running:
+            return
+        self._close_transport()
+
+    def _close_transport(self) -> None:
+        self._done = True
+        if self._transport is not None and not self._lost:
+            self._transport.close()
+
+    def _update_reading(self) -> None:
+        transport = self._transport
+        if transport is None or self._lost or transport.is_closing():
+            return
+        pause = self._write_paused or self._deferred is not None
+        if pause != self._read_paused:
+            self._read_paused = pause
+            if pause:
+                transport.pause_reading()
+            else:
+                transport.resume_reading()

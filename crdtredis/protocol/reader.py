@@ -1,0 +1,525 @@
+"""Request parser: hiredis parses, Python enforces the limits Redis 7.0 enforces.
+
+hiredis parses RESP about 3x faster than Python, but it is a *reply* parser: it accepts
+types a request may not contain, has no `proto-max-bulk-len`, and given
+`*1\\r\\n$999999999999\\r\\n` it waits forever, buffering whatever follows. Redis rejects
+that at once (`processMultibulkBuffer` in networking.c). So:
+
+* A read made of complete requests goes to hiredis alone; the only Python work per command
+  is a type check of its arguments. This is the hot path.
+* When hiredis is left holding an incomplete request, `_Scanner` (Redis's header checks,
+  resumable at any byte, skipping payloads by length without copying them) validates the
+  incomplete part, and every later byte of that request as it arrives.
+* Inline requests (the first byte is not `*`), anything hiredis rejects or returns oddly,
+  and unauthenticated clients go through the exact Python path, `_parse_py`. It is the
+  reference: every error text comes from it or from `_Scanner`.
+
+Known leniency: hiredis turns `+x`, `=3\\r\\ntxt:x` and `(1` elements into plain bytes and
+a top-level RESP3 set `~n` into a list, so such requests run where Redis would answer
+`expected '$'`. No client sends them.
+"""
+from __future__ import annotations
+
+import re
+from typing import Final
+
+import hiredis
+
+__all__ = ["ProtocolError", "RequestReader", "split_inline", "PROTO_INLINE_MAX_SIZE"]
+
+PROTO_INLINE_MAX_SIZE: Final = 64 * 1024
+DEFAULT_PROTO_MAX_BULK_LEN: Final = 512 * 1024 * 1024
+# Redis 7.0 allows up to INT_MAX arguments (6.x had 1024*1024).
+_MAX_MULTIBULK: Final = 2**31 - 1
+# CVE-2021-32675: before AUTH a request may have at most 10 arguments of 16 KiB each.
+UNAUTH_MAX_MULTIBULK: Final = 10
+UNAUTH_MAX_BULK: Final = 16384
+_LLONG_MAX: Final = 2**63 - 1
+_LLONG_MIN: Final = -(2**63)
+
+ERR_MBULK_LEN: Final = "Protocol error: invalid multibulk length"
+ERR_BULK_LEN: Final = "Protocol error: invalid bulk length"
+ERR_UNAUTH_MBULK: Final = "Protocol error: unauthenticated multibulk length"
+ERR_UNAUTH_BULK: Final = "Protocol error: unauthenticated bulk length"
+ERR_BIG_MBULK: Final = "Protocol error: too big mbulk count string"
+ERR_BIG_BULK: Final = "Protocol error: too big bulk count string"
+ERR_BIG_INLINE: Final = "Protocol error: too big inline request"
+ERR_QUOTES: Final = "Protocol error: unbalanced quotes in request"
+
+
+class ProtocolError(Exception):
+    """A malformed request. `message` is the Redis text after `-ERR `, decoded as latin-1
+    so that a raw byte quoted in it (`expected '$', got '\\xff'`) round-trips exactly."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def wire(self) -> bytes:
+        return b"-ERR " + self.message.encode("latin-1") + b"\r\n"
+
+
+def _expected_dollar(byte: int) -> ProtocolError:
+    # addReplyErrorFormat maps CR and LF inside the message to spaces.
+    ch = " " if byte in (10, 13) else chr(byte)
+    return ProtocolError(f"Protocol error: expected '$', got '{ch}'")
+
+
+_LL_RE = re.compile(rb"-?[1-9][0-9]*|0")
+
+
+def _string2ll(s: bytes) -> int | None:
+    """Redis `string2ll`: no sign but '-', no leading zeros or spaces, fits a long long."""
+    if len(s) >= 21 or _LL_RE.fullmatch(s) is None:
+        return None
+    v = int(s)
+    return v if _LLONG_MIN <= v <= _LLONG_MAX else None
+
+
+def _find_line_end(buf: bytes, start: int, sep: bytes) -> int:
+    """Where Redis's `strchr(querybuf + pos, sep)` finds the end of the line at `start`,
+    or -1 while it would keep waiting.
+
+    strchr stops at a NUL byte, so a NUL before the separator hides it for good (the
+    request then fails once 64 KiB are buffered). A separator further than 64 KiB away is
+    treated as missing: Redis reads at most 16 KiB at a time and gives up as soon as more
+    than 64 KiB are buffered without one, so it only ever sees such a line when the bytes
+    arrived in one burst; treating it as too big is the deterministic choice.
+    """
+    i = buf.find(sep, start, start + PROTO_INLINE_MAX_SIZE + 1)
+    if i < 0 or buf.find(b"\0", start, i) >= 0:
+        return -1
+    return i
+
+
+class _Scanner:
+    """Redis's `processMultibulkBuffer` checks for one request, resumable at any byte.
+
+    `scan` consumes input until the request ends (returning the offset after it) or the
+    input runs out (returning -1). Payloads are skipped by length and never stored;
+    only an unfinished header line (at most 64 KiB) is kept between calls. With `args`
+    it also collects the arguments, which the caller uses only when the whole request
+    was in `data`.
+    """
+
+    __slots__ = ("max_bulk", "auth_required", "count", "_phase", "_left", "_skip", "_line")
+
+    def __init__(self, max_bulk: int, auth_required: bool) -> None:
+        self.max_bulk = max_bulk
+        self.auth_required = auth_required
+        self.count = 0  # the request's argument count, once its `*` line was read
+        self._phase = 0  # 0: `*` count line, 1: `$` length line, 2: inside a payload
+        self._left = 0
+        self._skip = 0  # payload bytes plus the 2 after it (Redis never checks they are CRLF)
+        self._line = b""
+
+    def scan(self, data: bytes, pos: int, args: list[bytes] | None = None) -> int:
+        n = len(data)
+        while True:
+            if self._phase == 2:
+                skip = self._skip
+                if n - pos < skip:
+                    self._skip = skip - (n - pos)
+                    return -1
+                if args is not None:
+                    args.append(data[pos : pos + skip - 2])
+                pos += skip
+                self._left -= 1
+                if self._left == 0:
+                    self._phase = 0
+                    return pos
+                self._phase = 1
+            if pos >= n:
+                return -1
+            line = self._read_line(data, pos)
+            if line is None:
+                return -1
+            text, pos = line
+            if self._phase == 0:
+                ll = _string2ll(text[1:])
+                if ll is None or ll > _MAX_MULTIBULK:
+                    raise ProtocolError(ERR_MBULK_LEN)
+                if ll > UNAUTH_MAX_MULTIBULK and self.auth_required:
+                    raise ProtocolError(ERR_UNAUTH_MBULK)
+                self.count = ll
+                if ll <= 0:  # `*0`, `*-1`, even `*-5`: an empty request, skipped
+                    return pos
+                self._left = ll
+                self._phase = 1
+            else:
+                # The prefix is only checked once the whole line is in: `*1\r\nX...`
+                # without a CR is "too big bulk count string", not "expected '$'".
+                first = text[0] if text else 13  # an empty line starts with its CR
+                if first != 36:
+                    raise _expected_dollar(first)
+                ll = _string2ll(text[1:])
+                if ll is None or ll < 0 or ll > self.max_bulk:
+                    raise ProtocolError(ERR_BULK_LEN)
+                if ll > UNAUTH_MAX_BULK and self.auth_required:
+                    raise ProtocolError(ERR_UNAUTH_BULK)
+                self._skip = ll + 2
+                self._phase = 2
+
+    def _read_line(self, data: bytes, pos: int) -> tuple[bytes, int] | None:
+        """The header line at `pos` (continuing `self._line`) without its terminator, and
+        the offset after the terminator; None (line kept) while it is incomplete."""
+        head = self._line
+        hl = len(head)
+        if hl:
+            buf = head + data[pos : pos + PROTO_INLINE_MAX_SIZE + 2 - hl]
+            start = 0
+        else:
+            buf = data
+            start = pos
+        cr = _find_line_end(buf, start, b"\r")
+        # Redis needs one byte after the CR and skips it unchecked.
+        if cr >= 0 and cr + 1 < len(buf):
+            self._line = b""
+            return buf[start:cr], pos + cr + 2 - start - hl
+        if cr < 0 and hl + len(data) - pos > PROTO_INLINE_MAX_SIZE:
+            raise ProtocolError(ERR_BIG_MBULK if self._phase == 0 else ERR_BIG_BULK)
+        self._line = buf[start:]  # at most 64 KiB + 1, by the check above
+        return None
+
+
+_ISSPACE = frozenset(b" \t\n\r\v\f")  # C isspace() in the C locale
+_TOKEN_END = frozenset(b" \n\r\t\0")  # what ends an unquoted token: \v and \f do not
+_ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+_NEEDS_SLOW_SPLIT = re.compile(rb"[\"'\v\f\0]")
+
+
+def split_inline(line: bytes) -> list[bytes] | None:
+    """Redis `sdssplitargs`: whitespace-separated tokens with "double" (\\n, \\xHH escapes)
+    and 'single' quoting; None for unbalanced quotes or a closing quote followed by
+    something other than a space."""
+    if _NEEDS_SLOW_SPLIT.search(line) is None:
+        return line.split()  # same separators when there are no quotes, \v or \f
+    z = line.find(b"\0")  # a C string ends at its first NUL
+    if z >= 0:
+        line = line[:z]
+    n = len(line)
+
+    def at(k: int) -> int:
+        return line[k] if k < n else 0
+
+    args: list[bytes] = []
+    i = 0
+    while True:
+        while i < n and line[i] in _ISSPACE:
+            i += 1
+        if i >= n:
+            return args
+        cur = bytearray()
+        inq = insq = done = False
+        while not done:
+            c = at(i)
+            if inq:
+                if c == 0x5C and at(i + 1) == 0x78 and at(i + 2) in _HEX and at(i + 3) in _HEX:
+                    cur.append(int(line[i + 2 : i + 4], 16))
+                    i += 3
+                elif c == 0x5C and at(i + 1):
+                    i += 1
+                    cur.append(_ESCAPES.get(line[i], line[i]))
+                elif c == 0x22:
+                    if at(i + 1) and at(i + 1) not in _ISSPACE:
+                        return None
+                    done = True
+                elif c == 0:
+                    return None
+                else:
+                    cur.append(c)
+            elif insq:
+                if c == 0x5C and at(i + 1) == 0x27:
+                    i += 1
+                    cur.append(0x27)
+                elif c == 0x27:
+                    if at(i + 1) and at(i + 1) not in _ISSPACE:
+                        return None
+                    done = True
+                elif c == 0:
+                    return None
+                else:
+                    cur.append(c)
+            elif c in _TOKEN_END:
+                done = True
+            elif c == 0x22:
+                inq = True
+            elif c == 0x27:
+                insq = True
+            else:
+                cur.append(c)
+            if at(i):
+                i += 1
+        args.append(bytes(cur))
+
+
+def _encoded_size(cmds: list[list[bytes]], start: int) -> int:
+    """Bytes that cmds[start:] took on the wire. Exact because `string2ll` (in Redis and in
+    hiredis) accepts only one spelling of each length."""
+    total = 0
+    for i in range(start, len(cmds)):
+        c = cmds[i]
+        total += 3 + len(str(len(c)))
+        for a in c:
+            n = len(a)
+            total += n + (6 if n < 10 else 7 if n < 100 else 8 if n < 1000 else 5 + len(str(n)))
+    return total
+
+
+_IDLE: Final = 0  # at a request boundary; hiredis holds nothing unparsed
+_TAIL: Final = 1  # hiredis holds the start of a request not yet validated (at _tail[_tail_pos:])
+_PARTIAL: Final = 2  # hiredis holds the start of a request; _scanner has validated all of it
+
+
+class RequestReader:
+    """Turns the bytes of one connection into argument lists.
+
+    Call `feed(data)` for every read, then `get_commands()` until it returns an empty
+    list, executing each batch in between: an error found after some complete requests is
+    raised by the *next* call (Redis runs those requests first), and an incomplete request
+    after a batch is validated only then, when an AUTH in the batch has taken effect.
+    Set `auth_required` before each call (Redis's limits for unauthenticated clients).
+    After a ProtocolError the reader is dead: every later call raises it again.
+    """
+
+    __slots__ = (
+        "proto_max_bulk_len", "auth_required", "_q", "_qpos", "_starved", "_mode",
+        "_scanner", "_tail", "_tail_pos", "_error", "_gets", "_has_data", "_feed",
+        "_hiredis_broken",
+    )
+
+    def __init__(self, proto_max_bulk_len: int = DEFAULT_PROTO_MAX_BULK_LEN) -> None:
+        self.proto_max_bulk_len = proto_max_bulk_len
+        self.auth_required = False
+        self._q: list[bytes] = []  # reads not yet handed to hiredis or parsed
+        self._qpos = 0  # offset into _q[0] already consumed
+        self._starved = False  # _q[0] is an unfinished inline line: wait for more bytes
+        self._mode = _IDLE
+        self._scanner: _Scanner | None = None
+        self._tail = b""
+        self._tail_pos = 0
+        self._error: ProtocolError | None = None
+        self._hiredis_broken = False  # in _PARTIAL: hiredis raised, only the scanner runs
+        self._new_hiredis()
+
+    def _new_hiredis(self) -> None:
+        r = hiredis.Reader()
+        self._hiredis_broken = False
+        self._gets = r.gets
+        self._has_data = r.has_data
+        self._feed = r.feed
+
+    def feed(self, data: bytes) -> None:
+        if data and self._error is None:
+            self._q.append(data if data.__class__ is bytes else bytes(data))
+            self._starved = False
+
+    def get_commands(self) -> list[list[bytes]]:
+        """All complete requests available now, in order; [] when there are none."""
+        if self._error is not None:
+            raise self._error
+        cmds: list[list[bytes]] = []
+        q = self._q
+        # The hot path: one read of complete requests, as pipelining clients send them.
+        if self._mode == _IDLE and len(q) == 1 and not self._qpos and not self.auth_required:
+            chunk = q.pop()
+            if chunk[0] == 42:  # '*'
+                self._feed(chunk)
+                try:
+                    self._drain(chunk, 0, cmds)
+                except ProtocolError as e:
+                    return self._fail(e, cmds)
+                if self._mode == _IDLE and not q:
+                    return cmds
+            else:
+                q.append(chunk)
+        try:
+            self._run(cmds)
+        except ProtocolError as e:
+            return self._fail(e, cmds)
+        return cmds
+
+    def _fail(self, e: ProtocolError, cmds: list[list[bytes]]) -> list[list[bytes]]:
+        self._error = e
+        self._q.clear()
+        self._new_hiredis()  # drop whatever it buffered
+        if not cmds:
+            raise e
+        return cmds
+
+    def _run(self, cmds: list[list[bytes]]) -> None:
+        q = self._q
+        while True:
+            mode = self._mode
+            if mode == _TAIL:
+                if cmds:
+                    return
+                self._check_tail(cmds)
+                continue
+            if not q or self._starved:
+                return
+            if cmds and self.auth_required:
+                return  # one request at a time: it may be the AUTH that lifts the limits
+            chunk = q.pop(0)
+            pos = self._qpos
+            self._qpos = 0
+            if mode == _PARTIAL:
+                self._continue_partial(chunk, cmds)
+            elif chunk[pos] == 42 and not self.auth_required:
+                self._feed(chunk, pos)
+                self._drain(chunk, pos, cmds)
+            else:
+                self._parse_py(chunk, pos, cmds)
+
+    def _drain(self, chunk: bytes, x0: int, cmds: list[list[bytes]]) -> None:
+        """Collect what hiredis parses from chunk[x0:] (just fed; x0 is a request boundary)."""
+        gets = self._gets
+        has_data = self._has_data
+        append = cmds.append
+        base = len(cmds)
+        skipped = 0  # bytes of `*0` requests, which hiredis returns as []
+        while True:
+            try:
+                c = gets()
+            except Exception:  # hiredis.ProtocolError; MemoryError for an absurd `*` count
+                break
+            if c.__class__ is list:
+                if c:
+                    for a in c:
+                        if a.__class__ is not bytes:  # `:1`, `$-1`, nested arrays...
+                            break
+                    else:
+                        append(c)
+                        if not has_data():
+                            return
+                        continue
+                    break
+                skipped += 4
+            elif c is False:
+                # An incomplete request: find where it starts so it can be validated.
+                p = x0 + skipped + _encoded_size(cmds, base)
+                if p >= len(chunk) or chunk[p] != 42 or (p > x0 and chunk[p - 2 : p] != b"\r\n"):
+                    break
+                self._mode = _TAIL
+                self._tail = chunk
+                self._tail_pos = p
+                return
+            else:  # `*-1` or not an array at all (an inline request): not hiredis's job
+                break
+            if not has_data():
+                return
+        self._fallback(chunk, x0, cmds, base)
+
+    def _fallback(self, chunk: bytes, x0: int, cmds: list[list[bytes]], base: int) -> None:
+        """Re-parse chunk[x0:] the exact way, discarding what hiredis made of it."""
+        del cmds[base:]
+        self._new_hiredis()
+        self._mode = _IDLE
+        self._parse_py(chunk, x0, cmds)
+
+    def _check_tail(self, cmds: list[list[bytes]]) -> None:
+        chunk, p = self._tail, self._tail_pos
+        self._tail = b""
+        self._mode = _IDLE
+        sc = _Scanner(self.proto_max_bulk_len, self.auth_required)
+        if sc.scan(chunk, p) >= 0:
+            # Redis's rules end the request inside the chunk though hiredis did not
+            # (exotic framing such as a CR followed by another byte): redo it exactly.
+            self._new_hiredis()
+            self._parse_py(chunk, p, cmds)
+            return
+        self._scanner = sc
+        self._mode = _PARTIAL
+
+    def _continue_partial(self, chunk: bytes, cmds: list[list[bytes]]) -> None:
+        sc = self._scanner
+        assert sc is not None
+        broken = self._hiredis_broken
+        if not broken:
+            self._feed(chunk)
+        sc.auth_required = self.auth_required
+        end = sc.scan(chunk, 0)  # raises Redis's error, whatever hiredis thinks
+        c: object = False
+        if not broken:
+            try:
+                c = self._gets()
+            except Exception:
+                # hiredis rejects a bad type byte at once where Redis first waits for the
+                # whole line; the scanner will produce Redis's error. Stop feeding hiredis.
+                broken = self._hiredis_broken = True
+        if end < 0:
+            if c is not False:
+                raise ProtocolError(ERR_MBULK_LEN)  # hiredis ended a request Redis would not
+            return
+        self._scanner = None
+        self._mode = _IDLE
+        self._hiredis_broken = False
+        if sc.count <= 0 or broken or self.auth_required:
+            # An empty request (hiredis rejects `*-5`, Redis skips it), hiredis gave up, or
+            # a client whose next requests need the exact path: go on in Python after it.
+            if sc.count > 0:
+                if broken:
+                    # Valid by Redis's rules (a CR followed by another byte), but hiredis
+                    # holds the earlier bytes and has given up: it cannot be rebuilt.
+                    raise ProtocolError(ERR_MBULK_LEN)
+                self._append_checked(c, cmds)
+            self._new_hiredis()
+            if end < len(chunk):
+                self._q.insert(0, chunk)
+                self._qpos = end
+            return
+        self._append_checked(c, cmds)
+        if end < len(chunk):
+            if not self._has_data():
+                raise ProtocolError(ERR_MBULK_LEN)
+            self._drain(chunk, end, cmds)
+
+    @staticmethod
+    def _append_checked(c: object, cmds: list[list[bytes]]) -> None:
+        if not isinstance(c, list) or not c or any(a.__class__ is not bytes for a in c):
+            # Valid by Redis's rules, yet hiredis disagrees; the bytes are gone, so this
+            # request cannot be rebuilt.
+            raise ProtocolError(ERR_MBULK_LEN)
+        cmds.append(c)
+
+    def _parse_py(self, chunk: bytes, pos: int, cmds: list[list[bytes]]) -> None:
+        """Redis's processInputBuffer over chunk[pos:], exactly. Hands an incomplete
+        multibulk request to hiredis (validated so far) and keeps an incomplete inline line."""
+        n = len(chunk)
+        while pos < n:
+            if cmds and self.auth_required:
+                self._q.insert(0, chunk)
+                self._qpos = pos
+                return
+            if chunk[pos] == 42:
+                sc = _Scanner(self.proto_max_bulk_len, self.auth_required)
+                args: list[bytes] = []
+                end = sc.scan(chunk, pos, args)
+                if end < 0:
+                    self._feed(chunk, pos)
+                    self._scanner = sc
+                    self._mode = _PARTIAL
+                    return
+                if args:
+                    cmds.append(args)
+                pos = end
+            else:
+                nl = _find_line_end(chunk, pos, b"\n")
+                if nl < 0:
+                    if n - pos > PROTO_INLINE_MAX_SIZE:
+                        raise ProtocolError(ERR_BIG_INLINE)
+                    rest = chunk[pos:]
+                    if self._q:  # the line goes on in the next read
+                        self._q[0] = rest + self._q[0]
+                    else:
+                        self._q.append(rest)
+                        self._starved = True
+                    return
+                end = nl - 1 if nl > pos and chunk[nl - 1] == 13 else nl
+                argv = split_inline(chunk[pos:end])
+                if argv is None:
+                    raise ProtocolError(ERR_QUOTES)
+                if argv:
+                    cmds.append(argv)
+                pos = nl + 1

@@ -1,0 +1,244 @@
+"""One peer as seen from here: what it acked, its link state, and the loops that push our
+log to it and pull from it (anti-entropy)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import TYPE_CHECKING, Any, Optional
+
+from ..clock import hlc_ms
+from ..wire import ops_pb2 as pb
+from .backlog import TooOld
+
+if TYPE_CHECKING:
+    from .service import Replication
+
+log = logging.getLogger("crdtredis.replication")
+
+
+class Peer:
+    def __init__(self, url: Optional[str], replica_id: str = "") -> None:
+        self.url = url.rstrip("/") if url else None  # None: a replica that only calls us
+        self.replica_id = replica_id
+        self.origin = ""
+        self.state = "connecting" if url else "inbound"
+        # What the peer has, as it last told us (push answers, pull requests, pushes).
+        self.acked_vv: Optional[dict[str, int]] = None
+        self.acked_vh: Optional[dict[str, int]] = None
+        self.last_contact = 0.0
+        self.retries = 0
+        self.failures = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.ops_sent = 0
+        self.ops_received = 0
+        self.last_error = ""
+        self.cursor: Optional[int] = None  # backlog position of the next op to consider
+        self.wake = asyncio.Event()
+        self.forgotten = False
+        self.needs_snapshot = False
+        self.snapshots = 0
+
+    def ack(self, vv: dict[str, int], vh: dict[str, int], origin: str, replica_id: str) -> None:
+        if replica_id:
+            self.replica_id = replica_id
+        if origin:
+            self.origin = origin
+        if self.acked_vv is None:
+            self.acked_vv, self.acked_vh = dict(vv), dict(vh)
+        else:
+            # Keep the pointwise max: answers to concurrent requests may arrive out of order.
+            # A peer that lost data comes back as a new incarnation, so this never hides a loss.
+            for k, v in vv.items():
+                if self.acked_vv.get(k, 0) < v:
+                    self.acked_vv[k] = v
+            assert self.acked_vh is not None
+            for k, v in vh.items():
+                if self.acked_vh.get(k, 0) < v:
+                    self.acked_vh[k] = v
+        self.last_contact = time.time()
+
+    def lag(self, vv: dict[str, int], vh: dict[str, int]) -> tuple[int, int]:
+        """(ops, ms) this peer is behind us, from its last ack."""
+        if self.acked_vv is None or self.acked_vh is None:
+            return sum(vv.values()), 0
+        ops = sum(max(0, s - self.acked_vv.get(o, 0)) for o, s in vv.items())
+        ms = 0
+        for o, h in vh.items():
+            a = self.acked_vh.get(o, 0)
+            if a < h:
+                ms = max(ms, hlc_ms(h) - hlc_ms(a) if a else 0)
+        return ops, ms
+
+    def info(self, vv: dict[str, int], vh: dict[str, int]) -> dict[str, Any]:
+        ops, ms = self.lag(vv, vh)
+        return {
+            "url": self.url or "", "replica_id": self.replica_id, "origin": self.origin,
+            "state": "forgotten" if self.forgotten else self.state,
+            "acked_vv": dict(self.acked_vv or {}), "lag_ops": ops, "lag_ms": ms,
+            "last_contact": round(self.last_contact, 3), "retries": self.retries,
+            "bytes_in": self.bytes_in, "bytes_out": self.bytes_out,
+            "ops_sent": self.ops_sent, "ops_received": self.ops_received,
+            "snapshots": self.snapshots, "last_error": self.last_error,
+        }
+
+
+class PeerLink:
+    """The loops for one configured peer URL."""
+
+    def __init__(self, repl: "Replication", peer: Peer) -> None:
+        self.repl = repl
+        self.peer = peer
+        self.tasks: list[asyncio.Task[None]] = []
+        # Set to pull at once (on reconnect) instead of at the next sync interval.
+        self.pull_event = asyncio.Event()
+
+    def start(self) -> None:
+        self.tasks.append(asyncio.create_task(self._push_loop(), name=f"push {self.peer.url}"))
+        self.tasks.append(asyncio.create_task(self._pull_loop(), name=f"pull {self.peer.url}"))
+
+    async def stop(self) -> None:
+        for t in self.tasks:
+            t.cancel()
+        for t in self.tasks:
+            try:
+                await t
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
+                pass
+
+    def _backoff(self) -> float:
+        cfg = self.repl.config
+        base = cfg.retry_interval * (2 ** min(self.peer.retries, 6))
+        if cfg.max_retries and self.peer.retries >= cfg.max_retries:
+            # Past max_retries: the peer is down; probe it once per sync interval only.
+            base = max(base, cfg.sync_interval)
+        return min(base, 30.0) * (0.5 + random.random())
+
+    def _failed(self, what: str, err: str) -> None:
+        p = self.peer
+        if p.state != "down":
+            log.warning("peer %s: %s failed: %s", p.url, what, err)
+        p.retries += 1
+        p.failures += 1
+        p.state = "down"
+        p.last_error = f"{what}: {err}"
+
+    def _up(self) -> None:
+        p = self.peer
+        was_down = p.state in ("down", "connecting")
+        p.retries = 0
+        if p.state != "snapshot":
+            p.state = "up"
+        if was_down:
+            log.info("peer %s (%s) is up", p.url, p.replica_id or "?")
+            self.pull_event.set()
+
+    # ---- push ----------------------------------------------------------------------------
+    async def _push_loop(self) -> None:
+        p = self.peer
+        linger = self.repl.config.push_linger_ms / 1000.0
+        while True:
+            try:
+                await asyncio.wait_for(p.wake.wait(), timeout=self.repl.config.sync_interval)
+            except asyncio.TimeoutError:
+                pass
+            p.wake.clear()
+            if p.forgotten:
+                continue
+            if linger:
+                await asyncio.sleep(linger)
+            try:
+                await self._push_all()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - a bad peer never kills the loop
+                self._failed("push", f"{type(e).__name__}: {e}")
+                await asyncio.sleep(self._backoff())
+                p.wake.set()
+
+    async def _push_all(self) -> None:
+        p = self.peer
+        repl = self.repl
+        bl = repl.backlog
+        while True:
+            if p.acked_vv is None:
+                # First contact: an empty push answers with the peer's vectors.
+                await self._send_push([])
+                continue
+            if p.cursor is None or p.cursor < bl.start:
+                try:
+                    pos = bl.first_needed(p.acked_vv, repl.node.keyspace.vv)
+                except TooOld:
+                    # It lacks ops we no longer hold: its pull will ask for a snapshot.
+                    p.cursor = None
+                    return
+                p.cursor = bl.end if pos is None else pos
+            ops, nxt, more = bl.collect(p.cursor, p.acked_vv, repl.max_batch_ops, repl.max_batch_bytes)
+            if not ops:
+                p.cursor = nxt
+                return
+            ok = await self._send_push(ops)
+            if ok:
+                p.cursor = nxt
+                p.ops_sent += len(ops)
+            else:
+                p.cursor = None
+            if not more:
+                return
+
+    async def _send_push(self, ops: list[Any]) -> bool:
+        p = self.peer
+        repl = self.repl
+        body = repl.batch_bytes([b for _op, b in ops])
+        status, data = await repl.http_post(p, "/repl/push", body)
+        if status == 200 or status == 422:
+            ack = pb.OpBatch()
+            ack.ParseFromString(data)
+            repl.note_ack(p, ack)
+            self._up()
+            if status == 422:
+                p.last_error = f"push refused: {repl.last_reason}"
+                log.warning("peer %s refused a push: %s", p.url, repl.last_reason)
+            return status == 200
+        raise RuntimeError(f"HTTP {status}: {data[:200]!r}")
+
+    # ---- pull (anti-entropy) ---------------------------------------------------------------
+    async def _pull_loop(self) -> None:
+        p = self.peer
+        while True:
+            try:
+                await self._pull_all()
+                delay = self.repl.config.sync_interval
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001
+                self._failed("pull", f"{type(e).__name__}: {e}")
+                delay = self._backoff()
+            try:
+                await asyncio.wait_for(self.pull_event.wait(), timeout=delay)
+            except asyncio.TimeoutError:
+                pass
+            self.pull_event.clear()
+            if p.forgotten:
+                await asyncio.sleep(self.repl.config.sync_interval)
+
+    async def _pull_all(self) -> None:
+        p = self.peer
+        repl = self.repl
+        for _ in range(1000):
+            status, data = await repl.http_post(p, "/repl/pull", repl.state_batch().SerializeToString())
+            if status != 200:
+                raise RuntimeError(f"HTTP {status}: {data[:200]!r}")
+            batch = pb.OpBatch()
+            batch.ParseFromString(data)
+            repl.note_ack(p, batch)
+            self._up()
+            if batch.snapshot_needed:
+                await repl.fetch_snapshot(p)
+                return
+            if batch.ops:
+                repl.receive(p, batch)
+            if not batch.more:
+                return

@@ -1,0 +1,511 @@
+"""Replication as a server component: peers, HTTP routes, acks, causal stability, GC.
+
+Push: every op applied here (ours or relayed) goes into the backlog; each peer's push loop
+sends what the peer's last ack does not cover. Pull: every `sync_interval`, and at once on
+reconnect, we ask each peer for everything our vector lacks, from any origin, so a partial
+mesh converges through relays. A peer whose needs predate the backlog gets a snapshot.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import os
+import ssl
+import tempfile
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+import aiohttp
+from aiohttp import web
+
+from ..clock import vv_covers
+from ..keyspace import Keyspace
+from ..op import Op
+from ..wire import ops_pb2 as pb
+from ..wire.codec import DecodeError, OpDecoder, _varint
+from .backlog import Backlog, TooOld
+from .inbox import BadBatch, apply_batch
+from .peer import Peer, PeerLink
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..node import Node
+
+log = logging.getLogger("crdtredis.replication")
+
+TOKEN_HEADER = "X-CRDT-Token"
+REASON_HEADER = "X-CRDT-Reason"
+CONTENT_TYPE = "application/x-protobuf"
+
+
+class Replication:
+    def __init__(self, node: "Node", config: "Config") -> None:
+        self.node = node
+        self.config = config
+        self.backlog = Backlog(max(config.max_segment_size, 1 << 20))
+        self.max_batch_ops = 5000
+        self.max_batch_bytes = 4 << 20
+        self.peers: dict[str, Peer] = {}  # key: url, or "id:<replica_id>" for inbound-only
+        self.links: list[PeerLink] = []
+        for url in config.peers:
+            self.peers[url.rstrip("/")] = Peer(url)
+        self.forgotten: set[str] = set(config.forget_peers)
+        self.session: Optional[aiohttp.ClientSession] = None
+        self.tasks: list[asyncio.Task[None]] = []
+        self.last_reason = ""
+        self.rejected_batches = 0
+        self.ops_in = 0
+        self.snapshot_installs = 0
+        self.gc_runs = 0
+        self.gc_dropped = 0
+        self.gc_watermark: dict[str, int] = {}
+        # WAIT / CRDT.WAITCLOCK waiters: re-checked whenever acks or remote ops arrive.
+        self.ack_waiters: list[Callable[[], bool]] = []
+        self.apply_waiters: list[Callable[[], bool]] = []
+        node.replication = self
+        node.op_listeners.append(self._on_op)
+        node.remote_op_listeners.append(self._on_remote_op)
+        node.replay_listeners.append(self.backlog.add)
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._loop_ref = asyncio.get_running_loop()
+        persistence = self.node.persistence
+        if persistence is not None:
+            # Ops only the base snapshot holds are not in the backlog: peers below them need
+            # a snapshot. Segments stay until every peer acked them.
+            self.backlog.evicted.update(persistence.recovery.get("base_vv", {}))
+            if persistence.oplog is not None and self.node.keyspace.has_peers:
+                persistence.oplog.retention = self.segment_retention
+        ssl_ctx: Any = None
+        if self.config.tls_ca:
+            ssl_ctx = ssl.create_default_context(cafile=self.config.tls_ca)
+            if self.config.tls_cert:
+                ssl_ctx.load_cert_chain(self.config.tls_cert, self.config.tls_key)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.config.sync_timeout,
+                                        sock_read=max(self.config.sync_timeout, 30.0))
+        self.session = aiohttp.ClientSession(
+            timeout=timeout, connector=aiohttp.TCPConnector(ssl=ssl_ctx if ssl_ctx else None, limit=64)
+        )
+        for p in self.peers.values():
+            if p.replica_id in self.forgotten:
+                p.forgotten = True
+            link = PeerLink(self, p)
+            self.links.append(link)
+            link.start()
+        self.tasks.append(asyncio.create_task(self._gc_loop(), name="gc"))
+
+    async def stop(self) -> None:
+        for t in self.tasks:
+            t.cancel()
+        for link in self.links:
+            await link.stop()
+        if self.session is not None:
+            await self.session.close()
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post("/repl/push", self.handle_push)
+        app.router.add_post("/repl/pull", self.handle_pull)
+        app.router.add_get("/repl/snapshot", self.handle_snapshot)
+
+    # ---- op stream -------------------------------------------------------------------------
+    def _on_op(self, op: Op) -> None:
+        self.backlog.add(op)
+        for p in self.peers.values():
+            if p.url is not None:
+                p.wake.set()
+
+    def _on_remote_op(self, op: Op) -> None:
+        self._on_op(op)
+        if self.apply_waiters:
+            self.apply_waiters = [w for w in self.apply_waiters if not w()]
+
+    def receive(self, peer: Peer, batch: Any) -> int:
+        dec = OpDecoder()
+        ops = [dec.from_message(m) for m in batch.ops]
+        n = apply_batch(self.node, ops)
+        peer.ops_received += n
+        self.ops_in += n
+        return n
+
+    # ---- acks, stability -------------------------------------------------------------------
+    def peer_for(self, replica_id: str, origin: str) -> Peer:
+        for p in self.peers.values():
+            if p.replica_id == replica_id and replica_id:
+                return p
+        p = Peer(None, replica_id)
+        p.origin = origin
+        if replica_id in self.forgotten:
+            p.forgotten = True
+        self.peers[f"id:{replica_id}"] = p
+        log.info("replica %s (%s) is calling us without being in our peer list", replica_id, origin)
+        return p
+
+    def note_ack(self, peer: Peer, batch: Any) -> None:
+        if batch.replica_id and batch.replica_id == self.node.replica_id:
+            peer.last_error = "peer URL points at this node itself"
+            return
+        # A replica_id learned from a URL peer may match an inbound-only entry: merge them.
+        if batch.replica_id and peer.url is not None:
+            dup = self.peers.pop(f"id:{batch.replica_id}", None)
+            if dup is not None and dup.acked_vv is not None:
+                peer.ack(dup.acked_vv, dup.acked_vh or {}, dup.origin, dup.replica_id)
+        peer.ack(dict(batch.vv), dict(batch.vh), batch.sender, batch.replica_id)
+        if self.ack_waiters:
+            self.ack_waiters = [w for w in self.ack_waiters if not w()]
+
+    def live_peers(self) -> list[Peer]:
+        return [p for p in self.peers.values() if not p.forgotten and p.replica_id not in self.forgotten]
+
+    def stable_checker(self) -> Optional[Callable[[int, str], bool]]:
+        """stable(hlc, origin): every live replica has applied that effect, and we hold every
+        op each of them had issued when it said so (so no op concurrent with it is still on
+        its way). None when some replica has not reported yet."""
+        ks = self.node.keyspace
+        peers = self.live_peers()
+        wm = dict(ks.vh)
+        for p in peers:
+            if p.acked_vh is None or p.acked_vv is None:
+                return None
+            if p.origin and ks.vv.get(p.origin, 0) < p.acked_vv.get(p.origin, 0):
+                return None
+            for o in list(wm):
+                a = p.acked_vh.get(o, 0)
+                if a < wm[o]:
+                    wm[o] = a
+        self.gc_watermark = wm
+        return lambda h, o: wm.get(o, 0) >= h
+
+    def segment_retention(self, end_vv: Optional[dict[str, int]]) -> bool:
+        """May a segment whose last ops are `end_vv` be deleted? Only once every live peer
+        has acked all of it (so peers can still pull from the log meanwhile)."""
+        if end_vv is None:
+            return False
+        for p in self.live_peers():
+            if p.acked_vv is None or not vv_covers(p.acked_vv, end_vv):
+                return False
+        return True
+
+    async def _gc_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.gc_interval)
+            try:
+                stable = self.stable_checker()
+                if stable is None:
+                    continue
+                n = 0
+                # A chunk of keys per loop turn: clients never wait for a whole pass.
+                for dropped in self.node.keyspace.gc_chunks(stable):
+                    n += dropped
+                    await asyncio.sleep(0)
+                self.gc_runs += 1
+                self.gc_dropped += n
+            except Exception:  # noqa: BLE001 - GC must never take the node down
+                log.exception("GC pass failed")
+
+    def run_gc(self) -> int:
+        """One whole GC pass at once (tests, CRDT.GC); the background loop uses gc_chunks."""
+        stable = self.stable_checker()
+        if stable is None:
+            return 0
+        n = sum(self.node.keyspace.gc_chunks(stable))
+        self.gc_runs += 1
+        self.gc_dropped += n
+        return n
+
+    def forget(self, replica_id: str) -> bool:
+        found = False
+        self.forgotten.add(replica_id)
+        for p in self.peers.values():
+            if p.replica_id == replica_id or (p.url and p.url == replica_id):
+                p.forgotten = True
+                found = True
+        if self.ack_waiters:
+            self.ack_waiters = [w for w in self.ack_waiters if not w()]
+        return found
+
+    # ---- wire helpers ------------------------------------------------------------------------
+    def state_batch(self) -> Any:
+        ks = self.node.keyspace
+        b = pb.OpBatch(version=1, sender=self.node.origin, replica_id=self.node.replica_id)
+        b.vv.update(ks.vv)
+        b.vh.update(ks.vh)
+        return b
+
+    def batch_bytes(self, encoded_ops: list[bytes], more: bool = False) -> bytes:
+        """An OpBatch with our vectors and the given pre-encoded ops (no re-encoding)."""
+        head = self.state_batch()
+        head.more = more
+        parts = [head.SerializeToString()]
+        for b in encoded_ops:
+            parts.append(b"\x12" + _varint(len(b)) + b)
+        return b"".join(parts)
+
+    def _headers(self) -> dict[str, str]:
+        h = {"Content-Type": CONTENT_TYPE}
+        if self.config.peer_token:
+            h[TOKEN_HEADER] = self.config.peer_token
+        return h
+
+    async def http_post(self, peer: Peer, path: str, body: bytes) -> tuple[int, bytes]:
+        assert self.session is not None and peer.url is not None
+        peer.bytes_out += len(body)
+        async with self.session.post(peer.url + path, data=body, headers=self._headers()) as r:
+            data = await r.read()
+            peer.bytes_in += len(data)
+            self.last_reason = r.headers.get(REASON_HEADER, "")
+            return r.status, data
+
+    def _check_auth(self, request: web.Request) -> Optional[web.Response]:
+        token = self.config.peer_token
+        if not token:
+            return None
+        got = request.headers.get(TOKEN_HEADER, "")
+        if not got:
+            return _refuse(401, "missing peer token")
+        if not hmac.compare_digest(got.encode(), token.encode()):
+            return _refuse(403, "wrong peer token")
+        return None
+
+    async def _read_batch(self, request: web.Request) -> tuple[Optional[Any], Optional[web.Response]]:
+        bad = self._check_auth(request)
+        if bad is not None:
+            return None, bad
+        if self.node.loading:
+            return None, _refuse(503, "loading")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return None, _refuse(413, "batch too large")
+        batch = pb.OpBatch()
+        try:
+            batch.ParseFromString(body)
+        except Exception:  # noqa: BLE001 - protobuf's DecodeError
+            return None, _refuse(400, "body is not a protobuf OpBatch")
+        if batch.version != 1:
+            return None, _refuse(400, f"unsupported batch version {batch.version}")
+        if not batch.replica_id or not batch.sender:
+            return None, _refuse(400, "batch without sender / replica_id")
+        if batch.replica_id == self.node.replica_id and batch.sender != self.node.origin:
+            return None, _refuse(409, f"replica_id {batch.replica_id} is ours: two nodes share one id")
+        return batch, None
+
+    # ---- routes ------------------------------------------------------------------------------
+    async def handle_push(self, request: web.Request) -> web.Response:
+        batch, bad = await self._read_batch(request)
+        if bad is not None:
+            return bad
+        if not self.node.keyspace.has_peers:
+            return _refuse(409, "this node runs without peers; restart it with --peer to replicate")
+        peer = self.peer_for(batch.replica_id, batch.sender)
+        try:
+            dec = OpDecoder()
+            ops = [dec.from_message(m) for m in batch.ops]
+        except DecodeError as e:
+            self.rejected_batches += 1
+            return _refuse(400, f"bad op: {e}")
+        try:
+            n = apply_batch(self.node, ops)
+        except BadBatch as e:
+            self.rejected_batches += 1
+            return web.Response(status=422, body=self.state_batch().SerializeToString(),
+                                content_type=CONTENT_TYPE, headers={REASON_HEADER: str(e)[:500]})
+        peer.ops_received += n
+        self.ops_in += n
+        self.note_ack(peer, batch)
+        return web.Response(body=self.state_batch().SerializeToString(), content_type=CONTENT_TYPE)
+
+    async def handle_pull(self, request: web.Request) -> web.Response:
+        batch, bad = await self._read_batch(request)
+        if bad is not None:
+            return bad
+        if not self.node.keyspace.has_peers:
+            return _refuse(409, "this node runs without peers; restart it with --peer to replicate")
+        peer = self.peer_for(batch.replica_id, batch.sender)
+        self.note_ack(peer, batch)
+        have = dict(batch.vv)
+        try:
+            pos = self.backlog.first_needed(have, self.node.keyspace.vv)
+        except TooOld:
+            head = self.state_batch()
+            head.snapshot_needed = True
+            return web.Response(body=head.SerializeToString(), content_type=CONTENT_TYPE)
+        if pos is None:
+            return web.Response(body=self.batch_bytes([]), content_type=CONTENT_TYPE)
+        ops, _nxt, more = self.backlog.collect(pos, have, self.max_batch_ops, self.max_batch_bytes)
+        return web.Response(body=self.batch_bytes([b for _o, b in ops], more), content_type=CONTENT_TYPE)
+
+    async def handle_snapshot(self, request: web.Request) -> web.StreamResponse:
+        bad = self._check_auth(request)
+        if bad is not None:
+            return bad
+        if self.node.loading:
+            return _refuse(503, "loading")
+        from ..storage.snapshot import write_base_file
+
+        fd, path = tempfile.mkstemp(prefix="snapshot-", suffix=".tmp", dir=self.node.config.data_dir)
+        os.close(fd)
+        try:
+            ok = await _fork_call(write_base_file, self.node.keyspace, self.node.hlc.last, path)
+            if not ok:
+                return _refuse(500, "snapshot failed")
+            resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+            await resp.prepare(request)
+            with open(path, "rb") as f:
+                while True:
+                    chunk = f.read(1 << 20)
+                    if not chunk:
+                        break
+                    await resp.write(chunk)
+            await resp.write_eof()
+            return resp
+        finally:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+    # ---- snapshots ---------------------------------------------------------------------------
+    async def fetch_snapshot(self, peer: Peer) -> bool:
+        """Bootstrap from a peer's snapshot, if it covers everything we have."""
+        assert self.session is not None and peer.url is not None
+        peer.state = "snapshot"
+        path = os.path.join(self.node.config.data_dir, f"incoming-{os.getpid()}.base")
+        try:
+            async with self.session.get(peer.url + "/repl/snapshot", headers=self._headers()) as r:
+                if r.status != 200:
+                    raise RuntimeError(f"snapshot HTTP {r.status}")
+                with open(path, "wb") as f:
+                    async for chunk in r.content.iter_chunked(1 << 20):
+                        f.write(chunk)
+                        peer.bytes_in += len(chunk)
+            ok = await asyncio.to_thread(self._install_snapshot, path)
+            peer.snapshots += 1 if ok else 0
+            return ok
+        finally:
+            peer.state = "up"
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+    def _install_snapshot(self, path: str) -> bool:
+        from ..storage.snapshot import load_base
+
+        node = self.node
+        fresh = Keyspace(node.origin, len(node.keyspace.dbs))
+        load_base(path, fresh)
+        if not vv_covers(fresh.vv, node.keyspace.vv):
+            log.info("snapshot does not cover our ops yet; pushing ours first")
+            return False
+        # Swap on the loop thread: nothing may run between the check and the swap.
+        fut = asyncio.run_coroutine_threadsafe(self._swap(fresh, path), self._loop_ref)
+        return fut.result()
+
+    async def _swap(self, fresh: Keyspace, path: str) -> bool:
+        node = self.node
+        ks = node.keyspace
+        if not vv_covers(fresh.vv, ks.vv):
+            return False
+        persistence = node.persistence
+        if persistence is not None and persistence.oplog is not None:
+            persistence.oplog.install_base(path)
+        for db, new in zip(ks.dbs, fresh.dbs, strict=True):
+            watched, waiters = db.watched, db.waiters
+            db.data, db.expires, db.shadow = new.data, new.expires, new.shadow
+            db.touch_all()
+            db.watched, db.waiters = watched, waiters
+        ks.vv.clear()
+        ks.vv.update(fresh.vv)
+        ks.vh.clear()
+        ks.vh.update(fresh.vh)
+        deps = dict(ks.vh)
+        deps.pop(ks.origin, None)
+        ks.deps = deps
+        for h in fresh.vh.values():
+            node.hlc.observe(h)
+        self.backlog.evicted.update(fresh.vv)
+        self.snapshot_installs += 1
+        log.info("installed a snapshot: %d keys", sum(len(d.data) for d in ks.dbs))
+        return True
+
+    # ---- introspection -----------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        ks = self.node.keyspace
+        return {
+            "peers": [p.info(ks.vv, ks.vh) for p in self.peers.values()],
+            "version_vector": dict(ks.vv),
+            "backlog_ops": len(self.backlog.ops),
+            "backlog_bytes": self.backlog.bytes,
+            "causal_buffer": 0,
+            "rejected_batches": self.rejected_batches,
+            "ops_in": self.ops_in,
+            "snapshot_installs": self.snapshot_installs,
+            "gc_runs": self.gc_runs,
+            "gc_dropped": self.gc_dropped,
+            "gc_watermark": dict(self.gc_watermark),
+            "forgotten": sorted(self.forgotten),
+        }
+
+
+def _refuse(status: int, reason: str) -> web.Response:
+    return web.Response(status=status, text=reason + "\n", headers={REASON_HEADER: reason})
+
+
+async def _fork_call(fn: Callable[..., Any], *args: Any) -> bool:
+    """Run fn(*args) in a forked child (copy-on-write snapshot of memory); True on success."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            fn(*args)
+            code = 0
+        except BaseException:  # noqa: BLE001 - reported through the exit status
+            pass
+        os._exit(code)
+    _pid, status = await asyncio.get_running_loop().run_in_executor(None, os.waitpid, pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+__all__ = ["Replication", "TOKEN_HEADER"]
+
+
+def _info_replication(node: "Node") -> list[tuple[str, Any]]:
+    repl = node.replication
+    if repl is None:
+        return [("crdt_peers", 0)]
+    d = repl.info()
+    items: list[tuple[str, Any]] = [
+        ("crdt_peers", len(d["peers"])),
+        ("crdt_version_vector", _vv_text(d["version_vector"])),
+        ("crdt_backlog_ops", d["backlog_ops"]),
+        ("crdt_backlog_bytes", d["backlog_bytes"]),
+        ("crdt_causal_buffer", d["causal_buffer"]),
+        ("crdt_rejected_batches", d["rejected_batches"]),
+        ("crdt_ops_received", d["ops_in"]),
+        ("crdt_snapshot_installs", d["snapshot_installs"]),
+        ("crdt_gc_runs", d["gc_runs"]),
+        ("crdt_gc_dropped", d["gc_dropped"]),
+        ("crdt_gc_watermark", _vv_text(d["gc_watermark"])),
+    ]
+    for i, p in enumerate(d["peers"]):
+        items.append((
+            f"peer{i}",
+            f"url={p['url']},replica_id={p['replica_id']},state={p['state']},lag_ops={p['lag_ops']},"
+            f"lag_ms={p['lag_ms']},last_contact={p['last_contact']},retries={p['retries']},"
+            f"bytes_in={p['bytes_in']},bytes_out={p['bytes_out']},acked={_vv_text(p['acked_vv'])}",
+        ))
+    return items
+
+
+def _vv_text(vv: dict[str, int]) -> str:
+    return ";".join(f"{k}:{v}" for k, v in sorted(vv.items()))
+
+
+def _register_info() -> None:
+    from ..info import register_info_provider
+
+    register_info_provider("replication", _info_replication)
+
+
+_register_info()

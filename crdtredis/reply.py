@@ -1,0 +1,115 @@
+"""Reply values that command handlers return; the protocol layer encodes them.
+
+Handlers never build wire bytes: they return one of these and the connection renders
+them for the client's protocol version (RESP2 or RESP3).
+
+    int                    -> integer            (:1)
+    bytes                  -> bulk string        ($3 foo)
+    None                   -> null bulk          ($-1 / RESP3 _)
+    list / tuple           -> array              (*2 ...)
+    Status                 -> simple string      (+OK)
+    ErrorReply             -> error              (-ERR ...)
+    float                  -> RESP3 double (,1.5); RESP2 bulk string formatted like Redis 7.0
+    Map                    -> RESP3 map (%); RESP2 flat array k1 v1 k2 v2
+    SetReply               -> RESP3 set (~); RESP2 array
+    Verbatim               -> RESP3 verbatim (=... txt:); RESP2 bulk string
+    NULL_ARRAY             -> RESP2 *-1; RESP3 _  (EXEC aborted, blocking pop timeout)
+    Deferred               -> the connection stops processing this client's later commands
+                              until the future resolves, then writes its result (blocking ops)
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Union
+
+
+class Status(bytes):
+    """A simple string reply (+OK). Subclass of bytes so it is cheap and immutable."""
+
+    __slots__ = ()
+
+
+class ErrorReply:
+    """An error reply. `message` is the full text after the '-', e.g. 'ERR syntax error'."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"ErrorReply({self.message!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ErrorReply) and other.message == self.message
+
+    def __hash__(self) -> int:
+        return hash(self.message)
+
+
+class CommandError(Exception):
+    """Raised by handlers deep in validation; the dispatcher turns it into an ErrorReply."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Map:
+    """Key/value pairs: a RESP3 map, flattened to an array in RESP2."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[tuple[Any, Any]]) -> None:
+        self.items = items
+
+    def __repr__(self) -> str:
+        return f"Map({self.items!r})"
+
+
+class SetReply:
+    """A RESP3 set (~); an array in RESP2."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+
+
+class Verbatim:
+    """A RESP3 verbatim string (INFO, CLIENT INFO); a bulk string in RESP2."""
+
+    __slots__ = ("data", "fmt")
+
+    def __init__(self, data: bytes, fmt: bytes = b"txt") -> None:
+        self.data = data
+        self.fmt = fmt
+
+
+class _NullArray:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NULL_ARRAY"
+
+
+NULL_ARRAY = _NullArray()
+
+
+class Deferred:
+    """A reply that is not ready yet (blocking commands). The connection waits for
+    `future` (whose result is another reply value) before handling later commands."""
+
+    __slots__ = ("future",)
+
+    def __init__(self, future: asyncio.Future[Any]) -> None:
+        self.future = future
+
+
+Reply = Union[
+    int, bytes, None, list, tuple, Status, ErrorReply, float, Map, SetReply, Verbatim, _NullArray, Deferred
+]
+
+OK = Status(b"OK")
+QUEUED = Status(b"QUEUED")
+PONG = Status(b"PONG")

@@ -1,0 +1,158 @@
+"""Wires the parts: node, RESP listener, HTTP, periodic tasks. A fixed start/tick/shutdown
+sequence (like uvicorn's server.py); persistence and replication plug in as components."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from typing import TYPE_CHECKING, Any, Optional, Protocol
+
+from .node import Node
+
+if TYPE_CHECKING:
+    from .config import Config
+
+log = logging.getLogger("crdtredis.server")
+
+
+class Component(Protocol):
+    """A part with a lifetime tied to the server: op log, replication, ..."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Server:
+    def __init__(self, config: "Config") -> None:
+        from .storage.component import Persistence
+
+        self.config = config
+        # The data dir decides the incarnation, which names the node's origin.
+        self.persistence = Persistence(config.data_dir, config.replica_id)
+        self.node = Node(config, incarnation=self.persistence.incarnation)
+        self.persistence.attach(self.node)
+        self.components: list[Component] = [self.persistence]
+        if config.http_port:
+            from .replication.service import Replication
+
+            # Created before recovery so the replayed log tail fills the backlog.
+            self.components.append(Replication(self.node, config))
+        self._listener: Optional[asyncio.base_events.Server] = None
+        self._http: Any = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stop = asyncio.Event()
+        self.exit_code = 0
+
+    # ---- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        from .protocol.connection import RedisProtocol
+
+        cfg = self.config
+        node = self.node
+        node.shutdown_cb = self.request_shutdown
+        # HTTP first, so /health answers 503 "loading" while the log is replayed.
+        if cfg.http_port:
+            from .http import make_app, start_http
+
+            # Peer batches and snapshots can carry values up to proto-max-bulk-len.
+            app = make_app(node, client_max_size=cfg.proto_max_bulk_len + (16 << 20))
+            for comp in self.components:
+                add = getattr(comp, "add_routes", None)
+                if add is not None:
+                    add(app)
+            self._http = await start_http(app, cfg.bind, cfg.http_port)
+        for comp in self.components:
+            await comp.start()
+        loop = asyncio.get_running_loop()
+        self._listener = await loop.create_server(
+            lambda: RedisProtocol(node), cfg.bind, cfg.server_port, reuse_address=True, backlog=511
+        )
+        self._tasks.append(asyncio.create_task(self._cron(), name="cron"))
+        log.info(
+            "crdt-redis %s ready: replica %s, RESP on %s:%d, HTTP on %s",
+            node.origin, cfg.replica_id, cfg.bind, cfg.server_port,
+            f"{cfg.bind}:{cfg.http_port}" if cfg.http_port else "off",
+        )
+        log.info("Ready to accept connections tcp")
+
+    async def _cron(self) -> None:
+        """Redis's serverCron: active expiry at `hz`, never letting one failure stop it."""
+        from .commands.keys import active_expire_cycle
+
+        period = 1.0 / self.config.hz
+        while True:
+            await asyncio.sleep(period)
+            try:
+                active_expire_cycle(self.node)
+            except Exception:  # noqa: BLE001 - the cron must survive any bug in one pass
+                log.exception("active expiry pass failed")
+
+    def request_shutdown(self, save: bool = True) -> None:
+        self._stop.set()
+
+    async def wait(self) -> None:
+        await self._stop.wait()
+
+    async def shutdown(self, clean: bool = True) -> None:
+        log.info("shutting down: closing listeners and clients")
+        if self._listener is not None:
+            self._listener.close()
+        for t in self._tasks:
+            t.cancel()
+        for c in list(self.node.clients.values()):
+            c.close()
+        if self._http is not None:
+            await self._http.cleanup()
+        for comp in reversed(self.components):
+            if not clean and comp is self.persistence:
+                continue  # a failed start is not a clean shutdown: keep the crash marker
+            try:
+                await comp.stop()
+            except Exception:  # noqa: BLE001 - stop the others even if one fails
+                log.exception("component stop failed")
+        log.info("crdt-redis is now ready to exit, bye bye...")
+
+
+async def serve(config: "Config") -> int:
+    from .storage.manifest import StorageError
+
+    try:
+        server = Server(config)
+    except StorageError as e:
+        log.error("cannot use the data directory: %s", e)
+        return 1
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, server.request_shutdown)
+        except (NotImplementedError, RuntimeError):
+            pass
+    try:
+        await server.start()
+    except StorageError as e:
+        log.error("refusing to start: %s", e)
+        await server.shutdown(clean=False)
+        return 1
+    except OSError as e:
+        log.error("could not start: %s", e)
+        await server.shutdown(clean=False)
+        return 1
+    await server.wait()
+    await server.shutdown()
+    return server.exit_code
+
+
+def run(config: "Config") -> int:
+    """Run a node until SHUTDOWN or SIGTERM/SIGINT; returns the process exit code."""
+    t0 = time.time()
+    try:
+        import uvloop
+
+        return uvloop.run(serve(config))
+    except ImportError:
+        return asyncio.run(serve(config))
+    finally:
+        log.debug("ran for %.1fs (pid %d)", time.time() - t0, os.getpid())

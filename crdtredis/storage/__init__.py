@@ -1,0 +1,1 @@
+"""The op log on disk: framed records, segments, base snapshots, manifest, recovery."""

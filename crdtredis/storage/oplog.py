@@ -1,0 +1,363 @@
+"""The op log writer: group commit, fsync policy, rotation, compaction, retention.
+
+Every op (local or replicated) is framed and buffered as it is applied; the buffer is
+written with one write() per event-loop turn (group commit). fsync follows appendfsync
+like Redis's AOF: `always` holds the replies of a read batch until the fsync covering its
+ops is done, `everysec` fsyncs from a worker thread once a second, `no` leaves it to the OS.
+
+Compaction forks (as Redis's BGSAVE does): the child writes a base snapshot of the
+copy-on-write keyspace while the parent keeps serving; the parent then switches the
+manifest to the new base and retires the segments the base covers, except those a peer has
+not acked yet (`retention`), so peers can still pull from the log.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..op import Op
+from ..wire.codec import OpEncoder
+from .framing import SEG_MAGIC, frame
+from .manifest import Manifest, SegmentInfo, save_manifest
+from .snapshot import write_base_file
+
+if TYPE_CHECKING:
+    from ..node import Node
+
+log = logging.getLogger("crdtredis.storage")
+
+
+def _all_acked(end_vv: dict[str, int] | None) -> bool:
+    return True
+
+
+class OpLog:
+    def __init__(self, node: Node, data_dir: str, manifest: Manifest) -> None:
+        cfg = node.config
+        self.node = node
+        self.dir = data_dir
+        self.manifest = manifest
+        self.appendfsync: str = cfg.appendfsync
+        self.max_segment_size: int = cfg.max_segment_size
+        self.compaction_threshold: int = cfg.compaction_threshold
+        self.encoder = OpEncoder()
+        self._buf: list[bytes] = []
+        self._buf_bytes = 0
+        self._flush_scheduled = False
+        self._fd = -1
+        self.seg_name = ""
+        self.seg_size = 0
+        self.written = 0  # bytes written to the current segment file
+        self.synced = 0  # bytes of the current segment known to be on disk
+        self._sync_waiters: list[asyncio.Future[None]] = []
+        self._fsync_running = False
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.loop: asyncio.AbstractEventLoop | None = None
+        # Replication installs the real rule: may a segment whose last ops are `end_vv` be
+        # deleted, i.e. has every (not forgotten) peer acked it?
+        self.retention: Callable[[dict[str, int] | None], bool] = _all_acked
+        self.compacting = False
+        self.last_compaction: dict[str, Any] = {}
+        self.write_error: str | None = None
+        self.ops_logged = 0
+        self.last_fsync = 0.0
+
+    # ---- lifecycle -------------------------------------------------------------------
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._open_new_segment()
+        self.node.op_listeners.append(self.append)
+        self.node.remote_op_listeners.append(self.append)
+        self.node.batch_hooks.append(self.batch_hook)
+        if self.appendfsync == "everysec":
+            self._tasks.append(asyncio.create_task(self._everysec()))
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        self.flush()
+        if self._fd >= 0:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+        self.manifest.clean = True
+        save_manifest(self.dir, self.manifest)
+        log.info("op log closed cleanly (%s, %d bytes)", self.seg_name, self.seg_size)
+
+    # ---- appending -------------------------------------------------------------------
+    def append(self, op: Op) -> None:
+        rec = frame(self.encoder.encode(op))
+        self._buf.append(rec)
+        self._buf_bytes += len(rec)
+        self.ops_logged += 1
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            if self.loop is not None:
+                self.loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write the buffered records (one write per loop turn), rotate when full."""
+        self._flush_scheduled = False
+        if not self._buf:
+            return
+        data = b"".join(self._buf)
+        try:
+            n = 0
+            while n < len(data):
+                n += os.write(self._fd, data[n:] if n else data)
+        except OSError as e:
+            # Keep the records buffered and retry next turn; writes are refused meanwhile.
+            if self.write_error is None:
+                log.error("cannot write the op log %s: %s", self.seg_name, e)
+            self.write_error = str(e.strerror or e)
+            if n:
+                self._buf = [data[n:]]
+                self._buf_bytes = len(data) - n
+                self.written += n
+                self.seg_size += n
+            if self.loop is not None:
+                self.loop.call_later(0.1, self.flush)
+            return
+        self.write_error = None
+        self._buf = []
+        self._buf_bytes = 0
+        self.written += len(data)
+        self.seg_size += len(data)
+        if self.appendfsync == "always":
+            self._start_fsync()
+        if self.seg_size >= self.max_segment_size:
+            self.rotate()
+
+    def batch_hook(self) -> asyncio.Future[None] | None:
+        """appendfsync always: the read batch's replies wait for the fsync of its ops."""
+        if self.appendfsync != "always" or (not self._buf and self.synced >= self.written):
+            return None
+        assert self.loop is not None
+        fut: asyncio.Future[None] = self.loop.create_future()
+        self._sync_waiters.append(fut)
+        if not self._flush_scheduled and self._buf:
+            self._flush_scheduled = True
+            self.loop.call_soon(self.flush)
+        elif not self._buf:
+            self._start_fsync()
+        return fut
+
+    def _start_fsync(self) -> None:
+        if self._fsync_running or self.loop is None:
+            return
+        self._fsync_running = True
+        target = self.written
+        fd = self._fd
+        waiters, self._sync_waiters = self._sync_waiters, []
+
+        def done(f: asyncio.Future[Any]) -> None:
+            self._fsync_running = False
+            if f.exception() is not None:
+                log.error("fsync failed: %s", f.exception())
+            else:
+                self.synced = max(self.synced, target)
+                self.last_fsync = time.time()
+            for w in waiters:
+                if not w.done():
+                    w.set_result(None)
+            if self._sync_waiters or self.synced < self.written:
+                self._start_fsync()
+
+        self.loop.run_in_executor(None, _fsync_fd, fd).add_done_callback(done)
+
+    async def _everysec(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            if self.synced < self.written and not self._fsync_running:
+                self._start_fsync()
+
+    # ---- segments ----------------------------------------------------------------------
+    def _open_new_segment(self) -> None:
+        name = self.manifest.alloc("seg")
+        path = os.path.join(self.dir, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+        os.write(fd, SEG_MAGIC)
+        os.fsync(fd)
+        self._fd = fd
+        self.seg_name = name
+        self.seg_size = len(SEG_MAGIC)
+        self.written = self.synced = self.seg_size
+        # Each segment is decodable on its own: deps are never elided across segments.
+        self.encoder.reset_deps()
+        self.manifest.segments.append(SegmentInfo(name))
+        self.manifest.clean = False
+        save_manifest(self.dir, self.manifest)
+
+    def rotate(self) -> None:
+        """Close the current segment (fsynced, its end vector recorded), open a new one."""
+        self.flush()
+        if self._fd >= 0:
+            os.fsync(self._fd)
+            os.close(self._fd)
+        for s in self.manifest.segments:
+            if s.name == self.seg_name:
+                s.end_vv = dict(self.node.keyspace.vv)
+        self._open_new_segment()
+        if (
+            not self.compacting
+            and self.compaction_threshold
+            and len(self.manifest.segments) > self.compaction_threshold
+            and self.loop is not None
+        ):
+            self._tasks.append(self.loop.create_task(self.compact()))
+
+    # ---- compaction --------------------------------------------------------------------
+    async def compact(self) -> bool:
+        """BGSAVE / BGREWRITEAOF / threshold: snapshot in a forked child, then switch."""
+        if self.compacting:
+            return False
+        self.compacting = True
+        try:
+            t0 = time.time()
+            covered, base_name, path = self._begin_snapshot()
+            ok = await self._fork_write(self.node.keyspace, self.node.hlc.last, path)
+            return self._finish_snapshot(ok, covered, base_name, path, t0)
+        finally:
+            self.compacting = False
+
+    def save_sync(self) -> bool:
+        """SAVE: the same snapshot, written by this process while it blocks (like Redis)."""
+        if self.compacting:
+            return False
+        self.compacting = True
+        try:
+            t0 = time.time()
+            covered, base_name, path = self._begin_snapshot()
+            try:
+                write_base_file(self.node.keyspace, self.node.hlc.last, path)
+                ok = True
+            except OSError as e:
+                log.error("SAVE failed: %s", e)
+                ok = False
+            return self._finish_snapshot(ok, covered, base_name, path, t0)
+        finally:
+            self.compacting = False
+
+    def _begin_snapshot(self) -> tuple[list[SegmentInfo], str, str]:
+        # Rotate first: the base covers exactly the segments closed so far.
+        self.rotate()
+        covered = [s for s in self.manifest.segments if s.name != self.seg_name]
+        base_name = self.manifest.alloc("base")
+        return covered, base_name, os.path.join(self.dir, base_name)
+
+    def _finish_snapshot(
+        self, ok: bool, covered: list[SegmentInfo], base_name: str, path: str, t0: float
+    ) -> bool:
+        if not ok:
+            log.error("snapshot %s failed", base_name)
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            return False
+        old_base = self.manifest.base
+        self.manifest.base = base_name
+        retired = [s for s in covered if self.retention(s.end_vv)]
+        retired_names = {s.name for s in retired}
+        self.manifest.segments = [s for s in self.manifest.segments if s.name not in retired_names]
+        self.manifest.last_save = int(time.time())
+        self.manifest.compactions += 1
+        save_manifest(self.dir, self.manifest)
+        for name in sorted(retired_names) + ([old_base] if old_base else []):
+            try:
+                os.unlink(os.path.join(self.dir, name))
+            except FileNotFoundError:
+                pass
+        self.node.last_save_time = self.manifest.last_save
+        kept = len(covered) - len(retired)
+        self.last_compaction = {
+            "time": int(time.time()), "seconds": round(time.time() - t0, 3),
+            "base": base_name, "base_bytes": os.path.getsize(path),
+            "retired_segments": len(retired), "kept_for_peers": kept,
+        }
+        log.info("snapshot done in %.2fs: base %s, %d segments retired, %d kept for peers",
+                 time.time() - t0, base_name, len(retired), kept)
+        return True
+
+    async def _fork_write(self, ks: Any, hlc: int, path: str) -> bool:
+        pid = os.fork()
+        if pid == 0:  # child: write the copy-on-write snapshot, never return to the loop
+            code = 1
+            try:
+                write_base_file(ks, hlc, path)
+                code = 0
+            except BaseException:  # noqa: BLE001 - report through the exit status
+                pass
+            os._exit(code)
+        loop = asyncio.get_running_loop()
+        _pid, status = await loop.run_in_executor(None, os.waitpid, pid, 0)
+        return os.waitstatus_to_exitcode(status) == 0
+
+    def install_base(self, path: str) -> None:
+        """A snapshot from a peer that covers everything we have becomes our base; every
+        older segment is covered by it (peers that need those ops get a snapshot too)."""
+        import shutil
+
+        self.rotate()
+        covered = [s for s in self.manifest.segments if s.name != self.seg_name]
+        base_name = self.manifest.alloc("base")
+        dest = os.path.join(self.dir, base_name)
+        shutil.copyfile(path, dest + ".tmp")
+        with open(dest + ".tmp", "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(dest + ".tmp", dest)
+        old_base = self.manifest.base
+        self.manifest.base = base_name
+        names = {s.name for s in covered}
+        self.manifest.segments = [s for s in self.manifest.segments if s.name not in names]
+        save_manifest(self.dir, self.manifest)
+        for name in sorted(names) + ([old_base] if old_base else []):
+            try:
+                os.unlink(os.path.join(self.dir, name))
+            except FileNotFoundError:
+                pass
+
+    # ---- introspection -----------------------------------------------------------------
+    def segment_sizes(self) -> list[tuple[str, int]]:
+        out = []
+        for s in self.manifest.segments:
+            try:
+                out.append((s.name, os.path.getsize(os.path.join(self.dir, s.name))))
+            except OSError:
+                out.append((s.name, -1))
+        return out
+
+    def info(self) -> dict[str, Any]:
+        sizes = self.segment_sizes()
+        base = self.manifest.base
+        base_size = os.path.getsize(os.path.join(self.dir, base)) if base else 0
+        return {
+            "appendfsync": self.appendfsync,
+            "segments": len(sizes),
+            "segments_bytes": sum(s for _n, s in sizes if s > 0),
+            "current_segment": self.seg_name,
+            "current_segment_bytes": self.seg_size,
+            "pending_bytes": self._buf_bytes,
+            "unsynced_bytes": max(0, self.written - self.synced),
+            "base": base or "",
+            "base_bytes": base_size,
+            "compacting": int(self.compacting),
+            "compactions": self.manifest.compactions,
+            "last_compaction": self.last_compaction,
+            "last_save": self.manifest.last_save,
+            "ops_logged": self.ops_logged,
+            "write_error": self.write_error or "",
+        }
+
+
+def _fsync_fd(fd: int) -> None:
+    try:
+        os.fsync(fd)
+    except OSError as e:
+        # The segment may have been rotated and closed meanwhile: rotation fsyncs itself.
+        if e.errno != 9:  # EBADF
+            raise

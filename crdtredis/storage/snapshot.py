@@ -1,0 +1,146 @@
+"""Base snapshots: every key's full CRDT state plus the version vectors it covers.
+
+File: BASE_MAGIC, then framed records, each an encoded `Value`:
+  header  {"version", "origin", "vv", "vh", "hlc", "databases", "type_conflicts"}
+  key     (db, key, visible (tag, state) | None, {type: (tag, state)} | None, expiry values | None)
+  trailer {"end": number of key records}
+A base is written to a temp name and renamed when complete, so a damaged one is always
+corruption, never a torn tail.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+from ..keyspace import ExpiryReg, Keyspace, entry_from_state, entry_state
+from ..wire.codec import DecodeError, decode_value, encode_value
+from .framing import BASE_MAGIC, MAGIC_SIZE, frame, iter_records, scan
+from .manifest import StorageError, fsync_dir
+
+FORMAT_VERSION = 1
+
+
+def write_base(ks: Keyspace, hlc: int, out: BinaryIO, flush_every: int = 1 << 20) -> int:
+    """Write the snapshot of `ks` to `out`; returns the number of key records."""
+    out.write(BASE_MAGIC)
+    hdr = {
+        "version": FORMAT_VERSION, "origin": ks.origin, "vv": dict(ks.vv), "vh": dict(ks.vh),
+        "hlc": hlc, "databases": len(ks.dbs), "type_conflicts": ks.type_conflicts,
+    }
+    out.write(frame(encode_value(hdr)))
+    n = 0
+    buf: list[bytes] = []
+    size = 0
+    for db in ks.dbs:
+        keys: Any = db.data.keys()
+        if db.shadow or db.expires:
+            keys = list(dict.fromkeys([*db.data, *db.shadow, *db.expires]))
+        for key in keys:
+            e = db.data.get(key)
+            vis = entry_state(e) if e is not None else None
+            hidden = db.shadow.get(key)
+            hid = {t: entry_state(h) for t, h in hidden.items()} if hidden else None
+            reg = db.expires.get(key)
+            exp = list(reg.vals) if reg is not None else None
+            rec = frame(encode_value((db.index, key, vis, hid, exp)))
+            buf.append(rec)
+            size += len(rec)
+            n += 1
+            if size >= flush_every:
+                out.write(b"".join(buf))
+                buf = []
+                size = 0
+    if buf:
+        out.write(b"".join(buf))
+    out.write(frame(encode_value({"end": n})))
+    return n
+
+
+def write_base_file(ks: Keyspace, hlc: int, path: str) -> int:
+    tmp = path + ".tmp"
+    with open(tmp, "wb", buffering=1 << 20) as f:
+        n = write_base(ks, hlc, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(os.path.dirname(os.path.abspath(path)))
+    return n
+
+
+class BaseHeader:
+    def __init__(self, d: dict[str, Any]) -> None:
+        self.origin: str = d["origin"]
+        self.vv: dict[str, int] = dict(d["vv"])
+        self.vh: dict[str, int] = dict(d["vh"])
+        self.hlc: int = int(d["hlc"])
+        self.databases: int = int(d["databases"])
+        self.type_conflicts: int = int(d.get("type_conflicts", 0))
+
+
+def load_base(
+    path: str, ks: Keyspace, progress: Callable[[int, int], None] | None = None
+) -> BaseHeader:
+    """Load a base snapshot into an empty keyspace. Any damage is fatal (StorageError)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    return load_base_bytes(data, path, ks, progress)
+
+
+def load_base_bytes(
+    data: bytes, path: str, ks: Keyspace, progress: Callable[[int, int], None] | None = None
+) -> BaseHeader:
+    if data[:MAGIC_SIZE] != BASE_MAGIC:
+        raise StorageError(f"{path}: not a crdt-redis base snapshot (bad magic)")
+    records, bad = scan(data, MAGIC_SIZE)
+    if bad is not None:
+        raise StorageError(f"{path}: corrupt base snapshot at offset {bad.offset}: {bad.reason}")
+    if len(records) < 2:
+        raise StorageError(f"{path}: incomplete base snapshot (no header or trailer)")
+    try:
+        hdr_d = decode_value(records[0][1])
+        if not isinstance(hdr_d, dict) or hdr_d.get("version") != FORMAT_VERSION:
+            raise DecodeError(f"unsupported base header {hdr_d!r:.80}")
+        hdr = BaseHeader(hdr_d)
+        trailer = decode_value(records[-1][1])
+        if not isinstance(trailer, dict) or trailer.get("end") != len(records) - 2:
+            raise DecodeError("trailer does not match the number of key records")
+        if hdr.databases > len(ks.dbs):
+            raise DecodeError(f"snapshot has {hdr.databases} databases, configured {len(ks.dbs)}")
+        total = len(records) - 2
+        for i, (off, payload) in enumerate(records[1:-1]):
+            try:
+                dbi, key, vis, hid, exp = decode_value(payload)
+                db = ks.dbs[dbi]
+                if vis is not None:
+                    db.data[key] = entry_from_state(vis[0], vis[1])
+                if hid:
+                    db.shadow[key] = {t: entry_from_state(s[0], s[1]) for t, s in hid.items()}
+                if exp:
+                    db.expires[key] = ExpiryReg([(d, h, o) for d, h, o in exp])
+            except (ValueError, TypeError, IndexError, KeyError) as e:
+                raise DecodeError(f"bad key record at offset {off}: {e}") from e
+            if progress is not None and i % 4096 == 0:
+                progress(i, total)
+    except DecodeError as e:
+        raise StorageError(f"{path}: {e}") from e
+    ks.vv.update(hdr.vv)
+    ks.vh.update(hdr.vh)
+    deps = dict(ks.vh)
+    deps.pop(ks.origin, None)
+    ks.deps = deps
+    ks.type_conflicts = hdr.type_conflicts
+    return hdr
+
+
+def base_header(path: str) -> dict[str, Any] | None:
+    """Just the header of a base (for check-log and replication), or None if unreadable."""
+    with open(path, "rb") as f:
+        data = f.read(1 << 20)
+    for _off, payload in iter_records(data, MAGIC_SIZE):
+        try:
+            d = decode_value(payload)
+        except DecodeError:
+            return None
+        return d if isinstance(d, dict) else None
+    return None

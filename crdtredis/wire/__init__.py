@@ -1,0 +1,1 @@
+"""The op encoding shared by the op log (disk) and replication (wire): protobuf `Op`."""

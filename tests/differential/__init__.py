@@ -1,0 +1,1 @@
+"""Differential tests: the same command scripts against real Redis and crdt-redis."""

@@ -1,0 +1,222 @@
+"""The op log in-process: recovery replays to the same state, compaction keeps it,
+corruption is refused with file and offset, torn tails are truncated, check-log."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crdtredis.config import default_config
+from crdtredis.node import Node
+from crdtredis.storage.component import Persistence
+from crdtredis.storage.framing import MAGIC_SIZE
+from crdtredis.storage.manifest import StorageError, load_manifest
+from crdtredis.storage.recovery import check_log
+from tests.support.state import dump_keyspace
+
+
+async def open_node(d: Path, **kw: Any) -> tuple[Node, Persistence]:
+    cfg = dataclasses.replace(default_config(), data_dir=str(d), **kw)
+    p = Persistence(cfg.data_dir, cfg.replica_id)
+    node = Node(cfg, incarnation=p.incarnation)
+    p.attach(node)
+    await p.start()
+    return node, p
+
+
+def run(node: Node, *argv: Any) -> Any:
+    c = node.new_client("t", "t", lambda: None)
+    return node.execute(c, [a if isinstance(a, bytes) else str(a).encode() for a in argv])
+
+
+def load_some(node: Node) -> None:
+    run(node, "SET", "s", "hello")
+    run(node, "INCRBY", "n", 41)
+    run(node, "INCR", "n")
+    run(node, "SET", "ttl", "x", "EX", 1000)
+    run(node, "APPEND", "s", " world")
+    run(node, "INCRBYFLOAT", "f", "1.5")
+    c = node.new_client("t", "t", lambda: None)
+    node.execute(c, [b"SELECT", b"9"])
+    node.execute(c, [b"SET", b"in9", b"nine"])
+    node.execute(c, [b"MULTI"])
+    node.execute(c, [b"SET", b"tx1", b"a"])
+    node.execute(c, [b"INCR", b"tx2"])
+    node.execute(c, [b"EXEC"])
+    run(node, "DEL", "gone")
+    run(node, "SET", "gone", "1")
+    run(node, "DEL", "gone")
+
+
+async def test_restart_replays_to_the_same_state(tmp_path: Path) -> None:
+    node, p = await open_node(tmp_path)
+    load_some(node)
+    await asyncio.sleep(0.01)
+    before = dump_keyspace(node)
+    await p.stop()
+    node2, p2 = await open_node(tmp_path)
+    assert dump_keyspace(node2) == before
+    # A clean shutdown keeps the incarnation: the origin continues its seq numbering.
+    assert node2.origin == node.origin
+    assert node2.keyspace.vv[node.origin] == node.keyspace.vv[node.origin]
+    await p2.stop()
+
+
+async def test_unclean_stop_takes_a_new_incarnation(tmp_path: Path) -> None:
+    node, p = await open_node(tmp_path)
+    load_some(node)
+    await asyncio.sleep(0.01)
+    p.oplog.flush()  # type: ignore[union-attr]
+    before = dump_keyspace(node)
+    # No stop(): as after kill -9.
+    node2, p2 = await open_node(tmp_path)
+    assert dump_keyspace(node2) == before
+    assert node2.origin != node.origin
+    run(node2, "SET", "after", "1")
+    await p2.stop()
+    node3, p3 = await open_node(tmp_path)
+    assert run(node3, "GET", "after") == b"1"
+    await p3.stop()
+
+
+@pytest.mark.parametrize("via_save", [False, True])
+async def test_compaction_keeps_state_and_restart_after_it(tmp_path: Path, via_save: bool) -> None:
+    node, p = await open_node(tmp_path)
+    load_some(node)
+    await asyncio.sleep(0.01)
+    before = dump_keyspace(node)
+    assert p.oplog is not None
+    if via_save:
+        assert p.oplog.save_sync()
+    else:
+        assert await p.oplog.compact()
+    m = load_manifest(str(tmp_path))
+    assert m is not None and m.base is not None
+    assert len(m.segments) == 1  # everything before the snapshot retired
+    assert dump_keyspace(node) == before
+    run(node, "SET", "post", "compaction")
+    await asyncio.sleep(0.01)
+    before2 = dump_keyspace(node)
+    await p.stop()
+    node2, p2 = await open_node(tmp_path)
+    assert dump_keyspace(node2) == before2
+    await p2.stop()
+
+
+async def test_retention_hook_keeps_unacked_segments(tmp_path: Path) -> None:
+    node, p = await open_node(tmp_path)
+    assert p.oplog is not None
+    p.oplog.retention = lambda end_vv: False
+    load_some(node)
+    await asyncio.sleep(0.01)
+    p.oplog.rotate()
+    n_before = len(p.oplog.manifest.segments)
+    assert await p.oplog.compact()
+    assert len(p.oplog.manifest.segments) >= n_before  # nothing retired
+    before = dump_keyspace(node)
+    await p.stop()
+    node2, p2 = await open_node(tmp_path)
+    assert dump_keyspace(node2) == before
+    await p2.stop()
+
+
+async def test_rotation_at_max_segment_size(tmp_path: Path) -> None:
+    node, p = await open_node(tmp_path, max_segment_size=4096, compaction_threshold=1000)
+    for i in range(300):
+        run(node, "SET", f"k{i}", "v" * 50)
+        await asyncio.sleep(0)
+    assert p.oplog is not None and len(p.oplog.manifest.segments) > 3
+    before = dump_keyspace(node)
+    await p.stop()
+    node2, p2 = await open_node(tmp_path)
+    assert dump_keyspace(node2) == before
+    await p2.stop()
+
+
+async def test_threshold_triggers_compaction(tmp_path: Path) -> None:
+    node, p = await open_node(tmp_path, max_segment_size=4096, compaction_threshold=2)
+    for i in range(400):
+        run(node, "SET", f"k{i}", "v" * 50)
+        await asyncio.sleep(0)
+    for _ in range(500):
+        if p.oplog is not None and p.oplog.manifest.compactions and not p.oplog.compacting:
+            break
+        await asyncio.sleep(0.01)
+    assert p.oplog is not None and p.oplog.manifest.compactions >= 1
+    before = dump_keyspace(node)
+    await p.stop()
+    node2, p2 = await open_node(tmp_path)
+    assert dump_keyspace(node2) == before
+    await p2.stop()
+
+
+async def _two_segments(tmp_path: Path) -> tuple[list[str], dict[Any, Any]]:
+    node, p = await open_node(tmp_path)
+    for i in range(20):
+        run(node, "SET", f"a{i}", i)
+    await asyncio.sleep(0.01)
+    assert p.oplog is not None
+    p.oplog.rotate()
+    for i in range(20):
+        run(node, "SET", f"b{i}", i)
+    await asyncio.sleep(0.01)
+    state = dump_keyspace(node)
+    await p.stop()
+    m = load_manifest(str(tmp_path))
+    assert m is not None
+    return [s.name for s in m.segments], state
+
+
+async def test_torn_tail_of_last_segment_is_truncated(tmp_path: Path, caplog: Any) -> None:
+    names, _state = await _two_segments(tmp_path)
+    last = tmp_path / names[-1]
+    size = last.stat().st_size
+    with open(last, "r+b") as f:
+        f.truncate(size - 3)  # a crash in the middle of the last record's write
+    node, p = await open_node(tmp_path)
+    assert run(node, "GET", "b18") == b"18"
+    assert run(node, "GET", "b19") is None  # the torn record is gone
+    assert "truncating" in caplog.text
+    await p.stop()
+
+
+async def test_corruption_in_an_earlier_segment_refuses_to_start(tmp_path: Path) -> None:
+    names, _state = await _two_segments(tmp_path)
+    first = tmp_path / names[0]
+    data = bytearray(first.read_bytes())
+    data[MAGIC_SIZE + 20] ^= 0xFF
+    first.write_bytes(bytes(data))
+    with pytest.raises(StorageError) as ei:
+        await open_node(tmp_path)
+    msg = str(ei.value)
+    assert names[0] in msg and "offset" in msg and "check-log" in msg
+    status, lines = check_log(str(tmp_path), fix=False)
+    assert status == 1 and any("offset" in line for line in lines)
+    status, lines = check_log(str(tmp_path), fix=True)
+    assert status == 0
+    assert check_log(str(tmp_path), fix=False)[0] == 0
+    node, p = await open_node(tmp_path)  # starts, as a new incarnation, with the good prefix
+    assert run(node, "GET", "b0") is None
+    await p.stop()
+
+
+async def test_replica_id_mismatch_is_refused(tmp_path: Path) -> None:
+    node, p = await open_node(tmp_path)
+    await p.stop()
+    with pytest.raises(StorageError, match="belongs to replica"):
+        await open_node(tmp_path, replica_id="someone-else")
+
+
+async def test_missing_segment_starts_as_new_incarnation(tmp_path: Path) -> None:
+    names, _state = await _two_segments(tmp_path)
+    node, p = await open_node(tmp_path)
+    inc = node.origin
+    await p.stop()
+    os.unlink(tmp_path / names[0])
+    node2, p2 = await open_node(tmp_path)
+    assert node2.origin != inc
+    await p2.stop()
