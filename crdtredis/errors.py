@@ -93,33 +93,37 @@ NO_SHUTDOWN_IN_PROGRESS = "ERR No shutdown in progress."
 SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs."
 
 
+def _raw(b: bytes) -> str:
+    # Redis prints these arguments with %s: no truncation, but a reply must stay one line.
+    return b.decode("utf-8", "replace").replace("\r", " ").replace("\n", " ")
+
+
 def hello_syntax(opt: bytes) -> str:
-    return "ERR Syntax error in HELLO option '%s'" % opt.decode("utf-8", "replace")
+    return f"ERR Syntax error in HELLO option '{_raw(opt)}'"
 
 
 def client_attr_invalid(attr: bytes) -> str:
-    return "ERR %s cannot contain spaces, newlines or special characters." % attr.decode("utf-8", "replace")
+    return f"ERR {_raw(attr)} cannot contain spaces, newlines or special characters."
 
 
 def unrecognized_option(opt: bytes) -> str:
-    return "ERR Unrecognized option '%s'" % opt.decode("utf-8", "replace")
+    return f"ERR Unrecognized option '{_raw(opt)}'"
 
 
 def unknown_client_type(name: bytes) -> str:
-    return "ERR Unknown client type '%s'" % name.decode("utf-8", "replace")
+    return f"ERR Unknown client type '{_raw(name)}'"
 
 
 def no_such_user(name: bytes) -> str:
-    return "ERR No such user '%s'" % name.decode("utf-8", "replace")
+    return f"ERR No such user '{_raw(name)}'"
 
 
 def config_set_unknown(name: bytes) -> str:
-    return "ERR Unknown option or number of arguments for CONFIG SET - '%s'" % name.decode("utf-8", "replace")
+    return f"ERR Unknown option or number of arguments for CONFIG SET - '{_raw(name)}'"
 
 
 def config_set_failed(name: bytes, reason: str) -> str:
-    return "ERR CONFIG SET failed (possibly related to argument '%s') - %s" % (
-        name.decode("utf-8", "replace"), reason)
+    return f"ERR CONFIG SET failed (possibly related to argument '{_raw(name)}') - {reason}"
 
 
 def config_rewrite_failed(reason: str) -> str:
@@ -137,3 +141,31 @@ INVALID_CURSOR = "ERR invalid cursor"
 def value_out_of_range(lo: int, hi: int) -> str:
     # getRangeLongFromObjectOrReply's default message (sic: "must between").
     return f"ERR value is out of range, value must between {lo} and {hi}"
+
+
+# sorted sets (t_zset.c)
+ZSET_NAN = "ERR resulting score is not a number (NaN)"
+ZSET_MIN_MAX_NOT_FLOAT = "ERR min or max is not a float"
+ZSET_LEX_RANGE = "ERR min or max not valid string range item"
+ZADD_XX_NX = "ERR XX and NX options at the same time are not compatible"
+ZADD_GT_LT_NX = "ERR GT, LT, and/or NX options at the same time are not compatible"
+ZADD_INCR_PAIR = "ERR INCR option supports a single increment-element pair"
+ZRANGE_LIMIT = "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
+ZRANGE_BYLEX_WITHSCORES = "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
+ZSET_WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
+ZSET_LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
+ZSET_NUMKEYS = "ERR numkeys should be greater than 0"
+ZSET_COUNT = "ERR count should be greater than 0"
+
+
+def zset_no_input_keys(cmd: str) -> str:
+    return f"ERR at least 1 input key is needed for '{cmd}' command"
+
+
+# sets (t_set.c); SINTERCARD also uses ZSET_NUMKEYS and ZSET_LIMIT_NEGATIVE (same texts)
+NUMKEYS_EXCEED_ARGS = "ERR Number of keys can't be greater than number of args"
+# Redis streams a negative-count SRANDMEMBER reply of any length (and runs out of memory
+# on absurd counts); crdt-redis builds the reply in memory, so it caps the count.
+SRANDMEMBER_TOO_MANY = (
+    "ERR value is out of range, a negative SRANDMEMBER count returns at most 16777216 members"
+)

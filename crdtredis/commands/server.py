@@ -851,9 +851,8 @@ def _parse_events(p: Param, s: str) -> str:
             flags.add(ch)
         else:
             raise ConfigInvalid("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+    # Like Redis 7.0, "A" hides the other classes, "n" (not part of A) included.
     out = "A" if set(_EVENT_ALL) <= flags else "".join(c for c in "g$lshzxetdn" if c in flags)
-    if "A" in out and "n" in flags:
-        out += "n"
     return out + "".join(c for c in "KEm" if c in flags)
 
 

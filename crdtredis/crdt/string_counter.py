@@ -147,16 +147,37 @@ class CounterStr(Entry):
         return c
 
     def recompute(self) -> None:
-        v: Optional[bytes] = self.base
+        # One exact sum, rounded once: rounding after each contribution (to the 17 decimals
+        # Redis prints) made the result depend on the order contributions arrived in, so
+        # replicas could disagree in the last digit.
+        base = self.base
+        if not self.contrib:
+            self.value = base if base is not None else b"0"
+            return
+        total = 0
+        dec: Optional[Decimal] = None
+        if base is not None:
+            iv = parse_int(base)
+            if iv is not None:
+                total = iv
+            else:
+                dec = parse_decimal(base)
+                if dec is None or not dec.is_finite():
+                    # A non-numeric base hides the increments (docs/semantics.md).
+                    self.value = base
+                    return
         for deltas in self.contrib.values():
             for _h, d in deltas:
-                nv = add_delta(v, d)
-                if nv is None:
-                    # A non-numeric base hides the increments (docs/semantics.md).
-                    self.value = self.base if self.base is not None else b""
-                    return
-                v = nv
-        self.value = v if v is not None else b"0"
+                if isinstance(d, int):
+                    if dec is None:
+                        total += d
+                    else:
+                        dec = _DEC.add(dec, d)
+                else:
+                    dd = _to_decimal(d)
+                    if dd is not None and dd.is_finite():
+                        dec = _DEC.add(Decimal(total) if dec is None else dec, dd)
+        self.value = str(total).encode() if dec is None else format_decimal(dec)
 
     def set(self, value: bytes, ctx: Ctx) -> None:
         self._reset_observed(ctx)

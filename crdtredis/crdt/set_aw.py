@@ -1,0 +1,282 @@
+"""Sets: an add-wins observed-remove set (SADD wins over a concurrent SREM/SPOP/DEL of the member).
+
+The optimized OR-set of Bieniusa et al. 2012 ("An optimized conflict-free replicated set"):
+each member carries the stamps `(hlc, origin)` of the adds that are still alive; an add
+replaces the stamps of the member it observed with its own; a remove (SREM, SPOP, the
+source side of SMOVE, DEL, FLUSHDB, an overwriting *STORE) takes away the stamps it
+observed. A member is present iff some add of it is observed by no remove of it. Causal
+delivery means a remove only ever forgets what is already here, so nothing needs a
+tombstone, and remove effects just name the members: `Ctx.observed` decides which stamps go.
+
+A member's stamps take the leanest form that holds them (DESIGN §7: per-element memory):
+
+* `0`                         causally stable: every future op has observed the add. The only
+                              form on a single node (`Keyspace.has_peers` False), where every
+                              op is stable at once; `SetEntry.gc` folds stamps back to it;
+* `(hlc, origin)`             one live add (the usual case with peers);
+* `[(hlc, origin), ...]`      several concurrent adds, none observed by the others.
+
+OBJECT ENCODING follows Redis 7.0 (t_set.c), which has no listpack sets: `intset` while
+every member is an integer (string2ll) and there are at most 512, else `hashtable`, and the
+conversion never goes back (`SetEntry.ht`).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
+from ..op import Ctx, Effect
+from .string_counter import parse_int
+
+# Effect codes (range 40-49; persisted and replicated: never renumber).
+SADD = 40  # (SADD, db, key, m1, m2, ...)  one add stamp shared by every member named
+SREM = 41  # (SREM, db, key, m1, m2, ...)  observed-remove of those members
+
+# Redis 7.0 set-max-intset-entries default.
+INTSET_MAX_ENTRIES = 512
+
+STATE_VERSION = 1
+
+Stamp = tuple[int, str]
+
+# Sets bigger than this pick random members from a lazily built pool instead of a fresh
+# list of all members (SPOP/SRANDMEMBER would otherwise be O(N) on big sets).
+_POOL_MIN = 64
+
+# One str object per origin name: every stamp of an origin shares it (memory per element).
+_ORIGINS: dict[str, str] = {}
+
+
+def _origin(o: str) -> str:
+    s = _ORIGINS.get(o)
+    if s is None:
+        s = _ORIGINS.setdefault(o, o)
+    return s
+
+
+class SetEntry(Entry):
+    """member -> 0 | (hlc, origin) | [(hlc, origin), ...], in insertion order.
+
+    `ht` is Redis's one-way intset -> hashtable conversion (OBJECT ENCODING, member order of
+    an intset, SSCAN returning a small set whole). `pool` is a cache for random picks, not
+    part of the CRDT state."""
+
+    __slots__ = ("m", "ht", "pool")
+    TYPE = b"set"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.m: dict[bytes, Any] = {}
+        self.ht = False
+        self.pool: Optional[list[bytes]] = None
+
+    # ---- the CRDT operations ---------------------------------------------------------
+    def add(self, members: tuple[bytes, ...], ctx: Optional[Ctx]) -> None:
+        """Add `members` with one stamp, replacing the stamps of them it observed. `ctx`
+        None means causally stable (no peers): no stamp is kept."""
+        m = self.m
+        pool = self.pool
+        if pool is not None:
+            for x in members:
+                if x not in m:
+                    pool.append(x)
+        if ctx is None:
+            for x in members:
+                m[x] = 0
+        else:
+            h = ctx.hlc
+            o = _origin(ctx.origin)
+            st = (h, o)
+            obs = ctx.observed
+            for x in members:
+                cur = m.get(x)
+                if cur is None or cur == 0:
+                    m[x] = st
+                elif type(cur) is tuple:
+                    if obs(cur[0], cur[1]) or cur == st:
+                        m[x] = st
+                    else:
+                        m[x] = [cur, st]
+                else:
+                    kept = [s for s in cur if not obs(s[0], s[1]) and s != st]
+                    if kept:
+                        kept.append(st)
+                        m[x] = kept
+                    else:
+                        m[x] = st
+        if not self.ht:
+            if len(m) > INTSET_MAX_ENTRIES:
+                self.ht = True
+            else:
+                for x in members:
+                    if parse_int(x) is None:
+                        self.ht = True
+                        break
+
+    def remove(self, members: tuple[bytes, ...], ctx: Optional[Ctx]) -> None:
+        """Observed-remove of `members`; `ctx` None removes them outright (no peers)."""
+        m = self.m
+        if ctx is None:
+            for x in members:
+                m.pop(x, None)
+            return
+        obs = ctx.observed
+        for x in members:
+            cur = m.get(x)
+            if cur is None:
+                continue
+            if cur == 0:
+                del m[x]
+            elif type(cur) is tuple:
+                if obs(cur[0], cur[1]):
+                    del m[x]
+            else:
+                kept = [s for s in cur if not obs(s[0], s[1])]
+                if not kept:
+                    del m[x]
+                elif len(kept) != len(cur):
+                    m[x] = kept if len(kept) > 1 else kept[0]
+
+    def remove_observed(self, ctx: Ctx) -> None:
+        obs = ctx.observed
+        kept: dict[bytes, Any] = {}
+        for x, cur in self.m.items():
+            if cur == 0:
+                continue
+            if type(cur) is tuple:
+                if not obs(cur[0], cur[1]):
+                    kept[x] = cur
+            else:
+                live = [s for s in cur if not obs(s[0], s[1])]
+                if live:
+                    kept[x] = live if len(live) > 1 else live[0]
+        self.m = kept
+
+    def is_empty(self) -> bool:
+        return not self.m
+
+    def encoding(self) -> bytes:
+        return b"hashtable" if self.ht else b"intset"
+
+    def gc(self, stable: Callable[[int, str], bool]) -> int:
+        """Fold stamps that are causally stable (seen by every replica) to `0`; a stable
+        stamp next to live ones is dropped (every future remove observes it, so it can
+        never be the one that keeps the member). Returns how many stamps were dropped."""
+        dropped = 0
+        m = self.m
+        for x, cur in m.items():
+            if cur == 0:
+                continue
+            if type(cur) is tuple:
+                if stable(cur[0], cur[1]):
+                    m[x] = 0
+                    dropped += 1
+                continue
+            live = [s for s in cur if not stable(s[0], s[1])]
+            if len(live) != len(cur):
+                dropped += len(cur) - len(live)
+                if not live:
+                    m[x] = 0
+                else:
+                    m[x] = live if len(live) > 1 else live[0]
+        return dropped
+
+    # ---- reads -----------------------------------------------------------------------
+    def members(self) -> list[bytes]:
+        """All members in Redis's order for this encoding: an intset is sorted by value;
+        a hashtable has no defined order (ours is insertion order)."""
+        if self.ht:
+            return list(self.m)
+        return sorted(self.m, key=int)
+
+    def random_member(self, rand: Callable[[int], int]) -> bytes:
+        """A uniformly random member (non-empty set). `rand(n)` returns 0 <= i < n."""
+        m = self.m
+        n = len(m)
+        if n <= _POOL_MIN:
+            if n == 1:
+                return next(iter(m))
+            return list(m)[rand(n)]
+        pool = self.pool
+        if pool is None or len(pool) > 2 * n:
+            # Every member is in the pool once; removed ones are skipped (rejection), and
+            # the pool is rebuilt when they make up half of it: O(1) amortised per pick.
+            pool = self.pool = list(m)
+        while True:
+            x = pool[rand(len(pool))]
+            if x in m:
+                return x
+
+    # ---- persistence: a plain structure ------------------------------------------------
+    def state(self) -> tuple[Any, ...]:
+        """(version, thlc, torigin, ht, items): an item is `member` (stable), `(member,
+        hlc, origin)` (one live add) or `(member, [(hlc, origin), ...])` (several)."""
+        items: list[Any] = []
+        for x, cur in self.m.items():
+            if cur == 0:
+                items.append(x)
+            elif type(cur) is tuple:
+                items.append((x, cur[0], cur[1]))
+            else:
+                items.append((x, sorted(cur)))
+        return (STATE_VERSION, self.thlc, self.torigin, self.ht, items)
+
+    @classmethod
+    def from_state(cls, s: Any) -> SetEntry:
+        version, thlc, torigin, ht, items = s
+        if version != STATE_VERSION:
+            raise ValueError(f"set state version {version} is not supported")
+        e = cls()
+        e.thlc, e.torigin, e.ht = thlc, torigin, bool(ht)
+        m = e.m
+        for item in items:
+            if type(item) is bytes:
+                m[item] = 0
+            elif len(item) == 3:
+                m[item[0]] = (item[1], _origin(item[2]))
+            else:
+                m[item[0]] = [(h, _origin(o)) for h, o in item[1]]
+        return e
+
+
+# ---- apply --------------------------------------------------------------------------------
+def _existing(db: Db, key: bytes) -> Optional[SetEntry]:
+    """The set entry at key, visible or hidden by a type conflict, without creating one."""
+    e = db.data.get(key)
+    if type(e) is SetEntry:
+        return e
+    hidden = db.shadow.get(key) if db.shadow else None
+    if hidden:
+        return hidden.get(SetEntry.TYPE)  # type: ignore[no-any-return]
+    return None
+
+
+def apply_sadd(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
+    key = eff[2]
+    e = db.data.get(key)
+    if type(e) is not SetEntry:
+        e = ks.entry_for(db, key, SetEntry, ctx)
+    e.add(eff[3:], ctx if ks.has_peers else None)
+    e.touch(ctx)
+    ks.settle(db, key)
+
+
+def apply_srem(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
+    key = eff[2]
+    e = _existing(db, key)
+    if e is None:
+        return
+    e.remove(eff[3:], ctx if ks.has_peers else None)
+    ks.settle(db, key)
+
+
+def rebuild(db_index: int, key: bytes, e: Any) -> list[Effect]:
+    """RENAME/COPY/*STORE: one SADD of every member at (db, key)."""
+    if not e.m:
+        return []
+    return [(SADD, db_index, key, *e.m)]
+
+
+register_effect(SADD, apply_sadd)
+register_effect(SREM, apply_srem)
+register_type(SetEntry.TYPE, rebuild)
