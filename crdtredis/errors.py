@@ -169,3 +169,13 @@ NUMKEYS_EXCEED_ARGS = "ERR Number of keys can't be greater than number of args"
 SRANDMEMBER_TOO_MANY = (
     "ERR value is out of range, a negative SRANDMEMBER count returns at most 16777216 members"
 )
+
+
+# lists (t_list.c); LMPOP/BLMPOP also use ZSET_NUMKEYS and ZSET_COUNT (same texts)
+INDEX_OUT_OF_RANGE = "ERR index out of range"
+LPOS_RANK_ZERO = (
+    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
+    "or use negative to start from the end of the list"
+)
+LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
+LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"

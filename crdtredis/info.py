@@ -93,6 +93,11 @@ def _multiplexing_api() -> str:
     return name.replace("selector", "") or "select"
 
 
+def _executable() -> str:
+    argv0 = sys.argv[0] if sys.argv else ""
+    return os.path.abspath(argv0) if argv0 and os.path.isfile(argv0) else sys.executable
+
+
 _UNAME = platform.uname()
 _OS = f"{_UNAME.system} {_UNAME.release} {_UNAME.machine}"
 
@@ -166,7 +171,7 @@ def server_section(node: Node) -> Items:
         ("hz", hz),
         ("configured_hz", hz),
         ("lru_clock", int(now) & ((1 << 24) - 1)),
-        ("executable", os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""),
+        ("executable", _executable()),
         ("config_file", node.config_file),
         ("io_threads_active", 0),
         ("crdt_redis_version", crdtredis.__version__),

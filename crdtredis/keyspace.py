@@ -68,6 +68,11 @@ class Entry:
     def is_empty(self) -> bool:
         raise NotImplementedError
 
+    def retain(self) -> bool:
+        """True when an empty (invisible) entry must still be kept, hidden, because ops
+        concurrent with its removals may reference what it holds (list tombstones)."""
+        return False
+
     def encoding(self) -> bytes:
         return b"raw"
 
@@ -275,16 +280,25 @@ class Keyspace:
         hidden = db.shadow.get(key) if db.shadow else None
         if hidden is None:
             if e is not None and type(e) is not tuple and e.is_empty():
-                del data[key]
+                self.drop_empty(db, key, e)
             if db.watched or db.waiters:
                 db.touch(key)
             return
         cands = [h for h in hidden.values() if not _empty(h)]
         if e is not None and not _empty(e):
             cands.append(e)
+        # Empty entries that must stay (hidden) while concurrent ops may reference them.
+        kept: dict[bytes, Any] = {}
+        if self.has_peers:
+            kept = {entry_type(h): h for h in hidden.values() if _empty(h) and h.retain()}
+            if e is not None and _empty(e) and e.retain():
+                kept[entry_type(e)] = e
         if not cands:
             data.pop(key, None)
-            del db.shadow[key]
+            if kept:
+                db.shadow[key] = kept
+            else:
+                del db.shadow[key]
         else:
             win = max(cands, key=entry_stamp)
             if win is not e:
@@ -292,8 +306,8 @@ class Keyspace:
                     self.type_conflicts += 1
                 data[key] = win
             rest = {entry_type(h): h for h in cands if h is not win}
-            if rest and self.has_peers:
-                db.shadow[key] = rest
+            if (rest or kept) and self.has_peers:
+                db.shadow[key] = {**kept, **rest}
             else:
                 if rest:
                     self.type_conflicts += len(rest)
@@ -312,7 +326,7 @@ class Keyspace:
             else:
                 e.remove_observed(ctx)
                 if e.is_empty():
-                    del data[key]
+                    self.drop_empty(db, key, e)
         if db.shadow and key in db.shadow:
             for h in list(db.shadow[key].values()):
                 if type(h) is not tuple:
@@ -323,6 +337,12 @@ class Keyspace:
             del db.expires[key]
         if db.watched or db.waiters:
             db.touch(key)
+
+    def drop_empty(self, db: Db, key: bytes, e: Entry) -> None:
+        """Remove the empty visible entry at `key`; keep it hidden if it must be retained."""
+        del db.data[key]
+        if self.has_peers and e.retain():
+            db.shadow.setdefault(key, {})[e.TYPE] = e
 
     # ---- garbage collection at causal stability ----------------------------------------
     def gc_chunks(self, stable: Callable[[int, str], bool], chunk: int = 2000) -> Iterator[int]:
@@ -350,7 +370,11 @@ class Keyspace:
             else:
                 n += e.gc(stable)
         hidden = db.shadow.get(key)
-        if hidden and all(stable(*entry_stamp(h)) for h in hidden.values()):
+        if hidden:
+            for h in hidden.values():
+                if type(h) is not tuple:
+                    n += h.gc(stable)
+        if hidden and all(stable(*entry_stamp(h)) and not _retains(h) for h in hidden.values()):
             # The type register's losers can never win again: every later write sees the
             # winner. Their content is discarded, as DESIGN §3 says, now that it is safe.
             del db.shadow[key]
@@ -417,6 +441,10 @@ def _empty(e: Any) -> bool:
     if type(e) is tuple:
         return False
     return bool(e.is_empty())
+
+
+def _retains(e: Any) -> bool:
+    return type(e) is not tuple and bool(e.retain())
 
 
 # ---- rebuilding a value elsewhere (RENAME / COPY) ----------------------------------------

@@ -959,16 +959,6 @@ def test_no_multi_commands_abort_transaction(s: Session) -> None:
     assert s("EXEC") == ErrorReply(errors.EXECABORT)
 
 
-def test_glob_match() -> None:
-    g = srv.glob_match
-    assert g(b"h*", b"hz") and g(b"h?", b"hz") and not g(b"h?", b"hzz")
-    assert g(b"[a-c]x", b"bx") and not g(b"[^a-c]x", b"bx") and g(b"[^a-c]x", b"dx")
-    assert g(b"a\\*", b"a*") and not g(b"a\\*", b"ab")
-    assert g(b"MAX*", b"maxmemory", nocase=True) and not g(b"MAX*", b"maxmemory")
-    assert g(b"[c-a]", b"b") and not g(b"[]", b"x")
-    assert g(b"*", b"line\nbreak")
-
-
 def test_memtoull() -> None:
     m = srv.memtoull
     assert (m("0"), m("1k"), m("1kb"), m("1M"), m("1mb"), m("2g"), m("2GB"), m("5b"), m("")) == (

@@ -91,6 +91,40 @@ def test_reader_large_value_in_many_reads_keeps_no_copy_of_payload() -> None:
     assert cmds == [[b"SET", b"k", value], [b"PING"]]
 
 
+def test_reader_parse_is_feed_plus_get_commands_and_sets_more() -> None:
+    r = RequestReader()
+    assert r.parse(encode_command([b"PING"]) * 3) == [[b"PING"]] * 3
+    assert r.more is False
+    assert r.parse(b"PING\r\n*1\r\n$4\r\nPI") == [[b"PING"]]
+    assert r.parse(b"NG\r\n*1\r\n$-5\r\n") == [[b"PING"]]
+    assert r.more is True  # the error is raised by the next call
+    with pytest.raises(ProtocolError):
+        r.get_commands()
+    with pytest.raises(ProtocolError):
+        r.parse(b"PING\r\n")
+
+
+def test_reader_big_count_request_in_one_read_and_in_pieces() -> None:
+    argv = [b"DEL"] + [b"k%d" % i for i in range(120_000)]
+    wire = encode_command(argv) + encode_command([b"PING"])
+    assert ok([wire]) == [argv, [b"PING"]]
+    assert ok([wire[i : i + 70_000] for i in range(0, len(wire), 70_000)]) == [argv, [b"PING"]]
+
+
+def test_reader_huge_count_costs_nothing_up_front() -> None:
+    # hiredis would allocate a list of 2**31 slots here, and freeing it takes seconds.
+    start = time.monotonic()
+    for _ in range(3):
+        r = RequestReader()
+        r.feed(b"*2147483647\r\n" + b"$1\r\na\r\n" * 1000)
+        assert r.get_commands() == []
+        r.feed(b"$1\r\na\r\n")
+        assert r.get_commands() == []
+        del r
+    assert err_of([b"*2147483648\r\n"]) == "Protocol error: invalid multibulk length"
+    assert time.monotonic() - start < 0.5
+
+
 # -- every split of a pipeline --------------------------------------------------------
 
 MIXED = (
@@ -181,6 +215,30 @@ def test_reader_roundtrip_mixed_inline_and_multibulk(
     cuts = sorted(data.draw(st.lists(st.integers(0, len(buf)), max_size=5)))
     chunks = [buf[a:b] for a, b in zip([0, *cuts], [*cuts, len(buf)], strict=True)]
     assert ok(chunks) == [argv for argv, _ in reqs]
+
+
+stream_piece = st.one_of(
+    st.lists(st.binary(max_size=12), min_size=1, max_size=4).map(encode_command),
+    st.sampled_from([
+        b"PING\r\n", b"ECHO 'a b'\r\n", b"\r\n", b"*0\r\n", b"*-1\r\n", b"*-7\r\n",
+        b"*1\r\n$-1\r\n", b"*1\r\n:5\r\n", b"*2\r\n$1\r\na\r\n*1\r\n$1\r\nb\r\n",
+        b"*1\r\n$3\r\nab", b"$5\r\n", b"*x\r\n", b"*1\r\n$9999999999\r\n", b'"open\r\n',
+        b"*1\r\n\r\n", b"*200000\r\n", b"*1\r\n$1\r\nabc\r\n", b"\0\r\n", b"*1\0\r\n",
+    ]),
+)
+
+
+@given(pieces=st.lists(stream_piece, max_size=6), data=st.data())
+@settings(max_examples=300, deadline=None)
+def test_reader_result_does_not_depend_on_chunking(pieces: list[bytes], data: st.DataObject) -> None:
+    # Valid and malformed requests mixed: hiredis, the tail scanner and the Python path
+    # must agree on the commands and on the error, wherever the reads split the bytes.
+    buf = b"".join(pieces)
+    whole = parse([buf])
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(buf)), max_size=4)))
+    chunks = [buf[a:b] for a, b in zip([0, *cuts], [*cuts, len(buf)], strict=True)]
+    assert parse(chunks) == whole
+    assert parse([buf[i : i + 1] for i in range(len(buf))]) == whole
 
 
 # -- Redis's limits, reported at once --------------------------------------------------

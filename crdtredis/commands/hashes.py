@@ -10,9 +10,10 @@ from __future__ import annotations
 import random
 from array import array
 from bisect import bisect_left
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from .. import errors
+from ..crdt import codes
 from ..crdt.map_fields import HDEL, HINCR, HSET, HashEntry, ld_format, ld_round, parse_ld, visible
 from ..crdt.string_counter import parse_int
 from ..glob import compile_pattern
@@ -29,12 +30,12 @@ LONG_MAX = LLONG_MAX
 ULONG_MAX = (1 << 64) - 1
 
 
-def _read(node: Node, client: Client, key: bytes) -> Optional[HashEntry]:
+def _read(node: Node, client: Client, key: bytes) -> HashEntry | None:
     db = node.keyspace.dbs[client.db]
     return check_type(lookup_read(node, db, key), HashEntry)  # type: ignore[no-any-return]
 
 
-def _write(node: Node, client: Client, key: bytes) -> tuple[Db, Optional[HashEntry]]:
+def _write(node: Node, client: Client, key: bytes) -> tuple[Db, HashEntry | None]:
     db = node.keyspace.dbs[client.db]
     return db, check_type(lookup_write(node, db, key), HashEntry)
 
@@ -44,7 +45,7 @@ def _dedupe_pairs(pairs: list[bytes]) -> list[bytes]:
     effect, since every pair of one effect carries the same stamp."""
     if len(pairs) == 2:
         return pairs
-    d = dict(zip(pairs[::2], pairs[1::2]))
+    d = dict(zip(pairs[::2], pairs[1::2], strict=False))
     if len(d) * 2 == len(pairs):
         return pairs
     return [x for kv in d.items() for x in kv]
@@ -110,7 +111,7 @@ def hmget_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if e is None:
         return [None] * (len(argv) - 2)
     get = e.fields.get
-    out: list[Optional[bytes]] = []
+    out: list[bytes | None] = []
     for f in argv[2:]:
         x = get(f)
         out.append(None if x is None else visible(x))
@@ -175,7 +176,11 @@ def hdel_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         return 0
     fields = e.fields
     present = [f for f in dict.fromkeys(argv[2:]) if f in fields]
-    if present:
+    if len(present) == len(fields):
+        # Emptied: Redis deletes the key, TTL included. A DEL removes what this replica saw
+        # (every field, and the expiry), so a concurrent HSET elsewhere still survives.
+        node.emit((codes.DEL, db.index, argv[1]))
+    elif present:
         node.emit((HDEL, db.index, argv[1], *present))
     return len(present)
 
@@ -353,7 +358,7 @@ def hscan_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if e is None:
         return [b"0", []]
     count = 10
-    pat: Optional[bytes] = None
+    pat: bytes | None = None
     i = 3
     n = len(argv)
     while i < n:

@@ -149,14 +149,15 @@ class ScanSnapshots:
     and the cursor is (snapshot id << 32) | position in it: every key present for the whole
     scan is in the snapshot and is returned exactly once, whatever is added or deleted
     meanwhile; keys added later are not returned, which Redis allows. A finished scan frees
-    its snapshot; abandoned ones are evicted least-recently-used. A cursor whose snapshot
-    is gone (evicted, another database, a restart) restarts from its position in a fresh
-    snapshot: dict order is insertion order, so that position is right unless keys before
-    it were deleted meanwhile.
+    its snapshot; abandoned ones are evicted least-recently-used, beyond MAX_SNAPSHOTS or
+    beyond a budget of 8 snapshots of the database (8 bytes a key: a few percent of what the
+    keys themselves take). A cursor whose snapshot is gone (evicted, another database, a
+    restart) restarts from its position in a fresh snapshot: dict order is insertion order,
+    so that position is right unless keys before it were deleted meanwhile.
     """
 
-    MAX_SNAPSHOTS = 32
-    MAX_KEYS = 8_000_000  # pointers held by all snapshots together (~64 MB)
+    MAX_SNAPSHOTS = 64
+    MIN_BUDGET = 8_000_000  # pointers all snapshots may hold, whatever the database size
 
     def __init__(self) -> None:
         self.snaps: OrderedDict[int, tuple[int, list[bytes]]] = OrderedDict()
@@ -169,7 +170,8 @@ class ScanSnapshots:
         sid = self.next_id
         self.snaps[sid] = (db.index, keys)
         self.held += len(keys)
-        while len(self.snaps) > self.MAX_SNAPSHOTS or (self.held > self.MAX_KEYS and len(self.snaps) > 1):
+        budget = max(self.MIN_BUDGET, 8 * len(keys))
+        while len(self.snaps) > self.MAX_SNAPSHOTS or (self.held > budget and len(self.snaps) > 1):
             self.drop(next(iter(self.snaps)))
         return sid, keys
 

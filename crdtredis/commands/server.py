@@ -13,7 +13,6 @@ the server that must react to a change register with `register_config_hook`.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ import crdtredis
 
 from .. import errors, info
 from ..crdt.string_counter import parse_int
+from ..glob import stringmatch
 from ..reply import OK, PONG, Deferred, ErrorReply, Map, Reply, SetReply, Status, Verbatim
 from .registry import COMMANDS, Command, command
 from .transactions import discard_transaction
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 INT_MIN, INT_MAX = -(1 << 31), (1 << 31) - 1
 UINT_MAX = (1 << 32) - 1
-LLONG_MIN, LLONG_MAX = -(1 << 63), (1 << 63) - 1
+LLONG_MAX = (1 << 63) - 1
 ULLONG_MAX = (1 << 64) - 1
 
 ResetHook = Callable[["Node", "Client"], None]
@@ -49,53 +49,6 @@ RESET_HOOKS: list[ResetHook] = []
 def register_reset_hook(fn: ResetHook) -> None:
     if fn not in RESET_HOOKS:
         RESET_HOOKS.append(fn)
-
-
-def glob_match(pattern: bytes, s: bytes, nocase: bool = False) -> bool:
-    """Redis stringmatchlen: * ? [abc] [^a-z] and backslash escapes."""
-    return _glob_re(pattern, nocase).match(s) is not None
-
-
-@functools.lru_cache(maxsize=512)
-def _glob_re(pattern: bytes, nocase: bool) -> re.Pattern[bytes]:
-    out: list[bytes] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i:i + 1]
-        if c == b"*":
-            out.append(b".*")
-        elif c == b"?":
-            out.append(b".")
-        elif c == b"\\" and i + 1 < n:
-            i += 1
-            out.append(re.escape(pattern[i:i + 1]))
-        elif c == b"[":
-            j = i + 1
-            neg = pattern[j:j + 1] == b"^"
-            if neg:
-                j += 1
-            items: list[bytes] = []
-            while j < n and pattern[j:j + 1] != b"]":
-                ch = pattern[j:j + 1]
-                if ch == b"\\" and j + 1 < n:
-                    items.append(re.escape(pattern[j + 1:j + 2]))
-                    j += 2
-                elif j + 2 < n and pattern[j + 1:j + 2] == b"-":
-                    lo, hi = sorted((pattern[j], pattern[j + 2]))
-                    items.append(re.escape(bytes([lo])) + b"-" + re.escape(bytes([hi])))
-                    j += 3
-                else:
-                    items.append(re.escape(ch))
-                    j += 1
-            i = j
-            if items:
-                out.append(b"[" + (b"^" if neg else b"") + b"".join(items) + b"]")
-            else:
-                out.append(b"." if neg else b"(?!)")
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile(b"".join(out) + rb"\Z", re.DOTALL | (re.IGNORECASE if nocase else 0))
 
 
 def _s(b: bytes) -> str:
@@ -435,10 +388,6 @@ def _lookup_argv(args: list[bytes]) -> Command | None:
     return base.subcommands.get(args[1].lower())
 
 
-def _all_fullnames() -> list[Command]:
-    return info.all_commands()
-
-
 # COMMAND
 @command("command", -1, "loading stale", group="server", summary="Get array of Redis command details",
          since="2.8.13", acl="connection")
@@ -483,7 +432,7 @@ def command_docs_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 @command("list", -2, "loading stale", group="server", summary="Get an array of Redis command names",
          since="7.0.0", acl="connection", parent="command")
 def command_list_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
-    cmds = _all_fullnames()
+    cmds = info.all_commands()
     if len(argv) == 2:
         return [c.fullname.encode() for c in cmds]
     if len(argv) != 5 or argv[2].lower() != b"filterby":
@@ -495,7 +444,7 @@ def command_list_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         cat = arg.lower().decode("utf-8", "replace")
         return [c.fullname.encode() for c in cmds if cat in acl_categories(c)]
     if kind == b"pattern":
-        return [c.fullname.encode() for c in cmds if glob_match(arg, c.fullname.encode(), nocase=True)]
+        return [c.fullname.encode() for c in cmds if stringmatch(arg, c.fullname.encode(), nocase=True)]
     return ErrorReply(errors.SYNTAX)
 
 
@@ -945,7 +894,7 @@ def config_get_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
                 out.append((pat, config_value(node, p.name).encode()))
             continue
         for name, p in _BY_NAME.items():
-            if name not in seen and glob_match(pat, name.encode(), nocase=True):
+            if name not in seen and stringmatch(pat, name.encode(), nocase=True):
                 seen.add(name)
                 out.append((name.encode(), config_value(node, p.name).encode()))
     return Map(out)
@@ -1328,6 +1277,6 @@ def client_help_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 
 
 __all__ = [
-    "PARAMS", "Param", "config_value", "default_runtime", "glob_match",
+    "PARAMS", "Param", "config_value", "default_runtime",
     "register_config_hook", "register_config_param", "register_reset_hook",
 ]

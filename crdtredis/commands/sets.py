@@ -9,7 +9,7 @@ key's TTL goes with it, and every *STORE ships DEL dst then one SADD. Random cho
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from .. import errors
 from ..crdt.codes import DEL
@@ -30,15 +30,16 @@ ULONG_MAX = (1 << 64) - 1
 # A negative SRANDMEMBER count repeats members; the reply is built in memory (see errors).
 MAX_REPEATED = 1 << 24
 
-_rand = random.randrange
+# Random choices of SPOP/SRANDMEMBER (prepare only); tests swap in a seeded Random.
+_RNG = random.Random()
 
 
-def _read(node: Node, client: Client, key: bytes) -> Optional[SetEntry]:
+def _read(node: Node, client: Client, key: bytes) -> SetEntry | None:
     db = node.keyspace.dbs[client.db]
     return check_type(lookup_read(node, db, key), SetEntry)  # type: ignore[no-any-return]
 
 
-def _write(node: Node, client: Client, key: bytes) -> tuple[Db, Optional[SetEntry]]:
+def _write(node: Node, client: Client, key: bytes) -> tuple[Db, SetEntry | None]:
     db = node.keyspace.dbs[client.db]
     return db, check_type(lookup_write(node, db, key), SetEntry)
 
@@ -64,12 +65,16 @@ def _dedupe(members: list[bytes]) -> list[bytes]:
          summary="Add one or more members to a set", since="1.0.0", acl="set fast")
 def sadd_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     db, e = _write(node, client, argv[1])
-    members = _dedupe(argv[2:])
-    if e is None:
-        added = len(members)
+    if len(argv) == 3:
+        members = [argv[2]]
+        added = 0 if e is not None and argv[2] in e.m else 1
     else:
-        m = e.m
-        added = sum(1 for x in members if x not in m)
+        members = _dedupe(argv[2:])
+        if e is None:
+            added = len(members)
+        else:
+            m = e.m
+            added = len(members) - len([x for x in members if x in m])
     # With peers, re-adding a present member is shipped too: it wins over a concurrent
     # SREM of that member (add wins), which a no-op would not.
     if added or node.keyspace.has_peers:
@@ -134,9 +139,9 @@ def _sample(e: SetEntry, k: int) -> list[bytes]:
         # Few of many: repeated picks (Redis CASE 4), O(k) expected.
         chosen: dict[bytes, None] = {}
         while len(chosen) < k:
-            chosen[e.random_member(_rand)] = None
+            chosen[e.random_member(_RNG.randrange)] = None
         return list(chosen)
-    return random.sample(list(m), k)
+    return _RNG.sample(list(m), k)
 
 
 # SPOP key [count]
@@ -165,7 +170,7 @@ def spop_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     db, e = _write(node, client, key)
     if e is None:
         return None
-    x = e.random_member(_rand)
+    x = e.random_member(_RNG.randrange)
     _remove(node, db, key, e, [x])
     return x
 
@@ -179,7 +184,7 @@ def srandmember_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         raise CommandError(errors.SYNTAX)
     if n == 2:
         e = _read(node, client, argv[1])
-        return None if e is None else e.random_member(_rand)
+        return None if e is None else e.random_member(_RNG.randrange)
     count = arg_int(argv[2])
     if count < -LONG_MAX:
         raise CommandError(errors.value_out_of_range(-LONG_MAX, LONG_MAX))
@@ -191,7 +196,8 @@ def srandmember_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         if -count > MAX_REPEATED:
             raise CommandError(errors.SRANDMEMBER_TOO_MANY)
         pick = e.random_member
-        return [pick(_rand) for _ in range(-count)]
+        rand = _RNG.randrange
+        return [pick(rand) for _ in range(-count)]
     if count >= len(e.m):
         return e.members()
     return _sample(e, count)
@@ -221,14 +227,14 @@ def smove_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 
 
 # ---- multi-key algebra --------------------------------------------------------------------
-def _load(node: Node, db: Db, keys: list[bytes], write: bool) -> list[Optional[SetEntry]]:
+def _load(node: Node, db: Db, keys: list[bytes], write: bool) -> list[SetEntry | None]:
     """The set at each key (None if missing). Every key is type-checked before any result
     is computed: Redis 7.0 reports WRONGTYPE even after a missing key."""
     look = lookup_write if write else lookup_read
     return [check_type(look(node, db, k), SetEntry) for k in keys]
 
 
-def _inter(sets: list[Optional[SetEntry]], limit: int = 0) -> list[bytes]:
+def _inter(sets: list[SetEntry | None], limit: int = 0) -> list[bytes]:
     """Members of every set, in the order of the smallest (Redis iterates that one)."""
     if any(s is None for s in sets):
         return []
@@ -258,7 +264,7 @@ def _result_order(res: dict[bytes, None]) -> list[bytes]:
     return list(res)
 
 
-def _union(sets: list[Optional[SetEntry]]) -> list[bytes]:
+def _union(sets: list[SetEntry | None]) -> list[bytes]:
     res: dict[bytes, None] = {}
     for s in sets:
         if s is not None:
@@ -266,7 +272,7 @@ def _union(sets: list[Optional[SetEntry]]) -> list[bytes]:
     return _result_order(res)
 
 
-def _diff(sets: list[Optional[SetEntry]]) -> list[bytes]:
+def _diff(sets: list[SetEntry | None]) -> list[bytes]:
     first = sets[0]
     if first is None:
         return []
@@ -378,10 +384,12 @@ def sdiffstore_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 # ---- SSCAN --------------------------------------------------------------------------------
 def _parse_cursor(b: bytes) -> int:
     """Redis parseScanCursorOrReply: strtoul, so '-1' wraps and '' is 0; no leading space."""
+    if not b:
+        return 0
     s = b[1:] if b[:1] in (b"+", b"-") else b
-    if s and not (s.isdigit() and s.isascii()):
+    if not (s.isdigit() and s.isascii()):
         raise CommandError(errors.INVALID_CURSOR)
-    v = int(s) if s else 0
+    v = int(s)
     if v > ULONG_MAX:
         raise CommandError(errors.INVALID_CURSOR)
     return (-v) & ULONG_MAX if b[:1] == b"-" else v
@@ -401,6 +409,7 @@ _next_sid = 0
 
 
 def _snapshot(node: Node, db: Db, key: bytes, e: SetEntry, cursor: int) -> tuple[int, list[bytes]]:
+    """(snapshot id, members) for this cursor: its own snapshot, or a new one."""
     global _next_sid
     sid = cursor >> _OFF_BITS
     snap = _SCANS.get(sid) if cursor else None
@@ -426,7 +435,7 @@ def sscan_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if e is None:
         return [b"0", []]
     count = 10
-    pat: Optional[bytes] = None
+    pat: bytes | None = None
     i = 3
     n = len(argv)
     while i < n:
@@ -447,7 +456,7 @@ def sscan_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         out = e.members()
     else:
         sid, snap = _snapshot(node, db, key, e, cursor)
-        off = cursor & _OFF_MASK if cursor >> _OFF_BITS == sid else 0
+        off = cursor & _OFF_MASK
         end = off + count
         out = [x for x in snap[off:end] if x in m]
         if end < len(snap):

@@ -8,7 +8,6 @@ only (docs/semantics.md).
 from __future__ import annotations
 
 import weakref
-from array import array
 from decimal import Context, Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -29,16 +28,18 @@ if TYPE_CHECKING:
 SET, INCR, DEL, EXPIRE = codes.SET, codes.INCR, codes.DEL, codes.EXPIRE
 TTL_CLEAR, TTL_KEEP, TTL_SET = codes.TTL_CLEAR, codes.TTL_KEEP, codes.TTL_SET
 
-
-def _wrongtype() -> CommandError:
-    return CommandError(errors.WRONGTYPE)
+# Error texts of t_string.c that only these commands use.
+DECR_OVERFLOW = "ERR decrement would overflow"
+LCS_NOT_STRINGS = "ERR The specified keys must contain string values"
+LCS_LEN_AND_IDX = "ERR If you want both the length and indexes, please just use IDX."
+LCS_TOO_BIG = "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
 
 
 def _string_or_none(e: Any) -> bytes | None:
     if e is None:
         return None
     if not is_string(e):
-        raise _wrongtype()
+        raise CommandError(errors.WRONGTYPE)
     return string_value(e)
 
 
@@ -51,10 +52,11 @@ def _check_length(node: Node, size: int) -> None:
 # Redis derives a string's encoding from how it was written, not only from its bytes:
 # APPEND and SETRANGE leave a "raw" string (dbUnshareStringValue) and INCRBYFLOAT an
 # "embstr" one even when the text is an integer. The effects carry only the value, so the
-# origin remembers such writes here, keyed to the entry's stamp and value: any later write
-# changes one of them and the hint lapses. Local and cosmetic; bounded by _HINTS_MAX.
-_HINTS: weakref.WeakKeyDictionary[Node, dict[tuple[int, bytes], tuple[tuple[int, str], bytes, bytes]]]
-_HINTS = weakref.WeakKeyDictionary()
+# origin remembers such writes here, keyed to the entry's stamp and value (its length and
+# hash, so a stale hint holds no old value alive): any later write changes one of them and
+# the hint lapses. Local and cosmetic, like the encoding itself; bounded by _HINTS_MAX.
+_Hint = tuple[tuple[int, str], int, int, bytes]  # (stamp, len, hash, encoding)
+_HINTS: weakref.WeakKeyDictionary[Node, dict[tuple[int, bytes], _Hint]] = weakref.WeakKeyDictionary()
 _HINTS_MAX = 10_000
 
 
@@ -65,7 +67,8 @@ def set_encoding_hint(node: Node, db: Db, key: bytes, enc: bytes) -> None:
     hints = _HINTS.get(node)
     if hints is None:
         hints = _HINTS[node] = {}
-    hints[(db.index, key)] = (entry_stamp(e), string_value(e), enc)
+    v = string_value(e)
+    hints[(db.index, key)] = (entry_stamp(e), len(v), hash(v), enc)
     if len(hints) > _HINTS_MAX:
         for k in list(hints):
             d = node.keyspace.dbs[k[0]]
@@ -75,10 +78,11 @@ def set_encoding_hint(node: Node, db: Db, key: bytes, enc: bytes) -> None:
             hints.clear()
 
 
-def _live_hint(h: tuple[tuple[int, str], bytes, bytes], e: Any) -> bytes | None:
-    if e is None or not is_string(e) or entry_stamp(e) != h[0] or string_value(e) != h[1]:
+def _live_hint(h: _Hint, e: Any) -> bytes | None:
+    if e is None or not is_string(e) or entry_stamp(e) != h[0]:
         return None
-    return h[2]
+    v = string_value(e)
+    return h[3] if len(v) == h[1] and hash(v) == h[2] else None
 
 
 def encoding_hint(node: Node, db: Db, key: bytes) -> bytes | None:
@@ -178,6 +182,9 @@ def get_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 @command("set", -3, "write denyoom", 1, 1, 1, group="string", summary="Set the string value of a key",
          since="1.0.0", acl="string slow")
 def set_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    if len(argv) == 3:  # the hot path: no options to parse
+        node.emit((SET, client.db, argv[1], argv[2], TTL_CLEAR, None))
+        return OK
     flags, expire, unit = _parse_string_opts(argv, 3, True)
     db = db_of(node, client)
     key = argv[1]
@@ -395,12 +402,6 @@ def setrange_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 
 
 # ---- LCS -------------------------------------------------------------------------------
-# Redis refuses a (len(a)+1)*(len(b)+1) table of 4-byte cells larger than
-# proto-max-bulk-len. Python also takes ~0.1 us per cell, so cap the table lower still
-# (the cap is "memory" Redis could not allocate either: its other error text).
-LCS_MAX_CELLS = 32 * 1024 * 1024
-
-
 # LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]
 @command("lcs", -3, "readonly", 1, 2, 1, group="string", summary="Find longest common substring",
          since="7.0.0", acl="string slow")
@@ -409,7 +410,7 @@ def lcs_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     ea = lookup_read(node, db, argv[1])
     eb = lookup_read(node, db, argv[2])
     if (ea is not None and not is_string(ea)) or (eb is not None and not is_string(eb)):
-        raise CommandError("ERR The specified keys must contain string values")
+        raise CommandError(LCS_NOT_STRINGS)
     a = b"" if ea is None else string_value(ea)
     b = b"" if eb is None else string_value(eb)
     getlen = getidx = withmatchlen = False
@@ -430,37 +431,37 @@ def lcs_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
             raise CommandError(errors.SYNTAX)
         j += 1
     if getlen and getidx:
-        raise CommandError("ERR If you want both the length and indexes, please just use IDX.")
+        raise CommandError(LCS_LEN_AND_IDX)
     cells = (len(a) + 1) * (len(b) + 1)
     if cells * 4 > node.proto_max_bulk_len:
-        raise CommandError("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
-    if cells > LCS_MAX_CELLS:
-        raise CommandError("ERR Insufficient memory, failed allocating transient memory for LCS")
+        # Redis's guard on its table of 4-byte cells; ours is 1 bit per cell (see _lcs).
+        raise CommandError(LCS_TOO_BIG)
     return _lcs(a, b, getlen, getidx, withmatchlen, minmatchlen)
 
 
 def _lcs(a: bytes, b: bytes, getlen: bool, getidx: bool, withmatchlen: bool, minmatchlen: int) -> Reply:
+    """Redis's LCS table and walk-back, with the table computed bit-parallel (Hyyro 2004):
+    row i is an int whose zero bits below j count LCS(a[:i], b[:j]), so a row costs a few
+    big-int operations instead of len(b) Python steps."""
     alen, blen = len(a), len(b)
-    # rows[i][j] = LCS length of a[:i], b[:j]: computed in a list, kept as 4-byte cells
-    # like Redis's table (LEN alone needs only the last row).
-    zero = array("I", bytes(4 * (blen + 1)))
-    rows = [zero]
-    prev: Any = zero
-    for i in range(1, alen + 1):
-        cur = [0] * (blen + 1)
-        ai = a[i - 1]
-        for j in range(1, blen + 1):
-            if ai == b[j - 1]:
-                cur[j] = prev[j - 1] + 1
-            else:
-                x, y = prev[j], cur[j - 1]
-                cur[j] = x if x > y else y
-        prev = cur
+    full = (1 << blen) - 1
+    # match[c]: bit j set where b[j] == c (built from a '0'/'1' string: linear time).
+    rb = b[::-1]
+    match = {c: int(rb.translate(_ONE_OF[c]), 2) for c in set(b)}
+    v = full
+    rows = [v]
+    for c in a:
+        u = v & match.get(c, 0)
+        v = ((v + u) | (v - u)) & full
         if not getlen:
-            rows.append(array("I", cur))
-    total = prev[blen]
+            rows.append(v)
+    total = blen - v.bit_count()
     if getlen:
         return total
+
+    def lcs_len(i: int, j: int) -> int:
+        return j - (rows[i] & ((1 << j) - 1)).bit_count()
+
     # Walk back exactly like Redis, so IDX ranges come out in its order.
     result = bytearray(total)
     idx = total
@@ -486,7 +487,7 @@ def _lcs(a: bytes, b: bytes, getlen: bool, getidx: bool, withmatchlen: bool, min
             i -= 1
             j -= 1
         else:
-            if rows[i - 1][j] > rows[i][j - 1]:
+            if lcs_len(i - 1, j) > lcs_len(i, j - 1):
                 i -= 1
             else:
                 j -= 1
@@ -503,6 +504,10 @@ def _lcs(a: bytes, b: bytes, getlen: bool, getidx: bool, withmatchlen: bool, min
     if getidx:
         return Map([(b"matches", matches), (b"len", total)])
     return bytes(result)
+
+
+# _ONE_OF[c]: a bytes.translate table mapping c to "1" and every other byte to "0".
+_ONE_OF = [bytes(0x31 if x == c else 0x30 for x in range(256)) for c in range(256)]
 
 
 # ---- counters --------------------------------------------------------------------------
@@ -550,7 +555,7 @@ def incrby_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 def decrby_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     incr = helpers.arg_int(argv[2])
     if incr == helpers.LLONG_MIN:
-        raise CommandError("ERR decrement would overflow")
+        raise CommandError(DECR_OVERFLOW)
     return _incr(node, client, argv[1], -incr)
 
 

@@ -70,7 +70,7 @@ def exec_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
     try:
         for qargv in queue:
             cmd = node.commands[qargv[0].lower()]
-            if cmd.subcommands:
+            if cmd.subcommands and len(qargv) > 1:
                 cmd = cmd.subcommands[qargv[1].lower()]
             replies.append(node.call(cmd, client, qargv))
     finally:

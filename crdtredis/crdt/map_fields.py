@@ -31,12 +31,13 @@ HINCRBYFLOAT arithmetic is x87 80-bit long double, like Redis on x86-64 (strtold
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Any, Callable, Optional, Union
+from typing import Any
 
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
 from ..op import Ctx, Effect
-from .string_counter import parse_decimal, parse_int
+from .string_counter import parse_decimal
 
 # Effect codes (range 50-59; persisted and replicated: never renumber).
 HSET = 50  # (HSET, db, key, f1, v1, f2, v2, ...)  register writes, one stamp for all pairs
@@ -44,12 +45,12 @@ HINCR = 51  # (HINCR, db, key, field, delta)  delta: int (HINCRBY) or bytes (HIN
 HDEL = 52  # (HDEL, db, key, f1, f2, ...)  observed-remove of those fields
 
 # Redis 7.0 hash-max-listpack-entries / hash-max-listpack-value defaults.
-LISTPACK_MAX_ENTRIES = 128
+LISTPACK_MAX_ENTRIES = 512
 LISTPACK_MAX_VALUE = 64
 
 STATE_VERSION = 1
 
-Delta = Union[int, bytes]
+Delta = int | bytes
 Val = tuple[bytes, int, str]  # (value, hlc, origin): one register write
 Contrib = tuple[int, str, Delta]  # (hlc, origin, delta): one increment
 
@@ -63,7 +64,7 @@ _E17 = 10**17
 _E4000 = 10**4000
 
 
-def ld_round(x: Fraction) -> Optional[Fraction]:
+def ld_round(x: Fraction) -> Fraction | None:
     """`x` rounded to the nearest long double (64-bit significand, ties to even); None on
     overflow to infinity."""
     if not x:
@@ -87,7 +88,7 @@ def ld_round(x: Fraction) -> Optional[Fraction]:
     return v if x > 0 else -v
 
 
-def parse_ld(b: bytes) -> Union[Fraction, float, None]:
+def parse_ld(b: bytes) -> Fraction | float | None:
     """Redis string2ld: the long double `b` denotes, float +-inf for "inf", None when `b` is
     not a float (syntax, NaN, or a finite literal that overflows or underflows to zero)."""
     d = parse_decimal(b)
@@ -127,27 +128,36 @@ def _int_str(q: int) -> str:
     return _int_str(hi) + str(lo).rjust(4000, "0")
 
 
-def ld_add(value: Optional[bytes], incr: Union[Fraction, float]) -> Optional[bytes]:
+def ld_add(value: bytes | None, incr: Fraction | float) -> bytes | None:
     """value + incr as HINCRBYFLOAT stores it; None when value is not a float or the sum is
     not finite."""
-    if type(incr) is float:
+    if not isinstance(incr, Fraction):
         return None
     base = Fraction(0) if value is None else parse_ld(value)
-    if base is None or type(base) is float:
+    if not isinstance(base, Fraction):
         return None
-    s = ld_round(base + incr)  # type: ignore[operator]
+    s = ld_round(base + incr)
     return None if s is None else ld_format(s)
 
 
-def incr_value(value: Optional[bytes], delta: Delta) -> Optional[bytes]:
+def parse_bigint(b: bytes) -> int | None:
+    """An integer in canonical form (string2ll syntax) of any size; None otherwise."""
+    s = b[1:] if b[:1] == b"-" else b
+    if not s.isdigit() or (s[:1] == b"0" and (len(s) > 1 or len(b) > 1)) or len(s) > 4000:
+        return None
+    return int(s) if s is b else -int(s)
+
+
+def incr_value(value: bytes | None, delta: Delta) -> bytes | None:
     """`value` after one increment, as Redis would store it; None when it is not numeric
     (a concurrent HSET of a non-number: the increments are then hidden, see Field)."""
     if type(delta) is int:
         if value is None:
             return str(delta).encode()
-        iv = parse_int(value)
+        iv = parse_bigint(value)
         if iv is not None:
-            # May leave int64 under concurrency; HINCRBY then reports "not an integer".
+            # Exact, even past int64 (only concurrent increments get there: HINCRBY checks
+            # the range where it runs, and then reports such a value as not an integer).
             return str(iv + delta).encode()
         return ld_add(value, Fraction(delta))
     inc = parse_ld(delta)  # type: ignore[arg-type]
@@ -168,26 +178,53 @@ def _cstamp(c: Contrib) -> tuple[int, str]:
 class Field:
     """A field whose state does not fit a plain tuple: concurrent writes (the multi-value
     register `vals`) and/or increments not yet observed by a write or remove (`contrib`,
-    kept in stamp order so every replica sums them identically)."""
+    kept in stamp order so every replica sums them identically).
 
-    __slots__ = ("vals", "contrib", "value")
+    `value` is the fold of `contrib` over the winning write, kept up to date incrementally:
+    a local increment always has the highest stamp, so a counter field that only its own
+    replica increments costs O(1) per HINCRBY, not O(increments since the last gc)."""
+
+    __slots__ = ("vals", "contrib", "value", "hidden")
 
     def __init__(self, vals: list[Val], contrib: list[Contrib]) -> None:
         self.vals = vals
         self.contrib = contrib
         self.value = b""
+        # True when the fold met a non-number: the value is the write alone (see recompute).
+        self.hidden = False
         self.recompute()
 
+    def _base(self) -> bytes | None:
+        vals = self.vals
+        if not vals:
+            return None
+        if len(vals) == 1:
+            return vals[0][0]
+        return max(vals, key=_stamp)[0]
+
     def recompute(self) -> None:
-        base = max(self.vals, key=_stamp)[0] if self.vals else None
+        base = self._base()
         v = base
+        self.hidden = False
+        # Integer increments on an integer are summed exactly in one go: the same result as
+        # folding them one by one with incr_value, without a parse and a format per step.
+        iv = 0 if base is None else parse_bigint(base)
         for _h, _o, d in self.contrib:
+            if iv is not None:
+                if type(d) is int:
+                    iv += d
+                    continue
+                v = str(iv).encode()
+                iv = None
             nv = incr_value(v, d)
             if nv is None:
                 # A non-numeric value hides the increments (docs/semantics.md), as for strings.
                 self.value = base if base is not None else b""
+                self.hidden = True
                 return
             v = nv
+        if iv is not None and (base is not None or self.contrib):
+            v = str(iv).encode()
         self.value = v if v is not None else b""
 
     def write(self, t: Val, ctx: Ctx) -> Any:
@@ -200,12 +237,25 @@ class Field:
             self.contrib = [c for c in self.contrib if not obs(c[0], c[1])]
         return self.settle()
 
-    def incr(self, c: Contrib) -> Any:
+    def incr(self, c: Contrib) -> Field:
         contrib = self.contrib
-        contrib.append(c)
-        if len(contrib) > 1 and _cstamp(contrib[-2]) > _cstamp(c):
+        if contrib and _cstamp(contrib[-1]) > _cstamp(c):
+            # A concurrent increment with a lower stamp arrived late: re-fold in stamp order.
+            contrib.append(c)
             contrib.sort(key=_cstamp)
-        return self.settle()
+            self.recompute()
+            return self
+        prev = self.value if (self.vals or contrib) else None
+        contrib.append(c)
+        if not self.hidden:
+            nv = incr_value(prev, c[2])
+            if nv is None:
+                base = self._base()
+                self.value = base if base is not None else b""
+                self.hidden = True
+            else:
+                self.value = nv
+        return self
 
     def remove_observed(self, ctx: Ctx) -> Any:
         obs = ctx.observed
@@ -271,7 +321,7 @@ class HashEntry(Entry):
         self.fields: dict[bytes, Any] = {}
         self.big = False
 
-    def get(self, field: bytes) -> Optional[bytes]:
+    def get(self, field: bytes) -> bytes | None:
         x = self.fields.get(field)
         return None if x is None else visible(x)
 
@@ -362,7 +412,7 @@ class HashEntry(Entry):
 
 
 # ---- apply --------------------------------------------------------------------------------
-def _existing(db: Db, key: bytes) -> Optional[HashEntry]:
+def _existing(db: Db, key: bytes) -> HashEntry | None:
     """The hash entry at key, visible or hidden by a type conflict, without creating one."""
     e = db.data.get(key)
     if type(e) is HashEntry:
@@ -399,8 +449,8 @@ def apply_hset(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
             elif type(cur) is tuple:
                 if ctx.observed(cur[1], cur[2]) or (cur[1] == h and cur[2] == o):
                     fields[f] = t
-                elif ctx.stamp_gt(cur[1], cur[2]):
-                    fields[f] = t
+                else:
+                    fields[f] = Field([cur, t], [])
             else:
                 fields[f] = cur.write(t, ctx)
             if len(v) > LISTPACK_MAX_VALUE or len(f) > LISTPACK_MAX_VALUE:

@@ -22,7 +22,8 @@ conversion never goes back (`SetEntry.ht`).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
 from ..op import Ctx, Effect
@@ -36,8 +37,6 @@ SREM = 41  # (SREM, db, key, m1, m2, ...)  observed-remove of those members
 INTSET_MAX_ENTRIES = 512
 
 STATE_VERSION = 1
-
-Stamp = tuple[int, str]
 
 # Sets bigger than this pick random members from a lazily built pool instead of a fresh
 # list of all members (SPOP/SRANDMEMBER would otherwise be O(N) on big sets).
@@ -65,13 +64,14 @@ class SetEntry(Entry):
     TYPE = b"set"
 
     def __init__(self) -> None:
-        super().__init__()
+        self.thlc = 0  # Entry's fields, set here: one call less per new set
+        self.torigin = ""
         self.m: dict[bytes, Any] = {}
         self.ht = False
-        self.pool: Optional[list[bytes]] = None
+        self.pool: list[bytes] | None = None
 
     # ---- the CRDT operations ---------------------------------------------------------
-    def add(self, members: tuple[bytes, ...], ctx: Optional[Ctx]) -> None:
+    def add(self, members: tuple[bytes, ...], ctx: Ctx | None) -> None:
         """Add `members` with one stamp, replacing the stamps of them it observed. `ctx`
         None means causally stable (no peers): no stamp is kept."""
         m = self.m
@@ -109,11 +109,12 @@ class SetEntry(Entry):
                 self.ht = True
             else:
                 for x in members:
-                    if parse_int(x) is None:
+                    # isdigit first: most non-integers are rejected without parsing.
+                    if not (x.isdigit() or x[:1] == b"-") or parse_int(x) is None:
                         self.ht = True
                         break
 
-    def remove(self, members: tuple[bytes, ...], ctx: Optional[Ctx]) -> None:
+    def remove(self, members: tuple[bytes, ...], ctx: Ctx | None) -> None:
         """Observed-remove of `members`; `ctx` None removes them outright (no peers)."""
         m = self.m
         if ctx is None:
@@ -194,6 +195,7 @@ class SetEntry(Entry):
         m = self.m
         n = len(m)
         if n <= _POOL_MIN:
+            self.pool = None
             if n == 1:
                 return next(iter(m))
             return list(m)[rand(n)]
@@ -240,7 +242,7 @@ class SetEntry(Entry):
 
 
 # ---- apply --------------------------------------------------------------------------------
-def _existing(db: Db, key: bytes) -> Optional[SetEntry]:
+def _existing(db: Db, key: bytes) -> SetEntry | None:
     """The set entry at key, visible or hidden by a type conflict, without creating one."""
     e = db.data.get(key)
     if type(e) is SetEntry:
@@ -271,7 +273,7 @@ def apply_srem(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
 
 
 def rebuild(db_index: int, key: bytes, e: Any) -> list[Effect]:
-    """RENAME/COPY/*STORE: one SADD of every member at (db, key)."""
+    """RENAME/COPY (after DEL dst): one SADD of every member at (db, key)."""
     if not e.m:
         return []
     return [(SADD, db_index, key, *e.m)]

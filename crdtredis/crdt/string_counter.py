@@ -31,6 +31,8 @@ _LDBL_MAX = Decimal("1.18973149535723176502e+4932")
 _LDBL_UNDERFLOW = Decimal("1.8225997659412373e-4951")  # half the smallest denormal
 # string2ld copies into a MAX_LONG_DOUBLE_CHARS (5k) buffer and rejects what does not fit.
 _MAX_LD_CHARS = 5 * 1024
+# Largest exponent of a delta: two long doubles' sum stays below 10^4933.
+_MAX_DELTA_EXP = 4940
 
 
 def parse_int(b: bytes) -> Optional[int]:
@@ -83,7 +85,8 @@ def _to_decimal(b: bytes) -> Optional[Decimal]:
         d = Decimal(s)
     except InvalidOperation:
         return None
-    if not d.is_finite():
+    if not d.is_finite() or d.adjusted() > _MAX_DELTA_EXP:
+        # Nothing an origin ships is that large; refusing it keeps apply from overflowing.
         return None
     return d
 
@@ -304,7 +307,7 @@ def _set_slow(ks: Keyspace, db: Db, key: bytes, value: bytes, ctx: Ctx) -> None:
     if cur is None or type(cur) is tuple or type(cur) is CounterStr or cur.is_empty():
         visible = True
         if cur is not None and type(cur) is not tuple and type(cur) is not CounterStr:
-            del db.data[key]
+            ks.drop_empty(db, key, cur)  # a list keeps its tombstones hidden (Entry.retain)
     _store_string(ks, db, key, ns, visible)
 
 

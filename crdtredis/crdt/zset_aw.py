@@ -104,11 +104,13 @@ class Member:
 
     def zadd(self, score: float, ctx: Ctx) -> None:
         obs = ctx.observed
-        base = [b for b in self.base if not obs(b[1], b[2])]
-        base.append((score, ctx.hlc, ctx.origin))
+        h, o = ctx.hlc, ctx.origin
+        # A write of the same stamp (a member named twice in one effect) is replaced too.
+        base = [b for b in self.base if not (obs(b[1], b[2]) or (b[1] == h and b[2] == o))]
+        base.append((score, h, o))
         self.base = base
         if self.incs:
-            me = (ctx.hlc, ctx.origin)
+            me = (h, o)
             self.incs = _prune([(h, o, d, ob + (me,) if obs(h, o) else ob) for h, o, d, ob in self.incs], base)
         self.recompute()
 
@@ -237,7 +239,7 @@ class ZsetEntry(Entry):
             self._store(member, rec, score)
             return
         old = rec_score(rec)
-        if t is float or (t is tuple and ctx.observed(rec[1], rec[2])):
+        if t is float or (t is tuple and (ctx.observed(rec[1], rec[2]) or (rec[1] == ctx.hlc and rec[2] == ctx.origin))):
             new: Any = score if stable_now else (score, ctx.hlc, ctx.origin)
         else:
             m = _expand(rec)
@@ -415,10 +417,30 @@ def _existing(db: Db, key: bytes) -> ZsetEntry | None:
 def apply_zadd(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     key = eff[2]
     e = ks.entry_for(db, key, ZsetEntry, ctx)
-    stable_now = not ks.has_peers
-    zadd = e.zadd
-    for i in range(3, len(eff), 2):
-        zadd(eff[i], eff[i + 1], ctx, stable_now)
+    if ks.has_peers:
+        zadd = e.zadd
+        for i in range(3, len(eff), 2):
+            zadd(eff[i], eff[i + 1], ctx, False)
+    else:
+        # Single node, the hot path: every record is a plain float.
+        recs = e.recs
+        index = e.index
+        for i in range(3, len(eff), 2):
+            m = eff[i]
+            s = eff[i + 1]
+            old = recs.get(m)
+            if old is None:
+                recs[m] = s
+                index.add((s, m))
+                if not e.big and (len(m) > LISTPACK_MAX_VALUE or len(recs) > LISTPACK_MAX_ENTRIES):
+                    e.big = True
+            elif type(old) is float:
+                if not same_score(old, s):
+                    index.remove((old, m))
+                    index.add((s, m))
+                recs[m] = s
+            else:
+                e.zadd(m, s, ctx, True)
     e.touch(ctx)
     ks.settle(db, key)
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from crdtredis.client import Client
 from crdtredis.protocol.reader import ProtocolError, RequestReader
 from crdtredis.protocol.resp import encode_reply
-from crdtredis.reply import Deferred, ErrorReply
+from crdtredis.reply import OK, Deferred, ErrorReply
 
 __all__ = ["RedisProtocol", "ServerLike", "WRITE_HIGH_WATER", "WRITE_LOW_WATER"]
 
@@ -29,6 +29,7 @@ log = logging.getLogger("crdtredis.connection")
 WRITE_HIGH_WATER = 1024 * 1024
 WRITE_LOW_WATER = 256 * 1024
 
+_OK_WIRE = b"+OK\r\n"
 _NOTHING: Any = object()  # "no pending reply" (None is a reply: the null bulk string)
 
 
@@ -79,8 +80,8 @@ class RedisProtocol(asyncio.Protocol):
     # -- asyncio callbacks -------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses: no isinstance check.
+        self._transport = transport = cast(asyncio.Transport, transport)
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER, low=WRITE_LOW_WATER)
         self._client = self._server.new_client(
             format_addr(transport.get_extra_info("peername")),
@@ -91,9 +92,10 @@ class RedisProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._done:
             return
-        self._reader.feed(data)
-        if not self._waiting:
-            self._run()
+        if self._waiting:
+            self._reader.feed(data)  # runs when the pending reply has gone out
+            return
+        self._run(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
@@ -115,14 +117,14 @@ class RedisProtocol(asyncio.Protocol):
 
     # -- the request loop --------------------------------------------------------------
 
-    def _run(self, out: bytearray | None = None, pending: Any = _NOTHING) -> None:
-        """Execute what is buffered, then write. `pending` is the reply of a request that
-        was blocked and has resolved: it goes out before the replies of later requests."""
+    def _run(self, data: bytes | None = None, pending: Any = _NOTHING) -> None:
+        """Execute the requests in `data` and whatever else is buffered, then write.
+        `pending` is the reply of a request that was blocked and has resolved: it goes
+        out before the replies of the requests after it."""
         client = self._client
         reader = self._reader
         execute = self._execute
-        if out is None:
-            out = bytearray()
+        out = bytearray()
         # Whether this batch ran anything, so batch_done() must precede its write.
         executed = pending is not _NOTHING
         self._running = True
@@ -135,37 +137,52 @@ class RedisProtocol(asyncio.Protocol):
                 if client.closing:
                     self._finish(out, executed, close=True)
                     return
+            reader.auth_required = not client.authenticated
             cmds = self._backlog
-            self._backlog = []
-            while True:
-                if not cmds:
-                    reader.auth_required = not client.authenticated
-                    cmds = reader.get_commands()
-                    if not cmds:
-                        break
+            if cmds:
+                self._backlog = []
+                if data is not None:
+                    reader.feed(data)
+            elif data is not None:
+                cmds = reader.parse(data)
+            else:
+                cmds = reader.get_commands()
+            while cmds:
                 executed = True
                 it = iter(cmds)
                 for argv in it:
                     try:
                         reply = execute(client, argv)
-                        if reply.__class__ is Deferred:
+                        if reply is OK:  # the most common reply: skip the encoder call
+                            out += _OK_WIRE
+                        elif reply.__class__ is Deferred:
                             self._backlog = list(it)
                             self._block(out, reply)
                             return
-                        encode_reply(out, reply, client.resp)
+                        else:
+                            encode_reply(out, reply, client.resp)
                     except Exception as exc:
                         self._internal_error(out, argv, exc)
                     if client.closing:  # QUIT, CLIENT KILL of itself: later requests are dropped
                         self._finish(out, executed, close=True)
                         return
-                cmds = []
+                if not reader.more:
+                    break
+                reader.auth_required = not client.authenticated
+                cmds = reader.get_commands()
         except ProtocolError as e:
             out += e.wire()
             self._finish(out, executed, close=True)
             return
         finally:
             self._running = False
-        self._finish(out, executed, close=False)
+        if executed:
+            aw = self._server.batch_done()
+            if aw is not None:
+                self._wait(self._write_later(aw, out, False, None))
+                return
+        if out:
+            self._write(out)
 
     def _encode(self, out: bytearray, reply: Any, client: Client) -> None:
         try:
@@ -188,13 +205,15 @@ class RedisProtocol(asyncio.Protocol):
         if aw is not None:
             self._wait(self._write_later(aw, out, close, None))
             return
-        transport = self._transport
-        if transport is None or self._lost:
-            return
-        if out:
-            transport.write(out)
+        self._write(out)
         if close:
-            transport.close()
+            self._close_transport()
+
+    def _write(self, out: bytearray) -> None:
+        transport = self._transport
+        # After a close (CLIENT KILL while a batch_done() was pending) nothing more goes out.
+        if out and transport is not None and not self._lost and not transport.is_closing():
+            transport.write(out)
 
     def _block(self, out: bytearray, deferred: Deferred) -> None:
         """A request blocked: send what is ready, run nothing more until it resolves."""
@@ -220,8 +239,7 @@ class RedisProtocol(asyncio.Protocol):
                     return
             if self._lost:
                 return
-            if out and self._transport is not None:
-                self._transport.write(out)
+            self._write(out)
             if close:
                 self._close_transport()
                 return

@@ -5,11 +5,12 @@ types a request may not contain, has no `proto-max-bulk-len`, and given
 `*1\\r\\n$999999999999\\r\\n` it waits forever, buffering whatever follows. Redis rejects
 that at once (`processMultibulkBuffer` in networking.c). So:
 
-* A read made of complete requests goes to hiredis alone; the only Python work per command
-  is a type check of its arguments. This is the hot path.
+* A read made of complete requests goes to hiredis alone. Python adds one regex scan of
+  the read (see _BIG_COUNT) and, per request, a type check of its arguments. This is
+  the hot path.
 * When hiredis is left holding an incomplete request, `_Scanner` (Redis's header checks,
   resumable at any byte, skipping payloads by length without copying them) validates the
-  incomplete part, and every later byte of that request as it arrives.
+  incomplete part, and every later byte of that request before hiredis gets it.
 * Inline requests (the first byte is not `*`), anything hiredis rejects or returns oddly,
   and unauthenticated clients go through the exact Python path, `_parse_py`. It is the
   reference: every error text comes from it or from `_Scanner`.
@@ -21,6 +22,7 @@ a top-level RESP3 set `~n` into a list, so such requests run where Redis would a
 from __future__ import annotations
 
 import re
+from itertools import chain
 from typing import Final
 
 import hiredis
@@ -31,6 +33,12 @@ PROTO_INLINE_MAX_SIZE: Final = 64 * 1024
 DEFAULT_PROTO_MAX_BULK_LEN: Final = 512 * 1024 * 1024
 # Redis 7.0 allows up to INT_MAX arguments (6.x had 1024*1024).
 _MAX_MULTIBULK: Final = 2**31 - 1
+# hiredis allocates a list of the announced size as soon as it reads a `*` line, and
+# freeing it touches every slot: `*2147483647` costs 3 s of CPU once the connection
+# closes. So hiredis never sees a `*` line of 6+ digits: such requests are parsed in
+# Python, buffering an incomplete one (memory then grows only with the bytes received).
+_BIG_COUNT: Final = 100_000
+_BIG_COUNT_RE: Final = re.compile(rb"\*[0-9]{6}")
 # CVE-2021-32675: before AUTH a request may have at most 10 arguments of 16 KiB each.
 UNAUTH_MAX_MULTIBULK: Final = 10
 UNAUTH_MAX_BULK: Final = 16384
@@ -107,7 +115,7 @@ class _Scanner:
     def __init__(self, max_bulk: int, auth_required: bool) -> None:
         self.max_bulk = max_bulk
         self.auth_required = auth_required
-        self.count = 0  # the request's argument count, once its `*` line was read
+        self.count: int | None = None  # the request's argument count, once its `*` line is in
         self._phase = 0  # 0: `*` count line, 1: `$` length line, 2: inside a payload
         self._left = 0
         self._skip = 0  # payload bytes plus the 2 after it (Redis never checks they are CRLF)
@@ -254,98 +262,123 @@ def split_inline(line: bytes) -> list[bytes] | None:
         args.append(bytes(cur))
 
 
+# `$<len>\r\n` + payload + `\r\n` costs len + _OVERHEAD[len] bytes on the wire.
+_OVERHEAD: Final = bytes(len(str(n)) + 5 for n in range(1024))
+
+
 def _encoded_size(cmds: list[list[bytes]], start: int) -> int:
     """Bytes that cmds[start:] took on the wire. Exact because `string2ll` (in Redis and in
-    hiredis) accepts only one spelling of each length."""
-    total = 0
-    for i in range(start, len(cmds)):
-        c = cmds[i]
-        total += 3 + len(str(len(c)))
-        for a in c:
-            n = len(a)
-            total += n + (6 if n < 10 else 7 if n < 100 else 8 if n < 1000 else 5 + len(str(n)))
-    return total
+    hiredis) accepts only one spelling of each length. Only reads that end inside a
+    request pay for this, so it is written for C-level iteration rather than clarity."""
+    sub = cmds[start:] if start else cmds
+    lens = list(map(len, chain.from_iterable(sub)))
+    counts = list(map(len, sub))
+    try:
+        overhead = sum(map(_OVERHEAD.__getitem__, lens)) + sum(map(_OVERHEAD.__getitem__, counts))
+    except IndexError:
+        overhead = sum(len(str(n)) + 5 for n in lens) + sum(len(str(n)) + 5 for n in counts)
+    # A `*<count>\r\n` line is 2 bytes shorter than a `$<len>\r\n...\r\n` overhead.
+    return sum(lens) + overhead - 2 * len(counts)
 
 
 _IDLE: Final = 0  # at a request boundary; hiredis holds nothing unparsed
-_TAIL: Final = 1  # hiredis holds the start of a request not yet validated (at _tail[_tail_pos:])
-_PARTIAL: Final = 2  # hiredis holds the start of a request; _scanner has validated all of it
+_TAIL: Final = 1  # hiredis holds the start of a request not yet validated (_tail[_tail_pos:])
+_PARTIAL: Final = 2  # hiredis holds the start of a request; _scanner validated all of it
+_BUFFERED: Final = 3  # _big holds the start of a request with a big count; _scanner ditto
+_DEAD: Final = 4  # after a ProtocolError
 
 
 class RequestReader:
     """Turns the bytes of one connection into argument lists.
 
-    Call `feed(data)` for every read, then `get_commands()` until it returns an empty
-    list, executing each batch in between: an error found after some complete requests is
-    raised by the *next* call (Redis runs those requests first), and an incomplete request
-    after a batch is validated only then, when an AUTH in the batch has taken effect.
-    Set `auth_required` before each call (Redis's limits for unauthenticated clients).
-    After a ProtocolError the reader is dead: every later call raises it again.
+    Per read call `parse(data)` (or `feed(data)` then `get_commands()`), execute the
+    batch, and while `more` is true call `get_commands()` and execute again. An error
+    found after some complete requests is raised by the *next* call (Redis runs those
+    requests first); an incomplete request after a batch is validated only then, once an
+    AUTH in the batch has taken effect. Set `auth_required` before each call (Redis's
+    limits for unauthenticated clients). After a ProtocolError every call raises it again.
     """
 
     __slots__ = (
-        "proto_max_bulk_len", "auth_required", "_q", "_qpos", "_starved", "_mode",
-        "_scanner", "_tail", "_tail_pos", "_error", "_gets", "_has_data", "_feed",
-        "_hiredis_broken",
+        "proto_max_bulk_len", "auth_required", "more", "_q", "_qpos", "_starved", "_mode",
+        "_scanner", "_tail", "_tail_pos", "_big", "_error", "_gets", "_has_data", "_feed",
     )
 
     def __init__(self, proto_max_bulk_len: int = DEFAULT_PROTO_MAX_BULK_LEN) -> None:
         self.proto_max_bulk_len = proto_max_bulk_len
         self.auth_required = False
+        # After a call: whether another get_commands() may return requests or raise.
+        self.more = False
         self._q: list[bytes] = []  # reads not yet handed to hiredis or parsed
         self._qpos = 0  # offset into _q[0] already consumed
-        self._starved = False  # _q[0] is an unfinished inline line: wait for more bytes
+        self._starved = False  # _q[0] is an unfinished line: wait for more bytes
         self._mode = _IDLE
         self._scanner: _Scanner | None = None
         self._tail = b""
         self._tail_pos = 0
+        self._big: list[bytes] = []
         self._error: ProtocolError | None = None
-        self._hiredis_broken = False  # in _PARTIAL: hiredis raised, only the scanner runs
         self._new_hiredis()
 
     def _new_hiredis(self) -> None:
         r = hiredis.Reader()
-        self._hiredis_broken = False
         self._gets = r.gets
         self._has_data = r.has_data
         self._feed = r.feed
 
     def feed(self, data: bytes) -> None:
-        if data and self._error is None:
+        if data and self._mode != _DEAD:
             self._q.append(data if data.__class__ is bytes else bytes(data))
             self._starved = False
+            self.more = True
+
+    def parse(self, data: bytes) -> list[list[bytes]]:
+        """`feed(data)` then `get_commands()`; the hot path, when `data` holds complete
+        requests as pipelining clients send them, costs little beyond hiredis itself."""
+        if (
+            self._mode == _IDLE and not self._q and not self.auth_required
+            and data[:1] == b"*" and data.__class__ is bytes and _BIG_COUNT_RE.search(data) is None
+        ):
+            cmds: list[list[bytes]] = []
+            self._feed(data)
+            try:
+                self._drain(data, 0, cmds)
+                if self._mode == _IDLE and not self._q:
+                    self.more = False
+                    return cmds
+                self._run(cmds)
+            except ProtocolError as e:
+                return self._die(e, cmds)
+            return self._done(cmds)
+        self.feed(data)
+        return self.get_commands()
 
     def get_commands(self) -> list[list[bytes]]:
         """All complete requests available now, in order; [] when there are none."""
-        if self._error is not None:
+        if self._mode == _DEAD:
+            assert self._error is not None
             raise self._error
         cmds: list[list[bytes]] = []
-        q = self._q
-        # The hot path: one read of complete requests, as pipelining clients send them.
-        if self._mode == _IDLE and len(q) == 1 and not self._qpos and not self.auth_required:
-            chunk = q.pop()
-            if chunk[0] == 42:  # '*'
-                self._feed(chunk)
-                try:
-                    self._drain(chunk, 0, cmds)
-                except ProtocolError as e:
-                    return self._fail(e, cmds)
-                if self._mode == _IDLE and not q:
-                    return cmds
-            else:
-                q.append(chunk)
         try:
             self._run(cmds)
         except ProtocolError as e:
-            return self._fail(e, cmds)
+            return self._die(e, cmds)
+        return self._done(cmds)
+
+    def _done(self, cmds: list[list[bytes]]) -> list[list[bytes]]:
+        self.more = bool(self._q) and not self._starved or self._mode == _TAIL
         return cmds
 
-    def _fail(self, e: ProtocolError, cmds: list[list[bytes]]) -> list[list[bytes]]:
+    def _die(self, e: ProtocolError, cmds: list[list[bytes]]) -> list[list[bytes]]:
         self._error = e
+        self._mode = _DEAD
         self._q.clear()
+        self._big = []
+        self._scanner = None
         self._new_hiredis()  # drop whatever it buffered
         if not cmds:
             raise e
+        self.more = True  # the next call raises
         return cmds
 
     def _run(self, cmds: list[list[bytes]]) -> None:
@@ -366,11 +399,29 @@ class RequestReader:
             self._qpos = 0
             if mode == _PARTIAL:
                 self._continue_partial(chunk, cmds)
-            elif chunk[pos] == 42 and not self.auth_required:
+            elif mode == _BUFFERED:
+                self._continue_buffered(chunk, cmds)
+            elif chunk[pos] == 42 and not self.auth_required and _BIG_COUNT_RE.search(chunk, pos) is None:
                 self._feed(chunk, pos)
                 self._drain(chunk, pos, cmds)
             else:
                 self._parse_py(chunk, pos, cmds)
+
+    def _push_back(self, chunk: bytes, pos: int) -> None:
+        """Put the unparsed rest of `chunk` back at the head of the queue."""
+        if pos < len(chunk):
+            self._q.insert(0, chunk)
+            self._qpos = pos
+
+    def _carry(self, chunk: bytes, pos: int) -> None:
+        """Keep an unfinished line (at most 64 KiB) to parse again with the next read."""
+        rest = chunk[pos:]
+        if self._q:
+            self._q[0] = rest + self._q[0][self._qpos :]
+            self._qpos = 0
+        else:
+            self._q.append(rest)
+            self._starved = True
 
     def _drain(self, chunk: bytes, x0: int, cmds: list[list[bytes]]) -> None:
         """Collect what hiredis parses from chunk[x0:] (just fed; x0 is a request boundary)."""
@@ -382,7 +433,7 @@ class RequestReader:
         while True:
             try:
                 c = gets()
-            except Exception:  # hiredis.ProtocolError; MemoryError for an absurd `*` count
+            except Exception:  # hiredis.ProtocolError, say
                 break
             if c.__class__ is list:
                 if c:
@@ -409,13 +460,9 @@ class RequestReader:
                 break
             if not has_data():
                 return
-        self._fallback(chunk, x0, cmds, base)
-
-    def _fallback(self, chunk: bytes, x0: int, cmds: list[list[bytes]], base: int) -> None:
-        """Re-parse chunk[x0:] the exact way, discarding what hiredis made of it."""
+        # Re-parse chunk[x0:] the exact way, discarding what hiredis made of it.
         del cmds[base:]
         self._new_hiredis()
-        self._mode = _IDLE
         self._parse_py(chunk, x0, cmds)
 
     def _check_tail(self, cmds: list[list[bytes]]) -> None:
@@ -423,103 +470,92 @@ class RequestReader:
         self._tail = b""
         self._mode = _IDLE
         sc = _Scanner(self.proto_max_bulk_len, self.auth_required)
-        if sc.scan(chunk, p) >= 0:
-            # Redis's rules end the request inside the chunk though hiredis did not
-            # (exotic framing such as a CR followed by another byte): redo it exactly.
-            self._new_hiredis()
-            self._parse_py(chunk, p, cmds)
+        if sc.scan(chunk, p) < 0 and sc.count is not None:
+            self._scanner = sc
+            self._mode = _PARTIAL
             return
-        self._scanner = sc
-        self._mode = _PARTIAL
+        # Either Redis's rules end the request inside the chunk though hiredis did not
+        # (exotic framing such as a CR followed by another byte), or its `*` line is not
+        # complete yet: start over from the request's first byte in Python.
+        self._new_hiredis()
+        self._parse_py(chunk, p, cmds)
 
     def _continue_partial(self, chunk: bytes, cmds: list[list[bytes]]) -> None:
         sc = self._scanner
         assert sc is not None
-        broken = self._hiredis_broken
-        if not broken:
-            self._feed(chunk)
         sc.auth_required = self.auth_required
-        end = sc.scan(chunk, 0)  # raises Redis's error, whatever hiredis thinks
-        c: object = False
-        if not broken:
-            try:
-                c = self._gets()
-            except Exception:
-                # hiredis rejects a bad type byte at once where Redis first waits for the
-                # whole line; the scanner will produce Redis's error. Stop feeding hiredis.
-                broken = self._hiredis_broken = True
+        end = sc.scan(chunk, 0)  # Redis's error, before hiredis sees the bytes
         if end < 0:
-            if c is not False:
-                raise ProtocolError(ERR_MBULK_LEN)  # hiredis ended a request Redis would not
+            self._feed(chunk)
             return
         self._scanner = None
         self._mode = _IDLE
-        self._hiredis_broken = False
-        if sc.count <= 0 or broken or self.auth_required:
-            # An empty request (hiredis rejects `*-5`, Redis skips it), hiredis gave up, or
-            # a client whose next requests need the exact path: go on in Python after it.
-            if sc.count > 0:
-                if broken:
-                    # Valid by Redis's rules (a CR followed by another byte), but hiredis
-                    # holds the earlier bytes and has given up: it cannot be rebuilt.
-                    raise ProtocolError(ERR_MBULK_LEN)
-                self._append_checked(c, cmds)
-            self._new_hiredis()
-            if end < len(chunk):
-                self._q.insert(0, chunk)
-                self._qpos = end
-            return
-        self._append_checked(c, cmds)
-        if end < len(chunk):
-            if not self._has_data():
-                raise ProtocolError(ERR_MBULK_LEN)
-            self._drain(chunk, end, cmds)
-
-    @staticmethod
-    def _append_checked(c: object, cmds: list[list[bytes]]) -> None:
-        if not isinstance(c, list) or not c or any(a.__class__ is not bytes for a in c):
-            # Valid by Redis's rules, yet hiredis disagrees; the bytes are gone, so this
-            # request cannot be rebuilt.
+        self._feed(chunk, 0, end)
+        try:
+            c = self._gets()
+        except Exception:
+            c = None
+        if not isinstance(c, list) or any(a.__class__ is not bytes for a in c) or self._has_data():
+            # Valid by Redis's rules (a CR followed by another byte, say) but not by
+            # hiredis's, which holds the earlier bytes: the request cannot be rebuilt.
             raise ProtocolError(ERR_MBULK_LEN)
         cmds.append(c)
+        self._push_back(chunk, end)
+
+    def _continue_buffered(self, chunk: bytes, cmds: list[list[bytes]]) -> None:
+        sc = self._scanner
+        assert sc is not None
+        sc.auth_required = self.auth_required
+        end = sc.scan(chunk, 0)
+        if end < 0:
+            self._big.append(chunk)
+            return
+        self._big.append(chunk[:end])
+        buf = b"".join(self._big)
+        self._big = []
+        self._scanner = None
+        self._mode = _IDLE
+        self._parse_py(buf, 0, cmds)
+        self._push_back(chunk, end)
 
     def _parse_py(self, chunk: bytes, pos: int, cmds: list[list[bytes]]) -> None:
-        """Redis's processInputBuffer over chunk[pos:], exactly. Hands an incomplete
-        multibulk request to hiredis (validated so far) and keeps an incomplete inline line."""
+        """Redis's processInputBuffer over chunk[pos:], exactly. An incomplete multibulk
+        request goes to hiredis (validated so far) or, with a big count, to _big."""
         n = len(chunk)
         while pos < n:
             if cmds and self.auth_required:
-                self._q.insert(0, chunk)
-                self._qpos = pos
+                self._push_back(chunk, pos)
                 return
             if chunk[pos] == 42:
                 sc = _Scanner(self.proto_max_bulk_len, self.auth_required)
                 args: list[bytes] = []
                 end = sc.scan(chunk, pos, args)
-                if end < 0:
+                if end >= 0:
+                    if args:
+                        cmds.append(args)
+                    pos = end
+                    continue
+                if sc.count is None:
+                    self._carry(chunk, pos)
+                elif sc.count >= _BIG_COUNT:
+                    self._big = [chunk[pos:]]
+                    self._scanner = sc
+                    self._mode = _BUFFERED
+                else:
                     self._feed(chunk, pos)
                     self._scanner = sc
                     self._mode = _PARTIAL
-                    return
-                if args:
-                    cmds.append(args)
-                pos = end
-            else:
-                nl = _find_line_end(chunk, pos, b"\n")
-                if nl < 0:
-                    if n - pos > PROTO_INLINE_MAX_SIZE:
-                        raise ProtocolError(ERR_BIG_INLINE)
-                    rest = chunk[pos:]
-                    if self._q:  # the line goes on in the next read
-                        self._q[0] = rest + self._q[0]
-                    else:
-                        self._q.append(rest)
-                        self._starved = True
-                    return
-                end = nl - 1 if nl > pos and chunk[nl - 1] == 13 else nl
-                argv = split_inline(chunk[pos:end])
-                if argv is None:
-                    raise ProtocolError(ERR_QUOTES)
-                if argv:
-                    cmds.append(argv)
-                pos = nl + 1
+                return
+            nl = _find_line_end(chunk, pos, b"\n")
+            if nl < 0:
+                if n - pos > PROTO_INLINE_MAX_SIZE:
+                    raise ProtocolError(ERR_BIG_INLINE)
+                self._carry(chunk, pos)
+                return
+            end = nl - 1 if nl > pos and chunk[nl - 1] == 13 else nl
+            argv = split_inline(chunk[pos:end])
+            if argv is None:
+                raise ProtocolError(ERR_QUOTES)
+            if argv:
+                cmds.append(argv)
+            pos = nl + 1

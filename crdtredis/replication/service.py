@@ -63,9 +63,11 @@ class Replication:
         self.ack_waiters: list[Callable[[], bool]] = []
         self.apply_waiters: list[Callable[[], bool]] = []
         node.replication = self
-        node.op_listeners.append(self._on_op)
-        node.remote_op_listeners.append(self._on_remote_op)
-        node.replay_listeners.append(self.backlog.add)
+        if node.keyspace.has_peers:
+            # A node without peers refuses replication traffic: no backlog to feed.
+            node.op_listeners.append(self._on_op)
+            node.remote_op_listeners.append(self._on_remote_op)
+            node.replay_listeners.append(self.backlog.add)
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:

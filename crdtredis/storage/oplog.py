@@ -132,18 +132,18 @@ class OpLog:
         if self.seg_size >= self.max_segment_size:
             self.rotate()
 
-    def batch_hook(self) -> asyncio.Future[None] | None:
-        """appendfsync always: the read batch's replies wait for the fsync of its ops."""
-        if self.appendfsync != "always" or (not self._buf and self.synced >= self.written):
+    def batch_hook(self) -> Optional[asyncio.Future[None]]:
+        """Called once per read batch, before its replies are written. Like Redis's AOF,
+        the log is written before any reply leaves, so a crash of the process alone never
+        loses an acknowledged write; with `always` the replies also wait for the fsync."""
+        if self._buf:
+            self.flush()
+        if self.appendfsync != "always" or self.synced >= self.written:
             return None
         assert self.loop is not None
         fut: asyncio.Future[None] = self.loop.create_future()
         self._sync_waiters.append(fut)
-        if not self._flush_scheduled and self._buf:
-            self._flush_scheduled = True
-            self.loop.call_soon(self.flush)
-        elif not self._buf:
-            self._start_fsync()
+        self._start_fsync()
         return fut
 
     def _start_fsync(self) -> None:

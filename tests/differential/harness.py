@@ -272,6 +272,7 @@ class Cmd(Step):
     conn: int = 0
 
     def run(self, ctx: Run) -> None:
+        __tracebackhide__ = True
         argv = parse_argv(self.argv)
         data = b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv)
         ctx.compare(f"{_conn_tag(self.conn)}{_show_argv(argv)}", self.conn, data, self.mode)
@@ -286,6 +287,7 @@ class Raw(Step):
     conn: int = 0
 
     def run(self, ctx: Run) -> None:
+        __tracebackhide__ = True
         ctx.compare(f"{_conn_tag(self.conn)}RAW {self.data!r}", self.conn, self.data, self.mode)
 
 
@@ -307,6 +309,7 @@ class WaitFor(Step):
     conn: int = 0
 
     def run(self, ctx: Run) -> None:
+        __tracebackhide__ = True
         argv = parse_argv(self.argv)
         want = self.expect if self.expect.endswith(b"\r\n") else self.expect + b"\r\n"
         data = b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv)
@@ -338,6 +341,7 @@ class ScanAll(Step):
     max_calls: int = 10_000
 
     def run(self, ctx: Run) -> None:
+        __tracebackhide__ = True
         extra = parse_argv(self.args)
         results: dict[str, frozenset[bytes] | str] = {}
         for side in (ctx.ref, ctx.sub):
@@ -376,6 +380,7 @@ class ExpectClosed(Step):
     timeout: float = 2.0
 
     def run(self, ctx: Run) -> None:
+        __tracebackhide__ = True
         states = {}
         for side in (ctx.ref, ctx.sub):
             try:
@@ -409,6 +414,21 @@ class ScriptMismatch(AssertionError):
     pass
 
 
+class _KeepGoing(Step):
+    def run(self, ctx: Run) -> None:
+        ctx.keep_going = True
+
+    def __repr__(self) -> str:
+        return "KEEP_GOING"
+
+
+# First step of a script whose steps do not depend on each other (lists of error cases):
+# a mismatching reply is recorded and the script continues, so one run reports every
+# divergence instead of only the first. Failures that break the conversation (no reply,
+# closed connection) still stop the script.
+KEEP_GOING: Step = _KeepGoing()
+
+
 @dataclass
 class Run:
     """One execution of a script: both sides' connections and a transcript for messages."""
@@ -417,26 +437,47 @@ class Run:
     sub: Side
     name: str
     transcript: list[str] = field(default_factory=list)
+    # Set by the KEEP_GOING step: record mismatches and carry on (see KEEP_GOING).
+    keep_going: bool = False
+    mismatches: list[str] = field(default_factory=list)
 
     def log(self, what: str, result: str) -> None:
         self.transcript.append(f"  {what:<60} -> {result}")
 
     def compare(self, what: str, conn: int, data: bytes, mode: Mode) -> None:
+        __tracebackhide__ = True
         r = self.ref.exchange(conn, data)
         s = self.sub.exchange(conn, data)
         if isinstance(r, str):
             self.fail(what, f"the REFERENCE server failed ({r}): the script itself is wrong", r, s)
         reason = "subject did not reply" if isinstance(s, str) else _safe_check(mode, r, s)
         if reason is not None:
-            self.fail(what, f"mode {mode!r}: {reason}", r, s)
+            if not (self.keep_going and isinstance(s, bytes)):
+                self.fail(what, f"mode {mode!r}: {reason}", r, s)
+            self.mismatches.append(
+                f"step {len(self.transcript) + 1}: {what}\n  mode {mode!r}: {reason}\n"
+                f"  {self.ref.label:>8}: {_show_raw(r)}\n  {self.sub.label:>8}: {_show_raw(s)}"
+            )
+            self.log(what, f"{_show_raw(r)}   <-- MISMATCH, {self.sub.label}: {_show_raw(s)}")
+            return
         self.log(what, _show_raw(r))
 
     def fail(self, what: str, reason: str, ref: bytes | str | None = None, sub: bytes | str | None = None) -> NoReturn:
+        __tracebackhide__ = True
         lines = [f"script {self.name!r}: mismatch at step {len(self.transcript) + 1}: {what}", f"  {reason}"]
         if ref is not None or sub is not None:
             lines += [f"  {self.ref.label:>8}: {_show_raw(ref or b'')}", f"  {self.sub.label:>8}: {_show_raw(sub or b'')}"]
+        if self.mismatches:
+            lines += ["earlier mismatches:", *self.mismatches]
         lines += ["script so far (reference replies):", *self.transcript, f"  {what:<60} -> MISMATCH"]
         raise ScriptMismatch("\n".join(lines))
+
+    def finish(self) -> None:
+        __tracebackhide__ = True
+        if self.mismatches:
+            lines = [f"script {self.name!r}: {len(self.mismatches)} mismatching step(s)", *self.mismatches]
+            lines += ["whole script (reference replies):", *self.transcript]
+            raise ScriptMismatch("\n".join(lines))
 
 
 def _safe_check(mode: Mode, ref: bytes, sub: bytes) -> str | None:
@@ -471,11 +512,13 @@ class Differ:
     def run(self, script: Script | ScriptCase, name: str = "script") -> None:
         if isinstance(script, ScriptCase):
             name, script = script.name, script.steps
+        __tracebackhide__ = True
         self._reset()
         run = Run(self.ref, self.sub, name)
         try:
             for item in script:
                 as_step(item).run(run)
+            run.finish()
             if os.environ.get("CRDT_DIFF_TRACE"):
                 # For reviewing what a script really exercises (pytest -s shows it).
                 print(f"\n--- {name}\n" + "\n".join(run.transcript))
@@ -508,7 +551,7 @@ def hello_mode(*ignore: bytes) -> pairs:
 
 
 __all__ = [
-    "EXACT", "IGNORE_VALUE", "TYPE", "UNORDERED", "Cmd", "Differ", "ExpectClosed", "On", "Raw",
+    "EXACT", "IGNORE_VALUE", "KEEP_GOING", "TYPE", "UNORDERED", "Cmd", "Differ", "ExpectClosed", "On", "Raw",
     "ScanAll", "Script", "ScriptCase", "Side", "WaitFor", "contains", "custom", "hello_mode", "int_range",
     "pairs", "scripts",
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.differential.harness import TYPE, Differ, Script, ScriptCase, int_range, scripts
+from tests.differential.harness import KEEP_GOING, TYPE, Differ, Script, ScriptCase, int_range, scripts
 
 MAX = "9223372036854775807"
 MIN = "-9223372036854775808"
@@ -20,6 +20,7 @@ COUNTERS: dict[str, Script] = {
         "INCRBY c 99999999999999999999", "DECRBY c x", "INCRBY c", "INCRBY c 1 2", "DECRBY c", "GET c",
     ],
     "incr_not_integer_values": [
+        KEEP_GOING,
         "SET s abc", "INCR s", "SET s ''", "INCR s", "SET s ' 1'", "INCR s", "SET s '1 '", "INCR s",
         "SET s 010", "INCR s", "SET s -0", "INCR s", "SET s +1", "INCR s", "SET s 1.0", "INCR s",
         "SET s 12345678901234567890", "INCR s", "SET s 0x1", "INCR s", "SET s 1e3", "DECR s",
@@ -54,6 +55,7 @@ COUNTERS: dict[str, Script] = {
         "INCRBYFLOAT huge 1e400", "SET m 1e308", "INCRBYFLOAT m 1e308", "GET m",
     ],
     "incrbyfloat_errors": [
+        KEEP_GOING,
         "SET s abc", "INCRBYFLOAT s 1", "SET f 1.5", "INCRBYFLOAT f abc", "INCRBYFLOAT f ''",
         "INCRBYFLOAT f ' 1'", "INCRBYFLOAT f '1 '", "INCRBYFLOAT f inf", "INCRBYFLOAT f -inf",
         "INCRBYFLOAT f +inf", "INCRBYFLOAT f nan", "INCRBYFLOAT f Infinity", "INCRBYFLOAT f 1e5000",
@@ -76,6 +78,7 @@ COUNTERS: dict[str, Script] = {
 
 WRONGTYPE: dict[str, Script] = {
     "counters_on_list": [
+        KEEP_GOING,
         "RPUSH l 1", "INCR l", "DECR l", "INCRBY l 1", "DECRBY l 1", "INCRBYFLOAT l 1.5", "INCRBY l abc",
         "INCRBYFLOAT l abc", "TYPE l", "LRANGE l 0 -1",
     ],

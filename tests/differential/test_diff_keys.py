@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.differential.harness import (
+    KEEP_GOING,
     TYPE,
     UNORDERED,
     Differ,
@@ -53,6 +54,7 @@ KEYS: dict[str, Script] = {
         ScanAll("MATCH key:1*"), ScanAll("MATCH key:2?"), "DBSIZE",
     ],
     "scan_errors_and_empty": [
+        KEEP_GOING,
         "SCAN 0", "SCAN abc", "SCAN -1", "SCAN 1.5", "SCAN 0 COUNT 0", "SCAN 0 COUNT -1", "SCAN 0 COUNT abc",
         "SCAN 0 COUNT", "SCAN 0 MATCH", "SCAN 0 FOO", "SCAN 0 TYPE", "SCAN", "SCAN 18446744073709551616",
         "SCAN 0 MATCH * COUNT 10 TYPE string", "SCAN 0 TYPE nosuchtype",
@@ -101,6 +103,7 @@ KEYS: dict[str, Script] = {
         "EXPIRETIME", "PEXPIRETIME a b",
     ],
     "expire_errors": [
+        KEEP_GOING,
         "SET k v", "EXPIRE k abc", "EXPIRE k 1.5", "EXPIRE k ''", "EXPIRE k 9223372036854775807",
         "EXPIRE k 9223372036854775", "PEXPIRE k 9223372036854775807", "EXPIREAT k 9223372036854775807",
         "PEXPIREAT k 9223372036854775807", "EXPIRE k -9223372036854775808", "PEXPIRE k -9223372036854775808",
@@ -139,6 +142,7 @@ KEYS: dict[str, Script] = {
         "FLUSHDB SYNC ASYNC", "FLUSHALL SYNC SYNC", "DBSIZE x",
     ],
     "object_commands": [
+        KEEP_GOING,
         "SET i 123", "OBJECT ENCODING i", "SET e abc", "OBJECT ENCODING e", ["SET", "r", "x" * 60],
         "OBJECT ENCODING r", "OBJECT ENCODING nokey", "OBJECT FREQ i", "OBJECT FREQ nokey",
         "OBJECT ENCODING", "OBJECT FREQ", "OBJECT ENCODING a b", "OBJECT", "OBJECT FOO", "OBJECT FOO a",

@@ -8,6 +8,7 @@ import pytest
 
 from tests.differential.harness import (
     IGNORE_VALUE,
+    KEEP_GOING,
     TYPE,
     UNORDERED,
     Differ,
@@ -69,6 +70,7 @@ SERVER: dict[str, Script] = {
         ("HELLO", hello_mode()), ("HELLO 2", hello_mode()), "GET nokey", ("HELLO 3", custom(_hello_keys, "HELLO keys")),
     ],
     "hello_errors": [
+        KEEP_GOING,
         "HELLO 4", "HELLO 1", "HELLO 0", "HELLO -1", "HELLO abc", "HELLO 3.0", "HELLO ''", "HELLO 9223372036854775808",
         "HELLO 3 FOO", "HELLO 3 AUTH", "HELLO 3 AUTH default", "HELLO 3 SETNAME", "HELLO 3 SETNAME 'a b'",
         "HELLO 3 SETNAME 'a\nb'", "HELLO 3 AUTH nouser pw", "HELLO 4 AUTH default x", "GET nokey", "HELLO 2 FOO",
@@ -81,6 +83,7 @@ SERVER: dict[str, Script] = {
         ("HELLO 3 SETNAME ''", hello_mode()), "CLIENT GETNAME",
     ],
     "auth_without_password": [
+        KEEP_GOING,
         "AUTH foo", "AUTH default foo", "AUTH default ''", "AUTH nouser foo", "AUTH a b c", "AUTH", "PING",
     ],
     "quit": ["SET k v", "QUIT", ExpectClosed(), On(1, "GET k")],
@@ -107,6 +110,7 @@ SERVER: dict[str, Script] = {
         ("COMMAND COUNT", TYPE),
     ],
     "command_getkeys": [
+        KEEP_GOING,
         "COMMAND GETKEYS SET k v", "COMMAND GETKEYS set k v EX 10", "COMMAND GETKEYS MSET a 1 b 2 c 3",
         "COMMAND GETKEYS GET k", "COMMAND GETKEYS MGET a b c", "COMMAND GETKEYS DEL a b", "COMMAND GETKEYS COPY a b",
         "COMMAND GETKEYS RENAME a b", "COMMAND GETKEYS LCS a b", "COMMAND GETKEYS", "COMMAND GETKEYS foo a",
@@ -124,6 +128,7 @@ SERVER: dict[str, Script] = {
         ("CONFIG GET *max-*-entries*", pairs(ignore_values=True)),
     ],
     "config_set_errors": [
+        KEEP_GOING,
         "CONFIG SET nosuchparam 1", "CONFIG SET maxmemory abc", "CONFIG SET maxmemory", "CONFIG SET",
         "CONFIG SET maxmemory 0 databases", "CONFIG SET databases 32", "CONFIG SET maxmemory-policy nosuchpolicy",
         "CONFIG SET maxmemory 0 maxmemory 0", "CONFIG GET maxmemory", "CONFIG RESETSTAT", "CONFIG RESETSTAT x",
@@ -138,7 +143,7 @@ SERVER: dict[str, Script] = {
     ],
     # Redis 7.0 has no CLIENT SETINFO (added in 7.2); redis-py 8 sends it on connect and
     # ignores the error, so answering like 7.0 is what matters here.
-    "client_setinfo_is_7_2": ["CLIENT SETINFO lib-name mylib", "CLIENT SETINFO lib-ver 1.0", "CLIENT SETINFO"],
+    "client_setinfo_is_7_2": [KEEP_GOING, "CLIENT SETINFO lib-name mylib", "CLIENT SETINFO lib-ver 1.0", "CLIENT SETINFO"],
     "client_resp3": [
         ("HELLO 3", TYPE), ("CLIENT ID", TYPE), "CLIENT GETNAME", "CLIENT SETNAME x", "CLIENT GETNAME",
         ("CLIENT INFO", TYPE), ("CLIENT LIST", TYPE), ("CLIENT INFO", CLIENT_INFO),
@@ -156,13 +161,16 @@ SERVER: dict[str, Script] = {
     ],
     "info_resp3": [("HELLO 3", TYPE), ("INFO server", contains(b"redis_version:7.0"))],
     "unknown_command": [
+        KEEP_GOING,
         "FOO", "FOO a b", "foo a b", "FOO a b c d", ["FOO", "x" * 200], ["FOO", *(["arg"] * 50)],
         ["FOO", "a\r\nb"], [""], ["", "x"], ["GET\r\n", "k"], "NOSUCH", ["FOO", b"\xff\xfe"],
     ],
     "unknown_subcommand": [
+        KEEP_GOING,
         "CLIENT FOO", "CONFIG FOO x", "COMMAND FOO", "OBJECT FOO", "CLIENT FOO a b",
     ],
     "wrong_arity": [
+        KEEP_GOING,
         "GET", "SET k", "PING a b", "ECHO", "DBSIZE x", "TIME x", "SELECT", "INCR", "DEL", "EXISTS", "MGET",
         "MSET a", "EXPIRE k", "TTL", "TYPE", "KEYS", "SCAN", "RENAME a", "COPY a", "APPEND k", "STRLEN",
         "GETRANGE k 0", "SETRANGE k 0", "LCS a", "MULTI x", "EXEC x", "DISCARD x", "WATCH", "UNWATCH x",
@@ -170,7 +178,7 @@ SERVER: dict[str, Script] = {
         "RANDOMKEY x", "SETNX k", "GETSET k", "SETEX k 1", "PSETEX k 1", "GETDEL", "GETEX", "DECRBY k",
         "INCRBYFLOAT k", "TOUCH", "UNLINK", "PERSIST", "EXPIRETIME", "PEXPIRE k", "SUBSTR k 0",
     ],
-    "wrong_arity_resp3": [("HELLO 3", TYPE), "GET", "SET k", "FOO a"],
+    "wrong_arity_resp3": [KEEP_GOING, ("HELLO 3", TYPE), "GET", "SET k", "FOO a"],
     "inline_commands": [
         Raw(b"PING\r\n"), Raw(b"ECHO hello\r\n"), Raw(b'SET k "a b"\r\n'), Raw(b"GET k\r\n"), Raw(b"ECHO 'x y'\r\n"),
         Raw(b'ECHO "\\x41\\n"\r\n'), Raw(b"ECHO  spaced   out \r\n"), Raw(b"ping\n"), Raw(b"\r\nPING\r\n"),

@@ -3,7 +3,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.differential.harness import TYPE, Differ, Script, ScriptCase, WaitFor, int_range, scripts
+from tests.differential.harness import (
+    KEEP_GOING,
+    TYPE,
+    Differ,
+    Script,
+    ScriptCase,
+    WaitFor,
+    int_range,
+    scripts,
+)
 
 # 2100-01-01T00:00:00Z: an absolute deadline far enough away that EXPIRETIME is exact.
 FAR = 4102444800
@@ -20,6 +29,7 @@ STRINGS: dict[str, Script] = {
         "set K upper", "GET K", "get k",
     ],
     "set_get_arity": [
+        KEEP_GOING,
         "SET", "SET k", "GET", "GET a b", "SET k v EX", "SET k v PX", "SET k v EXAT", "SET k v PXAT",
     ],
     "set_nx_xx": [
@@ -49,12 +59,14 @@ STRINGS: dict[str, Script] = {
         "SET k v KEEPTTL EX 10", "SET k v EX 10 KEEPTTL", "SET k v PX 10 KEEPTTL",
     ],
     "set_invalid_expire": [
+        KEEP_GOING,
         "SET k v EX 0", "SET k v EX -1", "SET k v PX 0", "SET k v PX -5", "SET k v EXAT 0", "SET k v PXAT -1",
         "SET k v EX abc", "SET k v PX 1.5", "SET k v EX ''", "SET k v EX 9223372036854775807",
         "SET k v PX 9223372036854775807", "SET k v EX 9223372036854775808", "SET k v EX 92233720368547758",
         "SET k v EXAT 9223372036854775807", "SET k v PXAT 9223372036854775807", "EXISTS k",
     ],
     "set_syntax_errors": [
+        KEEP_GOING,
         "SET k v EX 10 PX 10", "SET k v PX 10 EX 10", "SET k v EX 10 EX 10", "SET k v EX 10 EXAT 10",
         "SET k v FOO", "SET k v NX FOO", "SET k v 10", "SET k v KEEPTTL KEEPTTL", "EXISTS k",
     ],
@@ -84,6 +96,7 @@ STRINGS: dict[str, Script] = {
         "TTL k", "GETEX k EXAT 1", "EXISTS k",
     ],
     "getex_errors": [
+        KEEP_GOING,
         "SET k v", "GETEX k EX 0", "GETEX k EX -1", "GETEX k PX 0", "GETEX k EXAT 0", "GETEX k PXAT -1",
         "GETEX k EX abc", "GETEX k EX", "GETEX k EX 10 PX 10", "GETEX k EX 10 PERSIST", "GETEX k PERSIST EX 10",
         "GETEX k FOO", "GETEX k KEEPTTL", "GETEX k EX 9223372036854775807", "GETEX k PX 9223372036854775807",
@@ -148,6 +161,7 @@ STRINGS: dict[str, Script] = {
 
 WRONGTYPE: dict[str, Script] = {
     "strings_on_list": [
+        KEEP_GOING,
         "RPUSH l a b", "GET l", "GETSET l v", "GETDEL l", "GETEX l", "GETEX l EX 10", "APPEND l x", "STRLEN l",
         "GETRANGE l 0 1", "SUBSTR l 0 1", "SETRANGE l 0 x", "SETRANGE l 0 ''", "MGET l nokey", "SETNX l v",
         "MSETNX l v x y", "EXISTS x", "LCS l nokey", "LCS nokey l", "SET l v XX GET", "SET l v GET", "TYPE l",

@@ -1,0 +1,645 @@
+"""List commands (Redis 7.0 t_list.c): LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP LLEN LRANGE
+LINDEX LSET LINSERT LREM LTRIM LPOS LMOVE RPOPLPUSH LMPOP BLPOP BRPOP BLMOVE BRPOPLPUSH
+BLMPOP.
+
+Writes reduce to the effects of crdt/list_rga.py: LINSERT (a chain of values after an
+element id, or at the head), LREMOVE (concrete element ids), LSETVAL and LTRIMR, plus DEL:
+a command that empties the list at its origin ships DEL, so the key goes with its TTL as in
+Redis. Which elements a pop, LREM or LTRIM takes is decided at the origin (DESIGN §1); the
+effect names them, with each one's index at the origin as a locating hint.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+
+from .. import errors
+from ..crdt.codes import DEL
+from ..crdt.list_rga import LINSERT, LREMOVE, LSETVAL, LTRIMR, ElemId, ListEntry
+from ..crdt.string_counter import parse_decimal, parse_int
+from ..keyspace import Db
+from ..reply import NULL_ARRAY, OK, CommandError, Deferred, ErrorReply, Reply
+from .helpers import LLONG_MAX, LLONG_MIN, arg_int, check_type, lookup_read, lookup_write
+from .registry import command
+
+if TYPE_CHECKING:
+    from ..client import Client
+    from ..node import Node
+
+LONG_MAX = LLONG_MAX
+
+
+# ---- arguments ---------------------------------------------------------------------------
+def _range_long(b: bytes, lo: int, hi: int, msg: str) -> int:
+    """getRangeLongFromObjectOrReply with one message for both failures."""
+    v = parse_int(b)
+    if v is None or v < lo or v > hi:
+        raise CommandError(msg)
+    return v
+
+
+def _where(b: bytes) -> bool:
+    """LEFT|RIGHT -> True for LEFT (getListPositionFromObjectOrReply)."""
+    w = b.lower()
+    if w == b"left":
+        return True
+    if w == b"right":
+        return False
+    raise CommandError(errors.SYNTAX)
+
+
+def _timeout_ms(b: bytes) -> int:
+    """getTimeoutFromObjectOrReply in seconds: strtold, ms rounded up, 0 = forever. A value
+    whose ms overflow a long long becomes LLONG_MIN in C, hence 'negative'."""
+    d = parse_decimal(b)
+    if d is None:
+        raise CommandError(errors.TIMEOUT_NOT_FLOAT)
+    v = LLONG_MIN
+    if d.is_finite():
+        v = int((d * 1000).to_integral_value(rounding="ROUND_CEILING"))
+        if v > LLONG_MAX or v < LLONG_MIN:
+            v = LLONG_MIN
+    if v < 0:
+        raise CommandError(errors.TIMEOUT_NEGATIVE)
+    return v
+
+
+def _numkeys_positions(argv: list[bytes], numkeys_idx: int) -> list[int]:
+    """Key positions of LMPOP/BLMPOP (COMMAND GETKEYS, ACL key checks)."""
+    n = parse_int(argv[numkeys_idx]) if numkeys_idx < len(argv) else None
+    if n is None or n < 1:
+        return []
+    n = min(n, len(argv) - numkeys_idx - 1)
+    return list(range(numkeys_idx + 1, numkeys_idx + 1 + n))
+
+
+def _parse_mpop(argv: list[bytes], numkeys_idx: int) -> tuple[list[bytes], bool, int]:
+    """numkeys key [key ...] LEFT|RIGHT [COUNT count] -> (keys, left, count)."""
+    numkeys = _range_long(argv[numkeys_idx], 1, LONG_MAX, errors.ZSET_NUMKEYS)
+    where_idx = numkeys_idx + numkeys + 1
+    if where_idx >= len(argv):
+        raise CommandError(errors.SYNTAX)
+    left = _where(argv[where_idx])
+    count = -1
+    j = where_idx + 1
+    while j < len(argv):
+        if count == -1 and argv[j].lower() == b"count" and j + 1 < len(argv):
+            count = _range_long(argv[j + 1], 1, LONG_MAX, errors.ZSET_COUNT)
+            j += 2
+        else:
+            raise CommandError(errors.SYNTAX)
+    return argv[numkeys_idx + 1:where_idx], left, 1 if count == -1 else count
+
+
+# ---- lookups and the write helpers shared by every command -------------------------------
+def _db(node: Node, client: Client) -> Db:
+    return node.keyspace.dbs[client.db]
+
+
+def _read(node: Node, db: Db, key: bytes) -> ListEntry | None:
+    return check_type(lookup_read(node, db, key), ListEntry)  # type: ignore[no-any-return]
+
+
+def _write(node: Node, db: Db, key: bytes) -> ListEntry | None:
+    return check_type(lookup_write(node, db, key), ListEntry)  # type: ignore[no-any-return]
+
+
+def _push(node: Node, db: Db, key: bytes, e: ListEntry | None, vals: list[bytes], left: bool) -> int:
+    """LPUSH: the values, reversed, as a chain at the head. RPUSH: a chain after the last
+    live element. Returns the new length."""
+    if left:
+        node.emit((LINSERT, db.index, key, None, -1, vals[::-1]))
+    elif e is None or not e.size:
+        node.emit((LINSERT, db.index, key, None, -1, vals))
+    else:
+        k = e.size - 1
+        node.emit((LINSERT, db.index, key, e.at(k)[1], k, vals))
+    return len(db.data[key])
+
+
+def _take(e: ListEntry, n: int, left: bool) -> tuple[list[bytes], list[ElemId], list[int]]:
+    """The n elements at one end, in pop order: values, ids and their index hints (an
+    index as it will be when the element's turn to be removed comes)."""
+    items = list(islice(e.iter_items(reverse=not left), n))
+    vals = [v for v, _ in items]
+    ids = [i for _, i in items]
+    hints = [0] * len(ids) if left else list(range(e.size - 1, e.size - 1 - len(ids), -1))
+    return vals, ids, hints
+
+
+def _remove(node: Node, db: Db, key: bytes, e: ListEntry, ids: list[ElemId], hints: list[int]) -> None:
+    """Ship the removal of these elements; DEL when they are all the list has, so the key
+    disappears with its TTL as in Redis (DEL removes exactly what this origin observed)."""
+    if len(ids) >= e.size:
+        node.emit((DEL, db.index, key))
+    elif ids:
+        node.emit((LREMOVE, db.index, key, ids, hints))
+
+
+def _pop(node: Node, db: Db, key: bytes, e: ListEntry, n: int, left: bool) -> list[bytes]:
+    vals, ids, hints = _take(e, n, left)
+    _remove(node, db, key, e, ids, hints)
+    return vals
+
+
+def _index(e: ListEntry, i: int) -> int:
+    """A Redis list index (negative from the tail) -> 0-based, or -1 out of range."""
+    if i < 0:
+        i += e.size
+    return i if 0 <= i < e.size else -1
+
+
+# ---- push ----------------------------------------------------------------------------------
+def _push_cmd(node: Node, client: Client, argv: list[bytes], left: bool, exists: bool) -> Reply:
+    db = _db(node, client)
+    key = argv[1]
+    e = _write(node, db, key)
+    if exists and e is None:
+        return 0
+    return _push(node, db, key, e, argv[2:], left)
+
+
+# LPUSH key element [element ...]
+@command("lpush", -3, "write denyoom fast", 1, 1, 1, group="list",
+         summary="Prepend one or multiple elements to a list", since="1.0.0", acl="list fast")
+def lpush_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    return _push_cmd(node, client, argv, True, False)
+
+
+# RPUSH key element [element ...]
+@command("rpush", -3, "write denyoom fast", 1, 1, 1, group="list",
+         summary="Append one or multiple elements to a list", since="1.0.0", acl="list fast")
+def rpush_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    return _push_cmd(node, client, argv, False, False)
+
+
+# LPUSHX key element [element ...]
+@command("lpushx", -3, "write denyoom fast", 1, 1, 1, group="list",
+         summary="Prepend an element to a list, only if the list exists", since="2.2.0", acl="list fast")
+def lpushx_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    return _push_cmd(node, client, argv, True, True)
+
+
+# RPUSHX key element [element ...]
+@command("rpushx", -3, "write denyoom fast", 1, 1, 1, group="list",
+         summary="Append an element to a list, only if the list exists", since="2.2.0", acl="list fast")
+def rpushx_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    return _push_cmd(node, client, argv, False, True)
+
+
+# ---- pop -----------------------------------------------------------------------------------
+def _pop_cmd(node: Node, client: Client, argv: list[bytes], left: bool) -> Reply:
+    if len(argv) > 3:
+        raise CommandError(errors.wrong_arity(argv[0].decode("utf-8", "replace").lower()))
+    count = -1
+    if len(argv) == 3:
+        count = _range_long(argv[2], 0, LONG_MAX, errors.COUNT_NEGATIVE)
+    db = _db(node, client)
+    key = argv[1]
+    e = _write(node, db, key)
+    if e is None:
+        # Redis: a null bulk without COUNT, a null array with it (RESP3: null either way).
+        return None if count == -1 else NULL_ARRAY
+    if count == -1:
+        return _pop(node, db, key, e, 1, left)[0]
+    return _pop(node, db, key, e, count, left)
+
+
+# LPOP key [count]
+@command("lpop", -2, "write fast", 1, 1, 1, group="list",
+         summary="Remove and get the first elements in a list", since="1.0.0", acl="list fast")
+def lpop_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    return _pop_cmd(node, client, argv, True)
+
+
+# RPOP key [count]
+@command("rpop", -2, "write fast", 1, 1, 1, group="list",
+         summary="Remove and get the last elements in a list", since="1.0.0", acl="list fast")
+def rpop_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    return _pop_cmd(node, client, argv, False)
+
+
+# ---- reads ---------------------------------------------------------------------------------
+# LLEN key
+@command("llen", 2, "readonly fast", 1, 1, 1, group="list",
+         summary="Get the length of a list", since="1.0.0", acl="list fast")
+def llen_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    e = _read(node, _db(node, client), argv[1])
+    return 0 if e is None else e.size
+
+
+# LRANGE key start stop
+@command("lrange", 4, "readonly", 1, 1, 1, group="list",
+         summary="Get a range of elements from a list", since="1.0.0", acl="list slow")
+def lrange_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    start = arg_int(argv[2])
+    end = arg_int(argv[3])
+    e = _read(node, _db(node, client), argv[1])
+    if e is None:
+        return []
+    n = e.size
+    if start < 0:
+        start += n
+    if end < 0:
+        end += n
+    if start < 0:
+        start = 0
+    if start > end or start >= n:
+        return []
+    if end >= n:
+        end = n - 1
+    return e.range_values(start, end)
+
+
+# LINDEX key index
+@command("lindex", 3, "readonly", 1, 1, 1, group="list",
+         summary="Get an element from a list by its index", since="1.0.0", acl="list slow")
+def lindex_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    index = arg_int(argv[2])
+    e = _read(node, _db(node, client), argv[1])
+    if e is None:
+        return None
+    i = _index(e, index)
+    return None if i < 0 else e.at(i)[0]
+
+
+# LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
+@command("lpos", -3, "readonly", 1, 1, 1, group="list",
+         summary="Return the index of matching elements on a list", since="6.0.6", acl="list slow")
+def lpos_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    rank, count, maxlen = 1, -1, 0
+    j = 3
+    while j < len(argv):
+        opt = argv[j].lower()
+        more = j + 1 < len(argv)
+        if opt == b"rank" and more:
+            rank = arg_int(argv[j + 1])
+            if rank == 0:
+                raise CommandError(errors.LPOS_RANK_ZERO)
+        elif opt == b"count" and more:
+            count = _range_long(argv[j + 1], 0, LONG_MAX, errors.LPOS_COUNT_NEGATIVE)
+        elif opt == b"maxlen" and more:
+            maxlen = _range_long(argv[j + 1], 0, LONG_MAX, errors.LPOS_MAXLEN_NEGATIVE)
+        else:
+            raise CommandError(errors.SYNTAX)
+        j += 2
+    e = _read(node, _db(node, client), argv[1])
+    if e is None:
+        return [] if count != -1 else None
+    elem = argv[2]
+    reverse = rank < 0
+    if reverse:
+        # -LLONG_MIN overflows back to LLONG_MIN in C: every match then qualifies.
+        rank = rank if rank == LLONG_MIN else -rank
+    n = e.size
+    out: list[int] = []
+    matches = 0
+    for index, v in enumerate(e.iter_values(reverse)):
+        if maxlen and index >= maxlen:
+            break
+        if v == elem:
+            matches += 1
+            if matches >= rank:
+                out.append(n - index - 1 if reverse else index)
+                if count == -1:
+                    break
+                # matches - rank + 1 in C long arithmetic (wraps for rank LLONG_MIN).
+                if count and _wrap64(matches - rank + 1) >= count:
+                    break
+    if count != -1:
+        return out
+    return out[0] if out else None
+
+
+def _wrap64(v: int) -> int:
+    return (v + (1 << 63)) % (1 << 64) - (1 << 63)
+
+
+# ---- updates -------------------------------------------------------------------------------
+# LSET key index element
+@command("lset", 4, "write denyoom", 1, 1, 1, group="list",
+         summary="Set the value of an element in a list by its index", since="1.0.0", acl="list slow")
+def lset_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    db = _db(node, client)
+    key = argv[1]
+    e = _write(node, db, key)
+    if e is None:
+        raise CommandError(errors.NO_SUCH_KEY)
+    i = _index(e, arg_int(argv[2]))
+    if i < 0:
+        raise CommandError(errors.INDEX_OUT_OF_RANGE)
+    node.emit((LSETVAL, db.index, key, e.at(i)[1], i, argv[3]))
+    return OK
+
+
+# LINSERT key BEFORE|AFTER pivot element
+@command("linsert", 5, "write denyoom", 1, 1, 1, group="list",
+         summary="Insert an element before or after another element in a list", since="2.2.0",
+         acl="list slow")
+def linsert_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    where = argv[2].lower()
+    if where not in (b"before", b"after"):
+        raise CommandError(errors.SYNTAX)
+    db = _db(node, client)
+    key = argv[1]
+    e = _write(node, db, key)
+    if e is None:
+        return 0
+    pivot = argv[3]
+    prev: ElemId | None = None
+    ref: ElemId | None
+    for index, (v, eid) in enumerate(e.iter_items()):
+        if v == pivot:
+            # BEFORE the pivot = right after the live element before it (or the head):
+            # origins only ever reference live elements (see crdt/list_rga.py).
+            if where == b"after":
+                ref, hint = eid, index
+            else:
+                ref, hint = prev, index - 1
+            node.emit((LINSERT, db.index, key, ref, hint, [argv[4]]))
+            return e.size
+        prev = eid
+    return -1
+
+
+# LREM key count element
+@command("lrem", 4, "write", 1, 1, 1, group="list",
+         summary="Remove elements from a list", since="1.0.0", acl="list slow")
+def lrem_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    count = arg_int(argv[2])
+    db = _db(node, client)
+    key = argv[1]
+    e = _write(node, db, key)
+    if e is None:
+        return 0
+    elem = argv[3]
+    reverse = count < 0
+    limit = -count if reverse else count
+    n = e.size
+    ids: list[ElemId] = []
+    hints: list[int] = []
+    for index, (v, eid) in enumerate(e.iter_items(reverse)):
+        if v == elem:
+            ids.append(eid)
+            # From the head each earlier removal shifts the next index down by one.
+            hints.append(n - index - 1 if reverse else index - len(hints))
+            if limit and len(ids) == limit:
+                break
+    _remove(node, db, key, e, ids, hints)
+    return len(ids)
+
+
+# LTRIM key start stop
+@command("ltrim", 4, "write", 1, 1, 1, group="list",
+         summary="Trim a list to the specified range", since="1.0.0", acl="list slow")
+def ltrim_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    start = arg_int(argv[2])
+    end = arg_int(argv[3])
+    db = _db(node, client)
+    key = argv[1]
+    e = _write(node, db, key)
+    if e is None:
+        return OK
+    n = e.size
+    if start < 0:
+        start += n
+    if end < 0:
+        end += n
+    if start < 0:
+        start = 0
+    if start > end or start >= n:
+        node.emit((DEL, db.index, key))  # Redis deletes the emptied key, TTL included
+        return OK
+    if end >= n:
+        end = n - 1
+    if start == 0 and end == n - 1:
+        db.touch(key)  # nothing to remove; Redis still signals the key as modified (WATCH)
+        return OK
+    # The effect names the kept boundaries: peers remove what this origin saw outside them.
+    node.emit((LTRIMR, db.index, key, e.at(start)[1], start, e.at(end)[1], end))
+    return OK
+
+
+# ---- moves ---------------------------------------------------------------------------------
+def _move(node: Node, db: Db, src: bytes, dst: bytes, left_from: bool, left_to: bool) -> Reply:
+    """LMOVE once the arguments are valid: None when src is empty, WRONGTYPE like Redis."""
+    e = _write(node, db, src)
+    if e is None:
+        return None
+    d = e if dst == src else _write(node, db, dst)
+    value = _pop(node, db, src, e, 1, left_from)[0]
+    if d is e:
+        d = check_type(db.data.get(dst), ListEntry)
+    _push(node, db, dst, d, [value], left_to)
+    return value
+
+
+# LMOVE source destination LEFT|RIGHT LEFT|RIGHT
+@command("lmove", 5, "write denyoom", 1, 2, 1, group="list",
+         summary="Pop an element from a list, push it to another list and return it", since="6.2.0",
+         acl="list slow")
+def lmove_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    left_from = _where(argv[3])
+    left_to = _where(argv[4])
+    return _move(node, _db(node, client), argv[1], argv[2], left_from, left_to)
+
+
+# RPOPLPUSH source destination
+@command("rpoplpush", 3, "write denyoom", 1, 2, 1, group="list",
+         summary="Remove the last element in a list, prepend it to another list and return it",
+         since="1.2.0", acl="list slow")
+def rpoplpush_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    return _move(node, _db(node, client), argv[1], argv[2], False, True)
+
+
+def _first_list(node: Node, db: Db, keys: list[bytes]) -> tuple[bytes, ListEntry] | None:
+    """The first key holding a non-empty list; WRONGTYPE for another type met before it."""
+    for k in keys:
+        e = _write(node, db, k)
+        if e is not None and e.size:
+            return k, e
+    return None
+
+
+# LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
+@command("lmpop", -4, "write movablekeys", 0, 0, 0, group="list",
+         summary="Pop elements from a list", since="7.0.0", acl="list slow",
+         getkeys=lambda argv: _numkeys_positions(argv, 1))
+def lmpop_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    keys, left, count = _parse_mpop(argv, 1)
+    db = _db(node, client)
+    found = _first_list(node, db, keys)
+    if found is None:
+        return NULL_ARRAY
+    key, e = found
+    return [key, _pop(node, db, key, e, count, left)]
+
+
+# ---- blocking ------------------------------------------------------------------------------
+# What a blocked client does once a key it waits on holds a list: `serve(db, key, entry)`
+# pops, emits and returns the reply, or None to keep waiting.
+Serve = Callable[[Db, bytes, ListEntry], Any]
+
+
+class _Waiter:
+    """One client blocked in BLPOP/BRPOP/BLMPOP/BLMOVE/BRPOPLPUSH.
+
+    `wake` runs inside apply (a local or a replicated write to one of its keys): it only
+    schedules `retry`, which pops outside apply, closes the op and resolves the client's
+    future. Waiters of a key are woken in the order they blocked and retry in that order
+    (FIFO fairness, as Redis serves clients blocked on the same key)."""
+
+    __slots__ = ("node", "client", "db", "keys", "serve", "future", "timer", "scheduled", "cb", "loop")
+
+    def __init__(self, node: Node, client: Client, db: Db, keys: list[bytes], serve: Serve,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self.node = node
+        self.client = client
+        self.db = db
+        self.keys = list(dict.fromkeys(keys))
+        self.serve = serve
+        self.loop = loop
+        self.future: asyncio.Future[Any] = loop.create_future()
+        self.timer: asyncio.TimerHandle | None = None
+        self.scheduled = False
+        self.cb: Callable[[], None] = self.wake
+
+    def block(self, timeout_ms: int) -> Deferred:
+        waiters = self.db.waiters
+        for k in self.keys:
+            waiters.setdefault(k, []).append(self.cb)
+        if timeout_ms > 0:
+            self.timer = self.loop.call_later(timeout_ms / 1000.0, self._timeout)
+        self.future.add_done_callback(self._done)
+        self.client.blocked = True
+        return Deferred(self.future)
+
+    def wake(self) -> None:
+        if not self.scheduled and not self.future.done():
+            self.scheduled = True
+            self.loop.call_soon(self.retry)
+
+    def retry(self) -> None:
+        self.scheduled = False
+        if self.future.done():
+            return
+        node, db = self.node, self.db
+        try:
+            for k in self.keys:
+                e = lookup_write(node, db, k)
+                if type(e) is not ListEntry or not e.size:
+                    continue  # another type keeps the client blocked, like Redis 7.0
+                reply = self.serve(db, k, e)
+                self.future.set_result(reply)
+                return
+        except CommandError as exc:  # BLMOVE whose destination is not a list
+            self.future.set_result(ErrorReply(exc.message))
+        finally:
+            node.close_group()  # the pop, or an expired key's delete on the way
+
+    def _timeout(self) -> None:
+        if not self.future.done():
+            self.future.set_result(NULL_ARRAY)
+
+    def _done(self, _f: asyncio.Future[Any]) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        waiters = self.db.waiters
+        for k in self.keys:
+            cbs = waiters.get(k)
+            if cbs is not None:
+                try:
+                    cbs.remove(self.cb)
+                except ValueError:
+                    pass
+                if not cbs:
+                    del waiters[k]
+        self.client.blocked = False
+
+
+def _blocking(node: Node, client: Client, keys: list[bytes], timeout_ms: int, serve: Serve,
+              in_multi_reply: Reply = NULL_ARRAY) -> Reply:
+    db = _db(node, client)
+    for k in keys:
+        e = _write(node, db, k)
+        if e is not None and e.size:
+            return serve(db, k, e)  # type: ignore[no-any-return]
+    if client.in_exec:
+        return in_multi_reply  # inside MULTI a blocking command never blocks
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return in_multi_reply  # no event loop to wait on (synchronous in-process callers)
+    return _Waiter(node, client, db, keys, serve, loop).block(timeout_ms)
+
+
+def _bpop(node: Node, left: bool) -> Serve:
+    def serve(db: Db, key: bytes, e: ListEntry) -> Any:
+        return [key, _pop(node, db, key, e, 1, left)[0]]
+
+    return serve
+
+
+# BLPOP key [key ...] timeout
+@command("blpop", -3, "write noscript blocking", 1, -2, 1, group="list",
+         summary="Remove and get the first element in a list, or block until one is available",
+         since="2.0.0", acl="list slow blocking")
+def blpop_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    timeout = _timeout_ms(argv[-1])
+    return _blocking(node, client, argv[1:-1], timeout, _bpop(node, True))
+
+
+# BRPOP key [key ...] timeout
+@command("brpop", -3, "write noscript blocking", 1, -2, 1, group="list",
+         summary="Remove and get the last element in a list, or block until one is available",
+         since="2.0.0", acl="list slow blocking")
+def brpop_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    timeout = _timeout_ms(argv[-1])
+    return _blocking(node, client, argv[1:-1], timeout, _bpop(node, False))
+
+
+def _bmove(node: Node, client: Client, src: bytes, dst: bytes, left_from: bool, left_to: bool,
+           timeout: int) -> Reply:
+    def serve(db: Db, key: bytes, e: ListEntry) -> Any:
+        return _move(node, db, src, dst, left_from, left_to)
+
+    # In MULTI an empty source answers a null bulk (addReplyNull), not a null array.
+    return _blocking(node, client, [src], timeout, serve, None)
+
+
+# BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout
+@command("blmove", 6, "write denyoom noscript blocking", 1, 2, 1, group="list",
+         summary="Pop an element from a list, push it to another list and return it; "
+                 "or block until one is available",
+         since="6.2.0", acl="list slow blocking")
+def blmove_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    left_from = _where(argv[3])
+    left_to = _where(argv[4])
+    timeout = _timeout_ms(argv[5])
+    return _bmove(node, client, argv[1], argv[2], left_from, left_to, timeout)
+
+
+# BRPOPLPUSH source destination timeout
+@command("brpoplpush", 4, "write denyoom noscript blocking", 1, 2, 1, group="list",
+         summary="Pop an element from a list, push it to another list and return it; "
+                 "or block until one is available",
+         since="2.2.0", acl="list slow blocking")
+def brpoplpush_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    timeout = _timeout_ms(argv[3])
+    return _bmove(node, client, argv[1], argv[2], False, True, timeout)
+
+
+# BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
+@command("blmpop", -5, "write blocking movablekeys", 0, 0, 0, group="list",
+         summary="Pop elements from a list, or block until one is available", since="7.0.0",
+         acl="list slow blocking", getkeys=lambda argv: _numkeys_positions(argv, 2))
+def blmpop_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    keys, left, count = _parse_mpop(argv, 2)
+    timeout = _timeout_ms(argv[1])
+
+    def serve(db: Db, key: bytes, e: ListEntry) -> Any:
+        return [key, _pop(node, db, key, e, count, left)]
+
+    return _blocking(node, client, keys, timeout, serve)

@@ -1,0 +1,718 @@
+"""Lists: an RGA sequence (Roh et al. 2011, "Replicated abstract data types").
+
+Rule: concurrent inserts are all kept, in the same order everywhere (inserts after the same
+element are ordered by descending id); a removal names concrete element ids, so two
+replicas popping the same element concurrently both return it and the list loses it once;
+LSET is a last-writer-wins register per element, and a removal beats a concurrent LSET.
+
+Identity. An element is named by the stamp of the effect that inserted it plus its index
+in that effect: `(hlc, origin, i)`. One effect inserts a *chain*: element i+1 right after
+element i, the first after a reference element (or the head). LPUSH a b c is the chain
+c b a at the head, RPUSH the chain after the last live element. Ids grow along causality
+(the HLC moves past everything seen), which is what makes the RGA skip rule correct: a
+new element goes after its reference, past every element with a larger id.
+
+Storage (the costs the issue asks for). Elements live in document order in blocks of
+~512-1024, each block three parallel arrays: values (None = tombstone), hlc (array 'q') and
+origin-code<<32|i (array 'Q'), so an element costs a list slot, its value and 16 bytes of
+id, with no per-element Python object. A Fenwick tree over the blocks' live counts maps a
+visible index to its block in O(log n); appends at the tail and pops at the head touch one
+block. Origin strings are interned as small process-local codes (never persisted: state()
+and effects use the strings).
+
+Locating an element named by an effect: every effect carries the element's visible index
+at its origin (a hint). At the origin, and at peers without concurrent changes in front of
+it, the hint is exact; otherwise the neighbouring blocks are searched (C-speed array
+scans), and as a last resort an id -> block dict is built once and maintained from then on.
+A single node never needs that dict.
+
+Tombstones. With no peers every op is causally stable at once: removed elements are
+deleted on the spot. With peers a removed element stays as a tombstone (its position
+orders concurrent inserts that reference it) until gc() finds its removal causally stable
+*and* the insert of the element now following it stable: dropping it earlier can change
+where a later insert concurrent with that follower lands. Origins only ever reference live
+elements, so no future op names a dropped tombstone. A list with tombstones but no live
+element is invisible but retained (Entry.retain), so that concurrent inserts still find
+their references.
+"""
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
+from ..op import Ctx, Effect
+
+# Effect codes (range 20-39; persisted and replicated: never renumber).
+# An element id in an effect is (hlc, origin, i); a hint is the visible index at the origin.
+LINSERT = 20  # (LINSERT, db, key, ref|None, ref_hint, [values])  chain after ref (None: head)
+LREMOVE = 21  # (LREMOVE, db, key, [ids], [hints])                 remove these elements
+LSETVAL = 22  # (LSETVAL, db, key, id, hint, value)                LWW value of one element
+LTRIMR = 23  # (LTRIMR, db, key, first, first_hint, last, last_hint) remove observed outside
+
+ElemId = tuple[int, str, int]
+
+BLOCK = 512  # elements per block after a split
+MAX_BLOCK = 1024  # a longer block is split
+_I_MASK = (1 << 32) - 1
+
+# Origin string <-> small code, per process (ids are compared by the strings).
+_ORIGINS: list[str] = []
+_CODES: dict[str, int] = {}
+
+
+def _code(origin: str) -> int:
+    c = _CODES.get(origin)
+    if c is None:
+        c = len(_ORIGINS)
+        _ORIGINS.append(origin)
+        _CODES[origin] = c
+    return c
+
+
+def _pid(h: int, oi: int) -> int:
+    """Packed element id: the key of the tombstone / value-stamp / locator dicts."""
+    return h << 64 | oi
+
+
+def _unpid(pid: int) -> ElemId:
+    oi = pid & ((1 << 64) - 1)
+    return (pid >> 64, _ORIGINS[oi >> 32], oi & _I_MASK)
+
+
+class _Block:
+    __slots__ = ("vals", "hl", "oi", "live", "idx")
+
+    def __init__(self, vals: list[bytes | None], hl: array[int], oi: array[int]) -> None:
+        self.vals = vals
+        self.hl = hl
+        self.oi = oi
+        self.live = len(vals) - vals.count(None)
+        self.idx = 0
+
+    def find(self, h: int, oi: int) -> int:
+        """Offset of element (h, oi) in this block, -1 if absent (C-speed scan of hl)."""
+        hl = self.hl
+        start = 0
+        try:
+            while True:
+                j = hl.index(h, start)
+                if self.oi[j] == oi:
+                    return j
+                start = j + 1
+        except ValueError:
+            return -1
+
+
+def _empty_block() -> _Block:
+    return _Block([], array("q"), array("Q"))
+
+
+class ListEntry(Entry):
+    __slots__ = ("blocks", "fw", "size", "rm", "vst", "where", "origins", "peers")
+    TYPE = b"list"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks: list[_Block] = []
+        self.fw: list[int] = [0]  # Fenwick tree over blocks' live counts (1-based)
+        self.size = 0  # live elements
+        # Tombstone packed id -> smallest removal stamp seen (only while peers may reference it).
+        self.rm: dict[int, tuple[int, str]] = {}
+        # Packed id -> stamp of its latest LSET, until that stamp is causally stable.
+        self.vst: dict[int, tuple[int, str]] = {}
+        self.where: dict[int, _Block] | None = None  # packed id -> block, built on demand
+        self.origins: set[int] = set()  # codes of the origins of every stored element
+        # Whether concurrent ops may still arrive (Keyspace.has_peers, refreshed per apply).
+        self.peers = True
+
+    # ---- Entry surface -------------------------------------------------------------------
+    def is_empty(self) -> bool:
+        return self.size == 0
+
+    def retain(self) -> bool:
+        return bool(self.rm)
+
+    def encoding(self) -> bytes:
+        # Redis 7.0 stores every list as a quicklist (listpack lists arrived in 7.2).
+        return b"quicklist"
+
+    def remove_observed(self, ctx: Ctx) -> None:
+        if self.blocks:
+            self._kill_observed(0, 0, len(self.blocks), 0, ctx)
+            self._compact()
+
+    # ---- reads ---------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self.size
+
+    def values(self) -> list[bytes]:
+        out: list[bytes] = []
+        for blk in self.blocks:
+            if blk.live == len(blk.vals):
+                out.extend(blk.vals)  # type: ignore[arg-type]
+            elif blk.live:
+                out.extend(v for v in blk.vals if v is not None)
+        return out
+
+    def range_values(self, start: int, stop: int) -> list[bytes]:
+        """Live values with visible index in [start, stop] (already clamped, start <= stop)."""
+        blk, j = self._locate(start)
+        want = stop - start + 1
+        out: list[bytes] = []
+        blocks = self.blocks
+        b = blk.idx
+        while want > 0 and b < len(blocks):
+            blk = blocks[b]
+            vals = blk.vals
+            if blk.live == len(vals):
+                part = vals[j:j + want]
+                out.extend(part)  # type: ignore[arg-type]
+                want -= len(part)
+            elif blk.live:
+                for v in vals[j:]:
+                    if v is not None:
+                        out.append(v)
+                        want -= 1
+                        if not want:
+                            break
+            b += 1
+            j = 0
+        return out
+
+    def at(self, k: int) -> tuple[bytes, ElemId]:
+        """Value and id of the live element at visible index k (0 <= k < size)."""
+        blk, j = self._locate(k)
+        oi = blk.oi[j]
+        return blk.vals[j], (blk.hl[j], _ORIGINS[oi >> 32], oi & _I_MASK)  # type: ignore[return-value]
+
+    def iter_items(self, reverse: bool = False) -> Iterator[tuple[bytes, ElemId]]:
+        """(value, id) of live elements from the head (or from the tail)."""
+        origins = _ORIGINS
+        blocks = reversed(self.blocks) if reverse else self.blocks
+        for blk in blocks:
+            if not blk.live:
+                continue
+            vals, hl, oi = blk.vals, blk.hl, blk.oi
+            rng = range(len(vals) - 1, -1, -1) if reverse else range(len(vals))
+            for j in rng:
+                v = vals[j]
+                if v is not None:
+                    o = oi[j]
+                    yield v, (hl[j], origins[o >> 32], o & _I_MASK)
+
+    def iter_values(self, reverse: bool = False) -> Iterator[bytes]:
+        blocks = reversed(self.blocks) if reverse else self.blocks
+        for blk in blocks:
+            if not blk.live:
+                continue
+            vals = reversed(blk.vals) if reverse else blk.vals
+            if blk.live == len(blk.vals):
+                yield from vals  # type: ignore[misc]
+            else:
+                for v in vals:
+                    if v is not None:
+                        yield v
+
+    # ---- effects (apply side: pure, deterministic, never raise) ---------------------------
+    def insert(self, ctx: Ctx, ref: ElemId | None, hint: int, vals: list[bytes]) -> None:
+        """RGA insert of a chain of values after `ref` (None: the head)."""
+        if not vals:
+            return
+        code = _code(ctx.origin)
+        self.origins.add(code)
+        h = ctx.hlc
+        blocks = self.blocks
+        if not blocks:
+            blk = _empty_block()
+            blocks.append(blk)
+            self.fw = [0, 0]
+            self._put(0, 0, h, code << 32, vals)
+            return
+        b = j = 0
+        if ref is not None:
+            pos = self._find(ref, hint)
+            if pos is not None:  # unknown reference: impossible under causal delivery; use the head
+                b, j = pos[0].idx, pos[1] + 1
+        # Skip the elements with a larger id: inserts after the same reference that are
+        # newer (concurrent ones), with everything inserted after them.
+        origin = ctx.origin
+        origins = _ORIGINS
+        last = len(blocks) - 1
+        blk = blocks[b]
+        while True:
+            if j == len(blk.vals):
+                if b == last:
+                    break
+                nxt = blocks[b + 1]
+                eh = nxt.hl[0]
+                if eh < h or (eh == h and origins[nxt.oi[0] >> 32] < origin):
+                    break
+                b += 1
+                blk = nxt
+                j = 1
+                continue
+            eh = blk.hl[j]
+            if eh < h or (eh == h and origins[blk.oi[j] >> 32] < origin):
+                break
+            j += 1
+        self._put(b, j, h, code << 32, vals)
+
+    def remove(self, ctx: Ctx, ids: list[ElemId], hints: list[int]) -> None:
+        stamp = (ctx.hlc, ctx.origin)
+        for k, eid in enumerate(ids):
+            pos = self._find(eid, hints[k] if k < len(hints) else -1)
+            if pos is None:
+                continue  # already dropped here, or never seen: nothing to do
+            blk, j = pos
+            if blk.vals[j] is None:
+                pid = _pid(blk.hl[j], blk.oi[j])
+                old = self.rm.get(pid)
+                if old is None or stamp < old:
+                    self.rm[pid] = stamp  # smallest removal stamp: the same state everywhere
+                continue
+            self._kill(blk, j, stamp)
+
+    def set_value(self, ctx: Ctx, eid: ElemId, hint: int, value: bytes) -> bool:
+        """LWW write of one element's value. False when the element is gone (removal wins)."""
+        pos = self._find(eid, hint)
+        if pos is None:
+            return False
+        blk, j = pos
+        if blk.vals[j] is None:
+            return False
+        if self.peers:
+            pid = _pid(blk.hl[j], blk.oi[j])
+            cur = self.vst.get(pid) or (eid[0], eid[1])
+            if not ctx.stamp_gt(cur[0], cur[1]):
+                return False
+            self.vst[pid] = (ctx.hlc, ctx.origin)
+        blk.vals[j] = value
+        return True
+
+    def trim(self, ctx: Ctx, first: ElemId, fhint: int, last: ElemId, lhint: int) -> None:
+        """Remove the observed elements before `first` and after `last` (LTRIM)."""
+        pf = self._find(first, fhint)
+        pl = self._find(last, lhint)
+        if pf is None or pl is None:
+            return  # a kept boundary is always known under causal delivery
+        bf, jf = pf[0].idx, pf[1]
+        bl, jl = pl[0].idx, pl[1]
+        if (bl, jl) < (bf, jf):
+            return
+        self._kill_observed(bl, jl + 1, len(self.blocks), 0, ctx)
+        self._kill_observed(0, 0, bf, jf, ctx)
+        self._compact()
+
+    def set_peers(self, peers: bool) -> None:
+        """Track Keyspace.has_peers; without peers every tombstone is stable: drop them."""
+        self.peers = peers
+        if not peers and (self.rm or self.vst):
+            self.gc(lambda h, o: True)
+
+    # ---- causal stability ----------------------------------------------------------------
+    def gc(self, stable: Callable[[int, str], bool]) -> int:
+        """Drop tombstones and LSET stamps that no concurrent op can still need.
+
+        A tombstone goes once its removal is stable and the insert of the element now
+        after it is stable too (see the module docstring). Returns how many were dropped."""
+        dropped = 0
+        vst = self.vst
+        for pid, vs in list(vst.items()):
+            if stable(vs[0], vs[1]):
+                del vst[pid]
+                dropped += 1
+        rm = self.rm
+        if not rm:
+            return dropped
+        where = self.where
+        origins = _ORIGINS
+        next_ok = True  # nothing after the last element
+        for blk in reversed(self.blocks):
+            vals, hl, oi = blk.vals, blk.hl, blk.oi
+            if blk.live == len(vals):
+                if vals:
+                    next_ok = stable(hl[0], origins[oi[0] >> 32])
+                continue
+            for j in range(len(vals) - 1, -1, -1):
+                if vals[j] is None:
+                    pid = _pid(hl[j], oi[j])
+                    st = rm.get(pid)
+                    if next_ok and (st is None or stable(st[0], st[1])):
+                        del vals[j]
+                        del hl[j]
+                        del oi[j]
+                        rm.pop(pid, None)
+                        if where is not None:
+                            where.pop(pid, None)
+                        dropped += 1
+                        continue
+                next_ok = stable(hl[j], origins[oi[j] >> 32])
+        self._compact()
+        return dropped
+
+    # ---- persistence ---------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """Plain, replica-independent state: runs of consecutive ids with their values
+        (None = tombstone), tombstone removal stamps, pending LSET stamps, type stamp."""
+        runs: list[list[Any]] = []
+        cur: list[Any] | None = None
+        nxt: tuple[int, int] = (-1, -1)
+        for blk in self.blocks:
+            vals, hl, oi = blk.vals, blk.hl, blk.oi
+            for j in range(len(vals)):
+                h, o = hl[j], oi[j]
+                if cur is not None and (h, o) == nxt:
+                    cur[3].append(vals[j])
+                else:
+                    cur = [h, _ORIGINS[o >> 32], o & _I_MASK, [vals[j]]]
+                    runs.append(cur)
+                nxt = (h, o + 1)
+        return {
+            "v": 1,
+            "type": [self.thlc, self.torigin],
+            "runs": runs,
+            "rm": sorted([*_unpid(p), st[0], st[1]] for p, st in self.rm.items()),
+            "vst": sorted([*_unpid(p), st[0], st[1]] for p, st in self.vst.items()),
+        }
+
+    @classmethod
+    def from_state(cls, s: dict[str, Any]) -> ListEntry:
+        e = cls()
+        e.thlc, e.torigin = s["type"][0], s["type"][1]
+        vals: list[bytes | None] = []
+        hl: array[int] = array("q")
+        oi: array[int] = array("Q")
+        for h, origin, i0, vs in s["runs"]:
+            c = _code(origin)
+            e.origins.add(c)
+            n = len(vs)
+            vals.extend(vs)
+            hl.extend(array("q", [h]) * n)
+            oi.extend(array("Q", range((c << 32) + i0, (c << 32) + i0 + n)))
+        for h, origin, i, rh, ro in s["rm"]:
+            e.rm[_pid(h, _code(origin) << 32 | i)] = (rh, ro)
+        for h, origin, i, vh, vo in s["vst"]:
+            e.vst[_pid(h, _code(origin) << 32 | i)] = (vh, vo)
+        e.blocks = [
+            _Block(vals[k:k + BLOCK], hl[k:k + BLOCK], oi[k:k + BLOCK]) for k in range(0, len(vals), BLOCK)
+        ]
+        e._compact()
+        return e
+
+    # ---- internals: blocks and the Fenwick tree ------------------------------------------
+    def _rebuild(self) -> None:
+        """Renumber the blocks and rebuild the Fenwick tree: O(blocks), on structure changes."""
+        blocks = self.blocks
+        n = len(blocks)
+        fw = [0] * (n + 1)
+        for i in range(1, n + 1):
+            blk = blocks[i - 1]
+            blk.idx = i - 1
+            fw[i] += blk.live
+            p = i + (i & -i)
+            if p <= n:
+                fw[p] += fw[i]
+        self.fw = fw
+
+    def _compact(self) -> None:
+        """After bulk changes: drop empty blocks, recount, rebuild the tree."""
+        self.blocks = [b for b in self.blocks if b.vals]
+        for blk in self.blocks:
+            blk.live = len(blk.vals) - blk.vals.count(None)
+        self.size = sum(b.live for b in self.blocks)
+        self._rebuild()
+
+    def _fw_add(self, b: int, d: int) -> None:
+        fw = self.fw
+        n = len(fw) - 1
+        i = b + 1
+        while i <= n:
+            fw[i] += d
+            i += i & -i
+
+    def _fw_find(self, k: int) -> tuple[int, int]:
+        """(block index, rank inside it) of the k-th live element."""
+        fw = self.fw
+        n = len(fw) - 1
+        pos = 0
+        step = 1 << (n.bit_length() - 1)
+        while step:
+            nxt = pos + step
+            if nxt <= n and fw[nxt] <= k:
+                pos = nxt
+                k -= fw[nxt]
+            step >>= 1
+        return pos, k
+
+    def _locate(self, k: int) -> tuple[_Block, int]:
+        """Block and offset of the live element at visible index k (0 <= k < size)."""
+        blocks = self.blocks
+        blk = blocks[0]
+        if k < blk.live and blk.live == len(blk.vals):
+            return blk, k
+        last = blocks[-1]
+        t = self.size - k
+        if t <= last.live and last.live == len(last.vals):
+            return last, len(last.vals) - t
+        b, r = self._fw_find(k)
+        blk = blocks[b]
+        vals = blk.vals
+        if blk.live == len(vals):
+            return blk, r
+        for j, v in enumerate(vals):
+            if v is not None:
+                if not r:
+                    return blk, j
+                r -= 1
+        raise AssertionError("list index structure out of sync")
+
+    def _find(self, eid: ElemId, hint: int) -> tuple[_Block, int] | None:
+        """Where element `eid` is: the hint, then nearby blocks, then the id dict."""
+        h = eid[0]
+        code = _CODES.get(eid[1])
+        if code is None or not self.blocks:
+            return None
+        oi = code << 32 | eid[2]
+        blocks = self.blocks
+        if 0 <= hint < self.size:
+            blk, j = self._locate(hint)
+            if blk.hl[j] == h and blk.oi[j] == oi:
+                return blk, j
+            b = blk.idx
+            for nb in (b, b - 1, b + 1):
+                if 0 <= nb < len(blocks):
+                    j = blocks[nb].find(h, oi)
+                    if j >= 0:
+                        return blocks[nb], j
+        elif hint >= self.size and blocks[-1].hl:
+            j = blocks[-1].find(h, oi)
+            if j >= 0:
+                return blocks[-1], j
+        where = self.where
+        if where is None:
+            where = self.where = {}
+            for blk in blocks:
+                for hh, oo in zip(blk.hl, blk.oi, strict=True):
+                    where[_pid(hh, oo)] = blk
+        blk2 = where.get(_pid(h, oi))
+        if blk2 is None:
+            return None
+        j = blk2.find(h, oi)
+        return (blk2, j) if j >= 0 else None
+
+    def _put(self, b: int, j: int, h: int, oi0: int, vals: list[bytes]) -> None:
+        """Physically insert a chain at block b, offset j."""
+        blocks = self.blocks
+        blk = blocks[b]
+        n = len(vals)
+        if j == len(blk.vals) >= MAX_BLOCK and b == len(blocks) - 1:
+            # Appending to a full tail block: start a new one (keeps RPUSH O(1)).
+            blk = _empty_block()
+            blk.idx = b = len(blocks)
+            blocks.append(blk)
+            self._fw_append()
+            j = 0
+        if n == 1:
+            if j == len(blk.vals):
+                blk.vals.append(vals[0])
+                blk.hl.append(h)
+                blk.oi.append(oi0)
+            else:
+                blk.vals.insert(j, vals[0])
+                blk.hl.insert(j, h)
+                blk.oi.insert(j, oi0)
+        else:
+            blk.vals[j:j] = vals
+            blk.hl[j:j] = array("q", [h]) * n
+            blk.oi[j:j] = array("Q", range(oi0, oi0 + n))
+        blk.live += n
+        self.size += n
+        where = self.where
+        if where is not None:
+            hk = h << 64
+            for i in range(n):
+                where[hk | (oi0 + i)] = blk
+        if len(blk.vals) > MAX_BLOCK:
+            self._split(b)
+        else:
+            self._fw_add(b, n)
+
+    def _fw_append(self) -> None:
+        """Extend the Fenwick tree by one (empty) block in O(log blocks)."""
+        fw = self.fw
+        i = len(fw)
+        val = 0
+        lb = i & -i
+        p = i - 1
+        while p > i - lb:
+            val += fw[p]
+            p -= p & -p
+        fw.append(val)
+
+    def _split(self, b: int) -> None:
+        blk = self.blocks[b]
+        vals, hl, oi = blk.vals, blk.hl, blk.oi
+        pieces = [_Block(vals[k:k + BLOCK], hl[k:k + BLOCK], oi[k:k + BLOCK]) for k in range(0, len(vals), BLOCK)]
+        self.blocks[b:b + 1] = pieces
+        where = self.where
+        if where is not None:
+            for p in pieces:
+                for hh, oo in zip(p.hl, p.oi, strict=True):
+                    where[_pid(hh, oo)] = p
+        self._rebuild()
+
+    def _kill(self, blk: _Block, j: int, stamp: tuple[int, str]) -> None:
+        """Remove the live element at (blk, j): a tombstone with peers, gone without."""
+        pid = _pid(blk.hl[j], blk.oi[j])
+        blk.live -= 1
+        self.size -= 1
+        if self.vst:
+            self.vst.pop(pid, None)
+        if self.peers:
+            blk.vals[j] = None
+            self.rm[pid] = stamp
+            self._fw_add(blk.idx, -1)
+            return
+        del blk.vals[j]
+        del blk.hl[j]
+        del blk.oi[j]
+        if self.where is not None:
+            self.where.pop(pid, None)
+        if blk.vals:
+            self._fw_add(blk.idx, -1)
+        else:
+            del self.blocks[blk.idx]
+            self._rebuild()
+
+    def _tmin(self, ctx: Ctx) -> int:
+        """An hlc at or below which every element of this list is observed by ctx."""
+        t: int | None = None
+        for c in self.origins:
+            o = _ORIGINS[c]
+            v = ctx.hlc - 1 if o == ctx.origin else ctx.deps.get(o, 0)
+            if t is None or v < t:
+                t = v
+        return t or 0
+
+    def _kill_observed(self, b0: int, j0: int, b1: int, j1: int, ctx: Ctx) -> None:
+        """Remove the live elements observed by ctx between (b0, j0) and (b1, j1), end
+        excluded. Block counts are left stale: the caller runs _compact()."""
+        blocks = self.blocks
+        if b0 >= len(blocks):
+            return
+        stamp = (ctx.hlc, ctx.origin)
+        obs = ctx.observed
+        origins = _ORIGINS
+        tmin = self._tmin(ctx)
+        peers = self.peers
+        rm, vst, where = self.rm, self.vst, self.where
+        for b in range(b0, min(b1, len(blocks) - 1) + 1):
+            blk = blocks[b]
+            vals, hl, oi = blk.vals, blk.hl, blk.oi
+            lo = j0 if b == b0 else 0
+            hi = j1 if b == b1 else len(vals)
+            if lo >= hi or not blk.live:
+                continue
+            everything = max(hl[lo:hi]) <= tmin  # the whole span observed (the common case)
+            if peers:
+                for j in range(lo, hi):
+                    if vals[j] is not None and (everything or obs(hl[j], origins[oi[j] >> 32])):
+                        vals[j] = None
+                        pid = _pid(hl[j], oi[j])
+                        rm[pid] = stamp
+                        if vst:
+                            vst.pop(pid, None)
+                continue
+            if everything:
+                gone = range(lo, hi)
+                keep: list[int] = []
+            else:
+                keep = [j for j in range(lo, hi) if vals[j] is not None and not obs(hl[j], origins[oi[j] >> 32])]
+                gone = range(0)
+            if where is not None or vst:
+                kept = set(keep)
+                for j in range(lo, hi):
+                    if j not in kept:
+                        pid = _pid(hl[j], oi[j])
+                        if where is not None:
+                            where.pop(pid, None)
+                        vst.pop(pid, None)
+            if everything and len(gone) == len(vals):
+                blk.vals = []
+                blk.hl = array("q")
+                blk.oi = array("Q")
+                continue
+            vals[lo:hi] = [vals[j] for j in keep]
+            hl[lo:hi] = array("q", [hl[j] for j in keep])
+            oi[lo:hi] = array("Q", [oi[j] for j in keep])
+
+
+def _peers(ks: Keyspace, e: ListEntry) -> ListEntry:
+    if e.peers is not ks.has_peers:
+        e.set_peers(ks.has_peers)
+    return e
+
+
+def existing(db: Db, key: bytes) -> ListEntry | None:
+    """The list at `key`, visible or hidden (type conflict, or retained tombstones)."""
+    e = db.data.get(key)
+    if type(e) is ListEntry:
+        return e
+    hidden = db.shadow.get(key) if db.shadow else None
+    if hidden:
+        h = hidden.get(ListEntry.TYPE)
+        if type(h) is ListEntry:
+            return h
+    return None
+
+
+# ---- apply functions ---------------------------------------------------------------------
+def apply_insert(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
+    key = eff[2]
+    e = _peers(ks, ks.entry_for(db, key, ListEntry, ctx))
+    e.insert(ctx, eff[3], eff[4], eff[5])
+    e.touch(ctx)
+    ks.settle(db, key)
+
+
+def apply_remove(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
+    key = eff[2]
+    e = existing(db, key)
+    if e is None:
+        return
+    _peers(ks, e).remove(ctx, eff[3], eff[4])
+    ks.settle(db, key)
+
+
+def apply_set(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
+    key = eff[2]
+    e = existing(db, key)
+    if e is None:
+        return
+    if _peers(ks, e).set_value(ctx, eff[3], eff[4], eff[5]):
+        e.touch(ctx)
+    ks.settle(db, key)
+
+
+def apply_trim(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
+    key = eff[2]
+    e = existing(db, key)
+    if e is None:
+        return
+    _peers(ks, e).trim(ctx, eff[3], eff[4], eff[5], eff[6])
+    ks.settle(db, key)
+
+
+def rebuild_effects(dbi: int, key: bytes, e: Any) -> list[Effect]:
+    """Effects that write a list equal to `e` at (dbi, key) (RENAME, COPY, *STORE)."""
+    vals = e.values()
+    return [(LINSERT, dbi, key, None, -1, vals)] if vals else []
+
+
+register_effect(LINSERT, apply_insert)
+register_effect(LREMOVE, apply_remove)
+register_effect(LSETVAL, apply_set)
+register_effect(LTRIMR, apply_trim)
+register_type(ListEntry.TYPE, rebuild_effects)

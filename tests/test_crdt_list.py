@@ -1,0 +1,731 @@
+"""The list CRDT (crdt/list_rga.py): unit tests of the RGA sequence and its block index,
+named concurrency scenarios on three simulated replicas in every delivery order, and a
+property test against a spec computed from the emitted ops and their causal pasts alone
+(a naive tree-walk RGA, antidote_crdt's checker style)."""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import crdtredis.crdt.keys  # noqa: F401 - registers DEL / FLUSHDB
+from crdtredis.crdt import codes
+from crdtredis.crdt import list_rga as rga
+from crdtredis.crdt.list_rga import LINSERT, LREMOVE, LSETVAL, LTRIMR, ListEntry, rebuild_effects
+from crdtredis.keyspace import Keyspace
+from crdtredis.op import Ctx, Op
+from crdtredis.reply import Deferred
+from tests.support.sim import Cluster, Replica
+
+# ---- helpers --------------------------------------------------------------------------------
+
+
+def keyspace(has_peers: bool = True) -> Keyspace:
+    ks = Keyspace("me")
+    ks.has_peers = has_peers
+    return ks
+
+
+def apply(ks: Keyspace, origin: str, hlc: int, deps: dict[str, int], *effects: Any) -> Op:
+    op = Op(origin, ks.vv.get(origin, 0) + 1, hlc, deps, list(effects))
+    ks.apply(op)
+    return op
+
+
+def ins(ref: Any, vals: list[bytes], hint: int = -1, key: bytes = b"l") -> tuple[Any, ...]:
+    return (LINSERT, 0, key, ref, hint, vals)
+
+
+def rem(ids: list[Any], hints: list[int] | None = None, key: bytes = b"l") -> tuple[Any, ...]:
+    return (LREMOVE, 0, key, ids, hints if hints is not None else [-1] * len(ids))
+
+
+def entry(ks: Keyspace, key: bytes = b"l") -> ListEntry:
+    e = rga.existing(ks.dbs[0], key)
+    assert e is not None
+    return e
+
+
+def visible(ks: Keyspace, key: bytes = b"l") -> list[bytes]:
+    e = ks.dbs[0].data.get(key)
+    return [] if e is None else e.values()
+
+
+def check_index(e: ListEntry) -> None:
+    """The block index agrees with a plain scan: sizes, Fenwick prefix sums, lookups."""
+    vals = e.values()
+    assert e.size == len(vals) == sum(b.live for b in e.blocks)
+    for i, blk in enumerate(e.blocks):
+        assert blk.idx == i
+        assert blk.vals, "no empty blocks"
+        assert blk.live == len(blk.vals) - blk.vals.count(None)
+        assert len(blk.vals) == len(blk.hl) == len(blk.oi)
+    for k in range(len(vals)):
+        assert e.at(k)[0] == vals[k]
+    if vals:
+        assert e.range_values(0, len(vals) - 1) == vals
+
+
+# ---- unit tests -----------------------------------------------------------------------------
+
+
+def test_insert_chain_at_head_and_after_reference() -> None:
+    ks = keyspace()
+    apply(ks, "a", 10, {}, ins(None, [b"x", b"y", b"z"]))
+    assert visible(ks) == [b"x", b"y", b"z"]
+    apply(ks, "a", 20, {}, ins((10, "a", 1), [b"1", b"2"]))
+    assert visible(ks) == [b"x", b"y", b"1", b"2", b"z"]
+    apply(ks, "a", 30, {}, ins(None, [b"h"]))
+    assert visible(ks) == [b"h", b"x", b"y", b"1", b"2", b"z"]
+    assert entry(ks).encoding() == b"quicklist"
+    assert ks.dbs[0].data[b"l"].TYPE == b"list"
+
+
+def test_concurrent_inserts_after_the_same_element_newest_first() -> None:
+    for order in itertools.permutations([("b", 20), ("c", 30), ("d", 25)]):
+        ks = keyspace()
+        apply(ks, "a", 10, {}, ins(None, [b"r"]))
+        for origin, h in order:
+            apply(ks, origin, h, {"a": 10}, ins((10, "a", 0), [origin.encode()]))
+        assert visible(ks) == [b"r", b"c", b"d", b"b"]
+
+
+def test_same_hlc_ties_break_by_origin() -> None:
+    for first in ("a", "b"):
+        ks = keyspace()
+        apply(ks, "z", 5, {}, ins(None, [b"r"]))
+        second = "b" if first == "a" else "a"
+        apply(ks, first, 10, {"z": 5}, ins((5, "z", 0), [first.encode()]))
+        apply(ks, second, 10, {"z": 5}, ins((5, "z", 0), [second.encode()]))
+        assert visible(ks) == [b"r", b"b", b"a"]
+
+
+def test_single_node_deletes_at_once() -> None:
+    ks = keyspace(has_peers=False)
+    apply(ks, "me", 10, {}, ins(None, [b"a", b"b", b"c"]))
+    apply(ks, "me", 20, {}, rem([(10, "me", 0), (10, "me", 2)], [0, 1]))
+    e = entry(ks)
+    assert visible(ks) == [b"b"]
+    assert not e.rm and not e.retain()
+    assert sum(len(b.vals) for b in e.blocks) == 1
+    apply(ks, "me", 30, {}, rem([(10, "me", 1)], [0]))
+    assert b"l" not in ks.dbs[0].data and not ks.dbs[0].shadow
+
+
+def test_peers_keep_tombstones_until_gc() -> None:
+    ks = keyspace()
+    apply(ks, "a", 10, {}, ins(None, [b"a", b"b", b"c"]))
+    apply(ks, "a", 20, {}, rem([(10, "a", 1)], [1]))
+    e = entry(ks)
+    assert visible(ks) == [b"a", b"c"]
+    assert e.rm == {rga._pid(10, rga._code("a") << 32 | 1): (20, "a")}
+    assert e.gc(lambda h, o: h < 20) == 0  # the removal is not stable yet
+    assert e.gc(lambda h, o: True) == 1
+    assert not e.rm and sum(len(b.vals) for b in e.blocks) == 2
+    check_index(e)
+
+
+def test_gc_waits_for_the_insert_after_the_tombstone() -> None:
+    # x (removed) is followed by y; an insert concurrent with y that lands after x's
+    # reference must still see x, so x goes only once y's insert is stable too.
+    ks = keyspace()
+    apply(ks, "a", 10, {}, ins(None, [b"w", b"x"]))
+    apply(ks, "a", 20, {}, ins((10, "a", 1), [b"y"]))
+    apply(ks, "a", 30, {}, rem([(10, "a", 1)], [1]))
+    e = entry(ks)
+    assert e.gc(lambda h, o: h != 20) == 0
+    assert e.retain()
+    assert e.gc(lambda h, o: True) == 1
+    assert visible(ks) == [b"w", b"y"]
+
+
+def test_gc_without_the_tombstones_gives_the_same_order() -> None:
+    # Replica P collects x's tombstone (its removal and y's insert stable), replica Q has
+    # not: a later insert after w (causally after everything) lands at the same place.
+    def build(collect: bool) -> list[bytes]:
+        ks = keyspace()
+        apply(ks, "a", 10, {}, ins(None, [b"w", b"x"]))
+        apply(ks, "b", 20, {"a": 10}, ins((10, "a", 1), [b"y"]))
+        apply(ks, "a", 30, {"b": 20}, rem([(10, "a", 1)], [1]))
+        if collect:
+            assert entry(ks).gc(lambda h, o: True) == 1
+        apply(ks, "c", 40, {"a": 30, "b": 20}, ins((10, "a", 0), [b"n"], hint=0))
+        return visible(ks)
+
+    assert build(True) == build(False) == [b"w", b"n", b"y"]
+
+
+def test_removal_twice_keeps_the_smallest_stamp() -> None:
+    for order in ([("b", 30), ("c", 25)], [("c", 25), ("b", 30)]):
+        ks = keyspace()
+        apply(ks, "a", 10, {}, ins(None, [b"a", b"b"]))
+        for origin, h in order:
+            apply(ks, origin, h, {"a": 10}, rem([(10, "a", 0)]))
+        assert list(entry(ks).rm.values()) == [(25, "c")]
+        assert visible(ks) == [b"b"]
+
+
+def test_unknown_ids_and_references_never_raise() -> None:
+    ks = keyspace()
+    apply(ks, "a", 10, {}, ins(None, [b"a"]))
+    apply(ks, "a", 20, {}, rem([(99, "zz", 0), (10, "a", 7)], [5, 0]))
+    apply(ks, "a", 30, {}, (LSETVAL, 0, b"l", (98, "q", 0), 3, b"v"))
+    apply(ks, "a", 40, {}, (LTRIMR, 0, b"l", (97, "q", 0), 0, (10, "a", 0), 0))
+    apply(ks, "a", 50, {}, ins((96, "nobody", 0), [b"h"], hint=9))
+    assert visible(ks) == [b"h", b"a"]
+    apply(ks, "a", 60, {}, rem([(10, "a", 0)]), rem([(10, "a", 0)]))
+    apply(ks, "a", 70, {}, rem([(50, "a", 0)]))
+    assert b"l" not in ks.dbs[0].data
+    apply(ks, "a", 80, {}, rem([(50, "a", 0)]), (LSETVAL, 0, b"l", (50, "a", 0), 0, b"v"))
+    apply(ks, "a", 90, {}, (LREMOVE, 0, b"nokey", [(1, "a", 0)], [0]), (LSETVAL, 0, b"nokey", (1, "a", 0), 0, b"v"))
+    assert b"nokey" not in ks.dbs[0].data
+
+
+def test_lset_is_lww_per_element_and_removal_wins() -> None:
+    for order in itertools.permutations([("b", 30, b"B"), ("c", 20, b"C"), ("d", 30, b"D")]):
+        ks = keyspace()
+        apply(ks, "a", 10, {}, ins(None, [b"x", b"y"]))
+        for origin, h, v in order:
+            apply(ks, origin, h, {"a": 10}, (LSETVAL, 0, b"l", (10, "a", 0), 0, v))
+        assert visible(ks) == [b"D", b"y"]
+    ks = keyspace()
+    apply(ks, "a", 10, {}, ins(None, [b"x", b"y"]))
+    apply(ks, "b", 20, {"a": 10}, rem([(10, "a", 0)], [0]))
+    apply(ks, "c", 30, {"a": 10}, (LSETVAL, 0, b"l", (10, "a", 0), 0, b"X"))
+    assert visible(ks) == [b"y"]
+    assert not entry(ks).vst
+
+
+def test_lset_stamps_are_collected_when_stable() -> None:
+    ks = keyspace()
+    apply(ks, "a", 10, {}, ins(None, [b"x"]))
+    apply(ks, "a", 20, {}, (LSETVAL, 0, b"l", (10, "a", 0), 0, b"y"))
+    e = entry(ks)
+    assert len(e.vst) == 1
+    assert e.gc(lambda h, o: h != 20) == 0
+    assert e.gc(lambda h, o: True) == 1 and not e.vst
+    ks1 = keyspace(has_peers=False)
+    apply(ks1, "me", 10, {}, ins(None, [b"x"]))
+    apply(ks1, "me", 20, {}, (LSETVAL, 0, b"l", (10, "me", 0), 0, b"y"))
+    assert visible(ks1) == [b"y"] and not entry(ks1).vst
+
+
+def test_del_removes_only_observed_elements() -> None:
+    ks = keyspace()
+    apply(ks, "a", 10, {}, ins(None, [b"a", b"b"]))
+    apply(ks, "b", 20, {"a": 10}, ins((10, "a", 1), [b"c"], hint=1))
+    apply(ks, "a", 30, {}, (codes.DEL, 0, b"l"))  # a had not seen b's insert
+    assert visible(ks) == [b"c"]
+    e = entry(ks)
+    assert len(e.rm) == 2
+    check_index(e)
+
+
+def test_trim_removes_observed_elements_outside_the_kept_range() -> None:
+    ks = keyspace()
+    apply(ks, "a", 10, {}, ins(None, [b"0", b"1", b"2", b"3", b"4"]))
+    apply(ks, "b", 20, {"a": 10}, ins(None, [b"head"]))
+    apply(ks, "b", 21, {"a": 10}, ins((10, "a", 4), [b"tail"], hint=5))
+    apply(ks, "b", 22, {"a": 10}, ins((10, "a", 1), [b"mid"], hint=2))
+    # a trims to [1, 3] without having seen b's inserts
+    apply(ks, "a", 30, {}, (LTRIMR, 0, b"l", (10, "a", 1), 1, (10, "a", 3), 3))
+    assert visible(ks) == [b"head", b"1", b"mid", b"2", b"3", b"tail"]
+
+
+def test_trim_single_node_bulk_path() -> None:
+    ks = keyspace(has_peers=False)
+    vals = [str(i).encode() for i in range(5000)]
+    apply(ks, "me", 10, {}, ins(None, vals))
+    apply(ks, "me", 20, {}, (LTRIMR, 0, b"l", (10, "me", 1200), 1200, (10, "me", 3999), 3999))
+    e = entry(ks)
+    assert visible(ks) == vals[1200:4000]
+    assert not e.rm
+    check_index(e)
+
+
+def test_retained_empty_list_is_invisible_and_keeps_positions() -> None:
+    ks = keyspace()
+    apply(ks, "a", 10, {}, ins(None, [b"x", b"y"]))
+    apply(ks, "a", 20, {}, rem([(10, "a", 0), (10, "a", 1)], [0, 0]))
+    db = ks.dbs[0]
+    assert b"l" not in db.data
+    hidden = db.shadow[b"l"][b"list"]
+    assert type(hidden) is ListEntry and hidden.retain()
+    # Concurrent inserts after x and after y (made before the removals were seen) still
+    # land in x/y order, whatever order they arrive in.
+    apply(ks, "c", 15, {"a": 10}, ins((10, "a", 1), [b"after-y"], hint=1))
+    apply(ks, "b", 16, {"a": 10}, ins((10, "a", 0), [b"after-x"], hint=0))
+    assert visible(ks) == [b"after-x", b"after-y"]
+    assert db.data[b"l"] is hidden and b"l" not in db.shadow
+
+
+def test_retained_list_dropped_once_its_tombstones_are_collected() -> None:
+    ks = keyspace()
+    apply(ks, "a", 10, {}, ins(None, [b"x"]))
+    apply(ks, "a", 20, {}, rem([(10, "a", 0)], [0]))
+    db = ks.dbs[0]
+    assert b"l" in db.shadow
+    for _ in ks.gc_chunks(lambda h, o: h < 20):
+        pass
+    assert b"l" in db.shadow
+    for _ in ks.gc_chunks(lambda h, o: True):
+        pass
+    assert b"l" not in db.shadow
+
+
+def test_set_over_a_list_keeps_its_tombstones_hidden() -> None:
+    ks = keyspace()
+    apply(ks, "a", 10, {}, ins(None, [b"x"]))
+    apply(ks, "a", 20, {}, (codes.SET, 0, b"l", b"str", codes.TTL_CLEAR, None))
+    db = ks.dbs[0]
+    assert db.data[b"l"][0] == b"str"
+    assert db.shadow[b"l"][b"list"].retain()
+
+
+def test_losing_peers_purges_tombstones() -> None:
+    ks = keyspace()
+    apply(ks, "a", 10, {}, ins(None, [b"x", b"y"]))
+    apply(ks, "a", 20, {}, rem([(10, "a", 0)], [0]))
+    assert entry(ks).rm
+    ks.has_peers = False
+    apply(ks, "a", 30, {}, ins(None, [b"z"]))
+    e = entry(ks)
+    assert not e.rm and visible(ks) == [b"z", b"y"]
+    check_index(e)
+
+
+def test_wrong_hint_falls_back_to_nearby_blocks_then_the_id_dict(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rga, "BLOCK", 4)
+    monkeypatch.setattr(rga, "MAX_BLOCK", 8)
+    ks = keyspace()
+    vals = [str(i).encode() for i in range(100)]
+    apply(ks, "a", 10, {}, ins(None, vals))
+    e = entry(ks)
+    assert len(e.blocks) == 25
+    apply(ks, "a", 20, {}, rem([(10, "a", 50)], [49]))  # one off: a neighbour
+    assert e.where is None
+    apply(ks, "a", 30, {}, rem([(10, "a", 90)], [3]))  # far off: the dict
+    assert e.where is not None
+    apply(ks, "a", 40, {}, ins((10, "a", 10), [b"new"], hint=70))
+    apply(ks, "a", 50, {}, rem([(10, "a", 0)], [-1]))
+    expected = vals[1:11] + [b"new"] + vals[11:50] + vals[51:90] + vals[91:]
+    assert visible(ks) == expected
+    assert set(e.where) == {rga._pid(h, o) for b in e.blocks for h, o in zip(b.hl, b.oi, strict=True)}
+    assert all(e.where[rga._pid(h, o)] is b for b in e.blocks for h, o in zip(b.hl, b.oi, strict=True))
+    check_index(e)
+
+
+@pytest.mark.parametrize("peers", [True, False])
+def test_block_index_matches_a_plain_list_under_random_ops(monkeypatch: pytest.MonkeyPatch, peers: bool) -> None:
+    monkeypatch.setattr(rga, "BLOCK", 4)
+    monkeypatch.setattr(rga, "MAX_BLOCK", 8)
+    rnd = random.Random(7)
+    ks = keyspace(has_peers=peers)
+    model: list[tuple[bytes, Any]] = []  # (value, id)
+    h = 0
+    for step in range(1500):
+        h += 1
+        e = rga.existing(ks.dbs[0], b"l")
+        op = rnd.random()
+        if op < 0.45 or not model:
+            n = rnd.choice([1, 1, 2, 3, 12])
+            vals = [f"{h}.{i}".encode() for i in range(n)]
+            k = rnd.randrange(-1, len(model))
+            ref = None if k < 0 else model[k][1]
+            apply(ks, "me", h, {}, ins(ref, vals, hint=k))
+            model[k + 1:k + 1] = [(v, (h, "me", i)) for i, v in enumerate(vals)]
+        elif op < 0.8:
+            ks_ = sorted(rnd.sample(range(len(model)), min(len(model), rnd.choice([1, 1, 3]))))
+            ids = [model[k][1] for k in ks_]
+            hints = [k - j for j, k in enumerate(ks_)]
+            apply(ks, "me", h, {}, rem(ids, hints))
+            for k in reversed(ks_):
+                del model[k]
+        elif op < 0.9:
+            k = rnd.randrange(len(model))
+            v = f"set{h}".encode()
+            apply(ks, "me", h, {}, (LSETVAL, 0, b"l", model[k][1], k, v))
+            model[k] = (v, model[k][1])
+        else:
+            a = rnd.randrange(len(model))
+            b = rnd.randrange(a, len(model))
+            apply(ks, "me", h, {}, (LTRIMR, 0, b"l", model[a][1], a, model[b][1], b))
+            model = model[a:b + 1]
+        assert visible(ks) == [v for v, _ in model], step
+        e = rga.existing(ks.dbs[0], b"l")
+        if e is not None and step % 50 == 0:
+            check_index(e)
+            if peers and step % 200 == 0:
+                e.gc(lambda hh, o: True)
+                check_index(e)
+                assert not e.rm
+
+
+def test_large_insert_is_split_into_blocks() -> None:
+    ks = keyspace(has_peers=False)
+    vals = [str(i).encode() for i in range(3000)]
+    apply(ks, "me", 10, {}, ins(None, vals[:1]))
+    apply(ks, "me", 20, {}, ins((10, "me", 0), vals[1:], hint=0))
+    e = entry(ks)
+    assert all(len(b.vals) <= rga.MAX_BLOCK for b in e.blocks)
+    assert visible(ks) == vals
+    check_index(e)
+
+
+def test_tail_appends_fill_blocks_and_touch_one_block() -> None:
+    ks = keyspace(has_peers=False)
+    apply(ks, "me", 1, {}, ins(None, [b"0"]))
+    for i in range(1, 2500):
+        apply(ks, "me", i + 1, {}, ins((i, "me", 0), [str(i).encode()], hint=i - 1))
+    e = entry(ks)
+    assert [len(b.vals) for b in e.blocks] == [1024, 1024, 452]
+    for i in range(2500):
+        apply(ks, "me", 10000 + i, {}, rem([(i + 1, "me", 0)], [0]))
+        if i % 500 == 0:
+            check_index(e)
+    assert b"l" not in ks.dbs[0].data
+
+
+def test_state_roundtrip_with_tombstones_and_lset_stamps() -> None:
+    ks = keyspace()
+    apply(ks, "a", 10, {}, ins(None, [b"a", b"b", b"c"]))
+    apply(ks, "b", 20, {"a": 10}, ins((10, "a", 0), [b"x"], hint=0))
+    apply(ks, "a", 30, {}, rem([(10, "a", 1)], [1]))
+    apply(ks, "a", 40, {"b": 20}, (LSETVAL, 0, b"l", (10, "a", 2), 2, b"C"))
+    e = entry(ks)
+    s = e.state()
+    e2 = ListEntry.from_state(s)
+    assert e2.state() == s
+    assert e2.values() == e.values() == [b"a", b"x", b"C"]
+    assert e2.rm == e.rm and e2.vst == e.vst
+    assert (e2.thlc, e2.torigin) == (e.thlc, e.torigin)
+    check_index(e2)
+    # Plain structure only.
+    def plain(x: Any) -> bool:
+        if isinstance(x, dict):
+            return all(isinstance(k, str) and plain(v) for k, v in x.items())
+        if isinstance(x, (list, tuple)):
+            return all(plain(v) for v in x)
+        return x is None or isinstance(x, (bool, int, float, str, bytes))
+
+    assert plain(s)
+
+
+def test_rebuild_effects_write_an_equal_list() -> None:
+    ks = keyspace()
+    apply(ks, "a", 10, {}, ins(None, [b"a", b"b", b"c"]))
+    apply(ks, "a", 20, {}, rem([(10, "a", 1)], [1]))
+    effs = rebuild_effects(0, b"copy", entry(ks))
+    apply(ks, "a", 30, {}, *effs)
+    assert visible(ks, b"copy") == [b"a", b"c"]
+
+
+# ---- named scenarios on three replicas ------------------------------------------------------
+
+
+def sync_from(c: Cluster, i: int, mark: int) -> None:
+    """Deliver replica i's ops emitted since `mark` to every other replica."""
+    for op in c[i].emitted[mark:]:
+        for j, r in enumerate(c.replicas):
+            if j != i:
+                r.node.apply_remote(op)
+
+
+def lrange(r: Replica, key: str = "l") -> Any:
+    return r.run("LRANGE", key, 0, -1)
+
+
+def exchange(c: Cluster, marks: dict[int, int], observer_order: tuple[int, ...]) -> None:
+    """Replicas in `marks` each emitted ops concurrently since their mark: deliver them to
+    each other, and to the remaining replica in `observer_order`."""
+    ops = {i: c[i].emitted[m:] for i, m in marks.items()}
+    for i in marks:
+        for j in marks:
+            if i != j:
+                for op in ops[j]:
+                    c[i].node.apply_remote(op)
+    for j, r in enumerate(c.replicas):
+        if j not in marks:
+            for i in observer_order:
+                for op in ops[i]:
+                    r.node.apply_remote(op)
+
+
+def converged(c: Cluster, key: str = "l") -> Any:
+    vals = [lrange(r, key) for r in c.replicas]
+    assert vals[0] == vals[1] == vals[2], vals
+    return vals[0]
+
+
+ORDERS = [(0, 1), (1, 0)]
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_lpush_concurrent_lpush_keeps_both_in_one_order(order: tuple[int, int]) -> None:
+    c = Cluster(3)
+    m = {0: len(c[0].emitted), 1: len(c[1].emitted)}
+    assert c[0].run("LPUSH", "l", "a") == 1
+    assert c[1].run("LPUSH", "l", "b") == 1
+    exchange(c, m, order)
+    result = converged(c)
+    assert sorted(result) == [b"a", b"b"]
+    # The later push (higher stamp) is nearer the head everywhere.
+    assert result == [b"b", b"a"]
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_lpop_concurrent_pops_same_element_both_return_it(order: tuple[int, int]) -> None:
+    c = Cluster(3)
+    c[0].run("RPUSH", "l", "a", "b", "c")
+    sync_from(c, 0, 0)
+    m = {0: len(c[0].emitted), 1: len(c[1].emitted)}
+    assert c[0].run("LPOP", "l") == b"a"
+    assert c[1].run("LPOP", "l") == b"a"  # at-least-once pop: both get it
+    exchange(c, m, order)
+    assert converged(c) == [b"b", b"c"]  # and the list loses it once
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("where", ["BEFORE", "AFTER"])
+def test_linsert_next_to_concurrently_removed_element(order: tuple[int, int], where: str) -> None:
+    c = Cluster(3)
+    c[0].run("RPUSH", "l", "a", "b", "c")
+    sync_from(c, 0, 0)
+    m = {0: len(c[0].emitted), 1: len(c[1].emitted)}
+    assert c[0].run("LREM", "l", 0, "b") == 1
+    assert c[1].run("LINSERT", "l", where, "b", "x") == 4
+    exchange(c, m, order)
+    assert converged(c) == [b"a", b"x", b"c"]
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_linsert_after_two_concurrently_popped_elements_same_everywhere(order: tuple[int, int]) -> None:
+    c = Cluster(3)
+    c[0].run("RPUSH", "l", "a", "b")
+    sync_from(c, 0, 0)
+    m0, m1, m2 = (len(r.emitted) for r in c.replicas)
+    c[0].run("DEL", "l")
+    c[1].run("LINSERT", "l", "AFTER", "b", "after-b")
+    c[2].run("LINSERT", "l", "AFTER", "a", "after-a")
+    ops = [c[0].emitted[m0:], c[1].emitted[m1:], c[2].emitted[m2:]]
+    for j in range(3):
+        others = [i for i in range(3) if i != j]
+        if order == (1, 0):
+            others.reverse()
+        for i in others:
+            for op in ops[i]:
+                c[j].node.apply_remote(op)
+    assert converged(c) == [b"after-a", b"after-b"]
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_del_concurrent_rpush_keeps_only_the_concurrent_element(order: tuple[int, int]) -> None:
+    c = Cluster(3)
+    c[0].run("RPUSH", "l", "a", "b")
+    sync_from(c, 0, 0)
+    m = {0: len(c[0].emitted), 1: len(c[1].emitted)}
+    assert c[0].run("DEL", "l") == 1
+    assert c[1].run("RPUSH", "l", "new") == 3
+    exchange(c, m, order)
+    assert converged(c) == [b"new"]
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_set_concurrent_lpush_one_type_everywhere(order: tuple[int, int]) -> None:
+    c = Cluster(3)
+    m = {0: len(c[0].emitted), 1: len(c[1].emitted)}
+    c[0].run("SET", "k", "v")
+    c[1].run("LPUSH", "k", "a")
+    exchange(c, m, order)
+    types = {r.run("TYPE", "k") for r in c.replicas}
+    assert len(types) == 1
+    winner = "list" if (c[1].emitted[-1].hlc, c[1].node.origin) > (c[0].emitted[-1].hlc, c[0].node.origin) else "string"
+    assert types == {winner.encode()}
+    # The loser's origin saw its content replaced by the winner: a counted conflict.
+    loser = 0 if winner == "list" else 1
+    assert c[loser].node.keyspace.type_conflicts == 1
+
+
+async def test_blpop_woken_by_a_replicated_push() -> None:
+    c = Cluster(2)
+    reply = c[0].run("BLPOP", "q", "nothing", 0)
+    assert isinstance(reply, Deferred)
+    assert c[0].client.blocked
+    c[1].run("RPUSH", "q", "job")
+    c[0].node.apply_remote(c[1].emitted[-1])
+    assert await asyncio.wait_for(reply.future, 2) == [b"q", b"job"]
+    assert not c[0].client.blocked and not c[0].node.keyspace.dbs[0].waiters
+    # The pop is an ordinary op of the woken replica: peers apply it.
+    c[1].node.apply_remote(c[0].emitted[-1])
+    assert c[1].run("LLEN", "q") == 0
+
+
+# ---- the property test ----------------------------------------------------------------------
+
+KEYS = ("a", "b")
+VALUES = ("x", "y", "z")
+
+push = st.tuples(st.sampled_from(["LPUSH", "RPUSH", "LPUSH", "RPUSH", "LPUSHX", "RPUSHX"]),
+                 st.sampled_from(KEYS), st.lists(st.sampled_from(VALUES), min_size=1, max_size=4)).map(
+    lambda t: [t[0], t[1], *t[2]])
+linsert = st.tuples(st.sampled_from(KEYS), st.sampled_from(["BEFORE", "AFTER"]), st.sampled_from(VALUES),
+                    st.sampled_from(VALUES)).map(lambda t: ["LINSERT", t[0], t[1], t[2], t[3]])
+pop = st.tuples(st.sampled_from(["LPOP", "RPOP"]), st.sampled_from(KEYS), st.integers(0, 3)).map(
+    lambda t: [t[0], t[1]] if t[2] == 0 else [t[0], t[1], str(t[2])])
+command = st.one_of(
+    push, push, push, push, push, push, linsert, linsert, pop, pop,
+    st.tuples(st.sampled_from(KEYS), st.integers(-4, 3), st.sampled_from(VALUES)).map(
+        lambda t: ["LSET", t[0], str(t[1]), t[2]]),
+    st.tuples(st.sampled_from(KEYS), st.integers(-2, 2), st.sampled_from(VALUES)).map(
+        lambda t: ["LREM", t[0], str(t[1]), t[2]]),
+    st.tuples(st.sampled_from(KEYS), st.integers(-5, 4), st.integers(-4, 5)).map(
+        lambda t: ["LTRIM", t[0], str(t[1]), str(t[2])]),
+    st.tuples(st.sampled_from(KEYS), st.sampled_from(KEYS), st.sampled_from(["LEFT", "RIGHT"]),
+              st.sampled_from(["LEFT", "RIGHT"])).map(lambda t: ["LMOVE", *t]),
+    st.tuples(st.sampled_from(["LEFT", "RIGHT"]), st.integers(1, 3)).map(
+        lambda t: ["LMPOP", "2", "a", "b", t[0], "COUNT", str(t[1])]),
+    st.sampled_from(KEYS).map(lambda k: ["DEL", k]),
+)
+
+cmd_step = st.tuples(st.just("cmd"), st.integers(0, 2), command)
+step = st.one_of(
+    cmd_step, cmd_step, cmd_step,
+    st.tuples(st.just("deliver"), st.integers(1, 6)),
+    st.tuples(st.just("gc"), st.integers(0, 2)),
+)
+
+
+def _observes(ctx_origin: str, ctx_hlc: int, deps: dict[str, int], h: int, o: str) -> bool:
+    return Ctx(ctx_origin, 0, ctx_hlc, deps).observed(h, o)
+
+
+def spec(ops: list[Op], key: bytes) -> list[bytes]:
+    """The visible list from the set of all ops alone: RGA as a tree walk (children of an
+    element in descending id order, each after its parent), minus removed elements."""
+    value: dict[Any, bytes] = {}
+    children: dict[Any, list[Any]] = defaultdict(list)
+    removals: list[tuple[Any, str, int, dict[str, int]]] = []
+    lsets: dict[Any, tuple[tuple[int, str], bytes]] = {}
+    for op in ops:
+        for j, eff in enumerate(op.effects):
+            if eff[2] != key:
+                continue
+            h = op.hlc + j
+            if eff[0] == LINSERT:
+                for i, v in enumerate(eff[5]):
+                    eid = (h, op.origin, i)
+                    value[eid] = v
+                    children[eff[3] if i == 0 else (h, op.origin, i - 1)].append(eid)
+            elif eff[0] == LSETVAL:
+                stamp = (h, op.origin)
+                if eff[3] not in lsets or lsets[eff[3]][0] < stamp:
+                    lsets[eff[3]] = (stamp, eff[5])
+            else:
+                removals.append((eff, op.origin, h, op.deps))
+    order: list[Any] = []
+    stack: list[Any] = sorted(children[None])  # ascending: pop() takes the largest first
+    while stack:
+        eid = stack.pop()
+        order.append(eid)
+        stack.extend(sorted(children[eid]))
+    pos = {eid: k for k, eid in enumerate(order)}
+    removed: set[Any] = set()
+    for eff, origin, h, deps in removals:
+        if eff[0] == LREMOVE:
+            removed.update(eff[3])
+        elif eff[0] == codes.DEL:
+            removed.update(e for e in order if _observes(origin, h, deps, e[0], e[1]))
+        elif eff[0] == LTRIMR:
+            lo, hi = pos[eff[3]], pos[eff[5]]
+            removed.update(e for k, e in enumerate(order)
+                           if (k < lo or k > hi) and _observes(origin, h, deps, e[0], e[1]))
+    return [lsets[e][1] if e in lsets else value[e] for e in order if e not in removed]
+
+
+def stable_oracle(c: Cluster) -> Any:
+    """(hlc, origin) is stable when every replica applied it and no op still in flight
+    (in any inbox, not yet applied there) is concurrent with it."""
+    pending = [op for r in c.replicas for op in r.inbox if not r.applied(op)]
+
+    def stable(h: int, o: str) -> bool:
+        if any(r.node.keyspace.vh.get(o, 0) < h for r in c.replicas):
+            return False
+        return all(_observes(op.origin, op.hlc, op.deps, h, o) for op in pending)
+
+    return stable
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(step, min_size=60, max_size=120), seed=st.integers(0, 2**32 - 1))
+def test_property_replicas_converge_to_the_rga_spec(steps: list[Any], seed: int) -> None:
+    c = Cluster(3, seed=seed)
+    for s in steps:
+        if s[0] == "cmd":
+            c.run(s[1], *s[2])
+        elif s[0] == "deliver":
+            c.deliver_some(s[1], dup_prob=0.2)
+        else:
+            stable = stable_oracle(c)
+            ks = c[s[1]].node.keyspace
+            for _ in ks.gc_chunks(stable):
+                pass
+    c.deliver_all()
+    ops = c.all_ops()
+    for key in KEYS:
+        want = spec(ops, key.encode())
+        for r in c.replicas:
+            assert lrange(r, key) == want, (key, r.node.origin)
+            e = rga.existing(r.node.keyspace.dbs[0], key.encode())
+            if e is not None:
+                s = e.state()
+                assert ListEntry.from_state(s).state() == s
+                check_index(e)
+    # Once everything is delivered, everything is stable: collection changes nothing visible.
+    for r in c.replicas:
+        for _ in r.node.keyspace.gc_chunks(lambda h, o: True):
+            pass
+        for key in KEYS:
+            assert lrange(r, key) == spec(ops, key.encode())
+            e = rga.existing(r.node.keyspace.dbs[0], key.encode())
+            assert e is None or not e.rm
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_long_runs_converge_to_the_rga_spec(seed: int) -> None:
+    """Longer, denser runs than hypothesis draws: hundreds of commands, lists of dozens."""
+    rnd = random.Random(seed)
+    c = Cluster(3, seed=seed)
+    for _ in range(400):
+        x = rnd.random()
+        if x < 0.7:
+            k = rnd.choice(KEYS)
+            v = rnd.choice(VALUES)
+            cmds = [
+                ["RPUSH", k, *rnd.choices(VALUES, k=rnd.randint(1, 4))], ["LPUSH", k, v],
+                ["LINSERT", k, rnd.choice(["BEFORE", "AFTER"]), rnd.choice(VALUES), v],
+                [rnd.choice(["LPOP", "RPOP"]), k, str(rnd.randint(1, 2))],
+                ["LSET", k, str(rnd.randint(-5, 5)), v], ["LREM", k, str(rnd.randint(-2, 2)), v],
+                ["LTRIM", k, str(rnd.randint(-12, 2)), str(rnd.randint(-3, 12))],
+                ["LMOVE", k, rnd.choice(KEYS), rnd.choice(["LEFT", "RIGHT"]), rnd.choice(["LEFT", "RIGHT"])],
+            ]
+            weights = [6, 3, 3, 2, 1, 1, 1, 1]
+            c.run(rnd.randrange(3), *rnd.choices(cmds, weights)[0])
+            if rnd.random() < 0.01:
+                c.run(rnd.randrange(3), "DEL", k)
+        elif x < 0.95:
+            c.deliver_some(rnd.randint(1, 5), dup_prob=0.2)
+        else:
+            for _ in c[rnd.randrange(3)].node.keyspace.gc_chunks(stable_oracle(c)):
+                pass
+    c.deliver_all()
+    ops = c.all_ops()
+    for key in KEYS:
+        want = spec(ops, key.encode())
+        for r in c.replicas:
+            assert lrange(r, key) == want

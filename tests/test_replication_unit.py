@@ -1,0 +1,63 @@
+"""Replication pieces without sockets: the backlog's indexing and eviction, batch
+validation (deliverability), and causal stability."""
+from __future__ import annotations
+
+import pytest
+
+from crdtredis.op import Op
+from crdtredis.replication.backlog import Backlog, TooOld
+from crdtredis.replication.inbox import BadBatch, validate
+from tests.support.sim import Replica
+
+
+def op(origin: str, seq: int, n: int = 1, deps: dict[str, int] | None = None) -> Op:
+    return Op(origin, seq, 1000 * seq, deps or {}, [(10, 0, b"k%d" % i, b"v", 0, None) for i in range(n)])
+
+
+def test_backlog_first_needed_and_collect() -> None:
+    b = Backlog(1 << 30)
+    seq = [op("a", 1), op("b", 1), op("a", 2, n=3), op("b", 2), op("a", 5)]
+    for o in seq:
+        b.add(o)
+    ours = {"a": 5, "b": 2}
+    assert b.first_needed({}, ours) == 0
+    assert b.first_needed({"a": 1}, ours) == 1
+    assert b.first_needed({"a": 4, "b": 1}, ours) == 3
+    assert b.first_needed({"a": 5, "b": 2}, ours) is None
+    got, nxt, more = b.collect(0, {"a": 1}, 100, 1 << 20)
+    assert [(o.origin, o.seq) for o, _b in got] == [("b", 1), ("a", 2), ("b", 2), ("a", 5)]
+    assert nxt == 5 and not more
+    got, nxt, more = b.collect(0, {}, 2, 1 << 20)
+    assert len(got) == 2 and more and nxt == 2
+
+
+def test_backlog_eviction_makes_old_requesters_too_old() -> None:
+    b = Backlog(2000)
+    for i in range(1, 50):
+        b.add(op("a", i))
+    assert b.start > 0
+    with pytest.raises(TooOld):
+        b.first_needed({}, {"a": 49})
+    assert b.first_needed({"a": 48}, {"a": 49}) is not None
+    assert b.first_needed({"a": 49}, {"a": 49}) is None
+
+
+def test_validate_accepts_causal_batches_and_rejects_gaps() -> None:
+    r = Replica("me")
+    validate(r.node, [op("x.1", 1), op("x.1", 2), op("y.1", 1, deps={"x.1": 2000})])
+    with pytest.raises(BadBatch, match="not deliverable"):
+        validate(r.node, [op("x.1", 2)])
+    with pytest.raises(BadBatch, match="depends on"):
+        validate(r.node, [op("y.1", 1, deps={"x.1": 5})])
+    with pytest.raises(BadBatch, match="unknown effect"):
+        validate(r.node, [Op("x.1", 1, 1, {}, [(250, 0, b"k")])])
+    with pytest.raises(BadBatch, match="database"):
+        validate(r.node, [Op("x.1", 1, 1, {}, [(10, 16, b"k", b"v", 0, None)])])
+    with pytest.raises(BadBatch, match="ours"):
+        validate(r.node, [Op(r.node.origin, 1, 1, {}, [(10, 0, b"k", b"v", 0, None)])])
+
+
+def test_validate_skips_duplicates() -> None:
+    r = Replica("me")
+    r.node.apply_remote(op("x.1", 1))
+    validate(r.node, [op("x.1", 1), op("x.1", 2)])
