@@ -93,6 +93,18 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -
     raise TimeoutError(f"port {port} did not answer")
 
 
+def cpu_ns(pid: int) -> int:
+    """CPU time of every thread of `pid` so far (schedstat: ns on a CPU)."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass
+    return total
+
+
 def rss_bytes(pid: int) -> int:
     with open(f"/proc/{pid}/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -110,15 +122,18 @@ def used_memory(c: Conn) -> int:
 class Bench:
     """The workload against one server."""
 
-    def __init__(self, name: str, conn: Conn, memory: Callable[[], int], big: int, ops: int, runs: int) -> None:
+    def __init__(self, name: str, conn: Conn, pid: int, memory: Callable[[], int], big: int, ops: int,
+                 runs: int) -> None:
         self.name = name
         self.c = conn
+        self.pid = pid
         self.memory = memory
         self.big = big
         self.ops = ops
         self.runs = runs
         self.rng = random.Random(7)
-        self.results: dict[tuple[str, str], float] = {}
+        self.results: dict[tuple[str, str], float] = {}  # wall µs/op
+        self.cpu: dict[tuple[str, str], float] = {}  # server CPU µs/op
         self.bytes_per_element = 0.0
 
     def small_keys(self) -> list[bytes]:
@@ -149,10 +164,13 @@ class Bench:
     def timed(self, label: str, size: str, make: Callable[[int], list[Sequence[bytes | str | int | float]]],
               reset: Callable[[], None] | None = None) -> None:
         samples = []
+        cpu = []
         for run in range(self.runs):
             cmds = make(run)
             payload = b"".join(encode(c) for c in cmds)
+            c0 = cpu_ns(self.pid)
             dt, replies = self.c.pipeline(payload, len(cmds))
+            cpu.append((cpu_ns(self.pid) - c0) / len(cmds) / 1e3)
             bad = [r for r in replies if isinstance(r, hiredis.ReplyError)]
             if bad:
                 raise RuntimeError(f"{self.name} {label}: {bad[0]}")
@@ -160,6 +178,7 @@ class Bench:
             if reset is not None:
                 reset()
         self.results[(label, size)] = statistics.median(samples)
+        self.cpu[(label, size)] = statistics.median(cpu)
 
     def run(self) -> None:
         n = self.ops
@@ -217,8 +236,8 @@ def main() -> int:
         wait_port(cport, cproc)
         rc, cc = Conn(rport), Conn(cport)
         benches = [
-            Bench("redis", rc, lambda: used_memory(rc), args.big, args.ops, args.runs),
-            Bench("crdt-redis", cc, lambda: rss_bytes(cproc.pid), args.big, args.ops, args.runs),
+            Bench("redis", rc, rproc.pid, lambda: used_memory(rc), args.big, args.ops, args.runs),
+            Bench("crdt-redis", cc, cproc.pid, lambda: rss_bytes(cproc.pid), args.big, args.ops, args.runs),
         ]
         for bench in benches:
             t0 = time.time()
@@ -226,15 +245,18 @@ def main() -> int:
             print(f"# {bench.name}: done in {time.time() - t0:.0f}s", file=sys.stderr)
         red, crdt = benches
         big = f"{args.big:,}"
-        print(f"Sorted sets, µs per op (pipelined {args.ops}, median of {args.runs}); memory at {big} elements\n")
-        print(f"| op | redis, 10 | crdt-redis, 10 | ratio | redis, {big} | crdt-redis, {big} | ratio |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
-        for label in ("ZADD", "ZSCORE", "ZRANK", "ZRANGE 0 9", "ZINCRBY", "ZPOPMIN"):
-            a, b = red.results[(label, "10")], crdt.results[(label, "10")]
-            c, d = red.results[(label, "1M")], crdt.results[(label, "1M")]
-            print(f"| {label} | {a:.2f} | {b:.2f} | {b / a:.1f}× | {c:.2f} | {d:.2f} | {d / c:.1f}× |")
+        for title, table in (("server CPU µs per op", "cpu"), ("wall-clock µs per op", "results")):
+            print(f"\nSorted sets, {title} (pipelined {args.ops}, median of {args.runs} runs)\n")
+            print(f"| op | redis, 10 | crdt-redis, 10 | ratio | redis, {big} | crdt-redis, {big} | ratio |")
+            print("|---|---:|---:|---:|---:|---:|---:|")
+            rt, ct = getattr(red, table), getattr(crdt, table)
+            for label in ("ZADD", "ZSCORE", "ZRANK", "ZRANGE 0 9", "ZINCRBY", "ZPOPMIN"):
+                a, b = rt[(label, "10")], ct[(label, "10")]
+                c, d = rt[(label, "1M")], ct[(label, "1M")]
+                print(f"| {label} | {a:.2f} | {b:.2f} | {b / a:.1f}× | {c:.2f} | {d:.2f} | {d / c:.1f}× |")
         a, b = red.bytes_per_element, crdt.bytes_per_element
-        print(f"| bytes/element | | | | {a:.0f} | {b:.0f} | {b / a:.1f}× |")
+        print(f"\nMemory per element at {big} elements: redis {a:.0f} B (used_memory delta), "
+              f"crdt-redis {b:.0f} B (RSS delta), {b / a:.1f}×")
         return 0
     finally:
         for p in procs:

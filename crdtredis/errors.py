@@ -64,7 +64,8 @@ def invalid_expire(cmd: str) -> str:
 
 
 def _sds_trunc(b: bytes, n: int) -> str:
-    s = b[:n].decode("utf-8", "replace")
+    # surrogateescape: the reply encoder turns undecodable bytes back into the client's bytes.
+    s = b[:n].decode("utf-8", "surrogateescape")
     # Redis escapes nothing here but replaces newlines so the reply stays one line.
     return s.replace("\r", " ").replace("\n", " ")
 

@@ -423,9 +423,22 @@ def _existing(db: Db, key: bytes) -> HashEntry | None:
     return None
 
 
+def _finish(ks: Keyspace, db: Db, key: bytes, e: HashEntry, ctx: Ctx) -> None:
+    """The end of an adding apply: the type register, then Keyspace.settle, which has
+    nothing to do (the hot path skips it) for a non-empty visible hash that no client
+    watches or waits on and no other type shadows."""
+    if ctx.hlc > e.thlc or (ctx.hlc == e.thlc and ctx.origin > e.torigin):
+        e.thlc = ctx.hlc
+        e.torigin = ctx.origin
+    if db.shadow or db.watched or db.waiters or not e.fields:
+        ks.settle(db, key)
+
+
 def apply_hset(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     key = eff[2]
-    e = ks.entry_for(db, key, HashEntry, ctx)
+    e = db.data.get(key)
+    if type(e) is not HashEntry:
+        e = ks.entry_for(db, key, HashEntry, ctx)
     fields = e.fields
     n = len(eff)
     if not ks.has_peers:
@@ -457,15 +470,16 @@ def apply_hset(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
                 e.big = True
     if len(fields) > LISTPACK_MAX_ENTRIES:
         e.big = True
-    e.touch(ctx)
-    ks.settle(db, key)
+    _finish(ks, db, key, e, ctx)
 
 
 def apply_hincr(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     key = eff[2]
     f = eff[3]
     delta = eff[4]
-    e = ks.entry_for(db, key, HashEntry, ctx)
+    e = db.data.get(key)
+    if type(e) is not HashEntry:
+        e = ks.entry_for(db, key, HashEntry, ctx)
     fields = e.fields
     cur = fields.get(f)
     if not ks.has_peers:
@@ -484,8 +498,7 @@ def apply_hincr(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
         e.note_size(f, nv)
     if len(fields) > LISTPACK_MAX_ENTRIES:
         e.big = True
-    e.touch(ctx)
-    ks.settle(db, key)
+    _finish(ks, db, key, e, ctx)
 
 
 def apply_hdel(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:

@@ -448,7 +448,17 @@ def apply_zadd(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
 def apply_zincr(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     key = eff[2]
     e = ks.entry_for(db, key, ZsetEntry, ctx)
-    e.zincr(eff[3], eff[4], ctx, not ks.has_peers)
+    m = eff[3]
+    old = e.recs.get(m)
+    if type(old) is float and not ks.has_peers:
+        # Single node, the hot path: fold the increment into the plain score.
+        s = _add(old, eff[4])
+        if not same_score(old, s):
+            e.index.remove((old, m))
+            e.index.add((s, m))
+        e.recs[m] = s
+    else:
+        e.zincr(m, eff[4], ctx, not ks.has_peers)
     e.touch(ctx)
     ks.settle(db, key)
 
