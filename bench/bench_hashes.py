@@ -218,7 +218,17 @@ def workloads(nbig: int, ops: int) -> list[tuple[str, str, Callable[[int], Itera
         for j in range(run * ops, (run + 1) * ops):
             yield [b"HDEL", b"big", b"f%d" % _DEL_ORDER[j]]
 
+    def ref_set(run: int) -> Iterator[Cmd]:
+        for i in range(ops):
+            yield [b"SET", b"s", b"%d" % i]
+
+    def ref_get(run: int) -> Iterator[Cmd]:
+        for _ in range(ops):
+            yield [b"GET", b"s"]
+
     return [
+        # Strings on the same connection: the shared write/read path, for reference.
+        ("SET (reference)", "-", ref_set), ("GET (reference)", "-", ref_get),
         ("HSET", "10", small_hset), ("HGET", "10", small_hget), ("HINCRBY", "10", small_hincrby),
         ("HGETALL", "10", small_hgetall), ("HDEL", "10", small_hdel),
         ("HSET", f"{nbig:,}", big_hset), ("HGET", f"{nbig:,}", big_hget), ("HINCRBY", f"{nbig:,}", big_hincrby),

@@ -160,16 +160,17 @@ class Node:
 
     def _reject(self, client: Client, msg: str, cmd: Optional[Command] = None) -> ErrorReply:
         # Errors found before the command runs also abort a MULTI (Redis flagTransaction);
-        # a rejected EXEC itself discards the transaction (Redis execCommandAbort).
+        # a rejected EXEC, in MULTI or not, answers EXECABORT (Redis rejectCommand ->
+        # execCommandAbort, which also discards any transaction).
         if client.in_multi:
             client.multi_error = True
-            if cmd is not None and cmd.name == "exec":
-                from .commands.transactions import discard_transaction
+        if cmd is not None and cmd.name == "exec":
+            from .commands.transactions import discard_transaction
 
-                discard_transaction(self, client)
-                self._count_error(msg)
-                body = msg[4:] if msg.startswith("ERR ") else msg
-                return ErrorReply("EXECABORT Transaction discarded because of: " + body)
+            discard_transaction(self, client)
+            self._count_error(msg)
+            body = msg[4:] if msg.startswith("ERR ") else msg
+            return ErrorReply("EXECABORT Transaction discarded because of: " + body)
         if cmd is not None:
             name = cmd.fullname
             self.rejected_calls[name] = self.rejected_calls.get(name, 0) + 1
