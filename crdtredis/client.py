@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 
 class Client:
@@ -23,7 +24,7 @@ class Client:
         cid: int,
         addr: str = "",
         laddr: str = "",
-        close_cb: Optional[Callable[[], None]] = None,
+        close_cb: Callable[[], None] | None = None,
         authenticated: bool = True,
     ) -> None:
         self.id = cid

@@ -7,7 +7,7 @@ another always has a larger timestamp, and LWW by (hlc, origin) respects causali
 from __future__ import annotations
 
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 LOGICAL_BITS = 16
 LOGICAL_MASK = (1 << LOGICAL_BITS) - 1

@@ -20,7 +20,7 @@ them for the client's protocol version (RESP2 or RESP3).
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Union
+from typing import Any
 
 
 class Status(bytes):
@@ -106,9 +106,10 @@ class Deferred:
         self.future = future
 
 
-Reply = Union[
-    int, bytes, None, list, tuple, Status, ErrorReply, float, Map, SetReply, Verbatim, _NullArray, Deferred
-]
+Reply = (
+    int | bytes | None | list | tuple | Status | ErrorReply | float | Map | SetReply | Verbatim
+    | _NullArray | Deferred
+)
 
 OK = Status(b"OK")
 QUEUED = Status(b"QUEUED")

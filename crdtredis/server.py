@@ -7,7 +7,7 @@ import logging
 import os
 import signal
 import time
-from typing import TYPE_CHECKING, Any, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .node import Node
 
@@ -26,7 +26,7 @@ class Component(Protocol):
 
 
 class Server:
-    def __init__(self, config: "Config") -> None:
+    def __init__(self, config: Config) -> None:
         from .storage.component import Persistence
 
         self.config = config
@@ -40,7 +40,7 @@ class Server:
 
             # Created before recovery so the replayed log tail fills the backlog.
             self.components.append(Replication(self.node, config))
-        self._listener: Optional[asyncio.base_events.Server] = None
+        self._listener: asyncio.base_events.Server | None = None
         self._http: Any = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
@@ -116,7 +116,7 @@ class Server:
         log.info("crdt-redis is now ready to exit, bye bye...")
 
 
-async def serve(config: "Config") -> int:
+async def serve(config: Config) -> int:
     from .storage.manifest import StorageError
 
     try:
@@ -145,7 +145,7 @@ async def serve(config: "Config") -> int:
     return server.exit_code
 
 
-def run(config: "Config") -> int:
+def run(config: Config) -> int:
     """Run a node until SHUTDOWN or SIGTERM/SIGINT; returns the process exit code."""
     t0 = time.time()
     try:

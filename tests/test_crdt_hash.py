@@ -52,6 +52,11 @@ def entry(ks: Keyspace, key: bytes = b"h") -> HashEntry:
     return e
 
 
+def pairs_of(flat: list[bytes]) -> list[tuple[bytes, bytes]]:
+    """HGETALL's RESP2 reply (a flat array) as (field, value) pairs."""
+    return list(zip(flat[::2], flat[1::2], strict=True))
+
+
 def hgetall(ks: Keyspace, key: bytes = b"h") -> dict[bytes, bytes]:
     e = ks.dbs[0].data.get(key)
     return {} if e is None else dict(e.items())
@@ -388,7 +393,7 @@ def run_orders(setup: list[Cmd], concurrent: list[Cmd], check: Any) -> None:
                     if not r.applied(op):
                         r.node.apply_remote(op)
             r.inbox.clear()
-        values = [c.run(i, "HGETALL", "h").items for i in range(3)]
+        values = [pairs_of(c.run(i, "HGETALL", "h")) for i in range(3)]
         assert all(sorted(v) == sorted(values[0]) for v in values), (perm, values)
         check(c, [op for group in ops for op in group])
 
@@ -396,7 +401,7 @@ def run_orders(setup: list[Cmd], concurrent: list[Cmd], check: Any) -> None:
 def test_hset_concurrent_hdel_field_present_with_hset_value() -> None:
     def check(c: Cluster, ops: list[Op]) -> None:
         assert c.run(2, "HGET", "h", "f") == b"new"
-        assert sorted(c.run(2, "HGETALL", "h").items) == [(b"f", b"new"), (b"g", b"1")]
+        assert sorted(pairs_of(c.run(2, "HGETALL", "h"))) == [(b"f", b"new"), (b"g", b"1")]
 
     run_orders([(0, ("HSET", "h", "f", "old", "g", "1"))],
                [(0, ("HSET", "h", "f", "new")), (1, ("HDEL", "h", "f"))], check)
@@ -426,7 +431,7 @@ def test_hset_concurrent_hincrby_increment_on_top_of_new_value() -> None:
 
 def test_del_concurrent_hset_only_the_concurrent_field_remains() -> None:
     def check(c: Cluster, ops: list[Op]) -> None:
-        assert sorted(c.run(1, "HGETALL", "h").items) == [(b"a", b"9"), (b"c", b"3")]
+        assert sorted(pairs_of(c.run(1, "HGETALL", "h"))) == [(b"a", b"9"), (b"c", b"3")]
 
     run_orders([(0, ("HSET", "h", "a", "1", "b", "2"))],
                [(0, ("DEL", "h")), (1, ("HSET", "h", "c", "3", "a", "9"))], check)
@@ -452,7 +457,7 @@ def test_hdel_that_saw_only_the_winner_leaves_the_loser() -> None:
     c.run(2, "HDEL", "h", "f")
     c.deliver_all()
     for i in range(3):
-        assert c.run(i, "HGETALL", "h").items == [(b"f", lose.effects[0][4])]
+        assert pairs_of(c.run(i, "HGETALL", "h")) == [(b"f", lose.effects[0][4])]
 
 
 # ---- property: convergence to a spec of the visible ops -----------------------------------------
@@ -539,7 +544,7 @@ def check_convergence(script: list[tuple[int, Any, int]], seed: int) -> None:
     c.deliver_all(dup_prob=0.2)
     expect = spec(c.all_ops())
     for r in c.replicas:
-        got = r.run("HGETALL", "h").items
+        got = pairs_of(r.run("HGETALL", "h"))
         assert dict(got) == expect
         assert len(got) == len(expect)
         e = r.node.keyspace.dbs[0].data.get(b"h")

@@ -17,7 +17,7 @@ from crdtredis.commands import sets as set_cmds
 from crdtredis.crdt import codes
 from crdtredis.crdt.set_aw import SADD, SREM, SetEntry, rebuild
 from crdtredis.keyspace import Keyspace
-from crdtredis.op import Op
+from crdtredis.op import Ctx, Op
 from tests.support.sim import Cluster
 
 # ---- helpers --------------------------------------------------------------------------------
@@ -243,12 +243,8 @@ def test_gc_result_behaves_like_the_uncollected_state() -> None:
 
 def test_remove_observed_keeps_concurrent_members() -> None:
     e = _mixed_entry()
-    ks = keyspace()
-    from crdtredis.op import Ctx
-
     e.remove_observed(Ctx("c", 1, 100, {"a": 10}))
     assert e.m == {b"two": (11, "b")}
-    del ks
 
 
 def test_random_member_is_uniform_and_survives_removals() -> None:

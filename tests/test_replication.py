@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import redis

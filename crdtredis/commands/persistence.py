@@ -19,7 +19,7 @@ _NO_LOG = "ERR persistence is not enabled on this node"
 _IN_PROGRESS = "ERR Background save already in progress"
 
 
-def _oplog(node: "Node"):  # type: ignore[no-untyped-def]
+def _oplog(node: Node):  # type: ignore[no-untyped-def]
     p = node.persistence
     return None if p is None else p.oplog
 
@@ -27,7 +27,7 @@ def _oplog(node: "Node"):  # type: ignore[no-untyped-def]
 # SAVE
 @command("save", 1, "admin noscript no_async_loading no_multi", group="server",
          summary="Synchronously saves the database(s) to disk", since="1.0.0", acl="admin slow dangerous")
-def save_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
+def save_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     log = _oplog(node)
     if log is None:
         return ErrorReply(_NO_LOG)
@@ -39,7 +39,7 @@ def save_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
 # BGSAVE [SCHEDULE]
 @command("bgsave", -1, "admin noscript no_async_loading", group="server",
          summary="Asynchronously saves the database(s) to disk", since="1.0.0", acl="admin slow dangerous")
-def bgsave_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
+def bgsave_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if len(argv) > 2 or (len(argv) == 2 and argv[1].lower() != b"schedule"):
         return ErrorReply("ERR syntax error")
     log = _oplog(node)
@@ -56,7 +56,7 @@ def bgsave_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
 # BGREWRITEAOF
 @command("bgrewriteaof", 1, "admin noscript no_async_loading", group="server",
          summary="Asynchronously rewrites the append-only file", since="1.0.0", acl="admin slow dangerous")
-def bgrewriteaof_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
+def bgrewriteaof_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     log = _oplog(node)
     if log is None:
         return ErrorReply(_NO_LOG)
@@ -70,5 +70,5 @@ def bgrewriteaof_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply
 @command("lastsave", 1, "loading stale fast", group="server",
          summary="Returns the Unix timestamp of the last successful save to disk", since="1.0.0",
          acl="admin fast dangerous")
-def lastsave_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
+def lastsave_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     return int(node.last_save_time)

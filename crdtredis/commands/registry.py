@@ -7,7 +7,8 @@ the node, and returns a reply value (see reply.py), never encoded bytes.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Optional
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..reply import Reply
 
@@ -38,7 +39,7 @@ class Command:
         summary: str,
         since: str,
         acl: tuple[str, ...],
-        getkeys: Optional[Callable[[list[bytes]], list[int]]] = None,
+        getkeys: Callable[[list[bytes]], list[int]] | None = None,
     ) -> None:
         self.name = name
         self.handler = handler
@@ -57,7 +58,7 @@ class Command:
         self.write = "write" in flags
         self.noauth = "no_auth" in flags
         self.subcommands: dict[bytes, Command] = {}
-        self.parent: Optional[Command] = None
+        self.parent: Command | None = None
         # For commands whose keys are not a fixed first/last/step range (e.g. LMPOP numkeys).
         self.getkeys = getkeys
 
@@ -88,8 +89,8 @@ def command(
     summary: str = "",
     since: str = "1.0.0",
     acl: str = "",
-    parent: Optional[str] = None,
-    getkeys: Optional[Callable[[list[bytes]], list[int]]] = None,
+    parent: str | None = None,
+    getkeys: Callable[[list[bytes]], list[int]] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register a handler. `flags`/`acl` are space-separated Redis flag/category names,
     e.g. flags="write denyoom fast", acl="string". `parent` registers a subcommand
@@ -116,5 +117,5 @@ def command(
     return deco
 
 
-def lookup(argv: list[bytes]) -> Optional[Command]:
+def lookup(argv: list[bytes]) -> Command | None:
     return COMMANDS.get(argv[0].lower())

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..clock import vv_covers
@@ -34,7 +35,7 @@ def _timeout_ms(b: bytes) -> int:
 
 
 def _block(
-    node: "Node", waiters: list[Callable[[], bool]], ready: Callable[[], Optional[Any]],
+    node: Node, waiters: list[Callable[[], bool]], ready: Callable[[], Any | None],
     timeout_ms: int, on_timeout: Callable[[], Any],
 ) -> Reply:
     """Reply now if `ready()` gives a value, else a Deferred resolved when it does or on timeout."""
@@ -64,7 +65,7 @@ def _block(
     return Deferred(fut)
 
 
-def acked_count(node: "Node", seq: int) -> int:
+def acked_count(node: Node, seq: int) -> int:
     repl = node.replication
     if repl is None:
         return 0
@@ -78,14 +79,14 @@ def acked_count(node: "Node", seq: int) -> int:
 # WAIT numreplicas timeout
 @command("wait", 3, "noscript", group="generic", summary="Blocks until the asynchronous replication of all "
          "preceding write commands sent by the connection is completed", since="3.0.0", acl="slow connection")
-def wait_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
+def wait_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     want = arg_int(argv[1])
     timeout = _timeout_ms(argv[2])
     seq = client.last_seq
     if client.in_exec or want <= 0 or node.replication is None:
         return acked_count(node, seq)
 
-    def ready() -> Optional[int]:
+    def ready() -> int | None:
         n = acked_count(node, seq)
         return n if n >= want else None
 
@@ -99,7 +100,7 @@ def encode_token(vv: dict[str, int]) -> bytes:
     return TOKEN_PREFIX + base64.urlsafe_b64encode(encode_value(dict(sorted(vv.items())))).rstrip(b"=")
 
 
-def decode_token(tok: bytes) -> Optional[dict[str, int]]:
+def decode_token(tok: bytes) -> dict[str, int] | None:
     if not tok.startswith(TOKEN_PREFIX):
         return None
     raw = tok[len(TOKEN_PREFIX):]
@@ -115,7 +116,7 @@ def decode_token(tok: bytes) -> Optional[dict[str, int]]:
 # CRDT.CLOCK
 @command("crdt.clock", 1, "readonly fast", group="crdt", summary="This replica's version vector as an "
          "opaque token for CRDT.WAITCLOCK", since="0.1.0", acl="fast connection")
-def clock_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
+def clock_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     return encode_token(node.keyspace.vv)
 
 
@@ -123,13 +124,13 @@ def clock_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
 @command("crdt.waitclock", 3, "readonly noscript", group="crdt", summary="Block until this replica has "
          "applied everything a CRDT.CLOCK token covers; 1 when it has, 0 on timeout", since="0.1.0",
          acl="slow connection")
-def waitclock_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
+def waitclock_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     want = decode_token(argv[1])
     if want is None:
         return ErrorReply(BAD_TOKEN)
     timeout = _timeout_ms(argv[2])
 
-    def ready() -> Optional[int]:
+    def ready() -> int | None:
         return 1 if vv_covers(node.keyspace.vv, want) else None
 
     if client.in_exec or node.replication is None:
@@ -140,7 +141,7 @@ def waitclock_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
 # CRDT.FORGETPEER replica-id
 @command("crdt.forgetpeer", 2, "admin noscript", group="crdt", summary="Declare a replica gone for good so "
          "tombstones and log segments it never acked can be collected", since="0.1.0", acl="admin dangerous")
-def forgetpeer_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
+def forgetpeer_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if node.replication is None:
         return ErrorReply("ERR replication is not enabled on this node")
     rid = argv[1].decode("utf-8", "replace")
@@ -154,7 +155,7 @@ def forgetpeer_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
 @command("crdt.gc", 1, "admin noscript", group="crdt", summary="Run a garbage-collection pass at causal "
          "stability now; returns the number of tombstones and metadata items dropped", since="0.1.0",
          acl="admin slow")
-def gc_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
+def gc_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if node.replication is None:
         return 0
     return int(node.replication.run_gc())

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ..node import Node
 
 
-def unwatch_all(node: "Node", client: "Client") -> None:
+def unwatch_all(node: Node, client: Client) -> None:
     dbs = node.keyspace.dbs
     for dbi, key in client.watching:
         if dbi < len(dbs):
@@ -30,7 +30,7 @@ def unwatch_all(node: "Node", client: "Client") -> None:
     client.watch_dirty = False
 
 
-def discard_transaction(node: "Node", client: "Client") -> None:
+def discard_transaction(node: Node, client: Client) -> None:
     client.in_multi = False
     client.multi_queue = []
     client.multi_error = False
@@ -40,7 +40,7 @@ def discard_transaction(node: "Node", client: "Client") -> None:
 # MULTI
 @command("multi", 1, "noscript loading stale fast allow_busy", group="transactions",
          summary="Starts a transaction", since="1.2.0", acl="fast transaction")
-def multi_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
+def multi_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if client.in_multi:
         return ErrorReply(errors.MULTI_NESTED)
     client.in_multi = True
@@ -52,7 +52,7 @@ def multi_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
 # EXEC
 @command("exec", 1, "noscript loading stale skip_slowlog", group="transactions",
          summary="Executes all commands in a transaction", since="1.2.0", acl="slow transaction")
-def exec_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
+def exec_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if not client.in_multi:
         return ErrorReply(errors.EXEC_NO_MULTI)
     if client.multi_error:
@@ -85,7 +85,7 @@ def exec_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
 # DISCARD
 @command("discard", 1, "noscript loading stale fast allow_busy", group="transactions",
          summary="Discards a transaction", since="2.0.0", acl="fast transaction")
-def discard_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
+def discard_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if not client.in_multi:
         return ErrorReply(errors.DISCARD_NO_MULTI)
     discard_transaction(node, client)
@@ -96,7 +96,7 @@ def discard_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
 @command("watch", -2, "noscript loading stale fast allow_busy", 1, -1, 1, group="transactions",
          summary="Monitors changes to keys to determine execution of a transaction", since="2.2.0",
          acl="fast transaction")
-def watch_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
+def watch_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if client.in_multi:
         return ErrorReply(errors.WATCH_IN_MULTI)
     db = node.keyspace.dbs[client.db]
@@ -111,6 +111,6 @@ def watch_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
 # UNWATCH
 @command("unwatch", 1, "noscript loading stale fast allow_busy", group="transactions",
          summary="Forgets about all watched keys", since="2.2.0", acl="fast transaction")
-def unwatch_cmd(node: "Node", client: "Client", argv: list[bytes]) -> Reply:
+def unwatch_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     unwatch_all(node, client)
     return OK

@@ -291,7 +291,23 @@ def _window(lo: int, hi: int, reverse: bool, offset: int, limit: int) -> tuple[i
 def _slice(e: ZsetEntry, lo: int, hi: int, reverse: bool) -> Items:
     if hi <= lo:
         return []
-    return list(e.index.islice(lo, hi, reverse=reverse))
+    idx = e.index
+    # Ranges inside the first or last sublist of the SortedList (small zsets, ZRANGE 0 9,
+    # ZPOPMIN/ZPOPMAX) skip the positional index walk of islice.
+    lists = idx._lists
+    first = len(lists[0])
+    if hi <= first:
+        out = lists[0][lo:hi]
+    else:
+        n = len(idx)
+        last = len(lists[-1])
+        if lo >= n - last:
+            out = lists[-1][lo - (n - last):hi - (n - last)]
+        else:
+            return list(idx.islice(lo, hi, reverse=reverse))
+    if reverse:
+        out.reverse()
+    return out
 
 
 # ---- replies --------------------------------------------------------------------------------
@@ -762,9 +778,8 @@ def zremrangebylex_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 # ---- pops -----------------------------------------------------------------------------------
 def _take(e: ZsetEntry, count: int, pop_max: bool) -> Items:
     n = min(count, len(e))
-    if pop_max:
-        return list(e.index.islice(len(e) - n, len(e), reverse=True))
-    return list(e.index.islice(0, n))
+    size = len(e)
+    return _slice(e, size - n, size, True) if pop_max else _slice(e, 0, n, False)
 
 
 def _first_zset(node: Node, db: Db, keys: list[bytes]) -> tuple[bytes, ZsetEntry] | None:

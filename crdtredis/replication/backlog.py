@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import deque
-from typing import Mapping, Optional
+from collections.abc import Mapping
 
 from ..op import Op
 from ..wire.codec import encode_op
@@ -48,7 +48,7 @@ class Backlog:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.ops: deque[Op] = deque()
-        self.wire: deque[Optional[bytes]] = deque()
+        self.wire: deque[bytes | None] = deque()
         self.start = 0  # absolute position of ops[0]
         self.bytes = 0
         self.index: dict[str, _OriginIndex] = {}
@@ -94,13 +94,13 @@ class Backlog:
             self.wire[i] = b
         return b
 
-    def first_needed(self, have: Mapping[str, int], ours: Mapping[str, int]) -> Optional[int]:
+    def first_needed(self, have: Mapping[str, int], ours: Mapping[str, int]) -> int | None:
         """Position of the first op not covered by `have`, None if it lacks nothing we hold.
         Raises TooOld when `have` lacks ops that were already evicted."""
         for origin, seq in ours.items():
             if have.get(origin, 0) < seq and self.evicted.get(origin, 0) > have.get(origin, 0):
                 raise TooOld(origin)
-        best: Optional[int] = None
+        best: int | None = None
         for origin, idx in self.index.items():
             h = have.get(origin, 0)
             i = bisect_right(idx.lasts, h, lo=idx.head)

@@ -22,7 +22,7 @@ class BadBatch(ValueError):
     """The batch is malformed or not causally deliverable; the message says why."""
 
 
-def validate(node: "Node", ops: list[Op]) -> None:
+def validate(node: Node, ops: list[Op]) -> None:
     ks = node.keyspace
     vv = dict(ks.vv)
     vh = dict(ks.vh)
@@ -55,7 +55,7 @@ def validate(node: "Node", ops: list[Op]) -> None:
         vh[op.origin] = op.hlc + n - 1
 
 
-def apply_batch(node: "Node", ops: list[Op]) -> int:
+def apply_batch(node: Node, ops: list[Op]) -> int:
     """Validate then apply; returns how many ops were new. Raises BadBatch (nothing applied)."""
     validate(node, ops)
     applied = 0

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 import time
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from ..clock import hlc_ms
 from ..wire import ops_pb2 as pb
@@ -19,14 +19,14 @@ log = logging.getLogger("crdtredis.replication")
 
 
 class Peer:
-    def __init__(self, url: Optional[str], replica_id: str = "") -> None:
+    def __init__(self, url: str | None, replica_id: str = "") -> None:
         self.url = url.rstrip("/") if url else None  # None: a replica that only calls us
         self.replica_id = replica_id
         self.origin = ""
         self.state = "connecting" if url else "inbound"
         # What the peer has, as it last told us (push answers, pull requests, pushes).
-        self.acked_vv: Optional[dict[str, int]] = None
-        self.acked_vh: Optional[dict[str, int]] = None
+        self.acked_vv: dict[str, int] | None = None
+        self.acked_vh: dict[str, int] | None = None
         self.last_contact = 0.0
         self.retries = 0
         self.failures = 0
@@ -35,7 +35,7 @@ class Peer:
         self.ops_sent = 0
         self.ops_received = 0
         self.last_error = ""
-        self.cursor: Optional[int] = None  # backlog position of the next op to consider
+        self.cursor: int | None = None  # backlog position of the next op to consider
         self.wake = asyncio.Event()
         self.forgotten = False
         self.needs_snapshot = False
@@ -88,7 +88,7 @@ class Peer:
 class PeerLink:
     """The loops for one configured peer URL."""
 
-    def __init__(self, repl: "Replication", peer: Peer) -> None:
+    def __init__(self, repl: Replication, peer: Peer) -> None:
         self.repl = repl
         self.peer = peer
         self.tasks: list[asyncio.Task[None]] = []
@@ -142,7 +142,7 @@ class PeerLink:
         while True:
             try:
                 await asyncio.wait_for(p.wake.wait(), timeout=self.repl.config.sync_interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             p.wake.clear()
             if p.forgotten:
@@ -218,7 +218,7 @@ class PeerLink:
                 delay = self._backoff()
             try:
                 await asyncio.wait_for(self.pull_event.wait(), timeout=delay)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self.pull_event.clear()
             if p.forgotten:

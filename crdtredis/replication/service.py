@@ -13,7 +13,8 @@ import logging
 import os
 import ssl
 import tempfile
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
@@ -39,7 +40,7 @@ CONTENT_TYPE = "application/x-protobuf"
 
 
 class Replication:
-    def __init__(self, node: "Node", config: "Config") -> None:
+    def __init__(self, node: Node, config: Config) -> None:
         self.node = node
         self.config = config
         self.backlog = Backlog(max(config.max_segment_size, 1 << 20))
@@ -50,7 +51,7 @@ class Replication:
         for url in config.peers:
             self.peers[url.rstrip("/")] = Peer(url)
         self.forgotten: set[str] = set(config.forget_peers)
-        self.session: Optional[aiohttp.ClientSession] = None
+        self.session: aiohttp.ClientSession | None = None
         self.tasks: list[asyncio.Task[None]] = []
         self.last_reason = ""
         self.rejected_batches = 0
@@ -79,7 +80,7 @@ class Replication:
             self.backlog.evicted.update(persistence.recovery.get("base_vv", {}))
             if persistence.oplog is not None and self.node.keyspace.has_peers:
                 persistence.oplog.retention = self.segment_retention
-        ssl_ctx: Any = None
+        ssl_ctx: ssl.SSLContext | bool = False
         if self.config.tls_ca:
             ssl_ctx = ssl.create_default_context(cafile=self.config.tls_ca)
             if self.config.tls_cert:
@@ -87,7 +88,7 @@ class Replication:
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.config.sync_timeout,
                                         sock_read=max(self.config.sync_timeout, 30.0))
         self.session = aiohttp.ClientSession(
-            timeout=timeout, connector=aiohttp.TCPConnector(ssl=ssl_ctx if ssl_ctx else None, limit=64)
+            timeout=timeout, connector=aiohttp.TCPConnector(ssl=ssl_ctx, limit=64)
         )
         for p in self.peers.values():
             if p.replica_id in self.forgotten:
@@ -159,7 +160,7 @@ class Replication:
     def live_peers(self) -> list[Peer]:
         return [p for p in self.peers.values() if not p.forgotten and p.replica_id not in self.forgotten]
 
-    def stable_checker(self) -> Optional[Callable[[int, str], bool]]:
+    def stable_checker(self) -> Callable[[int, str], bool] | None:
         """stable(hlc, origin): every live replica has applied that effect, and we hold every
         op each of them had issued when it said so (so no op concurrent with it is still on
         its way). None when some replica has not reported yet."""
@@ -178,7 +179,7 @@ class Replication:
         self.gc_watermark = wm
         return lambda h, o: wm.get(o, 0) >= h
 
-    def segment_retention(self, end_vv: Optional[dict[str, int]]) -> bool:
+    def segment_retention(self, end_vv: dict[str, int] | None) -> bool:
         """May a segment whose last ops are `end_vv` be deleted? Only once every live peer
         has acked all of it (so peers can still pull from the log meanwhile)."""
         if end_vv is None:
@@ -258,7 +259,7 @@ class Replication:
             self.last_reason = r.headers.get(REASON_HEADER, "")
             return r.status, data
 
-    def _check_auth(self, request: web.Request) -> Optional[web.Response]:
+    def _check_auth(self, request: web.Request) -> web.Response | None:
         token = self.config.peer_token
         if not token:
             return None
@@ -269,7 +270,7 @@ class Replication:
             return _refuse(403, "wrong peer token")
         return None
 
-    async def _read_batch(self, request: web.Request) -> tuple[Optional[Any], Optional[web.Response]]:
+    async def _read_batch(self, request: web.Request) -> tuple[Any | None, web.Response | None]:
         bad = self._check_auth(request)
         if bad is not None:
             return None, bad
@@ -295,8 +296,8 @@ class Replication:
     # ---- routes ------------------------------------------------------------------------------
     async def handle_push(self, request: web.Request) -> web.Response:
         batch, bad = await self._read_batch(request)
-        if bad is not None:
-            return bad
+        if bad is not None or batch is None:
+            return bad or _refuse(400, "no batch")
         if not self.node.keyspace.has_peers:
             return _refuse(409, "this node runs without peers; restart it with --peer to replicate")
         peer = self.peer_for(batch.replica_id, batch.sender)
@@ -319,8 +320,8 @@ class Replication:
 
     async def handle_pull(self, request: web.Request) -> web.Response:
         batch, bad = await self._read_batch(request)
-        if bad is not None:
-            return bad
+        if bad is not None or batch is None:
+            return bad or _refuse(400, "no batch")
         if not self.node.keyspace.has_peers:
             return _refuse(409, "this node runs without peers; restart it with --peer to replicate")
         peer = self.peer_for(batch.replica_id, batch.sender)
@@ -472,7 +473,7 @@ async def _fork_call(fn: Callable[..., Any], *args: Any) -> bool:
 __all__ = ["Replication", "TOKEN_HEADER"]
 
 
-def _info_replication(node: "Node") -> list[tuple[str, Any]]:
+def _info_replication(node: Node) -> list[tuple[str, Any]]:
     repl = node.replication
     if repl is None:
         return [("crdt_peers", 0)]

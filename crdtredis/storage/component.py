@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from .manifest import StorageError
 from .oplog import OpLog
@@ -21,11 +21,11 @@ class Persistence:
         # Decided before the node exists: the node's origin name depends on it.
         self.opened: Opened = open_data_dir(data_dir, replica_id)
         self.incarnation = self.opened.incarnation
-        self.oplog: Optional[OpLog] = None
-        self.node: Optional["Node"] = None
+        self.oplog: OpLog | None = None
+        self.node: Node | None = None
         self.recovery: dict[str, Any] = {}
 
-    def attach(self, node: "Node") -> None:
+    def attach(self, node: Node) -> None:
         self.node = node
         node.persistence = self
 
@@ -60,7 +60,7 @@ class Persistence:
 __all__ = ["Persistence", "StorageError"]
 
 
-def _info_persistence(node: "Node") -> list[tuple[str, Any]]:
+def _info_persistence(node: Node) -> list[tuple[str, Any]]:
     p = node.persistence
     if p is None:
         return []

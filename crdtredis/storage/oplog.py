@@ -132,7 +132,7 @@ class OpLog:
         if self.seg_size >= self.max_segment_size:
             self.rotate()
 
-    def batch_hook(self) -> Optional[asyncio.Future[None]]:
+    def batch_hook(self) -> asyncio.Future[None] | None:
         """Called once per read batch, before its replies are written. Like Redis's AOF,
         the log is written before any reply leaves, so a crash of the process alone never
         loses an acknowledged write; with `always` the replies also wait for the fsync."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..wire.codec import DecodeError, OpDecoder
 from .framing import MAGIC_SIZE, SEG_MAGIC, scan
@@ -171,8 +171,9 @@ def recover(node: Node, data_dir: str, opened: Opened) -> dict[str, float]:
         log.warning("skipped %d ops after gaps in the log; peers will resend them", gaps)
     secs = time.monotonic() - t0
     log.info("data loaded in %.2fs: %d ops replayed, %d already in the base", secs, applied, skipped)
-    return {"seconds": secs, "ops": applied, "skipped": skipped, "gaps": gaps, "bytes": total,
+    result: dict[str, Any] = {"seconds": secs, "ops": applied, "skipped": skipped, "gaps": gaps, "bytes": total,
             "base_vv": base_vv}
+    return result
 
 
 def _truncate(path: str, offset: int, with_magic: bool = False) -> None:

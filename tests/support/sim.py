@@ -18,9 +18,9 @@ from crdtredis.op import Op
 
 def sim_config(replica_id: str) -> Any:
     try:
-        from crdtredis.config import default_config
-
         import dataclasses
+
+        from crdtredis.config import default_config
 
         return dataclasses.replace(default_config(), replica_id=replica_id, peers=("http://127.0.0.1:1",))
     except Exception:  # noqa: BLE001 - config module optional in early tests
