@@ -180,3 +180,6 @@ LPOS_RANK_ZERO = (
 )
 LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
 LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
+HRANDFIELD_TOO_MANY = (
+    "ERR value is out of range, a negative HRANDFIELD count returns at most 16777216 fields"
+)

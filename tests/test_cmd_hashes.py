@@ -289,6 +289,10 @@ def test_hrandfield_errors(r: Replica) -> None:
     assert r.run("HRANDFIELD", "h", "1", "x") == SYNTAX
     assert r.run("HRANDFIELD", "h", "1", "WITHVALUES", "x") == SYNTAX
     assert r.run("HRANDFIELD", "h", "x", "y", "z") == NOT_INT  # the count is parsed first
+    too_many = ErrorReply("ERR value is out of range, a negative HRANDFIELD count returns at most 16777216 fields")
+    assert r.run("HRANDFIELD", "h", "-16777217") == too_many
+    assert r.run("HRANDFIELD", "h", "-9223372036854775807") == too_many
+    assert r.run("HRANDFIELD", "nokey", "-9223372036854775807") == []
     r.run("SET", "str", "v")
     assert r.run("HRANDFIELD", "str") == WRONGTYPE
     assert r.run("HRANDFIELD", "str", "0") == WRONGTYPE

@@ -129,6 +129,16 @@ def test_zadd_same_member_twice_counts_like_redis(r: One):
     assert r.ops[-1].effects == [(ZADD, 0, b"z", b"a", 2.0)]
 
 
+def test_zadd_that_changes_nothing_is_not_a_write(r: One):
+    r.run("ZADD", "z", 1, "a")
+    n = len(r.ops)
+    assert r.run("ZADD", "z", 1, "a") == 0
+    assert r.run("ZADD", "z", 1, "a", 1, "a") == 0
+    assert r.run("ZINCRBY", "z", 0, "a") == 1.0
+    assert r.run("ZADD", "z", "CH", 1, "a") == 0
+    assert len(r.ops) == n
+
+
 def test_zadd_incr(r: One):
     assert r.run("ZADD", "z", "INCR", 2, "a") == 2.0
     assert r.run("ZADD", "z", "INCR", 1.5, "a") == 3.5
@@ -279,7 +289,7 @@ def test_zrandmember(r: One):
     two = r.run("ZRANDMEMBER", "z", 2)
     assert len(set(two)) == 2
     many = r.run("ZRANDMEMBER", "z", -20, "WITHSCORES")
-    assert len(many) == 40 and all(dict(a=1.0, b=2.0, c=3.0)[m.decode()] == s for m, s in zip(many[::2], many[1::2]))
+    assert len(many) == 40 and all(dict(a=1.0, b=2.0, c=3.0)[m.decode()] == s for m, s in zip(many[::2], many[1::2], strict=True))
     assert r.run("ZRANDMEMBER", "nokey") is None
     assert r.run("ZRANDMEMBER", "nokey", 3) == []
     assert r.run("ZRANDMEMBER", "z", 1, "foo") == SYNTAX

@@ -315,6 +315,19 @@ def test_from_state_accepts_lists_for_tuples() -> None:
         HashEntry.from_state((99, 0, "", False, []))
 
 
+def test_state_and_effects_survive_the_wire_codec() -> None:
+    codec = pytest.importorskip("crdtredis.wire.codec")
+    from crdtredis.keyspace import entry_from_state, entry_state
+
+    e = _mixed_entry()
+    tag, s = codec.decode_value(codec.encode_value(entry_state(e)))
+    assert entry_from_state(tag, s).state() == e.state()
+    effs = [(HSET, 0, b"h", b"a", b"1", b"", b"\x00"), (HINCR, 1, b"h", b"a", -(1 << 63)),
+            (HINCR, 0, b"h", b"a", b"1.5e-3"), (HDEL, 0, b"h", b"a", b"b")]
+    op = Op("A.x", 7, 123456789, {"B.y": 5}, effs)
+    assert codec.decode_op(codec.encode_op(op)) == op
+
+
 def test_gc_folds_stable_fields_to_bytes() -> None:
     e = _mixed_entry()
     before = e.items()

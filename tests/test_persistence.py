@@ -163,6 +163,7 @@ async def _two_segments(tmp_path: Path) -> tuple[list[str], dict[Any, Any]]:
     p.oplog.rotate()
     for i in range(20):
         run(node, "SET", f"b{i}", i)
+        await asyncio.sleep(0)  # one group-commit record per write
     await asyncio.sleep(0.01)
     state = dump_keyspace(node)
     await p.stop()

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 LONG_MAX = LLONG_MAX
 ULONG_MAX = (1 << 64) - 1
+# HRANDFIELD with a negative count returns at most this many fields (as SRANDMEMBER).
+MAX_REPEATED = 1 << 24
 
 
 def _read(node: Node, client: Client, key: bytes) -> HashEntry | None:
@@ -277,6 +279,9 @@ def _hrandfield_count(node: Node, client: Client, key: bytes, count: int, withva
     if e is None or count == 0:
         return []
     fields = e.fields
+    if count < -MAX_REPEATED:
+        # Redis streams any count (and runs out of memory on huge ones); we build the reply.
+        raise CommandError(errors.HRANDFIELD_TOO_MANY)
     if count < 0 or count == 1:
         # With repetition (or a single pick), in random order.
         names = list(fields)

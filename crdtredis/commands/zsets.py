@@ -422,8 +422,10 @@ def _zadd(node: Node, client: Client, argv: list[bytes], zincrby: bool) -> Reply
         count = len(e.recs)
         big = e.big or count > LISTPACK_MAX_ENTRIES
     # Members are handled one after the other like Redis (ZADD k 1 a 2 a counts a twice
-    # with CH); the effect carries each member once, with its final score.
+    # with CH); the effect carries each changed member once, with its final score. A pair
+    # that changes nothing is no write at all, as in Redis (no WATCH touch, nothing sent).
     seen: dict[bytes, float] = {}
+    changed: dict[bytes, float] = {}
     added = updated = 0
     processed = False
     reply_score = 0.0
@@ -456,24 +458,26 @@ def _zadd(node: Node, client: Client, argv: list[bytes], zincrby: bool) -> Reply
                 new = s
             if (lt and new >= cur) or (gt and new <= cur):  # type: ignore[operator]
                 continue
-            if new != cur:
-                updated += 1
-            else:
-                new = cur  # type: ignore[assignment]  # Redis keeps the stored value (0 vs -0)
+            if new == cur:
+                processed = True
+                reply_score = cur  # type: ignore[assignment]  # Redis keeps the stored value (0 vs -0)
+                continue
+            updated += 1
         processed = True
         reply_score = new
-        seen[m] = 0.0 if (new == 0.0 and not big) else new
+        seen[m] = changed[m] = 0.0 if (new == 0.0 and not big) else new
     if incr:
         if not processed:
             return None
-        node.emit((ZINCR, db.index, key, rest[1], delta))
+        if changed:
+            node.emit((ZINCR, db.index, key, rest[1], delta))
         return reply_score
-    if len(seen) == 1:
-        for m, s in seen.items():
+    if len(changed) == 1:
+        for m, s in changed.items():
             node.emit((ZADD, db.index, key, m, s))
-    elif seen:
+    elif changed:
         args: list[Any] = []
-        for m, s in seen.items():
+        for m, s in changed.items():
             args.append(m)
             args.append(s)
         node.emit((ZADD, db.index, key, *args))
@@ -908,7 +912,7 @@ class _Waiter:
         node, db = self.node, self.db
         for k in self.keys:
             e = lookup_write(node, db, k)
-            if type(e) is not ZsetEntry or not e:
+            if type(e) is not ZsetEntry or not e.recs:
                 continue  # a key of another type keeps the client blocked, like Redis
             items = _take(e, self.count, self.pop_max)
             _emit_remove(node, db, k, items)
@@ -946,7 +950,7 @@ def _blocking_pop(node: Node, client: Client, keys: list[bytes], timeout_ms: int
         if e is None:
             continue
         check_type(e, ZsetEntry)
-        if not e:
+        if not e.recs:
             continue
         items = _take(e, count, pop_max)
         _emit_remove(node, db, k, items)

@@ -195,6 +195,10 @@ class ZsetEntry(Entry):
     def __len__(self) -> int:
         return len(self.recs)
 
+    def __bool__(self) -> bool:
+        # An entry is a value, not a container test: `if entry:` must not mean "non-empty".
+        return True
+
     # ---- reads ---------------------------------------------------------------------------
     def score(self, member: bytes) -> float | None:
         rec = self.recs.get(member)

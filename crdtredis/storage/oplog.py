@@ -1,7 +1,9 @@
 """The op log writer: group commit, fsync policy, rotation, compaction, retention.
 
-Every op (local or replicated) is framed and buffered as it is applied; the buffer is
-written with one write() per event-loop turn (group commit). fsync follows appendfsync
+Every op (local or replicated) is encoded and buffered as it is applied; the buffer is
+written as ONE framed record (an `OpBatch` of the ops, one crc) with one write() per read
+batch or loop turn (group commit), before any reply of that batch leaves. A record torn by
+a crash therefore only ever holds ops nobody was told about. fsync follows appendfsync
 like Redis's AOF: `always` holds the replies of a read batch until the fsync covering its
 ops is done, `everysec` fsyncs from a worker thread once a second, `no` leaves it to the OS.
 
@@ -20,7 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..op import Op
-from ..wire.codec import OpEncoder
+from ..wire.codec import OpEncoder, _varint
 from .framing import SEG_MAGIC, frame
 from .manifest import Manifest, SegmentInfo, save_manifest
 from .snapshot import write_base_file
@@ -29,6 +31,9 @@ if TYPE_CHECKING:
     from ..node import Node
 
 log = logging.getLogger("crdtredis.storage")
+
+# OpBatch.version = 1: every record payload starts with its format version.
+_RECORD_HEAD = b"\x08\x01"
 
 
 def _all_acked(end_vv: dict[str, int] | None) -> bool:
@@ -47,6 +52,7 @@ class OpLog:
         self.encoder = OpEncoder()
         self._buf: list[bytes] = []
         self._buf_bytes = 0
+        self._unwritten = b""  # framed bytes a failed write() left behind
         self._flush_scheduled = False
         self._fd = -1
         self.seg_name = ""
@@ -90,8 +96,9 @@ class OpLog:
 
     # ---- appending -------------------------------------------------------------------
     def append(self, op: Op) -> None:
-        rec = frame(self.encoder.encode(op))
-        self._buf.append(rec)
+        rec = self.encoder.encode(op)
+        # As field 2 (repeated Op) of the record's OpBatch.
+        self._buf.append(b"\x12" + _varint(len(rec)) + rec)
         self._buf_bytes += len(rec)
         self.ops_logged += 1
         if not self._flush_scheduled:
@@ -102,29 +109,35 @@ class OpLog:
     def flush(self) -> None:
         """Write the buffered records (one write per loop turn), rotate when full."""
         self._flush_scheduled = False
-        if not self._buf:
+        if self._buf:
+            self._buf.insert(0, _RECORD_HEAD)
+            self._unwritten += frame(b"".join(self._buf))
+            self._buf = []
+            self._buf_bytes = 0
+        data = self._unwritten
+        if not data:
             return
-        data = b"".join(self._buf)
+        n = 0
         try:
-            n = 0
             while n < len(data):
                 n += os.write(self._fd, data[n:] if n else data)
         except OSError as e:
-            # Keep the records buffered and retry next turn; writes are refused meanwhile.
+            # Keep the unwritten bytes and retry; write commands are refused meanwhile.
             if self.write_error is None:
                 log.error("cannot write the op log %s: %s", self.seg_name, e)
             self.write_error = str(e.strerror or e)
-            if n:
-                self._buf = [data[n:]]
-                self._buf_bytes = len(data) - n
-                self.written += n
-                self.seg_size += n
+            self.node.persistence_error = self.write_error
+            self._unwritten = data[n:]
+            self.written += n
+            self.seg_size += n
             if self.loop is not None:
                 self.loop.call_later(0.1, self.flush)
             return
-        self.write_error = None
-        self._buf = []
-        self._buf_bytes = 0
+        if self.write_error is not None:
+            log.warning("the op log is writable again")
+            self.write_error = None
+            self.node.persistence_error = None
+        self._unwritten = b""
         self.written += len(data)
         self.seg_size += len(data)
         if self.appendfsync == "always":
@@ -136,7 +149,7 @@ class OpLog:
         """Called once per read batch, before its replies are written. Like Redis's AOF,
         the log is written before any reply leaves, so a crash of the process alone never
         loses an acknowledged write; with `always` the replies also wait for the fsync."""
-        if self._buf:
+        if self._buf or self._unwritten:
             self.flush()
         if self.appendfsync != "always" or self.synced >= self.written:
             return None

@@ -141,20 +141,11 @@ def recover(node: Node, data_dir: str, opened: Opened) -> dict[str, float]:
         dec = OpDecoder()
         for off, payload in records:
             try:
-                op = dec.decode(payload)
+                ops = dec.decode_batch(payload)
             except DecodeError as e:
                 raise StorageError(f"{path}: offset {off}: {e}; " + REPAIR_HINT.format(dir=data_dir)) from e
-            have = ks.vv.get(op.origin, 0)
-            if op.seq + len(op.effects) - 1 <= have:
-                skipped += 1
-                continue
-            if op.seq != have + 1:
-                # A hole (deleted segment): applying past it would break causality. Peers
-                # resend the missing ops; this origin's later ops here are dropped.
-                gaps += 1
-                continue
-            node.replay(op)
-            applied += 1
+            for op in ops:
+                applied, skipped, gaps = _replay_one(node, op, applied, skipped, gaps)
         prog.tick(len(records), len(data))
         if bad is not None:
             if idx == last_idx and bad.tail:
@@ -174,6 +165,18 @@ def recover(node: Node, data_dir: str, opened: Opened) -> dict[str, float]:
     result: dict[str, Any] = {"seconds": secs, "ops": applied, "skipped": skipped, "gaps": gaps, "bytes": total,
             "base_vv": base_vv}
     return result
+
+
+def _replay_one(node: Node, op: Any, applied: int, skipped: int, gaps: int) -> tuple[int, int, int]:
+    have = node.keyspace.vv.get(op.origin, 0)
+    if op.seq + len(op.effects) - 1 <= have:
+        return applied, skipped + 1, gaps
+    if op.seq != have + 1:
+        # A hole (deleted segment): applying past it would break causality. Peers resend
+        # the missing ops; this origin's later ops here are dropped.
+        return applied, skipped, gaps + 1
+    node.replay(op)
+    return applied + 1, skipped, gaps
 
 
 def _truncate(path: str, offset: int, with_magic: bool = False) -> None:
@@ -229,7 +232,7 @@ def check_log(data_dir: str, fix: bool) -> tuple[int, list[str]]:
         bad_decode = None
         for off, payload in records:
             try:
-                dec.decode(payload)
+                dec.decode_batch(payload)
             except DecodeError as e:
                 bad_decode = (off, str(e))
                 break

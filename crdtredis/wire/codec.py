@@ -234,6 +234,17 @@ class OpDecoder:
             raise DecodeError(f"invalid op record: {e}") from e
         return self.from_message(m)
 
+    def decode_batch(self, data: bytes) -> list[Op]:
+        """The ops of one op-log record (an OpBatch holding only version and ops)."""
+        m = pb.OpBatch()
+        try:
+            m.ParseFromString(data)
+        except Exception as e:  # noqa: BLE001 - the protobuf runtime raises its own DecodeError
+            raise DecodeError(f"invalid op batch record: {e}") from e
+        if m.version != FORMAT_VERSION:
+            raise DecodeError(f"unsupported record format version {m.version}")
+        return [self.from_message(x) for x in m.ops]
+
     def from_message(self, m: Any) -> Op:
         if m.version != FORMAT_VERSION:
             raise DecodeError(f"unsupported op format version {m.version}")

@@ -12,6 +12,7 @@ from tests.differential.harness import (
     TYPE,
     UNORDERED,
     Differ,
+    On,
     Run,
     Script,
     ScriptCase,
@@ -310,6 +311,14 @@ ZSETS: dict[str, Script] = {
         "ZRANDMEMBER r 1 WITHSCORES", "ZRANDMEMBER r -2 WITHSCORES", "ZRANDMEMBER r", "ZUNION 1 z WITHSCORES",
         "ZUNION 1 z", "ZINTER 1 z WITHSCORES", "ZDIFF 1 z WITHSCORES", "ZSCAN z 0", "ZADD z -0 m", "ZSCAN z 0",
         "ZRANGE z 0 -1 WITHSCORES",
+    ],
+    "zadd_noop_is_not_a_write": [
+        "ZADD z 1 a 2 b", "WATCH z", On(1, "ZADD z 1 a"), On(1, "ZADD z XX GT 0 b"), On(1, "ZINCRBY z 0 a"),
+        On(1, "ZADD z NX 5 a"), On(1, "ZADD z INCR 0 b"), On(1, "ZREM z nope"), "MULTI", "ZCARD z", "EXEC",
+        "WATCH z", On(1, "ZADD z 3 a"), "MULTI", "ZCARD z", "EXEC",
+        "WATCH z", On(1, "ZINCRBY z 1 a"), "MULTI", "ZCARD z", "EXEC",
+        "WATCH z", On(1, "ZPOPMIN z"), "MULTI", "ZCARD z", "EXEC",
+        "WATCH z", On(1, "ZRANGESTORE z z 0 -1"), "MULTI", "ZCARD z", "EXEC",
     ],
     "zsets_in_multi": [
         "MULTI", "ZADD z 1 a 2 b", "ZINCRBY z 5 a", "ZRANGE z 0 -1 WITHSCORES", "ZPOPMIN z", "ZADD z x a", "EXEC",

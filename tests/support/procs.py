@@ -5,6 +5,7 @@ sleeps: a sleep is either too short on a loaded CI box or wastes time everywhere
 """
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,6 +32,17 @@ HOST = "127.0.0.1"
 # the same port would then fail in a confusing way, so we never hand a port out twice.
 _handed_ports: set[int] = set()
 _port_lock = threading.Lock()
+
+# Children run in their own session (so Ctrl-C reaches pytest, which then tears them down
+# in order); the price is that nothing kills them if pytest exits without teardown. This is
+# the last resort for that case.
+_live_procs: weakref.WeakSet[_Proc] = weakref.WeakSet()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for proc in list(_live_procs):
+        proc.kill()
 
 
 def free_port() -> int:
@@ -146,6 +159,7 @@ class _Proc:
                 # Own process group, so Ctrl-C on pytest does not hit the servers mid-teardown.
                 start_new_session=True,
             )
+        _live_procs.add(self)
 
     def _wait_ready(self, timeout: float) -> None:
         def ready() -> bool:
