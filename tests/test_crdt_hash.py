@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from crdtredis.commands import load_all
 from crdtredis.crdt import codes
 from crdtredis.crdt.map_fields import (
     HDEL,
@@ -30,6 +31,9 @@ from crdtredis.op import Op
 from tests.support.sim import Cluster
 
 # ---- helpers --------------------------------------------------------------------------------
+
+# The unit tests apply DEL/SET effects to a bare Keyspace: register every apply function.
+load_all()
 
 
 def keyspace(has_peers: bool = True) -> Keyspace:

@@ -288,7 +288,6 @@ def lpos_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     e = _read(node, _db(node, client), argv[1])
     if e is None:
         return [] if count != -1 else None
-    elem = argv[2]
     reverse = rank < 0
     if reverse:
         # -LLONG_MIN overflows back to LLONG_MIN in C: every match then qualifies.
@@ -296,18 +295,17 @@ def lpos_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     n = e.size
     out: list[int] = []
     matches = 0
-    for index, v in enumerate(e.iter_values(reverse)):
-        if maxlen and index >= maxlen:
+    for k, _eid in e.matches(argv[2], reverse):
+        if maxlen and (n - 1 - k if reverse else k) >= maxlen:
             break
-        if v == elem:
-            matches += 1
-            if matches >= rank:
-                out.append(n - index - 1 if reverse else index)
-                if count == -1:
-                    break
-                # matches - rank + 1 in C long arithmetic (wraps for rank LLONG_MIN).
-                if count and _wrap64(matches - rank + 1) >= count:
-                    break
+        matches += 1
+        if matches >= rank:
+            out.append(k)
+            if count == -1:
+                break
+            # matches - rank + 1 in C long arithmetic (wraps for rank LLONG_MIN).
+            if count and _wrap64(matches - rank + 1) >= count:
+                break
     if count != -1:
         return out
     return out[0] if out else None
@@ -347,20 +345,16 @@ def linsert_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     e = _write(node, db, key)
     if e is None:
         return 0
-    pivot = argv[3]
-    prev: ElemId | None = None
-    ref: ElemId | None
-    for index, (v, eid) in enumerate(e.iter_items()):
-        if v == pivot:
-            # BEFORE the pivot = right after the live element before it (or the head):
-            # origins only ever reference live elements (see crdt/list_rga.py).
-            if where == b"after":
-                ref, hint = eid, index
-            else:
-                ref, hint = prev, index - 1
-            node.emit((LINSERT, db.index, key, ref, hint, [argv[4]]))
-            return e.size
-        prev = eid
+    for index, eid in e.matches(argv[3]):
+        # BEFORE the pivot = right after the live element before it (or the head):
+        # origins only ever reference live elements (see crdt/list_rga.py).
+        ref: ElemId | None
+        if where == b"after":
+            ref, hint = eid, index
+        else:
+            ref, hint = (e.at(index - 1)[1] if index else None), index - 1
+        node.emit((LINSERT, db.index, key, ref, hint, [argv[4]]))
+        return e.size
     return -1
 
 
@@ -374,19 +368,16 @@ def lrem_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     e = _write(node, db, key)
     if e is None:
         return 0
-    elem = argv[3]
     reverse = count < 0
     limit = -count if reverse else count
-    n = e.size
     ids: list[ElemId] = []
     hints: list[int] = []
-    for index, (v, eid) in enumerate(e.iter_items(reverse)):
-        if v == elem:
-            ids.append(eid)
-            # From the head each earlier removal shifts the next index down by one.
-            hints.append(n - index - 1 if reverse else index - len(hints))
-            if limit and len(ids) == limit:
-                break
+    for index, eid in e.matches(argv[3], reverse):
+        ids.append(eid)
+        # From the head each earlier removal shifts the next index down by one.
+        hints.append(index if reverse else index - len(hints))
+        if limit and len(ids) == limit:
+            break
     _remove(node, db, key, e, ids, hints)
     return len(ids)
 

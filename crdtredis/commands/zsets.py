@@ -1026,8 +1026,10 @@ def zrandmember_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         items = [idx[random.randrange(size)] for _ in range(-count)]
     elif count >= size:
         items = list(idx)
+    elif count * 4 > size:
+        items = random.sample(list(idx), count)
     else:
-        items = [idx[i] for i in random.sample(range(size), count)]
+        items = [idx[i] for i in random.sample(range(size), count)]  # O(count log n)
     return _pairs_reply(client, items, withscores)
 
 

@@ -202,6 +202,35 @@ class ListEntry(Entry):
                     o = oi[j]
                     yield v, (hl[j], origins[o >> 32], o & _I_MASK)
 
+    def matches(self, value: bytes, reverse: bool = False) -> Iterator[tuple[int, ElemId]]:
+        """(visible index, id) of the live elements equal to `value`, from the head (or the
+        tail). Blocks are searched with list.index, in C: LINSERT's pivot, LPOS and LREM
+        cost a C scan of the values, not a Python loop per element."""
+        origins = _ORIGINS
+        blocks = self.blocks
+        base = self.size if reverse else 0
+        for b in range(len(blocks) - 1, -1, -1) if reverse else range(len(blocks)):
+            blk = blocks[b]
+            vals = blk.vals
+            if reverse:
+                base -= blk.live
+            if blk.live and value in vals:
+                js: list[int] = []
+                j = -1
+                try:
+                    while True:
+                        j = vals.index(value, j + 1)
+                        js.append(j)
+                except ValueError:
+                    pass
+                dense = blk.live == len(vals)
+                for j in reversed(js) if reverse else js:
+                    o = blk.oi[j]
+                    k = base + (j if dense else j - vals[:j].count(None))
+                    yield k, (blk.hl[j], origins[o >> 32], o & _I_MASK)
+            if not reverse:
+                base += blk.live
+
     def iter_values(self, reverse: bool = False) -> Iterator[bytes]:
         blocks = reversed(self.blocks) if reverse else self.blocks
         for blk in blocks:

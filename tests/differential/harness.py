@@ -291,9 +291,12 @@ class Raw(Step):
         ctx.compare(f"{_conn_tag(self.conn)}RAW {self.data!r}", self.conn, self.data, self.mode)
 
 
-def On(conn: int, argv: str | Sequence[Arg], mode: Mode = EXACT) -> Cmd:  # noqa: N802 - reads as a step
-    """`argv` on connection number `conn` (0 is the script's main connection)."""
-    return Cmd(argv, mode, conn)
+def On(conn: int, argv: str | Sequence[Arg] | tuple[Any, Mode], mode: Mode = EXACT) -> Cmd:  # noqa: N802
+    """`argv` on connection number `conn` (0 is the script's main connection); also takes
+    a `(argv, mode)` step tuple, like a script line."""
+    if isinstance(argv, tuple) and len(argv) == 2 and hasattr(argv[1], "check"):
+        return Cmd(cast(Any, argv[0]), cast(Mode, argv[1]), conn)
+    return Cmd(cast(Sequence[Arg], argv), mode, conn)
 
 
 @dataclass

@@ -1,0 +1,214 @@
+"""List commands: per-op time on a 10-element and a 1,000,000-element key, and memory per
+element, crdt-redis against redis-server in the same run.
+
+    python bench/bench_lists.py [--runs 5] [--ops 20000] [--elements 1000000] [--inprocess]
+
+Each measurement sends `--ops` commands from one client, pipelined 100 deep, and reports the
+median over `--runs` runs of the server's CPU time per op (from /proc, the stable figure,
+DESIGN §7) and the wall time per op seen by the client. Ops on "10" keys each hit a
+different 10-element list (RPUSH makes it 11, LPOP brings it back, LINSERT makes it 11).
+On the big list, "middle" is index n/2 (LINDEX, LSET) and LINSERT's pivot is the element
+that started at n/2: like Redis, crdt-redis first scans for the pivot by value (a C scan of
+each block's values), then inserts in O(log n). Memory per element is the growth of
+crdt-redis's RSS and of redis-server's INFO used_memory while the big list is filled (RPUSH,
+1000 elements per command). The server runs without peers, so it keeps no tombstones; the
+last line measures, in this process, a replica with peers whose removed elements are still
+tombstones (half the list popped, before gc).
+
+With --inprocess (or when the server cannot start) crdt-redis is measured inside this
+process through Node.execute: no sockets, no RESP, so its figures are lower bounds.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+
+from bench_hashes import (
+    PIPELINE,
+    Cmd,
+    InProcessTarget,
+    RemoteTarget,
+    Target,
+    _check,
+    measure,
+    redis_used_memory,
+)
+from common import Server, start_crdt, start_redis, workdir
+
+Workload = tuple[str, str, int, Callable[[int], Iterator[Cmd]]]
+PER_CMD = 1000
+
+
+def value(i: int) -> bytes:
+    return b"v%d" % i
+
+
+def fill(t: Target, key: bytes, n: int) -> None:
+    cmds: list[Cmd] = []
+    for start in range(0, n, PER_CMD):
+        cmds.append([b"RPUSH", key, *(value(i) for i in range(start, min(n, start + PER_CMD)))])
+        if len(cmds) == 20:
+            _check(t.run(cmds))
+            cmds = []
+    if cmds:
+        _check(t.run(cmds))
+
+
+def small_key(run: int, i: int) -> bytes:
+    return b"l10:%d:%d" % (run, i)
+
+
+def setup_small(t: Target, runs: int, ops: int) -> None:
+    elems = [b"e%d" % j for j in range(10)]
+    cmds = [[b"RPUSH", small_key(run, i), *elems] for run in range(runs) for i in range(ops)]
+    for i in range(0, len(cmds), 1000):
+        _check(t.run(cmds[i:i + 1000]))
+
+
+def workloads(nbig: int, ops: int) -> list[Workload]:
+    big = b"big"
+    mid = b"%d" % (nbig // 2)
+    pivot = value(nbig // 2)
+
+    def small(*argv: bytes) -> Callable[[int], Iterator[Cmd]]:
+        def make(run: int) -> Iterator[Cmd]:
+            for i in range(ops):
+                yield [argv[0], small_key(run, i), *argv[1:]]
+        return make
+
+    def big_op(*argv: bytes, unique: bool = False) -> Callable[[int], Iterator[Cmd]]:
+        def make(run: int) -> Iterator[Cmd]:
+            for i in range(ops):
+                tail = [*argv[1:-1], b"n%d:%d" % (run, i)] if unique else list(argv[1:])
+                yield [argv[0], big, *tail]
+        return make
+
+    big_n = f"{nbig:,}"
+    return [
+        ("RPUSH", "10", ops, small(b"RPUSH", b"new")),
+        ("LPOP", "10", ops, small(b"LPOP")),
+        ("LINDEX middle", "10", ops, small(b"LINDEX", b"5")),
+        ("LSET middle", "10", ops, small(b"LSET", b"5", b"set")),
+        ("LINSERT middle", "10", ops, small(b"LINSERT", b"BEFORE", b"e5", b"ins")),
+        ("LRANGE 0 9", "10", ops, small(b"LRANGE", b"0", b"9")),
+        ("RPUSH", big_n, ops, big_op(b"RPUSH", b"x", unique=True)),
+        ("LPOP", big_n, ops, big_op(b"LPOP")),
+        ("LINDEX middle", big_n, ops, big_op(b"LINDEX", mid)),
+        ("LSET middle", big_n, ops, big_op(b"LSET", mid, b"x", unique=True)),
+        # Each LINSERT scans to the pivot: fewer ops keep the run short on both servers.
+        ("LINSERT middle", big_n, max(1, ops // 20), big_op(b"LINSERT", b"BEFORE", pivot, b"x", unique=True)),
+        ("LRANGE 0 9", big_n, ops, big_op(b"LRANGE", b"0", b"9")),
+    ]
+
+
+def bench(t: Target, ns: argparse.Namespace) -> tuple[dict[tuple[str, str], tuple[float, float]], float]:
+    setup_small(t, ns.runs, ns.ops)
+    m0 = t.memory()
+    fill(t, b"big", ns.elements)
+    m1 = t.memory()
+    res: dict[tuple[str, str], tuple[float, float]] = {}
+    for op, size, n, make in workloads(ns.elements, ns.ops):
+        res[(op, size)] = measure(t, make, n, ns.runs)
+    return res, (m1 - m0) / ns.elements
+
+
+def tombstoned_bytes_per_element(n: int) -> float:
+    """Bytes per element still held by a list of n elements (filled like the server's)
+    once half of them were popped at a replica with peers, before gc: the removed ones are
+    tombstones (value dropped, id and removal stamp kept). tracemalloc, in this process."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    from crdtredis.crdt.list_rga import LINSERT, LREMOVE
+    from crdtredis.keyspace import Keyspace
+    from crdtredis.op import Op
+
+    ks = Keyspace("me")
+    ks.has_peers = True
+    vals = [value(i) for i in range(n)]
+    tracemalloc.start()
+    t0 = tracemalloc.get_traced_memory()[0]
+    h = 1 << 40
+    ks.apply(Op("peer", 1, h, {}, [(LINSERT, 0, b"big", None, -1, vals[:PER_CMD])]))
+    seq = 2
+    for start in range(PER_CMD, n, PER_CMD):
+        ref = (h + start - PER_CMD, "peer", PER_CMD - 1)  # the last element of the previous batch
+        ks.apply(Op("peer", seq, h + start, {}, [(LINSERT, 0, b"big", ref, start - 1, vals[start:start + PER_CMD])]))
+        seq += 1
+    ids = [(h + (i // PER_CMD) * PER_CMD, "peer", i % PER_CMD) for i in range(n // 2)]
+    for start in range(0, len(ids), PER_CMD):
+        chunk = ids[start:start + PER_CMD]
+        ks.apply(Op("peer", seq, h + n + start, {}, [(LREMOVE, 0, b"big", chunk, [0] * len(chunk))]))
+        seq += 1
+    del ids
+    t1 = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    # Values were allocated before tracing: count the surviving half as the server would.
+    return (t1 - t0) / n + sum(sys.getsizeof(v) for v in vals[:1000]) / 1000 / 2
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.1f}x" if b > 0 else "n/a"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--ops", type=int, default=20000)
+    ap.add_argument("--elements", type=int, default=1_000_000)
+    ap.add_argument("--inprocess", action="store_true", help="measure crdt-redis through Node.execute")
+    ns = ap.parse_args()
+    if ns.ops * ns.runs > ns.elements // 4:
+        sys.exit("--ops * --runs must not exceed a quarter of --elements (LPOP drains the big list)")
+    wd = workdir()
+    servers: list[Server] = []
+    try:
+        rsrv = start_redis(wd)
+        servers.append(rsrv)
+        targets: list[Target] = [RemoteTarget("redis", rsrv, redis_used_memory(rsrv.port))]
+        crdt_note = ""
+        if ns.inprocess:
+            targets.append(InProcessTarget())
+            crdt_note = " (crdt-redis measured in-process through Node.execute)"
+        else:
+            try:
+                csrv = start_crdt(wd)
+            except Exception as exc:  # noqa: BLE001 - fall back, and say so in the output
+                print(f"crdt-redis did not start ({exc}); measuring it in-process", file=sys.stderr)
+                targets.append(InProcessTarget())
+                crdt_note = " (crdt-redis measured in-process: the server did not start)"
+            else:
+                servers.append(csrv)
+                targets.append(RemoteTarget("crdt", csrv, csrv.rss))
+        results = {}
+        memory = {}
+        for t in targets:
+            t0 = time.time()
+            results[t.name], memory[t.name] = bench(t, ns)
+            print(f"{t.name}: done in {time.time() - t0:.0f}s", file=sys.stderr)
+    finally:
+        for s in servers:
+            s.stop()
+        shutil.rmtree(wd, ignore_errors=True)
+    tomb = tombstoned_bytes_per_element(ns.elements)
+    rname, cname = targets[0].name, targets[1].name
+    print(f"List ops, {ns.ops} ops per run pipelined {PIPELINE} deep (LINSERT on the big list: "
+          f"{max(1, ns.ops // 20)} ops), median of {ns.runs} runs{crdt_note}.\n")
+    print("| op | elements in key | redis CPU µs/op | crdt CPU µs/op | ratio | redis wall µs/op | crdt wall µs/op |")
+    print("|---|---|---|---|---|---|---|")
+    for key in results[rname]:
+        rc, rw = results[rname][key]
+        cc, cw = results[cname][key]
+        print(f"| {key[0]} | {key[1]} | {rc:.2f} | {cc:.2f} | {_ratio(cc, rc)} | {rw:.2f} | {cw:.2f} |")
+    rm, cm = memory[rname], memory[cname]
+    print(f"| memory per element at {ns.elements:,} elements (bytes) | | {rm:.0f} | {cm:.0f} | "
+          f"{_ratio(cm, rm)} | | |")
+    print(f"| same, with peers, half popped, tombstones not yet collected (in-process estimate) | | "
+          f"{rm:.0f} | {tomb:.0f} | {_ratio(tomb, rm)} | | |")
+
+
+if __name__ == "__main__":
+    main()
