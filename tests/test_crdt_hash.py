@@ -28,6 +28,7 @@ from crdtredis.crdt.map_fields import (
 )
 from crdtredis.keyspace import Keyspace
 from crdtredis.op import Op
+from crdtredis.reply import Map
 from tests.support.sim import Cluster
 
 # ---- helpers --------------------------------------------------------------------------------
@@ -56,9 +57,10 @@ def entry(ks: Keyspace, key: bytes = b"h") -> HashEntry:
     return e
 
 
-def pairs_of(flat: list[bytes]) -> list[tuple[bytes, bytes]]:
-    """HGETALL's RESP2 reply (a flat array) as (field, value) pairs."""
-    return list(zip(flat[::2], flat[1::2], strict=True))
+def pairs_of(reply: Map) -> list[tuple[bytes, bytes]]:
+    """HGETALL's reply as (field, value) pairs."""
+    assert isinstance(reply, Map)
+    return reply.items
 
 
 def hgetall(ks: Keyspace, key: bytes = b"h") -> dict[bytes, bytes]:

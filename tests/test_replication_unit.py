@@ -61,3 +61,54 @@ def test_validate_skips_duplicates() -> None:
     r = Replica("me")
     r.node.apply_remote(op("x.1", 1))
     validate(r.node, [op("x.1", 1), op("x.1", 2)])
+
+
+class _Ack:
+    """The fields of an OpBatch that note_ack reads."""
+
+    def __init__(self, rid: str, origin: str, vv: dict[str, int], vh: dict[str, int]) -> None:
+        self.replica_id, self.sender, self.vv, self.vh = rid, origin, vv, vh
+
+
+def _repl(peers: list[str]):  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from crdtredis.config import default_config
+    from crdtredis.node import Node
+    from crdtredis.replication.service import Replication
+
+    cfg = dataclasses.replace(default_config(), replica_id="me", peers=tuple(peers))
+    node = Node(cfg)
+    return node, Replication(node, cfg)
+
+
+def test_stability_needs_every_peer_and_forgetpeer_unblocks_gc() -> None:
+    node, repl = _repl(["http://127.0.0.1:1", "http://127.0.0.1:2"])
+    c = node.new_client("t", "t", lambda: None)
+    node.execute(c, [b"RPUSH", b"l", b"a", b"b", b"c"])
+    node.execute(c, [b"LPOP", b"l"])  # a tombstone while peers may still refer to it
+    assert repl.stable_checker() is None  # no peer has reported yet
+    p1, p2 = list(repl.peers.values())
+    vv, vh = dict(node.keyspace.vv), dict(node.keyspace.vh)
+    repl.note_ack(p1, _Ack("a", "a.1", vv, vh))
+    assert repl.stable_checker() is None  # the second peer is still unknown
+    assert not repl.segment_retention(vv)
+    # The second peer never answered, so only its URL names it.
+    repl.forget("http://127.0.0.1:2")
+    stable = repl.stable_checker()
+    assert stable is not None
+    h = node.keyspace.vh[node.origin]
+    assert stable(h, node.origin)
+    assert repl.segment_retention(vv)
+    dropped = repl.run_gc()
+    assert dropped >= 1
+    assert node.execute(c, [b"LRANGE", b"l", b"0", b"-1"]) == [b"b", b"c"]
+
+
+def test_stability_waits_for_ops_a_peer_issued_before_its_ack() -> None:
+    node, repl = _repl(["http://127.0.0.1:1"])
+    (p1,) = list(repl.peers.values())
+    vv, vh = dict(node.keyspace.vv), dict(node.keyspace.vh)
+    # The peer says it has issued 5 ops of its own; we have none of them yet.
+    repl.note_ack(p1, _Ack("a", "a.1", {**vv, "a.1": 5}, {**vh, "a.1": 500}))
+    assert repl.stable_checker() is None

@@ -125,15 +125,6 @@ def hmget_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
          summary="Get all the fields and values in a hash", since="2.0.0", acl="hash slow")
 def hgetall_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     e = _read(node, client, argv[1])
-    if client.resp == 2:
-        # The flat array a RESP2 Map becomes anyway, without the per-pair encoding cost.
-        if e is None:
-            return []
-        out: list[bytes] = []
-        for f, x in e.fields.items():
-            out.append(f)
-            out.append(visible(x))
-        return out
     return Map([] if e is None else e.items())
 
 

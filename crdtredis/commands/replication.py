@@ -138,9 +138,10 @@ def waitclock_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     return _block(node, node.replication.apply_waiters, ready, timeout, lambda: 0)
 
 
-# CRDT.FORGETPEER replica-id
-@command("crdt.forgetpeer", 2, "admin noscript", group="crdt", summary="Declare a replica gone for good so "
-         "tombstones and log segments it never acked can be collected", since="0.1.0", acl="admin dangerous")
+# CRDT.FORGETPEER replica-id|peer-url
+@command("crdt.forgetpeer", 2, "admin noscript", group="crdt", summary="Declare a replica (by replica id, "
+         "or by peer URL if it never answered) gone for good so tombstones and log segments it never "
+         "acked can be collected", since="0.1.0", acl="admin dangerous")
 def forgetpeer_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if node.replication is None:
         return ErrorReply("ERR replication is not enabled on this node")

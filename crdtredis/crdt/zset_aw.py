@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 from bisect import insort
 from collections.abc import Callable, Iterable
+from sys import intern
 from typing import Any
 
 from sortedcontainers import SortedList
@@ -104,7 +105,7 @@ class Member:
 
     def zadd(self, score: float, ctx: Ctx) -> None:
         obs = ctx.observed
-        h, o = ctx.hlc, ctx.origin
+        h, o = ctx.hlc, intern(ctx.origin)
         # A write of the same stamp (a member named twice in one effect) is replaced too.
         base = [b for b in self.base if not (obs(b[1], b[2]) or (b[1] == h and b[2] == o))]
         base.append((score, h, o))
@@ -115,7 +116,7 @@ class Member:
         self.recompute()
 
     def zincr(self, delta: float, ctx: Ctx) -> None:
-        inc: Inc = (ctx.hlc, ctx.origin, delta, ())
+        inc: Inc = (ctx.hlc, intern(ctx.origin), delta, ())
         incs = self.incs
         if not incs or _istamp(incs[-1]) < (ctx.hlc, ctx.origin):
             # The usual case (the newest stamp): the left fold just continues.
@@ -236,7 +237,7 @@ class ZsetEntry(Entry):
     def zadd(self, member: bytes, score: float, ctx: Ctx, stable_now: bool) -> None:
         rec = self.recs.get(member)
         if rec is None:
-            self._store(member, None, score if stable_now else (score, ctx.hlc, ctx.origin))
+            self._store(member, None, score if stable_now else (score, ctx.hlc, intern(ctx.origin)))
             return
         t = type(rec)
         if stable_now and t is float:
@@ -244,7 +245,7 @@ class ZsetEntry(Entry):
             return
         old = rec_score(rec)
         if t is float or (t is tuple and (ctx.observed(rec[1], rec[2]) or (rec[1] == ctx.hlc and rec[2] == ctx.origin))):
-            new: Any = score if stable_now else (score, ctx.hlc, ctx.origin)
+            new: Any = score if stable_now else (score, ctx.hlc, intern(ctx.origin))
         else:
             m = _expand(rec)
             m.zadd(score, ctx)
@@ -254,7 +255,7 @@ class ZsetEntry(Entry):
     def zincr(self, member: bytes, delta: float, ctx: Ctx, stable_now: bool) -> None:
         rec = self.recs.get(member)
         if rec is None:
-            self._store(member, None, delta if stable_now else Member([], [(ctx.hlc, ctx.origin, delta, ())]))
+            self._store(member, None, delta if stable_now else Member([], [(ctx.hlc, intern(ctx.origin), delta, ())]))
             return
         old = rec_score(rec)
         if stable_now and type(rec) is float:
@@ -327,8 +328,12 @@ class ZsetEntry(Entry):
                 recs[m] = rec.score
                 dropped += len(stamps)
                 continue
+            before = rec.score
             dropped += _gc_member(rec, stable)
             nrec = _compact(rec, False)
+            if not same_score(before, rec.score):  # never expected: folding keeps the sum exact
+                self.index.remove((before, m))
+                self.index.add((rec.score, m))
             if nrec is not rec:
                 recs[m] = nrec
         return dropped
@@ -360,10 +365,10 @@ class ZsetEntry(Entry):
             if kind == 0:
                 out[m] = float(item[2])
             elif kind == 1:
-                out[m] = (float(item[2]), item[3], item[4])
+                out[m] = (float(item[2]), item[3], intern(item[4]))
             else:
-                base = [(float(b[0]), b[1], b[2]) for b in item[2]]
-                incs = [(i[0], i[1], float(i[2]), tuple((x[0], x[1]) for x in i[3])) for i in item[3]]
+                base = [(float(b[0]), b[1], intern(b[2])) for b in item[2]]
+                incs = [(i[0], intern(i[1]), float(i[2]), tuple((x[0], x[1]) for x in i[3])) for i in item[3]]
                 out[m] = Member(base, incs)
         e.index = SortedList((rec_score(r), m) for m, r in out.items())
         return e
