@@ -122,7 +122,7 @@ def tombstoned_bytes_per_element(n: int) -> float:
     once half of them were popped at a replica with peers, before gc: the removed ones are
     tombstones (value dropped, id and removal stamp kept). tracemalloc, in this process."""
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-    from crdtredis.crdt.list_rga import LINSERT, LREMOVE
+    from crdtredis.crdt.list_rga import insert_effect, remove_effect
     from crdtredis.keyspace import Keyspace
     from crdtredis.op import Op
 
@@ -132,16 +132,17 @@ def tombstoned_bytes_per_element(n: int) -> float:
     tracemalloc.start()
     t0 = tracemalloc.get_traced_memory()[0]
     h = 1 << 40
-    ks.apply(Op("peer", 1, h, {}, [(LINSERT, 0, b"big", None, -1, vals[:PER_CMD])]))
+    ks.apply(Op("peer", 1, h, {}, [insert_effect(0, b"big", None, -1, vals[:PER_CMD], "peer")]))
     seq = 2
     for start in range(PER_CMD, n, PER_CMD):
         ref = (h + start - PER_CMD, "peer", PER_CMD - 1)  # the last element of the previous batch
-        ks.apply(Op("peer", seq, h + start, {}, [(LINSERT, 0, b"big", ref, start - 1, vals[start:start + PER_CMD])]))
+        eff = insert_effect(0, b"big", ref, start - 1, vals[start:start + PER_CMD], "peer")
+        ks.apply(Op("peer", seq, h + start, {}, [eff]))
         seq += 1
     ids = [(h + (i // PER_CMD) * PER_CMD, "peer", i % PER_CMD) for i in range(n // 2)]
     for start in range(0, len(ids), PER_CMD):
         chunk = ids[start:start + PER_CMD]
-        ks.apply(Op("peer", seq, h + n + start, {}, [(LREMOVE, 0, b"big", chunk, [0] * len(chunk))]))
+        ks.apply(Op("peer", seq, h + n + start, {}, [remove_effect(0, b"big", chunk, [0] * len(chunk), "peer")]))
         seq += 1
     del ids
     t1 = tracemalloc.get_traced_memory()[0]

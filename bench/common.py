@@ -35,12 +35,24 @@ def wait_ping(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"server on {port} did not answer PING")
 
 
+# The checkout these benchmarks belong to. The servers run in a temporary directory, so
+# without this `python -m crdtredis` would import whatever copy pip installed (an editable
+# install of another clone, say) and the numbers would describe the wrong code.
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (REPO_ROOT, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
 class Server:
     def __init__(self, argv: list[str], port: int, workdir: str) -> None:
         self.port = port
         self.workdir = workdir
         self.log = open(os.path.join(workdir, f"server-{port}.log"), "wb")
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir)
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir, env=_env())
         wait_ping(port)
 
     def stop(self) -> None:

@@ -86,11 +86,10 @@ def test_lpush_rpush_order_and_lengths(r: Any) -> None:
 
 def test_pushes_ship_one_chain_effect(r: Any) -> None:
     r.run("LPUSH", "l", "a", "b", "c")
-    assert effects(r) == [(LINSERT, 0, b"l", None, -1, [b"c", b"b", b"a"])]
+    assert effects(r) == [(LINSERT, 0, b"l", 0, "", 0, -1, b"c", b"b", b"a")]
     r.run("RPUSH", "l", "x", "y")
-    ((code, _db, _k, ref, hint, vals),) = effects(r)
-    assert (code, hint, vals) == (LINSERT, 2, [b"x", b"y"])
-    assert ref[2] == 2 and ref[0] == r.ops[0].hlc  # after "a", the last live element
+    # After "a", the last live element: the writer's own element, so its origin is "".
+    assert effects(r) == [(LINSERT, 0, b"l", r.ops[0].hlc, "", 2, -2, b"x", b"y")]  # -2: the last
 
 
 def test_pushx_only_on_existing_lists(r: Any) -> None:
@@ -150,9 +149,24 @@ def test_lpop_ships_ids_with_hints(r: Any) -> None:
     h = r.ops[-1].hlc
     origin = r.node.origin
     r.run("LPOP", "l", 2)
-    assert effects(r) == [(LREMOVE, 0, b"l", [(h, origin, 0), (h, origin, 1)], [0, 0])]
+    assert effects(r) == [(LREMOVE, 0, b"l", h, "", 0, 0, h, "", 1, 0)]
     r.run("RPOP", "l")
-    assert effects(r) == [(LREMOVE, 0, b"l", [(h, origin, 3)], [1])]
+    assert effects(r) == [(LREMOVE, 0, b"l", h, "", 3, 1)]
+    assert origin == r.ops[-1].origin
+
+
+def test_effects_name_other_origins_in_full() -> None:
+    rep_a, rep_b = Replica("a"), Replica("b")
+    rep_a.run("RPUSH", "l", "x", "y")
+    rep_b.node.apply_remote(rep_a.emitted[-1])
+    h = rep_a.emitted[-1].hlc
+    rep_b.run("LPOP", "l")
+    assert rep_b.emitted[-1].effects == [(LREMOVE, 0, b"l", h, rep_a.node.origin, 0, 0)]
+    rep_b.run("RPUSH", "l", "z")
+    assert rep_b.emitted[-1].effects == [(LINSERT, 0, b"l", h, rep_a.node.origin, 1, 0, b"z")]
+    rep_a.node.apply_remote(rep_b.emitted[-2])
+    rep_a.node.apply_remote(rep_b.emitted[-1])
+    assert rep_a.run("LRANGE", "l", 0, -1) == [b"y", b"z"]
 
 
 def test_popping_everything_ships_del_and_drops_the_ttl(r: Any) -> None:
@@ -234,8 +248,8 @@ def test_lset(r: Any) -> None:
     assert r.run("LSET", "l", 1, "B") == OK
     assert r.run("LSET", "l", -1, "C") == OK
     assert lrange(r) == [b"a", b"B", b"C"]
-    ((code, _db, _k, eid, hint, value),) = effects(r)
-    assert (code, eid[2], hint, value) == (LSETVAL, 2, 2, b"C")
+    ((code, _db, _k, _h, origin, i, hint, value),) = effects(r)
+    assert (code, origin, i, hint, value) == (LSETVAL, "", 2, -2, b"C")
     assert r.run("LSET", "l", 3, "x") == ErrorReply(errors.INDEX_OUT_OF_RANGE)
     assert r.run("LSET", "l", -4, "x") == ErrorReply(errors.INDEX_OUT_OF_RANGE)
     assert r.run("LSET", "l", "abc", "x") == NOT_INT
@@ -262,7 +276,7 @@ def test_linsert(r: Any) -> None:
 def test_linsert_before_head_ships_a_head_insert(r: Any) -> None:
     r.run("RPUSH", "l", "a", "b")
     r.run("LINSERT", "l", "BEFORE", "a", "x")
-    assert effects(r) == [(LINSERT, 0, b"l", None, -1, [b"x"])]
+    assert effects(r) == [(LINSERT, 0, b"l", 0, "", 0, -1, b"x")]
 
 
 def test_lrem(r: Any) -> None:
@@ -286,12 +300,10 @@ def test_lrem(r: Any) -> None:
 def test_lrem_hints_are_exact_at_the_origin(r: Any) -> None:
     r.run("RPUSH", "l", "a", "x", "a", "x", "a")
     r.run("LREM", "l", 0, "a")
-    ((_c, _d, _k, _ids, hints),) = effects(r)
-    assert hints == [0, 1, 2]
+    assert list(effects(r)[0][6::4]) == [0, 1, -2]  # the last at its turn
     r.run("RPUSH", "l", "x")
     r.run("LREM", "l", -2, "x")
-    ((_c, _d, _k, _ids, hints),) = effects(r)
-    assert hints == [2, 1]
+    assert list(effects(r)[0][6::4]) == [-2, 1]
 
 
 def test_ltrim(r: Any) -> None:
@@ -300,8 +312,8 @@ def test_ltrim(r: Any) -> None:
     r.run("RPUSH", "l", *"abcdefg")
     assert r.run("LTRIM", "l", 1, -2) == OK
     assert lrange(r) == [b"b", b"c", b"d", b"e", b"f"]
-    ((code, _db, _k, first, fh, last, lh),) = effects(r)
-    assert (code, first[2], fh, last[2], lh) == (LTRIMR, 1, 1, 5, 5)
+    ((code, _db, _k, _fh, _fo, fi, fhint, _lh, _lo, li, lhint),) = effects(r)
+    assert (code, fi, fhint, li, lhint) == (LTRIMR, 1, 1, 5, -3)
     n = len(r.ops)
     assert r.run("LTRIM", "l", 0, 100) == OK
     assert len(r.ops) == n  # nothing removed: nothing shipped

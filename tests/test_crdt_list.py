@@ -38,12 +38,21 @@ def apply(ks: Keyspace, origin: str, hlc: int, deps: dict[str, int], *effects: A
     return op
 
 
+# Effects with every origin spelled out ("~" is nobody's origin: no "" shorthand).
 def ins(ref: Any, vals: list[bytes], hint: int = -1, key: bytes = b"l") -> tuple[Any, ...]:
-    return (LINSERT, 0, key, ref, hint, vals)
+    return rga.insert_effect(0, key, ref, hint, vals, "~")
 
 
 def rem(ids: list[Any], hints: list[int] | None = None, key: bytes = b"l") -> tuple[Any, ...]:
-    return (LREMOVE, 0, key, ids, hints if hints is not None else [-1] * len(ids))
+    return rga.remove_effect(0, key, ids, hints if hints is not None else [-1] * len(ids), "~")
+
+
+def lset(eid: Any, hint: int, value: bytes, key: bytes = b"l") -> tuple[Any, ...]:
+    return rga.set_effect(0, key, eid, hint, value, "~")
+
+
+def trim(first: Any, fhint: int, last: Any, lhint: int, key: bytes = b"l") -> tuple[Any, ...]:
+    return rga.trim_effect(0, key, first, fhint, last, lhint, "~")
 
 
 def entry(ks: Keyspace, key: bytes = b"l") -> ListEntry:
@@ -175,15 +184,15 @@ def test_unknown_ids_and_references_never_raise() -> None:
     ks = keyspace()
     apply(ks, "a", 10, {}, ins(None, [b"a"]))
     apply(ks, "a", 20, {}, rem([(99, "zz", 0), (10, "a", 7)], [5, 0]))
-    apply(ks, "a", 30, {}, (LSETVAL, 0, b"l", (98, "q", 0), 3, b"v"))
-    apply(ks, "a", 40, {}, (LTRIMR, 0, b"l", (97, "q", 0), 0, (10, "a", 0), 0))
+    apply(ks, "a", 30, {}, lset((98, "q", 0), 3, b"v"))
+    apply(ks, "a", 40, {}, trim((97, "q", 0), 0, (10, "a", 0), 0))
     apply(ks, "a", 50, {}, ins((96, "nobody", 0), [b"h"], hint=9))
     assert visible(ks) == [b"h", b"a"]
     apply(ks, "a", 60, {}, rem([(10, "a", 0)]), rem([(10, "a", 0)]))
     apply(ks, "a", 70, {}, rem([(50, "a", 0)]))
     assert b"l" not in ks.dbs[0].data
-    apply(ks, "a", 80, {}, rem([(50, "a", 0)]), (LSETVAL, 0, b"l", (50, "a", 0), 0, b"v"))
-    apply(ks, "a", 90, {}, (LREMOVE, 0, b"nokey", [(1, "a", 0)], [0]), (LSETVAL, 0, b"nokey", (1, "a", 0), 0, b"v"))
+    apply(ks, "a", 80, {}, rem([(50, "a", 0)]), lset((50, "a", 0), 0, b"v"))
+    apply(ks, "a", 90, {}, rem([(1, "a", 0)], [0], key=b"nokey"), lset((1, "a", 0), 0, b"v", key=b"nokey"))
     assert b"nokey" not in ks.dbs[0].data
 
 
@@ -192,12 +201,12 @@ def test_lset_is_lww_per_element_and_removal_wins() -> None:
         ks = keyspace()
         apply(ks, "a", 10, {}, ins(None, [b"x", b"y"]))
         for origin, h, v in order:
-            apply(ks, origin, h, {"a": 10}, (LSETVAL, 0, b"l", (10, "a", 0), 0, v))
+            apply(ks, origin, h, {"a": 10}, lset((10, "a", 0), 0, v))
         assert visible(ks) == [b"D", b"y"]
     ks = keyspace()
     apply(ks, "a", 10, {}, ins(None, [b"x", b"y"]))
     apply(ks, "b", 20, {"a": 10}, rem([(10, "a", 0)], [0]))
-    apply(ks, "c", 30, {"a": 10}, (LSETVAL, 0, b"l", (10, "a", 0), 0, b"X"))
+    apply(ks, "c", 30, {"a": 10}, lset((10, "a", 0), 0, b"X"))
     assert visible(ks) == [b"y"]
     assert not entry(ks).vst
 
@@ -205,14 +214,14 @@ def test_lset_is_lww_per_element_and_removal_wins() -> None:
 def test_lset_stamps_are_collected_when_stable() -> None:
     ks = keyspace()
     apply(ks, "a", 10, {}, ins(None, [b"x"]))
-    apply(ks, "a", 20, {}, (LSETVAL, 0, b"l", (10, "a", 0), 0, b"y"))
+    apply(ks, "a", 20, {}, lset((10, "a", 0), 0, b"y"))
     e = entry(ks)
     assert len(e.vst) == 1
     assert e.gc(lambda h, o: h != 20) == 0
     assert e.gc(lambda h, o: True) == 1 and not e.vst
     ks1 = keyspace(has_peers=False)
     apply(ks1, "me", 10, {}, ins(None, [b"x"]))
-    apply(ks1, "me", 20, {}, (LSETVAL, 0, b"l", (10, "me", 0), 0, b"y"))
+    apply(ks1, "me", 20, {}, lset((10, "me", 0), 0, b"y"))
     assert visible(ks1) == [b"y"] and not entry(ks1).vst
 
 
@@ -234,7 +243,7 @@ def test_trim_removes_observed_elements_outside_the_kept_range() -> None:
     apply(ks, "b", 21, {"a": 10}, ins((10, "a", 4), [b"tail"], hint=5))
     apply(ks, "b", 22, {"a": 10}, ins((10, "a", 1), [b"mid"], hint=2))
     # a trims to [1, 3] without having seen b's inserts
-    apply(ks, "a", 30, {}, (LTRIMR, 0, b"l", (10, "a", 1), 1, (10, "a", 3), 3))
+    apply(ks, "a", 30, {}, trim((10, "a", 1), 1, (10, "a", 3), 3))
     assert visible(ks) == [b"head", b"1", b"mid", b"2", b"3", b"tail"]
 
 
@@ -242,7 +251,7 @@ def test_trim_single_node_bulk_path() -> None:
     ks = keyspace(has_peers=False)
     vals = [str(i).encode() for i in range(5000)]
     apply(ks, "me", 10, {}, ins(None, vals))
-    apply(ks, "me", 20, {}, (LTRIMR, 0, b"l", (10, "me", 1200), 1200, (10, "me", 3999), 3999))
+    apply(ks, "me", 20, {}, trim((10, "me", 1200), 1200, (10, "me", 3999), 3999))
     e = entry(ks)
     assert visible(ks) == vals[1200:4000]
     assert not e.rm
@@ -350,12 +359,12 @@ def test_block_index_matches_a_plain_list_under_random_ops(monkeypatch: pytest.M
         elif op < 0.9:
             k = rnd.randrange(len(model))
             v = f"set{h}".encode()
-            apply(ks, "me", h, {}, (LSETVAL, 0, b"l", model[k][1], k, v))
+            apply(ks, "me", h, {}, lset(model[k][1], k, v))
             model[k] = (v, model[k][1])
         else:
             a = rnd.randrange(len(model))
             b = rnd.randrange(a, len(model))
-            apply(ks, "me", h, {}, (LTRIMR, 0, b"l", model[a][1], a, model[b][1], b))
+            apply(ks, "me", h, {}, trim(model[a][1], a, model[b][1], b))
             model = model[a:b + 1]
         assert visible(ks) == [v for v, _ in model], step
         e = rga.existing(ks.dbs[0], b"l")
@@ -397,7 +406,7 @@ def test_state_roundtrip_with_tombstones_and_lset_stamps() -> None:
     apply(ks, "a", 10, {}, ins(None, [b"a", b"b", b"c"]))
     apply(ks, "b", 20, {"a": 10}, ins((10, "a", 0), [b"x"], hint=0))
     apply(ks, "a", 30, {}, rem([(10, "a", 1)], [1]))
-    apply(ks, "a", 40, {"b": 20}, (LSETVAL, 0, b"l", (10, "a", 2), 2, b"C"))
+    apply(ks, "a", 40, {"b": 20}, lset((10, "a", 2), 2, b"C"))
     e = entry(ks)
     s = e.state()
     e2 = ListEntry.from_state(s)
@@ -610,24 +619,34 @@ def spec(ops: list[Op], key: bytes) -> list[bytes]:
     element in descending id order, each after its parent), minus removed elements."""
     value: dict[Any, bytes] = {}
     children: dict[Any, list[Any]] = defaultdict(list)
-    removals: list[tuple[Any, str, int, dict[str, int]]] = []
+    removals: list[tuple[str, Any, str, int, dict[str, int]]] = []
     lsets: dict[Any, tuple[tuple[int, str], bytes]] = {}
     for op in ops:
         for j, eff in enumerate(op.effects):
             if eff[2] != key:
                 continue
             h = op.hlc + j
+
+            def eid_at(k: int, op: Op = op, eff: Any = eff) -> Any:  # flat (hlc, origin or "" = own, i)
+                return (eff[k], eff[k + 1] or op.origin, eff[k + 2])
+
             if eff[0] == LINSERT:
-                for i, v in enumerate(eff[5]):
+                ref = eid_at(3) if eff[3] else None
+                for i, v in enumerate(eff[7:]):
                     eid = (h, op.origin, i)
                     value[eid] = v
-                    children[eff[3] if i == 0 else (h, op.origin, i - 1)].append(eid)
+                    children[ref if i == 0 else (h, op.origin, i - 1)].append(eid)
             elif eff[0] == LSETVAL:
                 stamp = (h, op.origin)
-                if eff[3] not in lsets or lsets[eff[3]][0] < stamp:
-                    lsets[eff[3]] = (stamp, eff[5])
+                target = eid_at(3)
+                if target not in lsets or lsets[target][0] < stamp:
+                    lsets[target] = (stamp, eff[7])
+            elif eff[0] == LREMOVE:
+                removals.append(("ids", [eid_at(k) for k in range(3, len(eff), 4)], op.origin, h, op.deps))
+            elif eff[0] == LTRIMR:
+                removals.append(("trim", (eid_at(3), eid_at(7)), op.origin, h, op.deps))
             else:
-                removals.append((eff, op.origin, h, op.deps))
+                removals.append(("del", None, op.origin, h, op.deps))
     order: list[Any] = []
     stack: list[Any] = sorted(children[None])  # ascending: pop() takes the largest first
     while stack:
@@ -636,13 +655,13 @@ def spec(ops: list[Op], key: bytes) -> list[bytes]:
         stack.extend(sorted(children[eid]))
     pos = {eid: k for k, eid in enumerate(order)}
     removed: set[Any] = set()
-    for eff, origin, h, deps in removals:
-        if eff[0] == LREMOVE:
-            removed.update(eff[3])
-        elif eff[0] == codes.DEL:
+    for kind, arg, origin, h, deps in removals:
+        if kind == "ids":
+            removed.update(arg)
+        elif kind == "del":
             removed.update(e for e in order if _observes(origin, h, deps, e[0], e[1]))
-        elif eff[0] == LTRIMR:
-            lo, hi = pos[eff[3]], pos[eff[5]]
+        else:
+            lo, hi = pos[arg[0]], pos[arg[1]]
             removed.update(e for k, e in enumerate(order)
                            if (k < lo or k > hi) and _observes(origin, h, deps, e[0], e[1]))
     return [lsets[e][1] if e in lsets else value[e] for e in order if e not in removed]
@@ -729,3 +748,17 @@ def test_random_long_runs_converge_to_the_rga_spec(seed: int) -> None:
         want = spec(ops, key.encode())
         for r in c.replicas:
             assert lrange(r, key) == want
+
+
+def test_hints_count_from_the_nearer_end() -> None:
+    ks = keyspace(has_peers=False)
+    apply(ks, "me", 10, {}, ins(None, [str(i).encode() for i in range(10)]))
+    e = entry(ks)
+    eff = rga.remove_effect(0, b"l", [(10, "me", 9), (10, "me", 8), (10, "me", 0)], [9, 8, 0], "me", size=10)
+    assert eff == (LREMOVE, 0, b"l", 10, "", 9, -2, 10, "", 8, -2, 10, "", 0, 0)
+    assert rga.insert_effect(0, b"l", (10, "x", 6), 6, [b"v"], "me", size=10)[6] == -5
+    assert rga.set_effect(0, b"l", (10, "x", 5), 5, b"v", "me", size=10)[6] == 5
+    apply(ks, "me", 20, {}, eff)
+    apply(ks, "me", 30, {}, rga.insert_effect(0, b"l", (10, "me", 6), 5, [b"new"], "me", size=7))
+    assert visible(ks) == [b"1", b"2", b"3", b"4", b"5", b"6", b"new", b"7"]
+    assert e.where is None  # every hint was exact

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..crdt.codes import DEL
-from ..crdt.list_rga import LINSERT, LREMOVE, LSETVAL, LTRIMR, ElemId, ListEntry
+from ..crdt.list_rga import ElemId, ListEntry, insert_effect, remove_effect, set_effect, trim_effect
 from ..crdt.string_counter import parse_decimal, parse_int
 from ..keyspace import Db
 from ..reply import NULL_ARRAY, OK, CommandError, Deferred, ErrorReply, Reply
@@ -110,18 +110,22 @@ def _push(node: Node, db: Db, key: bytes, e: ListEntry | None, vals: list[bytes]
     """LPUSH: the values, reversed, as a chain at the head. RPUSH: a chain after the last
     live element. Returns the new length."""
     if left:
-        node.emit((LINSERT, db.index, key, None, -1, vals[::-1]))
+        node.emit(insert_effect(db.index, key, None, -1, vals[::-1], node.origin))
     elif e is None or not e.size:
-        node.emit((LINSERT, db.index, key, None, -1, vals))
+        node.emit(insert_effect(db.index, key, None, -1, vals, node.origin))
     else:
         k = e.size - 1
-        node.emit((LINSERT, db.index, key, e.at(k)[1], k, vals))
+        node.emit(insert_effect(db.index, key, e.at(k)[1], k, vals, node.origin, e.size))
     return len(db.data[key])
 
 
 def _take(e: ListEntry, n: int, left: bool) -> tuple[list[bytes], list[ElemId], list[int]]:
     """The n elements at one end, in pop order: values, ids and their index hints (an
     index as it will be when the element's turn to be removed comes)."""
+    if n == 1:  # the common case: one O(log n) lookup, no iterator
+        k = 0 if left else e.size - 1
+        v, eid = e.at(k)
+        return [v], [eid], [k]
     items = list(islice(e.iter_items(reverse=not left), n))
     vals = [v for v, _ in items]
     ids = [i for _, i in items]
@@ -135,7 +139,7 @@ def _remove(node: Node, db: Db, key: bytes, e: ListEntry, ids: list[ElemId], hin
     if len(ids) >= e.size:
         node.emit((DEL, db.index, key))
     elif ids:
-        node.emit((LREMOVE, db.index, key, ids, hints))
+        node.emit(remove_effect(db.index, key, ids, hints, node.origin, e.size))
 
 
 def _pop(node: Node, db: Db, key: bytes, e: ListEntry, n: int, left: bool) -> list[bytes]:
@@ -328,7 +332,7 @@ def lset_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     i = _index(e, arg_int(argv[2]))
     if i < 0:
         raise CommandError(errors.INDEX_OUT_OF_RANGE)
-    node.emit((LSETVAL, db.index, key, e.at(i)[1], i, argv[3]))
+    node.emit(set_effect(db.index, key, e.at(i)[1], i, argv[3], node.origin, e.size))
     return OK
 
 
@@ -353,7 +357,7 @@ def linsert_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
             ref, hint = eid, index
         else:
             ref, hint = (e.at(index - 1)[1] if index else None), index - 1
-        node.emit((LINSERT, db.index, key, ref, hint, [argv[4]]))
+        node.emit(insert_effect(db.index, key, ref, hint, [argv[4]], node.origin, e.size))
         return e.size
     return -1
 
@@ -409,7 +413,7 @@ def ltrim_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         db.touch(key)  # nothing to remove; Redis still signals the key as modified (WATCH)
         return OK
     # The effect names the kept boundaries: peers remove what this origin saw outside them.
-    node.emit((LTRIMR, db.index, key, e.at(start)[1], start, e.at(end)[1], end))
+    node.emit(trim_effect(db.index, key, e.at(start)[1], start, e.at(end)[1], end, node.origin, n))
     return OK
 
 

@@ -38,18 +38,23 @@ their references.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
 from ..op import Ctx, Effect
 
-# Effect codes (range 20-39; persisted and replicated: never renumber).
-# An element id in an effect is (hlc, origin, i); a hint is the visible index at the origin.
-LINSERT = 20  # (LINSERT, db, key, ref|None, ref_hint, [values])  chain after ref (None: head)
-LREMOVE = 21  # (LREMOVE, db, key, [ids], [hints])                 remove these elements
-LSETVAL = 22  # (LSETVAL, db, key, id, hint, value)                LWW value of one element
-LTRIMR = 23  # (LTRIMR, db, key, first, first_hint, last, last_hint) remove observed outside
+# Effect codes (range 20-39; persisted and replicated: never renumber). Effects are flat:
+# an element id is three args `hlc, origin, i`, origin "" meaning the effect's own origin
+# (most references name the writer's own elements; nested tuples and repeated origin
+# strings cost more to encode than the rest of the write path). A hint is the element's
+# visible index at the origin: k >= 0 from the head, or k < -1 from the tail (-2 = the last),
+# whichever is nearer, so it stays a small number; -1 = no hint. Build effects with the
+# *_effect functions below.
+LINSERT = 20  # (LINSERT, db, key, ref hlc, origin, i, hint, *values)  ref hlc 0: at the head
+LREMOVE = 21  # (LREMOVE, db, key, *(hlc, origin, i, hint) per element)
+LSETVAL = 22  # (LSETVAL, db, key, hlc, origin, i, hint, value)     LWW value of one element
+LTRIMR = 23  # (LTRIMR, db, key, first hlc, origin, i, hint, last hlc, origin, i, hint)
 
 ElemId = tuple[int, str, int]
 
@@ -245,7 +250,7 @@ class ListEntry(Entry):
                         yield v
 
     # ---- effects (apply side: pure, deterministic, never raise) ---------------------------
-    def insert(self, ctx: Ctx, ref: ElemId | None, hint: int, vals: list[bytes]) -> None:
+    def insert(self, ctx: Ctx, ref: ElemId | None, hint: int, vals: Sequence[bytes]) -> None:
         """RGA insert of a chain of values after `ref` (None: the head)."""
         if not vals:
             return
@@ -288,7 +293,7 @@ class ListEntry(Entry):
             j += 1
         self._put(b, j, h, code << 32, vals)
 
-    def remove(self, ctx: Ctx, ids: list[ElemId], hints: list[int]) -> None:
+    def remove(self, ctx: Ctx, ids: Sequence[ElemId], hints: Sequence[int]) -> None:
         stamp = (ctx.hlc, ctx.origin)
         for k, eid in enumerate(ids):
             pos = self._find(eid, hints[k] if k < len(hints) else -1)
@@ -503,6 +508,8 @@ class ListEntry(Entry):
         code = _CODES.get(eid[1])
         if code is None or not self.blocks:
             return None
+        if hint < -1:
+            hint += self.size + 1
         oi = code << 32 | eid[2]
         blocks = self.blocks
         if 0 <= hint < self.size:
@@ -531,7 +538,7 @@ class ListEntry(Entry):
         j = blk2.find(h, oi)
         return (blk2, j) if j >= 0 else None
 
-    def _put(self, b: int, j: int, h: int, oi0: int, vals: list[bytes]) -> None:
+    def _put(self, b: int, j: int, h: int, oi0: int, vals: Sequence[bytes]) -> None:
         """Physically insert a chain at block b, offset j."""
         blocks = self.blocks
         blk = blocks[b]
@@ -697,11 +704,46 @@ def existing(db: Db, key: bytes) -> ListEntry | None:
     return None
 
 
+# ---- effects (built at the origin) -------------------------------------------------------
+# Each builder takes element ids with their visible indexes at the origin and the list's
+# length `size` there (the first id's, for a removal: each removal shortens the list), and
+# `own`, the emitting origin.
+def _hint(k: int, size: int | None) -> int:
+    return k if size is None or k <= size >> 1 or k < 0 else k - size - 1
+
+
+def insert_effect(dbi: int, key: bytes, ref: ElemId | None, k: int, vals: Sequence[bytes], own: str,
+                  size: int | None = None) -> Effect:
+    """Insert `vals` as a chain after `ref` (None: at the head), the element at index k."""
+    if ref is None:
+        return (LINSERT, dbi, key, 0, "", 0, -1, *vals)
+    return (LINSERT, dbi, key, ref[0], "" if ref[1] == own else ref[1], ref[2], _hint(k, size), *vals)
+
+
+def remove_effect(dbi: int, key: bytes, ids: Sequence[ElemId], ks: Sequence[int], own: str,
+                  size: int | None = None) -> Effect:
+    """Remove these elements, in this order; ks[t] is an element's index at its turn."""
+    args: list[Any] = []
+    for t, ((h, o, i), k) in enumerate(zip(ids, ks, strict=True)):
+        args += (h, "" if o == own else o, i, _hint(k, None if size is None else size - t))
+    return (LREMOVE, dbi, key, *args)
+
+
+def set_effect(dbi: int, key: bytes, eid: ElemId, k: int, value: bytes, own: str, size: int | None = None) -> Effect:
+    return (LSETVAL, dbi, key, eid[0], "" if eid[1] == own else eid[1], eid[2], _hint(k, size), value)
+
+
+def trim_effect(dbi: int, key: bytes, first: ElemId, fk: int, last: ElemId, lk: int, own: str,
+                size: int | None = None) -> Effect:
+    return (LTRIMR, dbi, key, first[0], "" if first[1] == own else first[1], first[2], _hint(fk, size),
+            last[0], "" if last[1] == own else last[1], last[2], _hint(lk, size))
+
+
 # ---- apply functions ---------------------------------------------------------------------
 def apply_insert(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     key = eff[2]
     e = _peers(ks, ks.entry_for(db, key, ListEntry, ctx))
-    e.insert(ctx, eff[3], eff[4], eff[5])
+    e.insert(ctx, (eff[3], eff[4] or ctx.origin, eff[5]) if eff[3] else None, eff[6], eff[7:])
     e.touch(ctx)
     ks.settle(db, key)
 
@@ -711,7 +753,9 @@ def apply_remove(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     e = existing(db, key)
     if e is None:
         return
-    _peers(ks, e).remove(ctx, eff[3], eff[4])
+    o = ctx.origin
+    ids = [(eff[k], eff[k + 1] or o, eff[k + 2]) for k in range(3, len(eff) - 3, 4)]
+    _peers(ks, e).remove(ctx, ids, eff[6::4])
     ks.settle(db, key)
 
 
@@ -720,7 +764,7 @@ def apply_set(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     e = existing(db, key)
     if e is None:
         return
-    if _peers(ks, e).set_value(ctx, eff[3], eff[4], eff[5]):
+    if _peers(ks, e).set_value(ctx, (eff[3], eff[4] or ctx.origin, eff[5]), eff[6], eff[7]):
         e.touch(ctx)
     ks.settle(db, key)
 
@@ -730,14 +774,15 @@ def apply_trim(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     e = existing(db, key)
     if e is None:
         return
-    _peers(ks, e).trim(ctx, eff[3], eff[4], eff[5], eff[6])
+    o = ctx.origin
+    _peers(ks, e).trim(ctx, (eff[3], eff[4] or o, eff[5]), eff[6], (eff[7], eff[8] or o, eff[9]), eff[10])
     ks.settle(db, key)
 
 
 def rebuild_effects(dbi: int, key: bytes, e: Any) -> list[Effect]:
     """Effects that write a list equal to `e` at (dbi, key) (RENAME, COPY, *STORE)."""
     vals = e.values()
-    return [(LINSERT, dbi, key, None, -1, vals)] if vals else []
+    return [(LINSERT, dbi, key, 0, "", 0, -1, *vals)] if vals else []
 
 
 register_effect(LINSERT, apply_insert)

@@ -234,7 +234,7 @@ class Field:
         self.vals = [x for x in self.vals if not (obs(x[1], x[2]) or (x[1] == h and x[2] == o))]
         self.vals.append(t)
         if self.contrib:
-            self.contrib = []
+            self.contrib = [c for c in self.contrib if not obs(c[0], c[1])]
         return self.settle()
 
     def incr(self, c: Contrib) -> Field:
@@ -260,7 +260,7 @@ class Field:
     def remove_observed(self, ctx: Ctx) -> Any:
         obs = ctx.observed
         self.vals = [x for x in self.vals if not obs(x[1], x[2])]
-        self.contrib = []
+        self.contrib = [c for c in self.contrib if not obs(c[0], c[1])]
         return self.settle()
 
     def settle(self) -> Any:

@@ -126,33 +126,65 @@ def add_delta(value: Optional[bytes], delta: Delta) -> Optional[bytes]:
 
 
 class CounterStr(Entry):
-    """A string register plus increments not yet observed by the register's writer."""
+    """A string as a multi-value register plus counter contributions.
 
-    __slots__ = ("base", "bhlc", "borigin", "contrib", "value")
+    `regs` holds every register write (SET, APPEND...) that no later overwrite or delete has
+    observed: usually one, several only while writes were concurrent. The visible base is
+    the one with the highest (hlc, origin). A single-slot LWW register is not enough once
+    deletes only remove what they observed: SET@5 ‖ SET@10 then a DEL that saw only SET@10
+    would leave "SET@5" at a replica that applied it last and nothing at one that applied it
+    first. Keeping the concurrent loser until something observes it makes every delivery
+    order agree.
+
+    Increments are kept per origin until a register write or delete observes them; their
+    exact sum is maintained incrementally (INCR is O(1)) and rounded once for display.
+    """
+
+    __slots__ = ("regs", "contrib", "value", "_isum", "_dsum")
     TYPE = b"string"
     STATE_TAG = b"counter"
 
     def __init__(self) -> None:
         super().__init__()
-        self.base: Optional[bytes] = None
-        self.bhlc = 0
-        self.borigin = ""
+        self.regs: list[tuple[bytes, int, str]] = []
         # origin -> [(hlc, delta)], in the origin's order.
         self.contrib: dict[str, list[tuple[int, Delta]]] = {}
         self.value: bytes = b""
+        self._isum = 0  # exact sum of integer deltas
+        self._dsum: Optional[Decimal] = None  # exact sum of INCRBYFLOAT deltas, if any
 
     @classmethod
     def from_tuple(cls, t: tuple[Any, ...]) -> CounterStr:
         c = cls()
-        c.base, c.bhlc, c.borigin = t[0], t[1], t[2]
+        c.regs = [(t[0], t[1], t[2])]
         c.thlc, c.torigin = t[1], t[2]
         c.value = t[0]
         return c
 
+    @property
+    def base(self) -> Optional[bytes]:
+        if not self.regs:
+            return None
+        if len(self.regs) == 1:
+            return self.regs[0][0]
+        return max(self.regs, key=_reg_stamp)[0]
+
+    def _resum(self) -> None:
+        isum = 0
+        dsum: Optional[Decimal] = None
+        for deltas in self.contrib.values():
+            for _h, d in deltas:
+                if type(d) is int:
+                    isum += d
+                else:
+                    dd = _to_decimal(d)  # type: ignore[arg-type]
+                    if dd is not None and dd.is_finite():
+                        dsum = dd if dsum is None else _DEC.add(dsum, dd)
+        self._isum, self._dsum = isum, dsum
+
     def recompute(self) -> None:
         # One exact sum, rounded once: rounding after each contribution (to the 17 decimals
-        # Redis prints) made the result depend on the order contributions arrived in, so
-        # replicas could disagree in the last digit.
+        # Redis prints) made the result depend on the order contributions arrived in.
         base = self.base
         if not self.contrib:
             self.value = base if base is not None else b"0"
@@ -169,69 +201,84 @@ class CounterStr(Entry):
                     # A non-numeric base hides the increments (docs/semantics.md).
                     self.value = base
                     return
-        for deltas in self.contrib.values():
-            for _h, d in deltas:
-                if isinstance(d, int):
-                    if dec is None:
-                        total += d
-                    else:
-                        dec = _DEC.add(dec, d)
-                else:
-                    dd = _to_decimal(d)
-                    if dd is not None and dd.is_finite():
-                        dec = _DEC.add(Decimal(total) if dec is None else dec, dd)
-        self.value = str(total).encode() if dec is None else format_decimal(dec)
+        total_i = total + self._isum if dec is None else 0
+        if dec is None and self._dsum is None:
+            self.value = str(total_i).encode()
+            return
+        acc = dec if dec is not None else Decimal(total_i)
+        if dec is not None:
+            acc = _DEC.add(acc, self._isum)
+        if self._dsum is not None:
+            acc = _DEC.add(acc, self._dsum)
+        self.value = format_decimal(acc)
 
     def set(self, value: bytes, ctx: Ctx) -> None:
-        self._reset_observed(ctx)
-        if ctx.stamp_gt(self.bhlc, self.borigin) or self.base is None:
-            self.base, self.bhlc, self.borigin = value, ctx.hlc, ctx.origin
+        obs = ctx.observed
+        self.regs = [r for r in self.regs if not obs(r[1], r[2])]
+        self.regs.append((value, ctx.hlc, ctx.origin))
+        if self._reset_observed(ctx):
+            self._resum()
         self.touch(ctx)
         self.recompute()
 
     def incr(self, delta: Delta, ctx: Ctx) -> None:
         self.contrib.setdefault(ctx.origin, []).append((ctx.hlc, delta))
+        if type(delta) is int:
+            self._isum += delta
+        else:
+            dd = _to_decimal(delta)  # type: ignore[arg-type]
+            if dd is not None and dd.is_finite():
+                self._dsum = dd if self._dsum is None else _DEC.add(self._dsum, dd)
         self.touch(ctx)
         self.recompute()
 
-    def _reset_observed(self, ctx: Ctx) -> None:
+    def _reset_observed(self, ctx: Ctx) -> bool:
+        """Drop the increments `ctx` observed; True when any was dropped."""
         obs = ctx.observed
+        changed = False
         for o in list(self.contrib):
-            kept = [(h, d) for h, d in self.contrib[o] if not obs(h, o)]
-            if kept:
-                self.contrib[o] = kept
-            else:
-                del self.contrib[o]
+            ds = self.contrib[o]
+            kept = [(h, d) for h, d in ds if not obs(h, o)]
+            if len(kept) != len(ds):
+                changed = True
+                if kept:
+                    self.contrib[o] = kept
+                else:
+                    del self.contrib[o]
+        return changed
 
     def remove_observed(self, ctx: Ctx) -> None:
-        self._reset_observed(ctx)
-        if self.base is not None and ctx.observed(self.bhlc, self.borigin):
-            self.base = None
-            self.bhlc, self.borigin = 0, ""
+        if self._reset_observed(ctx):
+            self._resum()
+        obs = ctx.observed
+        self.regs = [r for r in self.regs if not obs(r[1], r[2])]
         self.recompute()
 
     def is_empty(self) -> bool:
-        return self.base is None and not self.contrib
+        return not self.regs and not self.contrib
 
     def state(self) -> Any:
         return (
-            self.base, self.bhlc, self.borigin, self.thlc, self.torigin,
+            sorted(self.regs, key=_reg_stamp), self.thlc, self.torigin,
             {o: [(h, d) for h, d in ds] for o, ds in sorted(self.contrib.items())},
         )
 
     @classmethod
     def from_state(cls, s: Any) -> CounterStr:
         c = cls()
-        c.base, c.bhlc, c.borigin, c.thlc, c.torigin = s[0], s[1], s[2], s[3], s[4]
-        c.contrib = {o: [(h, d) for h, d in ds] for o, ds in s[5].items()}
+        c.regs = [(v, h, o) for v, h, o in s[0]]
+        c.thlc, c.torigin = s[1], s[2]
+        c.contrib = {o: [(h, d) for h, d in ds] for o, ds in s[3].items()}
+        c._resum()
         c.recompute()
         return c
 
     def fold_if_stable(self, stable: Callable[[int, str], bool]) -> Optional[tuple[Any, ...]]:
-        """Once the base write and every increment are causally stable, any future SET
+        """Once every register write and increment is causally stable, any future write
         observes them all, so the plain register form loses nothing."""
-        if self.base is not None and not stable(self.bhlc, self.borigin):
-            return None
+        for _v, h, o in self.regs:
+            if not stable(h, o):
+                return None
         for o, ds in self.contrib.items():
             if ds and not stable(ds[-1][0], o):
                 return None
@@ -242,6 +289,10 @@ class CounterStr(Entry):
     def stable_tuple(self) -> tuple[Any, ...]:
         """The plain-register form, once no concurrent op can arrive (see Keyspace.gc)."""
         return (self.value, self.thlc, self.torigin)
+
+
+def _reg_stamp(r: tuple[bytes, int, str]) -> tuple[int, str]:
+    return (r[1], r[2])
 
 
 def _string_slot(db: Db, key: bytes) -> tuple[Any, bool]:
@@ -268,9 +319,8 @@ def apply_set(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     data = db.data
     e = data.get(key)
     shadowed = bool(db.shadow) and key in db.shadow
-    if type(e) is tuple and not shadowed:
-        if ctx.hlc > e[1] or (ctx.hlc == e[1] and ctx.origin > e[2]):
-            data[key] = (eff[3], ctx.hlc, ctx.origin)
+    if type(e) is tuple and not shadowed and ctx.observed(e[1], e[2]):
+        data[key] = (eff[3], ctx.hlc, ctx.origin)
     elif e is None and not shadowed:
         data[key] = (eff[3], ctx.hlc, ctx.origin)
     else:
@@ -297,11 +347,17 @@ def _set_slow(ks: Keyspace, db: Db, key: bytes, value: bytes, ctx: Ctx) -> None:
     if s is None:
         ns: Any = (value, ctx.hlc, ctx.origin)
     elif type(s) is tuple:
-        ns = (value, ctx.hlc, ctx.origin) if ctx.stamp_gt(s[1], s[2]) else s
+        if ctx.observed(s[1], s[2]):
+            ns = (value, ctx.hlc, ctx.origin)
+        else:
+            # Concurrent writes: keep both until something observes the loser.
+            c = CounterStr.from_tuple(s)
+            c.set(value, ctx)
+            ns = c
     else:
         s.set(value, ctx)
         ns = s
-        if not s.contrib and not ks.has_peers:
+        if not s.contrib and len(s.regs) == 1 and not ks.has_peers:
             ns = s.stable_tuple()
     cur = db.data.get(key)
     if cur is None or type(cur) is tuple or type(cur) is CounterStr or cur.is_empty():

@@ -112,7 +112,7 @@ class Member:
         self.base = base
         if self.incs:
             me = (h, o)
-            self.incs = _prune([(h, o, d, ob + (me,) if obs(h, o) else ob) for h, o, d, ob in self.incs], base)
+            self.incs = _prune([(ih, io, d, ob + (me,) if obs(ih, io) else ob) for ih, io, d, ob in self.incs], base)
         self.recompute()
 
     def zincr(self, delta: float, ctx: Ctx) -> None:

@@ -1,0 +1,140 @@
+"""In-process CPU per request of the hot path (issue 2), no sockets, no redis-benchmark.
+
+    python bench/bench_hotpath.py [--runs 5] [-n 200000] [--profile set]
+
+A Node with the op log attached (appendfsync everysec, as the server runs by default) is
+driven through the real connection adapter (`RedisProtocol` on a fake transport): each
+`data_received` carries 16 pipelined requests shaped like redis-benchmark's (same keys,
+3-byte values), so a request pays for hiredis, dispatch, the handler, apply, the op-log
+encoding, one framed write per batch and the reply encoding. The flush the op log would
+schedule on the loop runs in `batch_done`, which the connection calls per read.
+
+`--profile TEST` runs cProfile over that test instead and prints the top functions.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import dataclasses
+import os
+import pstats
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from typing import Any
+
+# Measure this checkout, not whatever copy of the package pip installed.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from crdtredis.config import default_config  # noqa: E402
+from crdtredis.node import Node  # noqa: E402
+from crdtredis.protocol.connection import RedisProtocol  # noqa: E402
+from crdtredis.protocol.resp import encode_command  # noqa: E402
+from crdtredis.storage.component import Persistence  # noqa: E402
+
+PIPELINE = 16
+# redis-benchmark without -r sends these literal keys; MSET sets 10 keys at once.
+REQUESTS: dict[str, list[bytes]] = {
+    "ping": [b"PING"],
+    "set": [b"SET", b"key:__rand_int__", b"xxx"],
+    "get": [b"GET", b"key:__rand_int__"],
+    "incr": [b"INCR", b"counter:__rand_int__"],
+    "mset": [b"MSET", *[b"key:__rand_int__", b"xxx"] * 10],
+}
+
+
+class _Transport:
+    """The few transport methods the connection calls; replies are counted, not kept."""
+
+    def __init__(self) -> None:
+        self.bytes_out = 0
+
+    def write(self, data: Any) -> None:
+        self.bytes_out += len(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_extra_info(self, name: str) -> Any:
+        return ("127.0.0.1", 50000)
+
+    def set_write_buffer_limits(self, high: int, low: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+async def _setup(d: str) -> tuple[Node, Persistence, RedisProtocol]:
+    cfg = dataclasses.replace(default_config(), data_dir=d)
+    p = Persistence(cfg.data_dir, cfg.replica_id)
+    node = Node(cfg, incarnation=p.incarnation)
+    p.attach(node)
+    await p.start()
+    proto = RedisProtocol(node)
+    proto.connection_made(_Transport())  # type: ignore[arg-type]
+    return node, p, proto
+
+
+def _drive(proto: RedisProtocol, test: str, n: int) -> float:
+    """µs of CPU per request for n requests of `test`."""
+    chunk = encode_command(REQUESTS[test]) * PIPELINE  # type: ignore[arg-type]
+    batches = max(1, n // PIPELINE)
+    feed = proto.data_received
+    t0 = time.process_time()
+    for _ in range(batches):
+        feed(chunk)
+    return (time.process_time() - t0) / (batches * PIPELINE) * 1e6
+
+
+async def _main(ns: argparse.Namespace) -> None:
+    d = tempfile.mkdtemp(prefix="crdt-hot-")
+    try:
+        node, p, proto = await _setup(d)
+        tests = ns.tests.split(",")
+        if ns.profile:
+            _drive(proto, ns.profile, ns.n // 10)  # warm up
+            pr = cProfile.Profile()
+            pr.enable()
+            _drive(proto, ns.profile, ns.n)
+            pr.disable()
+            pstats.Stats(pr).sort_stats("tottime").print_stats(25)
+            return
+        res: dict[str, list[float]] = {t: [] for t in tests}
+        for t in tests:
+            _drive(proto, t, ns.n // 10)  # warm up
+        for _ in range(ns.runs):
+            for t in tests:
+                res[t].append(_drive(proto, t, ns.n))
+                await asyncio.sleep(0)  # let the op log's scheduled flushes run
+        print(f"in-process, op log attached (everysec), pipeline {PIPELINE}, n={ns.n}, "
+              f"median of {ns.runs} runs\n")
+        print("| test | µs/request |")
+        print("|---|---|")
+        for t in tests:
+            print(f"| {t} | {statistics.median(res[t]):.2f} |")
+        await p.stop()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("-n", type=int, default=200_000)
+    ap.add_argument("--tests", default=",".join(REQUESTS))
+    ap.add_argument("--profile", default="")
+    ns = ap.parse_args()
+    try:
+        import uvloop
+
+        uvloop.run(_main(ns))
+    except ImportError:
+        asyncio.run(_main(ns))
+
+
+if __name__ == "__main__":
+    main()
