@@ -723,6 +723,9 @@ def insert_effect(dbi: int, key: bytes, ref: ElemId | None, k: int, vals: Sequen
 def remove_effect(dbi: int, key: bytes, ids: Sequence[ElemId], ks: Sequence[int], own: str,
                   size: int | None = None) -> Effect:
     """Remove these elements, in this order; ks[t] is an element's index at its turn."""
+    if len(ids) == 1:  # LPOP / RPOP / LMOVE: the hot path
+        (h, o, i), k = ids[0], ks[0]
+        return (LREMOVE, dbi, key, h, "" if o == own else o, i, _hint(k, size))
     args: list[Any] = []
     for t, ((h, o, i), k) in enumerate(zip(ids, ks, strict=True)):
         args += (h, "" if o == own else o, i, _hint(k, None if size is None else size - t))
@@ -754,8 +757,11 @@ def apply_remove(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     if e is None:
         return
     o = ctx.origin
-    ids = [(eff[k], eff[k + 1] or o, eff[k + 2]) for k in range(3, len(eff) - 3, 4)]
-    _peers(ks, e).remove(ctx, ids, eff[6::4])
+    if len(eff) == 7:
+        _peers(ks, e).remove(ctx, ((eff[3], eff[4] or o, eff[5]),), (eff[6],))
+    else:
+        ids = [(eff[k], eff[k + 1] or o, eff[k + 2]) for k in range(3, len(eff) - 3, 4)]
+        _peers(ks, e).remove(ctx, ids, eff[6::4])
     ks.settle(db, key)
 
 
