@@ -42,6 +42,11 @@ from common import Server, start_crdt, start_redis, workdir
 
 Workload = tuple[str, str, int, Callable[[int], Iterator[Cmd]]]
 PER_CMD = 1000
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+
+# The server is started from a temporary directory: without this it would run whatever
+# crdtredis is installed (an editable install may point at another checkout).
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)
 
 
 def value(i: int) -> bytes:
@@ -121,7 +126,7 @@ def tombstoned_bytes_per_element(n: int) -> float:
     """Bytes per element still held by a list of n elements (filled like the server's)
     once half of them were popped at a replica with peers, before gc: the removed ones are
     tombstones (value dropped, id and removal stamp kept). tracemalloc, in this process."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    sys.path.insert(0, ROOT)
     from crdtredis.crdt.list_rga import insert_effect, remove_effect
     from crdtredis.keyspace import Keyspace
     from crdtredis.op import Op

@@ -762,3 +762,25 @@ def test_hints_count_from_the_nearer_end() -> None:
     apply(ks, "me", 30, {}, rga.insert_effect(0, b"l", (10, "me", 6), 5, [b"new"], "me", size=7))
     assert visible(ks) == [b"1", b"2", b"3", b"4", b"5", b"6", b"new", b"7"]
     assert e.where is None  # every hint was exact
+
+
+def test_docs_example_timeline() -> None:
+    """The timeline of docs/sections/lists.md."""
+    c = Cluster(2)
+    a, b = c[0], c[1]
+    a.run("RPUSH", "q", "a", "b", "c")
+    sync_from(c, 0, 0)
+    ma, mb = len(a.emitted), len(b.emitted)
+    assert a.run("LPOP", "q") == b"a"
+    assert b.run("LPOP", "q") == b"a"
+    assert a.run("LINSERT", "q", "AFTER", "b", "x") == 3
+    assert b.run("LREM", "q", 0, "b") == 1
+    a.run("LPUSH", "q", "h1")
+    b.run("LPUSH", "q", "h2")
+    for op in b.emitted[mb:]:
+        a.node.apply_remote(op)
+    for op in a.emitted[ma:]:
+        b.node.apply_remote(op)
+    first, second = (b"h2", b"h1") if (b.emitted[-1].hlc, b.node.origin) > (a.emitted[-1].hlc, a.node.origin) \
+        else (b"h1", b"h2")
+    assert lrange(a, "q") == lrange(b, "q") == [first, second, b"x", b"c"]

@@ -205,16 +205,31 @@ def test_zadd_resets_observed_increments_only():
     roundtrip(e)
 
 
-def test_increment_seen_by_a_losing_zadd_counts_on_the_winner():
+def test_increment_seen_by_a_losing_zadd_is_reset():
     e = ZsetEntry()
     e.zincr(b"a", 1.0, ctx("A", 10), False)
     e.zadd(b"a", 5.0, ctx("B", 20, {"A": 10}), False)  # saw the +1, resets it
     assert e.score(b"a") == 5.0
+    assert e.recs[b"a"] == (5.0, 20, "B")  # nothing kept aside
     e.zadd(b"a", 7.0, ctx("C", 30), False)  # concurrent with both, wins
-    assert e.score(b"a") == 8.0
-    # Removing C's write (and nothing else) makes B's the winner again: +1 hidden.
+    # Not 8: `ZINCRBY 1; ZADD 5; ZADD 7` is a serial order giving 7, none gives 8.
+    assert e.score(b"a") == 7.0
+    # Removing C's write (and nothing else) makes B's the winner again.
     e.zrem(b"a", ctx("D", 40, {"C": 30}), False)
     assert e.score(b"a") == 5.0
+    check_index(e)
+    roundtrip(e)
+
+
+def test_increment_reset_by_a_losing_zadd_that_arrives_last():
+    # The same three ops, the +1 and C's winning ZADD first: B's losing ZADD still resets it.
+    e = ZsetEntry()
+    e.zincr(b"a", 1.0, ctx("A", 10), False)
+    e.zadd(b"a", 7.0, ctx("C", 30), False)
+    assert e.score(b"a") == 8.0
+    e.zadd(b"a", 5.0, ctx("B", 20, {"A": 10}), False)
+    assert e.score(b"a") == 7.0
+    assert e.recs[b"a"].incs == []
     check_index(e)
     roundtrip(e)
 
@@ -302,15 +317,18 @@ def test_gc_drops_stable_zadd_below_the_winner():
     assert e.recs[b"a"] == (2.0, 20, "B")
 
 
-def test_gc_hidden_stable_increment_is_dropped():
+def test_gc_folds_stable_register_keeps_unstable_increment():
     e = ZsetEntry()
     e.zincr(b"a", 1.0, ctx("A", 10), False)
     e.zadd(b"a", 5.0, ctx("B", 20, {"A": 10}), False)
     e.zincr(b"a", 2.0, ctx("C", 30, {"A": 10, "B": 20}), False)
+    e.zincr(b"a", 0.5, ctx("B", 25, {"A": 10}), False)
     e.gc(lambda h, o: o in ("A", "B"))
     rec = e.recs[b"a"]
-    assert rec.base == [(5.0, 0, "")] and [i[0] for i in rec.incs] == [30]
-    assert e.score(b"a") == 7.0
+    assert rec.base == [(5.5, 0, "")] and rec.incs == [(30, "C", 2.0)]
+    assert e.score(b"a") == 7.5
+    check_index(e)
+    roundtrip(e)
 
 
 # ---- persistence and rebuild -----------------------------------------------------------------
@@ -326,13 +344,27 @@ def test_state_roundtrip_all_record_forms():
     e.zadd(b"n", -0.0, ctx("A", 4), False)
     e.touch(ctx("A", 9))
     s = e.state()
-    assert s[0] == 1 and s[1] == 9 and s[2] == "A"
+    assert s[0] == 2 and s[1] == 9 and s[2] == "A"
     roundtrip(e)
     e2 = ZsetEntry.from_state(s)
     assert sign(e2.score(b"n")) == -1.0
     # Lists instead of tuples (a serialiser that does not keep tuples) load the same.
     as_lists = [s[0], s[1], s[2], s[3], [list(x) for x in s[4]]]
     assert ZsetEntry.from_state(as_lists).state() == s
+
+
+def test_state_version_1_drops_increments_a_live_zadd_observed():
+    # Version 1 kept such increments aside, with the stamps of the ZADDs that observed them.
+    s = (1, 9, "A", False, [
+        (2, b"m", [(5.0, 20, "B"), (7.0, 30, "C")], [(10, "A", 1.0, [(20, "B")]), (40, "D", 2.0, [])]),
+        (2, b"n", [(5.0, 20, "B")], [(10, "A", 1.0, [[20, "B"]])]),
+    ])
+    e = ZsetEntry.from_state(s)
+    assert e.score(b"m") == 9.0 and e.recs[b"m"].incs == [(40, "D", 2.0)]
+    assert e.recs[b"n"] == (5.0, 20, "B")
+    assert e.state()[0] == 2
+    check_index(e)
+    roundtrip(e)
 
 
 def test_rebuild_writes_every_member():
@@ -396,6 +428,58 @@ def test_concurrent_zadds_last_writer_wins():
     expected = win.effects[0][4]
     for r in c.replicas:
         assert r.run("ZSCORE", "k", "a") == expected
+
+
+def deliver_every_causal_order(c: Cluster, ops: list[Op]) -> list[list[Any]]:
+    """Apply `ops` at every replica that lacks them, in this order as far as causality
+    allows (an op waits for its dependencies); returns each replica's value."""
+    out = []
+    for r in c.replicas:
+        pending = [op for op in ops if not r.applied(op)]
+        while pending:
+            op = next(op for op in pending if r.ready(op))
+            r.node.apply_remote(op)
+            pending.remove(op)
+        r.inbox.clear()
+        e = zset_of(r)
+        if e is not None:
+            check_index(e)
+            roundtrip(e)
+        out.append(visible(r))
+    return out
+
+
+def test_zrem_that_saw_only_the_winning_zadd_leaves_the_loser():
+    # ZADD@5 at r0 ‖ ZADD@10 at r1 (the higher stamp); r1 then removes the member having
+    # seen only its own ZADD. A single-slot register would keep 5 where ZADD@5 arrived
+    # last and lose the member where it arrived first.
+    for perm in itertools.permutations(range(3)):
+        c = Cluster(3)
+        c.run(0, "ZADD", "k", 5, "a")
+        c.run(1, "ZADD", "k", 10, "a")
+        c.run(1, "ZREM", "k", "a")
+        lo, hi, rem = c[0].emitted[0], c[1].emitted[0], c[1].emitted[1]
+        assert (hi.hlc, hi.origin) > (lo.hlc, lo.origin)  # the case this test is about
+        ops = [lo, hi, rem]
+        assert deliver_every_causal_order(c, [ops[p] for p in perm]) == [[b"a", 5.0]] * 3, perm
+
+
+def test_zincrby_then_losing_zadd_that_saw_it_and_winning_concurrent_zadd():
+    # r0: ZINCRBY +1; r1 (having seen it): ZADD 5; r2 concurrently: ZADD 7, the winner.
+    # Serially `ZINCRBY; ZADD 5; ZADD 7` gives 7; no order gives 8.
+    for perm in itertools.permutations(range(3)):
+        c = Cluster(3)
+        c.run(0, "ZINCRBY", "k", 1, "a")
+        inc = c[0].emitted[0]
+        c[1].node.apply_remote(inc)
+        c[1].inbox.remove(inc)
+        c.run(1, "ZADD", "k", 5, "a")
+        c[2].node.hlc.observe(c[1].emitted[0].hlc)  # r2's clock is ahead: its ZADD wins
+        c.run(2, "ZADD", "k", 7, "a")
+        lose, win = c[1].emitted[0], c[2].emitted[0]
+        assert (win.hlc, win.origin) > (lose.hlc, lose.origin)  # the case this test is about
+        ops = [inc, lose, win]
+        assert deliver_every_causal_order(c, [ops[p] for p in perm]) == [[b"a", 7.0]] * 3, perm
 
 
 def test_zpopmin_concurrent_pops_same_member():
@@ -521,8 +605,8 @@ def observes(origin: str, hlc: int, deps: dict[str, int], h: int, o: str) -> boo
 def spec(ops: list[Op]) -> list[Any]:
     """The visible value (ZRANGE k 0 -1 WITHSCORES) from the ops and their causal order
     alone: a member is present iff some ZADD/ZINCRBY of it is observed by no remove of it;
-    its score is the highest-stamped unremoved ZADD plus the unremoved increments that
-    ZADD did not observe, added in stamp order (NaN restarts from 0)."""
+    its score is the highest-stamped unremoved ZADD plus the increments observed by no ZADD
+    (winning or not) and no remove of it, added in stamp order (NaN restarts from 0)."""
     events: dict[str, list[tuple[str, int, str, dict[str, int], float]]] = {m: [] for m in MEMBERS}
     for op in ops:
         for n, eff in enumerate(op.effects):
@@ -548,15 +632,19 @@ def spec(ops: list[Op]) -> list[Any]:
         def removed(x: tuple[str, int, str, dict[str, int], float], rems: list[Any] = rems) -> bool:
             return any(observes(r[2], r[1], r[3], x[1], x[2]) for r in rems)
 
-        sets = [x for x in evs if x[0] == "set" and not removed(x)]
-        incs = sorted((x for x in evs if x[0] == "inc" and not removed(x)), key=lambda x: (x[1], x[2]))
+        all_sets = [x for x in evs if x[0] == "set"]
+
+        def reset(x: tuple[str, int, str, dict[str, int], float], all_sets: list[Any] = all_sets) -> bool:
+            return any(observes(z[2], z[1], z[3], x[1], x[2]) for z in all_sets)
+
+        sets = [x for x in all_sets if not removed(x)]
+        incs = sorted((x for x in evs if x[0] == "inc" and not removed(x) and not reset(x)),
+                      key=lambda x: (x[1], x[2]))
         if not sets and not incs:
             continue
         w = max(sets, key=lambda x: (x[1], x[2])) if sets else None
         score = None if w is None else w[4]
         for x in incs:
-            if w is not None and observes(w[2], w[1], w[3], x[1], x[2]):
-                continue
             if score is None:
                 score = x[4]
             else:

@@ -236,19 +236,6 @@ class ListEntry(Entry):
             if not reverse:
                 base += blk.live
 
-    def iter_values(self, reverse: bool = False) -> Iterator[bytes]:
-        blocks = reversed(self.blocks) if reverse else self.blocks
-        for blk in blocks:
-            if not blk.live:
-                continue
-            vals = reversed(blk.vals) if reverse else blk.vals
-            if blk.live == len(blk.vals):
-                yield from vals  # type: ignore[misc]
-            else:
-                for v in vals:
-                    if v is not None:
-                        yield v
-
     # ---- effects (apply side: pure, deterministic, never raise) ---------------------------
     def insert(self, ctx: Ctx, ref: ElemId | None, hint: int, vals: Sequence[bytes]) -> None:
         """RGA insert of a chain of values after `ref` (None: the head)."""

@@ -1,25 +1,30 @@
 """Sorted sets: add-wins members; a member's score is an LWW register plus a counter.
 
 Rule: a ZADD/ZINCRBY of a member wins over a concurrent ZREM of it (add wins); concurrent
-ZADDs resolve by the highest (hlc, origin); concurrent ZINCRBYs all add up; a ZADD resets
-only the increments it observed, so an increment concurrent with the winning ZADD counts on
-top of its score.
+ZADDs resolve by the highest (hlc, origin); concurrent ZINCRBYs all add up; an increment
+counts iff no ZADD, ZREM or DEL of the member observed it (the rule of strings and hashes).
 
 Formally, for one member, after any set of ops delivered in any causal order:
 
 * live ZADDs = ZADDs of the member observed by no remove of it (ZREM, ZPOP*, ZREMRANGE*,
   DEL, an overwriting *STORE) and by no later ZADD of it;
-* live incrs = ZINCRBYs (and ZADD INCR) of the member observed by no remove of it;
+* live incrs = ZINCRBYs (and ZADD INCR) of the member observed by no ZADD and no remove of
+  it; any ZADD counts, including one that loses the LWW comparison;
 * the member is present iff some live ZADD or live incr exists;
 * its score is the highest-stamped live ZADD's score (none: start from the first delta) plus
-  the live incrs *not observed by that ZADD*, added in stamp order; a sum that becomes NaN
-  (concurrent +inf and -inf increments) restarts from 0, Redis's ZUNIONSTORE convention.
+  every live incr, added in stamp order; a sum that becomes NaN (concurrent +inf and -inf
+  increments) restarts from 0, Redis's ZUNIONSTORE convention.
+
+Why any ZADD, not just the winner: with A: ZINCRBY +1, B (having seen it): ZADD 5, and C
+concurrently: ZADD 7, which wins, counting the +1 on C's score gives 8, which no serial order
+of the three ops produces; dropping it gives 7, the result of `ZINCRBY; ZADD 5; ZADD 7`.
+It also means an increment is dropped once, when the ZADD arrives, and never kept aside.
 
 A ZADD observed by a later ZADD can be forgotten: any remove that observes the later one
-observes it too. An increment observed by the winning ZADD must still be kept (with the
-stamps of the live ZADDs that observed it): a concurrent ZADD that did not observe it may
-arrive later and win. The register is multi-valued for the same reason as in hashes: a
-remove may observe the winner but not a concurrent, lower-stamped ZADD, which then wins.
+observes it too. The register is multi-valued, as for strings and hashes: after ZADD@5 ‖
+ZADD@10, a remove that observed only ZADD@10 leaves ZADD@5, which becomes the score; a
+single-slot register would give 5 at a replica that applied ZADD@5 last and no member at
+one that applied it first.
 
 A member record takes the leanest form that holds its state (DESIGN §7):
 
@@ -55,10 +60,11 @@ ZREM = 62  # (ZREM, db, key, m1, m2, ...)          observed-remove of those memb
 LISTPACK_MAX_ENTRIES = 128
 LISTPACK_MAX_VALUE = 64
 
-STATE_VERSION = 1
+# 2: increments lost their observed-by stamps (version 1 kept those a live ZADD observed).
+STATE_VERSION = 2
 
 Base = tuple[float, int, str]  # (score, hlc, origin): one live ZADD
-Inc = tuple[int, str, float, tuple[tuple[int, str], ...]]  # (hlc, origin, delta, observed-by)
+Inc = tuple[int, str, float]  # (hlc, origin, delta): one live increment
 
 
 def _add(s: float, d: float) -> float:
@@ -72,7 +78,10 @@ def same_score(a: float, b: float) -> bool:
 
 
 class Member:
-    """A member's full CRDT state: live ZADDs (usually one) and live increments."""
+    """A member's full CRDT state: live ZADDs (usually one) and live increments, all of
+    which count. `score` is their fold, kept up to date incrementally: a local increment
+    has the newest stamp, so a member only its own replica increments costs O(1) per
+    ZINCRBY."""
 
     __slots__ = ("base", "incs", "score")
 
@@ -92,14 +101,8 @@ class Member:
 
     def recompute(self) -> None:
         w = self.winner()
-        s: float | None = None
-        ws: tuple[int, str] | None = None
-        if w is not None:
-            s = w[0]
-            ws = (w[1], w[2])
-        for _h, _o, d, obs in self.incs:
-            if ws is not None and obs and ws in obs:
-                continue
+        s: float | None = None if w is None else w[0]
+        for _h, _o, d in self.incs:
             s = d if s is None else _add(s, d)
         self.score = 0.0 if s is None else s
 
@@ -111,12 +114,12 @@ class Member:
         base.append((score, h, o))
         self.base = base
         if self.incs:
-            me = (h, o)
-            self.incs = _prune([(ih, io, d, ob + (me,) if obs(ih, io) else ob) for ih, io, d, ob in self.incs], base)
+            # Every ZADD resets what it observed, winner or not (see the module docstring).
+            self.incs = [i for i in self.incs if not obs(i[0], i[1])]
         self.recompute()
 
     def zincr(self, delta: float, ctx: Ctx) -> None:
-        inc: Inc = (ctx.hlc, intern(ctx.origin), delta, ())
+        inc: Inc = (ctx.hlc, intern(ctx.origin), delta)
         incs = self.incs
         if not incs or _istamp(incs[-1]) < (ctx.hlc, ctx.origin):
             # The usual case (the newest stamp): the left fold just continues.
@@ -130,7 +133,7 @@ class Member:
         obs = ctx.observed
         self.base = [b for b in self.base if not obs(b[1], b[2])]
         if self.incs:
-            self.incs = _prune([i for i in self.incs if not obs(i[0], i[1])], self.base)
+            self.incs = [i for i in self.incs if not obs(i[0], i[1])]
         self.recompute()
 
     def stamps(self) -> list[tuple[int, str]]:
@@ -143,12 +146,6 @@ def _bstamp(b: Base) -> tuple[int, str]:
 
 def _istamp(i: Inc) -> tuple[int, str]:
     return (i[0], i[1])
-
-
-def _prune(incs: list[Inc], base: list[Base]) -> list[Inc]:
-    """Forget observed-by stamps of ZADDs that are no longer live."""
-    live = {(b[1], b[2]) for b in base}
-    return [(h, o, d, tuple(x for x in ob if x in live)) if ob else (h, o, d, ob) for h, o, d, ob in incs]
 
 
 def rec_score(rec: Any) -> float:
@@ -255,7 +252,7 @@ class ZsetEntry(Entry):
     def zincr(self, member: bytes, delta: float, ctx: Ctx, stable_now: bool) -> None:
         rec = self.recs.get(member)
         if rec is None:
-            self._store(member, None, delta if stable_now else Member([], [(ctx.hlc, intern(ctx.origin), delta, ())]))
+            self._store(member, None, delta if stable_now else Member([], [(ctx.hlc, intern(ctx.origin), delta)]))
             return
         old = rec_score(rec)
         if stable_now and type(rec) is float:
@@ -348,14 +345,13 @@ class ZsetEntry(Entry):
             elif t is tuple:
                 out.append((1, m, rec[0], rec[1], rec[2]))
             else:
-                out.append((2, m, [tuple(b) for b in rec.base],
-                            [(h, o, d, [tuple(x) for x in ob]) for h, o, d, ob in rec.incs]))
+                out.append((2, m, [tuple(b) for b in rec.base], [tuple(i) for i in rec.incs]))
         return (STATE_VERSION, self.thlc, self.torigin, self.big, out)
 
     @classmethod
     def from_state(cls, s: Any) -> ZsetEntry:
         version, thlc, torigin, big, recs = s
-        if version != STATE_VERSION:
+        if version != STATE_VERSION and version != 1:
             raise ValueError(f"zset state version {version} is not supported")
         e = cls()
         e.thlc, e.torigin, e.big = thlc, torigin, bool(big)
@@ -368,8 +364,12 @@ class ZsetEntry(Entry):
                 out[m] = (float(item[2]), item[3], intern(item[4]))
             else:
                 base = [(float(b[0]), b[1], intern(b[2])) for b in item[2]]
-                incs = [(i[0], intern(i[1]), float(i[2]), tuple((x[0], x[1]) for x in i[3])) for i in item[3]]
-                out[m] = Member(base, incs)
+                # Version 1 kept increments a live ZADD had observed (with its stamps): under
+                # the current rule that ZADD dropped them.
+                incs = [(i[0], intern(i[1]), float(i[2])) for i in item[3] if version != 1 or not i[3]]
+                rec = _compact(Member(base, incs), False)
+                if rec is not None:
+                    out[m] = rec
         e.index = SortedList((rec_score(r), m) for m, r in out.items())
         return e
 
@@ -387,23 +387,18 @@ def _gc_member(rec: Member, stable: Callable[[int, str], bool]) -> int:
         # The register is final (or absent): fold the stable prefix of the increments, in
         # stamp order, into it. Stopping at the first unstable one keeps the float sums
         # bit-identical to the unfolded left fold on every replica, whenever each collects.
-        ws = None if w is None else (w[1], w[2])
+        # The folded register is stamped (0, ""): every future op observes it, as it
+        # observes the stamps it absorbed.
         s: float | None = None if w is None else w[0]
         n = 0
-        for h, o, d, ob in rec.incs:
+        for h, o, d in rec.incs:
             if not stable(h, o):
                 break
             n += 1
-            if ws is not None and ob and ws in ob:
-                continue  # observed by the final register: it can never count again
             s = d if s is None else _add(s, d)
-        if n:
-            rest = rec.incs[n:]
-            if ws is not None:
-                # The folded register stands in for the winner it absorbed.
-                rest = [(h, o, d, tuple((0, "") if x == ws else x for x in ob)) for h, o, d, ob in rest]
-            rec.base = [] if s is None else [(s, 0, "")]
-            rec.incs = _prune(rest, rec.base)
+        if n and s is not None:
+            rec.base = [(s, 0, "")]
+            rec.incs = rec.incs[n:]
             dropped += n
             rec.recompute()
     return dropped
