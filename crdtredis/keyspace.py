@@ -20,7 +20,8 @@ per-key memory); every other entry is an `Entry` object.
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from .op import Ctx, Effect, Op
 
@@ -86,7 +87,7 @@ class Entry:
         raise NotImplementedError
 
     @classmethod
-    def from_state(cls, s: Any) -> "Entry":
+    def from_state(cls, s: Any) -> Entry:
         raise NotImplementedError
 
 
@@ -130,12 +131,12 @@ class ExpiryReg:
 
     __slots__ = ("vals", "deadline")
 
-    def __init__(self, vals: list[tuple[Optional[int], int, str]]) -> None:
+    def __init__(self, vals: list[tuple[int | None, int, str]]) -> None:
         self.vals = vals  # (deadline ms or None for PERSIST, hlc, origin)
         self.deadline = self._resolve()
 
-    def _resolve(self) -> Optional[int]:
-        best: Optional[int] = None
+    def _resolve(self) -> int | None:
+        best: int | None = None
         for d, _h, _o in self.vals:
             if d is None:
                 return None
@@ -143,7 +144,7 @@ class ExpiryReg:
                 best = d
         return best
 
-    def write(self, ctx: Ctx, deadline: Optional[int]) -> None:
+    def write(self, ctx: Ctx, deadline: int | None) -> None:
         obs = ctx.observed
         self.vals = [v for v in self.vals if not obs(v[1], v[2])]
         self.vals.append((deadline, ctx.hlc, ctx.origin))
@@ -391,7 +392,7 @@ class Keyspace:
         return n
 
     # ---- expiry ----------------------------------------------------------------------
-    def write_expiry(self, db: Db, key: bytes, ctx: Ctx, deadline: Optional[int]) -> None:
+    def write_expiry(self, db: Db, key: bytes, ctx: Ctx, deadline: int | None) -> None:
         reg = db.expires.get(key)
         if reg is None:
             if deadline is None and not self.has_peers:
@@ -409,7 +410,7 @@ class Keyspace:
         if reg is not None and (reg.remove_observed(ctx) or not self.has_peers):
             del db.expires[key]
 
-    def deadline(self, db: Db, key: bytes) -> Optional[int]:
+    def deadline(self, db: Db, key: bytes) -> int | None:
         reg = db.expires.get(key)
         return None if reg is None else reg.deadline
 
@@ -423,7 +424,7 @@ class Keyspace:
                     continue
             yield k
 
-    def random_key(self, db: Db, now_ms: int) -> Optional[bytes]:
+    def random_key(self, db: Db, now_ms: int) -> bytes | None:
         data = db.data
         if not data:
             return None

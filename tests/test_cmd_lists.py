@@ -565,3 +565,12 @@ def test_single_node_lists_keep_no_tombstones() -> None:
     e = s.node.keyspace.dbs[0].data[b"l"]
     assert type(e) is ListEntry
     assert not e.rm and sum(len(b.vals) for b in e.blocks) == e.size == 80
+
+
+async def test_blocked_on_several_keys_served_from_the_key_written_first(r: Any) -> None:
+    d = r.run("BLPOP", "k1", "k2", 0)
+    other = r.other()
+    for argv in (("MULTI",), ("RPUSH", "k2", "x"), ("RPUSH", "k1", "y"), ("EXEC",)):
+        run_as(r.node, other, *argv)
+    assert await asyncio.wait_for(d.future, 2) == [b"k2", b"x"]
+    assert lrange(r, "k1") == [b"y"]

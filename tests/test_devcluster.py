@@ -1,6 +1,7 @@
 """`crdt-redis devcluster -n 3`: nodes on ports in a row, wired as peers; Ctrl-C stops all."""
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -18,10 +19,11 @@ def test_devcluster_starts_replicating_nodes_and_ctrl_c_stops_them(tmp_path: Pat
     # Ports in a row from a free one; a collision with another test is unlikely but possible.
     base, http = free_port(), free_port()
     ports = [base + i for i in range(3)]
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     proc = subprocess.Popen(
         [sys.executable, "-m", "crdtredis", "devcluster", "-n", "3", "--port", str(base),
          "--http-port", str(http), "--dir", str(tmp_path / "dc")],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
     )
     try:
         def up() -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..crdt import codes
@@ -48,7 +48,7 @@ def arg_float(b: bytes, msg: str = errors.NOT_FLOAT) -> float:
     return v
 
 
-def arg_db(node: "Node", b: bytes) -> int:
+def arg_db(node: Node, b: bytes) -> int:
     v = parse_int(b)
     if v is None:
         raise CommandError(errors.NOT_INTEGER)
@@ -58,7 +58,7 @@ def arg_db(node: "Node", b: bytes) -> int:
 
 
 # ---- lookups -----------------------------------------------------------------------------
-def db_of(node: "Node", client: "Client") -> Db:
+def db_of(node: Node, client: Client) -> Db:
     return node.keyspace.dbs[client.db]
 
 
@@ -67,7 +67,7 @@ def _expired(db: Db, key: bytes) -> bool:
     return reg is not None and reg.deadline is not None and reg.deadline <= now_ms()
 
 
-def expire_if_needed(node: "Node", db: Db, key: bytes, write: bool) -> bool:
+def expire_if_needed(node: Node, db: Db, key: bytes, write: bool) -> bool:
     """True when `key` is logically expired. A writer deletes it first (so INCR on an
     expired key starts from 0, like Redis); a reader deletes it only when this replica
     owns the winning expiry, otherwise it just hides it."""
@@ -80,7 +80,7 @@ def expire_if_needed(node: "Node", db: Db, key: bytes, write: bool) -> bool:
     return True
 
 
-def lookup_read(node: "Node", db: Db, key: bytes) -> Any:
+def lookup_read(node: Node, db: Db, key: bytes) -> Any:
     e = db.data.get(key)
     if e is None:
         return None
@@ -89,7 +89,7 @@ def lookup_read(node: "Node", db: Db, key: bytes) -> Any:
     return e
 
 
-def lookup_write(node: "Node", db: Db, key: bytes) -> Any:
+def lookup_write(node: Node, db: Db, key: bytes) -> Any:
     e = db.data.get(key)
     if e is None:
         return None
@@ -102,7 +102,7 @@ def is_string(e: Any) -> bool:
     return type(e) is tuple or type(e) is CounterStr
 
 
-def read_string(node: "Node", db: Db, key: bytes) -> Optional[bytes]:
+def read_string(node: Node, db: Db, key: bytes) -> bytes | None:
     """The string at key, None if missing; WRONGTYPE if another type."""
     e = lookup_read(node, db, key)
     if e is None:
@@ -121,7 +121,7 @@ def check_type(e: Any, cls: type) -> Any:
     raise CommandError(errors.WRONGTYPE)
 
 
-def ttl_ms(db: Db, key: bytes) -> Optional[int]:
+def ttl_ms(db: Db, key: bytes) -> int | None:
     reg = db.expires.get(key)
     if reg is None or reg.deadline is None:
         return None

@@ -133,18 +133,20 @@ def _take(e: ListEntry, n: int, left: bool) -> tuple[list[bytes], list[ElemId], 
     return vals, ids, hints
 
 
-def _remove(node: Node, db: Db, key: bytes, e: ListEntry, ids: list[ElemId], hints: list[int]) -> None:
+def _remove(node: Node, db: Db, key: bytes, e: ListEntry, ids: list[ElemId], hints: list[int],
+            refill: bool = False) -> None:
     """Ship the removal of these elements; DEL when they are all the list has, so the key
-    disappears with its TTL as in Redis (DEL removes exactly what this origin observed)."""
-    if len(ids) >= e.size:
+    disappears with its TTL as in Redis (DEL removes exactly what this origin observed),
+    unless the command refills the same list at once (LMOVE l l: Redis keeps the key)."""
+    if len(ids) >= e.size and not refill:
         node.emit((DEL, db.index, key))
     elif ids:
         node.emit(remove_effect(db.index, key, ids, hints, node.origin, e.size))
 
 
-def _pop(node: Node, db: Db, key: bytes, e: ListEntry, n: int, left: bool) -> list[bytes]:
+def _pop(node: Node, db: Db, key: bytes, e: ListEntry, n: int, left: bool, refill: bool = False) -> list[bytes]:
     vals, ids, hints = _take(e, n, left)
-    _remove(node, db, key, e, ids, hints)
+    _remove(node, db, key, e, ids, hints, refill)
     return vals
 
 
@@ -424,7 +426,7 @@ def _move(node: Node, db: Db, src: bytes, dst: bytes, left_from: bool, left_to: 
     if e is None:
         return None
     d = e if dst == src else _write(node, db, dst)
-    value = _pop(node, db, src, e, 1, left_from)[0]
+    value = _pop(node, db, src, e, 1, left_from, refill=d is e)[0]
     if d is e:
         d = check_type(db.data.get(dst), ListEntry)
     _push(node, db, dst, d, [value], left_to)
@@ -484,9 +486,12 @@ class _Waiter:
     `wake` runs inside apply (a local or a replicated write to one of its keys): it only
     schedules `retry`, which pops outside apply, closes the op and resolves the client's
     future. Waiters of a key are woken in the order they blocked and retry in that order
-    (FIFO fairness, as Redis serves clients blocked on the same key)."""
+    (FIFO fairness, as Redis serves clients blocked on the same key); a client blocked on
+    several keys is served from the key written first, as Redis serves ready keys in the
+    order they were signalled."""
 
-    __slots__ = ("node", "client", "db", "keys", "serve", "future", "timer", "scheduled", "cb", "loop")
+    __slots__ = ("node", "client", "db", "keys", "serve", "future", "timer", "scheduled", "cbs", "ready",
+                 "loop")
 
     def __init__(self, node: Node, client: Client, db: Db, keys: list[bytes], serve: Serve,
                  loop: asyncio.AbstractEventLoop) -> None:
@@ -499,20 +504,28 @@ class _Waiter:
         self.future: asyncio.Future[Any] = loop.create_future()
         self.timer: asyncio.TimerHandle | None = None
         self.scheduled = False
-        self.cb: Callable[[], None] = self.wake
+        self.ready: list[bytes] = []  # keys written since the last retry, in that order
+        self.cbs: dict[bytes, Callable[[], None]] = {k: self._waker(k) for k in self.keys}
+
+    def _waker(self, key: bytes) -> Callable[[], None]:
+        return lambda: self.wake(key)
 
     def block(self, timeout_ms: int) -> Deferred:
         waiters = self.db.waiters
-        for k in self.keys:
-            waiters.setdefault(k, []).append(self.cb)
+        for k, cb in self.cbs.items():
+            waiters.setdefault(k, []).append(cb)
         if timeout_ms > 0:
             self.timer = self.loop.call_later(timeout_ms / 1000.0, self._timeout)
         self.future.add_done_callback(self._done)
         self.client.blocked = True
         return Deferred(self.future)
 
-    def wake(self) -> None:
-        if not self.scheduled and not self.future.done():
+    def wake(self, key: bytes) -> None:
+        if self.future.done():
+            return
+        if key not in self.ready:
+            self.ready.append(key)
+        if not self.scheduled:
             self.scheduled = True
             self.loop.call_soon(self.retry)
 
@@ -521,8 +534,9 @@ class _Waiter:
         if self.future.done():
             return
         node, db = self.node, self.db
+        ready, self.ready = self.ready, []
         try:
-            for k in self.keys:
+            for k in dict.fromkeys([*ready, *self.keys]):
                 e = lookup_write(node, db, k)
                 if type(e) is not ListEntry or not e.size:
                     continue  # another type keeps the client blocked, like Redis 7.0
@@ -542,11 +556,11 @@ class _Waiter:
         if self.timer is not None:
             self.timer.cancel()
         waiters = self.db.waiters
-        for k in self.keys:
+        for k, cb in self.cbs.items():
             cbs = waiters.get(k)
             if cbs is not None:
                 try:
-                    cbs.remove(self.cb)
+                    cbs.remove(cb)
                 except ValueError:
                     pass
                 if not cbs:

@@ -22,7 +22,7 @@ Handler = Callable[["Node", "Client", list[bytes]], Reply]
 class Command:
     __slots__ = (
         "name", "handler", "arity", "flags", "first_key", "last_key", "step", "group",
-        "summary", "since", "acl", "calls", "errors", "usec", "write", "noauth",
+        "summary", "since", "acl", "calls", "errors", "nsec", "write", "noauth",
         "subcommands", "parent", "getkeys",
     )
 
@@ -54,7 +54,9 @@ class Command:
         self.acl = acl
         self.calls = 0
         self.errors = 0
-        self.usec = 0
+        # Nanoseconds, not µs: a GET takes well under 1 µs, so summing whole µs per call
+        # would count it as 0 (INFO shows `usec`).
+        self.nsec = 0
         self.write = "write" in flags
         self.noauth = "no_auth" in flags
         self.subcommands: dict[bytes, Command] = {}
@@ -69,6 +71,14 @@ class Command:
             return []
         last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
         return list(range(self.first_key, last + 1, self.step))
+
+    @property
+    def usec(self) -> int:
+        return self.nsec // 1000
+
+    @usec.setter
+    def usec(self, value: int) -> None:
+        self.nsec = value * 1000
 
     @property
     def fullname(self) -> str:

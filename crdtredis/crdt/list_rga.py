@@ -87,14 +87,30 @@ def _unpid(pid: int) -> ElemId:
 
 
 class _Block:
-    __slots__ = ("vals", "hl", "oi", "live", "idx")
+    """Elements in document order. `lo`/`hi` bound the live ones (everything before lo and
+    from hi on is a tombstone), so a queue's or a stack's end is found without scanning
+    the tombstones that pile up there until gc."""
+
+    __slots__ = ("vals", "hl", "oi", "live", "idx", "lo", "hi")
 
     def __init__(self, vals: list[bytes | None], hl: array[int], oi: array[int]) -> None:
         self.vals = vals
         self.hl = hl
         self.oi = oi
-        self.live = len(vals) - vals.count(None)
         self.idx = 0
+        self.recount()
+
+    def recount(self) -> None:
+        vals = self.vals
+        n = len(vals)
+        self.live = n - vals.count(None)
+        lo, hi = 0, n
+        if self.live < n:
+            while lo < n and vals[lo] is None:
+                lo += 1
+            while hi > lo and vals[hi - 1] is None:
+                hi -= 1
+        self.lo, self.hi = lo, hi
 
     def find(self, h: int, oi: int) -> int:
         """Offset of element (h, oi) in this block, -1 if absent (C-speed scan of hl)."""
@@ -200,7 +216,7 @@ class ListEntry(Entry):
             if not blk.live:
                 continue
             vals, hl, oi = blk.vals, blk.hl, blk.oi
-            rng = range(len(vals) - 1, -1, -1) if reverse else range(len(vals))
+            rng = range(blk.hi - 1, blk.lo - 1, -1) if reverse else range(blk.lo, blk.hi)
             for j in rng:
                 v = vals[j]
                 if v is not None:
@@ -441,7 +457,7 @@ class ListEntry(Entry):
         """After bulk changes: drop empty blocks, recount, rebuild the tree."""
         self.blocks = [b for b in self.blocks if b.vals]
         for blk in self.blocks:
-            blk.live = len(blk.vals) - blk.vals.count(None)
+            blk.recount()
         self.size = sum(b.live for b in self.blocks)
         self._rebuild()
 
@@ -482,8 +498,12 @@ class ListEntry(Entry):
         vals = blk.vals
         if blk.live == len(vals):
             return blk, r
-        for j, v in enumerate(vals):
-            if v is not None:
+        if not r:
+            return blk, blk.lo
+        if r == blk.live - 1:
+            return blk, blk.hi - 1
+        for j in range(blk.lo, blk.hi):
+            if vals[j] is not None:
                 if not r:
                     return blk, j
                 r -= 1
@@ -550,6 +570,12 @@ class ListEntry(Entry):
             blk.vals[j:j] = vals
             blk.hl[j:j] = array("q", [h]) * n
             blk.oi[j:j] = array("Q", range(oi0, oi0 + n))
+        if not blk.live:
+            blk.lo, blk.hi = j, j + n
+        else:
+            if j <= blk.lo:
+                blk.lo = j
+            blk.hi = j + n if j >= blk.hi else blk.hi + n
         blk.live += n
         self.size += n
         where = self.where
@@ -594,13 +620,27 @@ class ListEntry(Entry):
         if self.vst:
             self.vst.pop(pid, None)
         if self.peers:
-            blk.vals[j] = None
+            vals = blk.vals
+            vals[j] = None
+            if not blk.live:
+                blk.lo = blk.hi = len(vals)
+            elif j == blk.lo:
+                lo = j + 1
+                while lo < blk.hi and vals[lo] is None:
+                    lo += 1
+                blk.lo = lo
+            elif j == blk.hi - 1:
+                hi = j
+                while hi > blk.lo and vals[hi - 1] is None:
+                    hi -= 1
+                blk.hi = hi
             self.rm[pid] = stamp
             self._fw_add(blk.idx, -1)
             return
         del blk.vals[j]
         del blk.hl[j]
         del blk.oi[j]
+        blk.hi -= 1
         if self.where is not None:
             self.where.pop(pid, None)
         if blk.vals:
@@ -636,17 +676,22 @@ class ListEntry(Entry):
             vals, hl, oi = blk.vals, blk.hl, blk.oi
             lo = j0 if b == b0 else 0
             hi = j1 if b == b1 else len(vals)
-            if lo >= hi or not blk.live:
+            if lo >= hi or not (blk.live or peers):
                 continue
             everything = max(hl[lo:hi]) <= tmin  # the whole span observed (the common case)
             if peers:
                 for j in range(lo, hi):
-                    if vals[j] is not None and (everything or obs(hl[j], origins[oi[j] >> 32])):
-                        vals[j] = None
+                    if everything or obs(hl[j], origins[oi[j] >> 32]):
                         pid = _pid(hl[j], oi[j])
-                        rm[pid] = stamp
-                        if vst:
-                            vst.pop(pid, None)
+                        if vals[j] is not None:
+                            vals[j] = None
+                            rm[pid] = stamp
+                            if vst:
+                                vst.pop(pid, None)
+                        else:  # removed twice: keep the smallest stamp, as remove() does
+                            old = rm.get(pid)
+                            if old is None or stamp < old:
+                                rm[pid] = stamp
                 continue
             if everything:
                 gone = range(lo, hi)
@@ -757,8 +802,8 @@ def apply_set(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     e = existing(db, key)
     if e is None:
         return
-    if _peers(ks, e).set_value(ctx, (eff[3], eff[4] or ctx.origin, eff[5]), eff[6], eff[7]):
-        e.touch(ctx)
+    _peers(ks, e).set_value(ctx, (eff[3], eff[4] or ctx.origin, eff[5]), eff[6], eff[7])
+    e.touch(ctx)  # whether or not the value won: the type stamp is the same everywhere
     ks.settle(db, key)
 
 

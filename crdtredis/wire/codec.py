@@ -220,22 +220,29 @@ class OpEncoder:
         origin_hdr = self._origin_hdr
         last_deps = self._last_deps
         vt = _VTAB
+        vt_lo = _VTAB_LO
         for op in ops:
             origin = op.origin
             hdr = origin_hdr.get(origin) or self._new_origin(origin)
             seq = op.seq
             deps = op.deps
             dp = b"\x30\x01" if last_deps.get(origin) is deps else self._deps_field(op)
+            # The seq varint inline: past 2^14 (any busy log) as low bits + the rest.
+            if seq < _VTAB_N:
+                seqv = vt[seq]
+            elif seq < 1 << 28:
+                seqv = vt_lo[seq & 0x3FFF] + vt[seq >> 14]
+            else:
+                seqv = _varint_slow(seq)
             effects = op.effects
             if len(effects) == 1:
                 e = encode_effect(effects[0])
                 n = len(e)
                 body = b"".join((
-                    hdr, vt[seq] if seq < _VTAB_N else _varint(seq), _pack_hlc(0x21, op.hlc), dp,
-                    b"\x3a", vt[n] if n < _VTAB_N else _varint(n), e,
+                    hdr, seqv, _pack_hlc(0x21, op.hlc), dp, b"\x3a", vt[n] if n < _VTAB_N else _varint(n), e,
                 ))
             else:
-                parts = [hdr, _varint(seq), _pack_hlc(0x21, op.hlc), dp]
+                parts = [hdr, seqv, _pack_hlc(0x21, op.hlc), dp]
                 for eff in effects:
                     e = encode_effect(eff)
                     parts += (b"\x3a", _varint(len(e)), e)

@@ -160,6 +160,9 @@ LISTS: dict[str, Script] = {
         "LMOVE s d left right", "LMOVE d s RIGHT LEFT", "LMOVE s d RIGHT RIGHT", "LRANGE s 0 -1",
         "LRANGE d 0 -1", "LMOVE s s LEFT RIGHT", "LRANGE s 0 -1", "LMOVE d new LEFT LEFT", "LRANGE new 0 -1",
         "RPUSH one x", "LMOVE one one RIGHT LEFT", "LRANGE one 0 -1", "LMOVE one other LEFT LEFT", "EXISTS one",
+        "RPUSH t x", "EXPIRE t 100", "LMOVE t t LEFT RIGHT", ("TTL t", int_range(98, 100)), "RPOPLPUSH t t",
+        ("TTL t", int_range(98, 100)), "LMOVE t u LEFT RIGHT", "TTL t", "TTL u", "EXPIRE u 100",
+        "BLMOVE u u LEFT LEFT 0", ("TTL u", int_range(98, 100)),
     ],
     "lmove_errors": [
         KEEP_GOING, "SET s v", "RPUSH l a", "LMOVE nokey s LEFT LEFT", "LMOVE s l LEFT LEFT",
@@ -201,6 +204,9 @@ LISTS: dict[str, Script] = {
         Send("BLMOVE src dst RIGHT LEFT 0"), "RPUSH src a b", Recv(), "LRANGE src 0 -1", "LRANGE dst 0 -1",
         Send("BLMPOP 0 2 x y RIGHT COUNT 2"), "RPUSH y 1 2 3", Recv(), "LRANGE y 0 -1",
         Send("BRPOPLPUSH e dst 0"), "RPUSH e z", Recv(), "LRANGE dst 0 -1",
+        # Several keys: served from the key written first, not the first key named.
+        Send("BLPOP k1 k2 0"), "MULTI", "RPUSH k2 x", "RPUSH k1 y", "EXEC", Recv(), "LRANGE k1 0 -1",
+        "LRANGE k2 0 -1",
     ],
     "blocking_wake_edge_cases": [
         Send("BLPOP k 0"), "SET k v", Sleep(0.05), "DEL k", "RPUSH k a", Recv(),

@@ -288,6 +288,9 @@ class CrdtRedisProc(_Proc):
         env = dict(os.environ if self.env is None else self.env)
         # Unbuffered, so the log tail on failure shows the last lines before a crash.
         env["PYTHONUNBUFFERED"] = "1"
+        # Run this checkout's code, whatever checkout an editable install points at.
+        repo = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = repo + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self._spawn(env)
         if wait:
             self._wait_ready(self.startup_timeout)
