@@ -22,23 +22,22 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 
-from bench_hashes import (
+from common import (
     PIPELINE,
     Cmd,
-    InProcessTarget,
-    RemoteTarget,
+    Results,
     Target,
-    _check,
+    fill_key,
+    fill_small_keys,
     measure,
-    redis_used_memory,
+    print_results,
+    ratio,
+    run_targets,
 )
-from common import Server, start_crdt, start_redis, workdir
 
 Workload = tuple[str, str, int, Callable[[int], Iterator[Cmd]]]
 PER_CMD = 1000
@@ -54,14 +53,7 @@ def value(i: int) -> bytes:
 
 
 def fill(t: Target, key: bytes, n: int) -> None:
-    cmds: list[Cmd] = []
-    for start in range(0, n, PER_CMD):
-        cmds.append([b"RPUSH", key, *(value(i) for i in range(start, min(n, start + PER_CMD)))])
-        if len(cmds) == 20:
-            _check(t.run(cmds))
-            cmds = []
-    if cmds:
-        _check(t.run(cmds))
+    fill_key(t, b"RPUSH", key, n, value, PER_CMD)
 
 
 def small_key(run: int, i: int) -> bytes:
@@ -69,10 +61,7 @@ def small_key(run: int, i: int) -> bytes:
 
 
 def setup_small(t: Target, runs: int, ops: int) -> None:
-    elems = [b"e%d" % j for j in range(10)]
-    cmds = [[b"RPUSH", small_key(run, i), *elems] for run in range(runs) for i in range(ops)]
-    for i in range(0, len(cmds), 1000):
-        _check(t.run(cmds[i:i + 1000]))
+    fill_small_keys(t, b"RPUSH", small_key, [b"e%d" % j for j in range(10)], runs, ops)
 
 
 def workloads(nbig: int, ops: int) -> list[Workload]:
@@ -111,12 +100,12 @@ def workloads(nbig: int, ops: int) -> list[Workload]:
     ]
 
 
-def bench(t: Target, ns: argparse.Namespace) -> tuple[dict[tuple[str, str], tuple[float, float]], float]:
+def bench(t: Target, ns: argparse.Namespace) -> tuple[Results, float]:
     setup_small(t, ns.runs, ns.ops)
     m0 = t.memory()
     fill(t, b"big", ns.elements)
     m1 = t.memory()
-    res: dict[tuple[str, str], tuple[float, float]] = {}
+    res: Results = {}
     for op, size, n, make in workloads(ns.elements, ns.ops):
         res[(op, size)] = measure(t, make, n, ns.runs)
     return res, (m1 - m0) / ns.elements
@@ -156,10 +145,6 @@ def tombstoned_bytes_per_element(n: int) -> float:
     return (t1 - t0) / n + sum(sys.getsizeof(v) for v in vals[:1000]) / 1000 / 2
 
 
-def _ratio(a: float, b: float) -> str:
-    return f"{a / b:.1f}x" if b > 0 else "n/a"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -169,51 +154,16 @@ def main() -> None:
     ns = ap.parse_args()
     if ns.ops * ns.runs > ns.elements // 4:
         sys.exit("--ops * --runs must not exceed a quarter of --elements (LPOP drains the big list)")
-    wd = workdir()
-    servers: list[Server] = []
-    try:
-        rsrv = start_redis(wd)
-        servers.append(rsrv)
-        targets: list[Target] = [RemoteTarget("redis", rsrv, redis_used_memory(rsrv.port))]
-        crdt_note = ""
-        if ns.inprocess:
-            targets.append(InProcessTarget())
-            crdt_note = " (crdt-redis measured in-process through Node.execute)"
-        else:
-            try:
-                csrv = start_crdt(wd)
-            except Exception as exc:  # noqa: BLE001 - fall back, and say so in the output
-                print(f"crdt-redis did not start ({exc}); measuring it in-process", file=sys.stderr)
-                targets.append(InProcessTarget())
-                crdt_note = " (crdt-redis measured in-process: the server did not start)"
-            else:
-                servers.append(csrv)
-                targets.append(RemoteTarget("crdt", csrv, csrv.rss))
-        results = {}
-        memory = {}
-        for t in targets:
-            t0 = time.time()
-            results[t.name], memory[t.name] = bench(t, ns)
-            print(f"{t.name}: done in {time.time() - t0:.0f}s", file=sys.stderr)
-    finally:
-        for s in servers:
-            s.stop()
-        shutil.rmtree(wd, ignore_errors=True)
+    rname, cname, results, memory, crdt_note = run_targets(ns.inprocess, lambda t: bench(t, ns))
     tomb = tombstoned_bytes_per_element(ns.elements)
-    rname, cname = targets[0].name, targets[1].name
     print(f"List ops, {ns.ops} ops per run pipelined {PIPELINE} deep (LINSERT on the big list: "
           f"{max(1, ns.ops // 20)} ops), median of {ns.runs} runs{crdt_note}.\n")
-    print("| op | elements in key | redis CPU µs/op | crdt CPU µs/op | ratio | redis wall µs/op | crdt wall µs/op |")
-    print("|---|---|---|---|---|---|---|")
-    for key in results[rname]:
-        rc, rw = results[rname][key]
-        cc, cw = results[cname][key]
-        print(f"| {key[0]} | {key[1]} | {rc:.2f} | {cc:.2f} | {_ratio(cc, rc)} | {rw:.2f} | {cw:.2f} |")
+    print_results("elements", results[rname], results[cname])
     rm, cm = memory[rname], memory[cname]
     print(f"| memory per element at {ns.elements:,} elements (bytes) | | {rm:.0f} | {cm:.0f} | "
-          f"{_ratio(cm, rm)} | | |")
+          f"{ratio(cm, rm)} | | |")
     print(f"| same, with peers, half popped, tombstones not yet collected (in-process estimate) | | "
-          f"{rm:.0f} | {tomb:.0f} | {_ratio(tomb, rm)} | | |")
+          f"{rm:.0f} | {tomb:.0f} | {ratio(tomb, rm)} | | |")
 
 
 if __name__ == "__main__":

@@ -20,36 +20,28 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
 import sys
-import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 
-from bench_hashes import (
+from common import (
     PIPELINE,
     Cmd,
-    InProcessTarget,
-    RemoteTarget,
+    Results,
     Target,
-    _check,
+    fill_key,
+    fill_small_keys,
     measure,
-    redis_used_memory,
+    print_results,
+    ratio,
+    run_targets,
 )
-from common import Server, start_crdt, start_redis, workdir
 
 Workload = tuple[str, str, int, Callable[[int], Iterator[Cmd]]]
 
 
 def fill(t: Target, key: bytes, n: int, per_cmd: int = 1000) -> None:
-    cmds: list[Cmd] = []
-    for start in range(0, n, per_cmd):
-        cmds.append([b"SADD", key, *(b"m%d" % i for i in range(start, min(n, start + per_cmd)))])
-        if len(cmds) == 20:
-            _check(t.run(cmds))
-            cmds = []
-    if cmds:
-        _check(t.run(cmds))
+    fill_key(t, b"SADD", key, n, lambda i: b"m%d" % i, per_cmd)
 
 
 def small_key(run: int, i: int) -> bytes:
@@ -58,10 +50,7 @@ def small_key(run: int, i: int) -> bytes:
 
 def setup_small(t: Target, runs: int, ops: int) -> None:
     """One 10-member set per op and run (members are strings: a hashtable, like big)."""
-    members = [b"m%d" % j for j in range(10)]
-    cmds = [[b"SADD", small_key(run, i), *members] for run in range(runs) for i in range(ops)]
-    for i in range(0, len(cmds), 1000):
-        _check(t.run(cmds[i:i + 1000]))
+    fill_small_keys(t, b"SADD", small_key, [b"m%d" % j for j in range(10)], runs, ops)
 
 
 def workloads(nbig: int, ops: int) -> list[Workload]:
@@ -114,12 +103,12 @@ def workloads(nbig: int, ops: int) -> list[Workload]:
     ]
 
 
-def bench(t: Target, ns: argparse.Namespace) -> tuple[dict[tuple[str, str], tuple[float, float]], float]:
+def bench(t: Target, ns: argparse.Namespace) -> tuple[Results, float]:
     setup_small(t, ns.runs, ns.ops)
     m0 = t.memory()
     fill(t, b"big", ns.members)
     m1 = t.memory()
-    res: dict[tuple[str, str], tuple[float, float]] = {}
+    res: Results = {}
     for op, size, n, make in workloads(ns.members, ns.ops):
         res[(op, size)] = measure(t, make, n, ns.runs)
     return res, (m1 - m0) / ns.members
@@ -146,10 +135,6 @@ def stamped_bytes_per_member(n: int) -> float:
     return (t1 - t0) / n + sum(sys.getsizeof(m) for m in members[:1000]) / 1000
 
 
-def _ratio(a: float, b: float) -> str:
-    return f"{a / b:.1f}x" if b > 0 else "n/a"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -159,50 +144,15 @@ def main() -> None:
     ns = ap.parse_args()
     if ns.ops * ns.runs > ns.members // 2:
         sys.exit("--ops * --runs must not exceed half of --members (SPOP drains the big set)")
-    wd = workdir()
-    servers: list[Server] = []
-    try:
-        rsrv = start_redis(wd)
-        servers.append(rsrv)
-        targets: list[Target] = [RemoteTarget("redis", rsrv, redis_used_memory(rsrv.port))]
-        crdt_note = ""
-        if ns.inprocess:
-            targets.append(InProcessTarget())
-            crdt_note = " (crdt-redis measured in-process through Node.execute)"
-        else:
-            try:
-                csrv = start_crdt(wd)
-            except Exception as exc:  # noqa: BLE001 - fall back, and say so in the output
-                print(f"crdt-redis did not start ({exc}); measuring it in-process", file=sys.stderr)
-                targets.append(InProcessTarget())
-                crdt_note = " (crdt-redis measured in-process: the server did not start)"
-            else:
-                servers.append(csrv)
-                targets.append(RemoteTarget("crdt", csrv, csrv.rss))
-        results = {}
-        memory = {}
-        for t in targets:
-            t0 = time.time()
-            results[t.name], memory[t.name] = bench(t, ns)
-            print(f"{t.name}: done in {time.time() - t0:.0f}s", file=sys.stderr)
-    finally:
-        for s in servers:
-            s.stop()
-        shutil.rmtree(wd, ignore_errors=True)
+    rname, cname, results, memory, crdt_note = run_targets(ns.inprocess, lambda t: bench(t, ns))
     stamped = stamped_bytes_per_member(ns.members)
-    rname, cname = targets[0].name, targets[1].name
     print(f"Set ops, {ns.ops} ops per run pipelined {PIPELINE} deep (SMEMBERS of the big set: 1 op), "
           f"median of {ns.runs} runs{crdt_note}.\n")
-    print("| op | members in key | redis CPU µs/op | crdt CPU µs/op | ratio | redis wall µs/op | crdt wall µs/op |")
-    print("|---|---|---|---|---|---|---|")
-    for key in results[rname]:
-        rc, rw = results[rname][key]
-        cc, cw = results[cname][key]
-        print(f"| {key[0]} | {key[1]} | {rc:.2f} | {cc:.2f} | {_ratio(cc, rc)} | {rw:.2f} | {cw:.2f} |")
+    print_results("members", results[rname], results[cname])
     rm, cm = memory[rname], memory[cname]
-    print(f"| memory per member at {ns.members:,} members (bytes) | | {rm:.0f} | {cm:.0f} | {_ratio(cm, rm)} | | |")
+    print(f"| memory per member at {ns.members:,} members (bytes) | | {rm:.0f} | {cm:.0f} | {ratio(cm, rm)} | | |")
     print(f"| same, with peers, stamps not yet collected (in-process estimate) | | {rm:.0f} | {stamped:.0f} | "
-          f"{_ratio(stamped, rm)} | | |")
+          f"{ratio(stamped, rm)} | | |")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import argparse
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,15 +22,9 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 
+import common
 import hiredis
-
-HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
+from common import free_port, rss_bytes, thread_cpu_ns
 
 
 def encode(argv: Sequence[bytes | str | int | float]) -> bytes:
@@ -42,27 +35,12 @@ def encode(argv: Sequence[bytes | str | int | float]) -> bytes:
     return b"".join(out)
 
 
-class Conn:
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection((HOST, port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.reader = hiredis.Reader()
-
+class Conn(common.Conn):
     def pipeline(self, payload: bytes, n: int) -> tuple[float, list[object]]:
         """Send `n` pre-encoded commands at once; seconds until the n-th reply is in."""
         t0 = time.perf_counter()
         self.sock.sendall(payload)
-        replies: list[object] = []
-        while len(replies) < n:
-            data = self.sock.recv(1 << 20)
-            if not data:
-                raise ConnectionError("server closed the connection")
-            self.reader.feed(data)
-            while True:
-                r = self.reader.gets()
-                if r is False:
-                    break
-                replies.append(r)
+        replies: list[object] = self.read(n)
         return time.perf_counter() - t0, replies
 
     def call(self, *argv: bytes | str | int | float) -> object:
@@ -93,30 +71,10 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -
     raise TimeoutError(f"port {port} did not answer")
 
 
-def cpu_ns(pid: int) -> int:
-    """CPU time of every thread of `pid` so far (schedstat: ns on a CPU)."""
-    total = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except OSError:
-            pass
-    return total
-
-
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
 def used_memory(c: Conn) -> int:
     info = c.call("INFO", "memory")
     assert isinstance(info, bytes)
-    for line in info.decode().splitlines():
-        if line.startswith("used_memory:"):
-            return int(line.split(":")[1])
-    raise RuntimeError("no used_memory in INFO")
+    return common.parse_used_memory(info)
 
 
 class Bench:
@@ -168,9 +126,9 @@ class Bench:
         for run in range(self.runs):
             cmds = make(run)
             payload = b"".join(encode(c) for c in cmds)
-            c0 = cpu_ns(self.pid)
+            c0 = thread_cpu_ns(self.pid)
             dt, replies = self.c.pipeline(payload, len(cmds))
-            cpu.append((cpu_ns(self.pid) - c0) / len(cmds) / 1e3)
+            cpu.append((thread_cpu_ns(self.pid) - c0) / len(cmds) / 1e3)
             bad = [r for r in replies if isinstance(r, hiredis.ReplyError)]
             if bad:
                 raise RuntimeError(f"{self.name} {label}: {bad[0]}")

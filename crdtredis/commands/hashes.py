@@ -8,26 +8,23 @@ increment) and HDEL (observed-remove of fields). Conditions (HSETNX) and numeric
 from __future__ import annotations
 
 import random
-from array import array
-from bisect import bisect_left
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..crdt import codes
 from ..crdt.map_fields import HDEL, HINCR, HSET, HashEntry, ld_format, ld_round, parse_ld, visible
 from ..crdt.string_counter import parse_int
-from ..glob import compile_pattern
 from ..keyspace import Db
 from ..reply import OK, CommandError, Map, Reply
 from .helpers import LLONG_MAX, LLONG_MIN, arg_int, check_type, lookup_read, lookup_write
 from .registry import command
+from .scan_util import PositionSnapshots, match_pairs, parse_cursor, parse_scan_options
 
 if TYPE_CHECKING:
     from ..client import Client
     from ..node import Node
 
 LONG_MAX = LLONG_MAX
-ULONG_MAX = (1 << 64) - 1
 # HRANDFIELD with a negative count returns at most this many fields (as SRANDMEMBER).
 MAX_REPEATED = 1 << 24
 
@@ -293,64 +290,17 @@ def _hrandfield_count(node: Node, client: Client, key: bytes, count: int, withva
 
 
 # ---- HSCAN --------------------------------------------------------------------------------
-def parse_cursor(b: bytes) -> int:
-    """Redis parseScanCursorOrReply: strtoul, so '-1' wraps and '' is 0; no leading space."""
-    if not b:
-        return 0
-    s = b
-    if s[:1] in (b"+", b"-"):
-        s = s[1:]
-    if not s.isdigit():
-        raise CommandError(errors.INVALID_CURSOR)
-    v = int(s)
-    if v > ULONG_MAX:
-        raise CommandError(errors.INVALID_CURSOR)
-    return (-v) & ULONG_MAX if b[:1] == b"-" else v
-
-
-# A hashtable-encoded hash is scanned in the order of a per-process hash of the field, and
-# the cursor is the position to resume from: a field present for the whole scan is returned
-# whatever is added or removed meanwhile. The sorted order is snapshotted when a scan starts
-# (cursor 0) and reused by later calls; a snapshot holds every field present when it was
-# taken, so reusing one taken after the scan began loses nothing the guarantee covers.
-_POS_MASK = (1 << 63) - 1
-_SNAPSHOTS: dict[int, tuple[HashEntry, array[int], list[bytes]]] = {}
-_MAX_SNAPSHOTS = 4
-
-
-def _pos(f: bytes) -> int:
-    return (hash(f) & _POS_MASK) + 1
-
-
-def _snapshot(e: HashEntry, restart: bool) -> tuple[array[int], list[bytes]]:
-    snap = _SNAPSHOTS.get(id(e))
-    if snap is None or snap[0] is not e or restart:
-        names = sorted(e.fields, key=_pos)
-        snap = (e, array("Q", map(_pos, names)), names)
-        _SNAPSHOTS.pop(id(e), None)
-        while len(_SNAPSHOTS) >= _MAX_SNAPSHOTS:
-            del _SNAPSHOTS[next(iter(_SNAPSHOTS))]
-        _SNAPSHOTS[id(e)] = snap
-    return snap[1], snap[2]
+_SNAPSHOTS = PositionSnapshots()
 
 
 def _scan_big(e: HashEntry, cursor: int, count: int) -> tuple[int, list[bytes]]:
-    positions, names = _snapshot(e, cursor == 0)
-    n = len(names)
-    i = bisect_left(positions, cursor)
-    out: list[bytes] = []
     fields = e.fields
-    while i < n and len(out) < 2 * count:
-        p = positions[i]
-        # Fields sharing a position are returned together, so the cursor always advances.
-        while i < n and positions[i] == p:
-            f = names[i]
-            x = fields.get(f)
-            if x is not None:
-                out.append(f)
-                out.append(visible(x))
-            i += 1
-    return (positions[i] if i < n else 0), out
+
+    def value(f: bytes) -> bytes | None:
+        x = fields.get(f)
+        return None if x is None else visible(x)
+
+    return _SNAPSHOTS.scan(e, fields, cursor, count, value)
 
 
 # HSCAN key cursor [MATCH pattern] [COUNT count]
@@ -362,21 +312,7 @@ def hscan_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     e = _read(node, client, argv[1])
     if e is None:
         return [b"0", []]
-    count = 10
-    pat: bytes | None = None
-    i = 3
-    n = len(argv)
-    while i < n:
-        opt = argv[i].lower()
-        if opt == b"count" and n - i >= 2:
-            count = arg_int(argv[i + 1])
-            if count < 1:
-                raise CommandError(errors.SYNTAX)
-        elif opt == b"match" and n - i >= 2:
-            pat = None if argv[i + 1] == b"*" else argv[i + 1]
-        else:
-            raise CommandError(errors.SYNTAX)
-        i += 2
+    count, pat, _ = parse_scan_options(argv, 3)
     if e.encoding() == b"listpack":
         # Like Redis: a small hash is returned whole, whatever the cursor.
         nxt = 0
@@ -386,7 +322,4 @@ def hscan_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
             out.append(visible(x))
     else:
         nxt, out = _scan_big(e, cursor, count)
-    if pat is not None:
-        match = compile_pattern(pat)
-        out = [y for j in range(0, len(out), 2) if match(out[j]) for y in (out[j], out[j + 1])]
-    return [str(nxt).encode(), out]
+    return [str(nxt).encode(), match_pairs(out, pat)]

@@ -24,6 +24,8 @@ from ..reply import OK, CommandError, Reply, Status
 from . import helpers
 from .helpers import LLONG_MAX, LLONG_MIN, db_of, is_string, lookup_read, lookup_write, now_ms
 from .registry import command
+from .scan_util import parse_cursor as parse_scan_cursor
+from .scan_util import parse_scan_options
 from .strings import encoding_hint, set_encoding_hint, string_encoding
 
 if TYPE_CHECKING:
@@ -47,7 +49,6 @@ SWAPDB_FIRST = "ERR invalid first DB index"
 SWAPDB_SECOND = "ERR invalid second DB index"
 
 INT_MIN, INT_MAX = -(1 << 31), (1 << 31) - 1
-ULONG_MAX = (1 << 64) - 1
 # Redis's shared integers 0..9999 report this refcount (OBJ_SHARED_REFCOUNT = INT_MAX).
 SHARED_REFCOUNT = INT_MAX
 OBJ_SHARED_INTEGERS = 10000
@@ -129,17 +130,6 @@ def keys_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     return [k for k in live if match(k)]
 
 
-def parse_scan_cursor(b: bytes) -> int:
-    """Redis parseScanCursorOrReply: strtoul in base 10, so "" is 0 and "-1" wraps."""
-    s = b[1:] if b[:1] in (b"+", b"-") else b
-    if b and (not s.isdigit() or not s.isascii()):
-        raise CommandError(errors.INVALID_CURSOR)
-    v = int(s) if s else 0
-    if v > ULONG_MAX:
-        raise CommandError(errors.INVALID_CURSOR)
-    return (-v) & ULONG_MAX if b[:1] == b"-" else v
-
-
 class ScanSnapshots:
     """The keys of a database at the start of a SCAN, so the scan can go on from there.
 
@@ -203,23 +193,7 @@ def _scans(node: Node) -> ScanSnapshots:
          acl="keyspace slow")
 def scan_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     cursor = parse_scan_cursor(argv[1])
-    count = 10
-    pattern: bytes | None = None
-    typename: bytes | None = None
-    i, n = 2, len(argv)
-    while i < n:
-        opt = argv[i].lower()
-        if opt == b"count" and n - i >= 2:
-            count = helpers.arg_int(argv[i + 1])
-            if count < 1:
-                raise CommandError(errors.SYNTAX)
-        elif opt == b"match" and n - i >= 2:
-            pattern = None if argv[i + 1] == b"*" else argv[i + 1]
-        elif opt == b"type" and n - i >= 2:
-            typename = argv[i + 1].lower()
-        else:
-            raise CommandError(errors.SYNTAX)
-        i += 2
+    count, pattern, typename = parse_scan_options(argv, 2, allow_type=True)
     db = db_of(node, client)
     table = _scans(node)
     sid, pos = cursor >> 32, cursor & 0xFFFFFFFF

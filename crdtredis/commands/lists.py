@@ -10,17 +10,16 @@ effect names them, with each one's index at the origin as a locating hint.
 """
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..crdt.codes import DEL
 from ..crdt.list_rga import ElemId, ListEntry, insert_effect, remove_effect, set_effect, trim_effect
-from ..crdt.string_counter import parse_decimal, parse_int
+from ..crdt.string_counter import parse_int
 from ..keyspace import Db
-from ..reply import NULL_ARRAY, OK, CommandError, Deferred, ErrorReply, Reply
+from ..reply import NULL_ARRAY, OK, CommandError, Reply
+from .blocking import Serve, parse_timeout, serve_or_block
 from .helpers import LLONG_MAX, LLONG_MIN, arg_int, check_type, lookup_read, lookup_write
 from .registry import command
 
@@ -48,22 +47,6 @@ def _where(b: bytes) -> bool:
     if w == b"right":
         return False
     raise CommandError(errors.SYNTAX)
-
-
-def _timeout_ms(b: bytes) -> int:
-    """getTimeoutFromObjectOrReply in seconds: strtold, ms rounded up, 0 = forever. A value
-    whose ms overflow a long long becomes LLONG_MIN in C, hence 'negative'."""
-    d = parse_decimal(b)
-    if d is None:
-        raise CommandError(errors.TIMEOUT_NOT_FLOAT)
-    v = LLONG_MIN
-    if d.is_finite():
-        v = int((d * 1000).to_integral_value(rounding="ROUND_CEILING"))
-        if v > LLONG_MAX or v < LLONG_MIN:
-            v = LLONG_MIN
-    if v < 0:
-        raise CommandError(errors.TIMEOUT_NEGATIVE)
-    return v
 
 
 def _numkeys_positions(argv: list[bytes], numkeys_idx: int) -> list[int]:
@@ -475,113 +458,10 @@ def lmpop_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 
 
 # ---- blocking ------------------------------------------------------------------------------
-# What a blocked client does once a key it waits on holds a list: `serve(db, key, entry)`
-# pops, emits and returns the reply, or None to keep waiting.
-Serve = Callable[[Db, bytes, ListEntry], Any]
-
-
-class _Waiter:
-    """One client blocked in BLPOP/BRPOP/BLMPOP/BLMOVE/BRPOPLPUSH.
-
-    `wake` runs inside apply (a local or a replicated write to one of its keys): it only
-    schedules `retry`, which pops outside apply, closes the op and resolves the client's
-    future. Waiters of a key are woken in the order they blocked and retry in that order
-    (FIFO fairness, as Redis serves clients blocked on the same key); a client blocked on
-    several keys is served from the key written first, as Redis serves ready keys in the
-    order they were signalled."""
-
-    __slots__ = ("node", "client", "db", "keys", "serve", "future", "timer", "scheduled", "cbs", "ready",
-                 "loop")
-
-    def __init__(self, node: Node, client: Client, db: Db, keys: list[bytes], serve: Serve,
-                 loop: asyncio.AbstractEventLoop) -> None:
-        self.node = node
-        self.client = client
-        self.db = db
-        self.keys = list(dict.fromkeys(keys))
-        self.serve = serve
-        self.loop = loop
-        self.future: asyncio.Future[Any] = loop.create_future()
-        self.timer: asyncio.TimerHandle | None = None
-        self.scheduled = False
-        self.ready: list[bytes] = []  # keys written since the last retry, in that order
-        self.cbs: dict[bytes, Callable[[], None]] = {k: self._waker(k) for k in self.keys}
-
-    def _waker(self, key: bytes) -> Callable[[], None]:
-        return lambda: self.wake(key)
-
-    def block(self, timeout_ms: int) -> Deferred:
-        waiters = self.db.waiters
-        for k, cb in self.cbs.items():
-            waiters.setdefault(k, []).append(cb)
-        if timeout_ms > 0:
-            self.timer = self.loop.call_later(timeout_ms / 1000.0, self._timeout)
-        self.future.add_done_callback(self._done)
-        self.client.blocked = True
-        return Deferred(self.future)
-
-    def wake(self, key: bytes) -> None:
-        if self.future.done():
-            return
-        if key not in self.ready:
-            self.ready.append(key)
-        if not self.scheduled:
-            self.scheduled = True
-            self.loop.call_soon(self.retry)
-
-    def retry(self) -> None:
-        self.scheduled = False
-        if self.future.done():
-            return
-        node, db = self.node, self.db
-        ready, self.ready = self.ready, []
-        try:
-            for k in dict.fromkeys([*ready, *self.keys]):
-                e = lookup_write(node, db, k)
-                if type(e) is not ListEntry or not e.size:
-                    continue  # another type keeps the client blocked, like Redis 7.0
-                reply = self.serve(db, k, e)
-                self.future.set_result(reply)
-                return
-        except CommandError as exc:  # BLMOVE whose destination is not a list
-            self.future.set_result(ErrorReply(exc.message))
-        finally:
-            node.close_group()  # the pop, or an expired key's delete on the way
-
-    def _timeout(self) -> None:
-        if not self.future.done():
-            self.future.set_result(NULL_ARRAY)
-
-    def _done(self, _f: asyncio.Future[Any]) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        waiters = self.db.waiters
-        for k, cb in self.cbs.items():
-            cbs = waiters.get(k)
-            if cbs is not None:
-                try:
-                    cbs.remove(cb)
-                except ValueError:
-                    pass
-                if not cbs:
-                    del waiters[k]
-        self.client.blocked = False
-
-
 def _blocking(node: Node, client: Client, keys: list[bytes], timeout_ms: int, serve: Serve,
               in_multi_reply: Reply = NULL_ARRAY) -> Reply:
-    db = _db(node, client)
-    for k in keys:
-        e = _write(node, db, k)
-        if e is not None and e.size:
-            return serve(db, k, e)  # type: ignore[no-any-return]
-    if client.in_exec:
-        return in_multi_reply  # inside MULTI a blocking command never blocks
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return in_multi_reply  # no event loop to wait on (synchronous in-process callers)
-    return _Waiter(node, client, db, keys, serve, loop).block(timeout_ms)
+    return serve_or_block(node, client, _db(node, client), keys, timeout_ms, ListEntry, serve, True,
+                          in_multi_reply)
 
 
 def _bpop(node: Node, left: bool) -> Serve:
@@ -596,7 +476,7 @@ def _bpop(node: Node, left: bool) -> Serve:
          summary="Remove and get the first element in a list, or block until one is available",
          since="2.0.0", acl="list slow blocking")
 def blpop_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
-    timeout = _timeout_ms(argv[-1])
+    timeout = parse_timeout(argv[-1])
     return _blocking(node, client, argv[1:-1], timeout, _bpop(node, True))
 
 
@@ -605,7 +485,7 @@ def blpop_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
          summary="Remove and get the last element in a list, or block until one is available",
          since="2.0.0", acl="list slow blocking")
 def brpop_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
-    timeout = _timeout_ms(argv[-1])
+    timeout = parse_timeout(argv[-1])
     return _blocking(node, client, argv[1:-1], timeout, _bpop(node, False))
 
 
@@ -626,7 +506,7 @@ def _bmove(node: Node, client: Client, src: bytes, dst: bytes, left_from: bool, 
 def blmove_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     left_from = _where(argv[3])
     left_to = _where(argv[4])
-    timeout = _timeout_ms(argv[5])
+    timeout = parse_timeout(argv[5])
     return _bmove(node, client, argv[1], argv[2], left_from, left_to, timeout)
 
 
@@ -636,7 +516,7 @@ def blmove_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
                  "or block until one is available",
          since="2.2.0", acl="list slow blocking")
 def brpoplpush_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
-    timeout = _timeout_ms(argv[3])
+    timeout = parse_timeout(argv[3])
     return _bmove(node, client, argv[1], argv[2], False, True, timeout)
 
 
@@ -646,7 +526,7 @@ def brpoplpush_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
          acl="list slow blocking", getkeys=lambda argv: _numkeys_positions(argv, 2))
 def blmpop_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     keys, left, count = _parse_mpop(argv, 2)
-    timeout = _timeout_ms(argv[1])
+    timeout = parse_timeout(argv[1])
 
     def serve(db: Db, key: bytes, e: ListEntry) -> Any:
         return [key, _pop(node, db, key, e, count, left)]

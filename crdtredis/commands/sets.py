@@ -20,13 +20,13 @@ from ..keyspace import Db
 from ..reply import CommandError, Reply, SetReply
 from .helpers import LLONG_MAX, arg_int, check_type, lookup_read, lookup_write
 from .registry import command
+from .scan_util import parse_cursor, parse_scan_options
 
 if TYPE_CHECKING:
     from ..client import Client
     from ..node import Node
 
 LONG_MAX = LLONG_MAX
-ULONG_MAX = (1 << 64) - 1
 # A negative SRANDMEMBER count repeats members; the reply is built in memory (see errors).
 MAX_REPEATED = 1 << 24
 
@@ -382,19 +382,6 @@ def sdiffstore_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 
 
 # ---- SSCAN --------------------------------------------------------------------------------
-def _parse_cursor(b: bytes) -> int:
-    """Redis parseScanCursorOrReply: strtoul, so '-1' wraps and '' is 0; no leading space."""
-    if not b:
-        return 0
-    s = b[1:] if b[:1] in (b"+", b"-") else b
-    if not (s.isdigit() and s.isascii()):
-        raise CommandError(errors.INVALID_CURSOR)
-    v = int(s)
-    if v > ULONG_MAX:
-        raise CommandError(errors.INVALID_CURSOR)
-    return (-v) & ULONG_MAX if b[:1] == b"-" else v
-
-
 # A hashtable-encoded set is scanned over a snapshot of its members taken when the scan
 # starts (cursor 0): cursor = snapshot id << 32 | offset. Every member present for the
 # whole scan is in the snapshot, so it is returned exactly once; members removed meanwhile
@@ -428,27 +415,13 @@ def _snapshot(node: Node, db: Db, key: bytes, e: SetEntry, cursor: int) -> tuple
 @command("sscan", -3, "readonly", 1, 1, 1, group="set",
          summary="Incrementally iterate Set elements", since="2.8.0", acl="set slow")
 def sscan_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
-    cursor = _parse_cursor(argv[2])
+    cursor = parse_cursor(argv[2])
     db = node.keyspace.dbs[client.db]
     key = argv[1]
     e = check_type(lookup_read(node, db, key), SetEntry)
     if e is None:
         return [b"0", []]
-    count = 10
-    pat: bytes | None = None
-    i = 3
-    n = len(argv)
-    while i < n:
-        opt = argv[i].lower()
-        if opt == b"count" and n - i >= 2:
-            count = arg_int(argv[i + 1])
-            if count < 1:
-                raise CommandError(errors.SYNTAX)
-        elif opt == b"match" and n - i >= 2:
-            pat = None if argv[i + 1] == b"*" else argv[i + 1]
-        else:
-            raise CommandError(errors.SYNTAX)
-        i += 2
+    count, pat, _ = parse_scan_options(argv, 3)
     m = e.m
     nxt = 0
     if not e.ht or (cursor == 0 and len(m) <= count):

@@ -175,7 +175,11 @@ def _emit_set(node: Node, db: Db, key: bytes, value: bytes, keepttl: bool, deadl
 @command("get", 2, "readonly fast", 1, 1, 1, group="string", summary="Get the value of a key",
          since="1.0.0", acl="string fast")
 def get_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
-    return read_string(node, db_of(node, client), argv[1])
+    db = node.keyspace.dbs[client.db]
+    e = db.data.get(argv[1])
+    if e.__class__ is tuple and not db.expires:  # a plain string, no TTL to check: most GETs
+        return e[0]  # type: ignore[no-any-return]
+    return read_string(node, db, argv[1])
 
 
 # SET key value [NX|XX] [GET] [EX s|PX ms|EXAT unix-s|PXAT unix-ms|KEEPTTL]
@@ -512,8 +516,13 @@ _ONE_OF = [bytes(0x31 if x == c else 0x30 for x in range(256)) for c in range(25
 
 # ---- counters --------------------------------------------------------------------------
 def _incr(node: Node, client: Client, key: bytes, delta: int) -> Reply:
-    db = db_of(node, client)
-    old = _string_or_none(lookup_write(node, db, key))
+    db = node.keyspace.dbs[client.db]
+    e = db.data.get(key)
+    old: bytes | None
+    if not db.expires and (e is None or e.__class__ is tuple):  # no TTL or type to check
+        old = None if e is None else e[0]
+    else:
+        old = _string_or_none(lookup_write(node, db, key))
     if old is None:
         value = 0
     else:

@@ -11,31 +11,28 @@ of increments, and which members a ZPOP*/ZREMRANGE* takes are decided at the ori
 """
 from __future__ import annotations
 
-import asyncio
 import math
 import random
 import re
-from array import array
-from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..crdt import codes
-from ..crdt.string_counter import parse_decimal, parse_int
+from ..crdt.string_counter import parse_int
 from ..crdt.zset_aw import LISTPACK_MAX_ENTRIES, LISTPACK_MAX_VALUE, ZADD, ZINCR, ZREM, ZsetEntry, rec_score
-from ..glob import compile_pattern
 from ..keyspace import Db
-from ..reply import NULL_ARRAY, CommandError, Deferred, Reply
-from .helpers import LLONG_MAX, LLONG_MIN, arg_int, check_type, lookup_read, lookup_write
+from ..reply import NULL_ARRAY, CommandError, Reply
+from .blocking import parse_timeout, serve_or_block
+from .helpers import LLONG_MAX, arg_int, check_type, lookup_read, lookup_write
 from .registry import command
+from .scan_util import PositionSnapshots, match_pairs, parse_cursor, parse_scan_options
 
 if TYPE_CHECKING:
     from ..client import Client
     from ..node import Node
 
 LONG_MAX = LLONG_MAX
-ULONG_MAX = (1 << 64) - 1
 INF = math.inf
 
 Items = list[tuple[float, bytes]]  # (score, member), the index's own tuples
@@ -159,24 +156,6 @@ def _lte_max(v: bytes, mx: LexItem) -> bool:
     if kind:
         return kind > 0
     return v < s if ex else v <= s
-
-
-def parse_timeout(b: bytes) -> int:
-    """Redis getTimeoutFromObjectOrReply in seconds: strtold, ms rounded up, 0 = forever.
-    A value whose ms overflow a long long wraps negative in C, hence 'negative'."""
-    d = parse_decimal(b)
-    if d is None:
-        raise CommandError(errors.TIMEOUT_NOT_FLOAT)
-    if d.is_finite():
-        ms = d * 1000
-        v = int(ms.to_integral_value(rounding="ROUND_CEILING"))
-        if v > LLONG_MAX or v < LLONG_MIN:
-            v = LLONG_MIN
-    else:
-        v = LLONG_MIN
-    if v < 0:
-        raise CommandError(errors.TIMEOUT_NEGATIVE)
-    return v
 
 
 def _range_long(b: bytes, lo: int, hi: int, msg: str) -> int:
@@ -866,103 +845,15 @@ def zmpop_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 
 
 # ---- blocking pops --------------------------------------------------------------------------
-class _Waiter:
-    """One client blocked in BZPOPMIN/BZPOPMAX/BZMPOP. `wake` runs inside apply (a local or
-    replicated write to one of its keys): it only schedules `retry`, which pops outside
-    apply, closes the op and resolves the client's future. Waiters of a key are woken in
-    the order they blocked, and each retry runs in that order (FIFO fairness)."""
-
-    __slots__ = ("node", "client", "db", "keys", "pop_max", "count", "mpop", "future", "timer",
-                 "scheduled", "cb", "loop")
-
-    def __init__(self, node: Node, client: Client, db: Db, keys: list[bytes], pop_max: bool,
-                 count: int, mpop: bool, loop: asyncio.AbstractEventLoop) -> None:
-        self.node = node
-        self.client = client
-        self.db = db
-        self.keys = list(dict.fromkeys(keys))
-        self.pop_max = pop_max
-        self.count = count
-        self.mpop = mpop
-        self.loop = loop
-        self.future: asyncio.Future[Any] = loop.create_future()
-        self.timer: asyncio.TimerHandle | None = None
-        self.scheduled = False
-        self.cb: Callable[[], None] = self.wake
-
-    def block(self, timeout_ms: int) -> Deferred:
-        waiters = self.db.waiters
-        for k in self.keys:
-            waiters.setdefault(k, []).append(self.cb)
-        if timeout_ms > 0:
-            self.timer = self.loop.call_later(timeout_ms / 1000.0, self._timeout)
-        self.future.add_done_callback(self._done)
-        self.client.blocked = True
-        return Deferred(self.future)
-
-    def wake(self) -> None:
-        if not self.scheduled and not self.future.done():
-            self.scheduled = True
-            self.loop.call_soon(self.retry)
-
-    def retry(self) -> None:
-        self.scheduled = False
-        if self.future.done():
-            return
-        node, db = self.node, self.db
-        for k in self.keys:
-            e = lookup_write(node, db, k)
-            if type(e) is not ZsetEntry or not e.recs:
-                continue  # a key of another type keeps the client blocked, like Redis
-            items = _take(e, self.count, self.pop_max)
-            _emit_remove(node, db, k, items)
-            node.close_group()
-            s, m = items[0]
-            self.future.set_result([k, _nested(items)] if self.mpop else [k, m, s])
-            return
-        node.close_group()  # an expired key may have been deleted on the way
-
-    def _timeout(self) -> None:
-        if not self.future.done():
-            self.future.set_result(NULL_ARRAY)
-
-    def _done(self, _f: asyncio.Future[Any]) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        waiters = self.db.waiters
-        for k in self.keys:
-            cbs = waiters.get(k)
-            if cbs is not None:
-                try:
-                    cbs.remove(self.cb)
-                except ValueError:
-                    pass
-                if not cbs:
-                    del waiters[k]
-        self.client.blocked = False
-
-
 def _blocking_pop(node: Node, client: Client, keys: list[bytes], timeout_ms: int, pop_max: bool,
                   count: int, mpop: bool) -> Reply:
-    db = _db(node, client)
-    for k in keys:
-        e = lookup_write(node, db, k)
-        if e is None:
-            continue
-        check_type(e, ZsetEntry)
-        if not e.recs:
-            continue
+    def serve(db: Db, key: bytes, e: ZsetEntry) -> Reply:
         items = _take(e, count, pop_max)
-        _emit_remove(node, db, k, items)
+        _emit_remove(node, db, key, items)
         s, m = items[0]
-        return [k, _nested(items)] if mpop else [k, m, s]
-    if client.in_exec:
-        return NULL_ARRAY  # inside MULTI a blocking pop never blocks
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return NULL_ARRAY  # no event loop to wait on (in-process callers)
-    return _Waiter(node, client, db, keys, pop_max, count, mpop, loop).block(timeout_ms)
+        return [key, _nested(items)] if mpop else [key, m, s]
+
+    return serve_or_block(node, client, _db(node, client), keys, timeout_ms, ZsetEntry, serve, False)
 
 
 # BZPOPMIN key [key ...] timeout
@@ -1248,63 +1139,17 @@ def zintercard_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 
 
 # ---- ZSCAN -------------------------------------------------------------------------------------
-def parse_cursor(b: bytes) -> int:
-    """Redis parseScanCursorOrReply: strtoul, so '-1' wraps and '' is 0."""
-    if not b:
-        return 0
-    s = b[1:] if b[:1] in (b"+", b"-") else b
-    if not s.isdigit() or not s.isascii():
-        raise CommandError(errors.INVALID_CURSOR)
-    v = int(s)
-    if v > ULONG_MAX:
-        raise CommandError(errors.INVALID_CURSOR)
-    return (-v) & ULONG_MAX if b[:1] == b"-" else v
-
-
-# A skiplist-encoded zset is scanned in the order of a per-process hash of the member, and
-# the cursor is the hash to resume from, so a member present for the whole scan is returned
-# whatever else is added, removed or re-scored meanwhile (SCAN's guarantee). That order is
-# snapshotted when a scan starts (cursor 0) and reused by later calls: a snapshot holds
-# every member present when it was taken, so reusing one taken after the scan began loses
-# nothing the guarantee covers.
-_POS_MASK = (1 << 63) - 1
-_SNAPSHOTS: dict[int, tuple[ZsetEntry, array[int], list[bytes]]] = {}
-_MAX_SNAPSHOTS = 4
-
-
-def _pos(m: bytes) -> int:
-    return (hash(m) & _POS_MASK) + 1
-
-
-def _snapshot(e: ZsetEntry, restart: bool) -> tuple[array[int], list[bytes]]:
-    snap = _SNAPSHOTS.get(id(e))
-    if snap is None or snap[0] is not e or restart:
-        names = sorted(e.recs, key=_pos)
-        snap = (e, array("Q", map(_pos, names)), names)
-        _SNAPSHOTS.pop(id(e), None)
-        while len(_SNAPSHOTS) >= _MAX_SNAPSHOTS:
-            del _SNAPSHOTS[next(iter(_SNAPSHOTS))]
-        _SNAPSHOTS[id(e)] = snap
-    return snap[1], snap[2]
+_SNAPSHOTS = PositionSnapshots()
 
 
 def _scan_big(e: ZsetEntry, cursor: int, count: int) -> tuple[int, list[bytes]]:
-    positions, names = _snapshot(e, cursor == 0)
-    n = len(names)
-    i = bisect_left(positions, cursor)
-    out: list[bytes] = []
     score = e.score
-    while i < n and len(out) < 2 * count:
-        p = positions[i]
-        # Members sharing a position are returned together, so the cursor always advances.
-        while i < n and positions[i] == p:
-            m = names[i]
-            s = score(m)
-            if s is not None:
-                out.append(m)
-                out.append(format_score(s, False))
-            i += 1
-    return (positions[i] if i < n else 0), out
+
+    def value(m: bytes) -> bytes | None:
+        s = score(m)
+        return None if s is None else format_score(s, False)
+
+    return _SNAPSHOTS.scan(e, e.recs, cursor, count, value)
 
 
 # ZSCAN key cursor [MATCH pattern] [COUNT count]
@@ -1316,21 +1161,7 @@ def zscan_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     e = _read(node, client, argv[1])
     if e is None:
         return [b"0", []]
-    count = 10
-    pat: bytes | None = None
-    i = 3
-    n = len(argv)
-    while i < n:
-        opt = argv[i].lower()
-        if opt == b"count" and n - i >= 2:
-            count = arg_int(argv[i + 1])
-            if count < 1:
-                raise CommandError(errors.SYNTAX)
-        elif opt == b"match" and n - i >= 2:
-            pat = None if argv[i + 1] == b"*" else argv[i + 1]
-        else:
-            raise CommandError(errors.SYNTAX)
-        i += 2
+    count, pat, _ = parse_scan_options(argv, 3)
     if e.encoding() == b"listpack":
         # Like Redis: a small zset is returned whole, in order, whatever the cursor.
         nxt = 0
@@ -1340,8 +1171,5 @@ def zscan_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
             out.append(format_score(s, True))
     else:
         nxt, out = _scan_big(e, cursor, count)
-    if pat is not None:
-        match = compile_pattern(pat)
-        out = [y for k in range(0, len(out), 2) if match(out[k]) for y in (out[k], out[k + 1])]
-    return [str(nxt).encode(), out]
+    return [str(nxt).encode(), match_pairs(out, pat)]
 
