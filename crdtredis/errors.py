@@ -51,12 +51,12 @@ def unknown_command(name: bytes, args: list[bytes]) -> str:
     for a in args:
         if len(shown) >= 128:
             break
-        shown += "'%s' " % _sds_trunc(a, 128 - len(shown))
-    return "ERR unknown command '%s', with args beginning with: %s" % (_sds_trunc(name, 128), shown)
+        shown += f"'{_sds_trunc(a, 128 - len(shown))}' "
+    return f"ERR unknown command '{_sds_trunc(name, 128)}', with args beginning with: {shown}"
 
 
 def unknown_subcommand(sub: bytes, cmd: str) -> str:
-    return "ERR unknown subcommand '%s'. Try %s HELP." % (_sds_trunc(sub, 128), cmd.upper())
+    return f"ERR unknown subcommand '{_sds_trunc(sub, 128)}'. Try {cmd.upper()} HELP."
 
 
 def invalid_expire(cmd: str) -> str:

@@ -7,6 +7,7 @@ op listener (op log, replication outbox) in order.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import resource
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import errors
 from .client import Client
-from .clock import HLC
+from .clock import HLC, wall_hlc
 from .commands import load_all
 from .commands.registry import COMMANDS, Command
 from .keyspace import Keyspace
@@ -83,6 +84,8 @@ class Node:
         self.persistence_error: str | None = None
         # The op of the running command (or EXEC): effects join it as they are emitted.
         self._group: Op | None = None
+        # Wall-clock part of HLC timestamps for the current event-loop turn; 0: not read yet.
+        self._wall = 0
         # Hooks the server installs: flush/fsync barrier per read batch, shutdown request.
         self.batch_hooks: list[Callable[[], Any]] = []
         self.shutdown_cb: Callable[[bool], None] | None = None
@@ -232,7 +235,7 @@ class Node:
         ks = self.keyspace
         if op is None:
             seq = ks.vv.get(self.origin, 0) + 1
-            hlc = self.hlc.now()
+            hlc = self.hlc.now(self._wall or self._read_wall())
             self._group = Op(self.origin, seq, hlc, ks.deps, [eff])
         else:
             n = len(op.effects)
@@ -242,6 +245,23 @@ class Node:
                 self.hlc.last = hlc
             op.effects.append(eff)
         ks.apply_local(eff, seq, hlc)
+
+    def _read_wall(self) -> int:
+        """The wall-clock part of new HLC timestamps, kept until the event loop's next
+        turn: one clock read serves every op of the turn's read batches (DESIGN §7), and
+        a timestamp lags real time by at most the turn it was made in. Without a running
+        loop (tools, synchronous tests) nothing bounds a turn, so nothing is kept."""
+        wall = wall_hlc()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return wall
+        self._wall = wall
+        loop.call_soon(self._forget_wall)
+        return wall
+
+    def _forget_wall(self) -> None:
+        self._wall = 0
 
     def close_group(self) -> Op | None:
         op = self._group

@@ -361,6 +361,17 @@ async def test_connection_batch_done_failure_closes_without_replies(caplog: pyte
     assert t.writes == []
 
 
+async def test_connection_batch_done_future_failure_closes_without_replies(caplog: pytest.LogCaptureFixture) -> None:
+    proto, t, server = connect()
+    gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    server.batch_hook = lambda: gate
+    proto.data_received(b"SET a 1\r\n")
+    with caplog.at_level(logging.ERROR, logger="crdtredis.connection"):
+        gate.set_exception(OSError("disk full"))
+        await until(lambda: t.closed)
+    assert t.writes == []
+
+
 # -- flow control and addresses --------------------------------------------------------------
 
 

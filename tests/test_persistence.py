@@ -12,10 +12,14 @@ import pytest
 
 from crdtredis.config import default_config
 from crdtredis.node import Node
+from crdtredis.op import Op
+from crdtredis.protocol.connection import RedisProtocol
+from crdtredis.protocol.resp import encode_command
 from crdtredis.storage.component import Persistence
-from crdtredis.storage.framing import MAGIC_SIZE
+from crdtredis.storage.framing import MAGIC_SIZE, iter_records
 from crdtredis.storage.manifest import StorageError, load_manifest
 from crdtredis.storage.recovery import check_log
+from crdtredis.wire.codec import OpDecoder
 from tests.support.state import dump_keyspace
 
 
@@ -221,3 +225,79 @@ async def test_missing_segment_starts_as_new_incarnation(tmp_path: Path) -> None
     node2, p2 = await open_node(tmp_path)
     assert node2.origin != inc
     await p2.stop()
+
+
+# -- group commit: one log write per loop turn, before any reply of it ---------------------
+
+
+class _Transport:
+    """Records each reply write with the op log's size at that moment."""
+
+    def __init__(self, seg: Path) -> None:
+        self.seg = seg
+        self.writes: list[tuple[bytes, int]] = []
+
+    def write(self, data: Any) -> None:
+        self.writes.append((bytes(data), self.seg.stat().st_size))
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_extra_info(self, name: str) -> Any:
+        return ("127.0.0.1", 50000)
+
+    def set_write_buffer_limits(self, high: int, low: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _records(seg: Path) -> list[bytes]:
+    return [payload for _pos, payload in iter_records(seg.read_bytes(), MAGIC_SIZE)]
+
+
+async def test_group_commit_writes_batches_of_all_connections_once_before_replies(tmp_path: Path) -> None:
+    node, p = await open_node(tmp_path)
+    assert p.oplog is not None
+    seg = tmp_path / p.oplog.seg_name
+    conns = []
+    for _ in range(3):
+        proto, t = RedisProtocol(node), _Transport(seg)
+        proto.connection_made(t)  # type: ignore[arg-type]
+        conns.append((proto, t))
+    size0, records0 = seg.stat().st_size, len(_records(seg))
+    for i, (proto, _t) in enumerate(conns):
+        proto.data_received(encode_command(["SET", f"k{i}", "v"]) + encode_command(["INCR", f"n{i}"]))
+    assert all(not t.writes for _p, t in conns)  # replies wait for the log write
+    for _ in range(100):
+        if all(t.writes for _p, t in conns):
+            break
+        await asyncio.sleep(0)
+    records = _records(seg)
+    assert len(records) == records0 + 1  # one write for the three connections
+    ops = OpDecoder().decode_batch(records[-1])
+    assert sorted(e[2] for op in ops for e in op.effects) == [b"k0", b"k1", b"k2", b"n0", b"n1", b"n2"]
+    for _proto, t in conns:
+        assert t.writes == [(b"+OK\r\n:1\r\n", seg.stat().st_size)]
+        assert t.writes[0][1] > size0
+    # A batch that wrote nothing does not wait.
+    proto, t = conns[0]
+    proto.data_received(encode_command(["GET", "k0"]))
+    assert t.writes[-1][0] == b"$1\r\nv\r\n"
+    await p.stop()
+
+
+async def test_an_op_the_encoder_rejects_is_left_out_alone(tmp_path: Path, caplog: Any) -> None:
+    node, p = await open_node(tmp_path)
+    assert p.oplog is not None
+    seg = tmp_path / p.oplog.seg_name
+    good = Op(node.origin, 1, 1 << 40, {"x.1": 5}, [(10, 0, b"a", b"1", 0, None)])
+    bad = Op(node.origin, 2, (1 << 40) + 1, {"x.1": 5}, [(10, 0, b"b", object(), 0, None)])
+    after = Op(node.origin, 3, (1 << 40) + 2, good.deps, [(10, 0, b"c", b"3", 0, None)])
+    for op in (good, bad, after):
+        p.oplog.append(op)
+    p.oplog.flush()
+    assert "cannot encode" in caplog.text
+    assert OpDecoder().decode_batch(_records(seg)[-1]) == [good, after]
+    await p.stop()

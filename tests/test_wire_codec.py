@@ -82,3 +82,31 @@ def test_deps_same_without_context_is_rejected() -> None:
     except DecodeError:
         return
     raise AssertionError("deps_same decoded without context")
+
+
+def test_hot_effect_shapes_and_table_boundaries_round_trip() -> None:
+    # The encoder's shortcuts (SET without expiry, INCR by a small int, table-sized
+    # lengths and seqs) against the generated parser, at and around every boundary.
+    effects = [
+        (10, 0, b"k", b"v", 0, None), (10, 3, b"k", b"v", 1, None), (10, 0, b"k", b"v", 2, 1 << 41),
+        (10, 0, b"k", b"v", False, None), (10, 0, b"k", b"v", True, None), (10, 0, b"k", "s", 0, None),
+        (10, 0, b"k" * 16384, b"x" * 1023, 0, None), (10, 0, b"k", b"x" * 1024, 0, None),
+        (10, 0, b"k", b"v", 0, 0), (10, 0, b"k", b"v", 3, None), (10, 0, b"k", b"v", 0),
+        (11, 0, b"n", 1), (11, 0, b"n", -1), (11, 0, b"n", -1024), (11, 0, b"n", -1025), (11, 0, b"n", 8191),
+        (11, 0, b"n", 8192), (11, 0, b"n", 1 << 70), (11, 0, b"n", b"1.5"), (11, 0, b"n", True),
+        (11, 0, b"n", 1, 2), (1, 15, b"d"), (200, 1000, b"", None, [b"a", 1], (2.5, "x")),
+    ]
+    seqs = [1, (1 << 14) - 1, 1 << 14, (1 << 28) - 1, 1 << 28, 1 << 40]
+    ops = [Op("o.1", seq, 1 << 50, {"p.2": 7}, [eff]) for seq in seqs for eff in effects]
+    ops.append(Op("o.1", 5, 1 << 50, {}, effects))
+    enc, dec = OpEncoder(), OpDecoder()
+    out: list[bytes] = [b"\x08\x01"]  # an OpBatch with version 1, then its ops
+    enc.encode_ops(ops, out)
+
+    def shapes(ops: list[Op]) -> list[object]:  # False == 0: compare the types too
+        return [[tuple(map(type, e)) for e in op.effects] for op in ops]
+
+    decoded = dec.decode_batch(b"".join(out))
+    assert decoded == ops and shapes(decoded) == shapes(ops)
+    for op in ops:
+        assert decode_op(encode_op(op)) == op and shapes([decode_op(encode_op(op))]) == shapes([op])

@@ -11,14 +11,15 @@ so INCR simply writes the new total as a register value.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Context, Decimal, InvalidOperation
-from typing import Any, Callable, Optional, Union
+from typing import Any
 
 from ..keyspace import Db, Entry, Keyspace, register_effect
 from ..op import Ctx, Effect
 from . import codes
 
-Delta = Union[int, bytes]
+Delta = int | bytes
 
 # Enough precision that sums of long-double-sized operands are exact before rounding to
 # the 17 decimals Redis prints (ld2string LD_STR_HUMAN): a long double spans 10^-4951 ..
@@ -35,7 +36,7 @@ _MAX_LD_CHARS = 5 * 1024
 _MAX_DELTA_EXP = 4940
 
 
-def parse_int(b: bytes) -> Optional[int]:
+def parse_int(b: bytes) -> int | None:
     """Redis string2ll: optional '-', digits, no leading zeros/space/'+', fits int64."""
     # Hot (every INCR parses twice): a non-negative number below 10^18 in one test.
     # bytes.isdigit() accepts ASCII digits only.
@@ -55,7 +56,7 @@ def parse_int(b: bytes) -> Optional[int]:
     return v
 
 
-def parse_decimal(b: bytes) -> Optional[Decimal]:
+def parse_decimal(b: bytes) -> Decimal | None:
     """Redis string2ld for INCRBYFLOAT: strtold syntax, no surrounding space, not NaN,
     shorter than 5k, and inside the long double range (ERANGE overflow or underflow to
     zero is rejected; "inf" itself is accepted, as strtold reads it without ERANGE)."""
@@ -67,7 +68,7 @@ def parse_decimal(b: bytes) -> Optional[Decimal]:
     return d
 
 
-def _to_decimal(b: bytes) -> Optional[Decimal]:
+def _to_decimal(b: bytes) -> Decimal | None:
     """strtold syntax without the range limits (deltas shipped by an origin that checked)."""
     if not b or b[:1].isspace() or b[-1:].isspace():
         return None
@@ -105,7 +106,7 @@ def format_decimal(d: Decimal) -> bytes:
     return s.encode()
 
 
-def add_delta(value: Optional[bytes], delta: Delta) -> Optional[bytes]:
+def add_delta(value: bytes | None, delta: Delta) -> bytes | None:
     """value + delta as Redis would print it, or None when value is not numeric."""
     if type(delta) is int:
         if value is None:
@@ -155,7 +156,7 @@ class CounterStr(Entry):
         self.contrib: dict[str, list[tuple[int, Delta]]] = {}
         self.value: bytes = b""
         self._isum = 0  # exact sum of integer deltas
-        self._dsum: Optional[Decimal] = None  # exact sum of INCRBYFLOAT deltas, if any
+        self._dsum: Decimal | None = None  # exact sum of INCRBYFLOAT deltas, if any
 
     @classmethod
     def from_tuple(cls, t: tuple[Any, ...]) -> CounterStr:
@@ -166,7 +167,7 @@ class CounterStr(Entry):
         return c
 
     @property
-    def base(self) -> Optional[bytes]:
+    def base(self) -> bytes | None:
         if not self.regs:
             return None
         if len(self.regs) == 1:
@@ -175,7 +176,7 @@ class CounterStr(Entry):
 
     def _resum(self) -> None:
         isum = 0
-        dsum: Optional[Decimal] = None
+        dsum: Decimal | None = None
         for deltas in self.contrib.values():
             for _h, d in deltas:
                 if type(d) is int:
@@ -194,7 +195,7 @@ class CounterStr(Entry):
             self.value = base if base is not None else b"0"
             return
         total = 0
-        dec: Optional[Decimal] = None
+        dec: Decimal | None = None
         if base is not None:
             iv = parse_int(base)
             if iv is not None:
@@ -277,7 +278,7 @@ class CounterStr(Entry):
         c.recompute()
         return c
 
-    def fold_if_stable(self, stable: Callable[[int, str], bool]) -> Optional[tuple[Any, ...]]:
+    def fold_if_stable(self, stable: Callable[[int, str], bool]) -> tuple[Any, ...] | None:
         """Once every register write and increment is causally stable, any future write
         observes them all, so the plain register form loses nothing."""
         for _v, h, o in self.regs:

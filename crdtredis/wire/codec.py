@@ -22,7 +22,6 @@ from ..crdt import codes
 from ..op import Op
 from . import ops_pb2 as pb
 
-_pack_q = struct.Struct("<Q").pack
 # Op field 4 (fixed64 hlc): its tag byte and the 8 bytes in one pack call.
 _pack_hlc = struct.Struct("<BQ").pack
 
@@ -235,7 +234,7 @@ class OpEncoder:
             else:
                 seqv = _varint_slow(seq)
             effects = op.effects
-            if len(effects) == 1:
+            if len(effects) == 1:  # one command's op: one join, no list to grow
                 e = encode_effect(effects[0])
                 n = len(e)
                 body = b"".join((
@@ -245,7 +244,8 @@ class OpEncoder:
                 parts = [hdr, seqv, _pack_hlc(0x21, op.hlc), dp]
                 for eff in effects:
                     e = encode_effect(eff)
-                    parts += (b"\x3a", _varint(len(e)), e)
+                    n = len(e)
+                    parts += (b"\x3a", vt[n] if n < _VTAB_N else _varint(n), e)
                 body = b"".join(parts)
             if tag:
                 n = len(body)
