@@ -182,12 +182,13 @@ async def test_connection_hello_3_changes_encoding_of_later_replies() -> None:
 # -- blocking (Deferred) -----------------------------------------------------------------
 
 
-async def test_connection_deferred_keeps_order_and_pauses_reading() -> None:
+async def test_connection_deferred_keeps_order_and_keeps_reading() -> None:
     proto, t, server = connect()
     proto.data_received(cmds([b"SET", b"a", b"1"], [b"BLOCK"], [b"GET", b"a"], [b"PING"]))
     await until(lambda: len(t.writes) == 1)
     assert t.writes == [b"+OK\r\n"]  # what was ready before the blocked request
-    assert not t.reading
+    # Still reading while blocked: a disconnect must be noticed (it cancels the pop).
+    assert t.reading
     # Requests arriving meanwhile wait behind the blocked one.
     proto.data_received(cmds([b"SET", b"a", b"2"]))
     assert [a[0] for a in server.executed] == [b"SET", b"BLOCK"]
@@ -387,12 +388,20 @@ async def test_connection_flow_control_pauses_reading_on_high_water() -> None:
 
 
 async def test_connection_flow_control_and_blocking_combine() -> None:
+    from crdtredis.protocol import connection
+
     proto, t, server = connect()
     proto.data_received(b"BLOCK\r\n")
-    await until(lambda: not t.reading)
+    await until(lambda: len(server.futures) == 1)
+    assert t.reading  # blocked clients are still read (buffered only)
     proto.pause_writing()
+    assert not t.reading
     proto.resume_writing()
-    assert not t.reading  # still blocked
+    assert t.reading
+    # A flood of requests while blocked pauses reading until the block resolves.
+    big = b"PING\r\n" * (connection.BLOCKED_BUFFER_LIMIT // 6 + 1)
+    proto.data_received(big)
+    assert not t.reading
     server.futures[0].set_result(b"v")
     await until(lambda: t.reading)
 

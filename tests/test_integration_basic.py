@@ -372,3 +372,20 @@ def test_sigstop_blocks_then_sigcont_resumes(crdt_node: CrdtRedisProc) -> None:
         crdt_node.sigcont()
     r2 = crdt_node.client()
     assert wait_until(lambda: r2.get("k") == b"v", timeout=10, msg="node to answer after SIGCONT")
+
+
+def test_blocked_client_that_disconnects_does_not_consume_an_element(crdt_node) -> None:
+    """A BLPOP whose client went away must not pop the next pushed element for nobody."""
+    import socket
+
+    from tests.support.procs import wait_until
+
+    s = socket.create_connection(("127.0.0.1", crdt_node.port))
+    s.sendall(b"*3\r\n$5\r\nBLPOP\r\n$7\r\nblocked\r\n$1\r\n0\r\n")
+    r = crdt_node.client()
+    wait_until(lambda: r.info("clients")["blocked_clients"] == 1, timeout=10)
+    s.close()
+    wait_until(lambda: r.info("clients")["blocked_clients"] == 0, timeout=10,
+               msg="the server did not notice the blocked client leaving")
+    r.rpush("blocked", "x")
+    assert r.lrange("blocked", 0, -1) == [b"x"]

@@ -30,6 +30,9 @@ log = logging.getLogger("crdtredis.connection")
 # replies: pipelined GETs of big values, or a stalled consumer), resume below the low mark.
 WRITE_HIGH_WATER = 1024 * 1024
 WRITE_LOW_WATER = 256 * 1024
+# Requests a blocked client may send before reading from it pauses (Redis buffers a
+# blocked client's query buffer too, up to client-query-buffer-limit).
+BLOCKED_BUFFER_LIMIT = 64 * 1024 * 1024
 
 _OK_WIRE = b"+OK\r\n"
 _NOTHING: Any = object()  # "no pending reply" (None is a reply: the null bulk string)
@@ -71,6 +74,8 @@ class RedisProtocol(asyncio.Protocol):
         self._backlog: list[list[bytes]] = []
         # A Deferred or a batch_done() awaitable is pending: buffer input, execute nothing.
         self._waiting = False
+        # Bytes received while a request is blocked (bounded by BLOCKED_BUFFER_LIMIT).
+        self._blocked_bytes = 0
         self._deferred: Deferred | None = None
         self._task: asyncio.Task[None] | None = None
         self._running = False  # inside _run, so a close_cb is handled there
@@ -96,6 +101,10 @@ class RedisProtocol(asyncio.Protocol):
             return
         if self._waiting:
             self._reader.feed(data)  # runs when the pending reply has gone out
+            if self._deferred is not None:
+                self._blocked_bytes += len(data)
+                if self._blocked_bytes > BLOCKED_BUFFER_LIMIT:
+                    self._update_reading()
             return
         self._run(data)
 
@@ -286,6 +295,7 @@ class RedisProtocol(asyncio.Protocol):
 
     def _resume(self, pending: Any) -> None:
         self._waiting = False
+        self._blocked_bytes = 0
         if self._done:
             return
         self._update_reading()
@@ -309,7 +319,12 @@ class RedisProtocol(asyncio.Protocol):
         transport = self._transport
         if transport is None or self._lost or transport.is_closing():
             return
-        pause = self._write_paused or self._deferred is not None
+        # A blocked client keeps being read (its requests are only buffered): that is how
+        # its disconnect is noticed, which cancels the blocked pop before it takes an
+        # element for nobody. Only a flood of requests while blocked pauses reading.
+        pause = self._write_paused or (
+            self._deferred is not None and self._blocked_bytes > BLOCKED_BUFFER_LIMIT
+        )
         if pause != self._read_paused:
             self._read_paused = pause
             if pause:
