@@ -20,6 +20,7 @@ per-key memory); every other entry is an `Entry` object.
 from __future__ import annotations
 
 import random
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -40,9 +41,10 @@ def register_effect(code: int, fn: ApplyFn) -> None:
     _APPLY[code] = fn
 
 
-class Entry:
+class Entry(ABC):
     """Base of every non-string value. `thlc`/`torigin` stamp the latest write of this type
-    (the key-level type register)."""
+    (the key-level type register). Abstract: a type that forgets a method fails when its
+    first entry is created (every test of the type), never later at a client's command."""
 
     __slots__ = ("thlc", "torigin")
     TYPE: bytes = b"none"
@@ -62,12 +64,13 @@ class Entry:
             self.thlc = ctx.hlc
             self.torigin = ctx.origin
 
+    @abstractmethod
     def remove_observed(self, ctx: Ctx) -> None:
         """Observed-remove of the whole content (DEL, FLUSHDB, an overwriting SET)."""
-        raise NotImplementedError  # every concrete Entry overrides; never reached by clients
 
+    @abstractmethod
     def is_empty(self) -> bool:
-        raise NotImplementedError
+        """True when nothing of the value is visible."""
 
     def retain(self) -> bool:
         """True when an empty (invisible) entry must still be kept, hidden, because ops
@@ -82,13 +85,14 @@ class Entry:
         returns how many were dropped. Types without such metadata keep the default."""
         return 0
 
+    @abstractmethod
     def state(self) -> Any:
         """Full CRDT state as a plain structure (snapshots, convergence tests)."""
-        raise NotImplementedError
 
     @classmethod
+    @abstractmethod
     def from_state(cls, s: Any) -> Entry:
-        raise NotImplementedError
+        """The entry whose `state()` is `s`."""
 
 
 # Snapshot tag -> Entry class (filled by Entry.__init_subclass__).

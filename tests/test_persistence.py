@@ -32,6 +32,12 @@ async def open_node(d: Path, **kw: Any) -> tuple[Node, Persistence]:
     return node, p
 
 
+def flush(p: Persistence) -> None:
+    """Write the group commit now (what the server does before replies leave)."""
+    assert p.oplog is not None
+    p.oplog.flush()
+
+
 def run(node: Node, *argv: Any) -> Any:
     c = node.new_client("t", "t", lambda: None)
     return node.execute(c, [a if isinstance(a, bytes) else str(a).encode() for a in argv])
@@ -59,7 +65,7 @@ def load_some(node: Node) -> None:
 async def test_restart_replays_to_the_same_state(tmp_path: Path) -> None:
     node, p = await open_node(tmp_path)
     load_some(node)
-    await asyncio.sleep(0.01)
+    flush(p)
     before = dump_keyspace(node)
     await p.stop()
     node2, p2 = await open_node(tmp_path)
@@ -73,8 +79,7 @@ async def test_restart_replays_to_the_same_state(tmp_path: Path) -> None:
 async def test_unclean_stop_takes_a_new_incarnation(tmp_path: Path) -> None:
     node, p = await open_node(tmp_path)
     load_some(node)
-    await asyncio.sleep(0.01)
-    p.oplog.flush()  # type: ignore[union-attr]
+    flush(p)
     before = dump_keyspace(node)
     # No stop(): as after kill -9.
     node2, p2 = await open_node(tmp_path)
@@ -91,7 +96,7 @@ async def test_unclean_stop_takes_a_new_incarnation(tmp_path: Path) -> None:
 async def test_compaction_keeps_state_and_restart_after_it(tmp_path: Path, via_save: bool) -> None:
     node, p = await open_node(tmp_path)
     load_some(node)
-    await asyncio.sleep(0.01)
+    flush(p)
     before = dump_keyspace(node)
     assert p.oplog is not None
     if via_save:
@@ -103,7 +108,7 @@ async def test_compaction_keeps_state_and_restart_after_it(tmp_path: Path, via_s
     assert len(m.segments) == 1  # everything before the snapshot retired
     assert dump_keyspace(node) == before
     run(node, "SET", "post", "compaction")
-    await asyncio.sleep(0.01)
+    flush(p)
     before2 = dump_keyspace(node)
     await p.stop()
     node2, p2 = await open_node(tmp_path)
@@ -116,7 +121,7 @@ async def test_retention_hook_keeps_unacked_segments(tmp_path: Path) -> None:
     assert p.oplog is not None
     p.oplog.retention = lambda end_vv: False
     load_some(node)
-    await asyncio.sleep(0.01)
+    flush(p)
     p.oplog.rotate()
     n_before = len(p.oplog.manifest.segments)
     assert await p.oplog.compact()
@@ -132,7 +137,7 @@ async def test_rotation_at_max_segment_size(tmp_path: Path) -> None:
     node, p = await open_node(tmp_path, max_segment_size=4096, compaction_threshold=1000)
     for i in range(300):
         run(node, "SET", f"k{i}", "v" * 50)
-        await asyncio.sleep(0)
+        flush(p)
     assert p.oplog is not None and len(p.oplog.manifest.segments) > 3
     before = dump_keyspace(node)
     await p.stop()
@@ -145,11 +150,11 @@ async def test_threshold_triggers_compaction(tmp_path: Path) -> None:
     node, p = await open_node(tmp_path, max_segment_size=4096, compaction_threshold=2)
     for i in range(400):
         run(node, "SET", f"k{i}", "v" * 50)
-        await asyncio.sleep(0)
+        flush(p)
     for _ in range(500):
         if p.oplog is not None and p.oplog.manifest.compactions and not p.oplog.compacting:
             break
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # polling (bounded above) for the background compaction
     assert p.oplog is not None and p.oplog.manifest.compactions >= 1
     before = dump_keyspace(node)
     await p.stop()
@@ -162,13 +167,12 @@ async def _two_segments(tmp_path: Path) -> tuple[list[str], dict[Any, Any]]:
     node, p = await open_node(tmp_path)
     for i in range(20):
         run(node, "SET", f"a{i}", i)
-    await asyncio.sleep(0.01)
+    flush(p)
     assert p.oplog is not None
     p.oplog.rotate()
     for i in range(20):
         run(node, "SET", f"b{i}", i)
-        await asyncio.sleep(0)  # one group-commit record per write
-    await asyncio.sleep(0.01)
+        flush(p)  # one group-commit record per write
     state = dump_keyspace(node)
     await p.stop()
     m = load_manifest(str(tmp_path))

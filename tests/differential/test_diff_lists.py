@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -38,9 +39,22 @@ class Send(Step):
         argv = parse_argv(self.argv)
         data = b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv)
         for side in (ctx.ref, ctx.sub):
+            before = _blocked_clients(side)
             side.conn(self.conn).send_raw(data)
-        time.sleep(0.05)  # let both servers block the client before the script goes on
+            # Every Send is a blocking pop: go on once the server counts it as blocked. A short
+            # timeout may expire first, so the deadline ends the wait without failing (Recv checks).
+            deadline = time.monotonic() + 2.0
+            while _blocked_clients(side) <= before and time.monotonic() < deadline:
+                time.sleep(0.002)  # polling interval, bounded by the deadline
         ctx.log(f"[conn {self.conn}] SEND {self.argv}", "sent")
+
+
+def _blocked_clients(side: Any) -> int:
+    info = side.conn(0).call("INFO", "clients")
+    for line in info.split(b"\r\n"):
+        if line.startswith(b"blocked_clients:"):
+            return int(line.split(b":")[1])
+    return 0
 
 
 @dataclass
@@ -68,6 +82,9 @@ class Recv(Step):
 
 @dataclass
 class Sleep(Step):
+    """A negative check's wait: gives a wrong wake-up (a write of another type, or to another
+    db) the time to happen. The sleep is the thing under test, not synchronisation."""
+
     seconds: float
 
     def run(self, ctx: Run) -> None:
