@@ -30,8 +30,8 @@ from typing import Any
 # Measure this checkout, not whatever copy of the package pip installed.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from crdtredis.commands import new_node  # noqa: E402
 from crdtredis.config import default_config  # noqa: E402
-from crdtredis.node import Node  # noqa: E402
 from crdtredis.protocol.connection import RedisProtocol  # noqa: E402
 from crdtredis.protocol.resp import encode_command  # noqa: E402
 from crdtredis.storage.component import Persistence  # noqa: E402
@@ -72,7 +72,7 @@ class _Transport:
 async def _setup(d: str, clients: int) -> tuple[Persistence, list[tuple[RedisProtocol, _Transport]]]:
     cfg = dataclasses.replace(default_config(), data_dir=d)
     p = Persistence(cfg.data_dir, cfg.replica_id)
-    node = Node(cfg, incarnation=p.incarnation)
+    node = new_node(cfg, incarnation=p.incarnation)
     p.attach(node)
     await p.start()
     conns = []

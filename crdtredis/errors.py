@@ -70,7 +70,7 @@ def _sds_trunc(b: bytes, n: int) -> str:
     return s.replace("\r", " ").replace("\n", " ")
 
 
-# ---- connection and server commands (commands/server.py) ---------------------------------
+# ---- connection and server commands (commands/: connection, server, introspection, config_cmd, client_cmds)
 NO_MULTI = "ERR Command not allowed inside a transaction"
 INT_RANGE = "ERR value is out of range, value must between -2147483648 and 2147483647"
 HELLO_PROTO_NOT_INT = "ERR Protocol version is not an integer or out of range"

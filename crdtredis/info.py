@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import crdtredis
 
-from .commands.registry import COMMANDS, Command
+from .cmdtable import Command
+from .commands.registry import COMMANDS
 
 if TYPE_CHECKING:
     from .node import Node

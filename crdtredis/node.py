@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any
 from . import errors
 from .client import Client
 from .clock import HLC, wall_hlc
-from .commands import load_all
-from .commands.registry import COMMANDS, Command
+from .cmdtable import Command, CommandTable
 from .keyspace import Keyspace
 from .op import Effect, Op
 from .reply import QUEUED, CommandError, Deferred, ErrorReply, Reply
@@ -39,8 +38,11 @@ def new_incarnation() -> str:
 
 
 class Node:
-    def __init__(self, config: Config, incarnation: str | None = None) -> None:
-        load_all()
+    """One replica. It is handed its command table (`table`, from
+    crdtredis.commands.command_table()) instead of importing the command modules;
+    crdtredis.commands.new_node(config) builds the two together."""
+
+    def __init__(self, config: Config, table: CommandTable, incarnation: str | None = None) -> None:
         self.config = config
         self.replica_id = config.replica_id
         self.incarnation = incarnation or new_incarnation()
@@ -49,11 +51,12 @@ class Node:
         self.keyspace = Keyspace(self.origin, config.databases)
         self.keyspace.has_peers = bool(config.peers)
         self.hlc = HLC()
-        self.commands = COMMANDS
+        self._table = table
+        self.commands = table.commands
         # `execute`'s fast path: commands without subcommands, by the two spellings clients
         # use (lower and upper case), so most requests need no lower() and no subcommand check.
         self._plain: dict[bytes, Command] = {}
-        for name, cmd in COMMANDS.items():
+        for name, cmd in self.commands.items():
             if not cmd.subcommands:
                 self._plain[name] = self._plain[name.upper()] = cmd
         self.started_at = time.time()
@@ -61,9 +64,7 @@ class Node:
         self.proto_max_bulk_len = config.proto_max_bulk_len
         self.requirepass: str | None = config.requirepass
         # Runtime-settable CONFIG parameters (CONFIG SET); seeded from config + Redis defaults.
-        from .commands.server import default_runtime
-
-        self.runtime: dict[str, str] = default_runtime(config)
+        self.runtime: dict[str, str] = table.default_runtime(config)
         # Clients.
         self.clients: dict[int, Client] = {}
         self._next_client_id = 0
@@ -114,9 +115,7 @@ class Node:
 
     def drop_client(self, client: Client) -> None:
         self.clients.pop(client.id, None)
-        from .commands.transactions import unwatch_all
-
-        unwatch_all(self, client)
+        self._table.drop_client(self, client)
 
     # ---- dispatch ----------------------------------------------------------------------
     def execute(self, client: Client, argv: list[bytes]) -> Reply:
@@ -204,9 +203,7 @@ class Node:
         if client.in_multi:
             client.multi_error = True
         if cmd is not None and cmd.name == "exec":
-            from .commands.transactions import discard_transaction
-
-            discard_transaction(self, client)
+            self._table.discard_transaction(self, client)
             self._count_error(msg)
             body = msg[4:] if msg.startswith("ERR ") else msg
             return ErrorReply("EXECABORT Transaction discarded because of: " + body)
@@ -310,7 +307,7 @@ class Node:
         keys = {str(db.index): len(db.data) for db in ks.dbs if db.data}
         expires = {str(db.index): len(db.expires) for db in ks.dbs if db.expires}
         cmds: dict[str, dict[str, int]] = {}
-        for c in _all_commands():
+        for c in _all_commands(self.commands):
             if c.calls:
                 cmds[c.fullname] = {"calls": c.calls, "errors": c.errors, "usec": c.usec}
         return {
@@ -336,9 +333,9 @@ class Node:
         }
 
 
-def _all_commands() -> list[Command]:
+def _all_commands(commands: dict[bytes, Command]) -> list[Command]:
     out: list[Command] = []
-    for c in COMMANDS.values():
+    for c in commands.values():
         out.append(c)
         out.extend(c.subcommands.values())
     return out

@@ -9,7 +9,7 @@ import signal
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .node import Node
+from .commands import new_node
 
 if TYPE_CHECKING:
     from .config import Config
@@ -32,7 +32,7 @@ class Server:
         self.config = config
         # The data dir decides the incarnation, which names the node's origin.
         self.persistence = Persistence(config.data_dir, config.replica_id)
-        self.node = Node(config, incarnation=self.persistence.incarnation)
+        self.node = new_node(config, incarnation=self.persistence.incarnation)
         self.persistence.attach(self.node)
         self.components: list[Component] = [self.persistence]
         if config.http_port:

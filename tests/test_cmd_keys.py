@@ -11,6 +11,7 @@ import pytest
 
 from crdtredis import errors
 from crdtredis.commands import keys as keys_mod
+from crdtredis.commands import new_node
 from crdtredis.commands.keys import ScanSnapshots, active_expire_cycle, parse_scan_cursor
 from crdtredis.config import default_config
 from crdtredis.crdt import codes
@@ -23,7 +24,7 @@ FAR_MS = FAR_S * 1000 + 7
 
 
 def make_node(replica_id: str = "t", peers: tuple[str, ...] = ()) -> Node:
-    return Node(dataclasses.replace(default_config(), replica_id=replica_id, peers=peers))
+    return new_node(dataclasses.replace(default_config(), replica_id=replica_id, peers=peers))
 
 
 class R:

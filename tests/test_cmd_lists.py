@@ -11,6 +11,7 @@ import pytest
 
 from crdtredis import errors
 from crdtredis.client import Client
+from crdtredis.commands import new_node
 from crdtredis.commands.registry import COMMANDS
 from crdtredis.config import default_config
 from crdtredis.crdt import codes
@@ -30,7 +31,7 @@ class Single:
     """A node with no peers (every op causally stable at once), like a default server."""
 
     def __init__(self) -> None:
-        self.node = Node(dataclasses.replace(default_config(), replica_id="t", peers=()))
+        self.node = new_node(dataclasses.replace(default_config(), replica_id="t", peers=()))
         self.client = self.node.new_client("test", "test", lambda: None)
         self.ops: list[Op] = []
         self.node.op_listeners.append(self.ops.append)

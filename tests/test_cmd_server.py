@@ -1,4 +1,5 @@
-"""Connection and server commands (commands/server.py, info.py), driven in-process.
+"""Connection and server commands (commands/connection.py, server.py, introspection.py,
+config_cmd.py, client_cmds.py; info.py), driven in-process.
 
 Two kinds of test. Unit tests call `Node.execute` and look at reply values. Differential
 tests (`same`) encode our reply as RESP bytes with a small encoder that follows reply.py,
@@ -19,7 +20,7 @@ import pytest
 
 from crdtredis import errors, info
 from crdtredis.client import Client
-from crdtredis.commands import server as srv
+from crdtredis.commands import config_cmd, connection, introspection, new_node
 from crdtredis.node import Node
 from crdtredis.reply import NULL_ARRAY, Deferred, ErrorReply, Map, SetReply, Status, Verbatim
 from tests.support.procs import RedisServerProc
@@ -98,7 +99,7 @@ class Session:
 
 
 def make_node(**kw: Any) -> Node:
-    node = Node(make_config(**kw))
+    node = new_node(make_config(**kw))
     # Command counters live on the shared command table, not on the node: start from zero.
     info.reset_stats(node)
     return node
@@ -325,11 +326,11 @@ def test_reset_runs_registered_hooks(s: Session) -> None:
     def hook(node: Node, client: Client) -> None:
         seen.append(client.id)
 
-    srv.register_reset_hook(hook)
+    connection.register_reset_hook(hook)
     try:
         s("RESET")
     finally:
-        srv.RESET_HOOKS.remove(hook)
+        connection.RESET_HOOKS.remove(hook)
     assert seen == [s.client.id]
 
 
@@ -664,13 +665,13 @@ def test_command_getkeysandflags(s: Session) -> None:
 
 
 def test_command_flags_and_categories_follow_redis_order() -> None:
-    cmd = srv.lookup_by_fullname(b"config|get")
+    cmd = introspection.lookup_by_fullname(b"config|get")
     assert cmd is not None
-    assert srv.command_flags(cmd) == ["admin", "noscript", "loading", "stale"]
-    assert srv.acl_categories(cmd) == ["admin", "slow", "dangerous"]
-    dbsize = srv.lookup_by_fullname(b"dbsize")
-    assert dbsize is not None and srv.acl_categories(dbsize) == ["keyspace", "read", "fast"]
-    assert srv.lookup_by_fullname(b"a|b|c") is None
+    assert introspection.command_flags(cmd) == ["admin", "noscript", "loading", "stale"]
+    assert introspection.acl_categories(cmd) == ["admin", "slow", "dangerous"]
+    dbsize = introspection.lookup_by_fullname(b"dbsize")
+    assert dbsize is not None and introspection.acl_categories(dbsize) == ["keyspace", "read", "fast"]
+    assert introspection.lookup_by_fullname(b"a|b|c") is None
 
 
 # ---- CONFIG -------------------------------------------------------------------------------
@@ -789,11 +790,11 @@ def test_config_set_hooks_and_runtime(s: Session) -> None:
     def hook(node: Node, value: str) -> None:
         seen.append(value)
 
-    srv.register_config_hook("appendfsync", hook)
+    config_cmd.register_config_hook("appendfsync", hook)
     try:
         s("CONFIG SET appendfsync always")
     finally:
-        srv._HOOKS["appendfsync"].remove(hook)
+        config_cmd._HOOKS["appendfsync"].remove(hook)
     assert seen == ["always"]
     assert s.node.runtime["appendfsync"] == "always"
 
@@ -847,8 +848,8 @@ def test_config_help_matches_redis(ref: RedisServerProc) -> None:
 
 
 def test_default_runtime_has_every_parameter() -> None:
-    rt = srv.default_runtime(make_config())
-    assert set(rt) == set(srv.PARAMS)
+    rt = config_cmd.default_runtime(make_config())
+    assert set(rt) == set(config_cmd.PARAMS)
     assert rt["maxmemory-policy"] == "noeviction" and rt["appendonly"] == "yes"
 
 
@@ -960,7 +961,7 @@ def test_no_multi_commands_abort_transaction(s: Session) -> None:
 
 
 def test_memtoull() -> None:
-    m = srv.memtoull
+    m = config_cmd.memtoull
     assert (m("0"), m("1k"), m("1kb"), m("1M"), m("1mb"), m("2g"), m("2GB"), m("5b"), m("")) == (
         0, 1000, 1024, 10**6, 1024**2, 2 * 10**9, 2 * 1024**3, 5, 0)
     assert m("-1") is None and m("1.5") is None and m("1x") is None and m(" 1") is None

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from crdtredis import errors
+from crdtredis.commands import new_node
 from crdtredis.commands import sets as set_cmds
 from crdtredis.commands.registry import COMMANDS
 from crdtredis.config import default_config
 from crdtredis.crdt import codes
 from crdtredis.crdt.set_aw import SADD, SREM, SetEntry
-from crdtredis.node import Node
 from crdtredis.op import Op
 from crdtredis.protocol.resp import encode_reply
 from crdtredis.reply import NULL_ARRAY, ErrorReply, SetReply
@@ -29,7 +29,7 @@ class Single:
     """A node with no peers (every op causally stable at once), like a default server."""
 
     def __init__(self) -> None:
-        self.node = Node(dataclasses.replace(default_config(), replica_id="t", peers=()))
+        self.node = new_node(dataclasses.replace(default_config(), replica_id="t", peers=()))
         self.client = self.node.new_client("test", "test", lambda: None)
         self.ops: list[Op] = []
         self.node.op_listeners.append(self.ops.append)

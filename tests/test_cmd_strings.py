@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from crdtredis import errors
+from crdtredis.commands import new_node
 from crdtredis.config import default_config
 from crdtredis.crdt import codes
 from crdtredis.node import Node
@@ -23,7 +24,7 @@ FAR_MS = FAR_S * 1000 + 123
 
 
 def make_node(replica_id: str = "t", peers: tuple[str, ...] = ()) -> Node:
-    return Node(dataclasses.replace(default_config(), replica_id=replica_id, peers=peers))
+    return new_node(dataclasses.replace(default_config(), replica_id=replica_id, peers=peers))
 
 
 class R:

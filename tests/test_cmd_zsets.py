@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from crdtredis.commands import new_node
 from crdtredis.commands.registry import COMMANDS
 from crdtredis.commands.zsets import parse_score, parse_timeout, strtod
 from crdtredis.config import default_config
 from crdtredis.crdt.zset_aw import ZADD, ZINCR, ZREM, ZsetEntry
-from crdtredis.node import Node
 from crdtredis.op import Op
 from crdtredis.reply import NULL_ARRAY, CommandError, Deferred, ErrorReply
 from tests.support.sim import Cluster
@@ -28,7 +28,7 @@ class One:
     """A single node (no peers) and clients on it; `run` returns reply values."""
 
     def __init__(self) -> None:
-        self.node = Node(dataclasses.replace(default_config(), replica_id="n1"))
+        self.node = new_node(dataclasses.replace(default_config(), replica_id="n1"))
         self.ops: list[Op] = []
         self.node.op_listeners.append(self.ops.append)
         self.client = self.node.new_client("t", "t", lambda: None)

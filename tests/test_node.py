@@ -5,13 +5,14 @@ import asyncio
 from typing import Any
 
 from crdtredis.clock import hlc_ms
+from crdtredis.commands import new_node
 from crdtredis.config import default_config
 from crdtredis.node import Node
 from crdtredis.reply import OK, ErrorReply
 
 
 def _node() -> tuple[Node, Any]:
-    node = Node(default_config())
+    node = new_node(default_config())
     return node, node.new_client("t", "t", lambda: None)
 
 

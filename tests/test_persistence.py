@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from crdtredis.commands import new_node
 from crdtredis.config import default_config
 from crdtredis.node import Node
 from crdtredis.op import Op
@@ -26,7 +27,7 @@ from tests.support.state import dump_keyspace
 async def open_node(d: Path, **kw: Any) -> tuple[Node, Persistence]:
     cfg = dataclasses.replace(default_config(), data_dir=str(d), **kw)
     p = Persistence(cfg.data_dir, cfg.replica_id)
-    node = Node(cfg, incarnation=p.incarnation)
+    node = new_node(cfg, incarnation=p.incarnation)
     p.attach(node)
     await p.start()
     return node, p

@@ -73,12 +73,12 @@ class _Ack:
 def _repl(peers: list[str]):  # type: ignore[no-untyped-def]
     import dataclasses
 
+    from crdtredis.commands import new_node
     from crdtredis.config import default_config
-    from crdtredis.node import Node
     from crdtredis.replication.service import Replication
 
     cfg = dataclasses.replace(default_config(), replica_id="me", peers=tuple(peers))
-    node = Node(cfg)
+    node = new_node(cfg)
     return node, Replication(node, cfg)
 
 

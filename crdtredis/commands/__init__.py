@@ -1,13 +1,32 @@
-"""Command modules; importing one registers its handlers in registry.COMMANDS."""
+"""Command modules; importing one registers its handlers in registry.COMMANDS.
+
+`command_table()` loads them all and returns the table a Node dispatches through;
+`new_node()` builds a Node with it. Everything that makes a Node (the server, tools,
+tests, benchmarks) goes through `new_node`: node.py itself imports nothing from here.
+"""
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
+
+from ..cmdtable import CommandTable
+from ..node import Node
+from .registry import COMMANDS
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 # Every module of commands/ that registers handlers. A new type adds one line here.
+# Loading order is registration order (a module's imports may load another one first, e.g.
+# connection -> transactions), which is the order COMMAND and INFO commandstats list.
 MODULES = (
     "strings",
     "keys",
+    "connection",
     "server",
+    "introspection",
+    "config_cmd",
+    "client_cmds",
     "transactions",
     "persistence",
     "replication",
@@ -29,3 +48,23 @@ def load_all() -> None:
     # Every CRDT module registers its effect apply functions on import.
     importlib.import_module("crdtredis.crdt.keys")
     _loaded = True
+
+
+def command_table() -> CommandTable:
+    """Every command registered, plus what the node needs from the command layer."""
+    load_all()
+    # Imported once load_all has run, so that registration keeps the MODULES order.
+    from .config_cmd import default_runtime
+    from .transactions import discard_transaction, unwatch_all
+
+    return CommandTable(
+        commands=COMMANDS,
+        default_runtime=default_runtime,
+        drop_client=unwatch_all,
+        discard_transaction=discard_transaction,
+    )
+
+
+def new_node(config: Config, incarnation: str | None = None) -> Node:
+    """A Node running every command (`incarnation`: see Node; a fresh one when None)."""
+    return Node(config, command_table(), incarnation=incarnation)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..crdt import codes
 from ..crdt.string_counter import CounterStr, parse_int
 from ..keyspace import Db
-from ..reply import CommandError
+from ..reply import CommandError, Reply, Status
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -126,3 +127,14 @@ def ttl_ms(db: Db, key: bytes) -> int | None:
     if reg is None or reg.deadline is None:
         return None
     return reg.deadline
+
+
+# ---- connection and server commands ------------------------------------------------------
+def valid_client_name(b: bytes) -> bool:
+    # Redis validateClientName: printable ASCII without space ('!'..'~').
+    return all(33 <= ch <= 126 for ch in b)
+
+
+def help_reply(lines: Iterable[str]) -> Reply:
+    """A container's HELP reply (COMMAND HELP, CONFIG HELP, CLIENT HELP): one status per line."""
+    return [Status(line.encode()) for line in lines]

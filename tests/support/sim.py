@@ -12,7 +12,7 @@ import types
 from typing import Any
 
 from crdtredis.client import Client
-from crdtredis.node import Node
+from crdtredis.commands import new_node
 from crdtredis.op import Op
 
 
@@ -32,7 +32,7 @@ def sim_config(replica_id: str) -> Any:
 
 class Replica:
     def __init__(self, name: str) -> None:
-        self.node = Node(sim_config(name))
+        self.node = new_node(sim_config(name))
         self.client: Client = self.node.new_client("sim", "sim", lambda: None)
         self.emitted: list[Op] = []
         self.node.op_listeners.append(self.emitted.append)
