@@ -121,7 +121,7 @@ def tombstoned_bytes_per_element(n: int) -> float:
     from crdtredis.op import Op
 
     ks = Keyspace("me")
-    ks.has_peers = True
+    ks.solo = False
     vals = [value(i) for i in range(n)]
     tracemalloc.start()
     t0 = tracemalloc.get_traced_memory()[0]

@@ -123,7 +123,7 @@ def stamped_bytes_per_member(n: int) -> float:
     from crdtredis.op import Op
 
     ks = Keyspace("me")
-    ks.has_peers = True
+    ks.solo = False
     members = [b"m%d" % i for i in range(n)]  # allocated before: the same bytes as the server's
     tracemalloc.start()
     t0 = tracemalloc.get_traced_memory()[0]

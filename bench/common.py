@@ -242,7 +242,7 @@ class InProcessTarget(Target):
 
         self.name = "crdt (in-process)"
         self.rep = Replica("bench")
-        self.rep.node.keyspace.has_peers = False
+        self.rep.node.set_solo(True)
 
     def run(self, cmds: list[Cmd]) -> list[Any]:
         ex = self.rep.node.execute

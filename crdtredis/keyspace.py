@@ -2,17 +2,33 @@
 
 Every mutation, local or remote, goes through `Keyspace.apply` (whole ops from peers or the
 log) or `Keyspace.apply_local` (one effect at a time while a command runs, so that later
-commands of a MULTI read their own writes). Both call the same per-effect apply functions
-registered by the CRDT modules with `register_effect`.
+commands of a MULTI read their own writes). Both dispatch through `_dispatch`, which runs
+the rules every type shares before the type's own apply function (registered with
+`register_effect`):
 
-Type rule (DESIGN §3). Each key holds at most one *visible* entry. An effect of another type
-can only arrive from a replica that had not seen the current type (the origin answers
-WRONGTYPE otherwise), so it is concurrent. Each type's content keeps merging on its own;
-the visible type is the one whose latest write has the highest (hlc, origin) stamp, and
-the others wait, hidden, in `Db.shadow`. Dropping the loser outright, as a first sketch
-of the design did, diverges: SET@5 then INCR@9 at A, LPUSH@8 at B gives a string holding
-SET+INCR at one replica and INCR alone at another, depending on delivery order. Hidden
-content is discarded once the key has no concurrent writers left (see `gc`).
+* **Delete first.** An effect whose code carries the `CREATE` bit was made where the key did
+  not exist (or had just expired): it first removes everything of the key its origin had
+  observed, content of every type and expiry values, like Redis deleting an expired key
+  before a write recreates it. The origin decides, so the outcome never depends on what a
+  replica's GC has dropped in the meantime (docs/semantics.md, "Keys").
+* **A write of one type removes the other types it observed.** At its origin the key was of
+  the effect's type (anything else answers WRONGTYPE), so whatever content of another type
+  it had seen had lost the type register there; the write removes it everywhere. A loser is
+  therefore never revived by emptying the winner (LPOP, DEL), whatever was collected where.
+
+Type rule (DESIGN §3). Each key holds at most one *visible* entry. Content of another type
+can only come from a replica that had not seen the current type, so it is concurrent. Each
+type's content keeps merging on its own; the visible type is the one whose latest write has
+the highest (hlc, origin) stamp, and the others wait, hidden, in `Db.shadow`, until a write
+that observed them removes them or GC finds them causally stable (then every future write
+observes, and so removes, them).
+
+Solo. A replica that is alone in its cluster (durable: `Keyspace.solo`, set from the data
+dir's cluster state, never from the peer list) applies every op as causally stable the
+moment it is applied: no stamps, no tombstones. That is exact because all ops of a solo
+replica are its own and each observed every earlier one; a replica that joins it later
+syncs its state first, so its ops observe everything too. Replay is therefore a function
+of the log (and the durable state), never of the current configuration.
 
 Strings, the hot type, are stored as plain `(value, hlc, origin)` tuples (DESIGN §7:
 per-key memory); every other entry is an `Entry` object.
@@ -31,14 +47,39 @@ if TYPE_CHECKING:
 
 ApplyFn = Callable[["Keyspace", "Db", Effect, Ctx], None]
 
+# Bit set on an effect code by the origin when the key did not exist there (see module doc).
+CREATE = 0x80
+
 # Effect code -> apply function; filled by the CRDT modules at import time.
 _APPLY: dict[int, ApplyFn] = {}
+# Effect code -> the type name it writes (b"string", b"set", ...); None for key-level effects
+# (DEL, EXPIRE, FLUSHDB) that belong to no type.
+_ETYPE: dict[int, bytes | None] = {}
+
+STRING = b"string"
 
 
-def register_effect(code: int, fn: ApplyFn) -> None:
-    if code in _APPLY and _APPLY[code] is not fn:
-        raise ValueError(f"effect code {code} registered twice")
+def register_effect(code: int, fn: ApplyFn, etype: bytes | None = None) -> None:
+    """Register the apply function of an effect code. `etype` names the type the effect
+    writes; typed effects may carry the CREATE bit and remove other types they observed."""
+    if code & CREATE or code in _APPLY and _APPLY[code] is not fn:
+        raise ValueError(f"effect code {code} registered twice or out of range")
     _APPLY[code] = fn
+    _ETYPE[code] = etype
+
+
+def effect_known(code: Any) -> bool:
+    """True when `code` is a registered effect code (with CREATE only on typed effects)."""
+    if type(code) is not int:
+        return False
+    if code & CREATE:
+        return _ETYPE.get(code & ~CREATE) is not None
+    return code in _APPLY
+
+
+def typed_codes() -> frozenset[int]:
+    """The effect codes that write a type's content (so may carry CREATE)."""
+    return frozenset(c for c, t in _ETYPE.items() if t is not None)
 
 
 class Entry(ABC):
@@ -80,6 +121,11 @@ class Entry(ABC):
     def encoding(self) -> bytes:
         return b"raw"
 
+    def winner_stamp(self) -> tuple[int, str] | None:
+        """Stamp of the register write whose value is shown (strings only): a TTL written
+        by a SET belongs to that write (ExpiryReg)."""
+        return None
+
     def gc(self, stable: Callable[[int, str], bool]) -> int:
         """Drop tombstones / per-element metadata whose stamps are causally stable;
         returns how many were dropped. Types without such metadata keep the default."""
@@ -118,7 +164,7 @@ def entry_from_state(tag: bytes, s: Any) -> Any:
 
 def entry_type(e: Any) -> bytes:
     if type(e) is tuple:
-        return b"string"
+        return STRING
     return e.TYPE  # type: ignore[no-any-return]
 
 
@@ -128,46 +174,61 @@ def entry_stamp(e: Any) -> tuple[int, str]:
     return (e.thlc, e.torigin)
 
 
+def _winner_stamp(e: Any) -> tuple[int, str] | None:
+    if type(e) is tuple:
+        return (e[1], e[2])
+    if e is None:
+        return None
+    return e.winner_stamp()  # type: ignore[no-any-return]
+
+
+# Kinds of expiry values. An EXPIRE-family write (EXPIRE, PEXPIREAT, PERSIST, GETEX) is a
+# property of the key; a TTL written by SET ... EX belongs to the value that SET wrote.
+EXPIRE_KIND = 0
+SET_KIND = 1
+
+
 class ExpiryReg:
     """Multi-value register of deadlines: concurrent writes are all kept, an overwrite
-    removes only what it observed. Resolved value: PERSIST wins over a concurrent expire,
-    and between concurrent expires the later deadline wins (DESIGN §3)."""
+    removes only what it observed. Values are (deadline ms | None for PERSIST, hlc, origin,
+    kind). Resolution (`resolve`), between concurrent values:
+
+    * EXPIRE-kind values decide when there are any: PERSIST wins over a concurrent expire,
+      and the later of two concurrent deadlines wins (each is the outcome of some serial
+      order of the writes);
+    * otherwise the SET-kind value written together with the string value that is shown
+      decides: a value written with its TTL wins or loses together with that TTL. A SET
+      without a TTL writes nothing: the value it wrote has no SET-kind value, so no TTL.
+    """
 
     __slots__ = ("vals", "deadline")
 
-    def __init__(self, vals: list[tuple[int | None, int, str]]) -> None:
-        self.vals = vals  # (deadline ms or None for PERSIST, hlc, origin)
-        self.deadline = self._resolve()
+    def __init__(self, vals: list[tuple[int | None, int, str, int]]) -> None:
+        self.vals = vals
+        self.deadline: int | None = None
 
-    def _resolve(self) -> int | None:
+    def resolve(self, winner: tuple[int, str] | None) -> int | None:
         best: int | None = None
-        for d, _h, _o in self.vals:
-            if d is None:
-                return None
-            if best is None or d > best:
-                best = d
-        return best
-
-    def write(self, ctx: Ctx, deadline: int | None) -> None:
-        obs = ctx.observed
-        self.vals = [v for v in self.vals if not obs(v[1], v[2])]
-        self.vals.append((deadline, ctx.hlc, ctx.origin))
-        self.deadline = self._resolve()
+        expire = False
+        tied: int | None = None
+        for d, h, o, kind in self.vals:
+            if kind == EXPIRE_KIND:
+                if d is None:
+                    self.deadline = None
+                    return None
+                expire = True
+                if best is None or d > best:
+                    best = d
+            elif winner is not None and h == winner[0] and o == winner[1]:
+                tied = d
+        self.deadline = best if expire else tied
+        return self.deadline
 
     def remove_observed(self, ctx: Ctx) -> bool:
         """Drop observed values; True when nothing is left."""
         obs = ctx.observed
         self.vals = [v for v in self.vals if not obs(v[1], v[2])]
-        self.deadline = self._resolve()
         return not self.vals
-
-    def owner(self) -> str:
-        """Origin of the value that decides the deadline: that replica emits the delete."""
-        best: tuple[int, str] = (-1, "")
-        for d, _h, o in self.vals:
-            if d is not None and (d, o) > best:
-                best = (d, o)
-        return best[1]
 
 
 class Db:
@@ -202,6 +263,10 @@ class Db:
             self.touch(key)
 
 
+def _never(reg: ExpiryReg) -> bool:
+    return False
+
+
 class Keyspace:
     """All databases, the applied version vector and the apply choke point."""
 
@@ -214,14 +279,19 @@ class Keyspace:
         self.vh: dict[str, int] = {}
         # deps of the next local op: `vh` without our own origin; replaced, never mutated.
         self.deps: dict[str, int] = {}
-        # Whether concurrent remote effects may still arrive. With no peers every op is
-        # causally stable the moment it is applied, so hidden state is dropped at once.
-        self.has_peers = False
+        # Alone in the cluster (see the module docstring): ops are stable once applied.
+        # False is always correct, only slower; the node sets it from durable state.
+        self.solo = False
+        # May the content of this expired key be dropped here without an op? Only once no
+        # op that could still see the key alive can arrive (replication installs the rule;
+        # a solo replica may always). See `drop_expired`.
+        self.expiry_safe: Callable[[ExpiryReg], bool] = _never
         self.ops_applied = 0
         self.ops_local = 0
         self.ops_remote = 0
         self.type_conflicts = 0
         self.dirty = 0
+        self.expired_dropped = 0
         self._ctx = Ctx(origin, 0, 0, {})
 
     # ---- the choke point -------------------------------------------------------------
@@ -235,7 +305,7 @@ class Keyspace:
         dbs = self.dbs
         for eff in op.effects:
             if ctx.seq > have:
-                _APPLY[eff[0]](self, dbs[eff[1]], eff, ctx)
+                self._dispatch(dbs[eff[1]], eff, ctx)
             ctx.seq += 1
             ctx.hlc += 1
         vv[op.origin] = op.seq + len(op.effects) - 1
@@ -248,13 +318,38 @@ class Keyspace:
             self.deps = deps
         return True
 
+    def _dispatch(self, db: Db, eff: Effect, ctx: Ctx) -> None:
+        code = eff[0]
+        fn = _APPLY.get(code)
+        if fn is None:
+            code &= ~CREATE
+            fn = _APPLY[code]
+            # Delete first: what the origin saw of the key, which it saw as absent.
+            self.remove_key_observed(db, eff[2], ctx)
+        etype = _ETYPE[code]
+        if etype is not None:
+            key = eff[2]
+            e = db.data.get(key)
+            if (e is not None and (etype != STRING if type(e) is tuple else e.TYPE != etype)) \
+                    or (db.shadow and key in db.shadow):
+                self.remove_other_types(db, key, etype, ctx)
+        fn(self, db, eff, ctx)
+
     def apply_local(self, eff: Effect, seq: int, hlc: int) -> None:
         """Apply one effect prepared here, at once (the op is closed by the node later)."""
         ctx = self._ctx
         ctx.seq = seq
         ctx.hlc = hlc
         ctx.deps = self.deps
-        _APPLY[eff[0]](self, self.dbs[eff[1]], eff, ctx)
+        db = self.dbs[eff[1]]
+        code = eff[0]
+        fn = _APPLY.get(code)
+        if fn is None or db.shadow:
+            # The origin's own view: a typed write sees only its own type as visible (or
+            # nothing); other types can only be hidden, so the full check is the rare path.
+            self._dispatch(db, eff, ctx)
+        else:
+            fn(self, db, eff, ctx)
         self.vv[self.origin] = seq
         self.vh[self.origin] = hlc
         self.dirty += 1
@@ -286,6 +381,8 @@ class Keyspace:
         if hidden is None:
             if e is not None and type(e) is not tuple and e.is_empty():
                 self.drop_empty(db, key, e)
+            if db.expires and key in db.expires:
+                self.refresh_expiry(db, key)
             if db.watched or db.waiters:
                 db.touch(key)
             return
@@ -294,7 +391,7 @@ class Keyspace:
             cands.append(e)
         # Empty entries that must stay (hidden) while concurrent ops may reference them.
         kept: dict[bytes, Any] = {}
-        if self.has_peers:
+        if not self.solo:
             kept = {entry_type(h): h for h in hidden.values() if _empty(h) and h.retain()}
             if e is not None and _empty(e) and e.retain():
                 kept[entry_type(e)] = e
@@ -311,14 +408,43 @@ class Keyspace:
                     self.type_conflicts += 1
                 data[key] = win
             rest = {entry_type(h): h for h in cands if h is not win}
-            if (rest or kept) and self.has_peers:
+            if (rest or kept) and not self.solo:
                 db.shadow[key] = {**kept, **rest}
             else:
                 if rest:
                     self.type_conflicts += len(rest)
                 del db.shadow[key]
+        if db.expires and key in db.expires:
+            self.refresh_expiry(db, key)
         if db.watched or db.waiters:
             db.touch(key)
+
+    def remove_other_types(self, db: Db, key: bytes, etype: bytes, ctx: Ctx) -> None:
+        """Observed-remove of the content of every type but `etype` at `key` (see the
+        module docstring: a write of one type removes the other types it observed)."""
+        data = db.data
+        e = data.get(key)
+        if e is not None and entry_type(e) != etype:
+            if type(e) is tuple:
+                if ctx.observed(e[1], e[2]):
+                    del data[key]
+            else:
+                e.remove_observed(ctx)
+                if e.is_empty():
+                    self.drop_empty(db, key, e)
+        hidden = db.shadow.get(key) if db.shadow else None
+        if hidden:
+            for t, h in list(hidden.items()):
+                if t == etype:
+                    continue
+                if type(h) is tuple:
+                    if ctx.observed(h[1], h[2]):
+                        del hidden[t]
+                else:
+                    h.remove_observed(ctx)
+            if not hidden:
+                del db.shadow[key]
+        self.settle(db, key)
 
     def remove_key_observed(self, db: Db, key: bytes, ctx: Ctx) -> None:
         """Observed-remove of everything at `key` (all types, expiry values)."""
@@ -332,28 +458,39 @@ class Keyspace:
                 e.remove_observed(ctx)
                 if e.is_empty():
                     self.drop_empty(db, key, e)
-        if db.shadow and key in db.shadow:
-            for h in list(db.shadow[key].values()):
-                if type(h) is not tuple:
+        hidden = db.shadow.get(key) if db.shadow else None
+        if hidden:
+            for t, h in list(hidden.items()):
+                if type(h) is tuple:
+                    if ctx.observed(h[1], h[2]):
+                        del hidden[t]
+                else:
                     h.remove_observed(ctx)
-            self.settle(db, key)
+            if not hidden:
+                del db.shadow[key]
+            else:
+                self.settle(db, key)
         reg = db.expires.get(key)
-        if reg is not None and (reg.remove_observed(ctx) or not self.has_peers):
-            del db.expires[key]
+        if reg is not None:
+            if reg.remove_observed(ctx) or self.solo:
+                del db.expires[key]
+            else:
+                self.refresh_expiry(db, key)
         if db.watched or db.waiters:
             db.touch(key)
 
     def drop_empty(self, db: Db, key: bytes, e: Entry) -> None:
         """Remove the empty visible entry at `key`; keep it hidden if it must be retained."""
         del db.data[key]
-        if self.has_peers and e.retain():
+        if not self.solo and e.retain():
             db.shadow.setdefault(key, {})[e.TYPE] = e
 
     # ---- garbage collection at causal stability ----------------------------------------
     def gc_chunks(self, stable: Callable[[int, str], bool], chunk: int = 2000) -> Iterator[int]:
         """Collect what only concurrency needed, key by key, yielding after each chunk.
         `stable(hlc, origin)` is True once every replica has applied that effect and no op
-        concurrent with it can still arrive: then no future op can observe it differently."""
+        concurrent with it can still arrive: then every future op observes it, so dropping
+        what only told it apart from later writes changes nothing any op can see."""
         for db in self.dbs:
             keys = list(dict.fromkeys([*db.data, *db.shadow, *db.expires]))
             for i in range(0, len(keys), chunk):
@@ -380,43 +517,73 @@ class Keyspace:
                 if type(h) is not tuple:
                     n += h.gc(stable)
         if hidden and all(stable(*entry_stamp(h)) and not _retains(h) for h in hidden.values()):
-            # The type register's losers can never win again: every later write sees the
-            # winner. Their content is discarded, as DESIGN §3 says, now that it is safe.
+            # The type register's losers can never win again: every later write observes,
+            # and so removes, them. Their content is discarded now that it is safe.
             del db.shadow[key]
             n += len(hidden)
         reg = db.expires.get(key)
-        if reg is not None and all(stable(h, o) for _d, h, o in reg.vals):
+        if reg is not None and all(stable(v[1], v[2]) for v in reg.vals):
             if reg.deadline is None or key not in db.data:
+                # No TTL, or no key: every future write observes these values (a write that
+                # recreates the key removes them), so they can never decide anything.
                 del db.expires[key]
                 n += len(reg.vals)
-            elif len(reg.vals) > 1:
-                win = max((v for v in reg.vals if v[0] is not None), key=lambda v: (v[0], v[2]))
+            elif len(reg.vals) > 1 or reg.vals[0][3] != EXPIRE_KIND:
+                # Final: one value with the resolved deadline; kinds only told concurrent
+                # writes apart, and none can arrive any more.
+                h, o = max((v[1], v[2]) for v in reg.vals)
                 n += len(reg.vals) - 1
-                reg.vals = [win]
+                reg.vals = [(reg.deadline, h, o, EXPIRE_KIND)]
         return n
 
     # ---- expiry ----------------------------------------------------------------------
-    def write_expiry(self, db: Db, key: bytes, ctx: Ctx, deadline: int | None) -> None:
+    def write_expiry(self, db: Db, key: bytes, ctx: Ctx, deadline: int | None, kind: int = EXPIRE_KIND) -> None:
+        """Write one expiry value, replacing the values it observed."""
         reg = db.expires.get(key)
         if reg is None:
-            if deadline is None and not self.has_peers:
+            if deadline is None and self.solo:
                 return
-            db.expires[key] = ExpiryReg([(deadline, ctx.hlc, ctx.origin)])
-            return
-        reg.write(ctx, deadline)
-        if reg.deadline is None and not self.has_peers:
+            reg = db.expires[key] = ExpiryReg([(deadline, ctx.hlc, ctx.origin, kind)])
+        else:
+            reg.remove_observed(ctx)
+            reg.vals.append((deadline, ctx.hlc, ctx.origin, kind))
+        if self.refresh_expiry(db, key) is None and self.solo:
             del db.expires[key]
 
     def clear_expiry_observed(self, db: Db, key: bytes, ctx: Ctx) -> None:
-        """An overwrite (SET without KEEPTTL) forgets the TTLs it saw; a concurrent
-        EXPIRE survives (documented in docs/semantics.md)."""
+        """An overwrite (SET without KEEPTTL) forgets the TTLs it saw; a concurrent EXPIRE
+        survives (documented in docs/semantics.md)."""
         reg = db.expires.get(key)
-        if reg is not None and (reg.remove_observed(ctx) or not self.has_peers):
-            del db.expires[key]
+        if reg is not None:
+            if reg.remove_observed(ctx) or self.solo:
+                del db.expires[key]
+            else:
+                self.refresh_expiry(db, key)
+
+    def refresh_expiry(self, db: Db, key: bytes) -> int | None:
+        """Recompute the key's deadline (the string value shown may have changed)."""
+        reg = db.expires[key]
+        return reg.resolve(_winner_stamp(db.data.get(key)))
 
     def deadline(self, db: Db, key: bytes) -> int | None:
         reg = db.expires.get(key)
         return None if reg is None else reg.deadline
+
+    def drop_expired(self, db: Db, key: bytes) -> bool:
+        """Forget an expired key here, without an op, if that is safe: no op that could
+        still see the key alive can arrive (`expiry_safe`). Every replica does the same on
+        its own; until then the key is only hidden. True when dropped."""
+        reg = db.expires.get(key)
+        if reg is None or not self.expiry_safe(reg):
+            return False
+        db.data.pop(key, None)
+        if db.shadow:
+            db.shadow.pop(key, None)
+        del db.expires[key]
+        self.expired_dropped += 1
+        if db.watched or db.waiters:
+            db.touch(key)
+        return True
 
     # ---- reads -------------------------------------------------------------------------
     def live_keys(self, db: Db, now_ms: int) -> Iterator[bytes]:

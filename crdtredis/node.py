@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from . import errors
 from .client import Client
-from .clock import HLC, wall_hlc
+from .clock import HLC, LOGICAL_BITS, hlc_ms
 from .cmdtable import Command, CommandTable
-from .keyspace import Keyspace
+from .crdt import codes
+from .keyspace import CREATE, EXPIRE_KIND, Keyspace, typed_codes
 from .op import Effect, Op
 from .reply import QUEUED, CommandError, Deferred, ErrorReply, Reply
 
@@ -49,10 +50,16 @@ class Node:
         # The origin name every op of this incarnation carries; also the LWW tie-break.
         self.origin = f"{config.replica_id}.{self.incarnation}"
         self.keyspace = Keyspace(self.origin, config.databases)
-        self.keyspace.has_peers = bool(config.peers)
+        # Without a data dir there is nothing to replay: a node without peers is alone.
+        # With one, the durable cluster state decides (Persistence.start): never the config.
+        self.set_solo(not config.peers)
         self.hlc = HLC()
+        # Wall-clock milliseconds (tests replace it with a fake clock).
+        self.clock: Callable[[], int] = _wall_ms
         self._table = table
         self.commands = table.commands
+        # Effect codes that write a type's content, other than SET (see `emit`).
+        self._typed = typed_codes() - {_SET}
         # `execute`'s fast path: commands without subcommands, by the two spellings clients
         # use (lower and upper case), so most requests need no lower() and no subcommand check.
         self._plain: dict[bytes, Command] = {}
@@ -83,6 +90,12 @@ class Node:
         self.replication: Any = None
         # Set by the op log while it cannot write: write commands are refused (Redis MISCONF).
         self.persistence_error: str | None = None
+        # (db, key) of the last typed write of the running command that found its key (see
+        # `_typed_write`); reset before each command.
+        self._cmd_key: tuple[int, bytes] | None = None
+        # Set while this replica has not synced with its cluster (a new or wiped replica):
+        # write commands are refused with this error (docs/semantics.md, "Joining").
+        self.sync_error: str | None = None
         # The op of the running command (or EXEC): effects join it as they are emitted.
         self._group: Op | None = None
         # Wall-clock part of HLC timestamps for the current event-loop turn; 0: not read yet.
@@ -130,11 +143,12 @@ class Node:
         arity = cmd.arity
         if n != arity and (arity > 0 or n < -arity):
             return self._reject(client, errors.wrong_arity(cmd.name), cmd)
-        if self.persistence_error is not None and cmd.write:
-            return self._reject(client, errors.MISCONF_AOF + self.persistence_error, cmd)
+        if cmd.write and (self.persistence_error is not None or self.sync_error is not None):
+            return self._reject(client, self._write_refusal(), cmd)
         client.last_cmd = argv[0]
         t0 = _perf_ns()
         try:
+            self._cmd_key = None
             reply = cmd.handler(self, client, argv)
         except CommandError as e:
             reply = ErrorReply(e.message)
@@ -168,8 +182,8 @@ class Node:
                 return self._reject(client, errors.wrong_arity(cmd.fullname), cmd)
         if not client.authenticated and not cmd.noauth:
             return self._reject(client, errors.NOAUTH, cmd)
-        if cmd.write and self.persistence_error is not None:
-            return self._reject(client, errors.MISCONF_AOF + self.persistence_error, cmd)
+        if cmd.write and (self.persistence_error is not None or self.sync_error is not None):
+            return self._reject(client, self._write_refusal(), cmd)
         if client.in_multi and cmd.name not in _MULTI_IMMEDIATE:
             if "no_multi" in cmd.flags:
                 return self._reject(client, errors.NO_MULTI, cmd)
@@ -182,6 +196,7 @@ class Node:
         client.last_cmd = argv[0]
         t0 = _perf_ns()
         try:
+            self._cmd_key = None
             reply = cmd.handler(self, client, argv)
         except CommandError as e:
             reply = ErrorReply(e.message)
@@ -213,6 +228,11 @@ class Node:
         self._count_error(msg)
         return ErrorReply(msg)
 
+    def _write_refusal(self) -> str:
+        if self.persistence_error is not None:
+            return errors.MISCONF_AOF + self.persistence_error
+        return self.sync_error or ""
+
     def _count_error(self, msg: str) -> None:
         prefix = msg.split(" ", 1)[0]
         self.error_counts[prefix] = self.error_counts.get(prefix, 0) + 1
@@ -227,7 +247,53 @@ class Node:
 
     # ---- the write path ----------------------------------------------------------------
     def emit(self, eff: Effect) -> None:
-        """Apply one local effect now and add it to the open op group."""
+        """Apply one local effect now and add it to the open op group.
+
+        A write to a key that does not exist here (or has just expired) is marked CREATE:
+        every replica first removes what this replica had observed of the key, as Redis
+        deletes an expired key before a write recreates it (keyspace module docstring)."""
+        code = eff[0]
+        if code != _SET:
+            if code in self._typed:
+                eff = self._typed_write(eff)
+        elif eff[4] == _TTL_KEEP:
+            eff = self._keep_ttl(eff)
+        self._emit(eff)
+
+    def _expire_first(self, eff: Effect) -> bool:
+        """Delete an expired key before a write to it; True when the key is (now) absent."""
+        db = self.keyspace.dbs[eff[1]]
+        key = eff[2]
+        if db.expires:
+            reg = db.expires.get(key)
+            if reg is not None and reg.deadline is not None and reg.deadline <= self.now_ms() \
+                    and key in db.data:
+                self.expired_keys += 1
+                self._emit((codes.DEL, eff[1], key))
+        return key not in db.data
+
+    def _typed_write(self, eff: Effect) -> Effect:
+        if self._expire_first(eff):
+            if self._cmd_key == (eff[1], eff[2]):
+                # The same command emptied the key and writes it again (LMOVE k k): it never
+                # stopped existing for the client, so nothing is deleted first (its TTL stays).
+                return eff
+            return (eff[0] | CREATE, *eff[1:])
+        self._cmd_key = (eff[1], eff[2])
+        return eff
+
+    def _keep_ttl(self, eff: Effect) -> Effect:
+        """SET ... KEEPTTL (also APPEND, SETRANGE). On a missing key there is no TTL to keep;
+        a TTL written by the SET whose value is replaced moves to the new value (ExpiryReg:
+        it belongs to the value), while an EXPIRE-kind TTL stays where it is."""
+        if self._expire_first(eff):
+            return (_SET, eff[1], eff[2], eff[3], codes.TTL_CLEAR, None)
+        reg = self.keyspace.dbs[eff[1]].expires.get(eff[2])
+        if reg is not None and reg.deadline is not None and all(v[3] != EXPIRE_KIND for v in reg.vals):
+            return (_SET, eff[1], eff[2], eff[3], codes.TTL_SET, reg.deadline)
+        return eff
+
+    def _emit(self, eff: Effect) -> None:
         op = self._group
         ks = self.keyspace
         if op is None:
@@ -248,7 +314,7 @@ class Node:
         turn: one clock read serves every op of the turn's read batches (DESIGN §7), and
         a timestamp lags real time by at most the turn it was made in. Without a running
         loop (tools, synchronous tests) nothing bounds a turn, so nothing is kept."""
-        wall = wall_hlc()
+        wall = self.clock() << LOGICAL_BITS
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -293,7 +359,17 @@ class Node:
 
     # ---- introspection -----------------------------------------------------------------
     def now_ms(self) -> int:
-        return int(time.time() * 1000)
+        """The time expiry is judged by: the wall clock, or the HLC when it is ahead (a
+        peer's clock is). A replica that has seen an op stamped past a deadline therefore
+        treats the key as expired from then on (see Keyspace.drop_expired)."""
+        return max(self.clock(), hlc_ms(self.hlc.last))
+
+    def set_solo(self, solo: bool) -> None:
+        """Alone in the cluster (durable state): ops are stable once applied, and an
+        expired key can be dropped at once."""
+        ks = self.keyspace
+        ks.solo = solo
+        ks.expiry_safe = _always if solo else _never
 
     def used_memory_rss(self) -> int:
         try:
@@ -331,6 +407,22 @@ class Node:
             "persistence": self.persistence.info() if self.persistence is not None else None,
             "replication": self.replication.info() if self.replication is not None else None,
         }
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _always(reg: Any) -> bool:
+    return True
+
+
+def _never(reg: Any) -> bool:
+    return False
+
+
+_SET = codes.SET
+_TTL_KEEP = codes.TTL_KEEP
 
 
 def _all_commands(commands: dict[bytes, Command]) -> list[Command]:

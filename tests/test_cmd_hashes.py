@@ -12,6 +12,7 @@ from crdtredis.commands.hashes import parse_cursor
 from crdtredis.commands.registry import COMMANDS
 from crdtredis.crdt import codes
 from crdtredis.crdt.map_fields import HDEL, HINCR, HSET, HashEntry
+from crdtredis.keyspace import CREATE
 from crdtredis.protocol.resp import encode_reply
 from crdtredis.reply import CommandError, ErrorReply, Map, Status
 from tests.support.sim import Cluster, Replica
@@ -26,7 +27,7 @@ def r(request: pytest.FixtureRequest) -> Replica:
     """A node alone (values fold into plain bytes) or with peers (stamps kept): every
     command must answer the same in both."""
     rep = Replica("n1")
-    rep.node.keyspace.has_peers = request.param == "replicated"
+    rep.node.keyspace.solo = request.param != "replicated"
     return rep
 
 
@@ -99,7 +100,7 @@ def test_hset_counts_new_fields_and_overwrites(r: Replica) -> None:
 
 def test_hset_repeated_field_is_one_write_with_the_last_value(r: Replica) -> None:
     effs = effects(r, "HSET", "h", "a", "1", "b", "2", "a", "3")
-    assert effs == [(HSET, 0, b"h", b"a", b"3", b"b", b"2")]
+    assert effs == [(HSET | CREATE, 0, b"h", b"a", b"3", b"b", b"2")]
     assert hgetall(r) == [(b"a", b"3"), (b"b", b"2")]
     assert r.run("HSET", "h", "c", "1", "c", "2") == 1
 
@@ -419,7 +420,7 @@ def test_multi_exec_writes_form_one_op(r: Replica) -> None:
     r.run("HDEL", "h", "zz")
     before = len(r.emitted)
     assert r.run("EXEC") == [1, 5, 0]
-    assert [op.effects for op in r.emitted[before:]] == [[(HSET, 0, b"h", b"a", b"1"), (HINCR, 0, b"h", b"a", 4)]]
+    assert [op.effects for op in r.emitted[before:]] == [[(HSET | CREATE, 0, b"h", b"a", b"1"), (HINCR, 0, b"h", b"a", 4)]]
 
 
 def test_watch_is_invalidated_by_a_replicated_hset() -> None:

@@ -16,6 +16,7 @@ from crdtredis.commands.registry import COMMANDS
 from crdtredis.config import default_config
 from crdtredis.crdt import codes
 from crdtredis.crdt.list_rga import LINSERT, LREMOVE, LSETVAL, LTRIMR, ListEntry
+from crdtredis.keyspace import CREATE
 from crdtredis.node import Node
 from crdtredis.op import Op
 from crdtredis.protocol.resp import encode_reply
@@ -87,7 +88,7 @@ def test_lpush_rpush_order_and_lengths(r: Any) -> None:
 
 def test_pushes_ship_one_chain_effect(r: Any) -> None:
     r.run("LPUSH", "l", "a", "b", "c")
-    assert effects(r) == [(LINSERT, 0, b"l", 0, "", 0, -1, b"c", b"b", b"a")]
+    assert effects(r) == [(LINSERT | CREATE, 0, b"l", 0, "", 0, -1, b"c", b"b", b"a")]
     r.run("RPUSH", "l", "x", "y")
     # After "a", the last live element: the writer's own element, so its origin is "".
     assert effects(r) == [(LINSERT, 0, b"l", r.ops[0].hlc, "", 2, -2, b"x", b"y")]  # -2: the last

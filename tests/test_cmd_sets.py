@@ -16,6 +16,7 @@ from crdtredis.commands.registry import COMMANDS
 from crdtredis.config import default_config
 from crdtredis.crdt import codes
 from crdtredis.crdt.set_aw import SADD, SREM, SetEntry
+from crdtredis.keyspace import CREATE
 from crdtredis.op import Op
 from crdtredis.protocol.resp import encode_reply
 from crdtredis.reply import NULL_ARRAY, ErrorReply, SetReply
@@ -91,7 +92,7 @@ def test_sadd_counts_new_members_and_dedupes(r: Any) -> None:
 
 def test_sadd_ships_one_effect_with_each_member_once(r: Any) -> None:
     r.run("SADD", "s", "a", "b", "a")
-    assert r.ops[-1].effects == [(SADD, 0, b"s", b"a", b"b")]
+    assert r.ops[-1].effects == [(SADD | CREATE, 0, b"s", b"a", b"b")]  # a new key
 
 
 def test_sadd_of_present_member_shipped_only_with_peers(single: Single, peers: Any) -> None:
@@ -266,7 +267,7 @@ def test_srandmember_errors(r: Any) -> None:
 def test_smove(r: Any) -> None:
     r.run("SADD", "s", "a", "b")
     assert r.run("SMOVE", "s", "t", "a") == 1
-    assert r.ops[-1].effects == [(SREM, 0, b"s", b"a"), (SADD, 0, b"t", b"a")]
+    assert r.ops[-1].effects == [(SREM, 0, b"s", b"a"), (SADD | CREATE, 0, b"t", b"a")]
     assert items(r.run("SMEMBERS", "s")) == [b"b"] and items(r.run("SMEMBERS", "t")) == [b"a"]
     assert r.run("SMOVE", "s", "t", "zz") == 0
     assert r.run("SMOVE", "nokey", "t", "a") == 0
@@ -349,7 +350,7 @@ def test_store_commands(r: Any) -> None:
     assert items(r.run("SMEMBERS", "d")) == [b"2", b"3", b"x"]
     assert r.run("SUNIONSTORE", "d", "c", "nokey") == 3
     assert items(r.run("SMEMBERS", "d")) == [b"3", b"x", b"y"]
-    assert r.ops[-1].effects == [(codes.DEL, 0, b"d"), (SADD, 0, b"d", b"3", b"x", b"y")]
+    assert r.ops[-1].effects == [(codes.DEL, 0, b"d"), (SADD | CREATE, 0, b"d", b"3", b"x", b"y")]
     assert r.run("SDIFFSTORE", "d", "a", "b", "c") == 1
     assert items(r.run("SMEMBERS", "d")) == [b"1"]
     # A destination that is also a source.
@@ -515,7 +516,7 @@ def test_multi_exec_ships_one_op(r: Any) -> None:
     r.run("SMOVE", "s", "t", "b")
     assert r.run("EXEC") == [1, 1, 1]
     assert len(r.ops) == n + 1
-    assert [e[0] for e in r.ops[-1].effects] == [SADD, SREM, SREM, SADD]
+    assert [e[0] for e in r.ops[-1].effects] == [SADD, SREM, SREM, SADD | CREATE]
     assert items(r.run("SMEMBERS", "s")) == [b"c"]
 
 

@@ -14,6 +14,7 @@ from crdtredis.commands.registry import COMMANDS
 from crdtredis.commands.zsets import parse_score, parse_timeout, strtod
 from crdtredis.config import default_config
 from crdtredis.crdt.zset_aw import ZADD, ZINCR, ZREM, ZsetEntry
+from crdtredis.keyspace import CREATE
 from crdtredis.op import Op
 from crdtredis.reply import NULL_ARRAY, CommandError, Deferred, ErrorReply
 from tests.support.sim import Cluster
@@ -126,7 +127,7 @@ def test_zadd_basic_and_flags(r: One):
 def test_zadd_same_member_twice_counts_like_redis(r: One):
     assert r.run("ZADD", "z", "CH", 1, "a", 2, "a") == 2
     assert r.run("ZSCORE", "z", "a") == 2.0
-    assert r.ops[-1].effects == [(ZADD, 0, b"z", b"a", 2.0)]
+    assert r.ops[-1].effects == [(ZADD | CREATE, 0, b"z", b"a", 2.0)]
 
 
 def test_zadd_that_changes_nothing_is_not_a_write(r: One):
@@ -394,7 +395,7 @@ def test_store_emits_del_then_zadd_in_one_op(r: One):
     r.run("ZADD", "src", 1, "a")
     r.run("SET", "dst", "v")
     r.run("ZUNIONSTORE", "dst", 1, "src")
-    assert r.ops[-1].effects == [(1, 0, b"dst"), (ZADD, 0, b"dst", b"a", 1.0)]
+    assert r.ops[-1].effects == [(1, 0, b"dst"), (ZADD | CREATE, 0, b"dst", b"a", 1.0)]
 
 
 def test_rename_rebuilds_zset(r: One):

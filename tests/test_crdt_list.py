@@ -18,7 +18,7 @@ import crdtredis.crdt.keys  # noqa: F401 - registers DEL / FLUSHDB
 from crdtredis.crdt import codes
 from crdtredis.crdt import list_rga as rga
 from crdtredis.crdt.list_rga import LINSERT, LREMOVE, LSETVAL, LTRIMR, ListEntry, rebuild_effects
-from crdtredis.keyspace import Keyspace
+from crdtredis.keyspace import CREATE, Keyspace
 from crdtredis.op import Ctx, Op
 from crdtredis.reply import Deferred
 from tests.support.sim import Cluster, Replica
@@ -26,9 +26,9 @@ from tests.support.sim import Cluster, Replica
 # ---- helpers --------------------------------------------------------------------------------
 
 
-def keyspace(has_peers: bool = True) -> Keyspace:
+def keyspace(solo: bool = False) -> Keyspace:
     ks = Keyspace("me")
-    ks.has_peers = has_peers
+    ks.solo = solo
     return ks
 
 
@@ -118,7 +118,7 @@ def test_same_hlc_ties_break_by_origin() -> None:
 
 
 def test_single_node_deletes_at_once() -> None:
-    ks = keyspace(has_peers=False)
+    ks = keyspace(solo=True)
     apply(ks, "me", 10, {}, ins(None, [b"a", b"b", b"c"]))
     apply(ks, "me", 20, {}, rem([(10, "me", 0), (10, "me", 2)], [0, 1]))
     e = entry(ks)
@@ -221,7 +221,7 @@ def test_lset_stamps_are_collected_when_stable() -> None:
     assert len(e.vst) == 1
     assert e.gc(lambda h, o: h != 20) == 0
     assert e.gc(lambda h, o: True) == 1 and not e.vst
-    ks1 = keyspace(has_peers=False)
+    ks1 = keyspace(solo=True)
     apply(ks1, "me", 10, {}, ins(None, [b"x"]))
     apply(ks1, "me", 20, {}, lset((10, "me", 0), 0, b"y"))
     assert visible(ks1) == [b"y"] and not entry(ks1).vst
@@ -250,7 +250,7 @@ def test_trim_removes_observed_elements_outside_the_kept_range() -> None:
 
 
 def test_trim_single_node_bulk_path() -> None:
-    ks = keyspace(has_peers=False)
+    ks = keyspace(solo=True)
     vals = [str(i).encode() for i in range(5000)]
     apply(ks, "me", 10, {}, ins(None, vals))
     apply(ks, "me", 20, {}, trim((10, "me", 1200), 1200, (10, "me", 3999), 3999))
@@ -304,7 +304,7 @@ def test_losing_peers_purges_tombstones() -> None:
     apply(ks, "a", 10, {}, ins(None, [b"x", b"y"]))
     apply(ks, "a", 20, {}, rem([(10, "a", 0)], [0]))
     assert entry(ks).rm
-    ks.has_peers = False
+    ks.solo = True
     apply(ks, "a", 30, {}, ins(None, [b"z"]))
     e = entry(ks)
     assert not e.rm and visible(ks) == [b"z", b"y"]
@@ -337,7 +337,7 @@ def test_block_index_matches_a_plain_list_under_random_ops(monkeypatch: pytest.M
     monkeypatch.setattr(rga, "BLOCK", 4)
     monkeypatch.setattr(rga, "MAX_BLOCK", 8)
     rnd = random.Random(7)
-    ks = keyspace(has_peers=peers)
+    ks = keyspace(solo=not peers)
     model: list[tuple[bytes, Any]] = []  # (value, id)
     h = 0
     for step in range(1500):
@@ -379,7 +379,7 @@ def test_block_index_matches_a_plain_list_under_random_ops(monkeypatch: pytest.M
 
 
 def test_large_insert_is_split_into_blocks() -> None:
-    ks = keyspace(has_peers=False)
+    ks = keyspace(solo=True)
     vals = [str(i).encode() for i in range(3000)]
     apply(ks, "me", 10, {}, ins(None, vals[:1]))
     apply(ks, "me", 20, {}, ins((10, "me", 0), vals[1:], hint=0))
@@ -390,7 +390,7 @@ def test_large_insert_is_split_into_blocks() -> None:
 
 
 def test_tail_appends_fill_blocks_and_touch_one_block() -> None:
-    ks = keyspace(has_peers=False)
+    ks = keyspace(solo=True)
     apply(ks, "me", 1, {}, ins(None, [b"0"]))
     for i in range(1, 2500):
         apply(ks, "me", i + 1, {}, ins((i, "me", 0), [str(i).encode()], hint=i - 1))
@@ -632,6 +632,10 @@ def spec(ops: list[Op], key: bytes) -> list[bytes]:
             def eid_at(k: int, op: Op = op, eff: Any = eff) -> Any:  # flat (hlc, origin or "" = own, i)
                 return (eff[k], eff[k + 1] or op.origin, eff[k + 2])
 
+            if eff[0] & CREATE:
+                # Delete first: the key did not exist where this write was made.
+                removals.append(("del", None, op.origin, h, op.deps))
+                eff = (eff[0] & ~CREATE, *eff[1:])
             if eff[0] == LINSERT:
                 ref = eid_at(3) if eff[3] else None
                 for i, v in enumerate(eff[7:]):
@@ -762,7 +766,7 @@ def test_random_long_runs_converge_to_the_rga_spec(seed: int) -> None:
 
 
 def test_hints_count_from_the_nearer_end() -> None:
-    ks = keyspace(has_peers=False)
+    ks = keyspace(solo=True)
     apply(ks, "me", 10, {}, ins(None, [str(i).encode() for i in range(10)]))
     e = entry(ks)
     eff = rga.remove_effect(0, b"l", [(10, "me", 9), (10, "me", 8), (10, "me", 0)], [9, 8, 0], "me", size=10)

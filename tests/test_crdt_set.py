@@ -16,16 +16,16 @@ import crdtredis.crdt.keys  # noqa: F401 - registers DEL / FLUSHDB
 from crdtredis.commands import sets as set_cmds
 from crdtredis.crdt import codes
 from crdtredis.crdt.set_aw import SADD, SREM, SetEntry, rebuild
-from crdtredis.keyspace import Keyspace
+from crdtredis.keyspace import CREATE, Keyspace
 from crdtredis.op import Ctx, Op
 from tests.support.sim import Cluster
 
 # ---- helpers --------------------------------------------------------------------------------
 
 
-def keyspace(has_peers: bool = True) -> Keyspace:
+def keyspace(solo: bool = False) -> Keyspace:
     ks = Keyspace("me")
-    ks.has_peers = has_peers
+    ks.solo = solo
     return ks
 
 
@@ -58,7 +58,7 @@ def members(ks: Keyspace, key: bytes = b"s") -> set[bytes]:
 
 
 def test_single_node_keeps_no_stamps() -> None:
-    ks = keyspace(has_peers=False)
+    ks = keyspace(solo=True)
     apply(ks, "me", 10, {}, sadd(b"a", b"b"))
     assert entry(ks).m == {b"a": 0, b"b": 0}
     apply(ks, "me", 20, {}, srem(b"a"))
@@ -152,7 +152,7 @@ def test_type_conflict_set_vs_string_latest_wins_and_hidden_set_keeps_merging() 
 
 
 def test_encoding_intset_then_hashtable_one_way() -> None:
-    ks = keyspace(has_peers=False)
+    ks = keyspace(solo=True)
     apply(ks, "me", 1, {}, sadd(b"1", b"-5", b"9223372036854775807"))
     assert entry(ks).encoding() == b"intset"
     apply(ks, "me", 2, {}, sadd(b"x"))
@@ -160,10 +160,10 @@ def test_encoding_intset_then_hashtable_one_way() -> None:
     apply(ks, "me", 3, {}, srem(b"x"))
     assert entry(ks).encoding() == b"hashtable"  # Redis never converts back
     for m in (b"01", b"-0", b" 1", b"1.5", b"9223372036854775808", b""):
-        ks2 = keyspace(has_peers=False)
+        ks2 = keyspace(solo=True)
         apply(ks2, "me", 1, {}, sadd(m))
         assert entry(ks2).encoding() == b"hashtable", m
-    ks3 = keyspace(has_peers=False)
+    ks3 = keyspace(solo=True)
     apply(ks3, "me", 1, {}, sadd(*[str(i).encode() for i in range(512)]))
     assert entry(ks3).encoding() == b"intset"
     apply(ks3, "me", 2, {}, sadd(b"512"))
@@ -171,7 +171,7 @@ def test_encoding_intset_then_hashtable_one_way() -> None:
 
 
 def test_members_order_intset_sorted_hashtable_insertion() -> None:
-    ks = keyspace(has_peers=False)
+    ks = keyspace(solo=True)
     apply(ks, "me", 1, {}, sadd(b"10", b"-3", b"2"))
     assert entry(ks).members() == [b"-3", b"2", b"10"]
     apply(ks, "me", 2, {}, sadd(b"b", b"a"))
@@ -248,7 +248,7 @@ def test_remove_observed_keeps_concurrent_members() -> None:
 
 
 def test_random_member_is_uniform_and_survives_removals() -> None:
-    ks = keyspace(has_peers=False)
+    ks = keyspace(solo=True)
     apply(ks, "me", 1, {}, sadd(*[b"m%d" % i for i in range(1000)]))
     e = entry(ks)
     rng = random.Random(7)
@@ -452,6 +452,9 @@ def spec(history: list[tuple[Op, dict[str, int]]], key: bytes) -> set[bytes]:
     for op, vv in history:
         for i, eff in enumerate(op.effects):
             code = eff[0]
+            if code & CREATE and eff[2] == key:
+                removes.append((None, op, i, vv))  # delete first: what its origin saw
+                code &= ~CREATE
             if code == codes.FLUSHDB or (code == codes.DEL and eff[2] == key):
                 removes.append((None, op, i, vv))
             elif eff[2] != key:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from crdtredis.crdt import codes
 from crdtredis.crdt.zset_aw import ZADD, ZINCR, ZREM, Member, ZsetEntry, rebuild
+from crdtredis.keyspace import CREATE
 from crdtredis.op import Ctx, Op
 from crdtredis.reply import NULL_ARRAY, Deferred
 from tests.support.sim import Cluster, Replica
@@ -612,6 +613,11 @@ def spec(ops: list[Op]) -> list[Any]:
         for n, eff in enumerate(op.effects):
             h = op.hlc + n
             code = eff[0]
+            if code & CREATE:
+                # Delete first: the key did not exist where this write was made.
+                for m in MEMBERS:
+                    events[m].append(("rem", h, op.origin, op.deps, 0.0))
+                code &= ~CREATE
             if code == ZADD:
                 for j in range(3, len(eff), 2):
                     events[eff[j].decode()].append(("set", h, op.origin, op.deps, eff[j + 1]))

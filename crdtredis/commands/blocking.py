@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
-from ..crdt.string_counter import parse_decimal
+from ..crdt.numbers import parse_decimal
 from ..keyspace import Db
 from ..reply import NULL_ARRAY, CommandError, Deferred, ErrorReply, Reply
 from .helpers import LLONG_MAX, LLONG_MIN, check_type, lookup_write

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .. import errors
-from ..crdt.string_counter import parse_int
+from ..crdt.numbers import parse_int
 from ..reply import OK, ErrorReply, Reply, Verbatim
 from .helpers import help_reply, valid_client_name
 from .registry import command

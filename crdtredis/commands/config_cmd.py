@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import errors, info
-from ..crdt.string_counter import parse_int
+from ..crdt.numbers import parse_int
 from ..glob import stringmatch
 from ..reply import OK, ErrorReply, Map, Reply
 from .helpers import help_reply

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import crdtredis
 
 from .. import errors
-from ..crdt.string_counter import parse_int
+from ..crdt.numbers import parse_int
 from ..reply import OK, PONG, ErrorReply, Map, Reply, Status
 from .helpers import valid_client_name
 from .registry import command

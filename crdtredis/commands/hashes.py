@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..crdt import codes
-from ..crdt.map_fields import HDEL, HINCR, HSET, HashEntry, ld_format, ld_round, parse_ld, visible
-from ..crdt.string_counter import parse_int
+from ..crdt.map_fields import HDEL, HINCR, HSET, HashEntry, visible
+from ..crdt.numbers import ld_format, ld_round, parse_int, parse_ld
 from ..keyspace import Db
 from ..reply import OK, CommandError, Map, Reply
 from .helpers import LLONG_MAX, LLONG_MIN, arg_int, check_type, lookup_read, lookup_write

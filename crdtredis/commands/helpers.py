@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..crdt import codes
-from ..crdt.string_counter import CounterStr, parse_int
+from ..crdt.numbers import parse_int
+from ..crdt.string_counter import CounterStr
 from ..keyspace import Db
 from ..reply import CommandError, Reply, Status
 
@@ -63,21 +64,23 @@ def db_of(node: Node, client: Client) -> Db:
     return node.keyspace.dbs[client.db]
 
 
-def _expired(db: Db, key: bytes) -> bool:
+def _expired(node: Node, db: Db, key: bytes) -> bool:
     reg = db.expires.get(key)
-    return reg is not None and reg.deadline is not None and reg.deadline <= now_ms()
+    return reg is not None and reg.deadline is not None and reg.deadline <= node.now_ms()
 
 
 def expire_if_needed(node: Node, db: Db, key: bytes, write: bool) -> bool:
-    """True when `key` is logically expired. A writer deletes it first (so INCR on an
-    expired key starts from 0, like Redis); a reader deletes it only when this replica
-    owns the winning expiry, otherwise it just hides it."""
-    if not db.expires or not _expired(db, key):
+    """True when `key` is logically expired. A writer deletes it first with an op (so INCR
+    on an expired key starts from 0, like Redis); a reader only hides it, and drops it
+    here without an op once that is safe (Keyspace.drop_expired): expiry itself is never
+    an op, so an acknowledged PERSIST made elsewhere before the deadline always wins."""
+    if not db.expires or not _expired(node, db, key):
         return False
-    reg = db.expires[key]
-    if write or reg.owner().rsplit(".", 1)[0] == node.replica_id:
+    if write:
         node.expired_keys += 1
         node.emit((codes.DEL, db.index, key))
+    elif node.keyspace.drop_expired(db, key):
+        node.expired_keys += 1
     return True
 
 

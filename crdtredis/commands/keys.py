@@ -17,7 +17,8 @@ from .. import errors
 from ..clock import hlc_ms
 from ..crdt import codes
 from ..crdt.keys import rebuild_effects
-from ..crdt.string_counter import parse_int, string_value
+from ..crdt.numbers import parse_int
+from ..crdt.string_counter import string_value
 from ..glob import compile_pattern
 from ..keyspace import Db, entry_stamp, entry_type
 from ..reply import OK, CommandError, Reply, Status
@@ -598,12 +599,12 @@ _WALKS: weakref.WeakKeyDictionary[Node, dict[int, _ExpireWalk]] = weakref.WeakKe
 
 
 def active_expire_cycle(node: Node, budget_s: float | None = None) -> int:
-    """Delete expired keys this replica owns the expiry of; return how many were deleted.
+    """Drop expired keys; return how many were dropped.
 
-    Per database: look at up to 20 keys with a TTL, delete the expired ones, and repeat while
-    more than 25% of them were expired, within ~25% of a tick (1/hz) in all. A key whose
-    winning expiry belongs to another replica is only hidden here: its owner deletes it,
-    and that delete arrives like any other op.
+    Per database: look at up to 20 keys with a TTL, drop the expired ones, and repeat while
+    more than 25% of them were expired, within ~25% of a tick (1/hz) in all. Expiry is not
+    an op: every replica drops an expired key on its own once no op that could still see
+    it alive can arrive (Keyspace.drop_expired); until then it is only hidden.
     """
     if budget_s is None:
         hz = max(int(node.runtime.get("hz", getattr(node.config, "hz", 10))), 1)
@@ -627,21 +628,20 @@ def active_expire_cycle(node: Node, budget_s: float | None = None) -> int:
             start_pass = False
             batch = walk.keys[walk.pos:walk.pos + ACTIVE_EXPIRE_SAMPLE]
             walk.pos += len(batch)
-            now = now_ms()
+            now = node.now_ms()
             sampled = expired = 0
+            ks = node.keyspace
             for key in batch:
                 reg = db.expires.get(key)
                 if reg is None or reg.deadline is None:
                     continue
                 sampled += 1
-                if reg.deadline <= now and helpers.expire_if_needed(node, db, key, False) \
-                        and key not in db.expires:
+                if reg.deadline <= now and ks.drop_expired(db, key):
+                    node.expired_keys += 1
                     expired += 1
             deleted += expired
             if sampled == 0 or expired <= sampled * ACTIVE_EXPIRE_REPEAT or time.perf_counter() >= stop:
                 break
         if time.perf_counter() >= stop:
             break
-    # Runs between commands (a timer), so no command closes these deletes' op: close it.
-    node.close_group()
     return deleted

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .. import errors
 from ..crdt.codes import DEL
 from ..crdt.list_rga import ElemId, ListEntry, insert_effect, remove_effect, set_effect, trim_effect
-from ..crdt.string_counter import parse_int
+from ..crdt.numbers import parse_int
 from ..keyspace import Db
 from ..reply import NULL_ARRAY, OK, CommandError, Reply
 from .blocking import Serve, parse_timeout, serve_or_block

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from .. import errors
 from ..crdt.codes import DEL
+from ..crdt.numbers import parse_int
 from ..crdt.set_aw import INTSET_MAX_ENTRIES, SADD, SREM, SetEntry
-from ..crdt.string_counter import parse_int
 from ..glob import compile_pattern
 from ..keyspace import Db
 from ..reply import CommandError, Reply, SetReply
@@ -75,9 +75,9 @@ def sadd_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         else:
             m = e.m
             added = len(members) - len([x for x in members if x in m])
-    # With peers, re-adding a present member is shipped too: it wins over a concurrent
+    # Unless alone, re-adding a present member is shipped too: it wins over a concurrent
     # SREM of that member (add wins), which a no-op would not.
-    if added or node.keyspace.has_peers:
+    if added or not node.keyspace.solo:
         node.emit((SADD, db.index, argv[1], *members))
     return added
 

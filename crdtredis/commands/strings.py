@@ -8,13 +8,13 @@ only (docs/semantics.md).
 from __future__ import annotations
 
 import weakref
-from decimal import Context, Decimal
-from fractions import Fraction
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..crdt import codes
-from ..crdt.string_counter import parse_decimal, parse_int, string_value
+from ..crdt.numbers import incr_value, parse_decimal, parse_int
+from ..crdt.string_counter import string_value
 from ..keyspace import Db, entry_stamp
 from ..reply import OK, CommandError, Map, Reply
 from . import helpers
@@ -583,70 +583,14 @@ def incrbyfloat_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         raise CommandError(errors.NOT_FLOAT)
     if not (old_dec.is_finite() and incr_dec.is_finite()):
         raise CommandError(errors.INCR_NAN_INF)
-    # Redis adds in 80-bit long double and prints "%.17Lf"; do the same to get its reply,
-    # then ship the exact decimal difference: applying it reproduces that text here, and
-    # exact deltas commute, so concurrent increments converge at every replica.
-    a, b = _ld_round(Fraction(old_dec)), _ld_round(Fraction(incr_dec))
-    total = None if a is None or b is None else _ld_round(a + b)
-    if total is None:
+    # Redis adds in 80-bit long double and prints "%.17Lf" (crdt/numbers.py). The effect
+    # ships the increment itself: every replica folds it with the same function, in stamp
+    # order (crdt/counter_reg.py), so this reply is the value the fold gives here.
+    text = incr_value(old, argv[2])
+    if text is None:
         raise CommandError(errors.INCR_NAN_INF)
-    text = _ld_human(total)
-    delta = _EXACT.subtract(Decimal(text.decode()), old_dec)
-    node.emit((INCR, db.index, key, _decimal_text(delta)))
+    node.emit((INCR, db.index, key, argv[2]))
     set_encoding_hint(node, db, key, b"embstr")
     return text
 
 
-# Exact for any two long-double-range operands (the thread's default context has 28 digits).
-_EXACT = Context(prec=20000, Emax=10**6, Emin=-(10**6))
-
-
-def _decimal_text(d: Decimal) -> bytes:
-    s = str(d)
-    return b"0" if d == 0 else s.encode()
-
-
-# ---- x86-64 long double (IEEE 754 binary64 extended: 64-bit significand) ---------------
-_LD_MANT = 64
-_LD_EMIN = -16382
-_LD_MAX = Fraction(((1 << _LD_MANT) - 1) << (16383 - (_LD_MANT - 1)))
-
-
-def _ld_round(x: Fraction) -> Fraction | None:
-    """x rounded to the nearest long double (ties to even); None when it overflows."""
-    if x == 0:
-        return x
-    neg = x < 0
-    ax = -x if neg else x
-    n, d = ax.numerator, ax.denominator
-    e = n.bit_length() - d.bit_length()
-    if (n << max(0, -e)) < (d << max(0, e)):
-        e -= 1  # now 2**e <= ax < 2**(e+1)
-    q = max(e, _LD_EMIN) - (_LD_MANT - 1)  # weight of the last significand bit
-    if q >= 0:
-        m, r = divmod(n, d << q)
-        twice_r, den = 2 * r, d << q
-    else:
-        m, r = divmod(n << -q, d)
-        twice_r, den = 2 * r, d
-    if twice_r > den or (twice_r == den and m & 1):
-        m += 1
-    res = Fraction(m << q) if q >= 0 else Fraction(m, 1 << -q)
-    if res > _LD_MAX:
-        return None
-    return -res if neg else res
-
-
-def _ld_human(x: Fraction) -> bytes:
-    """Redis ld2string(LD_STR_HUMAN): "%.17Lf", trailing zeros and '.' dropped, -0 -> 0."""
-    neg = x < 0
-    ax = -x if neg else x
-    scaled = ax * 10**17
-    q, r = divmod(scaled.numerator, scaled.denominator)
-    if 2 * r > scaled.denominator or (2 * r == scaled.denominator and q & 1):
-        q += 1
-    # Via Decimal: str() of an int is capped at 4300 digits, and LDBL_MAX has 4933.
-    s = format(Decimal(q).scaleb(-17, _EXACT), "f").rstrip("0").rstrip(".")
-    if neg:
-        s = "-" + s
-    return b"0" if s == "-0" else s.encode()

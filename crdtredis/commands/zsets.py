@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..crdt import codes
-from ..crdt.string_counter import parse_int
+from ..crdt.numbers import parse_int
 from ..crdt.zset_aw import LISTPACK_MAX_ENTRIES, LISTPACK_MAX_VALUE, ZADD, ZINCR, ZREM, ZsetEntry, rec_score
 from ..keyspace import Db
 from ..reply import NULL_ARRAY, CommandError, Reply

@@ -24,8 +24,8 @@ def apply_expire(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
 
 
 def apply_flushdb(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
-    if ctx.origin == ks.origin and not db.shadow and not ks.has_peers:
-        # (With peers, entries may have to keep tombstones hidden: see Entry.retain.)
+    if ctx.origin == ks.origin and not db.shadow and ks.solo:
+        # (Otherwise entries may have to keep tombstones hidden: see Entry.retain.)
         # At its origin a flush has observed everything: drop the dicts wholesale. Like
         # Redis (touchAllWatchedKeysInDb), only WATCHed keys that exist are touched.
         if db.watched:

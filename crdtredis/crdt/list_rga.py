@@ -26,8 +26,8 @@ it, the hint is exact; otherwise the neighbouring blocks are searched (C-speed a
 scans), and as a last resort an id -> block dict is built once and maintained from then on.
 A single node never needs that dict.
 
-Tombstones. With no peers every op is causally stable at once: removed elements are
-deleted on the spot. With peers a removed element stays as a tombstone (its position
+Tombstones. On a solo replica (Keyspace.solo) every op is causally stable at once: removed
+elements are deleted on the spot. Otherwise a removed element stays as a tombstone (its position
 orders concurrent inserts that reference it) until gc() finds its removal causally stable
 *and* the insert of the element now following it stable: dropping it earlier can change
 where a later insert concurrent with that follower lands. Origins only ever reference live
@@ -145,7 +145,7 @@ class ListEntry(Entry):
         self.vst: dict[int, tuple[int, str]] = {}
         self.where: dict[int, _Block] | None = None  # packed id -> block, built on demand
         self.origins: set[int] = set()  # codes of the origins of every stored element
-        # Whether concurrent ops may still arrive (Keyspace.has_peers, refreshed per apply).
+        # Whether concurrent ops may still arrive (not Keyspace.solo, refreshed per apply).
         self.peers = True
 
     # ---- Entry surface -------------------------------------------------------------------
@@ -343,7 +343,7 @@ class ListEntry(Entry):
         self._compact()
 
     def set_peers(self, peers: bool) -> None:
-        """Track Keyspace.has_peers; without peers every tombstone is stable: drop them."""
+        """Track Keyspace.solo; on a solo replica every tombstone is stable: drop them."""
         self.peers = peers
         if not peers and (self.rm or self.vst):
             self.gc(lambda h, o: True)
@@ -718,8 +718,8 @@ class ListEntry(Entry):
 
 
 def _peers(ks: Keyspace, e: ListEntry) -> ListEntry:
-    if e.peers is not ks.has_peers:
-        e.set_peers(ks.has_peers)
+    if e.peers is ks.solo:
+        e.set_peers(not ks.solo)
     return e
 
 
@@ -823,8 +823,8 @@ def rebuild_effects(dbi: int, key: bytes, e: Any) -> list[Effect]:
     return [(LINSERT, dbi, key, 0, "", 0, -1, *vals)] if vals else []
 
 
-register_effect(LINSERT, apply_insert)
-register_effect(LREMOVE, apply_remove)
-register_effect(LSETVAL, apply_set)
-register_effect(LTRIMR, apply_trim)
+register_effect(LINSERT, apply_insert, ListEntry.TYPE)
+register_effect(LREMOVE, apply_remove, ListEntry.TYPE)
+register_effect(LSETVAL, apply_set, ListEntry.TYPE)
+register_effect(LTRIMR, apply_trim, ListEntry.TYPE)
 register_type(ListEntry.TYPE, rebuild_effects)

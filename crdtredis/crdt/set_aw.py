@@ -11,7 +11,7 @@ tombstone, and remove effects just name the members: `Ctx.observed` decides whic
 A member's stamps take the leanest form that holds them (DESIGN §7: per-element memory):
 
 * `0`                         causally stable: every future op has observed the add. The only
-                              form on a single node (`Keyspace.has_peers` False), where every
+                              form on a solo replica (`Keyspace.solo`), where every
                               op is stable at once; `SetEntry.gc` folds stamps back to it;
 * `(hlc, origin)`             one live add (the usual case with peers);
 * `[(hlc, origin), ...]`      several concurrent adds, none observed by the others.
@@ -27,7 +27,7 @@ from typing import Any
 
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
 from ..op import Ctx, Effect
-from .string_counter import parse_int
+from .numbers import parse_int
 
 # Effect codes (range 40-49; persisted and replicated: never renumber).
 SADD = 40  # (SADD, db, key, m1, m2, ...)  one add stamp shared by every member named
@@ -73,7 +73,7 @@ class SetEntry(Entry):
     # ---- the CRDT operations ---------------------------------------------------------
     def add(self, members: tuple[bytes, ...], ctx: Ctx | None) -> None:
         """Add `members` with one stamp, replacing the stamps of them it observed. `ctx`
-        None means causally stable (no peers): no stamp is kept."""
+        None means causally stable (a solo replica): no stamp is kept."""
         m = self.m
         pool = self.pool
         if pool is not None:
@@ -115,7 +115,7 @@ class SetEntry(Entry):
                         break
 
     def remove(self, members: tuple[bytes, ...], ctx: Ctx | None) -> None:
-        """Observed-remove of `members`; `ctx` None removes them outright (no peers)."""
+        """Observed-remove of `members`; `ctx` None removes them outright (a solo replica)."""
         m = self.m
         if ctx is None:
             for x in members:
@@ -258,7 +258,7 @@ def apply_sadd(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     e = db.data.get(key)
     if type(e) is not SetEntry:
         e = ks.entry_for(db, key, SetEntry, ctx)
-    e.add(eff[3:], ctx if ks.has_peers else None)
+    e.add(eff[3:], None if ks.solo else ctx)
     e.touch(ctx)
     ks.settle(db, key)
 
@@ -268,7 +268,7 @@ def apply_srem(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     e = _existing(db, key)
     if e is None:
         return
-    e.remove(eff[3:], ctx if ks.has_peers else None)
+    e.remove(eff[3:], None if ks.solo else ctx)
     ks.settle(db, key)
 
 
@@ -279,6 +279,6 @@ def rebuild(db_index: int, key: bytes, e: Any) -> list[Effect]:
     return [(SADD, db_index, key, *e.m)]
 
 
-register_effect(SADD, apply_sadd)
-register_effect(SREM, apply_srem)
+register_effect(SADD, apply_sadd, SetEntry.TYPE)
+register_effect(SREM, apply_srem, SetEntry.TYPE)
 register_type(SetEntry.TYPE, rebuild)

@@ -29,7 +29,7 @@ one that applied it first.
 A member record takes the leanest form that holds its state (DESIGN §7):
 
 * `float`                    causally stable: every future op has observed it. The only form
-                             on a single node (`Keyspace.has_peers` False), where increments
+                             on a solo replica (`Keyspace.solo`), where increments
                              fold into the score at once and removes need no dots;
 * `(score, hlc, origin)`     one live ZADD, no live increments;
 * `Member`                   anything else.
@@ -421,7 +421,7 @@ def _existing(db: Db, key: bytes) -> ZsetEntry | None:
 def apply_zadd(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     key = eff[2]
     e = ks.entry_for(db, key, ZsetEntry, ctx)
-    if ks.has_peers:
+    if not ks.solo:
         zadd = e.zadd
         for i in range(3, len(eff), 2):
             zadd(eff[i], eff[i + 1], ctx, False)
@@ -454,7 +454,7 @@ def apply_zincr(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     e = ks.entry_for(db, key, ZsetEntry, ctx)
     m = eff[3]
     old = e.recs.get(m)
-    if type(old) is float and not ks.has_peers:
+    if type(old) is float and ks.solo:
         # Single node, the hot path: fold the increment into the plain score.
         s = _add(old, eff[4])
         if not same_score(old, s):
@@ -462,7 +462,7 @@ def apply_zincr(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
             e.index.add((s, m))
         e.recs[m] = s
     else:
-        e.zincr(m, eff[4], ctx, not ks.has_peers)
+        e.zincr(m, eff[4], ctx, ks.solo)
     e.touch(ctx)
     ks.settle(db, key)
 
@@ -472,7 +472,7 @@ def apply_zrem(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     e = _existing(db, key)
     if e is None:
         return
-    stable_now = not ks.has_peers
+    stable_now = ks.solo
     zrem = e.zrem
     for i in range(3, len(eff)):
         zrem(eff[i], ctx, stable_now)
@@ -490,7 +490,7 @@ def rebuild(db_index: int, key: bytes, e: Any) -> list[Effect]:
     return [(ZADD, db_index, key, *args)]
 
 
-register_effect(ZADD, apply_zadd)
-register_effect(ZINCR, apply_zincr)
-register_effect(ZREM, apply_zrem)
+register_effect(ZADD, apply_zadd, ZsetEntry.TYPE)
+register_effect(ZINCR, apply_zincr, ZsetEntry.TYPE)
+register_effect(ZREM, apply_zrem, ZsetEntry.TYPE)
 register_type(ZsetEntry.TYPE, rebuild)

@@ -64,7 +64,7 @@ class Replication:
         self.ack_waiters: list[Callable[[], bool]] = []
         self.apply_waiters: list[Callable[[], bool]] = []
         node.replication = self
-        if node.keyspace.has_peers:
+        if bool(config.peers):
             # A node without peers refuses replication traffic: no backlog to feed.
             node.op_listeners.append(self._on_op)
             node.remote_op_listeners.append(self._on_remote_op)
@@ -78,7 +78,7 @@ class Replication:
             # Ops only the base snapshot holds are not in the backlog: peers below them need
             # a snapshot. Segments stay until every peer acked them.
             self.backlog.evicted.update(persistence.recovery.get("base_vv", {}))
-            if persistence.oplog is not None and self.node.keyspace.has_peers:
+            if persistence.oplog is not None and bool(self.config.peers):
                 persistence.oplog.retention = self.segment_retention
         ssl_ctx: ssl.SSLContext | bool = False
         if self.config.tls_ca:
@@ -298,7 +298,7 @@ class Replication:
         batch, bad = await self._read_batch(request)
         if bad is not None or batch is None:
             return bad or _refuse(400, "no batch")
-        if not self.node.keyspace.has_peers:
+        if not bool(self.config.peers):
             return _refuse(409, "this node runs without peers; restart it with --peer to replicate")
         peer = self.peer_for(batch.replica_id, batch.sender)
         try:
@@ -322,7 +322,7 @@ class Replication:
         batch, bad = await self._read_batch(request)
         if bad is not None or batch is None:
             return bad or _refuse(400, "no batch")
-        if not self.node.keyspace.has_peers:
+        if not bool(self.config.peers):
             return _refuse(409, "this node runs without peers; restart it with --peer to replicate")
         peer = self.peer_for(batch.replica_id, batch.sender)
         self.note_ack(peer, batch)

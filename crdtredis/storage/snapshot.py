@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from ..keyspace import ExpiryReg, Keyspace, entry_from_state, entry_state
+from ..keyspace import EXPIRE_KIND, ExpiryReg, Keyspace, entry_from_state, entry_state
 from ..wire.codec import DecodeError, decode_value, encode_value
 from .framing import BASE_MAGIC, MAGIC_SIZE, frame, iter_records, scan
 from .manifest import StorageError, fsync_dir
@@ -117,7 +117,10 @@ def load_base_bytes(
                 if hid:
                     db.shadow[key] = {t: entry_from_state(s[0], s[1]) for t, s in hid.items()}
                 if exp:
-                    db.expires[key] = ExpiryReg([(d, h, o) for d, h, o in exp])
+                    # Values of earlier versions have no kind: they were all EXPIRE-kind.
+                    db.expires[key] = ExpiryReg([(v[0], v[1], v[2], v[3] if len(v) > 3 else EXPIRE_KIND)
+                                                 for v in exp])
+                    ks.refresh_expiry(db, key)
             except (ValueError, TypeError, IndexError, KeyError) as e:
                 raise DecodeError(f"bad key record at offset {off}: {e}") from e
             if progress is not None and i % 4096 == 0:

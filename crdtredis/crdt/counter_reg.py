@@ -1,0 +1,158 @@
+"""A multi-value register with counter contributions: a string value, or one hash field.
+
+Rule, for one register, after any set of ops delivered in any causal order:
+
+* live writes  = register writes (SET, HSET, APPEND...) observed by no later write and by no
+  remove (DEL, HDEL, an overwrite);
+* live incrs   = increments (INCR*, HINCRBY*) observed by no write and no remove;
+* the value exists iff some live write or live incr does; it is the highest-stamped live
+  write (or nothing), then every live incr applied in stamp order exactly as Redis applies
+  one (crdt/numbers.py), where an increment Redis would refuse at its turn (the value is not
+  a number of its kind, the sum leaves int64, a float becomes infinite) is skipped.
+
+That is the result of one serial order of the writes: the winning write, then the
+increments by stamp, each refused or applied as Redis would. It is the same rule for
+INCRBY/INCRBYFLOAT on strings and HINCRBY/HINCRBYFLOAT on hash fields. Two replicas that
+increment concurrently can thus see one of their increments refused after they merge (the
+client of that increment got a success reply): the price of bounded counters that never
+coordinate (docs/semantics.md, "Counters").
+
+The register is multi-valued: a remove takes away only the writes it observed, so when it
+observed the winning write but not a concurrent lower-stamped one, that one must still be
+there to become the value (a single-slot register gives different answers in different
+delivery orders).
+
+`value` is kept up to date incrementally: a local increment always has the highest stamp,
+so a counter that only its own replica increments costs O(1) per increment, not O(live
+increments); a late, lower-stamped concurrent increment re-folds.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..op import Ctx
+from .numbers import LLONG_MAX, Delta, incr_value, parse_int
+
+Val = tuple[bytes, int, str]  # (value, hlc, origin): one register write
+Contrib = tuple[int, str, Delta]  # (hlc, origin, delta): one increment
+
+
+def _stamp(x: Val) -> tuple[int, str]:
+    return (x[1], x[2])
+
+
+def _cstamp(c: Contrib) -> tuple[int, str]:
+    return (c[0], c[1])
+
+
+class CounterReg:
+    __slots__ = ("vals", "contrib", "value")
+
+    def __init__(self, vals: list[Val], contrib: list[Contrib]) -> None:
+        self.vals = vals
+        self.contrib = contrib  # in stamp order
+        self.value = b""
+        self.recompute()
+
+    def base(self) -> bytes | None:
+        vals = self.vals
+        if not vals:
+            return None
+        if len(vals) == 1:
+            return vals[0][0]
+        return max(vals, key=_stamp)[0]
+
+    def winner(self) -> Val | None:
+        vals = self.vals
+        if not vals:
+            return None
+        return vals[0] if len(vals) == 1 else max(vals, key=_stamp)
+
+    def recompute(self) -> None:
+        base = self.base()
+        contrib = self.contrib
+        if not contrib:
+            self.value = base if base is not None else b""
+            return
+        # Integers that cannot leave int64 in any prefix are summed in one go: the fold's
+        # result without a parse and a format per increment.
+        iv = 0 if base is None else parse_int(base)
+        if iv is not None:
+            bound = abs(iv)
+            total = iv
+            for c in contrib:
+                d = c[2]
+                if type(d) is not int:
+                    break
+                bound += abs(d)
+                total += d
+            else:
+                if bound <= LLONG_MAX:
+                    self.value = str(total).encode()
+                    return
+        v = base
+        for c in contrib:
+            nv = incr_value(v, c[2])
+            if nv is not None:
+                v = nv
+        self.value = v if v is not None else b""
+
+    def write(self, t: Val, ctx: Ctx) -> Any:
+        """A register write: forget what it observed, add it. Returns the new form."""
+        obs = ctx.observed
+        h, o = t[1], t[2]
+        self.vals = [x for x in self.vals if not (obs(x[1], x[2]) or (x[1] == h and x[2] == o))]
+        self.vals.append(t)
+        if self.contrib:
+            self.contrib = [c for c in self.contrib if not obs(c[0], c[1])]
+        self.recompute()
+        return self.settle()
+
+    def incr(self, c: Contrib) -> CounterReg:
+        contrib = self.contrib
+        if contrib and _cstamp(contrib[-1]) > _cstamp(c):
+            # A concurrent increment with a lower stamp arrived late: re-fold in stamp order.
+            contrib.append(c)
+            contrib.sort(key=_cstamp)
+            self.recompute()
+            return self
+        # Without a write, b"" means no increment applied yet (not an empty string value).
+        prev = self.value if self.vals else (self.value or None)
+        contrib.append(c)
+        nv = incr_value(prev, c[2])
+        if nv is not None:
+            self.value = nv
+        return self
+
+    def remove_observed(self, ctx: Ctx) -> Any:
+        obs = ctx.observed
+        self.vals = [x for x in self.vals if not obs(x[1], x[2])]
+        self.contrib = [c for c in self.contrib if not obs(c[0], c[1])]
+        self.recompute()
+        return self.settle()
+
+    def settle(self) -> Any:
+        """The leanest form holding this state: None (gone), bytes (stable), a tuple (one
+        live write), or self."""
+        if not self.contrib:
+            if not self.vals:
+                return None
+            if len(self.vals) == 1:
+                t = self.vals[0]
+                return t[0] if t[1] == 0 else t
+        return self
+
+    def empty(self) -> bool:
+        return not self.vals and not self.contrib
+
+    def stamps(self) -> list[tuple[int, str]]:
+        return [_stamp(x) for x in self.vals] + [_cstamp(c) for c in self.contrib]
+
+    def drop_stable_losers(self, stable: Any) -> int:
+        """Forget stable writes below the winner: every future remove of the winner observes
+        them too and every future write replaces them, so they can never be shown again."""
+        win = self.winner()
+        vals = [v for v in self.vals if v is win or not (v[1] == 0 or stable(v[1], v[2]))]
+        n = len(self.vals) - len(vals)
+        self.vals = vals
+        return n
