@@ -6,11 +6,14 @@ child process; Ctrl-C (or SIGTERM) stops them all.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 
 def main(argv: list[str]) -> int:
@@ -42,6 +45,7 @@ def main(argv: list[str]) -> int:
         print(f"node{i + 1}: redis-cli -p {ns.port + i}   http://127.0.0.1:{http[i]}/stats   "
               f"data {os.path.join(ns.dir, f'node{i + 1}')}", flush=True)
     print("Ctrl-C stops all nodes", flush=True)
+    founded = False
 
     stopping = False
 
@@ -60,6 +64,10 @@ def main(argv: list[str]) -> int:
                           file=sys.stderr, flush=True)
                     status = 1
                     stopping = True
+            if not founded and not stopping and all(_writable(h) for h in http):
+                # New nodes found the cluster once all have answered each other.
+                founded = True
+                print(f"cluster founded: all {n} nodes take writes", flush=True)
             time.sleep(0.2)
     finally:
         for pr in procs:
@@ -72,3 +80,11 @@ def main(argv: list[str]) -> int:
             except subprocess.TimeoutExpired:
                 pr.kill()
     return status
+
+
+def _writable(http_port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/health", timeout=1) as r:
+            return bool(json.loads(r.read()).get("writable"))
+    except (OSError, ValueError, urllib.error.URLError):
+        return False

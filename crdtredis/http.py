@@ -104,8 +104,9 @@ async def _health(request: web.Request) -> web.Response:
         # 503 keeps load balancers and orchestrators away until recovery finishes.
         return _json({"status": "loading"}, status=503)
     s = node.stats()
+    # Alive either way; "writable" is false while a new replica has not synced yet.
     return _json({"status": "ok", "replica_id": s.get("replica_id", node.config.replica_id),
-                  "uptime_s": s.get("uptime_s", 0.0)})
+                  "uptime_s": s.get("uptime_s", 0.0), "writable": getattr(node, "sync_error", None) is None})
 
 
 async def _stats(request: web.Request) -> web.Response:

@@ -31,7 +31,7 @@ class Server:
 
         self.config = config
         # The data dir decides the incarnation, which names the node's origin.
-        self.persistence = Persistence(config.data_dir, config.replica_id)
+        self.persistence = Persistence(config.data_dir, config.replica_id, bool(config.peers))
         self.node = new_node(config, incarnation=self.persistence.incarnation)
         self.persistence.attach(self.node)
         self.components: list[Component] = [self.persistence]

@@ -27,8 +27,10 @@ def test_devcluster_starts_replicating_nodes_and_ctrl_c_stops_them(tmp_path: Pat
     )
     try:
         def up() -> bool:
+            # New replicas found the cluster together once all have answered each other.
             try:
-                return all(redis.Redis(port=p, socket_timeout=1).ping() for p in ports)
+                return all(redis.Redis(port=p, socket_timeout=1).info("replication").get("crdt_sync_state")
+                           == "member" for p in ports)
             except redis.RedisError:
                 return False
 

@@ -62,7 +62,7 @@ async def client(node: FakeNode) -> AsyncIterator[Client]:
 async def test_health_ok(client: Client, node: FakeNode) -> None:
     resp = await client.get("/health")
     assert resp.status == 200
-    assert await resp.json() == {"status": "ok", "replica_id": "east", "uptime_s": 12.5}
+    assert await resp.json() == {"status": "ok", "replica_id": "east", "uptime_s": 12.5, "writable": True}
 
 
 async def test_health_loading_is_503(client: Client, node: FakeNode) -> None:

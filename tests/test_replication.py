@@ -43,6 +43,8 @@ def make_cluster(tmp: Path, n: int = 3, proxies: bool = False, **settings: Any) 
                                    settings={**FAST, **settings}))
     for node in nodes:
         node.start()
+    for node in nodes:  # all new: they found the cluster together once all have answered
+        node.wait_synced()
     return nodes, links
 
 
@@ -221,6 +223,7 @@ def test_new_replica_joins_a_loaded_cluster_by_snapshot(tmp_path: Path) -> None:
         new = CrdtRedisProc(tmp_path / "n9", "n9", peers=[n.url for n in nodes], settings=FAST).start()
         try:
             wait_until(converged([*nodes, new]), timeout=90, interval=0.5, msg="joiner did not converge")
+            new.wait_synced()
             info = new.client().info("replication")
             assert info.get("crdt_snapshot_installs", 0) >= 1
             new.client().set("from-joiner", 1)
@@ -245,6 +248,9 @@ def test_bad_peer_input_is_rejected_and_changes_nothing(tmp_path: Path) -> None:
                          settings={**FAST, "peer_token": "sekrit"}).start()
     try:
         r = node.client()
+        # Its only peer never answers: forgetting it founds the cluster alone.
+        r.execute_command("CRDT.FORGETPEER", "http://127.0.0.1:1")
+        node.wait_synced()
         r.set("k", "v")
         before = dump_client(r)
         push = node.url + "/repl/push"

@@ -2,6 +2,8 @@
 validation (deliverability), and causal stability."""
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from crdtredis.op import Op
@@ -64,10 +66,15 @@ def test_validate_skips_duplicates() -> None:
 
 
 class _Ack:
-    """The fields of an OpBatch that note_ack reads."""
+    """The fields of an OpBatch that note_ack reads (durable vectors = applied ones)."""
 
-    def __init__(self, rid: str, origin: str, vv: dict[str, int], vh: dict[str, int]) -> None:
+    def __init__(self, rid: str, origin: str, vv: dict[str, int], vh: dict[str, int],
+                 inc_ms: int = 0, members: list[Any] | None = None) -> None:
         self.replica_id, self.sender, self.vv, self.vh = rid, origin, vv, vh
+        self.dvv, self.dvh = vv, vh
+        self.status, self.cluster_id, self.proposal = "member", "c1", ""
+        self.incarnation_ms = inc_ms
+        self.members = members or []
 
 
 def _repl(peers: list[str]):  # type: ignore[no-untyped-def]
@@ -112,3 +119,33 @@ def test_stability_waits_for_ops_a_peer_issued_before_its_ack() -> None:
     # The peer says it has issued 5 ops of its own; we have none of them yet.
     repl.note_ack(p1, _Ack("a", "a.1", {**vv, "a.1": 5}, {**vh, "a.1": 500}))
     assert repl.stable_checker() is None
+
+
+def test_a_new_incarnations_ack_counts_only_once_its_old_incarnations_ops_are_here() -> None:
+    # Issue 8, hole 1: a replica restarted after a crash acks with a vector that holds ops
+    # of its old incarnation we never received; those may be concurrent with ours.
+    node, repl = _repl(["http://127.0.0.1:1"])
+    (p1,) = list(repl.peers.values())
+    c = node.new_client("t", "t", lambda: None)
+    node.execute(c, [b"SADD", b"s", b"m"])
+    vv, vh = dict(node.keyspace.vv), dict(node.keyspace.vh)
+    repl.note_ack(p1, _Ack("a", "a.old", vv, vh, inc_ms=1))
+    assert repl.stable_checker() is not None
+    # a restarts as a.new; its log holds 3 ops of a.old we never got.
+    repl.note_ack(p1, _Ack("a", "a.new", {**vv, "a.old": 3}, {**vh, "a.old": 300}, inc_ms=2))
+    assert repl.stable_checker() is None
+    # A stale report of the old incarnation (gossip relayed late) changes nothing.
+    old = _Ack("a", "a.old", vv, vh, inc_ms=1)
+    repl.note_ack(p1, _Ack("b", "b.1", vv, vh, members=[_Member("a", "a.old", 1, vv, vh)]))
+    assert repl.membership.members["a"].origin == "a.new"
+    assert old.sender == "a.old"
+    for i in (1, 2, 3):
+        node.apply_remote(op("a.old", i))
+    repl.note_ack(p1, _Ack("a", "a.new", dict(node.keyspace.vv), dict(node.keyspace.vh), inc_ms=2))
+    repl.note_ack(p1, _Ack("b", "b.1", dict(node.keyspace.vv), dict(node.keyspace.vh)))
+    assert repl.stable_checker() is not None
+
+
+class _Member:
+    def __init__(self, rid: str, origin: str, inc_ms: int, vv: dict[str, int], vh: dict[str, int]) -> None:
+        self.replica_id, self.origin, self.incarnation_ms, self.vv, self.vh = rid, origin, inc_ms, vv, vh

@@ -40,11 +40,22 @@ class Peer:
         self.forgotten = False
         self.needs_snapshot = False
         self.snapshots = 0
+        # Its cluster status as it last told us (cluster.py): "member", "solo", "joining".
+        self.status = ""
+        self.cluster_id = ""
+        self.proposal = ""
+        self.refused_until = 0.0  # monotonic time before which pushes are not retried
 
     def ack(self, vv: dict[str, int], vh: dict[str, int], origin: str, replica_id: str) -> None:
         if replica_id:
             self.replica_id = replica_id
-        if origin:
+        if origin and origin != self.origin:
+            if self.origin:
+                # Another incarnation (a restart after a crash, a wiped data dir): what we
+                # knew of the old one says nothing about this one, even if it is less.
+                log.info("peer %s (%s) is now incarnation %s", self.url or "inbound", self.replica_id, origin)
+                self.acked_vv = self.acked_vh = None
+                self.cursor = None
             self.origin = origin
         if self.acked_vv is None:
             self.acked_vv, self.acked_vh = dict(vv), dict(vh)
@@ -162,10 +173,13 @@ class PeerLink:
         p = self.peer
         repl = self.repl
         bl = repl.backlog
+        if repl.cluster.joining or time.monotonic() < p.refused_until:
+            return  # a joining replica only pulls; a peer that refused us is asked later
         while True:
             if p.acked_vv is None:
                 # First contact: an empty push answers with the peer's vectors.
-                await self._send_push([])
+                if not await self._send_push([]):
+                    return
                 continue
             if p.cursor is None or p.cursor < bl.start:
                 try:
@@ -202,6 +216,17 @@ class PeerLink:
                 p.last_error = f"push refused: {repl.last_reason}"
                 log.warning("peer %s refused a push: %s", p.url, repl.last_reason)
             return status == 200
+        if status == 409:
+            # Not an error of the link: the peer is joining (it pulls instead), or belongs to
+            # another cluster (an operator must act; said once, then at sync intervals).
+            reason = repl.last_reason or data[:200].decode("utf-8", "replace").strip()
+            if reason.startswith("joining"):
+                p.state = "joining"
+            elif p.last_error != f"push refused: {reason}":
+                log.warning("peer %s refused our ops: %s", p.url, reason)
+            p.last_error = f"push refused: {reason}"
+            p.refused_until = time.monotonic() + repl.config.sync_interval
+            return False
         raise RuntimeError(f"HTTP {status}: {data[:200]!r}")
 
     # ---- pull (anti-entropy) ---------------------------------------------------------------
@@ -241,4 +266,5 @@ class PeerLink:
             if batch.ops:
                 repl.receive(p, batch)
             if not batch.more:
+                repl.cluster.pull_done(p)
                 return

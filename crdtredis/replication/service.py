@@ -4,6 +4,10 @@ Push: every op applied here (ours or relayed) goes into the backlog; each peer's
 sends what the peer's last ack does not cover. Pull: every `sync_interval`, and at once on
 reconnect, we ask each peer for everything our vector lacks, from any origin, so a partial
 mesh converges through relays. A peer whose needs predate the backlog gets a snapshot.
+
+Every batch, both ways, carries the sender's vectors (what it applied: delivery, WAIT), its
+durable vectors and its view of the other members (causal stability: membership.py), and
+its cluster status (joining and founding: cluster.py).
 """
 from __future__ import annotations
 
@@ -20,12 +24,14 @@ import aiohttp
 from aiohttp import web
 
 from ..clock import vv_covers
-from ..keyspace import Keyspace
+from ..keyspace import ExpiryReg, Keyspace
 from ..op import Op
 from ..wire import ops_pb2 as pb
 from ..wire.codec import DecodeError, OpDecoder, _varint
 from .backlog import Backlog, TooOld
+from .cluster import ClusterGlue
 from .inbox import BadBatch, apply_batch
+from .membership import Membership, MemberView
 from .peer import Peer, PeerLink
 
 if TYPE_CHECKING:
@@ -50,7 +56,12 @@ class Replication:
         self.links: list[PeerLink] = []
         for url in config.peers:
             self.peers[url.rstrip("/")] = Peer(url)
-        self.forgotten: set[str] = set(config.forget_peers)
+        self.cluster = ClusterGlue(node, config)
+        self.forgotten: set[str] = set(config.forget_peers) | set(self.cluster.state.forgotten)
+        self.membership = Membership(node.replica_id, on_new_member=self._member_added)
+        self.membership.forgotten = set(self.forgotten)
+        for rid, origin in self.cluster.state.members.items():
+            self.membership.members.setdefault(rid, _view(rid, origin))
         self.session: aiohttp.ClientSession | None = None
         self.tasks: list[asyncio.Task[None]] = []
         self.last_reason = ""
@@ -64,6 +75,7 @@ class Replication:
         self.ack_waiters: list[Callable[[], bool]] = []
         self.apply_waiters: list[Callable[[], bool]] = []
         node.replication = self
+        node.keyspace.expiry_safe = self.expiry_safe
         if bool(config.peers):
             # A node without peers refuses replication traffic: no backlog to feed.
             node.op_listeners.append(self._on_op)
@@ -154,30 +166,62 @@ class Replication:
             if dup is not None and dup.acked_vv is not None:
                 peer.ack(dup.acked_vv, dup.acked_vh or {}, dup.origin, dup.replica_id)
         peer.ack(dict(batch.vv), dict(batch.vh), batch.sender, batch.replica_id)
+        self.cluster.on_answer(peer, batch)
+        m = self.membership
+        if batch.status:
+            dvv, dvh = batch.dvv, batch.dvh
+        else:  # a sender that predates durable vectors: what it applied is all we know
+            dvv, dvh = batch.vv, batch.vh
+        if batch.status != "joining" or batch.sender:
+            m.note(batch.replica_id, batch.sender, batch.incarnation_ms, dvv, dvh, direct=True)
+        for a in batch.members:
+            if a.replica_id != self.node.replica_id:
+                m.note(a.replica_id, a.origin, a.incarnation_ms, a.vv, a.vh, direct=False)
         if self.ack_waiters:
             self.ack_waiters = [w for w in self.ack_waiters if not w()]
+
+    def _member_added(self, replica_id: str, origin: str) -> None:
+        st = self.cluster.state
+        if st.members.get(replica_id) != origin:
+            st.members[replica_id] = origin
+            self.cluster.save()
+        log.info("member %s (%s) known: causal stability waits for its acks", replica_id, origin or "?")
+
+    def durable(self) -> tuple[dict[str, int], dict[str, int]]:
+        """What our op log holds: the vectors our acks report for causal stability."""
+        p = self.node.persistence
+        if p is not None and p.oplog is not None:
+            return p.oplog.durable()
+        ks = self.node.keyspace
+        return ks.vv, ks.vh
 
     def live_peers(self) -> list[Peer]:
         return [p for p in self.peers.values() if not p.forgotten and p.replica_id not in self.forgotten]
 
+    def _sync_membership(self) -> Membership:
+        m = self.membership
+        m.unknown_peers = sum(1 for p in configured_peers(self.node) if not p.replica_id)
+        return m
+
     def stable_checker(self) -> Callable[[int, str], bool] | None:
-        """stable(hlc, origin): every live replica has applied that effect, and we hold every
-        op each of them had issued when it said so (so no op concurrent with it is still on
-        its way). None when some replica has not reported yet."""
+        """stable(hlc, origin): every member durably holds that effect, and we hold every op
+        each of them held when it said so (membership.py). None while some member has not
+        reported a usable ack, or we are still joining (nothing here is final yet)."""
+        if self.cluster.joining:
+            return None
         ks = self.node.keyspace
-        peers = self.live_peers()
-        wm = dict(ks.vh)
-        for p in peers:
-            if p.acked_vh is None or p.acked_vv is None:
-                return None
-            if p.origin and ks.vv.get(p.origin, 0) < p.acked_vv.get(p.origin, 0):
-                return None
-            for o in list(wm):
-                a = p.acked_vh.get(o, 0)
-                if a < wm[o]:
-                    wm[o] = a
-        self.gc_watermark = wm
-        return lambda h, o: wm.get(o, 0) >= h
+        chk = self._sync_membership().stable_checker(ks.vv, ks.vh)
+        self.gc_watermark = {} if chk is None else {o: h for o, h in ks.vh.items() if chk(h, o)}
+        return chk
+
+    def expiry_safe(self, reg: ExpiryReg) -> bool:
+        """Keyspace.drop_expired: may this expired key be dropped here without an op?"""
+        if self.cluster.joining:
+            return False
+        if self.node.keyspace.solo:
+            return True
+        ks = self.node.keyspace
+        return self._sync_membership().expiry_checker(ks.vv, ks.vh, self.node.now_ms())(reg)
 
     def segment_retention(self, end_vv: dict[str, int] | None) -> bool:
         """May a segment whose last ops are `end_vv` be deleted? Only once every live peer
@@ -219,10 +263,24 @@ class Replication:
     def forget(self, replica_id: str) -> bool:
         found = False
         self.forgotten.add(replica_id)
+        rids = {replica_id}
         for p in self.peers.values():
             if p.replica_id == replica_id or (p.url and p.url == replica_id):
                 p.forgotten = True
                 found = True
+                if p.replica_id:
+                    rids.add(p.replica_id)
+        if replica_id in self.membership.members:
+            found = True
+        st = self.cluster.state
+        for rid in rids:
+            self.membership.forget(rid)
+            st.members.pop(rid, None)
+            if rid not in st.forgotten:
+                st.forgotten.append(rid)
+        self.cluster.save()
+        if self.cluster.joining:
+            self.cluster._maybe_found()
         if self.ack_waiters:
             self.ack_waiters = [w for w in self.ack_waiters if not w()]
         return found
@@ -230,9 +288,20 @@ class Replication:
     # ---- wire helpers ------------------------------------------------------------------------
     def state_batch(self) -> Any:
         ks = self.node.keyspace
-        b = pb.OpBatch(version=1, sender=self.node.origin, replica_id=self.node.replica_id)
+        node = self.node
+        st = self.cluster.state
+        b = pb.OpBatch(version=1, sender=node.origin, replica_id=node.replica_id, status=st.state,
+                       cluster_id=st.cluster_id, proposal=st.proposal,
+                       incarnation_ms=node.persistence.incarnation_ms if node.persistence else 0)
         b.vv.update(ks.vv)
         b.vh.update(ks.vh)
+        dvv, dvh = self.durable()
+        b.dvv.update(dvv)
+        b.dvh.update(dvh)
+        for rid, origin, inc_ms, vv, vh in self.membership.gossip():
+            a = b.members.add(replica_id=rid, origin=origin, incarnation_ms=inc_ms)
+            a.vv.update(vv)
+            a.vh.update(vh)
         return b
 
     def batch_bytes(self, encoded_ops: list[bytes], more: bool = False) -> bytes:
@@ -300,6 +369,9 @@ class Replication:
             return bad or _refuse(400, "no batch")
         if not bool(self.config.peers):
             return _refuse(409, "this node runs without peers; restart it with --peer to replicate")
+        why = self.cluster.refuse(batch, push=True)
+        if why is not None:
+            return _refuse(409, why)
         peer = self.peer_for(batch.replica_id, batch.sender)
         try:
             dec = OpDecoder()
@@ -324,8 +396,14 @@ class Replication:
             return bad or _refuse(400, "no batch")
         if not bool(self.config.peers):
             return _refuse(409, "this node runs without peers; restart it with --peer to replicate")
+        why = self.cluster.refuse(batch, push=False)
+        if why is not None:
+            return _refuse(409, why)
         peer = self.peer_for(batch.replica_id, batch.sender)
         self.note_ack(peer, batch)
+        if self.cluster.joining:
+            # We hold nothing final yet: answer with our state only.
+            return web.Response(body=self.batch_bytes([]), content_type=CONTENT_TYPE)
         have = dict(batch.vv)
         try:
             pos = self.backlog.first_needed(have, self.node.keyspace.vv)
@@ -427,6 +505,8 @@ class Replication:
         ks.deps = deps
         for h in fresh.vh.values():
             node.hlc.observe(h)
+        if persistence is not None and persistence.oplog is not None:
+            persistence.oplog.mark_durable(ks.vv, ks.vh)  # the base is fsynced
         self.backlog.evicted.update(fresh.vv)
         self.snapshot_installs += 1
         log.info("installed a snapshot: %d keys", sum(len(d.data) for d in ks.dbs))
@@ -435,7 +515,11 @@ class Replication:
     # ---- introspection -----------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
         ks = self.node.keyspace
+        st = self.cluster.state
         return {
+            "sync_state": st.state,
+            "cluster_id": st.cluster_id,
+            "members": sorted(self.membership.members),
             "peers": [p.info(ks.vv, ks.vh) for p in self.peers.values()],
             "version_vector": dict(ks.vv),
             "backlog_ops": len(self.backlog.ops),
@@ -449,6 +533,17 @@ class Replication:
             "gc_watermark": dict(self.gc_watermark),
             "forgotten": sorted(self.forgotten),
         }
+
+
+def configured_peers(node: Node) -> list[Peer]:
+    """The peers configured by URL that are not forgotten (founding asks all of them)."""
+    repl = node.replication
+    return [p for p in repl.peers.values()
+            if p.url is not None and not p.forgotten and p.replica_id not in repl.forgotten]
+
+
+def _view(replica_id: str, origin: str) -> MemberView:
+    return MemberView(replica_id, origin)
 
 
 def _refuse(status: int, reason: str) -> web.Response:
@@ -476,9 +571,13 @@ __all__ = ["Replication", "TOKEN_HEADER"]
 def _info_replication(node: Node) -> list[tuple[str, Any]]:
     repl = node.replication
     if repl is None:
-        return [("crdt_peers", 0)]
+        p = node.persistence
+        return [("crdt_sync_state", p.cluster.state if p is not None else "solo"), ("crdt_peers", 0)]
     d = repl.info()
     items: list[tuple[str, Any]] = [
+        ("crdt_sync_state", d["sync_state"]),
+        ("crdt_cluster_id", d["cluster_id"]),
+        ("crdt_members", ",".join(d["members"])),
         ("crdt_peers", len(d["peers"])),
         ("crdt_version_vector", _vv_text(d["version_vector"])),
         ("crdt_backlog_ops", d["backlog_ops"]),

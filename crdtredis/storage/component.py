@@ -5,7 +5,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from .manifest import StorageError
+from .manifest import JOINING, SOLO, ClusterState, StorageError, save_cluster
 from .oplog import OpLog
 from .recovery import Opened, open_data_dir, recover
 
@@ -16,11 +16,13 @@ log = logging.getLogger("crdtredis.storage")
 
 
 class Persistence:
-    def __init__(self, data_dir: str, replica_id: str) -> None:
+    def __init__(self, data_dir: str, replica_id: str, has_peers: bool = False) -> None:
         self.dir = data_dir
         # Decided before the node exists: the node's origin name depends on it.
-        self.opened: Opened = open_data_dir(data_dir, replica_id)
+        self.opened: Opened = open_data_dir(data_dir, replica_id, has_peers)
         self.incarnation = self.opened.incarnation
+        self.incarnation_ms = self.opened.manifest.incarnation_ms
+        self.cluster: ClusterState = self.opened.cluster
         self.oplog: OpLog | None = None
         self.node: Node | None = None
         self.recovery: dict[str, Any] = {}
@@ -28,6 +30,16 @@ class Persistence:
     def attach(self, node: Node) -> None:
         self.node = node
         node.persistence = self
+        # Before recovery: how the log replays depends on it (Keyspace.solo), never on
+        # this start's peer list.
+        node.set_solo(self.cluster.state == SOLO)
+        if self.cluster.state == JOINING:
+            from ..replication.cluster import NOT_SYNCED
+
+            node.sync_error = NOT_SYNCED
+
+    def save_cluster(self) -> None:
+        save_cluster(self.dir, self.cluster)
 
     async def start(self) -> None:
         node = self.node

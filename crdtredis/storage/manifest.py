@@ -1,4 +1,4 @@
-"""The data directory's small metadata files: `identity` and `MANIFEST`.
+"""The data directory's small metadata files: `identity`, `MANIFEST` and `cluster`.
 
 Both are JSON, replaced atomically (temp file, fsync, rename, fsync directory — the order
 of Redis's writeAofManifestFile), so a crash leaves either the old or the new version.
@@ -14,6 +14,7 @@ from typing import Any
 
 MANIFEST = "MANIFEST"
 IDENTITY = "identity"
+CLUSTER = "cluster"
 FORMAT_VERSION = 1
 
 
@@ -60,11 +61,15 @@ class Manifest:
     clean: bool = False
     last_save: int = 0
     compactions: int = 0
+    # Unix ms when the incarnation began: orders a replica's incarnations for its peers
+    # (0: an incarnation made before this field existed).
+    incarnation_ms: int = 0
 
     def to_json(self) -> bytes:
         d: dict[str, Any] = {
             "version": self.version,
             "incarnation": self.incarnation,
+            "incarnation_ms": self.incarnation_ms,
             "base": self.base,
             "segments": [{"name": s.name, "end_vv": s.end_vv} for s in self.segments],
             "next_file": self.next_file,
@@ -89,6 +94,7 @@ class Manifest:
             return cls(
                 version=d["version"],
                 incarnation=str(d["incarnation"]),
+                incarnation_ms=int(d.get("incarnation_ms", 0)),
                 base=d.get("base"),
                 segments=segs,
                 next_file=int(d["next_file"]),
@@ -139,3 +145,59 @@ def save_identity(data_dir: str, replica_id: str) -> None:
 
 def new_incarnation() -> str:
     return secrets.token_hex(4)
+
+
+# ---- cluster membership state (replication/cluster.py) -------------------------------------
+SOLO = "solo"  # alone: founded without peers; ops are causally stable once applied
+MEMBER = "member"  # founded with its peers, or synced from a member
+JOINING = "joining"  # new or wiped with peers configured: takes no writes until synced
+
+
+@dataclass
+class ClusterState:
+    """Durable: decides how ops apply (Keyspace.solo) and whether writes are taken, so it
+    must never follow the peer list of one start (a restart never changes what a node
+    shows). `members`: every other replica known to belong (replica id -> last origin):
+    causal stability waits for each of them until it is forgotten (CRDT.FORGETPEER)."""
+
+    state: str = JOINING
+    cluster_id: str = ""
+    proposal: str = field(default_factory=lambda: secrets.token_hex(8))
+    members: dict[str, str] = field(default_factory=dict)
+    forgotten: list[str] = field(default_factory=list)
+
+    def to_json(self) -> bytes:
+        d = {"version": FORMAT_VERSION, "state": self.state, "cluster_id": self.cluster_id,
+             "proposal": self.proposal, "members": self.members, "forgotten": self.forgotten}
+        return json.dumps(d, indent=1, sort_keys=True).encode() + b"\n"
+
+    @classmethod
+    def from_json(cls, data: bytes, path: str) -> ClusterState:
+        try:
+            d = json.loads(data)
+            if not isinstance(d, dict) or d.get("version") != FORMAT_VERSION:
+                raise ValueError("unsupported cluster state")
+            state = d["state"]
+            if state not in (SOLO, MEMBER, JOINING):
+                raise ValueError(f"unknown state {state!r}")
+            members = d.get("members", {})
+            forgotten = d.get("forgotten", [])
+            if not isinstance(members, dict) or not isinstance(forgotten, list):
+                raise ValueError("bad members")
+            return cls(state, str(d.get("cluster_id", "")), str(d.get("proposal", "")),
+                       {str(k): str(v) for k, v in members.items()}, [str(x) for x in forgotten])
+        except (ValueError, KeyError, TypeError) as e:
+            raise StorageError(f"{path}: unreadable cluster state: {e}") from e
+
+
+def load_cluster(data_dir: str) -> ClusterState | None:
+    path = os.path.join(data_dir, CLUSTER)
+    try:
+        with open(path, "rb") as f:
+            return ClusterState.from_json(f.read(), path)
+    except FileNotFoundError:
+        return None
+
+
+def save_cluster(data_dir: str, c: ClusterState) -> None:
+    atomic_write(os.path.join(data_dir, CLUSTER), c.to_json())

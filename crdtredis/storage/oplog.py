@@ -40,6 +40,12 @@ def _all_acked(end_vv: dict[str, int] | None) -> bool:
     return True
 
 
+def _merge(into: dict[str, int], src: dict[str, int]) -> None:
+    for k, v in src.items():
+        if into.get(k, 0) < v:
+            into[k] = v
+
+
 class OpLog:
     def __init__(self, node: Node, data_dir: str, manifest: Manifest) -> None:
         cfg = node.config
@@ -74,10 +80,21 @@ class OpLog:
         self.write_error: str | None = None
         self.ops_logged = 0
         self.last_fsync = 0.0
+        # What the log holds, as vectors (seq, HLC per origin): of ops written to the file,
+        # of ops known to be on disk, and of ops queued in `_unwritten`. Peers count only
+        # durable ops as acked (replication/membership.py): a crash never takes back an ack.
+        self.written_vv: dict[str, int] = {}
+        self.written_vh: dict[str, int] = {}
+        self.synced_vv: dict[str, int] = {}
+        self.synced_vh: dict[str, int] = {}
+        self._pend_vv: dict[str, int] = {}
+        self._pend_vh: dict[str, int] = {}
 
     # ---- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
+        # Everything recovered was read back from the files.
+        self.mark_durable(self.node.keyspace.vv, self.node.keyspace.vh)
         self._open_new_segment()
         self.node.op_listeners.append(self.append)
         self.node.remote_op_listeners.append(self.append)
@@ -93,6 +110,7 @@ class OpLog:
             os.fsync(self._fd)
             os.close(self._fd)
             self._fd = -1
+            self.synced_vv, self.synced_vh = dict(self.written_vv), dict(self.written_vh)
         self.manifest.clean = True
         save_manifest(self.dir, self.manifest)
         log.info("op log closed cleanly (%s, %d bytes)", self.seg_name, self.seg_size)
@@ -125,6 +143,11 @@ class OpLog:
         if pending:
             self._pending = []
             self.ops_logged += len(pending)
+            pv, ph = self._pend_vv, self._pend_vh
+            for op in pending:
+                n = len(op.effects) - 1
+                pv[op.origin] = op.seq + n
+                ph[op.origin] = op.hlc + n
             buf = [_RECORD_HEAD]
             try:
                 self.encoder.encode_ops(pending, buf)  # as field 2 (repeated Op) of an OpBatch
@@ -157,6 +180,10 @@ class OpLog:
         self._unwritten = b""
         self.written += len(data)
         self.seg_size += len(data)
+        if self._pend_vv:
+            _merge(self.written_vv, self._pend_vv)
+            _merge(self.written_vh, self._pend_vh)
+            self._pend_vv, self._pend_vh = {}, {}
         if self.appendfsync == "always":
             self._start_fsync()
         if self.seg_size >= self.max_segment_size:
@@ -209,6 +236,7 @@ class OpLog:
             return
         self._fsync_running = True
         target = self.written
+        tvv, tvh = dict(self.written_vv), dict(self.written_vh)
         fd = self._fd
         waiters, self._sync_waiters = self._sync_waiters, []
 
@@ -219,6 +247,8 @@ class OpLog:
             else:
                 self.synced = max(self.synced, target)
                 self.last_fsync = time.time()
+                _merge(self.synced_vv, tvv)
+                _merge(self.synced_vh, tvh)
             for w in waiters:
                 if not w.done():
                     w.set_result(None)
@@ -256,6 +286,8 @@ class OpLog:
         if self._fd >= 0:
             os.fsync(self._fd)
             os.close(self._fd)
+            _merge(self.synced_vv, self.written_vv)
+            _merge(self.synced_vh, self.written_vh)
         for s in self.manifest.segments:
             if s.name == self.seg_name:
                 s.end_vv = dict(self.node.keyspace.vv)
@@ -378,6 +410,19 @@ class OpLog:
                 os.unlink(os.path.join(self.dir, name))
             except FileNotFoundError:
                 pass
+
+    def mark_durable(self, vv: dict[str, int], vh: dict[str, int]) -> None:
+        """Ops that are on disk by other means (recovery, an installed snapshot base)."""
+        for d, src in ((self.written_vv, vv), (self.synced_vv, vv), (self.written_vh, vh), (self.synced_vh, vh)):
+            _merge(d, src)
+
+    def durable(self) -> tuple[dict[str, int], dict[str, int]]:
+        """(seq vector, HLC vector) of the ops a crash cannot take away: fsynced ones
+        under `always`/`everysec`; written ones under `no` (the OS decides when they reach
+        the disk, as for Redis's AOF, so a power loss may lose some: documented)."""
+        if self.appendfsync == "no":
+            return self.written_vv, self.written_vh
+        return self.synced_vv, self.synced_vh
 
     # ---- introspection -----------------------------------------------------------------
     def segment_sizes(self) -> list[tuple[str, int]]:

@@ -18,11 +18,17 @@ from typing import TYPE_CHECKING, Any
 from ..wire.codec import DecodeError, OpDecoder
 from .framing import MAGIC_SIZE, SEG_MAGIC, scan
 from .manifest import (
+    JOINING,
+    MEMBER,
+    SOLO,
+    ClusterState,
     Manifest,
     StorageError,
+    load_cluster,
     load_identity,
     load_manifest,
     new_incarnation,
+    save_cluster,
     save_identity,
     save_manifest,
 )
@@ -39,14 +45,20 @@ REPAIR_HINT = "run `crdt-redis check-log {dir}` to inspect, `crdt-redis check-lo
 class Opened:
     """What `open_data_dir` decided before the node exists."""
 
-    def __init__(self, manifest: Manifest, incarnation: str, complete: bool, missing: list[str]) -> None:
+    def __init__(self, manifest: Manifest, incarnation: str, complete: bool, missing: list[str],
+                 cluster: ClusterState) -> None:
         self.manifest = manifest
         self.incarnation = incarnation
         self.complete = complete
         self.missing = missing
+        self.cluster = cluster
 
 
-def open_data_dir(data_dir: str, replica_id: str) -> Opened:
+def open_data_dir(data_dir: str, replica_id: str, has_peers: bool = False) -> Opened:
+    """Decide the incarnation and the cluster state. A new data dir with peers configured is
+    a joining replica (it takes no writes until it has synced, or has founded the cluster
+    with peers that are all new too); without peers it is founded alone (solo). After that
+    the state is durable: later peer lists never change it (replication/cluster.py)."""
     try:
         os.makedirs(data_dir, exist_ok=True)
     except OSError as e:
@@ -64,10 +76,22 @@ def open_data_dir(data_dir: str, replica_id: str) -> Opened:
             f"{data_dir}: data directory belongs to replica '{ident['replica_id']}', "
             f"configured replica_id is '{replica_id}'"
         )
+    cluster = load_cluster(data_dir)
     if manifest is None:
-        manifest = Manifest(incarnation=new_incarnation(), clean=True)
+        if cluster is None or not has_peers and cluster.state == JOINING:
+            # A new replica (a joining one that never synced may change its mind).
+            cluster = ClusterState(state=JOINING if has_peers else SOLO)
+            if not has_peers:
+                cluster.cluster_id = cluster.proposal
+            save_cluster(data_dir, cluster)
+        manifest = Manifest(incarnation=new_incarnation(), clean=True, incarnation_ms=_now_ms())
         save_manifest(data_dir, manifest)
-        return Opened(manifest, manifest.incarnation, True, [])
+        return Opened(manifest, manifest.incarnation, True, [], cluster)
+    if cluster is None:
+        # A data dir from before cluster states: a member (never assumed alone), of a cluster
+        # that every such data dir shares.
+        cluster = ClusterState(state=MEMBER, cluster_id="legacy")
+        save_cluster(data_dir, cluster)
     if manifest.base and not os.path.exists(os.path.join(data_dir, manifest.base)):
         raise StorageError(
             f"{os.path.join(data_dir, manifest.base)}: base snapshot listed in MANIFEST is missing; "
@@ -79,11 +103,16 @@ def open_data_dir(data_dir: str, replica_id: str) -> Opened:
         inc = manifest.incarnation
     else:
         inc = new_incarnation()
+        manifest.incarnation_ms = _now_ms()
         why = "log incomplete (missing " + ", ".join(missing) + ")" if missing else "unclean shutdown"
         log.warning("starting as new incarnation %s: %s", inc, why)
     manifest.segments = [s for s in manifest.segments if s.name not in missing]
     manifest.incarnation = inc
-    return Opened(manifest, inc, complete, missing)
+    return Opened(manifest, inc, complete, missing, cluster)
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 class Progress:

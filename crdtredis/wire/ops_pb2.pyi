@@ -82,7 +82,7 @@ class Op(_message.Message):
     def __init__(self, version: _Optional[int] = ..., origin: _Optional[str] = ..., seq: _Optional[int] = ..., hlc: _Optional[int] = ..., deps: _Optional[_Mapping[str, int]] = ..., deps_same: _Optional[bool] = ..., effects: _Optional[_Iterable[_Union[Effect, _Mapping]]] = ...) -> None: ...
 
 class OpBatch(_message.Message):
-    __slots__ = ("version", "ops", "sender", "vv", "vh", "more", "snapshot_needed", "replica_id")
+    __slots__ = ("version", "ops", "sender", "vv", "vh", "more", "snapshot_needed", "replica_id", "status", "cluster_id", "proposal", "dvv", "dvh", "incarnation_ms", "members")
     class VvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -97,6 +97,20 @@ class OpBatch(_message.Message):
         key: str
         value: int
         def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class DvvEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class DvhEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     VERSION_FIELD_NUMBER: _ClassVar[int]
     OPS_FIELD_NUMBER: _ClassVar[int]
     SENDER_FIELD_NUMBER: _ClassVar[int]
@@ -105,6 +119,13 @@ class OpBatch(_message.Message):
     MORE_FIELD_NUMBER: _ClassVar[int]
     SNAPSHOT_NEEDED_FIELD_NUMBER: _ClassVar[int]
     REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    PROPOSAL_FIELD_NUMBER: _ClassVar[int]
+    DVV_FIELD_NUMBER: _ClassVar[int]
+    DVH_FIELD_NUMBER: _ClassVar[int]
+    INCARNATION_MS_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
     version: int
     ops: _containers.RepeatedCompositeFieldContainer[Op]
     sender: str
@@ -113,4 +134,39 @@ class OpBatch(_message.Message):
     more: bool
     snapshot_needed: bool
     replica_id: str
-    def __init__(self, version: _Optional[int] = ..., ops: _Optional[_Iterable[_Union[Op, _Mapping]]] = ..., sender: _Optional[str] = ..., vv: _Optional[_Mapping[str, int]] = ..., vh: _Optional[_Mapping[str, int]] = ..., more: _Optional[bool] = ..., snapshot_needed: _Optional[bool] = ..., replica_id: _Optional[str] = ...) -> None: ...
+    status: str
+    cluster_id: str
+    proposal: str
+    dvv: _containers.ScalarMap[str, int]
+    dvh: _containers.ScalarMap[str, int]
+    incarnation_ms: int
+    members: _containers.RepeatedCompositeFieldContainer[MemberAck]
+    def __init__(self, version: _Optional[int] = ..., ops: _Optional[_Iterable[_Union[Op, _Mapping]]] = ..., sender: _Optional[str] = ..., vv: _Optional[_Mapping[str, int]] = ..., vh: _Optional[_Mapping[str, int]] = ..., more: _Optional[bool] = ..., snapshot_needed: _Optional[bool] = ..., replica_id: _Optional[str] = ..., status: _Optional[str] = ..., cluster_id: _Optional[str] = ..., proposal: _Optional[str] = ..., dvv: _Optional[_Mapping[str, int]] = ..., dvh: _Optional[_Mapping[str, int]] = ..., incarnation_ms: _Optional[int] = ..., members: _Optional[_Iterable[_Union[MemberAck, _Mapping]]] = ...) -> None: ...
+
+class MemberAck(_message.Message):
+    __slots__ = ("replica_id", "origin", "incarnation_ms", "vv", "vh")
+    class VvEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class VhEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    INCARNATION_MS_FIELD_NUMBER: _ClassVar[int]
+    VV_FIELD_NUMBER: _ClassVar[int]
+    VH_FIELD_NUMBER: _ClassVar[int]
+    replica_id: str
+    origin: str
+    incarnation_ms: int
+    vv: _containers.ScalarMap[str, int]
+    vh: _containers.ScalarMap[str, int]
+    def __init__(self, replica_id: _Optional[str] = ..., origin: _Optional[str] = ..., incarnation_ms: _Optional[int] = ..., vv: _Optional[_Mapping[str, int]] = ..., vh: _Optional[_Mapping[str, int]] = ...) -> None: ...

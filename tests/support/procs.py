@@ -309,6 +309,16 @@ class CrdtRedisProc(_Proc):
         self.start()
         return True
 
+    def sync_state(self) -> str:
+        """"solo", "member" or "joining" (a new replica that has not synced yet)."""
+        return str(self.client().info("replication").get("crdt_sync_state", ""))
+
+    def wait_synced(self, timeout: float = 60.0) -> CrdtRedisProc:
+        """Wait until this replica takes writes (founded its cluster or synced a member)."""
+        wait_until(lambda: self.sync_state() in ("solo", "member"), timeout=timeout, interval=0.05,
+                   msg=f"{self.name} to sync with its cluster")
+        return self
+
     def health(self, timeout: float = 2.0) -> int:
         """HTTP status of GET /health (raises if the HTTP port does not answer)."""
         import urllib.error
