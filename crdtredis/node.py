@@ -22,7 +22,7 @@ from .client import Client
 from .clock import HLC, LOGICAL_BITS, hlc_ms
 from .cmdtable import Command, CommandTable
 from .crdt import codes
-from .keyspace import CREATE, EXPIRE_KIND, Keyspace, typed_codes
+from .keyspace import CREATE, Keyspace, typed_codes
 from .op import Effect, Op
 from .reply import QUEUED, CommandError, Deferred, ErrorReply, Reply
 
@@ -283,13 +283,14 @@ class Node:
         return eff
 
     def _keep_ttl(self, eff: Effect) -> Effect:
-        """SET ... KEEPTTL (also APPEND, SETRANGE). On a missing key there is no TTL to keep;
-        a TTL written by the SET whose value is replaced moves to the new value (ExpiryReg:
-        it belongs to the value), while an EXPIRE-kind TTL stays where it is."""
+        """SET ... KEEPTTL (also APPEND, SETRANGE): the key's TTL goes with the new value,
+        written as that value's TTL (ExpiryReg: a TTL written by a SET belongs to its
+        value). On a missing key there is nothing to keep. The choice depends only on the
+        deadline this replica shows, never on what its GC has collected."""
         if self._expire_first(eff):
             return (_SET, eff[1], eff[2], eff[3], codes.TTL_CLEAR, None)
         reg = self.keyspace.dbs[eff[1]].expires.get(eff[2])
-        if reg is not None and reg.deadline is not None and all(v[3] != EXPIRE_KIND for v in reg.vals):
+        if reg is not None and reg.deadline is not None:
             return (_SET, eff[1], eff[2], eff[3], codes.TTL_SET, reg.deadline)
         return eff
 

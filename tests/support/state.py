@@ -51,3 +51,50 @@ def dump_client(r: redis.Redis, databases: int = 16) -> dict[tuple[int, bytes], 
             out[(dbi, key)] = (t, v, ttl is not None and ttl >= 0)
     r.execute_command("SELECT", 0)
     return out
+
+
+def visible_state(node: Any, now_ms: int) -> dict[tuple[int, bytes], Any]:
+    """What a client of `node` sees at time `now_ms`, in-process: every live key of every db
+    with its type, value and absolute deadline (None: no TTL)."""
+    from crdtredis.crdt.string_counter import string_value
+    from crdtredis.keyspace import entry_type
+
+    out: dict[tuple[int, bytes], Any] = {}
+    for db in node.keyspace.dbs:
+        for key, e in db.data.items():
+            reg = db.expires.get(key)
+            deadline = None if reg is None else reg.deadline
+            if deadline is not None and deadline <= now_ms:
+                continue
+            t = entry_type(e)
+            if t == b"string":
+                v: Any = string_value(e)
+            elif t == b"list":
+                v = e.values()
+            elif t == b"set":
+                v = sorted(e.m)
+            elif t == b"hash":
+                v = sorted(e.items())
+            elif t == b"zset":
+                v = list(e.index)
+            else:
+                v = entry_state(e)
+            out[(db.index, key)] = (t, v, deadline)
+    return out
+
+
+def load_data_dir(path: Any, replica_id: str, peers: tuple[str, ...] = ()) -> Any:
+    """A node recovered from a data dir (base + segments), without starting a server."""
+    import dataclasses
+
+    from crdtredis.commands import new_node
+    from crdtredis.config import default_config
+    from crdtredis.storage.component import Persistence
+    from crdtredis.storage.recovery import recover
+
+    cfg = dataclasses.replace(default_config(), replica_id=replica_id, peers=peers, data_dir=str(path))
+    p = Persistence(str(path), replica_id, has_peers=bool(peers))
+    node = new_node(cfg, incarnation=p.incarnation)
+    p.attach(node)
+    recover(node, str(path), p.opened)
+    return node
