@@ -272,3 +272,55 @@ def _diff(a: dict[Any, Any], b: dict[Any, Any]) -> list[Any]:
 
 def assert_same(a: dict[Any, Any], b: dict[Any, Any], what: str) -> None:
     assert a == b, (what, _diff(a, b))
+
+
+def causal_orders(c_factory: Any, limit: int = 720) -> Any:
+    """Every causal order in which the replicas of `c_factory()` (a deterministic scenario,
+    rebuilt per order) can receive what is pending for them. Yields finished clusters: each
+    replica got its pending ops in one of their causal linearizations (replicas vary
+    together, each through its own list of orders)."""
+    probe = c_factory()
+    per_replica: list[list[list[int]]] = []
+    for r in probe.replicas:
+        pend = [op for op in r.inbox if not r.applied(op)]
+        per_replica.append(_linearizations(r, pend, limit))
+    n = max(len(x) for x in per_replica)
+    for k in range(n):
+        c = c_factory()
+        for i, r in enumerate(c.replicas):
+            orders = per_replica[i]
+            pend = [op for op in r.inbox if not r.applied(op)]
+            for j in orders[k % len(orders)]:
+                r.deliver(pend[j])
+            r.inbox = []
+        yield c
+
+
+def _linearizations(r: SimReplica, pend: list[Op], limit: int) -> list[list[int]]:
+    """Index orders of `pend` in which each op is ready when delivered (origins' seq order
+    and deps), computed from the ops alone."""
+    ks = r.node.keyspace
+    out: list[list[int]] = []
+
+    def ready(i: int, vv: dict[str, int], vh: dict[str, int]) -> bool:
+        op = pend[i]
+        if vv.get(op.origin, 0) != op.seq - 1:
+            return False
+        return all(vh.get(o, 0) >= h for o, h in op.deps.items())
+
+    def walk(done: list[int], vv: dict[str, int], vh: dict[str, int]) -> None:
+        if len(out) >= limit:
+            return
+        if len(done) == len(pend):
+            out.append(list(done))
+            return
+        for i in range(len(pend)):
+            if i in done or not ready(i, vv, vh):
+                continue
+            op = pend[i]
+            nvv = {**vv, op.origin: op.last_seq}
+            nvh = {**vh, op.origin: op.hlc + len(op.effects) - 1}
+            walk([*done, i], nvv, nvh)
+
+    walk([], dict(ks.vv), dict(ks.vh))
+    return out or [[]]
