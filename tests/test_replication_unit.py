@@ -149,3 +149,14 @@ def test_a_new_incarnations_ack_counts_only_once_its_old_incarnations_ops_are_he
 class _Member:
     def __init__(self, rid: str, origin: str, inc_ms: int, vv: dict[str, int], vh: dict[str, int]) -> None:
         self.replica_id, self.origin, self.incarnation_ms, self.vv, self.vh = rid, origin, inc_ms, vv, vh
+
+
+def test_a_forgotten_replica_is_refused_unless_it_comes_back_empty() -> None:
+    node, repl = _repl(["http://127.0.0.1:1"])
+    repl.forget("gone")
+    back = _Ack("gone", "gone.2", {"gone.1": 4}, {"gone.1": 400})
+    why = repl._refusal(back, push=True)
+    assert why is not None and "forgotten" in why
+    back.status = "joining"
+    assert repl._refusal(back, push=False) is None
+    assert "gone" not in repl.forgotten and "gone" not in repl.cluster.state.forgotten

@@ -180,6 +180,29 @@ class Replication:
         if self.ack_waiters:
             self.ack_waiters = [w for w in self.ack_waiters if not w()]
 
+    def _refusal(self, batch: Any, push: bool) -> str | None:
+        rid = batch.replica_id
+        if rid in self.forgotten:
+            if batch.status != "joining":
+                # Forgotten means gone for good: GC no longer waits for it, so its new ops
+                # could be concurrent with what was collected. It may come back only empty.
+                return (f"replica {rid} was forgotten (CRDT.FORGETPEER): it can rejoin only as a new "
+                        "replica, with an empty data dir")
+            self._unforget(rid)
+        return self.cluster.refuse(batch, push)
+
+    def _unforget(self, rid: str) -> None:
+        self.forgotten.discard(rid)
+        self.membership.forgotten.discard(rid)
+        st = self.cluster.state
+        if rid in st.forgotten:
+            st.forgotten.remove(rid)
+            self.cluster.save()
+        for p in self.peers.values():
+            if p.replica_id == rid:
+                p.forgotten = False
+        log.info("forgotten replica %s is joining again as a new replica", rid)
+
     def _member_added(self, replica_id: str, origin: str) -> None:
         st = self.cluster.state
         if st.members.get(replica_id) != origin:
@@ -371,7 +394,7 @@ class Replication:
             return bad or _refuse(400, "no batch")
         if not bool(self.config.peers):
             return _refuse(409, "this node runs without peers; restart it with --peer to replicate")
-        why = self.cluster.refuse(batch, push=True)
+        why = self._refusal(batch, push=True)
         if why is not None:
             return _refuse(409, why)
         peer = self.peer_for(batch.replica_id, batch.sender)
@@ -398,7 +421,7 @@ class Replication:
             return bad or _refuse(400, "no batch")
         if not bool(self.config.peers):
             return _refuse(409, "this node runs without peers; restart it with --peer to replicate")
-        why = self.cluster.refuse(batch, push=False)
+        why = self._refusal(batch, push=False)
         if why is not None:
             return _refuse(409, why)
         peer = self.peer_for(batch.replica_id, batch.sender)
