@@ -292,6 +292,9 @@ class Keyspace:
         self.type_conflicts = 0
         self.dirty = 0
         self.expired_dropped = 0
+        # (db, key) of the last key an emptying write removed; the node clears it before each
+        # command, so it tells "this command emptied the key" (Node._typed_write).
+        self.emptied: tuple[int, bytes] | None = None
         self._ctx = Ctx(origin, 0, 0, {})
 
     # ---- the choke point -------------------------------------------------------------
@@ -396,7 +399,8 @@ class Keyspace:
             if e is not None and _empty(e) and e.retain():
                 kept[entry_type(e)] = e
         if not cands:
-            data.pop(key, None)
+            if data.pop(key, None) is not None:
+                self.emptied = (db.index, key)
             if kept:
                 db.shadow[key] = kept
             else:
@@ -482,6 +486,7 @@ class Keyspace:
     def drop_empty(self, db: Db, key: bytes, e: Entry) -> None:
         """Remove the empty visible entry at `key`; keep it hidden if it must be retained."""
         del db.data[key]
+        self.emptied = (db.index, key)
         if not self.solo and e.retain():
             db.shadow.setdefault(key, {})[e.TYPE] = e
 

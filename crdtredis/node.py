@@ -90,9 +90,6 @@ class Node:
         self.replication: Any = None
         # Set by the op log while it cannot write: write commands are refused (Redis MISCONF).
         self.persistence_error: str | None = None
-        # (db, key) of the last typed write of the running command that found its key (see
-        # `_typed_write`); reset before each command.
-        self._cmd_key: tuple[int, bytes] | None = None
         # Set while this replica has not synced with its cluster (a new or wiped replica):
         # write commands are refused with this error (docs/semantics.md, "Joining").
         self.sync_error: str | None = None
@@ -148,7 +145,7 @@ class Node:
         client.last_cmd = argv[0]
         t0 = _perf_ns()
         try:
-            self._cmd_key = None
+            self.keyspace.emptied = None
             reply = cmd.handler(self, client, argv)
         except CommandError as e:
             reply = ErrorReply(e.message)
@@ -196,7 +193,7 @@ class Node:
         client.last_cmd = argv[0]
         t0 = _perf_ns()
         try:
-            self._cmd_key = None
+            self.keyspace.emptied = None
             reply = cmd.handler(self, client, argv)
         except CommandError as e:
             reply = ErrorReply(e.message)
@@ -255,7 +252,9 @@ class Node:
         code = eff[0]
         if code != _SET:
             if code in self._typed:
-                eff = self._typed_write(eff)
+                db = self.keyspace.dbs[eff[1]]
+                if db.expires or eff[2] not in db.data:
+                    eff = self._typed_write(eff)
         elif eff[4] == _TTL_KEEP:
             eff = self._keep_ttl(eff)
         self._emit(eff)
@@ -274,12 +273,11 @@ class Node:
 
     def _typed_write(self, eff: Effect) -> Effect:
         if self._expire_first(eff):
-            if self._cmd_key == (eff[1], eff[2]):
+            if self.keyspace.emptied == (eff[1], eff[2]):
                 # The same command emptied the key and writes it again (LMOVE k k): it never
                 # stopped existing for the client, so nothing is deleted first (its TTL stays).
                 return eff
             return (eff[0] | CREATE, *eff[1:])
-        self._cmd_key = (eff[1], eff[2])
         return eff
 
     def _keep_ttl(self, eff: Effect) -> Effect:

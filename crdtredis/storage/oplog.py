@@ -143,11 +143,17 @@ class OpLog:
         if pending:
             self._pending = []
             self.ops_logged += len(pending)
-            pv, ph = self._pend_vv, self._pend_vh
-            for op in pending:
-                n = len(op.effects) - 1
-                pv[op.origin] = op.seq + n
-                ph[op.origin] = op.hlc + n
+            if self.node._group is None:
+                # Every applied op is in this write (or an earlier one): the keyspace's
+                # vectors describe it, at one copy per write instead of work per op.
+                ks = self.node.keyspace
+                self._pend_vv, self._pend_vh = dict(ks.vv), dict(ks.vh)
+            else:  # an op still open (a running script): only what is queued
+                pv, ph = self._pend_vv, self._pend_vh
+                for op in pending:
+                    n = len(op.effects) - 1
+                    pv[op.origin] = op.seq + n
+                    ph[op.origin] = op.hlc + n
             buf = [_RECORD_HEAD]
             try:
                 self.encoder.encode_ops(pending, buf)  # as field 2 (repeated Op) of an OpBatch
