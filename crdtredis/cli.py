@@ -189,7 +189,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = config_from_args(ns)
         if ns.generate_config:
-            print(json.dumps(config.to_dict(), indent=2))
+            try:
+                print(json.dumps(config.to_dict(), indent=2), flush=True)
+            except BrokenPipeError:
+                # `crdt-redis --generate-config | head`: the reader left; not an error.
+                # Point stdout at devnull so the interpreter's final flush stays quiet.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
         configure_logging(config)
     except ConfigError as exc:

@@ -63,7 +63,16 @@ class Server:
                 add = getattr(comp, "add_routes", None)
                 if add is not None:
                     add(app)
-            self._http = await start_http(app, cfg.bind, cfg.http_port)
+            try:
+                self._http = await start_http(app, cfg.bind, cfg.http_port)
+            except OSError as e:
+                if cfg.peers:
+                    raise  # replication needs it
+                # A user who only asked for a Redis on its port gets one: the HTTP side
+                # (/health, /metrics, replication) is optional without peers.
+                log.warning("HTTP port %s:%d unavailable (%s): /health, /stats, /metrics are off; "
+                            "set --http-port to another port (0 turns it off)", cfg.bind, cfg.http_port,
+                            e.strerror or e)
         for comp in self.components:
             await comp.start()
         loop = asyncio.get_running_loop()
@@ -96,7 +105,7 @@ class Server:
     async def wait(self) -> None:
         await self._stop.wait()
 
-    async def shutdown(self, clean: bool = True) -> None:
+    async def shutdown(self) -> None:
         log.info("shutting down: closing listeners and clients")
         if self._listener is not None:
             self._listener.close()
@@ -107,8 +116,8 @@ class Server:
         if self._http is not None:
             await self._http.cleanup()
         for comp in reversed(self.components):
-            if not clean and comp is self.persistence:
-                continue  # a failed start is not a clean shutdown: keep the crash marker
+            # Also after a failed start (a busy port): everything the log took is flushed
+            # and fsynced, so the next start keeps this incarnation instead of burning one.
             try:
                 await comp.stop()
             except Exception:  # noqa: BLE001 - stop the others even if one fails
@@ -134,11 +143,11 @@ async def serve(config: Config) -> int:
         await server.start()
     except StorageError as e:
         log.error("refusing to start: %s", e)
-        await server.shutdown(clean=False)
+        await server.shutdown()
         return 1
     except OSError as e:
         log.error("could not start: %s", e)
-        await server.shutdown(clean=False)
+        await server.shutdown()
         return 1
     await server.wait()
     await server.shutdown()

@@ -221,15 +221,53 @@ async def test_replica_id_mismatch_is_refused(tmp_path: Path) -> None:
         await open_node(tmp_path, replica_id="someone-else")
 
 
-async def test_missing_segment_starts_as_new_incarnation(tmp_path: Path) -> None:
+async def test_a_missing_segment_refuses_start_until_check_log_fixes_it(tmp_path: Path) -> None:
     names, _state = await _two_segments(tmp_path)
     node, p = await open_node(tmp_path)
     inc = node.origin
     await p.stop()
     os.unlink(tmp_path / names[0])
-    node2, p2 = await open_node(tmp_path)
+    with pytest.raises(StorageError, match=rf"{names[0]}: segment listed in MANIFEST is missing; refusing"):
+        await open_node(tmp_path)
+    status, _lines = check_log(str(tmp_path), fix=True)
+    node2, p2 = await open_node(tmp_path)  # what check-log kept: a new incarnation
     assert node2.origin != inc
     await p2.stop()
+
+
+async def test_a_missing_manifest_with_data_refuses_start_and_check_log_rebuilds_it(tmp_path: Path) -> None:
+    node, p = await open_node(tmp_path)
+    load_some(node)
+    flush(p)
+    before = dump_keyspace(node)
+    await p.stop()
+    os.unlink(tmp_path / "MANIFEST")
+    with pytest.raises(StorageError, match="MANIFEST: missing, but the data directory holds 000001.seg"):
+        await open_node(tmp_path)
+    assert check_log(str(tmp_path), fix=False)[0] == 1
+    assert check_log(str(tmp_path), fix=True)[0] == 0
+    node2, p2 = await open_node(tmp_path)
+    assert dump_keyspace(node2) == before
+    await p2.stop()
+
+
+def test_a_second_process_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from crdtredis.storage.recovery import lock_data_dir
+
+    fd = lock_data_dir(str(tmp_path))
+    try:
+        code = ("import sys; from crdtredis.storage.recovery import lock_data_dir\n"
+                "from crdtredis.storage.manifest import StorageError\n"
+                f"try: lock_data_dir({str(tmp_path)!r})\n"
+                "except StorageError as e: print(e); sys.exit(3)\n")
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 3
+        assert f"in use by another crdt-redis process (pid {os.getpid()})" in r.stdout
+    finally:
+        os.close(fd)
 
 
 # -- group commit: one log write per loop turn, before any reply of it ---------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import TYPE_CHECKING, Any
 
 from .manifest import JOINING, SOLO, ClusterState, StorageError, save_cluster
@@ -57,6 +58,13 @@ class Persistence:
     async def stop(self) -> None:
         if self.oplog is not None:
             await self.oplog.stop()
+        self.release()
+
+    def release(self) -> None:
+        """Give the data dir back (the lock); also after a failed start."""
+        if self.opened.lock_fd >= 0:
+            os.close(self.opened.lock_fd)
+            self.opened.lock_fd = -1
 
     def info(self) -> dict[str, Any]:
         d: dict[str, Any] = {"loading": int(bool(self.node and self.node.loading)), "data_dir": self.dir,
@@ -102,6 +110,7 @@ def _info_persistence(node: Node) -> list[tuple[str, Any]]:
         ("oplog_last_load_seconds", d.get("last_load_seconds", 0)),
         ("oplog_last_load_ops", d.get("last_load_ops", 0)),
         ("oplog_write_error", d.get("write_error", "")),
+        ("oplog_rotate_error", d.get("rotate_error", "")),
     ]
     return items
 

@@ -77,7 +77,15 @@ class OpLog:
         self.retention: Callable[[dict[str, int] | None], bool] = _all_acked
         self.compacting = False
         self.last_compaction: dict[str, Any] = {}
+        # Why the log cannot take writes now (a failed write() or fsync): write commands
+        # are refused with MISCONF meanwhile (Node.persistence_error), and one retry timer
+        # tries again until it works. A failed rotation is not one: the log keeps using the
+        # segment it has, which the MANIFEST lists, and tries again later.
         self.write_error: str | None = None
+        self.sync_error: str | None = None
+        self.rotate_error: str | None = None
+        self._retry_scheduled = False
+        self._next_rotate = 0.0
         self.ops_logged = 0
         self.last_fsync = 0.0
         # What the log holds, as vectors (seq, HLC per origin): of ops written to the file,
@@ -172,17 +180,15 @@ class OpLog:
             if self.write_error is None:
                 log.error("cannot write the op log %s: %s", self.seg_name, e)
             self.write_error = str(e.strerror or e)
-            self.node.persistence_error = self.write_error
             self._unwritten = data[n:]
             self.written += n
             self.seg_size += n
-            if self.loop is not None:
-                self.loop.call_later(0.1, self.flush)
+            self._set_error()
             return
         if self.write_error is not None:
             log.warning("the op log is writable again")
             self.write_error = None
-            self.node.persistence_error = None
+            self._set_error()
         self._unwritten = b""
         self.written += len(data)
         self.seg_size += len(data)
@@ -192,8 +198,25 @@ class OpLog:
             self._pend_vv, self._pend_vh = {}, {}
         if self.appendfsync == "always":
             self._start_fsync()
-        if self.seg_size >= self.max_segment_size:
+        if self.seg_size >= self.max_segment_size and time.monotonic() >= self._next_rotate:
             self.rotate()
+
+    def _set_error(self) -> None:
+        """Publish the current write/fsync error (MISCONF) and keep one retry pending."""
+        err = self.write_error or self.sync_error
+        self.node.persistence_error = err
+        if err is not None and not self._retry_scheduled and self.loop is not None:
+            self._retry_scheduled = True
+            self.loop.call_later(0.1, self._retry)
+
+    def _retry(self) -> None:
+        self._retry_scheduled = False
+        if self._fd < 0:
+            return
+        self.flush()
+        if self.write_error is None and self.sync_error is not None:
+            self._start_fsync()
+        self._set_error()
 
     def _encode_one_by_one(self, ops: list[Op]) -> list[bytes]:
         """An op the encoder rejects is a bug in the command that made it; it must not
@@ -228,6 +251,13 @@ class OpLog:
             return self._commit
         if self._pending or self._unwritten:
             self.flush()
+        if self.appendfsync == "always" and (self._unwritten or self.write_error is not None):
+            # Not on disk: these replies must not say OK (the client's connection is
+            # closed instead, like a server that died before answering).
+            if loop is not None:
+                fail: asyncio.Future[None] = loop.create_future()
+                fail.set_exception(OSError(f"op log write failed: {self.write_error}"))
+                return fail
         if self.appendfsync != "always" or self.synced >= self.written:
             return None
         assert loop is not None
@@ -248,13 +278,27 @@ class OpLog:
 
         def done(f: asyncio.Future[Any]) -> None:
             self._fsync_running = False
-            if f.exception() is not None:
-                log.error("fsync failed: %s", f.exception())
-            else:
-                self.synced = max(self.synced, target)
-                self.last_fsync = time.time()
-                _merge(self.synced_vv, tvv)
-                _merge(self.synced_vh, tvh)
+            exc = f.exception()
+            if exc is not None:
+                if self.sync_error is None:
+                    log.error("fsync of the op log failed: %s", exc)
+                self.sync_error = f"fsync: {getattr(exc, 'strerror', None) or exc}"
+                # Not durable: waiting replies must not say OK; writes are refused until an
+                # fsync works again (the retry timer asks for one).
+                for w in waiters + self._sync_waiters:
+                    if not w.done():
+                        w.set_exception(OSError(self.sync_error))
+                self._sync_waiters = []
+                self._set_error()
+                return
+            self.synced = max(self.synced, target)
+            self.last_fsync = time.time()
+            _merge(self.synced_vv, tvv)
+            _merge(self.synced_vh, tvh)
+            if self.sync_error is not None:
+                log.warning("fsync of the op log works again")
+                self.sync_error = None
+                self._set_error()
             for w in waiters:
                 if not w.done():
                     w.set_result(None)
@@ -286,18 +330,64 @@ class OpLog:
         self.manifest.clean = False
         save_manifest(self.dir, self.manifest)
 
-    def rotate(self) -> None:
-        """Close the current segment (fsynced, its end vector recorded), open a new one."""
+    def rotate(self) -> bool:
+        """Switch to a new segment, but only once it exists on disk and the MANIFEST lists
+        it: until then the current segment (which the MANIFEST lists) keeps taking writes,
+        so a failed rotation (disk full, read-only dir, no file descriptor left) loses
+        nothing and never leaves a stale descriptor behind. True when it switched."""
         self.flush()
-        if self._fd >= 0:
-            os.fsync(self._fd)
-            os.close(self._fd)
-            _merge(self.synced_vv, self.written_vv)
-            _merge(self.synced_vh, self.written_vh)
-        for s in self.manifest.segments:
-            if s.name == self.seg_name:
-                s.end_vv = dict(self.node.keyspace.vv)
-        self._open_new_segment()
+        if self._fd < 0 or self._unwritten or self.write_error is not None:
+            return False  # the current segment must hold everything written so far first
+        try:
+            os.fsync(self._fd)  # the segment being closed is complete on disk
+        except OSError as e:
+            self.sync_error = f"fsync: {e.strerror or e}"
+            self._set_error()
+            return False
+        name = self.manifest.alloc("seg")
+        path = os.path.join(self.dir, name)
+        fd = -1
+        old = next((x for x in self.manifest.segments if x.name == self.seg_name), None)
+        old_end = old.end_vv if old is not None else None
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+            os.write(fd, SEG_MAGIC)
+            os.fsync(fd)
+            if old is not None:
+                old.end_vv = dict(self.written_vv)
+            self.manifest.segments.append(SegmentInfo(name))
+            self.manifest.clean = False
+            try:
+                save_manifest(self.dir, self.manifest)
+            except OSError:
+                self.manifest.segments.pop()
+                if old is not None:
+                    old.end_vv = old_end
+                raise
+        except OSError as e:
+            if fd >= 0:
+                os.close(fd)
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            if self.rotate_error is None:
+                log.error("cannot start a new op log segment (%s); %s keeps taking writes", e, self.seg_name)
+            self.rotate_error = str(e.strerror or e)
+            self._next_rotate = time.monotonic() + 1.0
+            return False
+        os.close(self._fd)
+        _merge(self.synced_vv, self.written_vv)
+        _merge(self.synced_vh, self.written_vh)
+        self._fd = fd
+        self.seg_name = name
+        self.seg_size = len(SEG_MAGIC)
+        self.written = self.synced = self.seg_size
+        # Each segment is decodable on its own: deps are never elided across segments.
+        self.encoder.reset_deps()
+        if self.rotate_error is not None:
+            log.warning("op log rotation works again (%s)", name)
+            self.rotate_error = None
         if (
             not self.compacting
             and self.compaction_threshold
@@ -305,6 +395,7 @@ class OpLog:
             and self.loop is not None
         ):
             self._tasks.append(self.loop.create_task(self.compact()))
+        return True
 
     # ---- compaction --------------------------------------------------------------------
     async def compact(self) -> bool:
@@ -355,14 +446,26 @@ class OpLog:
             except OSError:
                 pass
             return False
-        old_base = self.manifest.base
-        self.manifest.base = base_name
+        m = self.manifest
+        old_base = m.base
         retired = [s for s in covered if self.retention(s.end_vv)]
         retired_names = {s.name for s in retired}
-        self.manifest.segments = [s for s in self.manifest.segments if s.name not in retired_names]
-        self.manifest.last_save = int(time.time())
-        self.manifest.compactions += 1
-        save_manifest(self.dir, self.manifest)
+        before = (m.base, m.segments, m.last_save, m.compactions)
+        m.base = base_name
+        m.segments = [s for s in m.segments if s.name not in retired_names]
+        m.last_save = int(time.time())
+        m.compactions += 1
+        try:
+            save_manifest(self.dir, m)
+        except OSError as e:
+            # The old MANIFEST still describes the files: keep using them.
+            m.base, m.segments, m.last_save, m.compactions = before
+            log.error("snapshot %s done but the MANIFEST could not be saved (%s); keeping the log", base_name, e)
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            return False
         for name in sorted(retired_names) + ([old_base] if old_base else []):
             try:
                 os.unlink(os.path.join(self.dir, name))
@@ -460,7 +563,8 @@ class OpLog:
             "last_compaction": self.last_compaction,
             "last_save": self.manifest.last_save,
             "ops_logged": self.ops_logged,
-            "write_error": self.write_error or "",
+            "write_error": self.write_error or self.sync_error or "",
+            "rotate_error": self.rotate_error or "",
         }
 
 

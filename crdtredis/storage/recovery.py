@@ -10,6 +10,7 @@ Rules (DESIGN §4):
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import time
@@ -23,6 +24,7 @@ from .manifest import (
     SOLO,
     ClusterState,
     Manifest,
+    SegmentInfo,
     StorageError,
     load_cluster,
     load_identity,
@@ -46,12 +48,35 @@ class Opened:
     """What `open_data_dir` decided before the node exists."""
 
     def __init__(self, manifest: Manifest, incarnation: str, complete: bool, missing: list[str],
-                 cluster: ClusterState) -> None:
+                 cluster: ClusterState, lock_fd: int = -1) -> None:
         self.manifest = manifest
         self.incarnation = incarnation
         self.complete = complete
         self.missing = missing
         self.cluster = cluster
+        self.lock_fd = lock_fd  # held while the data dir is in use (released by closing it)
+
+
+LOCK = "LOCK"
+
+
+def lock_data_dir(data_dir: str) -> int:
+    """Take the data dir for this process: a second process on the same dir would write
+    the same origin's ops into the same files. A POSIX lock, so the kernel drops it when the
+    process dies however it dies."""
+    path = os.path.join(data_dir, LOCK)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        try:
+            other = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+        finally:
+            os.close(fd)
+        raise StorageError(f"{data_dir}: data directory is in use by another crdt-redis process (pid {other})") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
 
 
 def open_data_dir(data_dir: str, replica_id: str, has_peers: bool = False) -> Opened:
@@ -65,6 +90,15 @@ def open_data_dir(data_dir: str, replica_id: str, has_peers: bool = False) -> Op
         raise StorageError(f"{data_dir}: cannot create data directory: {e.strerror}") from e
     if not os.access(data_dir, os.W_OK):
         raise StorageError(f"{data_dir}: data directory is not writable")
+    lock_fd = lock_data_dir(data_dir)
+    try:
+        return _open_locked(data_dir, replica_id, has_peers, lock_fd)
+    except BaseException:
+        os.close(lock_fd)
+        raise
+
+
+def _open_locked(data_dir: str, replica_id: str, has_peers: bool, lock_fd: int) -> Opened:
     ident = load_identity(data_dir)
     manifest = load_manifest(data_dir)
     if ident is None:
@@ -78,6 +112,14 @@ def open_data_dir(data_dir: str, replica_id: str, has_peers: bool = False) -> Op
         )
     cluster = load_cluster(data_dir)
     if manifest is None:
+        leftovers = sorted(f for f in os.listdir(data_dir) if f.endswith((".seg", ".base")))
+        if leftovers:
+            # Starting empty would overwrite 000001.seg: the MANIFEST was lost, not the data.
+            raise StorageError(
+                f"{os.path.join(data_dir, 'MANIFEST')}: missing, but the data directory holds "
+                f"{', '.join(leftovers[:4])}{' ...' if len(leftovers) > 4 else ''}; refusing to start. "
+                + REPAIR_HINT.format(dir=data_dir)
+            )
         if cluster is None or not has_peers and cluster.state == JOINING:
             # A new replica (a joining one that never synced may change its mind).
             cluster = ClusterState(state=JOINING if has_peers else SOLO)
@@ -86,7 +128,7 @@ def open_data_dir(data_dir: str, replica_id: str, has_peers: bool = False) -> Op
             save_cluster(data_dir, cluster)
         manifest = Manifest(incarnation=new_incarnation(), clean=True, incarnation_ms=_now_ms())
         save_manifest(data_dir, manifest)
-        return Opened(manifest, manifest.incarnation, True, [], cluster)
+        return Opened(manifest, manifest.incarnation, True, [], cluster, lock_fd)
     if cluster is None:
         # A data dir from before cluster states: a member (never assumed alone), of a cluster
         # that every such data dir shares.
@@ -98,7 +140,15 @@ def open_data_dir(data_dir: str, replica_id: str, has_peers: bool = False) -> Op
             + REPAIR_HINT.format(dir=data_dir)
         )
     missing = [s.name for s in manifest.segments if not os.path.exists(os.path.join(data_dir, s.name))]
-    complete = not missing
+    if missing:
+        # Starting without them would show a state that never existed (later segments
+        # replayed after a hole are dropped): an operator decides, with check-log.
+        raise StorageError(
+            f"{os.path.join(data_dir, missing[0])}: segment listed in MANIFEST is missing"
+            f"{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}; refusing to start. "
+            + REPAIR_HINT.format(dir=data_dir)
+        )
+    complete = True
     if manifest.clean and complete and manifest.incarnation:
         inc = manifest.incarnation
     else:
@@ -108,7 +158,7 @@ def open_data_dir(data_dir: str, replica_id: str, has_peers: bool = False) -> Op
         log.warning("starting as new incarnation %s: %s", inc, why)
     manifest.segments = [s for s in manifest.segments if s.name not in missing]
     manifest.incarnation = inc
-    return Opened(manifest, inc, complete, missing, cluster)
+    return Opened(manifest, inc, complete, missing, cluster, lock_fd)
 
 
 def _now_ms() -> int:
@@ -217,13 +267,34 @@ def _truncate(path: str, offset: int, with_magic: bool = False) -> None:
         os.fsync(f.fileno())
 
 
+def _rebuild_manifest(data_dir: str, files: list[str]) -> Manifest:
+    """A MANIFEST for the files present: the newest base, then every segment in order. A
+    segment the base already covers replays as duplicates (skipped by its seq numbers)."""
+    bases = [f for f in files if f.endswith(".base")]
+    segs = [f for f in files if f.endswith(".seg")]
+    nums = [int(f.split(".")[0]) for f in files if f.split(".")[0].isdigit()]
+    m = Manifest(incarnation=new_incarnation(), base=bases[-1] if bases else None,
+                 segments=[SegmentInfo(f) for f in segs], next_file=max(nums, default=0) + 1,
+                 clean=False, incarnation_ms=_now_ms())
+    save_manifest(data_dir, m)
+    return m
+
+
 def check_log(data_dir: str, fix: bool) -> tuple[int, list[str]]:
     """The check-log command: (exit status, report lines). With fix, truncate at the first
     bad record and drop the segments after it (like redis-check-aof --fix)."""
     lines: list[str] = []
     m = load_manifest(data_dir)
     if m is None:
-        return 1, [f"{data_dir}: no MANIFEST: not a crdt-redis data directory"]
+        files = sorted(f for f in os.listdir(data_dir) if f.endswith((".seg", ".base"))) \
+            if os.path.isdir(data_dir) else []
+        if not files:
+            return 1, [f"{data_dir}: no MANIFEST: not a crdt-redis data directory"]
+        if not fix:
+            return 1, [f"{data_dir}: MANIFEST missing, {len(files)} log files present; "
+                       "`--fix --yes` rebuilds it from them"]
+        m = _rebuild_manifest(data_dir, files)
+        lines.append(f"{data_dir}: MANIFEST rebuilt from {len(files)} files (base {m.base or 'none'})")
     status = 0
     if m.base:
         from ..keyspace import Keyspace
