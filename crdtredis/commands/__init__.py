@@ -34,6 +34,8 @@ MODULES = (
     "sets",
     "hashes",
     "zsets",
+    "bits",
+    "hyperloglog",
 )
 
 _loaded = False
