@@ -36,6 +36,7 @@ MODULES = (
     "zsets",
     "bits",
     "hyperloglog",
+    "geo",
 )
 
 _loaded = False
