@@ -14,9 +14,9 @@ from typing import Any
 
 from crdtredis.reply import (
     NULL_ARRAY,
-    DoubleText,
     OK,
     Deferred,
+    DoubleText,
     ErrorReply,
     Map,
     SetReply,
