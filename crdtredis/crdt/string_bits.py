@@ -22,8 +22,10 @@ for the same commands, the HLL's sparse/dense layout and cached cardinality incl
 
 Memory and speed: the materialized value is kept in `buf`, a bytearray changed in place
 by a partial write that is the newest by stamp (the usual case), recomputed only when a
-lower-stamped concurrent write arrives late. A partial write that covers all the bits of
-an older one it observed replaces it. Once causally stable (GC, or at once on a solo
+lower-stamped concurrent write arrives late. An overlay write is kept even when a later one
+rewrites the same bits: a concurrent write may fall between the two in the stamp order and
+its effect can depend on the first (a PFADD on a missing value creates the HLL, on a
+bitmap it is skipped). Once causally stable (GC, or at once on a solo
 replica), the overlay folds into the value: `reg` None means `buf` is a stable base with
 the stamp `wst` (the winning SET's, so a TTL that SET wrote stays tied to it).
 """
@@ -190,22 +192,6 @@ def apply_partial(v: bytearray | None, eff: Effect) -> bytearray | None:
     raise ValueError(f"not a partial string write: {code}")
 
 
-def _covers(new: Effect, old: Effect) -> bool:
-    """True when partial write `new` overwrites every bit `old` can change."""
-    if new[0] & ~CREATE != BITW or new[4] == 0:
-        return False
-    code = old[0] & ~CREATE
-    if code == BITW:
-        lo, n = old[3], old[4]
-        if n == 0:
-            return new[3] + new[4] - 1 >= lo and new[3] <= lo  # the extension stays
-    elif code == BITINCR:
-        lo, n = old[3], old[4]
-    else:
-        return False
-    return new[3] <= lo and lo + n <= new[3] + new[4]
-
-
 # ---- the entry -------------------------------------------------------------------------
 class BitStr(Entry):
     """A string value with an overlay of partial writes (module docstring)."""
@@ -289,11 +275,6 @@ class BitStr(Entry):
         self._unfold()
         h, o = ctx.hlc, ctx.origin
         ops = self.ops
-        if ops:
-            obs = ctx.observed
-            keep = [x for x in ops if not (obs(x[0], x[1]) and _covers(eff, x[2]))]
-            if len(keep) != len(ops):
-                self.ops = ops = keep
         if not ops or (ops[-1][0], ops[-1][1]) < (h, o):
             ops.append((h, o, eff))
             self.buf = apply_partial(self.buf, eff)
