@@ -113,6 +113,7 @@ def pfcount_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         # Redis caches the result in the value (and propagates it): so do we, by an
         # effect that recomputes it in its place in the stamp order.
         node.emit((PFCACHE, db.index, key))
+        set_encoding_hint(node, db, key, b"raw")
     return card
 
 
@@ -148,6 +149,7 @@ def pfdebug_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
             if hll.sparse_registers(v) is None:
                 raise CommandError(INVALID_HLL)
             node.emit((PFDENSE, db.index, key))
+            set_encoding_hint(node, db, key, b"raw")
             v = view(db.data[key])
         return list(hll.dense_registers(v))
     if sub == b"decode":
@@ -162,6 +164,7 @@ def pfdebug_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         if hll.sparse_registers(v) is None:
             raise CommandError(INVALID_HLL)
         node.emit((PFDENSE, db.index, key))
+        set_encoding_hint(node, db, key, b"raw")
         return 1
     raise CommandError(f"ERR Unknown PFDEBUG subcommand '{argv[1].decode('utf-8', 'replace')}'")
 
