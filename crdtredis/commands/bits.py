@@ -108,9 +108,7 @@ def setbit_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         old = -1  # the string grows: a write even if the bit is unchanged (Redis's dirty)
     if old != on:
         node.emit((BITW, db.index, argv[1], off, 1, on))
-    old = max(old, 0)
-    set_encoding_hint(node, db, argv[1], b"raw")
-    return old
+    return max(old, 0)
 
 
 # GETBIT key offset
@@ -399,7 +397,6 @@ def _bitfield(node: Node, client: Client, argv: list[bytes], ro: bool) -> Reply:
     after = write_target(node, db, key)
     if after is None or len(after) <= highest >> 3:
         node.emit((BITW, db.index, key, highest, 0, 0))
-    set_encoding_hint(node, db, key, b"raw")
     return out
 
 

@@ -20,7 +20,6 @@ from ..reply import CommandError, Reply, Status
 from .bits import view
 from .helpers import db_of, is_string, lookup_read, lookup_write
 from .registry import command
-from .strings import set_encoding_hint
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -60,18 +59,22 @@ def pfadd_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     db = db_of(node, client)
     key = argv[1]
     e = lookup_write(node, db, key)
-    old = None if e is None else bytes(_hll_of(e))
     pairs = [hll.pat_len(x) for x in argv[2:]]
-    if old is not None and old[4] == hll.SPARSE:
-        # A corrupt sparse value makes Redis answer an error; find out before writing.
-        if hll.add_many(bytearray(old), pairs, _max_bytes(node)) < 0:
-            raise CommandError(INVALID_HLL)
+    if e is None:
+        updated = 1
+    else:
+        v = _hll_of(e)
+        if v[4] == hll.DENSE:
+            updated = int(any(hll.dense_get(v, idx) < cnt for idx, cnt in pairs))
+        else:
+            # A corrupt sparse value makes Redis answer an error: find out before writing.
+            updated = hll.add_many(bytearray(v), pairs, _max_bytes(node))
+            if updated < 0:
+                raise CommandError(INVALID_HLL)
+    # Every pair is shipped, changed here or not: a concurrent whole-value write may have
+    # removed the register another element had set (no add is lost).
     node.emit((PFADD, db.index, key, pack_pairs(pairs), _max_bytes(node)))
-    set_encoding_hint(node, db, key, b"raw")
-    if old is None:
-        return 1
-    new = db.data.get(key)
-    return 0 if new is not None and view(new) == old else 1
+    return updated
 
 
 def _registers_of(node: Node, db: Db, keys: list[bytes], acc: bytearray) -> bool:
@@ -113,7 +116,6 @@ def pfcount_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         # Redis caches the result in the value (and propagates it): so do we, by an
         # effect that recomputes it in its place in the stamp order.
         node.emit((PFCACHE, db.index, key))
-        set_encoding_hint(node, db, key, b"raw")
     return card
 
 
@@ -129,7 +131,6 @@ def pfmerge_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if e is not None and dense and view(e)[4] == hll.SPARSE and hll.sparse_registers(view(e)) is None:
         raise CommandError(INVALID_HLL)
     node.emit((PFMERGE, db.index, dst, bytes(acc), dense, _max_bytes(node)))
-    set_encoding_hint(node, db, dst, b"raw")
     return Status(b"OK")
 
 
@@ -149,7 +150,6 @@ def pfdebug_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
             if hll.sparse_registers(v) is None:
                 raise CommandError(INVALID_HLL)
             node.emit((PFDENSE, db.index, key))
-            set_encoding_hint(node, db, key, b"raw")
             v = view(db.data[key])
         return list(hll.dense_registers(v))
     if sub == b"decode":
@@ -164,7 +164,6 @@ def pfdebug_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         if hll.sparse_registers(v) is None:
             raise CommandError(INVALID_HLL)
         node.emit((PFDENSE, db.index, key))
-        set_encoding_hint(node, db, key, b"raw")
         return 1
     raise CommandError(f"ERR Unknown PFDEBUG subcommand '{argv[1].decode('utf-8', 'replace')}'")
 

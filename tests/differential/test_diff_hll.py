@@ -4,6 +4,7 @@ formats (a blob Redis wrote, SET here, then PFADD/PFCOUNT)."""
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 
@@ -91,3 +92,25 @@ HLL: dict[str, Script] = {
 @pytest.mark.parametrize("case", scripts(HLL))
 def test_hll(diff: Differ, case: ScriptCase) -> None:
     diff.run(case)
+
+
+@pytest.mark.parametrize("n", [5, 300, 5000])
+def test_hll_values_move_both_ways_between_redis_and_crdt(real_redis: Any, crdt_node_module: Any, n: int) -> None:
+    """A value written here reads the same in Redis, and the reverse, sparse and dense."""
+    import redis
+
+    ref = redis.Redis(port=real_redis.port)
+    sub = redis.Redis(port=crdt_node_module.port)
+    ref.flushall()
+    sub.flushall()
+    elems = [f"v{i}" for i in range(n)]
+    sub.pfadd("mine", *elems)
+    ref.pfadd("theirs", *elems)
+    mine, theirs = sub.get("mine"), ref.get("theirs")
+    assert mine == theirs
+    ref.set("copy", mine)
+    sub.set("copy", theirs)
+    assert ref.pfcount("copy") == sub.pfcount("copy") == ref.pfcount("theirs")
+    ref.pfadd("copy", "extra1", "extra2")
+    sub.pfadd("copy", "extra1", "extra2")
+    assert ref.get("copy") == sub.get("copy")
