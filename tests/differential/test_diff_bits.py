@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from tests.differential.harness import KEEP_GOING, Differ, Script, ScriptCase, hello_mode, scripts
+from tests.differential.harness import KEEP_GOING, Differ, Script, ScriptCase, hello_mode, int_range, scripts
 
 
 def _random_bitops(seed: int) -> Script:
@@ -92,6 +92,15 @@ BITS: dict[str, Script] = {
     ],
     "bits_resp3": [("HELLO 3", hello_mode()), "SETBIT k 3 1", "BITFIELD k GET u8 0 OVERFLOW FAIL INCRBY u2 0 9",
                    "BITCOUNT k", "BITPOS k 1"],
+    "generic_key_commands": [
+        "SETBIT b 5 1", "PFADD h a b", "GEOADD g 13.361389 38.115556 p", "TYPE b", "TYPE h", "TYPE g",
+        "OBJECT ENCODING b", "OBJECT ENCODING h", "OBJECT ENCODING g", "COPY b b2", "GET b2", "COPY h h2",
+        "GET h2", "PFCOUNT h2", "RENAME b b3", "GET b3", "EXISTS b", "RENAME g g2", "GEOPOS g2 p",
+        "SET t v EX 100", "SETBIT t 1 1", ("TTL t", int_range(98, 100)), "PFADD t2 x", "EXPIRE t2 100",
+        "PFADD t2 y", ("TTL t2", int_range(98, 100)), "BITFIELD t SET u8 0 1", ("TTL t", int_range(98, 100)),
+        "DEL b3 h2 g2", "EXISTS b3 h2 g2", "SET s 10", "SETBIT s 7 0", "GET s", "INCR s", "SETBIT s 0 0",
+        "APPEND s x", "GET s", "SETRANGE s 0 Z", "GETRANGE s 0 -1", "STRLEN s", "INCR s",
+    ],
     "random_1": _random_bitops(1),
     "random_2": _random_bitops(2),
     "random_3": _random_bitops(3),
