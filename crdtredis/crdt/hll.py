@@ -158,21 +158,35 @@ def dense_registers(v: bytes | bytearray) -> bytes:
     return bytes(out)
 
 
+_R1_LO2_SHL6 = _table(lambda r: (r & 3) << 6)
+_R1_SHR2 = _table(lambda r: r >> 2)
+_R2_LO4_SHL4 = _table(lambda r: (r & 15) << 4)
+_R2_SHR4 = _table(lambda r: r >> 4)
+_R3_SHL2 = _table(lambda r: r << 2)
+
+
 def pack_dense(header: bytes | bytearray, regs: bytes) -> bytearray:
-    """A dense value with this header (encoding set to dense) and these registers."""
+    """A dense value with this header (encoding set to dense) and these registers (< 64);
+    the inverse of dense_registers, with the same C-level byte operations."""
     out = bytearray(DENSE_SIZE)
     out[:HDR_SIZE] = header[:HDR_SIZE]
     out[4] = DENSE
+    r0, r1, r2, r3 = regs[0::4], regs[1::4], regs[2::4], regs[3::4]
     body = bytearray(REGISTERS * 6 // 8)
-    j = 0
-    for i in range(0, REGISTERS, 4):
-        w = regs[i] | (regs[i + 1] << 6) | (regs[i + 2] << 12) | (regs[i + 3] << 18)
-        body[j] = w & 0xFF
-        body[j + 1] = (w >> 8) & 0xFF
-        body[j + 2] = w >> 16
-        j += 3
+    body[0::3] = _or_bytes(r0, r1.translate(_R1_LO2_SHL6))
+    body[1::3] = _or_bytes(r1.translate(_R1_SHR2), r2.translate(_R2_LO4_SHL4))
+    body[2::3] = _or_bytes(r2.translate(_R2_SHR4), r3.translate(_R3_SHL2))
     out[HDR_SIZE:] = body
     return out
+
+
+def merge_dense(v: bytearray, regs: bytes) -> None:
+    """Every register of dense `v` to max(itself, regs[i]), in place (PFMERGE's loop of
+    hllDenseSet, which depends only on the final registers)."""
+    old = dense_registers(v)
+    new = max_bytes(old, regs)
+    if new != old:
+        v[:] = pack_dense(v, new)
 
 
 # ---- sparse --------------------------------------------------------------------------

@@ -175,7 +175,10 @@ def apply_partial(v: bytearray | None, eff: Effect) -> bytearray | None:
         regs, dense, max_bytes = eff[3], eff[4], eff[5]
         if dense and not hll.to_dense(v):
             return v
-        hll.add_many(v, [(i, r) for i, r in enumerate(regs) if r], max_bytes)
+        if v[4] == hll.DENSE:
+            hll.merge_dense(v, regs)
+        else:
+            hll.add_many(v, [(i, r) for i, r in enumerate(regs) if r], max_bytes)
         hll.invalidate(v)
         return v
     if v is None or not hll.is_valid(v):
