@@ -99,14 +99,27 @@ def decode(h: Hash, lon_range: tuple[float, float] = (LONG_MIN, LONG_MAX),
                 lat_range[0] + ((ilato + 1) * 1.0 / div) * lat_scale)
 
 
+_INDEFINITE = 1 << 63
+
+
+def _cvtt(x: float) -> int:
+    """x86-64 cvttsd2si: truncation to int64; the "integer indefinite" value out of range."""
+    if -9223372036854775808.0 <= x < 9223372036854775808.0:
+        return int(x) & _M64
+    return _INDEFINITE
+
+
+def to_uint64(x: float) -> int:
+    """C's (uint64_t) of a double as gcc compiles it on x86-64 (Redis's decodeGeohash does
+    this to any zset score, including inf and negative ones)."""
+    if x < 9223372036854775808.0:
+        return _cvtt(x)
+    return _cvtt(x - 9223372036854775808.0) ^ _INDEFINITE
+
+
 def decode_score(score: float) -> tuple[float, float] | None:
     """decodeGeohash: (longitude, latitude) of a 52-bit score; None if it cannot decode."""
-    try:
-        bits = int(score)
-    except (OverflowError, ValueError):
-        return None
-    bits &= _M64
-    a = decode((bits, STEP_MAX))
+    a = decode((to_uint64(score), STEP_MAX))
     if a is None:
         return None
     x = (a.lon_min + a.lon_max) / 2

@@ -124,6 +124,11 @@ GEO: dict[str, Script] = {
         "GEOSEARCH g FROMLONLAT 179 0 BYBOX 500 500 km ASC", "GEORADIUS g 0 0 20000 km ASC",
         "GEOSEARCH g FROMLONLAT 0 0 BYBOX 40000 40000 km ASC",
     ],
+    "odd_scores": [
+        "ZADD g -5 a 1e17 b 4503599627370496 c 0 d inf e -inf f 1e19 h 1e30 i 9.3e18 j",
+        "GEOPOS g a b c d e f h i j", "GEOHASH g a b c d e f h i j", "GEODIST g a j", "GEODIST g e f km",
+        "GEORADIUS g 0 0 20000 km WITHHASH WITHCOORD", "GEOSEARCH g FROMMEMBER e BYRADIUS 100 km",
+    ],
     "random_1": _random_geo(1),
     "random_2": _random_geo(2),
     "random_3": _random_geo(3, resp3=True),
