@@ -327,3 +327,32 @@ def test_solo_replica_folds_partial_writes_at_once() -> None:
     assert get(r) == b"\x80\x03"
     r.run("SET", "k", "x")
     assert type(r.node.keyspace.dbs[0].data[KEY]) is tuple
+
+
+def test_gc_of_a_stable_prefix_changes_nothing_later_ops_can_see() -> None:
+    # r0 and r1 write partials; r2 has seen them all and collects what is stable (what r0
+    # and r1 had both applied), while a write concurrent with the rest is still in flight.
+    c = Cluster(3, 0)
+    c.run(0, "SET", "k", "\x00\x00")
+    c.run(0, "SETBIT", "k", 3, 1)
+    c.run(1, "PFADD", "other", "x")
+    c.deliver_all()
+    c.run(0, "SETBIT", "k", 9, 1)
+    c.run(1, "BITFIELD", "k", "INCRBY", "u4", 12, 5)
+    late = c[1].emitted[-1]
+    # Deliver everything to r2 except r1's increment, which r0 never saw either.
+    for op in c.all_ops():
+        if op is not late and not c[2].applied(op):
+            c[2].node.apply_remote(op)
+    ks = c[2].node.keyspace
+    e = ks.dbs[0].data[KEY]
+    assert type(e) is BitStr
+    cut = late.hlc  # stable: everything below the in-flight op's stamp that r1 had seen
+    stable = lambda h, o: h < cut and (o != c[1].node.origin or h < late.hlc)  # noqa: E731
+    before = get(c[2])
+    n_ops = len(e.ops)
+    assert e.gc(stable) > 0 and len(e.ops) < n_ops  # a prefix folded into the base
+    assert get(c[2]) == before
+    c[2].node.apply_remote(late)
+    c.deliver_all()
+    assert get(c[2]) == get(c[0]) == get(c[1]) == spec_value(c.all_ops())
