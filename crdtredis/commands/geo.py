@@ -8,7 +8,7 @@ the *STORE variants replace their destination like ZRANGESTORE.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
@@ -284,19 +284,31 @@ def _georadius(node: Node, client: Client, argv: list[bytes], src: int, flags: i
     return _emit_store(node, db, storekey, items, None)
 
 
+def _store_keys(base: int) -> Callable[[list[bytes]], list[int]]:
+    """Key positions of GEORADIUS[BYMEMBER]: the source, then the STORE/STOREDIST keys
+    (Redis's keyword key specs, searched from the first option on)."""
+    def keys(argv: list[bytes]) -> list[int]:
+        out = [1]
+        for i in range(base, len(argv) - 1):
+            if argv[i].lower() in (b"store", b"storedist"):
+                out.append(i + 1)
+        return out
+    return keys
+
+
 # GEORADIUS key longitude latitude radius M|KM|FT|MI [WITHCOORD] [WITHDIST] [WITHHASH]
 #     [COUNT count [ANY]] [ASC|DESC] [STORE key] [STOREDIST key]
-@command("georadius", -6, "write denyoom", 1, 1, 1, group="geo",
+@command("georadius", -6, "write denyoom movablekeys", 1, 1, 1, group="geo",
          summary="Query a sorted set representing a geospatial index to fetch members matching a given "
-                 "maximum distance from a point", since="3.2.0", acl="geo slow")
+                 "maximum distance from a point", since="3.2.0", acl="geo slow", getkeys=_store_keys(6))
 def georadius_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     return _georadius(node, client, argv, 1, _COORDS)
 
 
 # GEORADIUSBYMEMBER key member radius M|KM|FT|MI [...options of GEORADIUS]
-@command("georadiusbymember", -5, "write denyoom", 1, 1, 1, group="geo",
+@command("georadiusbymember", -5, "write denyoom movablekeys", 1, 1, 1, group="geo",
          summary="Query a sorted set representing a geospatial index to fetch members matching a given "
-                 "maximum distance from a member", since="3.2.0", acl="geo slow")
+                 "maximum distance from a member", since="3.2.0", acl="geo slow", getkeys=_store_keys(5))
 def georadiusbymember_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     return _georadius(node, client, argv, 1, _MEMBER)
 
