@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crdtredis.crdt import codes, hll
+from crdtredis.crdt.hll_batch import add_many
 from crdtredis.crdt.string_bits import BitStr, apply_partial
 from crdtredis.keyspace import CREATE, Keyspace, entry_from_state, entry_state
 from crdtredis.op import Op
@@ -180,7 +181,7 @@ def test_concurrent_pfadds_merge_registerwise_to_identical_bytes() -> None:
     v = got.pop()
     # The registers are those of one HLL that saw every element.
     ref = hll.new_sparse()
-    hll.add_many(ref, [hll.pat_len(x.encode()) for x in ["x", *a, *b]], 1 << 30)
+    add_many(ref, [hll.pat_len(x.encode()) for x in ["x", *a, *b]], 1 << 30)
     assert hll.registers(v) == hll.registers(ref)
 
 
@@ -198,7 +199,7 @@ def test_pfadd_concurrent_with_a_set_of_an_hll_merges() -> None:
                       [(0, ["SET", "k", blob]), (1, ["PFADD", "k", "y"])])
     (v,) = got
     ref = hll.new_sparse()
-    hll.add_many(ref, [hll.pat_len(x) for x in (b"p", b"q", b"y")], 1 << 30)
+    add_many(ref, [hll.pat_len(x) for x in (b"p", b"q", b"y")], 1 << 30)
     assert hll.registers(v) == hll.registers(ref)
 
 
@@ -239,7 +240,7 @@ def test_hll_bytes_match_a_single_replica_history() -> None:
     v = hll.new_sparse()
     hll.invalidate(v)
     for x in (b"a", b"b", b"c"):
-        hll.add_many(v, [hll.pat_len(x)], 3000)
+        add_many(v, [hll.pat_len(x)], 3000)
     assert get(c[0]) == get(c[1]) == bytes(v)
 
 

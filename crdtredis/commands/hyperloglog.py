@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from .. import errors
 from ..crdt import hll
+from ..crdt.hll_batch import add_many
 from ..crdt.string_bits import PFADD, PFCACHE, PFDENSE, PFMERGE, pack_pairs
 from ..keyspace import Db
 from ..reply import CommandError, Reply, Status
@@ -68,7 +69,7 @@ def pfadd_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
             updated = int(any(hll.dense_get(v, idx) < cnt for idx, cnt in pairs))
         else:
             # A corrupt sparse value makes Redis answer an error: find out before writing.
-            updated = hll.add_many(bytearray(v), pairs, _max_bytes(node))
+            updated = add_many(bytearray(v), pairs, _max_bytes(node))
             if updated < 0:
                 raise CommandError(INVALID_HLL)
     # Every pair is shipped, changed here or not: a concurrent whole-value write may have

@@ -39,6 +39,7 @@ from ..keyspace import CREATE, STRING, Db, Entry, Keyspace, register_effect
 from ..op import Ctx, Effect
 from . import hll
 from .counter_reg import CounterReg
+from .hll_batch import add_many
 from .string_counter import CounterStr, _store_string, _string_slot
 
 # Effect codes (range 80-89; persisted and replicated: never renumber).
@@ -164,7 +165,7 @@ def apply_partial(v: bytearray | None, eff: Effect) -> bytearray | None:
             hll.invalidate(v)
         elif not hll.is_valid(v):
             return v  # a concurrent SET of other bytes won (module docstring)
-        if hll.add_many(v, unpack_pairs(eff[3]), eff[4]) == 1:
+        if add_many(v, unpack_pairs(eff[3]), eff[4]) == 1:
             hll.invalidate(v)
         return v
     if code == PFMERGE:
@@ -178,7 +179,7 @@ def apply_partial(v: bytearray | None, eff: Effect) -> bytearray | None:
         if v[4] == hll.DENSE:
             hll.merge_dense(v, regs)
         else:
-            hll.add_many(v, [(i, r) for i, r in enumerate(regs) if r], max_bytes)
+            add_many(v, [(i, r) for i, r in enumerate(regs) if r], max_bytes)
         hll.invalidate(v)
         return v
     if v is None or not hll.is_valid(v):
