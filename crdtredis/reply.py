@@ -14,6 +14,8 @@ them for the client's protocol version (RESP2 or RESP3).
     SetReply               -> RESP3 set (~); RESP2 array
     Verbatim               -> RESP3 verbatim (=... txt:); RESP2 bulk string
     NULL_ARRAY             -> RESP2 *-1; RESP3 _  (EXEC aborted, blocking pop timeout)
+    DoubleText             -> RESP3 double (,text) with Redis's own text; RESP2 bulk string
+                              (addReplyHumanLongDouble: GEOPOS coordinates)
     Deferred               -> the connection stops processing this client's later commands
                               until the future resolves, then writes its result (blocking ops)
 """
@@ -86,6 +88,24 @@ class Verbatim:
         self.fmt = fmt
 
 
+class DoubleText:
+    """A double whose text Redis formats itself (e.g. "%.17Lf" trimmed)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: bytes) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"DoubleText({self.text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DoubleText) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
 class _NullArray:
     __slots__ = ()
 
@@ -108,7 +128,7 @@ class Deferred:
 
 Reply = (
     int | bytes | None | list | tuple | Status | ErrorReply | float | Map | SetReply | Verbatim
-    | _NullArray | Deferred
+    | _NullArray | Deferred | DoubleText
 )
 
 OK = Status(b"OK")

@@ -34,6 +34,9 @@ MODULES = (
     "sets",
     "hashes",
     "zsets",
+    "bits",
+    "hyperloglog",
+    "geo",
 )
 
 _loaded = False

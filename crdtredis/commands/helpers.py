@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from .. import errors
 from ..crdt import codes
 from ..crdt.numbers import parse_int
+from ..crdt.string_bits import BitStr
 from ..crdt.string_counter import CounterStr
 from ..keyspace import Db
 from ..reply import CommandError, Reply, Status
@@ -103,7 +104,7 @@ def lookup_write(node: Node, db: Db, key: bytes) -> Any:
 
 
 def is_string(e: Any) -> bool:
-    return type(e) is tuple or type(e) is CounterStr
+    return type(e) is tuple or type(e) is CounterStr or type(e) is BitStr
 
 
 def read_string(node: Node, db: Db, key: bytes) -> bytes | None:
@@ -113,7 +114,7 @@ def read_string(node: Node, db: Db, key: bytes) -> bytes | None:
         return None
     if type(e) is tuple:
         return e[0]  # type: ignore[no-any-return]
-    if type(e) is CounterStr:
+    if type(e) is CounterStr or type(e) is BitStr:
         return e.value
     raise CommandError(errors.WRONGTYPE)
 

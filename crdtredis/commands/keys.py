@@ -18,6 +18,7 @@ from ..clock import hlc_ms
 from ..crdt import codes
 from ..crdt.keys import rebuild_effects
 from ..crdt.numbers import parse_int
+from ..crdt.string_bits import BitStr
 from ..crdt.string_counter import string_value
 from ..glob import compile_pattern
 from ..keyspace import Db, entry_stamp, entry_type
@@ -506,7 +507,7 @@ def object_encoding_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     e = lookup_read(node, db, argv[2])
     if e is None:
         return None
-    if is_string(e):
+    if is_string(e) and type(e) is not BitStr:  # bit/HLL strings are always raw, as in Redis
         return string_encoding(node, db, argv[2], string_value(e))
     return e.encoding()  # type: ignore[no-any-return]
 

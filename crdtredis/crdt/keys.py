@@ -10,6 +10,7 @@ from typing import Any
 from ..keyspace import TYPE_CODECS, Db, Keyspace, register_effect
 from ..op import Ctx, Effect
 from . import codes
+from .string_bits import BitStr
 from .string_counter import CounterStr, string_value
 
 
@@ -40,7 +41,7 @@ def apply_flushdb(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
 
 def rebuild_effects(db: int, key: bytes, e: Any) -> list[Effect]:
     """Effects that write a value equal to entry `e` at (db, key) (RENAME/COPY)."""
-    if type(e) is tuple or type(e) is CounterStr:
+    if type(e) is tuple or type(e) is CounterStr or type(e) is BitStr:
         return [(codes.SET, db, key, string_value(e), codes.TTL_KEEP, None)]
     return TYPE_CODECS[e.TYPE](db, key, e)
 

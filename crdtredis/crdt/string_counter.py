@@ -104,10 +104,16 @@ class CounterStr(Entry):
         return (self.reg.value, w[1], w[2])
 
 
+def _is_str(e: Any) -> bool:
+    """Any string entry: a plain tuple or an Entry of TYPE string (CounterStr, and the bit
+    and HyperLogLog strings of crdt/string_bits.py)."""
+    return type(e) is tuple or e.TYPE == STRING
+
+
 def _string_slot(db: Db, key: bytes) -> tuple[Any, bool]:
     """(current string entry or None, whether it is the visible one)."""
     e = db.data.get(key)
-    if e is not None and (type(e) is tuple or type(e) is CounterStr):
+    if e is not None and _is_str(e):
         return e, True
     hidden = db.shadow.get(key) if db.shadow else None
     if hidden:
@@ -150,10 +156,10 @@ def apply_set(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
 def _set_slow(ks: Keyspace, db: Db, key: bytes, value: bytes, ctx: Ctx) -> None:
     # SET overwrites a key of any type: remove the other types' content it observed.
     e = db.data.get(key)
-    if e is not None and type(e) is not tuple and type(e) is not CounterStr:
+    if e is not None and not _is_str(e):
         e.remove_observed(ctx)
     for h in list(db.shadow.get(key, {}).values()):
-        if type(h) is not tuple and type(h) is not CounterStr:
+        if not _is_str(h):
             h.remove_observed(ctx)
     s, visible = _string_slot(db, key)
     if s is None:
@@ -166,15 +172,17 @@ def _set_slow(ks: Keyspace, db: Db, key: bytes, value: bytes, ctx: Ctx) -> None:
             c = CounterStr.from_tuple(s)
             c.set(value, ctx)
             ns = c
-    else:
+    elif type(s) is CounterStr:
         s.set(value, ctx)
         ns = s
         if not s.reg.contrib and len(s.reg.vals) == 1 and ks.solo:
             ns = s.stable_tuple()
+    else:
+        ns = s.set(value, ctx)  # another string entry class: it returns its new form
     cur = db.data.get(key)
-    if cur is None or type(cur) is tuple or type(cur) is CounterStr or cur.is_empty():
+    if cur is None or _is_str(cur) or cur.is_empty():
         visible = True
-        if cur is not None and type(cur) is not tuple and type(cur) is not CounterStr:
+        if cur is not None and not _is_str(cur):
             ks.drop_empty(db, key, cur)  # a list keeps its tombstones hidden (Entry.retain)
     _store_string(ks, db, key, ns, visible)
 
@@ -208,7 +216,7 @@ def apply_incr(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
 
 
 def string_value(e: Any) -> bytes:
-    """Visible bytes of a string entry (tuple or CounterStr)."""
+    """Visible bytes of a string entry (tuple, or any string Entry's `value`)."""
     if type(e) is tuple:
         return e[0]  # type: ignore[no-any-return]
     return e.value  # type: ignore[no-any-return]

@@ -16,6 +16,7 @@ from crdtredis.reply import (
     NULL_ARRAY,
     OK,
     Deferred,
+    DoubleText,
     ErrorReply,
     Map,
     SetReply,
@@ -193,6 +194,13 @@ def _encode_other(out: bytearray, x: Any, resp: int) -> None:
         out += CRLF
     elif x is NULL_ARRAY:
         out += _NULL_ARRAY2 if resp == 2 else _NULL3
+    elif isinstance(x, DoubleText):
+        if resp == 2:
+            out += b"$%d\r\n" % len(x.text)
+        else:
+            out += b","
+        out += x.text
+        out += CRLF
     elif isinstance(x, Deferred):
         raise TypeError("a Deferred reply must be resolved by the connection, not encoded")
     else:
