@@ -521,9 +521,13 @@ class Keyspace:
             for h in hidden.values():
                 if type(h) is not tuple:
                     n += h.gc(stable)
-        if hidden and all(stable(*entry_stamp(h)) and not _retains(h) for h in hidden.values()):
-            # The type register's losers can never win again: every later write observes,
-            # and so removes, them. Their content is discarded now that it is safe.
+        if hidden and all(stable(*entry_stamp(h)) and not _retains(h) for h in hidden.values()) \
+                and (e is None or stable(*entry_stamp(e))):
+            # The type register's losers can never win again once they and the winner's
+            # latest write are stable: a later write of another type observes, and so
+            # removes, them; a later write of a loser's type that saw the winner answers
+            # WRONGTYPE at its origin; and none that missed the winner can still arrive (it
+            # would be concurrent with that write). Their content is discarded now.
             del db.shadow[key]
             n += len(hidden)
         reg = db.expires.get(key)

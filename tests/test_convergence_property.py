@@ -46,6 +46,9 @@ FAMILIES: dict[str, list[Any]] = {
         st.tuples(st.just("INCRBYFLOAT"), key, st.sampled_from(["0.5", "-1.25"])),
         st.tuples(st.just("APPEND"), key, val),
         st.tuples(st.just("DB1SET"), key, val),
+        st.tuples(st.just("SETBIT"), key, st.integers(0, 12), st.integers(0, 1)),
+        st.tuples(st.just("BITFIELD"), key, st.just("INCRBY"), st.just("u4"), st.integers(0, 8), st.integers(-3, 3)),
+        st.tuples(st.just("PFADD"), key, val),
     ],
     "list": [
         st.tuples(st.sampled_from(["LPUSH", "RPUSH"]), key, val),
