@@ -34,6 +34,7 @@ MODULES = (
     "sets",
     "hashes",
     "zsets",
+    "scripting",
 )
 
 _loaded = False

@@ -18,6 +18,7 @@ from crdtredis.reply import (
     Deferred,
     ErrorReply,
     Map,
+    RawReply,
     SetReply,
     Status,
     Verbatim,
@@ -193,6 +194,8 @@ def _encode_other(out: bytearray, x: Any, resp: int) -> None:
         out += CRLF
     elif x is NULL_ARRAY:
         out += _NULL_ARRAY2 if resp == 2 else _NULL3
+    elif isinstance(x, RawReply):
+        out += x.data
     elif isinstance(x, Deferred):
         raise TypeError("a Deferred reply must be resolved by the connection, not encoded")
     else:

@@ -1,0 +1,135 @@
+"""The C libraries Redis links into its Lua (cjson, cmsgpack, struct, bit), in Python.
+
+Each function takes the Lua arguments as lupa hands them over (numbers as int/float,
+strings as bytes, tables as lupa tables) and returns `(0, n, results...)`; failures
+return `(1, narg, message)` for luaL_argerror-style errors or `(2, message)` for
+luaL_error-style ones, which sandbox.lua (`wrap`) raises at the caller's line, so the
+error texts read exactly like the C libraries'. Nothing here raises into Lua.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import lupa.lua51 as lua51
+
+Result = tuple[Any, ...]
+LibFn = Callable[..., Result]
+
+
+class ArgError(Exception):
+    """luaL_argerror(L, narg, message)."""
+
+    def __init__(self, narg: int, message: str) -> None:
+        super().__init__(message)
+        self.narg = narg
+        self.message = message
+
+
+class LibError(Exception):
+    """luaL_error(L, message): raised at the caller's line."""
+
+
+def ok(*values: Any) -> Result:
+    return (0, len(values), *values)
+
+
+def guarded(fn: LibFn) -> LibFn:
+    """Turn the exceptions of a library function into the status tuples."""
+
+    def call(*args: Any) -> Result:
+        try:
+            return fn(*args)
+        except ArgError as e:
+            return (1, e.narg, e.message)
+        except LibError as e:
+            return (2, str(e))
+        except RecursionError:
+            return (2, "stack overflow")
+        except MemoryError:
+            return (2, "not enough memory")
+
+    call.__name__ = fn.__name__
+    return call
+
+
+def typename(args: tuple[Any, ...], i: int) -> str:
+    """lua_typename of argument i (1-based), "no value" past the end."""
+    if i > len(args):
+        return "no value"
+    v = args[i - 1]
+    if v is None:
+        return "nil"
+    t = type(v)
+    if t is bool:
+        return "boolean"
+    if t is int or t is float:
+        return "number"
+    if t is bytes:
+        return "string"
+    lt = lua51.lua_type(v)
+    return lt if lt is not None else "userdata"
+
+
+_NUM = re.compile(rb"\s*([-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|inf(?:inity)?|nan))\s*\Z", re.I)
+_HEX = re.compile(rb"\s*(0[xX][0-9a-fA-F]+)\s*\Z")
+
+
+def str2number(s: bytes) -> float | None:
+    """lua_tonumber of a string (luaO_str2d: strtod, or a 0x hex integer)."""
+    m = _NUM.match(s)
+    if m:
+        return float(m.group(1))
+    m = _HEX.match(s)
+    if m:
+        return float(int(m.group(1), 16) & 0xFFFFFFFFFFFFFFFF)
+    return None
+
+
+def tonumber(v: Any) -> float | None:
+    t = type(v)
+    if t is int or t is float:
+        return float(v)
+    if t is bytes:
+        return str2number(v)
+    return None
+
+
+def checknumber(args: tuple[Any, ...], i: int) -> float:
+    """luaL_checknumber."""
+    v = args[i - 1] if i <= len(args) else None
+    n = tonumber(v)
+    if n is None:
+        raise ArgError(i, f"number expected, got {typename(args, i)}")
+    return n
+
+
+def checkinteger(args: tuple[Any, ...], i: int) -> int:
+    """luaL_checkinteger: the number truncated toward zero."""
+    n = checknumber(args, i)
+    if n != n or n in (float("inf"), float("-inf")):
+        return -(1 << 63)
+    return int(n)
+
+
+def optinteger(args: tuple[Any, ...], i: int, default: int) -> int:
+    if i > len(args) or args[i - 1] is None:
+        return default
+    return checkinteger(args, i)
+
+
+def number_text(n: float) -> bytes:
+    """lua_tostring of a number: LUAI_NUMFMT "%.14g"."""
+    return b"%.14g" % n
+
+
+def checkstring(args: tuple[Any, ...], i: int) -> bytes:
+    """luaL_checklstring: a string, or a number as Lua prints it."""
+    v = args[i - 1] if i <= len(args) else None
+    t = type(v)
+    if t is bytes:
+        return v  # type: ignore[no-any-return]
+    if t is int or t is float:
+        return number_text(float(v))
+    raise ArgError(i, f"string expected, got {typename(args, i)}")

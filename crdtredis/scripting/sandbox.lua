@@ -1,0 +1,782 @@
+-- The Lua side of the scripting sandbox (loaded by crdtredis/scripting/engine.py).
+--
+-- Redis 7.0 runs scripts in a patched Lua 5.1 whose tables carry a "readonly" flag. Stock
+-- Lua (lupa.lua51) has no such flag, so protection is built from proxies: every table a
+-- script can reach from its globals (the globals themselves, string, math, redis, cjson,
+-- ...) is an empty proxy whose metatable reads through to the real table and refuses
+-- writes with Redis's message. The builtins that could reach past a proxy (rawset,
+-- rawget, next, pairs, setmetatable, getmetatable, getfenv, table.insert, ...) are
+-- wrapped to see the real table or refuse, as Redis's readonly flag does.
+--
+-- Functions defined here stand in for Redis's C functions: the error handler skips their
+-- frames, so errors point at the user's line exactly as in Redis. Everything this chunk
+-- needs is held in locals, and the globals of the bootstrap are emptied at the end.
+--
+-- Called with (mode, py): mode "eval" or "function"; py a table of Python callbacks.
+local MODE, PY = ...
+local type, error, pairs, ipairs, next, rawget, rawset, rawequal = type, error, pairs, ipairs, next, rawget, rawset, rawequal
+local setmetatable, getmetatable, tostring, tonumber, select, unpack = setmetatable, getmetatable, tostring, tonumber, select, unpack
+local pcall, xpcall, getfenv, setfenv, loadstring, load = pcall, xpcall, getfenv, setfenv, loadstring, load
+local assert, collectgarbage, gcinfo = assert, collectgarbage, gcinfo
+local string, table, math, coroutine, debug = string, table, math, coroutine, debug
+local getinfo, sethook, gethook = debug.getinfo, debug.sethook, debug.gethook
+local concat, format, sub, byte, gsub = table.concat, string.format, string.sub, string.byte, string.gsub
+local floor, ceil = math.floor, math.ceil
+local BOOT_ENV = getfenv(1)
+local SANDBOX_SRC = "=sandbox"
+
+-- ---- readonly proxies -------------------------------------------------------------------
+local TARGET = setmetatable({}, {__mode = "k"})   -- proxy -> real table
+local PROXY = setmetatable({}, {__mode = "k"})    -- real table -> proxy
+local FAKE_MT = setmetatable({}, {__mode = "k"})  -- proxy -> what getmetatable shows
+
+local READONLY = "Attempt to modify a readonly table"
+local function readonly_newindex() error(READONLY, 2) end
+
+local function proxy_of(t, index)
+  local p = PROXY[t]
+  if p then return p end
+  p = {}
+  setmetatable(p, {__index = index or t, __newindex = readonly_newindex})
+  TARGET[p] = t
+  PROXY[t] = p
+  return p
+end
+
+-- Protect a table and, recursively, the tables it holds (luaSetTableProtectionRecursively).
+local function protect(t)
+  if TARGET[t] then return t end
+  local p = PROXY[t]
+  if p then return p end
+  p = proxy_of(t)
+  for k, v in next, t do
+    if type(v) == "table" and not TARGET[v] then rawset(t, k, protect(v)) end
+  end
+  return p
+end
+
+local function missing_global(_, name)
+  error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+end
+
+-- ---- error handler (Redis's __redis__err__handler) --------------------------------------
+-- Redis looks at level 2 and, when that is a C function, level 3. Our Lua stand-ins for C
+-- functions are skipped together with what they called, counting as one C frame.
+local C_FRAME = {what = "C", source = "=[C]", currentline = -1}
+local unwrap
+local function err_handler(err)
+  err = unwrap(err)
+  local frames, n, lvl, internal = {}, 0, 2, false
+  while n < 2 do
+    local i = getinfo(lvl, "Sl")
+    if not i then break end
+    if i.source == SANDBOX_SRC then
+      frames, n, internal = {C_FRAME}, 1, true
+    elseif not (internal and i.what == "tail") then
+      n = n + 1
+      frames[n] = i
+      internal = false
+    end
+    lvl = lvl + 1
+  end
+  local i = frames[1]
+  if i and i.what == "C" then i = frames[2] end
+  if type(err) ~= "table" then err = {err = "ERR " .. tostring(err)} end
+  if i then
+    err.source = i.source
+    err.line = i.currentline
+  end
+  return err
+end
+
+-- luaPushErrorBuff: "-CODE msg" keeps its code, anything else gets ERR.
+local function error_table(msg)
+  local code, rest
+  if sub(msg, 1, 1) == "-" then
+    local sp = string.find(msg, " ", 1, true)
+    if sp then code, rest = sub(msg, 2, sp - 1), sub(msg, sp + 1) else code, rest = "ERR", sub(msg, 2) end
+  else
+    code, rest = "ERR", msg
+  end
+  rest = gsub((gsub(rest, "^[\r\n]+", "")), "[\r\n]+$", "")
+  return {err = code .. " " .. rest}
+end
+
+-- luaL_argerror, naming the function the way the caller's instruction named it.
+local function argerror(narg, extramsg)
+  local ar = getinfo(2, "n")
+  local name = ar and ar.name or "?"
+  if ar and ar.namewhat == "method" then
+    narg = narg - 1
+    if narg == 0 then error("calling '" .. name .. "' on bad self (" .. extramsg .. ")", 3) end
+  end
+  error("bad argument #" .. narg .. " to '" .. name .. "' (" .. extramsg .. ")", 3)
+end
+
+local function typename(v)
+  if v == nil and select("#", v) == 0 then return "no value" end
+  return type(v)
+end
+
+-- A library function implemented in Python: it returns (status, n, results...);
+-- status 0 ok, 1 argument error (narg, message), 2 error raised at the caller's line,
+-- 3 error table (redis.* APIs: luaPushError + lua_error).
+local function wrap(pyfn)
+  return function(...)
+    local r = {pyfn(...)}
+    local st = r[1]
+    if st == 0 then return unpack(r, 3, r[2] + 2) end
+    if st == 1 then argerror(r[3], r[4]) end
+    if st == 3 then error(error_table(r[3])) end
+    error(r[3], 2)
+  end
+end
+
+-- ---- the globals ------------------------------------------------------------------------
+local G = {}          -- the real globals scripts see through the proxy P
+local P = proxy_of(G)
+local GMETA = {__index = missing_global}
+setmetatable(G, GMETA)
+FAKE_MT[P] = protect({__index = missing_global})
+
+-- Builtin wrappers that keep protected tables readonly.
+local function w_rawset(t, k, v)
+  if TARGET[t] then error(READONLY, 0) end
+  return rawset(t, k, v)
+end
+local function w_rawget(t, k)
+  local real = TARGET[t]
+  if real then return rawget(real, k) end
+  return rawget(t, k)
+end
+local function w_next(t, k)
+  local real = TARGET[t]
+  if real then return next(real, k) end
+  return next(t, k)
+end
+local function w_pairs(t)
+  if TARGET[t] then return w_next, t, nil end
+  return pairs(t)
+end
+local function ipairs_aux(t, i)
+  i = i + 1
+  local v = w_rawget(t, i)
+  if v ~= nil then return i, v end
+end
+local function w_ipairs(t)
+  if TARGET[t] then return ipairs_aux, t, 0 end
+  return ipairs(t)
+end
+local function w_setmetatable(t, mt)
+  if TARGET[t] then error(READONLY, 0) end
+  return setmetatable(t, mt)
+end
+local function w_getmetatable(t)
+  if type(t) == "table" and TARGET[t] then return FAKE_MT[t] end
+  return getmetatable(t)
+end
+local function w_getfenv(f)
+  if f == nil then f = 1 end
+  if type(f) == "number" and f > 0 then f = f + 1 end
+  local env = getfenv(f)
+  if env == BOOT_ENV or env == G then return P end
+  return env
+end
+local function w_setfenv(f, t)
+  if type(f) == "number" and f > 0 then f = f + 1 end
+  if f == 0 then error(READONLY, 0) end
+  return setfenv(f, t)
+end
+-- Redis's Lua parses every chunk as text: bytecode never loads.
+local function w_loadstring(s, name)
+  if type(s) == "string" and byte(s, 1) == 27 then
+    return nil, "[string \"?\"]:1: unexpected symbol near '<\\27>'"
+  end
+  local f, err = loadstring(s, name)
+  if f then setfenv(f, P) end
+  return f, err
+end
+local function w_load(f, name)
+  if type(f) ~= "function" then return load(f, name) end
+  local parts = {}
+  while true do
+    local piece = f()
+    if piece == nil or piece == "" then break end
+    if type(piece) ~= "string" then return nil, "reader function must return a string" end
+    parts[#parts + 1] = piece
+  end
+  return w_loadstring(concat(parts), name or "=(load)")
+end
+-- An error raised by redis.call arrives as a userdata (see redis.call below).
+local py_unwrap = PY.unwrap
+unwrap = function(e)
+  if type(e) == "userdata" then
+    local t = py_unwrap(e)
+    if t ~= nil then return t end
+  end
+  return e
+end
+
+-- Redis 7.0's pcall: an error table with an `err` field comes back as its message.
+local function pcall_result(ok, ...)
+  if ok then return true, ... end
+  local e = unwrap((...))
+  if type(e) == "table" then
+    local m = e.err
+    if type(m) == "string" or type(m) == "number" then return false, m end
+  end
+  return false, e
+end
+local function w_pcall(f, ...)
+  return pcall_result(pcall(f, ...))
+end
+local function w_xpcall(f, h)
+  return xpcall(f, function(e) return h(unwrap(e)) end)
+end
+
+-- table functions that write raw must not write into a protected table.
+local tinsert, tremove, tsort = table.insert, table.remove, table.sort
+local function guard(fn)
+  return function(t, ...)
+    if TARGET[t] then error(READONLY, 0) end
+    return fn(t, ...)
+  end
+end
+
+-- ---- math.random: Redis's redisLrand48 (48-bit LCG), one state per process ---------------
+-- The 48-bit state is kept as three 16-bit limbs so that every product fits a double.
+local X0, X1, X2 = 0x330E, 0xABCD, 0x1234
+local function lrand48()
+  -- x = (0x5DEECE66D * x + 0xB) mod 2^48, limb by limb (a = 0xE66D, 0xDEEC, 0x5)
+  local p0 = 0xE66D * X0 + 0xB
+  local c0 = floor(p0 / 65536)
+  local n0 = p0 % 65536
+  local p1 = 0xE66D * X1 + 0xDEEC * X0 + c0
+  local c1 = floor(p1 / 65536)
+  local n1 = p1 % 65536
+  local p2 = 0xE66D * X2 + 0xDEEC * X1 + 0x5 * X0 + c1
+  X0, X1, X2 = n0, n1, p2 % 65536
+  return X2 * 32768 + floor(X1 / 2)
+end
+local LRAND48_MAX = 2147483647
+local function checkint(n, v)
+  local x = tonumber(v)
+  if x == nil then argerror(n, "number expected, got " .. typename(v)) end
+  if x >= 0 then return floor(x) end
+  return ceil(x)
+end
+local function redis_random(...)
+  local r = (lrand48() % LRAND48_MAX) / LRAND48_MAX
+  local n = select("#", ...)
+  if n == 0 then return r end
+  if n == 1 then
+    local u = checkint(1, (...))
+    if u < 1 then argerror(1, "interval is empty") end
+    return floor(r * u) + 1
+  end
+  if n == 2 then
+    local l, u = checkint(1, (...)), checkint(2, (select(2, ...)))
+    if l > u then argerror(2, "interval is empty") end
+    return floor(r * (u - l + 1)) + l
+  end
+  error("wrong number of arguments", 2)
+end
+local function redis_randomseed(...)
+  local seed = checkint(1, (...)) % 4294967296
+  X0, X1, X2 = 0x330E, seed % 65536, floor(seed / 65536)
+end
+
+-- ---- the redis API -----------------------------------------------------------------------
+local function check_call_result(raise, tag, v, ignore)
+  if tag == 0 then return v end
+  if tag == 1 then return {ok = v} end
+  local t = error_table(v)
+  if ignore then t.ignore_error_stats_update = true end
+  if raise then error(t) end
+  return t
+end
+-- redis.call and redis.pcall are the Python callables themselves: calling them goes
+-- through a C function (lupa's), so, as with Redis's C functions, a script's
+-- `return redis.call(...)` keeps its frame and errors point at its line. redis.call
+-- raises its error table wrapped in a Python exception, which reaches Lua as a userdata:
+-- every place Lua code can see an error value unwraps it first (see `unwrap`).
+local function redis_sha1hex(...)
+  if select("#", ...) ~= 1 then error(error_table("wrong number of arguments")) end
+  local s = ...
+  if type(s) ~= "string" and type(s) ~= "number" then s = "" end
+  return PY.sha1hex(tostring(s))
+end
+local function redis_error_reply(...)
+  local e = ...
+  if select("#", ...) ~= 1 or type(e) ~= "string" then return error_table("wrong number or type of arguments") end
+  if sub(e, 1, 1) ~= "-" then e = "-" .. e end
+  return error_table(e)
+end
+local function redis_status_reply(...)
+  local s = ...
+  if select("#", ...) ~= 1 or type(s) ~= "string" then return error_table("wrong number or type of arguments") end
+  return {ok = s}
+end
+local function redis_set_repl(...)
+  if select("#", ...) ~= 1 then error(error_table("redis.set_repl() requires two arguments.")) end
+  local flags = tonumber((...)) or 0
+  flags = flags >= 0 and floor(flags) or ceil(flags)
+  if flags < 0 or flags > 3 then
+    error(error_table("Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE."))
+  end
+end
+local LRESP = 2  -- the protocol redis.call replies come in (redis.setresp)
+local function redis_setresp(...)
+  if select("#", ...) ~= 1 then error(error_table("redis.setresp() requires one argument.")) end
+  local resp = tonumber((...)) or 0
+  resp = resp >= 0 and floor(resp) or ceil(resp)
+  if resp ~= 2 and resp ~= 3 then error(error_table("RESP version must be 2 or 3.")) end
+  LRESP = resp
+  PY.setresp(resp)
+end
+local function redis_log(...)
+  local argc = select("#", ...)
+  if argc < 2 then error(error_table("redis.log() requires two arguments or more.")) end
+  local level = ...
+  if tonumber(level) == nil then error(error_table("First argument must be a number (log level).")) end
+  level = tonumber(level)
+  level = level >= 0 and floor(level) or ceil(level)
+  if level < 0 or level > 3 then error(error_table("Invalid debug level.")) end
+  local parts = {}
+  for j = 2, argc do
+    local v = select(j, ...)
+    if type(v) == "string" or type(v) == "number" then parts[#parts + 1] = tostring(v) end
+  end
+  PY.log(level, concat(parts, " "))
+end
+local function redis_acl_check_cmd(...)
+  local r = check_call_result(true, PY.acl_check(...))
+  return r
+end
+local function add_log_api(t)
+  t.log = redis_log
+  t.LOG_DEBUG, t.LOG_VERBOSE, t.LOG_NOTICE, t.LOG_WARNING = 0, 1, 2, 3
+  t.REDIS_VERSION_NUM = PY.version_num
+  t.REDIS_VERSION = PY.version
+end
+
+local R = {
+  call = PY.call,
+  pcall = PY.pcall,
+  sha1hex = redis_sha1hex,
+  error_reply = redis_error_reply,
+  status_reply = redis_status_reply,
+  set_repl = redis_set_repl,
+  setresp = redis_setresp,
+  acl_check_cmd = redis_acl_check_cmd,
+  REPL_NONE = 0, REPL_AOF = 1, REPL_SLAVE = 2, REPL_REPLICA = 2, REPL_ALL = 3,
+}
+add_log_api(R)
+if MODE == "eval" then
+  -- No debugger here: breakpoint() is false and debug() a no-op, as in Redis outside
+  -- a SCRIPT DEBUG session; replicate_commands() is always true (effects replication).
+  R.breakpoint = function() return false end
+  R.debug = function() end
+  R.replicate_commands = function() return true end
+end
+
+-- ---- assemble the globals ------------------------------------------------------------------
+local function lib_from(py_lib)
+  local t = {}
+  for k, v in next, py_lib do
+    if type(v) == "userdata" then t[k] = wrap(v) else t[k] = v end
+  end
+  return t
+end
+
+local M = {}
+for k, v in next, math do M[k] = v end
+M.random, M.randomseed = redis_random, redis_randomseed
+local T = {}
+for k, v in next, table do T[k] = v end
+T.insert, T.remove, T.sort = guard(tinsert), guard(tremove), guard(tsort)
+local S = {}
+for k, v in next, string do S[k] = v end
+local CO = {}
+for k, v in next, coroutine do CO[k] = v end
+
+local builtins = {
+  xpcall = w_xpcall, tostring = tostring, getfenv = w_getfenv, setmetatable = w_setmetatable,
+  next = w_next, assert = assert, tonumber = tonumber, rawequal = rawequal,
+  collectgarbage = collectgarbage, getmetatable = w_getmetatable, rawset = w_rawset,
+  pcall = w_pcall, type = type, select = select, unpack = unpack, gcinfo = gcinfo,
+  pairs = w_pairs, rawget = w_rawget, loadstring = w_loadstring, ipairs = w_ipairs,
+  _VERSION = _VERSION, setfenv = w_setfenv, load = w_load, error = error,
+}
+for k, v in next, builtins do G[k] = v end
+G.string = S
+G.table = T
+G.math = M
+G.coroutine = CO
+G.redis = R
+G.cjson = lib_from(PY.cjson)
+G.cjson.null = PY.cjson_null
+G.cmsgpack = lib_from(PY.cmsgpack)
+G.struct = lib_from(PY.struct)
+G.bit = lib_from(PY.bit)
+for k, v in next, G do
+  if type(v) == "table" then rawset(G, k, protect(v)) end
+end
+G._G = P
+-- "x"::upper() goes through the string metatable: it must see the protected table too.
+getmetatable("").__index = G.string
+
+-- Scripts are timed and killed by a count hook (Redis: every 100000 instructions).
+local HOOK_EVERY = 100000
+local py_hook = PY.hook
+local function hook()
+  local action = py_hook()
+  if action ~= 0 then
+    -- From now on every line raises again, so that pcall cannot keep the script alive.
+    sethook(hook, "l")
+    if action == 1 then error(error_table("Script killed by user with SCRIPT KILL..."))
+    else error(error_table("FUNCTION LOAD timeout")) end
+  end
+end
+-- Coroutines get the running hook too (debug.sethook is per thread).
+local co_create, co_resume = coroutine.create, coroutine.resume
+local function resume_result(ok, ...)
+  if ok then return true, ... end
+  return false, unwrap((...))
+end
+CO.resume = function(co, ...)
+  return resume_result(co_resume(co, ...))
+end
+CO.create = function(f)
+  local co = co_create(f)
+  if gethook() then sethook(co, hook, "", HOOK_EVERY) end
+  return co
+end
+CO.wrap = function(f)
+  local co = CO.create(f)
+  return function(...)
+    local r = {CO.resume(co, ...)}
+    if not r[1] then error(r[2], 0) end
+    return unpack(r, 2, table.maxn(r))
+  end
+end
+
+-- ---- converting a script's result into a reply (luaReplyToRedisReply) -------------------
+local MAX_DEPTH = 7990  -- Redis runs out of Lua stack (LUAI_MAXCSTACK) at about this depth
+local CRLF = "\r\n"
+local buf, nb, nerr, caller_resp, lua_resp, err_prefixes
+local function emit(s) nb = nb + 1; buf[nb] = s end
+local function to_ll(d)
+  if d ~= d or d >= 9223372036854775808 or d < -9223372036854775808 then return "-9223372036854775808" end
+  if d >= 0 then d = floor(d) else d = ceil(d) end
+  return format("%d", d)
+end
+local function clean(s) return (gsub(s, "[\r\n]", " ")) end
+local function double_text(d)
+  if d == 1 / 0 then return "inf" elseif d == -1 / 0 then return "-inf" end
+  return format("%.17g", d)
+end
+local encode
+local function emit_error(v)
+  local m = v.err
+  local ignore = v.ignore_error_stats_update
+  local s = gsub((gsub("-" .. m, "^[\r\n]+", "")), "[\r\n]+$", "")
+  emit(clean(s) .. CRLF)
+  if ignore ~= true then
+    nerr = nerr + 1
+    err_prefixes[nerr] = s
+  end
+end
+encode = function(v, depth)
+  local t = type(v)
+  if t == "string" then
+    emit("$" .. #v .. CRLF); emit(v); emit(CRLF)
+  elseif t == "number" then
+    emit(":" .. to_ll(v) .. CRLF)
+  elseif t == "boolean" then
+    if lua_resp == 2 then
+      if v then emit(":1\r\n") elseif caller_resp == 2 then emit("$-1\r\n") else emit("_\r\n") end
+    elseif caller_resp == 3 then emit(v and "#t\r\n" or "#f\r\n")
+    else emit(v and ":1\r\n" or ":0\r\n") end
+  elseif t == "table" then
+    if depth >= MAX_DEPTH then
+      emit("-ERR reached lua stack limit\r\n")
+      nerr = nerr + 1
+      err_prefixes[nerr] = "-ERR"
+      return
+    end
+    local f = rawget(v, "err")
+    if type(f) == "string" then return emit_error(v) end
+    f = rawget(v, "ok")
+    if type(f) == "string" then emit("+" .. clean(f) .. CRLF); return end
+    f = rawget(v, "double")
+    if type(f) == "number" then
+      local s = double_text(f)
+      if caller_resp == 2 then emit("$" .. #s .. CRLF .. s .. CRLF) else emit("," .. s .. CRLF) end
+      return
+    end
+    f = rawget(v, "big_number")
+    if type(f) == "string" then
+      local s = clean(f)
+      if caller_resp == 2 then emit("$" .. #s .. CRLF .. s .. CRLF) else emit("(" .. s .. CRLF) end
+      return
+    end
+    f = rawget(v, "verbatim_string")
+    if type(f) == "table" then
+      local fmt = rawget(f, "format")
+      if type(fmt) == "string" then
+        local s = rawget(f, "string")
+        if type(s) == "string" then
+          if caller_resp == 2 then emit("$" .. #s .. CRLF .. s .. CRLF)
+          else
+            fmt = sub(fmt .. "\0\0\0", 1, 3)
+            emit("=" .. (#s + 4) .. CRLF .. fmt .. ":" .. s .. CRLF)
+          end
+          return
+        end
+      end
+    end
+    f = rawget(v, "map")
+    if type(f) == "table" then
+      local at = nb + 1
+      emit("")
+      local n = 0
+      for k, x in next, f do
+        encode(k, depth + 1)
+        encode(x, depth + 1)
+        n = n + 1
+      end
+      buf[at] = (caller_resp == 2 and "*" .. (2 * n) or "%" .. n) .. CRLF
+      return
+    end
+    f = rawget(v, "set")
+    if type(f) == "table" then
+      local at = nb + 1
+      emit("")
+      local n = 0
+      for k in next, f do
+        encode(k, depth + 1)
+        n = n + 1
+      end
+      buf[at] = (caller_resp == 2 and "*" or "~") .. n .. CRLF
+      return
+    end
+    local at = nb + 1
+    emit("")
+    local j = 1
+    while true do
+      local x = rawget(v, j)
+      if x == nil then break end
+      encode(x, depth + 1)
+      j = j + 1
+    end
+    buf[at] = "*" .. (j - 1) .. CRLF
+  else
+    emit(caller_resp == 2 and "$-1\r\n" or "_\r\n")
+  end
+end
+
+-- The reply for the result of a script: simple values go back as they are; a status
+-- reply as ("status", text); an error table as ("error", message, ignore-stats); any
+-- other table as ("raw", RESP bytes, number of nested errors, their prefixes).
+local function convert(v, cresp, lresp)
+  if type(v) ~= "table" then return "value", v end
+  local e = rawget(v, "err")
+  if type(e) == "string" then
+    return "error", e, v.ignore_error_stats_update == true
+  end
+  local ok = rawget(v, "ok")
+  if type(ok) == "string" then return "status", ok end
+  buf, nb, nerr, caller_resp, lua_resp, err_prefixes = {}, 0, 0, cresp, lresp, {}
+  encode(v, 0)
+  local out, n, p = concat(buf), nerr, err_prefixes
+  buf, err_prefixes = nil, nil
+  return "raw", out, n, p
+end
+
+-- luaExtractErrorInformation + luaCallFunction's reply for a raised error.
+local function raised(err)
+  if type(err) ~= "table" then
+    if type(err) == "string" or type(err) == "number" then return "failed", tostring(err) end
+    return "failed", "execution failure"
+  end
+  local msg, source, line = err.err, err.source, err.line
+  if type(msg) ~= "string" and type(msg) ~= "number" then msg = nil end
+  if type(source) ~= "string" and type(source) ~= "number" then source = nil end
+  if type(line) ~= "string" and type(line) ~= "number" then line = nil end
+  return "raised", msg and tostring(msg), source and tostring(source), line and tostring(line),
+         err.ignore_error_stats_update == true
+end
+
+-- ---- running -------------------------------------------------------------------------
+local CUR_F, CUR_K, CUR_A
+local function fcall_trampoline() return CUR_F(CUR_K, CUR_A) end
+
+local function finish(ok, r, cresp, lresp)
+  sethook()
+  CUR_F, CUR_K, CUR_A = nil, nil, nil
+  G.KEYS, G.ARGV = nil, nil
+  if ok then return convert(r, cresp, lresp) end
+  return raised(r)
+end
+
+local API = {}
+-- EVAL: f is the compiled script; keys and args arrive as varargs after their count.
+function API.run_eval(f, cresp, hook_on, nkeys, ...)
+  local all = {...}
+  local keys, args = {}, {}
+  for i = 1, nkeys do keys[i] = all[i] end
+  for i = nkeys + 1, #all do args[i - nkeys] = all[i] end
+  G.KEYS, G.ARGV = keys, args
+  if hook_on then sethook(hook, "", HOOK_EVERY) end
+  LRESP = 2
+  local ok, r = xpcall(f, err_handler)
+  return finish(ok, r, cresp, LRESP)
+end
+
+function API.run_function(f, cresp, hook_on, nkeys, ...)
+  local all = {...}
+  local keys, args = {}, {}
+  for i = 1, nkeys do keys[i] = all[i] end
+  for i = nkeys + 1, #all do args[i - nkeys] = all[i] end
+  CUR_F, CUR_K, CUR_A = f, keys, args
+  if hook_on then sethook(hook, "", HOOK_EVERY) end
+  LRESP = 2
+  local ok, r = xpcall(fcall_trampoline, err_handler)
+  return finish(ok, r, cresp, LRESP)
+end
+
+-- Compile user code with P as its environment; returns the function or (nil, message).
+local function compile(code, chunkname)
+  if byte(code, 1) == 27 then
+    return nil, sub(chunkname, 2) .. ":1: unexpected symbol near '<\\27>'"
+  end
+  return loadstring(code, chunkname)
+end
+function API.compile(code, chunkname)
+  local f, err = compile(code, chunkname)
+  if not f then return nil, err end
+  setfenv(f, P)
+  return f
+end
+
+API.memory = function() return collectgarbage("count") * 1024 end
+API.gc_step = function(n) collectgarbage("step", n) end
+API.gc_full = function() collectgarbage("collect") end
+
+-- ---- function libraries (FUNCTION LOAD) ------------------------------------------------
+if MODE == "function" then
+  -- While a library loads, its globals are only `redis` with register_function and the
+  -- log API (function_lua.c: LIBRARY_API); functions it registers run with the globals.
+  local LIB_G = {}
+  setmetatable(LIB_G, {__index = missing_global})
+  local LIB_R = {}
+  setmetatable(LIB_R, {__index = missing_global})
+  add_log_api(LIB_R)
+  local registering = nil
+  local function read_flags(t)
+    local flags = {}
+    local j = 1
+    while true do
+      local f = t[j]
+      if f == nil then break end
+      if type(f) ~= "string" and type(f) ~= "number" then return nil end
+      flags[#flags + 1] = tostring(f)
+      j = j + 1
+    end
+    return flags
+  end
+  LIB_R.register_function = function(...)
+    if not registering then
+      error(error_table("redis.register_function can only be called on FUNCTION LOAD command"))
+    end
+    local argc = select("#", ...)
+    if argc < 1 or argc > 2 then error(error_table("wrong number of arguments to redis.register_function")) end
+    local name, fn, desc, flags
+    if argc == 1 then
+      local t = ...
+      if type(t) ~= "table" then
+        error(error_table("calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments)."))
+      end
+      for k, v in next, t do
+        if type(k) ~= "string" and type(k) ~= "number" then
+          error(error_table("named argument key given to redis.register_function is not a string"))
+        end
+        local key = string.lower(tostring(k))
+        if key == "function_name" then
+          if type(v) ~= "string" and type(v) ~= "number" then
+            error(error_table("function_name argument given to redis.register_function must be a string"))
+          end
+          name = tostring(v)
+        elseif key == "description" then
+          if type(v) ~= "string" and type(v) ~= "number" then
+            error(error_table("description argument given to redis.register_function must be a string"))
+          end
+          desc = tostring(v)
+        elseif key == "callback" then
+          if type(v) ~= "function" then
+            error(error_table("callback argument given to redis.register_function must be a function"))
+          end
+          fn = v
+        elseif key == "flags" then
+          if type(v) ~= "table" then
+            error(error_table("flags argument to redis.register_function must be a table representing function flags"))
+          end
+          flags = read_flags(v)
+          if not flags then error(error_table("unknown flag given")) end
+        else
+          error(error_table("unknown argument given to redis.register_function"))
+        end
+      end
+      if not name then error(error_table("redis.register_function must get a function name argument")) end
+      if not fn then error(error_table("redis.register_function must get a callback argument")) end
+    else
+      name, fn = ...
+      if type(name) ~= "string" and type(name) ~= "number" then
+        error(error_table("first argument to redis.register_function must be a string"))
+      end
+      name = tostring(name)
+      if type(fn) ~= "function" then
+        error(error_table("second argument to redis.register_function must be a function"))
+      end
+    end
+    local st, msg = PY.register(name, fn, desc, flags)
+    if st ~= 0 then error(error_table(msg)) end
+  end
+  LIB_G.redis = LIB_R
+  local LIB_P = protect(LIB_G)
+  FAKE_MT[LIB_P] = FAKE_MT[P]
+  local ENV_META = getmetatable(P)
+  local load_hook_on = false
+
+  -- Run a library's code: globals are the library API while it runs; returns nil on
+  -- success or the error message (function_lua.c luaEngineCreate).
+  function API.load_library(code)
+    local f, err = compile(code, "@user_function")
+    if not f then return "compile", err end
+    setfenv(f, P)
+    ENV_META.__index = LIB_P
+    registering = true
+    sethook(hook, "", HOOK_EVERY)
+    local ok, e = pcall(f)
+    e = unwrap(e)
+    sethook()
+    registering = nil
+    ENV_META.__index = G
+    if ok then return nil end
+    local kind, msg = raised(e)
+    if kind == "raised" then
+      if type(e) == "table" then return "run", msg or "" end
+    end
+    return "run", "ERR " .. tostring(msg)
+  end
+end
+
+-- The bootstrap's own globals stay the thread's globals, emptied but for what lupa itself
+-- looks up there on every call (debug.traceback). User code never sees them: every chunk
+-- it gets is given P as its environment (compile, loadstring, load), getfenv maps them to
+-- P and setfenv(0) is refused.
+local traceback = debug.traceback
+for k in next, BOOT_ENV do BOOT_ENV[k] = nil end
+BOOT_ENV.debug = {traceback = traceback}
+return API
