@@ -293,6 +293,10 @@ class Keyspace:
         self.dirty = 0
         self.expired_dropped = 0
         self._ctx = Ctx(origin, 0, 0, {})
+        # Function libraries: replicated data that is not a key (crdt/functions.py).
+        from .crdt.functions import FunctionLibs
+
+        self.functions = FunctionLibs()
 
     # ---- the choke point -------------------------------------------------------------
     def apply(self, op: Op) -> bool:

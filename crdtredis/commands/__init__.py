@@ -35,6 +35,7 @@ MODULES = (
     "hashes",
     "zsets",
     "scripting",
+    "functions",
 )
 
 _loaded = False

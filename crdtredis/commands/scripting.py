@@ -201,3 +201,39 @@ def script_help_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 
 
 __all__ = ["EVAL_COMPAT", "NOSCRIPT", "numkeys_positions", "parse_numkeys", "sha1hex"]
+
+
+def _info_memory(node: Node) -> list[tuple[str, object]]:
+    """INFO memory's scripting fields, as Redis 7.0 names them."""
+    from ..info import bytes_to_human
+
+    st = scripting_of(node)
+    vm_eval = st.eval_memory()
+    vm_functions = st.function_memory()
+    scripts = st.scripts_body_bytes
+    view = st.function_view
+    nfun = len(view.functions) if view is not None else 0
+    functions_mem = sum(len(lib.code) for lib in view.libraries.values()) if view is not None else 0
+    return [
+        ("used_memory_lua", vm_eval),
+        ("used_memory_vm_eval", vm_eval),
+        ("used_memory_lua_human", bytes_to_human(vm_eval)),
+        ("used_memory_scripts_eval", scripts),
+        ("number_of_cached_scripts", len(st.scripts)),
+        ("number_of_functions", nfun),
+        ("used_memory_vm_functions", vm_functions),
+        ("used_memory_vm_total", vm_eval + vm_functions),
+        ("used_memory_vm_total_human", bytes_to_human(vm_eval + vm_functions)),
+        ("used_memory_functions", functions_mem),
+        ("used_memory_scripts", scripts + functions_mem),
+        ("used_memory_scripts_human", bytes_to_human(scripts + functions_mem)),
+    ]
+
+
+def _register_info() -> None:
+    from ..info import register_info_provider
+
+    register_info_provider("memory", _info_memory)
+
+
+_register_info()

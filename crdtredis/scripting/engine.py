@@ -111,7 +111,10 @@ class LuaEngine:
         self._gc_step = api[b"gc_step"]
         self._gc_full = api[b"gc_full"]
         self._load_library = api[b"load_library"] if mode == "function" else None
+        self._memory = api[b"memory"]
         self.calls = 0
+        # The bootstrap leaves garbage behind (its main chunk): start from the live size.
+        self._gc_full()
 
     # ---- compiling ---------------------------------------------------------------------------
     def compile(self, code: bytes, chunkname: bytes) -> tuple[Any, str | None]:
@@ -164,8 +167,7 @@ class LuaEngine:
     # ---- memory ------------------------------------------------------------------------------
     def memory(self) -> int:
         """Bytes in use by this Lua state (INFO used_memory_lua)."""
-        used = self.lua.get_memory_used(total=True)
-        return int(used or 0)
+        return int(self.lua.get_memory_used() or 0)
 
     def collect(self) -> None:
         self._gc_full()

@@ -66,7 +66,7 @@ class RunCtx:
     """The script being run (Redis's scriptRunCtx)."""
 
     __slots__ = ("caller", "funcname", "eval_mode", "read_only", "allow_oom", "dirty", "killed",
-                 "timedout", "start", "lua_resp", "argv", "shutdown")
+                 "timedout", "start", "lua_resp", "argv", "shutdown", "oom")
 
     def __init__(self, caller: Client, funcname: str, eval_mode: bool, flags: int, ro: bool,
                  argv: list[bytes]) -> None:
@@ -83,6 +83,7 @@ class RunCtx:
         self.lua_resp = 2
         self.argv = argv
         self.shutdown = False
+        self.oom = False
 
 
 class Scripting:
@@ -105,6 +106,8 @@ class Scripting:
         self.registering: list[tuple[str, Any, bytes | None, int]] | None = None
         # Clients that asked for SCRIPT DEBUG YES|SYNC (by id).
         self.debug_clients: set[int] = set()
+        # The compiled view of the function libraries (functions.py), made on first use.
+        self.function_view: Any = None
 
     def set_debug_mode(self, client: Client, on: bool) -> None:
         if on:
@@ -179,6 +182,11 @@ class Scripting:
                 return ErrorReply(node.sync_error)
             if ro:
                 return ErrorReply("ERR Can not execute a script with write flag using *_ro command.")
+            if not enough_replicas(node):
+                return ErrorReply(NOREPLICAS)
+        if not flags & (ALLOW_OOM | NO_WRITES) and over_maxmemory(self.node):
+            return ErrorReply("OOM allow-oom flag is not set on the script, can not run it when used memory > "
+                              "'maxmemory'")
         return None
 
     def run(self, engine: LuaEngine, fn: Any, client: Client, funcname: str, eval_mode: bool, flags: int,
@@ -188,6 +196,8 @@ class Scripting:
             return ErrorReply("ERR a script is already running")
         node = self.node
         ctx = RunCtx(client, funcname, eval_mode, flags, ro, argv)
+        # Redis decides the OOM state once, before the script (pre_command_oom_state).
+        ctx.oom = over_maxmemory(node)
         sc = self.client
         sc.db = client.db
         sc.resp = 2
@@ -301,11 +311,14 @@ class Scripting:
                 err = "This Redis command is not allowed from script"
             elif ctx.read_only and (cmd.write or "may_replicate" in cmd.flags):
                 err = "Write commands are not allowed from read-only scripts."
-            elif cmd.write and not ctx.dirty:
-                if node.persistence_error is not None:
-                    err = "-" + errors.MISCONF_AOF + node.persistence_error
-                elif node.sync_error is not None:
-                    err = "-" + node.sync_error
+            elif cmd.write and not ctx.dirty and node.persistence_error is not None:
+                err = "-" + errors.MISCONF_AOF + node.persistence_error
+            elif cmd.write and not ctx.dirty and node.sync_error is not None:
+                err = "-" + node.sync_error
+            elif cmd.write and not ctx.dirty and not enough_replicas(node):
+                err = "-" + NOREPLICAS
+            elif ctx.oom and not ctx.allow_oom and not ctx.dirty and "denyoom" in cmd.flags:
+                err = "-" + OOM
         if err is not None:
             # scriptCall's error path: counted as a rejected call and an error reply.
             if cmd is not None:
@@ -421,6 +434,32 @@ class Scripting:
             return ErrorReply(SLOW_EVAL)
         ctx.killed = True
         return Status(b"OK")
+
+
+NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
+OOM = "OOM command not allowed when used memory > 'maxmemory'."
+
+
+def over_maxmemory(node: Node) -> bool:
+    """Redis's OOM state as scripts see it: maxmemory set and exceeded. (crdt-redis
+    measures used memory as the process RSS; plain commands do not enforce maxmemory.)"""
+    maxmem = _runtime_int(node, "maxmemory", 0)
+    return maxmem > 0 and node.used_memory_rss() > maxmem
+
+
+def enough_replicas(node: Node) -> bool:
+    """checkGoodReplicasStatus for scripts: with min-replicas-to-write set, enough peers
+    reachable within min-replicas-max-lag seconds."""
+    want = _runtime_int(node, "min-replicas-to-write", 0)
+    lag = _runtime_int(node, "min-replicas-max-lag", 10)
+    if want <= 0 or lag <= 0:
+        return True
+    repl = node.replication
+    good = 0
+    if repl is not None:
+        now = time.time()
+        good = sum(1 for p in repl.live_peers() if p.state == "up" and now - p.last_contact <= lag)
+    return good >= want
 
 
 SLOW_EVAL = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."

@@ -360,9 +360,12 @@ local function add_log_api(t)
   t.REDIS_VERSION = PY.version
 end
 
+-- lupa's as_function makes a real C closure of a Python callable (a plain userdata
+-- would be called through its __call metamethod, which costs a stack slot more).
+local as_function = python.as_function
 local R = {
-  call = PY.call,
-  pcall = PY.pcall,
+  call = as_function(PY.call),
+  pcall = as_function(PY.pcall),
   sha1hex = redis_sha1hex,
   error_reply = redis_error_reply,
   status_reply = redis_status_reply,
@@ -430,6 +433,9 @@ getmetatable("").__index = G.string
 local HOOK_EVERY = 100000
 local py_hook = PY.hook
 local function hook()
+  -- Never raise inside the sandbox's own code (its cleanup after a kill, for one).
+  local where = getinfo(2, "S")
+  if where and where.source == SANDBOX_SRC then return end
   local action = py_hook()
   if action ~= 0 then
     -- From now on every line raises again, so that pcall cannot keep the script alive.
@@ -660,7 +666,7 @@ function API.compile(code, chunkname)
   return f
 end
 
-API.memory = function() return collectgarbage("count") * 1024 end
+API.memory = function() return floor(collectgarbage("count")) * 1024 end
 API.gc_step = function(n) collectgarbage("step", n) end
 API.gc_full = function() collectgarbage("collect") end
 
