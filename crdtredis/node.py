@@ -210,7 +210,9 @@ class Node:
             reply = cmd.handler(self, client, argv)
         except CommandError as e:
             reply = ErrorReply(e.message)
-        if self._group is not None and not client.in_exec:
+        # While a script is busy the open group is the script's: what other clients run
+        # meanwhile (SCRIPT KILL, ...) must not close it (scripting/busy.py).
+        if self._group is not None and not client.in_exec and self.busy_error is None:
             op = self.close_group()
             if op is not None:
                 client.last_seq = op.seq + len(op.effects) - 1
