@@ -15,11 +15,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import lupa.lua51 as lua51
 
-from .libs import bitlib, cjson, cmsgpack, structlib
+from .libs import ArgError, LibError, bitlib, cjson, cmsgpack, number_text, structlib, tonumber
 
 LuaError = lua51.LuaError
 LuaMemoryError = lua51.LuaMemoryError
@@ -43,7 +43,11 @@ class Host(Protocol):
     def lua_pcall(self, *args: Any) -> Any: ...
 
 
-    def lua_acl_check(self, *args: Any) -> tuple[int, Any, bool]: ...
+    def lua_acl_check(self, *args: Any) -> Any: ...
+
+    def lua_random(self, *args: Any) -> Any: ...
+
+    def lua_randomseed(self, *args: Any) -> Any: ...
 
     def lua_setresp(self, resp: int) -> None: ...
 
@@ -62,6 +66,32 @@ class CallError(Exception):
         self.table = table
 
 
+def _false(*args: Any) -> bool:
+    return False
+
+
+def _true(*args: Any) -> bool:
+    return True
+
+
+def _nothing(*args: Any) -> None:
+    return None
+
+
+def _c_int(d: float) -> int:
+    """(int) of a double, as C casts it (truncation; out of range wraps like x86)."""
+    if d != d or d in (float("inf"), float("-inf")):
+        return -(1 << 31)
+    i = int(d)
+    if not -(1 << 31) <= i < (1 << 31):
+        return -(1 << 31)
+    return i
+
+
+def _libs(fns: dict[bytes, Any], lib: Callable[[Callable[..., Any]], Callable[..., Any]]) -> dict[bytes, Any]:
+    return {k: lib(v) if callable(v) else v for k, v in fns.items()}
+
+
 def _unwrap(e: Any) -> Any:
     return e.table if isinstance(e, CallError) else None
 
@@ -78,31 +108,43 @@ class LuaEngine:
     """A sandboxed Lua state; `mode` is "eval" or "function" (sandbox.lua differs only in
     the globals a library sees while it loads, and redis.breakpoint/debug/replicate_commands)."""
 
-    def __init__(self, mode: str, host: Host, max_memory: int = DEFAULT_MAX_MEMORY) -> None:
+    def __init__(self, mode: str, host: Host, max_memory: int | None = None) -> None:
         self.mode = mode
+        if max_memory is None:
+            max_memory = DEFAULT_MAX_MEMORY
         lua = lua51.LuaRuntime(
             encoding=None, register_eval=False, register_builtins=False,
             unpack_returned_tuples=True, max_memory=max_memory, attribute_filter=_deny_attributes,
         )
         self.lua = lua
         self.table_from: Callable[..., Any] = lua.table_from
+        self.host = host
+        lib = self._lib
         py = lua.table_from({
             b"call": host.lua_call,
             b"pcall": host.lua_pcall,
             b"unwrap": _unwrap,
             b"acl_check": host.lua_acl_check,
-            b"setresp": host.lua_setresp,
-            b"log": host.lua_log,
+            b"setresp": self._setresp,
+            b"log": self._log,
             b"hook": host.lua_hook,
             b"register": host.lua_register,
-            b"sha1hex": sha1hex,
+            b"sha1hex": self._sha1hex,
+            b"error_reply": self._error_reply,
+            b"status_reply": self._status_reply,
+            b"set_repl": self._set_repl,
+            b"breakpoint": _false,
+            b"debug": _nothing,
+            b"replicate_commands": _true,
+            b"random": lib(host.lua_random),
+            b"randomseed": lib(host.lua_randomseed),
             b"version": REDIS_VERSION,
             b"version_num": REDIS_VERSION_NUM,
-            b"cjson": lua.table_from(cjson.functions(lua)),
+            b"cjson": lua.table_from(_libs(cjson.functions(lua), lib)),
             b"cjson_null": cjson.NULL,
-            b"cmsgpack": lua.table_from(cmsgpack.functions(lua)),
-            b"struct": lua.table_from(structlib.functions()),
-            b"bit": lua.table_from(bitlib.functions()),
+            b"cmsgpack": lua.table_from(_libs(cmsgpack.functions(lua), lib)),
+            b"struct": lua.table_from(_libs(structlib.functions(), lib)),
+            b"bit": lua.table_from(_libs(bitlib.functions(), lib)),
         })
         api = lua.execute(_SANDBOX, mode.encode(), py, name="=sandbox")
         self._run_eval = api[b"run_eval"]
@@ -112,9 +154,87 @@ class LuaEngine:
         self._gc_full = api[b"gc_full"]
         self._load_library = api[b"load_library"] if mode == "function" else None
         self._memory = api[b"memory"]
+        self._set_lresp = api[b"set_lresp"]
+        self._where = api[b"where"]
+        self._argerror = api[b"argerror"]
         self.calls = 0
         # The bootstrap leaves garbage behind (its main chunk): start from the live size.
         self._gc_full()
+
+    # ---- Python functions seen from Lua ------------------------------------------------
+    def _lib(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """A library function as Lua calls it: ArgError/LibError become the Lua errors the
+        C libraries raise (luaL_argerror / luaL_error: message and caller's position)."""
+
+        def call(*args: Any) -> Any:
+            try:
+                return fn(*args)
+            except ArgError as e:
+                raise CallError(self._argerror(e.narg, e.message.encode())) from None
+            except LibError as e:
+                raise CallError(self._where(str(e).encode())) from None
+            except RecursionError:
+                raise CallError(self._where(b"stack overflow")) from None
+
+        return call
+
+    def raise_error(self, msg: str) -> NoReturn:
+        """luaPushError + luaError: raise {err="ERR msg"}."""
+        raise CallError(self.error_table(msg))
+
+    def _sha1hex(self, *args: Any) -> bytes:
+        if len(args) != 1:
+            self.raise_error("wrong number of arguments")
+        s = args[0]
+        if type(s) is int or type(s) is float:
+            s = number_text(float(s))
+        return sha1hex(s if type(s) is bytes else b"")
+
+    def _error_reply(self, *args: Any) -> Any:
+        if len(args) != 1 or type(args[0]) is not bytes:
+            return self.error_table("wrong number or type of arguments")
+        e = args[0]
+        return self.error_table(e if e.startswith(b"-") else b"-" + e)
+
+    def _status_reply(self, *args: Any) -> Any:
+        if len(args) != 1 or type(args[0]) is not bytes:
+            return self.error_table("wrong number or type of arguments")
+        return self.table_from({b"ok": args[0]})
+
+    def _set_repl(self, *args: Any) -> None:
+        # Scripts are always replicated as their effects, in one op: the flags are
+        # checked as Redis checks them and otherwise change nothing.
+        if len(args) != 1:
+            self.raise_error("redis.set_repl() requires two arguments.")
+        flags = _c_int(tonumber(args[0]) or 0.0)
+        if flags & ~3:
+            self.raise_error("Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
+
+    def _setresp(self, *args: Any) -> None:
+        if len(args) != 1:
+            self.raise_error("redis.setresp() requires one argument.")
+        resp = _c_int(tonumber(args[0]) or 0.0)
+        if resp not in (2, 3):
+            self.raise_error("RESP version must be 2 or 3.")
+        self._set_lresp(resp)
+        self.host.lua_setresp(resp)
+
+    def _log(self, *args: Any) -> None:
+        if len(args) < 2:
+            self.raise_error("redis.log() requires two arguments or more.")
+        level = tonumber(args[0])
+        if level is None:
+            self.raise_error("First argument must be a number (log level).")
+        lv = _c_int(level)
+        if lv < 0 or lv > 3:
+            self.raise_error("Invalid debug level.")
+        parts = []
+        for a in args[1:]:
+            if type(a) is bytes:
+                parts.append(a)
+            elif type(a) is int or type(a) is float:
+                parts.append(number_text(float(a)))
+        self.host.lua_log(lv, b" ".join(parts))
 
     # ---- compiling ---------------------------------------------------------------------------
     def compile(self, code: bytes, chunkname: bytes) -> tuple[Any, str | None]:

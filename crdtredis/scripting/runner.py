@@ -16,6 +16,7 @@ Rules (docs/semantics.md, "Scripts and functions"):
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from ..reply import ErrorReply, RawReply, Reply, Status
 from .busy import BusyServer
 from .convert import ERROR, STATUS, VALUE, ScriptError, clean_line, number_reply, reply_to_lua
 from .engine import CallError, LuaEngine, LuaError, LuaMemoryError, sha1hex
+from .libs import ArgError, LibError, tonumber, typename
 
 if TYPE_CHECKING:
     from ..node import Node
@@ -106,6 +108,8 @@ class Scripting:
         self.registering: list[tuple[str, Any, bytes | None, int]] | None = None
         # Clients that asked for SCRIPT DEBUG YES|SYNC (by id).
         self.debug_clients: set[int] = set()
+        # math.random's state (redisLrand48), shared by EVAL scripts and functions.
+        self.rand48 = 0x1234ABCD330E
         # The compiled view of the function libraries (functions.py), made on first use.
         self.function_view: Any = None
 
@@ -343,20 +347,46 @@ class Scripting:
             return self.function_engine
         return self.eval_engine
 
-    def lua_acl_check(self, *args: Any) -> tuple[int, Any, bool]:
+    def lua_acl_check(self, *args: Any) -> bool:
         """redis.acl_check_cmd: there are no ACL users here, so every existing command
         is allowed."""
+        engine = self.engine_for_ctx()
         if not args:
-            return ERROR, b"Please specify at least one argument for this redis lib call", False
+            engine.raise_error("Please specify at least one argument for this redis lib call")
         argv = _argv(args)
         if argv is None:
-            return ERROR, b"Lua redis lib command arguments must be strings or integers", False
+            engine.raise_error("Lua redis lib command arguments must be strings or integers")
         cmd = self.node.commands.get(argv[0].lower())
         if cmd is not None and cmd.subcommands and len(argv) >= 2:
             cmd = cmd.subcommands.get(argv[1].lower())
         if cmd is None:
-            return ERROR, b"Invalid command passed to redis.acl_check_cmd()", False
-        return VALUE, True, False
+            engine.raise_error("Invalid command passed to redis.acl_check_cmd()")
+        return True
+
+    def lua_random(self, *args: Any) -> float:
+        """math.random on Redis's redisLrand48: one 48-bit LCG state per process (here
+        per node), seeded only by math.randomseed, as Redis 7.0 does."""
+        x = (0x5DEECE66D * self.rand48 + 0xB) & 0xFFFFFFFFFFFF
+        self.rand48 = x
+        r = ((x >> 17) % 0x7FFFFFFF) / 0x7FFFFFFF
+        n = len(args)
+        if n == 0:
+            return r
+        if n == 1:
+            u = _checkint(args, 1)
+            if u < 1:
+                raise ArgError(1, "interval is empty")
+            return float(math.floor(r * u) + 1)
+        if n == 2:
+            lo, hi = _checkint(args, 1), _checkint(args, 2)
+            if lo > hi:
+                raise ArgError(2, "interval is empty")
+            return float(math.floor(r * (hi - lo + 1)) + lo)
+        raise LibError("wrong number of arguments")
+
+    def lua_randomseed(self, *args: Any) -> None:
+        seed = _checkint(args, 1) & 0xFFFFFFFF
+        self.rand48 = (seed << 16) | 0x330E
 
     def lua_setresp(self, resp: int) -> None:
         ctx = self.ctx
@@ -487,6 +517,17 @@ def _argv(args: tuple[Any, ...]) -> list[bytes] | None:
         else:
             return None
     return argv
+
+
+def _checkint(args: tuple[Any, ...], i: int) -> int:
+    """luaL_checkint: a number (or numeric string), cast to int."""
+    v = args[i - 1] if i <= len(args) else None
+    n = tonumber(v)
+    if n is None:
+        raise ArgError(i, f"number expected, got {typename(args, i)}")
+    if n != n or n in (float("inf"), float("-inf")):
+        return -(1 << 31)
+    return int(n)
 
 
 def _runtime_int(node: Node, name: str, default: int) -> int:

@@ -102,36 +102,6 @@ local function error_table(msg)
   return {err = code .. " " .. rest}
 end
 
--- luaL_argerror, naming the function the way the caller's instruction named it.
-local function argerror(narg, extramsg)
-  local ar = getinfo(2, "n")
-  local name = ar and ar.name or "?"
-  if ar and ar.namewhat == "method" then
-    narg = narg - 1
-    if narg == 0 then error("calling '" .. name .. "' on bad self (" .. extramsg .. ")", 3) end
-  end
-  error("bad argument #" .. narg .. " to '" .. name .. "' (" .. extramsg .. ")", 3)
-end
-
-local function typename(v)
-  if v == nil and select("#", v) == 0 then return "no value" end
-  return type(v)
-end
-
--- A library function implemented in Python: it returns (status, n, results...);
--- status 0 ok, 1 argument error (narg, message), 2 error raised at the caller's line,
--- 3 error table (redis.* APIs: luaPushError + lua_error).
-local function wrap(pyfn)
-  return function(...)
-    local r = {pyfn(...)}
-    local st = r[1]
-    if st == 0 then return unpack(r, 3, r[2] + 2) end
-    if st == 1 then argerror(r[3], r[4]) end
-    if st == 3 then error(error_table(r[3])) end
-    error(r[3], 2)
-  end
-end
-
 -- ---- the globals ------------------------------------------------------------------------
 local G = {}          -- the real globals scripts see through the proxy P
 local P = proxy_of(G)
@@ -243,158 +213,52 @@ local function guard(fn)
   end
 end
 
--- ---- math.random: Redis's redisLrand48 (48-bit LCG), one state per process ---------------
--- The 48-bit state is kept as three 16-bit limbs so that every product fits a double.
-local X0, X1, X2 = 0x330E, 0xABCD, 0x1234
-local function lrand48()
-  -- x = (0x5DEECE66D * x + 0xB) mod 2^48, limb by limb (a = 0xE66D, 0xDEEC, 0x5)
-  local p0 = 0xE66D * X0 + 0xB
-  local c0 = floor(p0 / 65536)
-  local n0 = p0 % 65536
-  local p1 = 0xE66D * X1 + 0xDEEC * X0 + c0
-  local c1 = floor(p1 / 65536)
-  local n1 = p1 % 65536
-  local p2 = 0xE66D * X2 + 0xDEEC * X1 + 0x5 * X0 + c1
-  X0, X1, X2 = n0, n1, p2 % 65536
-  return X2 * 32768 + floor(X1 / 2)
-end
-local LRAND48_MAX = 2147483647
-local function checkint(n, v)
-  local x = tonumber(v)
-  if x == nil then argerror(n, "number expected, got " .. typename(v)) end
-  if x >= 0 then return floor(x) end
-  return ceil(x)
-end
-local function redis_random(...)
-  local r = (lrand48() % LRAND48_MAX) / LRAND48_MAX
-  local n = select("#", ...)
-  if n == 0 then return r end
-  if n == 1 then
-    local u = checkint(1, (...))
-    if u < 1 then argerror(1, "interval is empty") end
-    return floor(r * u) + 1
-  end
-  if n == 2 then
-    local l, u = checkint(1, (...)), checkint(2, (select(2, ...)))
-    if l > u then argerror(2, "interval is empty") end
-    return floor(r * (u - l + 1)) + l
-  end
-  error("wrong number of arguments", 2)
-end
-local function redis_randomseed(...)
-  local seed = checkint(1, (...)) % 4294967296
-  X0, X1, X2 = 0x330E, seed % 65536, floor(seed / 65536)
-end
-
 -- ---- the redis API -----------------------------------------------------------------------
-local function check_call_result(raise, tag, v, ignore)
-  if tag == 0 then return v end
-  if tag == 1 then return {ok = v} end
-  local t = error_table(v)
-  if ignore then t.ignore_error_stats_update = true end
-  if raise then error(t) end
-  return t
-end
--- redis.call and redis.pcall are the Python callables themselves: calling them goes
--- through a C function (lupa's), so, as with Redis's C functions, a script's
--- `return redis.call(...)` keeps its frame and errors point at its line. redis.call
--- raises its error table wrapped in a Python exception, which reaches Lua as a userdata:
+-- The redis API and the libraries are Python functions made C closures by lupa's
+-- as_function. Being C functions, as in Redis, a script's `return redis.call(...)` keeps
+-- its frame, so errors point at its line; and a C closure takes a stack slot less than a
+-- userdata's __call. Their errors are Python exceptions, which reach Lua as a userdata:
 -- every place Lua code can see an error value unwraps it first (see `unwrap`).
-local function redis_sha1hex(...)
-  if select("#", ...) ~= 1 then error(error_table("wrong number of arguments")) end
-  local s = ...
-  if type(s) ~= "string" and type(s) ~= "number" then s = "" end
-  return PY.sha1hex(tostring(s))
-end
-local function redis_error_reply(...)
-  local e = ...
-  if select("#", ...) ~= 1 or type(e) ~= "string" then return error_table("wrong number or type of arguments") end
-  if sub(e, 1, 1) ~= "-" then e = "-" .. e end
-  return error_table(e)
-end
-local function redis_status_reply(...)
-  local s = ...
-  if select("#", ...) ~= 1 or type(s) ~= "string" then return error_table("wrong number or type of arguments") end
-  return {ok = s}
-end
-local function redis_set_repl(...)
-  if select("#", ...) ~= 1 then error(error_table("redis.set_repl() requires two arguments.")) end
-  local flags = tonumber((...)) or 0
-  flags = flags >= 0 and floor(flags) or ceil(flags)
-  if flags < 0 or flags > 3 then
-    error(error_table("Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE."))
-  end
-end
-local LRESP = 2  -- the protocol redis.call replies come in (redis.setresp)
-local function redis_setresp(...)
-  if select("#", ...) ~= 1 then error(error_table("redis.setresp() requires one argument.")) end
-  local resp = tonumber((...)) or 0
-  resp = resp >= 0 and floor(resp) or ceil(resp)
-  if resp ~= 2 and resp ~= 3 then error(error_table("RESP version must be 2 or 3.")) end
-  LRESP = resp
-  PY.setresp(resp)
-end
-local function redis_log(...)
-  local argc = select("#", ...)
-  if argc < 2 then error(error_table("redis.log() requires two arguments or more.")) end
-  local level = ...
-  if tonumber(level) == nil then error(error_table("First argument must be a number (log level).")) end
-  level = tonumber(level)
-  level = level >= 0 and floor(level) or ceil(level)
-  if level < 0 or level > 3 then error(error_table("Invalid debug level.")) end
-  local parts = {}
-  for j = 2, argc do
-    local v = select(j, ...)
-    if type(v) == "string" or type(v) == "number" then parts[#parts + 1] = tostring(v) end
-  end
-  PY.log(level, concat(parts, " "))
-end
-local function redis_acl_check_cmd(...)
-  local r = check_call_result(true, PY.acl_check(...))
-  return r
-end
+local as_function = python.as_function
 local function add_log_api(t)
-  t.log = redis_log
+  t.log = as_function(PY.log)
   t.LOG_DEBUG, t.LOG_VERBOSE, t.LOG_NOTICE, t.LOG_WARNING = 0, 1, 2, 3
   t.REDIS_VERSION_NUM = PY.version_num
   t.REDIS_VERSION = PY.version
 end
 
--- lupa's as_function makes a real C closure of a Python callable (a plain userdata
--- would be called through its __call metamethod, which costs a stack slot more).
-local as_function = python.as_function
 local R = {
   call = as_function(PY.call),
   pcall = as_function(PY.pcall),
-  sha1hex = redis_sha1hex,
-  error_reply = redis_error_reply,
-  status_reply = redis_status_reply,
-  set_repl = redis_set_repl,
-  setresp = redis_setresp,
-  acl_check_cmd = redis_acl_check_cmd,
+  sha1hex = as_function(PY.sha1hex),
+  error_reply = as_function(PY.error_reply),
+  status_reply = as_function(PY.status_reply),
+  set_repl = as_function(PY.set_repl),
+  setresp = as_function(PY.setresp),
+  acl_check_cmd = as_function(PY.acl_check),
   REPL_NONE = 0, REPL_AOF = 1, REPL_SLAVE = 2, REPL_REPLICA = 2, REPL_ALL = 3,
 }
 add_log_api(R)
 if MODE == "eval" then
   -- No debugger here: breakpoint() is false and debug() a no-op, as in Redis outside
   -- a SCRIPT DEBUG session; replicate_commands() is always true (effects replication).
-  R.breakpoint = function() return false end
-  R.debug = function() end
-  R.replicate_commands = function() return true end
+  R.breakpoint = as_function(PY.breakpoint)
+  R.debug = as_function(PY.debug)
+  R.replicate_commands = as_function(PY.replicate_commands)
 end
 
 -- ---- assemble the globals ------------------------------------------------------------------
 local function lib_from(py_lib)
   local t = {}
   for k, v in next, py_lib do
-    if type(v) == "userdata" then t[k] = wrap(v) else t[k] = v end
+    if type(v) == "userdata" then t[k] = as_function(v) else t[k] = v end
   end
   return t
 end
 
 local M = {}
 for k, v in next, math do M[k] = v end
-M.random, M.randomseed = redis_random, redis_randomseed
+M.random, M.randomseed = as_function(PY.random), as_function(PY.randomseed)
 local T = {}
 for k, v in next, table do T[k] = v end
 T.insert, T.remove, T.sort = guard(tinsert), guard(tremove), guard(tsort)
@@ -614,6 +478,9 @@ local function raised(err)
          err.ignore_error_stats_update == true
 end
 
+-- The protocol redis.call replies come in (redis.setresp; kept in Python too).
+local LRESP = 2
+
 -- ---- running -------------------------------------------------------------------------
 local CUR_F, CUR_K, CUR_A
 local function fcall_trampoline() return CUR_F(CUR_K, CUR_A) end
@@ -664,6 +531,29 @@ function API.compile(code, chunkname)
   if not f then return nil, err end
   setfenv(f, P)
   return f
+end
+
+function API.set_lresp(n) LRESP = n end
+
+-- For Python library functions: luaL_error's message (the position of the line that
+-- called the C function) and luaL_argerror's (the name it was called by). Level 1 is
+-- the helper, 2 the C closure, 3 its caller.
+function API.where(msg)
+  local i = getinfo(3, "Sl")
+  if i and i.currentline and i.currentline > 0 then return i.short_src .. ":" .. i.currentline .. ": " .. msg end
+  return msg
+end
+function API.argerror(narg, extramsg)
+  local ar = getinfo(2, "n")
+  local name = ar and ar.name or "?"
+  if ar and ar.namewhat == "method" then
+    narg = narg - 1
+    if narg == 0 then return API.where("calling '" .. name .. "' on bad self (" .. extramsg .. ")") end
+  end
+  local i = getinfo(3, "Sl")
+  local msg = "bad argument #" .. narg .. " to '" .. name .. "' (" .. extramsg .. ")"
+  if i and i.currentline and i.currentline > 0 then return i.short_src .. ":" .. i.currentline .. ": " .. msg end
+  return msg
 end
 
 API.memory = function() return floor(collectgarbage("count")) * 1024 end

@@ -1,10 +1,10 @@
 """The C libraries Redis links into its Lua (cjson, cmsgpack, struct, bit), in Python.
 
 Each function takes the Lua arguments as lupa hands them over (numbers as int/float,
-strings as bytes, tables as lupa tables) and returns `(0, n, results...)`; failures
-return `(1, narg, message)` for luaL_argerror-style errors or `(2, message)` for
-luaL_error-style ones, which sandbox.lua (`wrap`) raises at the caller's line, so the
-error texts read exactly like the C libraries'. Nothing here raises into Lua.
+strings as bytes, tables as lupa tables) and returns its Lua results (a tuple for
+several). Failures raise ArgError (luaL_argerror) or LibError (luaL_error); the engine
+exposes every function to Lua as a C closure and turns those into Lua errors worded and
+positioned exactly like the C libraries' (engine.LuaEngine._lib).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import lupa.lua51 as lua51
 
-Result = tuple[Any, ...]
+Result = Any
 LibFn = Callable[..., Result]
 
 
@@ -31,27 +31,17 @@ class LibError(Exception):
     """luaL_error(L, message): raised at the caller's line."""
 
 
-def ok(*values: Any) -> Result:
-    return (0, len(values), *values)
+def ok(*values: Any) -> Any:
+    """The Lua results: one value as it is, several as a tuple (lupa unpacks it)."""
+    if len(values) == 1:
+        return values[0]
+    return values
 
 
 def guarded(fn: LibFn) -> LibFn:
-    """Turn the exceptions of a library function into the status tuples."""
-
-    def call(*args: Any) -> Result:
-        try:
-            return fn(*args)
-        except ArgError as e:
-            return (1, e.narg, e.message)
-        except LibError as e:
-            return (2, str(e))
-        except RecursionError:
-            return (2, "stack overflow")
-        except MemoryError:
-            return (2, "not enough memory")
-
-    call.__name__ = fn.__name__
-    return call
+    """Library functions raise ArgError / LibError; the engine turns those into Lua
+    errors worded and positioned like the C libraries' (engine.LuaEngine._lib)."""
+    return fn
 
 
 def typename(args: tuple[Any, ...], i: int) -> str:
