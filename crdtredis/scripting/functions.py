@@ -53,7 +53,8 @@ def parse_metadata(code: bytes) -> tuple[bytes, bytes, bytes] | str:
     if not code.startswith(b"#!"):
         return "Missing library metadata"
     end = code.find(b"\n")
-    if end < 0:
+    nul = code.find(b"\0")
+    if end < 0 or 0 <= nul < end:  # strchr: the C string ends at its first NUL
         return "Invalid library metadata"
     from ..protocol.reader import split_inline
 

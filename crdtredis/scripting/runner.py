@@ -553,7 +553,8 @@ def extract_shebang_flags(body: bytes) -> tuple[int, int, str | None]:
     if not body.startswith(b"#!"):
         return EVAL_COMPAT, 0, None
     end = body.find(b"\n")
-    if end < 0:
+    nul = body.find(b"\0")
+    if end < 0 or 0 <= nul < end:  # strchr: the C string ends at its first NUL
         return 0, 0, "Invalid script shebang"
     from ..protocol.reader import split_inline
 

@@ -145,18 +145,6 @@ local function w_getmetatable(t)
   if type(t) == "table" and TARGET[t] then return FAKE_MT[t] end
   return getmetatable(t)
 end
-local function w_getfenv(f)
-  if f == nil then f = 1 end
-  if type(f) == "number" and f > 0 then f = f + 1 end
-  local env = getfenv(f)
-  if env == BOOT_ENV or env == G then return P end
-  return env
-end
-local function w_setfenv(f, t)
-  if type(f) == "number" and f > 0 then f = f + 1 end
-  if f == 0 then error(READONLY, 0) end
-  return setfenv(f, t)
-end
 -- Redis's Lua parses every chunk as text: bytecode never loads.
 local function w_loadstring(s, name)
   if type(s) == "string" and byte(s, 1) == 27 then
@@ -268,13 +256,16 @@ local CO = {}
 for k, v in next, coroutine do CO[k] = v end
 
 local builtins = {
-  xpcall = w_xpcall, tostring = tostring, getfenv = w_getfenv, setmetatable = w_setmetatable,
+  xpcall = w_xpcall, tostring = tostring, setmetatable = w_setmetatable,
   next = w_next, assert = assert, tonumber = tonumber, rawequal = rawequal,
   collectgarbage = collectgarbage, getmetatable = w_getmetatable, rawset = w_rawset,
   pcall = w_pcall, type = type, select = select, unpack = unpack, gcinfo = gcinfo,
   pairs = w_pairs, rawget = w_rawget, loadstring = w_loadstring, ipairs = w_ipairs,
-  _VERSION = _VERSION, setfenv = w_setfenv, load = w_load, error = error,
+  _VERSION = _VERSION, load = w_load, error = error,
 }
+-- Redis 7.0 keeps getfenv/setfenv on its allow list but its globals have neither (nor
+-- newproxy); its EVAL globals do hold the error handler.
+if MODE == "eval" then builtins.__redis__err__handler = err_handler end
 for k, v in next, builtins do G[k] = v end
 G.string = S
 G.table = T
