@@ -73,8 +73,7 @@ def _eval(node: Node, client: Client, argv: list[bytes], evalsha: bool, ro: bool
     err = st.prepare(client, script.flags, ro)
     if err is not None:
         return err
-    reply = st.run(st.eval_engine, script.fn, client, script.sha.decode(), True, script.flags, ro,
-                   nkeys, argv, 3)
+    reply = st.run(st.eval_engine, script.fn, client, script.name, True, script.flags, ro, nkeys, argv, 3)
     if type(reply) is ScriptError:
         # Not counted as an error reply again, but still a failed call (commandstats).
         cmd = node.commands.get(argv[0].lower())

@@ -48,6 +48,9 @@ FLAG_NAMES = (
 # FUNCTION LOAD's time limit for running a library's code (functions.c LOAD_TIMEOUT_MS).
 LOAD_TIMEOUT_MS = 500
 
+# How sandbox.lua tags a script's result (its `convert` and `raised`).
+R_VALUE, R_STATUS, R_ERROR, R_RAW, R_RAISED, R_FAILED = range(6)
+
 # Log levels of redis.log (LL_DEBUG .. LL_WARNING) as Python logging levels.
 _LOG_LEVELS = (logging.DEBUG, logging.INFO, logging.INFO, logging.WARNING)
 
@@ -55,10 +58,11 @@ _LOG_LEVELS = (logging.DEBUG, logging.INFO, logging.INFO, logging.WARNING)
 class Script:
     """An EVAL script in the cache (SHA1 of its body -> compiled function)."""
 
-    __slots__ = ("sha", "body", "fn", "flags")
+    __slots__ = ("sha", "body", "fn", "flags", "name")
 
     def __init__(self, sha: bytes, body: bytes, fn: Any, flags: int) -> None:
         self.sha = sha
+        self.name = sha.decode()
         self.body = body
         self.fn = fn
         self.flags = flags
@@ -108,6 +112,14 @@ class Scripting:
         self.registering: list[tuple[str, Any, bytes | None, int]] | None = None
         # Clients that asked for SCRIPT DEBUG YES|SYNC (by id).
         self.debug_clients: set[int] = set()
+        # Commands by the exact name scripts call them with, for redis.call's fast path:
+        # only commands without subcommands and allowed in scripts.
+        self._fast: dict[bytes, Any] = {}
+        for name, cmd in node.commands.items():
+            if not cmd.subcommands and "noscript" not in cmd.flags and "may_replicate" not in cmd.flags:
+                self._fast[name] = self._fast[name.upper()] = cmd
+        self._threshold_text = ""
+        self._threshold = 5000
         # math.random's state (redisLrand48), shared by EVAL scripts and functions.
         self.rand48 = 0x1234ABCD330E
         # The compiled view of the function libraries (functions.py), made on first use.
@@ -206,22 +218,29 @@ class Scripting:
         sc.db = client.db
         sc.resp = 2
         self.ctx = ctx
-        threshold = _runtime_int(node, "busy-reply-threshold", 5000)
         try:
-            r = engine.run(fn, client.resp, threshold > 0, nkeys, argv[args_at:])
+            r = engine.run(fn, client.resp, self.busy_threshold() > 0, nkeys, argv[args_at:])
         except LuaMemoryError:
-            r = ("failed", b"not enough memory")
+            r = (R_FAILED, b"not enough memory")
         except LuaError as e:
-            r = ("failed", str(e).encode("utf-8", "replace"))
+            r = (R_FAILED, str(e).encode("utf-8", "replace"))
         finally:
             self.ctx = None
             if ctx.timedout:
                 self.busy.leave()
         return self._result(r, ctx)
 
+    def busy_threshold(self) -> int:
+        """busy-reply-threshold in ms (parsed once per CONFIG SET, not once per script)."""
+        text = self.node.runtime.get("busy-reply-threshold", "5000")
+        if text != self._threshold_text:
+            self._threshold_text = text
+            self._threshold = _runtime_int(self.node, "busy-reply-threshold", 5000)
+        return self._threshold
+
     def _result(self, r: Any, ctx: RunCtx) -> Reply:
         kind = r[0]
-        if kind == b"value":
+        if kind == R_VALUE:
             v = r[1]
             t = type(v)
             if t is bytes:
@@ -237,16 +256,16 @@ class Scripting:
                     return None
                 return False if ctx.caller.resp == 3 else 0
             return None
-        if kind == b"status":
+        if kind == R_STATUS:
             return Status(clean_line(r[1]))
-        if kind == b"raw":
+        if kind == R_RAW:
             if r[2]:
                 self._count_nested_errors(r[3])
             return RawReply(r[1])
-        if kind == b"error":
+        if kind == R_ERROR:
             msg = r[1].decode("utf-8", "surrogateescape")
             return ScriptError(msg) if r[2] else ErrorReply(msg)
-        if kind == b"raised":
+        if kind == R_RAISED:
             msg = r[1].decode("utf-8", "surrogateescape") if r[1] is not None else "(null)"
             source, line = r[2], r[3]
             if source is not None and line is not None:
@@ -265,7 +284,35 @@ class Scripting:
     # ---- callbacks from the sandbox ----------------------------------------------------------
     def lua_call(self, *args: Any) -> Any:
         """redis.call: the command's reply as a Lua value; errors raise (CallError)."""
+        # The common case first: a known, plain command whose reply is a string or a number.
+        fast = self._fast.get(args[0]) if args and args[0].__class__ is bytes else None
+        ctx = self.ctx
+        if fast is not None and ctx is not None and not (ctx.read_only and fast.write) \
+                and (ctx.dirty or not fast.write or self._writable()):
+            argv = _argv(args)
+            n = len(argv) if argv is not None else 0
+            arity = fast.arity
+            if argv is not None and not ((arity > 0 and n != arity) or n < -arity) \
+                    and not (ctx.oom and not ctx.allow_oom and not ctx.dirty and "denyoom" in fast.flags):
+                if fast.write:
+                    ctx.dirty = True
+                sc = self.client
+                sc.resp = ctx.lua_resp
+                reply = self.node.call(fast, sc, argv)
+                t = reply.__class__
+                if t is bytes or t is int:
+                    return reply
+                tag, v, ignore = reply_to_lua(self.engine_for_ctx(), reply, ctx.lua_resp == 3)
+                return self._lua_result(tag, v, ignore, True)
         tag, v, ignore = self.call_command(args)
+        return self._lua_result(tag, v, ignore, True)
+
+    def _writable(self) -> bool:
+        """No refusal applies to a script's first write (persistence, sync, replicas)."""
+        node = self.node
+        return node.persistence_error is None and node.sync_error is None and enough_replicas(node)
+
+    def _lua_result(self, tag: int, v: Any, ignore: bool, raise_error: bool) -> Any:
         if tag == VALUE:
             return v
         engine = self.engine_for_ctx()
@@ -274,20 +321,14 @@ class Scripting:
         t = engine.error_table(v)
         if ignore:
             t[b"ignore_error_stats_update"] = True
-        raise CallError(t)
+        if raise_error:
+            raise CallError(t)
+        return t
 
     def lua_pcall(self, *args: Any) -> Any:
         """redis.pcall: like redis.call, errors returned as {err=...} tables."""
         tag, v, ignore = self.call_command(args)
-        if tag == VALUE:
-            return v
-        engine = self.engine_for_ctx()
-        if tag == STATUS:
-            return engine.table_from({b"ok": v})
-        t = engine.error_table(v)
-        if ignore:
-            t[b"ignore_error_stats_update"] = True
-        return t
+        return self._lua_result(tag, v, ignore, False)
 
     def call_command(self, args: tuple[Any, ...]) -> tuple[int, Any, bool]:
         """Run one command as the script client (luaRedisGenericCommand + scriptCall)."""
@@ -413,7 +454,7 @@ class Scripting:
             return 1
         if not ctx.timedout:
             elapsed = (time.monotonic() - ctx.start) * 1000
-            if elapsed < _runtime_int(self.node, "busy-reply-threshold", 5000):
+            if elapsed < self.busy_threshold():
                 return 0
             log.warning(
                 "Slow script detected: still in execution after %d milliseconds. You can try killing "
@@ -473,6 +514,8 @@ OOM = "OOM command not allowed when used memory > 'maxmemory'."
 def over_maxmemory(node: Node) -> bool:
     """Redis's OOM state as scripts see it: maxmemory set and exceeded. (crdt-redis
     measures used memory as the process RSS; plain commands do not enforce maxmemory.)"""
+    if node.runtime.get("maxmemory", "0") == "0":
+        return False
     maxmem = _runtime_int(node, "maxmemory", 0)
     return maxmem > 0 and node.used_memory_rss() > maxmem
 
@@ -480,6 +523,8 @@ def over_maxmemory(node: Node) -> bool:
 def enough_replicas(node: Node) -> bool:
     """checkGoodReplicasStatus for scripts: with min-replicas-to-write set, enough peers
     reachable within min-replicas-max-lag seconds."""
+    if node.runtime.get("min-replicas-to-write", "0") == "0":
+        return True
     want = _runtime_int(node, "min-replicas-to-write", 0)
     lag = _runtime_int(node, "min-replicas-max-lag", 10)
     if want <= 0 or lag <= 0:

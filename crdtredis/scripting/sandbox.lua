@@ -437,35 +437,36 @@ encode = function(v, depth)
   end
 end
 
--- The reply for the result of a script: simple values go back as they are; a status
--- reply as ("status", text); an error table as ("error", message, ignore-stats); any
--- other table as ("raw", RESP bytes, number of nested errors, their prefixes).
+-- The reply for the result of a script, tagged by a number (runner.py R_*): simple
+-- values go back as they are (0); a status reply as (1, text); an error table as
+-- (2, message, ignore-stats); any other table as (3, RESP bytes, number of nested
+-- errors, their prefixes). A raised error is (4, ...) and a failed run (5, message).
 local function convert(v, cresp, lresp)
-  if type(v) ~= "table" then return "value", v end
+  if type(v) ~= "table" then return 0, v end
   local e = rawget(v, "err")
   if type(e) == "string" then
-    return "error", e, v.ignore_error_stats_update == true
+    return 2, e, v.ignore_error_stats_update == true
   end
   local ok = rawget(v, "ok")
-  if type(ok) == "string" then return "status", ok end
+  if type(ok) == "string" then return 1, ok end
   buf, nb, nerr, caller_resp, lua_resp, err_prefixes = {}, 0, 0, cresp, lresp, {}
   encode(v, 0)
   local out, n, p = concat(buf), nerr, err_prefixes
   buf, err_prefixes = nil, nil
-  return "raw", out, n, p
+  return 3, out, n, p
 end
 
 -- luaExtractErrorInformation + luaCallFunction's reply for a raised error.
 local function raised(err)
   if type(err) ~= "table" then
-    if type(err) == "string" or type(err) == "number" then return "failed", tostring(err) end
-    return "failed", "execution failure"
+    if type(err) == "string" or type(err) == "number" then return 5, tostring(err) end
+    return 5, "execution failure"
   end
   local msg, source, line = err.err, err.source, err.line
   if type(msg) ~= "string" and type(msg) ~= "number" then msg = nil end
   if type(source) ~= "string" and type(source) ~= "number" then source = nil end
   if type(line) ~= "string" and type(line) ~= "number" then line = nil end
-  return "raised", msg and tostring(msg), source and tostring(source), line and tostring(line),
+  return 4, msg and tostring(msg), source and tostring(source), line and tostring(line),
          err.ignore_error_stats_update == true
 end
 
@@ -479,19 +480,27 @@ local function fcall_trampoline() return CUR_F(CUR_K, CUR_A) end
 local function finish(ok, r, cresp, lresp)
   sethook()
   CUR_F, CUR_K, CUR_A = nil, nil, nil
-  G.KEYS, G.ARGV = nil, nil
   if ok then return convert(r, cresp, lresp) end
   return raised(r)
 end
 
 local API = {}
 -- EVAL: f is the compiled script; keys and args arrive as varargs after their count.
-function API.run_eval(f, cresp, hook_on, nkeys, ...)
+local function split_args(nkeys, ...)
+  local n = select("#", ...)
+  if n == 0 then return {}, {} end
+  if nkeys == 0 then return {}, {...} end
+  if nkeys == n then return {...}, {} end
   local all = {...}
   local keys, args = {}, {}
   for i = 1, nkeys do keys[i] = all[i] end
-  for i = nkeys + 1, #all do args[i - nkeys] = all[i] end
-  G.KEYS, G.ARGV = keys, args
+  for i = nkeys + 1, n do args[i - nkeys] = all[i] end
+  return keys, args
+end
+
+function API.run_eval(f, cresp, hook_on, nkeys, ...)
+  -- KEYS and ARGV stay set after the script, as in Redis (the next script replaces them).
+  G.KEYS, G.ARGV = split_args(nkeys, ...)
   if hook_on then sethook(hook, "", HOOK_EVERY) end
   LRESP = 2
   local ok, r = xpcall(f, err_handler)
@@ -499,10 +508,7 @@ function API.run_eval(f, cresp, hook_on, nkeys, ...)
 end
 
 function API.run_function(f, cresp, hook_on, nkeys, ...)
-  local all = {...}
-  local keys, args = {}, {}
-  for i = 1, nkeys do keys[i] = all[i] end
-  for i = nkeys + 1, #all do args[i - nkeys] = all[i] end
+  local keys, args = split_args(nkeys, ...)
   CUR_F, CUR_K, CUR_A = f, keys, args
   if hook_on then sethook(hook, "", HOOK_EVERY) end
   LRESP = 2
@@ -652,7 +658,7 @@ if MODE == "function" then
     ENV_META.__index = G
     if ok then return nil end
     local kind, msg = raised(e)
-    if kind == "raised" then
+    if kind == 4 then
       if type(e) == "table" then return "run", msg or "" end
     end
     return "run", "ERR " .. tostring(msg)
