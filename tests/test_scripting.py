@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from crdtredis.client import Client
 from crdtredis.commands import new_node
 from crdtredis.config import Config
-from crdtredis.crdt.functions import FN_DELETE, FN_FLUSH, FN_LOAD, FunctionLibs
+from crdtredis.crdt.functions import FunctionLibs
 from crdtredis.op import Ctx, Op
 from crdtredis.protocol.resp import encode_reply
 from crdtredis.reply import ErrorReply, Map, SetReply, Status, Verbatim

@@ -23,7 +23,7 @@ from ..scripting.functions import FunctionView, Library
 from ..scripting.runner import FLAG_NAMES, SLOW_EVAL, scripting_of
 from .helpers import help_reply
 from .registry import command
-from .scripting import TOO_MANY_KEYS, NEGATIVE_KEYS, numkeys_positions
+from .scripting import NEGATIVE_KEYS, TOO_MANY_KEYS, numkeys_positions
 
 if TYPE_CHECKING:
     from ..client import Client

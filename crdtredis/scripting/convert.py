@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..protocol.resp import format_double
-from ..reply import NULL_ARRAY, ErrorReply, Map, RawReply, SetReply, Status, Verbatim
+from ..reply import NULL_ARRAY, ErrorReply, Map, SetReply, Status, Verbatim
 
 if TYPE_CHECKING:
     from .engine import LuaEngine

@@ -11,7 +11,6 @@ import pytest
 from tests.differential.harness import TYPE, Differ, Script, ScriptCase, scripts
 
 
-
 def ev(script: str, numkeys: int = 0, *args: str) -> list[str | int]:
     return ["EVAL", script, numkeys, *args]
 

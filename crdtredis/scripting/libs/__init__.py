@@ -116,10 +116,9 @@ def number_text(n: float) -> bytes:
 
 def checkstring(args: tuple[Any, ...], i: int) -> bytes:
     """luaL_checklstring: a string, or a number as Lua prints it."""
-    v = args[i - 1] if i <= len(args) else None
-    t = type(v)
-    if t is bytes:
-        return v  # type: ignore[no-any-return]
-    if t is int or t is float:
+    v: Any = args[i - 1] if i <= len(args) else None
+    if isinstance(v, bytes):
+        return v
+    if isinstance(v, int | float) and not isinstance(v, bool):
         return number_text(float(v))
     raise ArgError(i, f"string expected, got {typename(args, i)}")

@@ -16,7 +16,7 @@ from typing import Any
 
 import lupa.lua51 as lua51
 
-from . import ArgError, LibError, LibFn, Result, checkinteger, checkstring, guarded, ok, typename
+from . import ArgError, LibError, Result, checkinteger, checkstring, guarded, ok, typename
 
 
 class _Null:
@@ -32,9 +32,9 @@ class _Null:
 
 NULL = _Null()
 
-_ESCAPES = {i: "\\u%04x" % i for i in range(32)}
+_ESCAPES = {i: f"\\u{i:04x}" for i in range(32)}
 _ESCAPES.update({8: "\\b", 9: "\\t", 10: "\\n", 12: "\\f", 13: "\\r", 34: '\\"', 47: "\\/", 92: "\\\\", 127: "\\u007f"})
-_ESC_TABLE = {k: v for k, v in _ESCAPES.items()}
+_ESC_TABLE = dict(_ESCAPES)
 
 
 @contextmanager
@@ -97,7 +97,7 @@ class _Encoder:
                     return "nan"
                 return "inf" if d > 0 else "-inf"
             return "null"
-        return "%.*g" % (cfg.precision, d)
+        return f"{d:.{cfg.precision}g}"
 
     def string(self, s: bytes) -> str:
         text = s.decode("latin-1")
