@@ -19,8 +19,8 @@ from ..glob import stringmatch
 from ..reply import OK, ErrorReply, Map, Reply, SetReply, Status
 from ..scripting.convert import ScriptError
 from ..scripting.dump import PayloadError, build_payload, parse_payload, verify_payload
-from ..scripting.functions import FunctionView, Library
-from ..scripting.runner import FLAG_NAMES, SLOW_EVAL, scripting_of
+from ..scripting.functions import BAD_NAME, FunctionView, Library, parse_metadata
+from ..scripting.runner import FLAG_NAMES, LOAD_TIMEOUT_MS, SLOW_EVAL, scripting_of, valid_name
 from .helpers import help_reply
 from .registry import command
 from .scripting import NEGATIVE_KEYS, TOO_MANY_KEYS, numkeys_positions
@@ -139,9 +139,6 @@ def function_load_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 
 def _prepare_library(view: FunctionView, code: bytes, replace: bool) -> Library | ErrorReply:
     """functionsCreateWithLibraryCtx's checks, in its order."""
-    from ..scripting.functions import BAD_NAME, parse_metadata
-    from ..scripting.runner import valid_name
-
     md = parse_metadata(code)
     if isinstance(md, str):
         return ErrorReply("ERR " + md)
@@ -152,16 +149,10 @@ def _prepare_library(view: FunctionView, code: bytes, replace: bool) -> Library 
         return ErrorReply(f"ERR Engine '{engine.decode('utf-8', 'surrogateescape')}' not found")
     if name in view.libraries and not replace:
         return ErrorReply(f"ERR Library '{name.decode('utf-8', 'surrogateescape')}' already exists")
-    lib = view.run_library(name, code, body, _load_timeout())
+    lib = view.run_library(name, code, body, LOAD_TIMEOUT_MS)
     if isinstance(lib, str):
         return ErrorReply("ERR " + lib)
     return lib
-
-
-def _load_timeout() -> int:
-    from ..scripting.runner import LOAD_TIMEOUT_MS
-
-    return LOAD_TIMEOUT_MS
 
 
 # FUNCTION DELETE library-name

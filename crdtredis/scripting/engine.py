@@ -33,6 +33,7 @@ REDIS_VERSION_NUM = (7 << 16) | (0 << 8) | 15
 DEFAULT_MAX_MEMORY = 512 * 1024 * 1024
 
 _SANDBOX = resources.files(__package__).joinpath("sandbox.lua").read_bytes()
+_SANDBOX_FUNCTIONS = resources.files(__package__).joinpath("sandbox_functions.lua").read_bytes()
 
 
 class Host(Protocol):
@@ -145,6 +146,7 @@ class LuaEngine:
             b"cmsgpack": lua.table_from(_libs(cmsgpack.functions(lua), lib)),
             b"struct": lua.table_from(_libs(structlib.functions(), lib)),
             b"bit": lua.table_from(_libs(bitlib.functions(), lib)),
+            b"functions_src": _SANDBOX_FUNCTIONS,
         })
         api = lua.execute(_SANDBOX, mode.encode(), py, name="=sandbox")
         self._run_eval = api[b"run_eval"]
