@@ -530,3 +530,13 @@ def _view(r: Any) -> dict[str, Any]:
 def test_script_client_is_not_a_listed_client(n: Node) -> None:
     assert isinstance(scripting_of(n.node).client, Client)
     assert scripting_of(n.node).client.id not in n.node.clients
+
+
+def test_many_keys_and_args_and_big_replies(n: Node) -> None:
+    args = [f"x{i}" for i in range(20000)]
+    assert n.eval("return {#KEYS, #ARGV, KEYS[1], ARGV[#ARGV]}", 1, *args) == \
+        b"*4\r\n:1\r\n:19999\r\n$2\r\nx0\r\n$6\r\nx19999\r\n"
+    n.raw("RPUSH", "big", *args)
+    assert n.eval("return #redis.call('lrange', KEYS[1], 0, -1)", 1, "big") == b":20000\r\n"
+    assert n.eval("local a = {} for i=1,7000 do a[i] = i end return redis.call('rpush', 'l2', unpack(a))", 0) == \
+        b":7000\r\n"

@@ -266,7 +266,10 @@ class LuaEngine:
         """Call a compiled EVAL script (eval mode) or a registered function (function mode).
         Returns the tuple sandbox.lua's `convert`/`raised` produce."""
         run = self._run_eval if self.mode == "eval" else self._run_function
-        r = run(fn, caller_resp, hook, nkeys, *args)
+        if len(args) <= 256:
+            r = run(fn, caller_resp, hook, nkeys, *args)
+        else:
+            r = run(fn, caller_resp, hook, nkeys, self.table_from(args))
         self.calls += 1
         if self.calls % 50 == 0:
             # Redis steps the collector every 50 calls rather than letting a full cycle

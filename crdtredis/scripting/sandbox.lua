@@ -489,6 +489,14 @@ local API = {}
 local function split_args(nkeys, ...)
   local n = select("#", ...)
   if n == 0 then return {}, {} end
+  local packed = ...
+  if type(packed) == "table" then
+    -- Many arguments come as one table (a call cannot carry more than ~8000 values).
+    local keys, args = {}, {}
+    for i = 1, nkeys do keys[i] = packed[i] end
+    for i = nkeys + 1, #packed do args[i - nkeys] = packed[i] end
+    return keys, args
+  end
   if nkeys == 0 then return {}, {...} end
   if nkeys == n then return {...}, {} end
   local all = {...}
