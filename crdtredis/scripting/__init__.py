@@ -2,10 +2,12 @@
 
 Layout:
   sandbox.lua  the Lua side: protected globals, the `redis` API, error handler, result encoder
+  sandbox_functions.lua  what a library sees while FUNCTION LOAD runs it (register_function)
   engine.py    one Lua state (LuaRuntime) running the sandbox; compile and call
   convert.py   command replies -> Lua values (redis.call), script results -> replies
   libs/        cjson, cmsgpack, struct and bit, implemented in Python for the sandbox
   runner.py    the node's scripting state: script cache, run context, redis.call dispatch
+  functions.py the compiled view of the function libraries (crdt/functions.py holds the data)
   busy.py      serving other clients while a script runs past busy-reply-threshold
   dump.py      FUNCTION DUMP / RESTORE payloads (RDB strings, CRC64)
 
