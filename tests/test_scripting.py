@@ -540,3 +540,21 @@ def test_many_keys_and_args_and_big_replies(n: Node) -> None:
     assert n.eval("return #redis.call('lrange', KEYS[1], 0, -1)", 1, "big") == b":20000\r\n"
     assert n.eval("local a = {} for i=1,7000 do a[i] = i end return redis.call('rpush', 'l2', unpack(a))", 0) == \
         b":7000\r\n"
+
+
+def test_time_stands_still_during_a_script(n: Node) -> None:
+    from tests.support.procs import wait_until
+
+    n.raw("SET", "k", "v", "PX", "30")
+    # The script waits (by TIME, which is the real clock) until the key's deadline has
+    # passed, then finds it still alive: expiry is judged at the script's start time.
+    script = """
+        local t0 = redis.call('time')
+        local start = t0[1] * 1000000 + t0[2]
+        while true do
+            local t = redis.call('time')
+            if t[1] * 1000000 + t[2] - start > 60000 then break end
+        end
+        return redis.call('exists', 'k')"""
+    assert n.eval(script, 0) == b":1\r\n"
+    wait_until(lambda: n.raw("EXISTS", "k") == b":0\r\n", timeout=5)

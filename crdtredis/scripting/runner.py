@@ -218,6 +218,11 @@ class Scripting:
         sc.db = client.db
         sc.resp = 2
         self.ctx = ctx
+        # Time stands still for a script, as in Redis 7.0 (scriptTimeSnapshot): a key
+        # does not expire between two of its commands.
+        clock = node.clock
+        now = clock()
+        node.clock = lambda: now
         try:
             r = engine.run(fn, client.resp, self.busy_threshold() > 0, nkeys, argv[args_at:])
         except LuaMemoryError:
@@ -225,6 +230,7 @@ class Scripting:
         except LuaError as e:
             r = (R_FAILED, str(e).encode("utf-8", "replace"))
         finally:
+            node.clock = clock
             self.ctx = None
             if ctx.timedout:
                 self.busy.leave()
