@@ -17,6 +17,7 @@ class Client:
         "id", "addr", "laddr", "name", "lib_name", "lib_ver", "created", "last_cmd_at",
         "last_cmd", "db", "resp", "authenticated", "closing", "in_multi", "multi_queue",
         "multi_error", "in_exec", "last_seq", "watching", "watch_dirty", "close_cb", "blocked", "kind",
+        "conn",
     )
 
     def __init__(
@@ -57,6 +58,9 @@ class Client:
         # True while a blocking command (BLPOP...) waits for this client.
         self.blocked = False
         self.kind = "normal"
+        # The connection (protocol object) serving this client, when there is one: a busy
+        # script polls the other clients' sockets through it (scripting/busy.py).
+        self.conn: Any = None
 
     def close(self) -> None:
         """Ask the connection to close (CLIENT KILL, SHUTDOWN)."""

@@ -296,6 +296,10 @@ class Keyspace:
         # command, so it tells "this command emptied the key" (Node._typed_write).
         self.emptied: tuple[int, bytes] | None = None
         self._ctx = Ctx(origin, 0, 0, {})
+        # Function libraries: replicated data that is not a key (crdt/functions.py).
+        from .crdt.functions import FunctionLibs
+
+        self.functions = FunctionLibs()
 
     # ---- the choke point -------------------------------------------------------------
     def apply(self, op: Op) -> bool:

@@ -114,6 +114,14 @@ class Node:
         self.rejected_calls: dict[str, int] = {}
         # The Persistence component when a data dir is in use (SAVE, INFO persistence).
         self.persistence: Any = None
+        # Scripting (crdtredis/scripting/runner.py), created on first use.
+        self.scripting: Any = None
+        # Set while a script runs past busy-reply-threshold (scripting/busy.py): every
+        # command without the allow_busy flag is refused with this BUSY error.
+        self.busy_error: str | None = None
+        self._plain_idle: dict[bytes, Command] = {}
+        # The RESP listening sockets (set by the server); a busy script keeps accepting.
+        self.listen_sockets: list[Any] = []
 
     # ---- clients -----------------------------------------------------------------------
     def new_client(self, addr: str, laddr: str, close_cb: Callable[[], None]) -> Client:
@@ -181,6 +189,8 @@ class Node:
             return self._reject(client, errors.NOAUTH, cmd)
         if cmd.write and (self.persistence_error is not None or self.sync_error is not None):
             return self._reject(client, self._write_refusal(), cmd)
+        if self.busy_error is not None and "allow_busy" not in cmd.flags:
+            return self._reject(client, self.busy_error, cmd)
         if client.in_multi and cmd.name not in _MULTI_IMMEDIATE:
             if "no_multi" in cmd.flags:
                 return self._reject(client, errors.NO_MULTI, cmd)
@@ -197,7 +207,9 @@ class Node:
             reply = cmd.handler(self, client, argv)
         except CommandError as e:
             reply = ErrorReply(e.message)
-        if self._group is not None and not client.in_exec:
+        # While a script is busy the open group is the script's: what other clients run
+        # meanwhile (SCRIPT KILL, ...) must not close it (scripting/busy.py).
+        if self._group is not None and not client.in_exec and self.busy_error is None:
             op = self.close_group()
             if op is not None:
                 client.last_seq = op.seq + len(op.effects) - 1
@@ -236,11 +248,23 @@ class Node:
 
     def batch_done(self) -> Any:
         """Called by connections once per read batch, before replies are written."""
+        if self.busy_error is not None:
+            return None  # served from inside a busy script: nothing was written meanwhile
         for hook in self.batch_hooks:
             r = hook()
             if r is not None:
                 return r
         return None
+
+    def enter_busy(self, error: str) -> None:
+        """A script runs past busy-reply-threshold: refuse what Redis refuses meanwhile.
+        Every request takes the checked path (`execute` has no busy test of its own)."""
+        self.busy_error = error
+        self._plain_idle, self._plain = self._plain, {}
+
+    def leave_busy(self) -> None:
+        self.busy_error = None
+        self._plain, self._plain_idle = self._plain_idle, {}
 
     # ---- the write path ----------------------------------------------------------------
     def emit(self, eff: Effect) -> None:

@@ -18,6 +18,8 @@ them for the client's protocol version (RESP2 or RESP3).
                               (addReplyHumanLongDouble: GEOPOS coordinates)
     Deferred               -> the connection stops processing this client's later commands
                               until the future resolves, then writes its result (blocking ops)
+    RawReply               -> bytes already encoded for the client's protocol (a Lua
+                              script's table result, encoded by the sandbox)
 """
 from __future__ import annotations
 
@@ -106,6 +108,24 @@ class DoubleText:
         return hash(self.text)
 
 
+class RawReply:
+    """A reply already encoded for the client's protocol version; written as it is."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"RawReply({self.data!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RawReply) and other.data == self.data
+
+    def __hash__(self) -> int:
+        return hash(self.data)
+
+
 class _NullArray:
     __slots__ = ()
 
@@ -129,6 +149,9 @@ class Deferred:
 Reply = (
     int | bytes | None | list | tuple | Status | ErrorReply | float | Map | SetReply | Verbatim
     | _NullArray | Deferred | DoubleText
+
+
+    | _NullArray | Deferred | RawReply
 )
 
 OK = Status(b"OK")

@@ -79,6 +79,8 @@ class Server:
         self._listener = await loop.create_server(
             lambda: RedisProtocol(node), cfg.bind, cfg.server_port, reuse_address=True, backlog=511
         )
+        # A script running past busy-reply-threshold keeps accepting (scripting/busy.py).
+        node.listen_sockets = list(self._listener.sockets)
         self._tasks.append(asyncio.create_task(self._cron(), name="cron"))
         log.info(
             "crdt-redis %s ready: replica %s, RESP on %s:%d, HTTP on %s",

@@ -37,6 +37,8 @@ MODULES = (
     "bits",
     "hyperloglog",
     "geo",
+    "scripting",
+    "functions",
 )
 
 _loaded = False

@@ -73,6 +73,9 @@ def shutdown_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if b"abort" in opts:
         # Our shutdown has no waiting phase (no replicas to catch up) to abort.
         return ErrorReply(errors.NO_SHUTDOWN_IN_PROGRESS)
+    if node.busy_error is not None and b"nosave" not in opts:
+        # A busy script can only be ended by SHUTDOWN NOSAVE (Redis shutdownCommand).
+        return ErrorReply(node.busy_error)
     if node.shutdown_cb is None:
         return ErrorReply(errors.SHUTDOWN_FAILED)
     node.shutdown_cb(b"nosave" not in opts)

@@ -1,6 +1,7 @@
 """Effect codes. They are persisted in the op log and sent to peers: never renumber.
 
-Ranges: keys 1-9, strings 10-19, lists 20-39, sets 40-49, hashes 50-59, sorted sets 60-69.
+Ranges: keys 1-9, strings 10-19, lists 20-39, sets 40-49, hashes 50-59, sorted sets 60-69,
+function libraries 95-99 (crdt/functions.py).
 """
 from __future__ import annotations
 

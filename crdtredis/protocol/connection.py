@@ -95,6 +95,7 @@ class RedisProtocol(asyncio.Protocol):
             format_addr(transport.get_extra_info("sockname")),
             self._close_requested,
         )
+        self._client.conn = self
 
     def data_received(self, data: bytes) -> None:
         if self._done:
@@ -117,6 +118,17 @@ class RedisProtocol(asyncio.Protocol):
         self._deferred = None
         self._backlog = []
         self._server.drop_client(self._client)
+
+    def fileno(self) -> int:
+        """The socket's file descriptor, or -1 (a busy script polls it: scripting/busy.py)."""
+        transport = self._transport
+        if transport is None or self._lost or transport.is_closing():
+            return -1
+        sock = transport.get_extra_info("socket")
+        try:
+            return int(sock.fileno()) if sock is not None else -1
+        except (OSError, ValueError):
+            return -1
 
     def pause_writing(self) -> None:
         self._write_paused = True

@@ -19,6 +19,7 @@ from crdtredis.reply import (
     DoubleText,
     ErrorReply,
     Map,
+    RawReply,
     SetReply,
     Status,
     Verbatim,
@@ -201,6 +202,8 @@ def _encode_other(out: bytearray, x: Any, resp: int) -> None:
             out += b","
         out += x.text
         out += CRLF
+    elif isinstance(x, RawReply):
+        out += x.data
     elif isinstance(x, Deferred):
         raise TypeError("a Deferred reply must be resolved by the connection, not encoded")
     else:

@@ -521,6 +521,8 @@ class Replication:
             db.data, db.expires, db.shadow = new.data, new.expires, new.shadow
             db.touch_all()
             db.watched, db.waiters = watched, waiters
+        # Function libraries travel in the snapshot too (crdt/functions.py).
+        ks.functions.load_state(fresh.functions.state())
         ks.vv.clear()
         ks.vv.update(fresh.vv)
         ks.vh.clear()

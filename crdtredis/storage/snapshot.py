@@ -1,7 +1,8 @@
 """Base snapshots: every key's full CRDT state plus the version vectors it covers.
 
 File: BASE_MAGIC, then framed records, each an encoded `Value`:
-  header  {"version", "origin", "vv", "vh", "hlc", "databases", "type_conflicts"}
+  header  {"version", "origin", "vv", "vh", "hlc", "databases", "type_conflicts",
+           "functions" (optional: function libraries, crdt/functions.py)}
   key     (db, key, visible (tag, state) | None, {type: (tag, state)} | None, expiry values | None)
   trailer {"end": number of key records}
 A base is written to a temp name and renamed when complete, so a damaged one is always
@@ -28,6 +29,9 @@ def write_base(ks: Keyspace, hlc: int, out: BinaryIO, flush_every: int = 1 << 20
         "version": FORMAT_VERSION, "origin": ks.origin, "vv": dict(ks.vv), "vh": dict(ks.vh),
         "hlc": hlc, "databases": len(ks.dbs), "type_conflicts": ks.type_conflicts,
     }
+    if ks.functions.libs:
+        # Absent when there are none: bases of earlier versions have no such field.
+        hdr["functions"] = ks.functions.state()
     out.write(frame(encode_value(hdr)))
     n = 0
     buf: list[bytes] = []
@@ -102,6 +106,12 @@ def load_base_bytes(
         if not isinstance(hdr_d, dict) or hdr_d.get("version") != FORMAT_VERSION:
             raise DecodeError(f"unsupported base header {hdr_d!r:.80}")
         hdr = BaseHeader(hdr_d)
+        libs = hdr_d.get("functions")
+        if libs:
+            try:
+                ks.functions.load_state(libs)
+            except (ValueError, TypeError, IndexError, AttributeError) as e:
+                raise DecodeError(f"bad function libraries in the header: {e}") from e
         trailer = decode_value(records[-1][1])
         if not isinstance(trailer, dict) or trailer.get("end") != len(records) - 2:
             raise DecodeError("trailer does not match the number of key records")
