@@ -238,8 +238,24 @@ class SimCluster:
         assert after == before, ("a restart changed what the replica shows", _diff(before, after))
 
     def wipe(self, i: int, source: int) -> None:
-        """Replica i loses its data dir and rejoins from `source`."""
+        """Replica i loses its data dir and rejoins from `source`. Its ops that no other
+        replica holds yet were in flight when it stopped: each push either completed
+        (the receiver applied it then) or died with the process (the op is lost with the
+        data dir: documented). An op from a dead incarnation never arrives much later."""
         r, src = self.replicas[i], self.replicas[source]
+        old = r.origin
+        others = [o for o in self.replicas if o is not r]
+        for op in [op for op in self.history if op.origin == old]:
+            if any(o.applied(op) for o in others):
+                continue
+            for o in others:
+                if o.ready(op) and self.rng.random() < 0.5:
+                    o.deliver(op)
+        lost = {id(op) for op in self.history if op.origin == old and not any(o.applied(op) for o in others)}
+        if lost:
+            self.history = [op for op in self.history if id(op) not in lost]
+            for o in self.replicas:
+                o.inbox = [op for op in o.inbox if id(op) not in lost]
         r.wipe_and_join(src, self._next())
         self._refill_inbox(r)
 
