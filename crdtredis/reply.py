@@ -16,6 +16,9 @@ them for the client's protocol version (RESP2 or RESP3).
     NULL_ARRAY             -> RESP2 *-1; RESP3 _  (EXEC aborted, blocking pop timeout)
     Deferred               -> the connection stops processing this client's later commands
                               until the future resolves, then writes its result (blocking ops)
+    Push                   -> out-of-band messages (pub/sub confirmations): each a RESP3 push
+                              (>) or a RESP2 array, one after another; sent even under
+                              CLIENT REPLY OFF; no messages = nothing at all
 """
 from __future__ import annotations
 
@@ -106,9 +109,23 @@ class Deferred:
         self.future = future
 
 
+class Push:
+    """Messages a command answers with out of band (SUBSCRIBE a b confirms each channel
+    with one message), like Redis's addReplyPushLen: RESP3 push frames, RESP2 arrays,
+    written one after the other (not as one array) and never silenced by CLIENT REPLY."""
+
+    __slots__ = ("msgs",)
+
+    def __init__(self, msgs: list[list[Any]]) -> None:
+        self.msgs = msgs
+
+    def __repr__(self) -> str:
+        return f"Push({self.msgs!r})"
+
+
 Reply = (
     int | bytes | None | list | tuple | Status | ErrorReply | float | Map | SetReply | Verbatim
-    | _NullArray | Deferred
+    | _NullArray | Deferred | Push
 )
 
 OK = Status(b"OK")

@@ -9,18 +9,25 @@ Slow paths share one rule: replies leave in request order, and never before the
 always, a client must not see OK for a write that is not yet on disk). A batch that wrote
 usually waits: batch_done() then returns the op log's group-commit future, shared by every
 connection that wrote in this loop turn, and the replies go out once the log write is done.
+
+Out-of-band data (pub/sub messages, tracking invalidations, MONITOR lines) arrives through
+`push`: it joins the replies not yet written, so it never overtakes them, or is written at
+once when none are pending. Data a client must see only after its current reply (its own
+invalidations, Redis's tracking_pending_keys) waits in `client.after`. Every write checks
+the client against `client-output-buffer-limit` (see `_check_output`).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, cast
 
-from crdtredis.client import Client
+from crdtredis.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
 from crdtredis.protocol.reader import ProtocolError, RequestReader
 from crdtredis.protocol.resp import encode_reply
-from crdtredis.reply import OK, Deferred, ErrorReply
+from crdtredis.reply import OK, Deferred, ErrorReply, Push
 
 __all__ = ["RedisProtocol", "ServerLike", "WRITE_HIGH_WATER", "WRITE_LOW_WATER"]
 
@@ -40,6 +47,9 @@ _NOTHING: Any = object()  # "no pending reply" (None is a reply: the null bulk s
 
 class ServerLike(Protocol):
     proto_max_bulk_len: int
+    # client-output-buffer-limit by class: {"normal": (hard, soft, soft_seconds), ...}.
+    obuf_limits: dict[str, tuple[int, int, int]]
+    obuf_disconnections: int
 
     def new_client(self, addr: str, laddr: str, close_cb: Callable[[], None]) -> Client: ...
 
@@ -83,6 +93,10 @@ class RedisProtocol(asyncio.Protocol):
         self._lost = False
         self._write_paused = False
         self._read_paused = False
+        # Replies encoded but not written yet: pushes join them so they keep their order.
+        self._out: bytearray | None = None
+        # When the output first went over the soft limit (0: it is not over).
+        self._soft_since = 0.0
 
     # -- asyncio callbacks -------------------------------------------------------------
 
@@ -95,6 +109,7 @@ class RedisProtocol(asyncio.Protocol):
             format_addr(transport.get_extra_info("sockname")),
             self._close_requested,
         )
+        self._client.conn = self
 
     def data_received(self, data: bytes) -> None:
         if self._done:
@@ -118,6 +133,74 @@ class RedisProtocol(asyncio.Protocol):
         self._backlog = []
         self._server.drop_client(self._client)
 
+    # -- out-of-band data ----------------------------------------------------------------
+
+    def push(self, data: bytes) -> None:
+        """Queue `data` behind every reply already produced for this client."""
+        if self._done:
+            return
+        out = self._out
+        if out is not None:
+            out += data
+            return
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        transport.write(data)
+        if transport.get_write_buffer_size():
+            self._check_output()
+
+    def output_size(self) -> int:
+        """Bytes produced for this client and not yet sent (CLIENT LIST omem)."""
+        transport = self._transport
+        n = len(self._out) if self._out is not None else 0
+        if transport is not None and not self._lost:
+            n += transport.get_write_buffer_size()
+        return n
+
+    def _check_output(self) -> None:
+        """Redis checkClientOutputBufferLimits: over the hard limit, or over the soft limit
+        for longer than its seconds, the client is disconnected at once (its pending
+        output is discarded, so the memory is freed) and counted in INFO stats."""
+        client = self._client
+        limits = self._server.obuf_limits
+        if client.pubsub:
+            hard, soft, secs = limits["pubsub"]
+        else:
+            hard, soft, secs = limits["normal"]
+            if client.monitor and not (hard or soft):
+                # Redis treats MONITOR clients as "normal", unlimited by default: a monitor
+                # that stops reading would grow without bound. We hold it to the pubsub
+                # limits then (docs/semantics.md, "Pub/sub").
+                hard, soft, secs = limits["pubsub"]
+        if not (hard or soft):
+            return
+        size = self.output_size()
+        over = bool(hard) and size >= hard
+        if not over and soft:
+            if size >= soft:
+                now = time.monotonic()
+                if not self._soft_since:
+                    self._soft_since = now
+                elif now - self._soft_since >= secs:
+                    over = True
+            else:
+                self._soft_since = 0.0
+        if over:
+            log.warning(
+                "Client id=%d addr=%s scheduled to be closed ASAP for overcoming of output buffer limits.",
+                client.id, client.addr,
+            )
+            self._server.obuf_disconnections += 1
+            self._abort()
+
+    def _abort(self) -> None:
+        self._done = True
+        self._out = None
+        transport = self._transport
+        if transport is not None and not self._lost:
+            transport.abort()
+
     def pause_writing(self) -> None:
         self._write_paused = True
         self._update_reading()
@@ -135,7 +218,7 @@ class RedisProtocol(asyncio.Protocol):
         client = self._client
         reader = self._reader
         execute = self._execute
-        out = bytearray()
+        out = self._out = bytearray()
         # Whether this batch ran anything, so batch_done() must precede its write.
         executed = pending is not _NOTHING
         self._running = True
@@ -144,7 +227,10 @@ class RedisProtocol(asyncio.Protocol):
                 if pending.__class__ is Deferred:
                     self._block(out, pending)
                     return
-                self._encode(out, pending, client)
+                if client.special:
+                    self._special_reply(out, pending, client)
+                else:
+                    self._encode(out, pending, client)
                 if client.closing:
                     self._finish(out, executed, close=True)
                     return
@@ -164,12 +250,14 @@ class RedisProtocol(asyncio.Protocol):
                 for argv in it:
                     try:
                         reply = execute(client, argv)
-                        if reply is OK:  # the most common reply: skip the encoder call
-                            out += _OK_WIRE
-                        elif reply.__class__ is Deferred:
+                        if reply.__class__ is Deferred:
                             self._backlog = list(it)
                             self._block(out, reply)
                             return
+                        if client.special:
+                            self._special_reply(out, reply, client)
+                        elif reply is OK:  # the most common reply: skip the encoder call
+                            out += _OK_WIRE
                         else:
                             encode_reply(out, reply, client.resp)
                     except Exception as exc:
@@ -198,8 +286,22 @@ class RedisProtocol(asyncio.Protocol):
                     return
                 self._wait(self._write_later(aw, out, False, None))
                 return
-        if out:
-            self._write(out)
+        self._write(out)
+
+    def _special_reply(self, out: bytearray, reply: Any, client: Client) -> None:
+        """Encode a reply under CLIENT REPLY OFF/SKIP (Push data always goes out), then
+        whatever must follow it (`client.after`)."""
+        mode = client.reply_mode
+        if mode == REPLY_ON or reply.__class__ is Push:
+            self._encode(out, reply, client)
+        if mode != REPLY_ON and mode != REPLY_OFF:
+            # SKIP_NEXT drops the reply of CLIENT REPLY SKIP itself, then SKIP the next one.
+            client.reply_mode = REPLY_SKIP if mode == REPLY_SKIP_NEXT else REPLY_ON
+            client.refresh()
+        after = client.after
+        if after:
+            client.after = bytearray()
+            out += after
 
     def _committed(self, fut: asyncio.Future[Any], out: bytearray) -> None:
         """The future batch_done() returned is done: write the batch's replies, go on."""
@@ -240,10 +342,14 @@ class RedisProtocol(asyncio.Protocol):
             self._close_transport()
 
     def _write(self, out: bytearray) -> None:
+        if self._out is out:
+            self._out = None
         transport = self._transport
         # After a close (CLIENT KILL while a batch_done() was pending) nothing more goes out.
         if out and transport is not None and not self._lost and not transport.is_closing():
             transport.write(out)
+            if transport.get_write_buffer_size():
+                self._check_output()
 
     def _block(self, out: bytearray, deferred: Deferred) -> None:
         """A request blocked: send what is ready, run nothing more until it resolves."""

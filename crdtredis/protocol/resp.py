@@ -18,6 +18,7 @@ from crdtredis.reply import (
     Deferred,
     ErrorReply,
     Map,
+    Push,
     SetReply,
     Status,
     Verbatim,
@@ -193,6 +194,10 @@ def _encode_other(out: bytearray, x: Any, resp: int) -> None:
         out += CRLF
     elif x is NULL_ARRAY:
         out += _NULL_ARRAY2 if resp == 2 else _NULL3
+    elif isinstance(x, Push):
+        for msg in x.msgs:
+            out += b"%s%d\r\n" % (b"*" if resp == 2 else b">", len(msg))
+            _encode_items(out, msg, resp)
     elif isinstance(x, Deferred):
         raise TypeError("a Deferred reply must be resolved by the connection, not encoded")
     else:
