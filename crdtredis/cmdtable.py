@@ -26,6 +26,7 @@ ClientHook = Callable[["Node", "Client"], None]
 HookedRun = Callable[["Node", "Client", "Command", list[bytes]], Reply]
 # Called after every handler run on the hooked path (MONITOR feed, tracked reads).
 AfterCall = Callable[["Node", "Client", "Command", list[bytes], Reply], None]
+ClientCommandHook = Callable[["Node", "Client", "Command", list[bytes]], None]
 
 
 class Command:
@@ -110,5 +111,8 @@ class CommandTable:
     # The command path of a client (or a node) that needs session checks: RESP2
     # subscribed mode, MONITOR clients, CLIENT PAUSE. Ends in Node.dispatch.
     hooked_command: HookedRun
-    # After a handler ran on that path: MONITOR feed, tracking of the keys read.
+    # Before / after a handler runs on that path (Node.call): MONITOR feed (skip_monitor
+    # commands, i.e. scripts, are fed before they run, so their commands follow them),
+    # tracking of the keys read.
+    before_call: ClientCommandHook
     after_call: AfterCall

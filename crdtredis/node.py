@@ -226,6 +226,8 @@ class Node:
 
     def call(self, cmd: Command, client: Client, argv: list[bytes]) -> Reply:
         """Run one command's handler, close its op, count it. Used by EXEC too."""
+        if self.hooked or client.special:
+            self._table.before_call(self, client, cmd, argv)
         client.last_cmd = argv[0]
         t0 = _perf_ns()
         try:

@@ -76,6 +76,9 @@ class Tracking:
         self.items = 0
         self.prefixes: dict[bytes, _Bcast] = {}
         self.clients = 0
+        # (client, command, argv) of the tracking client whose command runs now: a script's
+        # reads are remembered against its caller's declared keys.
+        self.running: tuple[Client, Command, list[bytes]] | None = None
         self._listening = False
         self._broadcast_due = False
         self._limit_due = False

@@ -70,6 +70,7 @@ def command_table() -> CommandTable:
         discard_transaction=discard_transaction,
         attach=session.attach,
         hooked_command=session.hooked_command,
+        before_call=session.before_call,
         after_call=session.after_call,
     )
 

@@ -68,7 +68,7 @@ def monitor_line(client: Client, db: int, argv: list[bytes]) -> bytes:
     now = time.time()
     sec = int(now)
     usec = int((now - sec) * 1_000_000)
-    origin = b"lua" if client.script else client.addr.encode()
+    origin = b"lua" if client.script or client.kind == "lua" else client.addr.encode()
     return b"+%d.%06d [%d %s] %s\r\n" % (sec, usec, db, origin, b" ".join([quote(a) for a in argv]))
 
 

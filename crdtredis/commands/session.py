@@ -40,6 +40,9 @@ _PUBSUB_ALLOWED = frozenset({
     "punsubscribe", "quit", "reset",
 })
 _OBUF_CLASSES = ("normal", "slave", "pubsub")
+# Read-only script commands: the keys their scripts read are tracked, not the script's own
+# (Redis call(): "for read-only scripts, don't process the script").
+_RO_SCRIPTS = frozenset({"eval_ro", "evalsha_ro", "fcall_ro"})
 
 
 def parse_obuf(value: str) -> dict[str, tuple[int, int, int]]:
@@ -78,21 +81,39 @@ def hooked_command(node: Node, client: Client, cmd: Command, argv: list[bytes]) 
         return pause.park(client, argv)
     prev = node.current_client
     node.current_client = client
+    tracking = node.tracking
+    prev_running = tracking.running
+    if client.tracking is not None:
+        tracking.running = (client, cmd, argv)
     try:
         return node.dispatch(client, cmd, argv)
     finally:
         node.current_client = prev
+        tracking.running = prev_running
         t = client.tracking
         if t is not None and t.caching and not client.in_multi and cmd.fullname != "client|caching":
             t.caching = False  # CLIENT CACHING applies to the next command only
 
 
+def before_call(node: Node, client: Client, cmd: Command, argv: list[bytes]) -> None:
+    # Redis feeds EVAL/EVALSHA/FCALL (the skip_monitor commands) itself before running
+    # them, so that the commands of the script follow their script.
+    if node.monitors and "skip_monitor" in cmd.flags:
+        monitor.feed(node, client, argv)
+
+
 def after_call(node: Node, client: Client, cmd: Command, argv: list[bytes], reply: Reply) -> None:
     if node.monitors and "admin" not in cmd.flags and "skip_monitor" not in cmd.flags:
         monitor.feed(node, client, argv)
-    t = client.tracking
-    if t is not None and "readonly" in cmd.flags and not t.bcast:
-        node.tracking.remember(client, cmd, argv)
+    if "readonly" in cmd.flags and cmd.name not in _RO_SCRIPTS:
+        if client.script or client.kind == "lua":
+            # A read inside a script tracks the keys the script declared, for its caller.
+            running = node.tracking.running
+            if running is not None and running[0] is node.current_client:
+                client, cmd, argv = running
+        t = client.tracking
+        if t is not None and not t.bcast:
+            node.tracking.remember(client, cmd, argv)
 
 
 def drop_client(node: Node, client: Client) -> None:

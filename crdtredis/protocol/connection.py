@@ -182,7 +182,7 @@ class RedisProtocol(asyncio.Protocol):
                 now = time.monotonic()
                 if not self._soft_since:
                     self._soft_since = now
-                elif now - self._soft_since >= secs:
+                elif now - self._soft_since > secs:
                     over = True
             else:
                 self._soft_since = 0.0
