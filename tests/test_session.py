@@ -34,26 +34,41 @@ class Conn:
     def send(self, *argv: Any) -> None:
         self.proto.data_received(encode_command(list(argv)))
 
-    def raw(self) -> bytes:
-        """Bytes written since the last call."""
+    def raw_now(self) -> bytes:
+        """Bytes written since the last read."""
         out = self.t.output
         new, self.seen = out[self.seen:], len(out)
         return new
 
-    def replies(self) -> list[Any]:
-        buf = self.raw()
-        out, pos = [], 0
-        while pos < len(buf):
-            end = reply_end(buf, pos)
-            out.append(decode(buf[pos:end]))
-            pos = end
-        return out
+    async def raw(self) -> bytes:
+        """Bytes written since the last read, once the loop turn's pushes are flushed."""
+        await tick()
+        return self.raw_now()
+
+    async def replies(self) -> list[Any]:
+        return parse(await self.raw())
 
     def call(self, *argv: Any) -> Any:
+        """One command and its reply (written at once, at the end of its batch)."""
         self.send(*argv)
-        r = self.replies()
+        r = parse(self.raw_now())
         assert len(r) == 1, r
         return r[0]
+
+
+def parse(buf: bytes) -> list[Any]:
+    out, pos = [], 0
+    while pos < len(buf):
+        end = reply_end(buf, pos)
+        out.append(decode(buf[pos:end]))
+        pos = end
+    return out
+
+
+async def tick() -> None:
+    """Let the loop run its pending callbacks (pushes are flushed once per turn)."""
+    for _ in range(3):
+        await asyncio.sleep(0)
 
 
 @pytest.fixture
@@ -69,14 +84,14 @@ def conn(node: Node, port: int = 40000) -> Conn:
 async def test_subscribe_publish_and_resp2_subscribed_mode(node: Node) -> None:
     sub, pub = conn(node, 1), conn(node, 2)
     sub.send("SUBSCRIBE", "a", "b")
-    assert sub.replies() == [[b"subscribe", b"a", 1], [b"subscribe", b"b", 2]]
+    assert await sub.replies() == [[b"subscribe", b"a", 1], [b"subscribe", b"b", 2]]
     assert pub.call("PUBLISH", "a", "hi") == 1
-    assert sub.replies() == [[b"message", b"a", b"hi"]]
+    assert await sub.replies() == [[b"message", b"a", b"hi"]]
     sub.send("GET", "x")
-    assert sub.replies()[0].startswith(b"ERR Can't execute 'get': only (P|S)SUBSCRIBE")
+    assert (await sub.replies())[0].startswith(b"ERR Can't execute 'get': only (P|S)SUBSCRIBE")
     assert sub.call("PING") == [b"pong", b""]
     sub.send("UNSUBSCRIBE")
-    assert sorted(sub.replies()) == [[b"unsubscribe", b"a", 1], [b"unsubscribe", b"b", 0]]
+    assert sorted(await sub.replies()) == [[b"unsubscribe", b"a", 1], [b"unsubscribe", b"b", 0]]
     assert sub.call("PING") == b"PONG"
     assert pub.call("PUBLISH", "a", "hi") == 0
 
@@ -85,10 +100,10 @@ async def test_resp3_push_goes_before_the_reply_of_the_running_command(node: Nod
     c = conn(node)
     c.call("HELLO", "3")
     c.send("SUBSCRIBE", "me")
-    c.replies()
+    await c.replies()
     # Redis adds the message to the publisher's output during the command: before its reply.
     c.send("PUBLISH", "me", "x")
-    assert c.raw() == b">3\r\n$7\r\nmessage\r\n$2\r\nme\r\n$1\r\nx\r\n:1\r\n"
+    assert await c.raw() == b">3\r\n$7\r\nmessage\r\n$2\r\nme\r\n$1\r\nx\r\n:1\r\n"
     assert c.call("GET", "k") is NULL3  # any command runs in RESP3 pub/sub mode
 
 
@@ -98,32 +113,32 @@ async def test_push_waits_behind_replies_not_yet_written(node: Node) -> None:
     sub, pub = conn(node, 1), conn(node, 2)
     sub.call("HELLO", "3")
     sub.send("SUBSCRIBE", "c")
-    sub.replies()
+    await sub.replies()
     gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     node.batch_hooks.append(lambda: gate if not gate.done() else None)
     sub.send("SET", "k", "v")  # its +OK waits for the gate
     pub.proto._server.batch_hooks.clear()
     pub.call("PUBLISH", "c", "m")
-    assert sub.raw() == b""
+    assert await sub.raw() == b""
     gate.set_result(None)
     await until(lambda: sub.t.output.endswith(b"m\r\n"))
-    assert sub.raw() == b"+OK\r\n>3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n"
+    assert await sub.raw() == b"+OK\r\n>3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n"
 
 
 async def test_client_reply_off_skip_on(node: Node) -> None:
     c = conn(node)
     c.send("CLIENT", "REPLY", "OFF")
     c.send("PING")
-    assert c.raw() == b""
+    assert await c.raw() == b""
     c.send("SUBSCRIBE", "x")  # confirmations are pushes: sent even with replies off
-    assert c.replies() == [[b"subscribe", b"x", 1]]
+    assert await c.replies() == [[b"subscribe", b"x", 1]]
     c.send("UNSUBSCRIBE")
-    c.replies()
+    await c.replies()
     assert c.call("CLIENT", "REPLY", "ON") == b"OK"
     c.send("CLIENT", "REPLY", "SKIP")
     c.send("PING", "skipped")
     c.send("PING", "seen")
-    assert c.replies() == [b"seen"]
+    assert await c.replies() == [b"seen"]
     c.send("CLIENT", "REPLY", "SKIP")
     assert c.call("CLIENT", "REPLY", "ON") == b"OK"  # ON also clears a pending SKIP
 
@@ -137,15 +152,15 @@ async def test_monitor_lines_multi_exec_order_and_own_commands(node: Node) -> No
     c.call("INCR", "n")
     c.call("EXEC")
     c.call("CLIENT", "LIST")  # admin: never shown
-    lines = [x.split(b"] ", 1)[1] for x in m.replies()]
+    lines = [x.split(b"] ", 1)[1] for x in await m.replies()]
     assert lines == [b'"SET" "k" "a\\"b"', b'"MULTI"', b'"INCR" "n"', b'"EXEC"']
     assert m.call("GET", "k").startswith(b"ERR Replica can't interact with the keyspace")
     m.send("PING")
-    out = m.replies()
+    out = await m.replies()
     assert out[0] == b"PONG" and out[1].endswith(b'"PING"')  # its own line after its reply
     assert m.call("RESET") == b"RESET"
     c.call("PING")
-    assert m.raw() == b""
+    assert await m.raw() == b""
 
 
 # ---- tracking ------------------------------------------------------------------------------
@@ -155,10 +170,10 @@ async def test_tracking_default_mode_resp3_after_reply(node: Node) -> None:
     assert c.call("CLIENT", "TRACKING", "ON") == b"OK"
     c.call("GET", "k")
     w.call("SET", "k", "1")
-    assert c.replies() == [[b"invalidate", [b"k"]]]
+    assert await c.replies() == [[b"invalidate", [b"k"]]]
     c.call("GET", "k")
     c.send("SET", "k", "2")  # its own write: the invalidation follows the +OK
-    assert c.raw() == b"+OK\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n"
+    assert await c.raw() == b"+OK\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n"
 
 
 async def test_tracking_redirect_to_resp2_subscriber_and_broken_redirect(node: Node) -> None:
@@ -168,14 +183,14 @@ async def test_tracking_redirect_to_resp2_subscriber_and_broken_redirect(node: N
     c.call("CLIENT", "TRACKING", "ON", "REDIRECT", rid)
     c.call("MGET", "a", "b")
     w.call("MSET", "a", "1", "b", "2")
-    assert sorted(r.replies()) == [[b"message", b"__redis__:invalidate", [b"a"]],
+    assert sorted(await r.replies()) == [[b"message", b"__redis__:invalidate", [b"a"]],
                                    [b"message", b"__redis__:invalidate", [b"b"]]]
     assert c.call("CLIENT", "GETREDIR") == rid
     c.call("HELLO", "3")
     c.call("GET", "a")
     r.proto.connection_lost(None)
     w.call("SET", "a", "3")
-    assert c.replies() == [[b"tracking-redir-broken", rid]]
+    assert await c.replies() == [[b"tracking-redir-broken", rid]]
     info = dict(c.call("CLIENT", "TRACKINGINFO"))
     assert set(info[b"flags"]) == {b"on", b"broken_redirect"}
 
@@ -188,7 +203,7 @@ async def test_tracking_bcast_prefixes_noloop_and_batching(node: Node) -> None:
     w.call("MSET", "a:1", "x", "b:1", "y", "c:1", "z")
     c.call("SET", "a:own", "1")  # NOLOOP: not reported back
     await asyncio.sleep(0)
-    got = sorted(c.replies())
+    got = sorted(await c.replies())
     assert got == [[b"invalidate", [b"a:1"]], [b"invalidate", [b"b:1"]]]
 
 
@@ -200,11 +215,11 @@ async def test_tracking_optin_optout_and_flush(node: Node) -> None:
     c.call("CLIENT", "CACHING", "YES")
     c.call("GET", "y")
     w.call("MSET", "x", "1", "y", "1")
-    assert c.replies() == [[b"invalidate", [b"y"]]]
+    assert await c.replies() == [[b"invalidate", [b"y"]]]
     assert c.call("CLIENT", "CACHING", "NO").startswith(b"ERR CLIENT CACHING NO is only valid")
     c.call("GET", "y")
     w.call("FLUSHDB")
-    assert c.replies() == [[b"invalidate", NULL3]]  # everything is invalid
+    assert await c.replies() == [[b"invalidate", NULL3]]  # everything is invalid
 
 
 async def test_tracking_table_limit_evicts_with_invalidations(node: Node) -> None:
@@ -215,7 +230,7 @@ async def test_tracking_table_limit_evicts_with_invalidations(node: Node) -> Non
         c.call("GET", f"k{i}")
     w.call("CONFIG", "SET", "tracking-table-max-keys", "1")
     await until(lambda: len(node.tracking.table) <= 1)
-    assert len(c.replies()) == 149
+    assert len(await c.replies()) == 149
     assert node.tracking.items == 1
 
 
@@ -225,13 +240,13 @@ async def test_client_pause_write_parks_writes_in_order(node: Node) -> None:
     admin.call("CLIENT", "PAUSE", "100000", "WRITE")
     a.send("SET", "k", "1")
     b.send("GET", "k")
-    assert b.replies() == [None]  # reads go on
+    assert await b.replies() == [None]  # reads go on
     b.send("INCR", "n")
-    assert a.raw() == b"" and b.raw() == b""
+    assert await a.raw() == b"" and await b.raw() == b""
     assert node.clients[a.client.id].blocked
     admin.call("CLIENT", "UNPAUSE")
     await until(lambda: a.t.output != b"" and b.t.output.endswith(b":1\r\n"))
-    assert a.replies() == [b"OK"] and b.replies() == [1]
+    assert await a.replies() == [b"OK"] and await b.replies() == [1]
 
 
 async def test_client_pause_hides_expired_keys_without_deleting(node: Node) -> None:
@@ -251,11 +266,11 @@ async def test_client_unblock_timeout_and_error(node: Node) -> None:
     a.send("BLPOP", "q", "0")
     assert admin.call("CLIENT", "UNBLOCK", a.client.id) == 1
     await until(lambda: a.t.output != b"")
-    assert a.raw() == b"*-1\r\n"
+    assert await a.raw() == b"*-1\r\n"
     a.send("BLPOP", "q", "0")
     assert admin.call("CLIENT", "UNBLOCK", a.client.id, "ERROR") == 1
     await until(lambda: a.t.output[a.seen:] != b"")
-    assert a.raw() == b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+    assert await a.raw() == b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
     assert admin.call("CLIENT", "UNBLOCK", a.client.id) == 0
 
 
@@ -264,7 +279,7 @@ async def test_client_list_fields_and_kill_type_pubsub(node: Node) -> None:
     s.send("SUBSCRIBE", "a")
     s.send("PSUBSCRIBE", "p*")
     s.send("SSUBSCRIBE", "sh")
-    s.replies()
+    await s.replies()
     text = c.call("CLIENT", "LIST")
     line = [x for x in text.split(b"\n") if x.startswith(b"id=%d " % s.client.id)][0]
     assert b" flags=P " in line and b" sub=1 psub=1 ssub=1 " in line
@@ -281,6 +296,7 @@ async def test_pubsub_hard_limit_disconnects_and_is_counted(node: Node) -> None:
     pub.call("CONFIG", "SET", "client-output-buffer-limit", "pubsub 1000 0 0")
     sub.t.buffered = 5000  # the subscriber stopped reading: its socket buffer is full
     pub.call("PUBLISH", "c", "x")
+    await tick()  # the message is written at the end of the loop turn: over the limit
     assert sub.t.aborted
     info = pub.call("INFO", "stats")
     assert b"client_output_buffer_limit_disconnections:1" in info
@@ -293,9 +309,11 @@ async def test_soft_limit_needs_its_seconds(node: Node) -> None:
     pub.call("CONFIG", "SET", "client-output-buffer-limit", "pubsub 0 1000 1")
     sub.t.buffered = 5000
     pub.call("PUBLISH", "c", "x")
+    await tick()
     assert not sub.t.aborted  # over the soft limit, but not for a second yet
     sub.proto._soft_since -= 2.0
     pub.call("PUBLISH", "c", "x")
+    await tick()
     assert sub.t.aborted
 
 
@@ -307,3 +325,17 @@ async def test_normal_class_is_unlimited_by_default_but_limits_apply(node: Node)
     c.call("CONFIG", "SET", "client-output-buffer-limit", "normal 1mb 0 0")
     c.send("PING")
     assert c.t.aborted
+
+
+async def test_a_flooding_client_yields_to_the_others_each_loop_turn(node: Node) -> None:
+    from crdtredis.protocol.connection import FAIR_SHARE
+
+    c = conn(node)
+    big = encode_command([b"PUBLISH", b"none", b"x" * (FAIR_SHARE // 2)])
+    c.proto.data_received(big)
+    assert c.t.reading
+    c.proto.data_received(big)  # the turn's share is used up: reading pauses
+    assert not c.t.reading
+    await tick()
+    assert c.t.reading  # the next turn reads again
+    assert await c.replies() == [0, 0]

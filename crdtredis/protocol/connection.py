@@ -11,10 +11,16 @@ usually waits: batch_done() then returns the op log's group-commit future, share
 connection that wrote in this loop turn, and the replies go out once the log write is done.
 
 Out-of-band data (pub/sub messages, tracking invalidations, MONITOR lines) arrives through
-`push`: it joins the replies not yet written, so it never overtakes them, or is written at
-once when none are pending. Data a client must see only after its current reply (its own
-invalidations, Redis's tracking_pending_keys) waits in `client.after`. Every write checks
-the client against `client-output-buffer-limit` (see `_check_output`).
+`push`: it joins the replies not yet written, so it never overtakes them; with none
+pending it is collected and written once per event-loop turn (a PUBLISH pipeline to ten
+subscribers is ten writes per turn, not ten per message, like Redis's writes in
+beforeSleep). Data a client must see only after its current reply (its own invalidations,
+Redis's tracking_pending_keys) waits in `client.after`. Every write checks the client
+against `client-output-buffer-limit` (see `_check_output`).
+
+Fairness: a client whose reads are large (a flood of big PUBLISHes) has its reading
+paused for the rest of the loop turn once it has sent FAIR_SHARE bytes in it, so the
+other clients are served in between (Redis reads 16 KB per client per event).
 """
 from __future__ import annotations
 
@@ -40,6 +46,10 @@ WRITE_LOW_WATER = 256 * 1024
 # Requests a blocked client may send before reading from it pauses (Redis buffers a
 # blocked client's query buffer too, up to client-query-buffer-limit).
 BLOCKED_BUFFER_LIMIT = 64 * 1024 * 1024
+# Bytes one connection may have processed in one event-loop turn (see the docstring).
+# Only reads of at least FAIR_CHUNK start the count, so ordinary requests pay nothing.
+FAIR_SHARE = 256 * 1024
+FAIR_CHUNK = 64 * 1024
 
 _OK_WIRE = b"+OK\r\n"
 _NOTHING: Any = object()  # "no pending reply" (None is a reply: the null bulk string)
@@ -93,8 +103,13 @@ class RedisProtocol(asyncio.Protocol):
         self._lost = False
         self._write_paused = False
         self._read_paused = False
-        # Replies encoded but not written yet: pushes join them so they keep their order.
+        # Bytes produced and not written yet: replies of the running (or waiting) batch when
+        # `_out_owned`, else pushes collected for the end-of-turn flush.
         self._out: bytearray | None = None
+        self._out_owned = False
+        # Input bytes processed in this loop turn (fairness), and the pause it caused.
+        self._turn_bytes = 0
+        self._fair_paused = False
         # When the output first went over the soft limit (0: it is not over).
         self._soft_since = 0.0
 
@@ -121,7 +136,23 @@ class RedisProtocol(asyncio.Protocol):
                 if self._blocked_bytes > BLOCKED_BUFFER_LIMIT:
                     self._update_reading()
             return
+        if len(data) >= FAIR_CHUNK or self._turn_bytes:
+            self._count_turn(len(data))
         self._run(data)
+
+    def _count_turn(self, n: int) -> None:
+        if not self._turn_bytes:
+            asyncio.get_running_loop().call_soon(self._end_turn)
+        self._turn_bytes += n
+        if self._turn_bytes >= FAIR_SHARE and not self._fair_paused:
+            self._fair_paused = True
+            self._update_reading()
+
+    def _end_turn(self) -> None:
+        self._turn_bytes = 0
+        if self._fair_paused:
+            self._fair_paused = False
+            self._update_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
@@ -140,15 +171,16 @@ class RedisProtocol(asyncio.Protocol):
         if self._done:
             return
         out = self._out
-        if out is not None:
-            out += data
-            return
-        transport = self._transport
-        if transport is None or transport.is_closing():
-            return
-        transport.write(data)
-        if transport.get_write_buffer_size():
-            self._check_output()
+        if out is None:
+            out = self._out = bytearray()
+            self._out_owned = False
+            asyncio.get_running_loop().call_soon(self._flush_pushes)
+        out += data
+
+    def _flush_pushes(self) -> None:
+        out = self._out
+        if out is not None and not self._out_owned:
+            self._write(out)
 
     def output_size(self) -> int:
         """Bytes produced for this client and not yet sent (CLIENT LIST omem)."""
@@ -218,7 +250,11 @@ class RedisProtocol(asyncio.Protocol):
         client = self._client
         reader = self._reader
         execute = self._execute
-        out = self._out = bytearray()
+        out = self._out
+        if out is None:
+            out = self._out = bytearray()
+        # Pushes collected before this batch go out first; the batch now owns the buffer.
+        self._out_owned = True
         # Whether this batch ran anything, so batch_done() must precede its write.
         executed = pending is not _NOTHING
         self._running = True
@@ -344,6 +380,7 @@ class RedisProtocol(asyncio.Protocol):
     def _write(self, out: bytearray) -> None:
         if self._out is out:
             self._out = None
+            self._out_owned = False
         transport = self._transport
         # After a close (CLIENT KILL while a batch_done() was pending) nothing more goes out.
         if out and transport is not None and not self._lost and not transport.is_closing():
@@ -428,7 +465,7 @@ class RedisProtocol(asyncio.Protocol):
         # A blocked client keeps being read (its requests are only buffered): that is how
         # its disconnect is noticed, which cancels the blocked pop before it takes an
         # element for nobody. Only a flood of requests while blocked pauses reading.
-        pause = self._write_paused or (
+        pause = self._write_paused or self._fair_paused or (
             self._deferred is not None and self._blocked_bytes > BLOCKED_BUFFER_LIMIT
         )
         if pause != self._read_paused:
