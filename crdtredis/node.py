@@ -226,7 +226,10 @@ class Node:
 
     def call(self, cmd: Command, client: Client, argv: list[bytes]) -> Reply:
         """Run one command's handler, close its op, count it. Used by EXEC too."""
-        if self.hooked or client.special:
+        # current_client: a special client's command runs (a script's commands run as
+        # another client, and the caller's tracking and MONITOR still apply to them).
+        hooked = self.hooked or client.special or self.current_client is not None
+        if hooked:
             self._table.before_call(self, client, cmd, argv)
         client.last_cmd = argv[0]
         t0 = _perf_ns()
@@ -244,7 +247,7 @@ class Node:
         if type(reply) is ErrorReply:
             cmd.errors += 1
             self._count_error(reply.message)
-        if self.hooked or client.special:
+        if hooked:
             self._table.after_call(self, client, cmd, argv, reply)
         return reply
 

@@ -10,11 +10,16 @@ hidden but not deleted (`node.pause_writes`), so no delete happens while paused.
 
 A command that started a pause inside MULTI does not park the rest of its transaction:
 the check runs before a command starts, and EXEC's queued commands are already running.
+
+Some commands' flags depend on their arguments (Redis getCommandFlags: EVAL of a script
+declared `no-writes`, FCALL of such a function, is neither write nor may_replicate).
+Their module registers the rule with `register_command_flags`.
 """
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
 from .. import errors
@@ -29,6 +34,24 @@ if TYPE_CHECKING:
 
 PAUSE_WRITE = 1
 PAUSE_ALL = 2
+
+# Command full name -> fn(node, argv): the flags this invocation has, or None for the
+# command's own (see the module docstring).
+FlagsFn = Callable[["Node", list[bytes]], "Collection[str] | None"]
+COMMAND_FLAGS: dict[str, FlagsFn] = {}
+
+
+def register_command_flags(name: str, fn: FlagsFn) -> None:
+    COMMAND_FLAGS[name] = fn
+
+
+def command_flags(node: Node, cmd: Command, argv: list[bytes]) -> Collection[str]:
+    fn = COMMAND_FLAGS.get(cmd.fullname)
+    if fn is not None:
+        flags = fn(node, argv)
+        if flags is not None:
+            return flags
+    return cmd.flags
 
 
 class PauseState:
@@ -47,12 +70,12 @@ class PauseState:
         node.hooked = bool(node.monitors) or self.kind != 0
         node.pause_writes = self.kind != 0
 
-    def parks(self, node: Node, client: Client, cmd: Command) -> bool:
+    def parks(self, node: Node, client: Client, cmd: Command, argv: list[bytes]) -> bool:
         if client.monitor:
             return False
         if self.kind == PAUSE_ALL:
             return True
-        return _may_replicate(node, client, cmd)
+        return _may_replicate(node, client, cmd, argv)
 
     def park(self, client: Client, argv: list[bytes]) -> Reply:
         try:
@@ -102,8 +125,8 @@ def _unpark(client: Client) -> None:
     client.blocked = False
 
 
-def _may_replicate(node: Node, client: Client, cmd: Command) -> bool:
-    flags = cmd.flags
+def _may_replicate(node: Node, client: Client, cmd: Command, argv: list[bytes]) -> bool:
+    flags = command_flags(node, cmd, argv)
     if "write" in flags or "may_replicate" in flags:
         return True
     if cmd.name == "exec" and client.in_multi:
@@ -113,7 +136,8 @@ def _may_replicate(node: Node, client: Client, cmd: Command) -> bool:
                 continue
             if c.subcommands and len(q) > 1:
                 c = c.subcommands.get(q[1].lower(), c)
-            if "write" in c.flags or "may_replicate" in c.flags:
+            qflags = command_flags(node, c, q)
+            if "write" in qflags or "may_replicate" in qflags:
                 return True
     return False
 

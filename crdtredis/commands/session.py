@@ -77,7 +77,7 @@ def hooked_command(node: Node, client: Client, cmd: Command, argv: list[bytes]) 
             # A MONITOR connection is a replica to Redis, which keeps it off the keyspace.
             return node.reject(client, errors.REPLICA_KEYSPACE, cmd)
     pause = node.pause
-    if pause.kind and pause.parks(node, client, cmd):
+    if pause.kind and pause.parks(node, client, cmd, argv):
         return pause.park(client, argv)
     prev = node.current_client
     node.current_client = client
