@@ -138,7 +138,6 @@ def _reset(node: Node, client: Client) -> None:
     from ..client import REPLY_ON
 
     client.reply_mode = REPLY_ON
-    client.no_evict = False
     client.refresh()
 
 
