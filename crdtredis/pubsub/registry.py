@@ -31,7 +31,8 @@ Subscribers = dict["Client", None]
 # (channel, message, shard) -> None: the cross-replica link's entry point.
 Link = Callable[[bytes, bytes, bool], None]
 
-_CRLF = b"\r\n"
+_MESSAGE = b"$7\r\nmessage\r\n"
+_SMESSAGE = b"$8\r\nsmessage\r\n"
 
 
 def _bulk(b: bytes) -> bytes:
@@ -111,11 +112,24 @@ class PubSub:
         receivers = 0
         subs = (self.shard if shard else self.channels).get(channel)
         if subs:
-            kind = b"smessage" if shard else b"message"
-            wire = _Wire(_bulk(kind) + _bulk(channel) + _bulk(message), 3)
-            for c in list(subs):
-                c.push(wire.get(c.resp))
-                receivers += 1
+            # The frame is built once per protocol version; pushes only append to each
+            # connection's pending output (written at the end of the loop turn), so the
+            # subscriber table cannot change under this loop.
+            body = b"%s$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
+                _SMESSAGE if shard else _MESSAGE, len(channel), channel, len(message), message)
+            w2 = w3 = b""
+            for c in subs:
+                conn = c.conn
+                if conn is not None:
+                    if c.resp == 2:
+                        if not w2:
+                            w2 = b"*3\r\n" + body
+                        conn.push(w2)
+                    else:
+                        if not w3:
+                            w3 = b">3\r\n" + body
+                        conn.push(w3)
+            receivers = len(subs)
         if not shard and self.patterns:
             for pattern, (match, psubs) in list(self.patterns.items()):
                 if not match(channel):
