@@ -5,6 +5,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+# CLIENT REPLY modes (Client.reply_mode).
+REPLY_ON = 0
+REPLY_OFF = 1
+REPLY_SKIP_NEXT = 2
+REPLY_SKIP = 3
+
 
 class Client:
     """One client connection's session state.
@@ -17,7 +23,9 @@ class Client:
         "id", "addr", "laddr", "name", "lib_name", "lib_ver", "created", "last_cmd_at",
         "last_cmd", "db", "resp", "authenticated", "closing", "in_multi", "multi_queue",
         "multi_error", "in_exec", "last_seq", "watching", "watch_dirty", "close_cb", "blocked", "kind",
-        "conn",
+        # Pub/sub, tracking, MONITOR, CLIENT REPLY (see `special`).
+        "special", "conn", "subs", "psubs", "ssubs", "reply_mode", "tracking", "monitor",
+        "no_evict", "unblocker", "script", "qbuf", "after",
     )
 
     def __init__(
@@ -58,9 +66,54 @@ class Client:
         # True while a blocking command (BLPOP...) waits for this client.
         self.blocked = False
         self.kind = "normal"
-        # The connection (protocol object) serving this client, when there is one: a busy
-        # script polls the other clients' sockets through it (scripting/busy.py).
+        # True while the client needs more than the straight command path: subscribed,
+        # tracking, MONITOR, or CLIENT REPLY OFF/SKIP. The node then runs the session hooks
+        # for it (subscribed-mode checks, tracked reads) and the connection the reply modes.
+        # Kept by `refresh()`; False for nearly every client, so the hot path pays one test.
+        self.special = False
+        # The connection, for out-of-band data (pub/sub messages, invalidations, MONITOR
+        # lines): `conn.push(bytes)`. None for clients without a socket (tests, scripts).
         self.conn: Any = None
+        # Channel / pattern / shard-channel subscriptions, in subscription order.
+        self.subs: dict[bytes, None] = {}
+        self.psubs: dict[bytes, None] = {}
+        self.ssubs: dict[bytes, None] = {}
+        # CLIENT REPLY: REPLY_ON, REPLY_OFF, REPLY_SKIP_NEXT (set by CLIENT REPLY SKIP),
+        # REPLY_SKIP (the reply of the command being run is dropped).
+        self.reply_mode = REPLY_ON
+        # CLIENT TRACKING state (crdtredis.tracking.TrackingState) or None when off.
+        self.tracking: Any = None
+        self.monitor = False
+        self.no_evict = False
+        # Set by a blocking command while it waits: `unblocker(error)` ends the wait
+        # (CLIENT UNBLOCK); None otherwise.
+        self.unblocker: Callable[[bool], None] | None = None
+        # A script's pseudo-client (MONITOR shows its commands as `[db lua]`).
+        self.script = False
+        # Bytes of the request being run (CLIENT LIST/INFO `qbuf`).
+        self.qbuf = 0
+        # Out-of-band data to send right after the reply of the command being run (a
+        # client's own tracking invalidations); only ever filled while `special`.
+        self.after = bytearray()
+
+    def refresh(self) -> None:
+        """Recompute `special` after a change of subscriptions, tracking, MONITOR or
+        CLIENT REPLY mode."""
+        self.special = bool(
+            self.subs or self.psubs or self.ssubs or self.tracking is not None or self.monitor
+            or self.reply_mode != REPLY_ON
+        )
+
+    @property
+    def pubsub(self) -> bool:
+        """Subscribed to anything (Redis CLIENT_PUBSUB): the `pubsub` client class."""
+        return bool(self.subs or self.psubs or self.ssubs)
+
+    def push(self, data: bytes) -> None:
+        """Send out-of-band bytes (already encoded for this client's protocol)."""
+        conn = self.conn
+        if conn is not None:
+            conn.push(data)
 
     def close(self) -> None:
         """Ask the connection to close (CLIENT KILL, SHUTDOWN)."""
@@ -68,9 +121,35 @@ class Client:
         if self.close_cb is not None:
             self.close_cb()
 
+    def flags(self) -> str:
+        """CLIENT LIST `flags`, in Redis catClientInfoString order."""
+        f = "O" if self.monitor else ""
+        if self.pubsub:
+            f += "P"
+        if self.in_multi:
+            f += "x"
+        if self.blocked:
+            f += "b"
+        t = self.tracking
+        if t is not None:
+            f += "t"
+            if t.broken:
+                f += "R"
+            if t.bcast:
+                f += "B"
+        if self.watch_dirty:
+            f += "d"
+        if self.closing:
+            f += "c"
+        if self.no_evict:
+            f += "e"
+        return f or "N"
+
     def info_fields(self) -> dict[str, Any]:
         now = time.time()
-        flags = "x" if self.in_multi else ("b" if self.blocked else "N")
+        conn = self.conn
+        omem = conn.output_size() if conn is not None else 0
+        multi_mem = sum(len(a) for q in self.multi_queue for a in q) if self.in_multi else 0
         return {
             "id": self.id,
             "addr": self.addr,
@@ -79,26 +158,28 @@ class Client:
             "name": self.name.decode("utf-8", "replace"),
             "age": int(now - self.created),
             "idle": int(now - self.last_cmd_at),
-            "flags": flags,
+            "flags": self.flags(),
             "db": self.db,
-            "sub": 0,
-            "psub": 0,
-            "ssub": 0,
+            "sub": len(self.subs),
+            "psub": len(self.psubs),
+            "ssub": len(self.ssubs),
             "multi": len(self.multi_queue) if self.in_multi else -1,
-            "qbuf": 0,
+            "qbuf": self.qbuf,
             "qbuf-free": 0,
-            "argv-mem": 0,
-            "multi-mem": 0,
+            "argv-mem": max(self.qbuf - 16, 0),
+            "multi-mem": multi_mem,
             "rbs": 1024,
             "rbp": 0,
             "obl": 0,
             "oll": 0,
-            "omem": 0,
-            "tot-mem": 0,
-            "events": "r",
+            "omem": omem,
+            # Python cannot size a connection's objects cheaply: this counts the buffers
+            # Redis counts (query, output, queued MULTI arguments) plus a fixed base.
+            "tot-mem": 1024 + self.qbuf + omem + multi_mem,
+            "events": "r" + ("w" if omem else ""),
             "cmd": self.last_cmd.decode("utf-8", "replace").lower(),
             "user": "default",
-            "redir": -1,
+            "redir": self.tracking.redirect if self.tracking is not None else -1,
             "resp": self.resp,
             "lib-name": self.lib_name.decode("utf-8", "replace"),
             "lib-ver": self.lib_ver.decode("utf-8", "replace"),

@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Node", "Client", list[bytes]], Reply]
 ClientHook = Callable[["Node", "Client"], None]
+# Runs a command for a client that needs the session checks (see Node.hooked).
+HookedRun = Callable[["Node", "Client", "Command", list[bytes]], Reply]
+# Called after every handler run on the hooked path (MONITOR feed, tracked reads).
+AfterCall = Callable[["Node", "Client", "Command", list[bytes], Reply], None]
+ClientCommandHook = Callable[["Node", "Client", "Command", list[bytes]], None]
 
 
 class Command:
@@ -100,3 +105,14 @@ class CommandTable:
     drop_client: ClientHook
     # Ends a client's MULTI; a rejected EXEC calls it before answering EXECABORT.
     discard_transaction: ClientHook
+    # Gives a new node the per-node state of the session features (pub/sub, MONITOR,
+    # tracking, CLIENT PAUSE, output buffer limits).
+    attach: Callable[[Node], None]
+    # The command path of a client (or a node) that needs session checks: RESP2
+    # subscribed mode, MONITOR clients, CLIENT PAUSE. Ends in Node.dispatch.
+    hooked_command: HookedRun
+    # Before / after a handler runs on that path (Node.call): MONITOR feed (skip_monitor
+    # commands, i.e. scripts, are fed before they run, so their commands follow them),
+    # tracking of the keys read.
+    before_call: ClientCommandHook
+    after_call: AfterCall

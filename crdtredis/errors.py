@@ -30,6 +30,7 @@ SAME_OBJECT = "ERR source and destination objects are the same"
 SELECT_NOT_ALLOWED = "ERR SELECT is not allowed in cluster mode"
 TIMEOUT_NEGATIVE = "ERR timeout is negative"
 TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
+TIMEOUT_NOT_INT = "ERR timeout is not an integer or out of range"
 COUNT_NEGATIVE = "ERR value is out of range, must be positive"
 SWAPDB_UNSUPPORTED = (
     "ERR SWAPDB is not supported in active-active mode: swapping databases cannot be merged "
@@ -59,6 +60,14 @@ def unknown_subcommand(sub: bytes, cmd: str) -> str:
     return f"ERR unknown subcommand '{_sds_trunc(sub, 128)}'. Try {cmd.upper()} HELP."
 
 
+def subcommand_syntax(sub: bytes, cmd: str) -> str:
+    # addReplySubcommandSyntaxError: a known subcommand with the wrong number of arguments.
+    return (
+        f"ERR unknown subcommand or wrong number of arguments for '{_sds_trunc(sub, 128)}'. "
+        f"Try {cmd.upper()} HELP."
+    )
+
+
 def invalid_expire(cmd: str) -> str:
     return f"ERR invalid expire time in '{cmd}' command"
 
@@ -83,8 +92,6 @@ CLIENT_NAME_INVALID = "ERR Client names cannot contain spaces, newlines or speci
 INVALID_CLIENT_ID = "ERR Invalid client ID"
 NO_SUCH_CLIENT = "ERR No such client"
 CLIENT_ID_POSITIVE = "ERR client-id should be greater than 0"
-# Redis answers CLIENT REPLY OFF/SKIP with no reply at all; we keep replying, so we refuse.
-CLIENT_REPLY_UNSUPPORTED = "ERR CLIENT REPLY OFF and SKIP are not supported by crdt-redis"
 GETKEYS_INVALID_COMMAND = "ERR Invalid command specified"
 GETKEYS_NO_KEYS = "ERR The command has no key arguments"
 GETKEYS_BAD_ARITY = "ERR Invalid number of arguments specified for command"
@@ -183,3 +190,51 @@ LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
 HRANDFIELD_TOO_MANY = (
     "ERR value is out of range, a negative HRANDFIELD count returns at most 16777216 fields"
 )
+
+
+# pub/sub, MONITOR, CLIENT PAUSE/UNBLOCK/TRACKING (pubsub.c, networking.c, server.c)
+UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+UNBLOCK_REASON = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
+PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
+REPLICA_KEYSPACE = "ERR Replica can't interact with the keyspace"
+SSUBSCRIBE_DENY_BLOCKING = "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client"
+TRACKING_ONE_REDIRECT = "ERR A client can only redirect to a single other client"
+TRACKING_NO_REDIRECT_CLIENT = "ERR The client ID you want redirect to does not exist"
+TRACKING_PREFIX_NEEDS_BCAST = "ERR PREFIX option requires BCAST mode to be enabled"
+TRACKING_BCAST_SWITCH = (
+    "ERR You can't switch BCAST mode on/off before disabling tracking for this client, "
+    "and then re-enabling it with a different mode."
+)
+TRACKING_OPT_BCAST = "ERR OPTIN and OPTOUT are not compatible with BCAST"
+TRACKING_OPTIN_OPTOUT = "ERR You can't specify both OPTIN mode and OPTOUT mode"
+TRACKING_OPT_SWITCH = (
+    "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, "
+    "and then re-enabling it with a different mode."
+)
+CACHING_NOT_TRACKING = (
+    "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN "
+    "or OPTOUT mode enabled"
+)
+CACHING_YES_OPTIN = "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."
+CACHING_NO_OPTOUT = "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."
+
+
+def pubsub_context(cmd_fullname: str) -> str:
+    return (
+        f"ERR Can't execute '{cmd_fullname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+        "QUIT / RESET are allowed in this context"
+    )
+
+
+def prefix_overlaps_existing(new: bytes, old: bytes) -> str:
+    return (
+        f"ERR Prefix '{_sds_trunc(new, len(new))}' overlaps with an existing prefix "
+        f"'{_sds_trunc(old, len(old))}'. Prefixes for a single client must not overlap."
+    )
+
+
+def prefix_overlaps_other(a: bytes, b: bytes) -> str:
+    return (
+        f"ERR Prefix '{_sds_trunc(a, len(a))}' overlaps with another provided prefix "
+        f"'{_sds_trunc(b, len(b))}'. Prefixes for a single client must not overlap."
+    )

@@ -100,6 +100,8 @@ class Node:
         # Hooks the server installs: flush/fsync barrier per read batch, shutdown request.
         self.batch_hooks: list[Callable[[], Any]] = []
         self.shutdown_cb: Callable[[bool], None] | None = None
+        # CONFIG SET port: listen on a new port (the server installs it); returns an error.
+        self.listen_cb: Callable[[int], str | None] | None = None
         self.expired_keys = 0
         self.last_save_time = int(self.started_at)
         # INFO: the run id; the config file path (set by whoever loaded one; CONFIG REWRITE);
@@ -122,6 +124,30 @@ class Node:
         self._plain_idle: dict[bytes, Command] = {}
         # The RESP listening sockets (set by the server); a busy script keeps accepting.
         self.listen_sockets: list[Any] = []
+        # Session features (pub/sub, MONITOR, tracking, CLIENT PAUSE); their state objects
+        # are installed by `table.attach` (crdtredis/commands/session.py).
+        # True while every command must take the hooked path (a MONITOR is connected, or
+        # clients are paused); per client, `Client.special` does the same.
+        self.hooked = False
+        # The client whose command is running on the hooked path (Redis current_client):
+        # its own invalidations wait until after its reply, NOLOOP skips it.
+        self.current_client: Client | None = None
+        # Called with (effect, key existed before) after each local effect is applied
+        # (keyspace event "new"); None when nothing listens.
+        self.emit_hook: Callable[[Effect, bool], None] | None = None
+        # Called with (db index, key) when this replica deletes an expired key (keyspace
+        # event "expired", tracking invalidation).
+        self.expired_hook: Callable[[int, bytes], None] | None = None
+        # CLIENT PAUSE WRITE|ALL in force: expired keys are hidden but not deleted.
+        self.pause_writes = False
+        self.pubsub: Any = None
+        self.monitors: Any = None
+        self.tracking: Any = None
+        self.pause: Any = None
+        self.notify: Any = None
+        self.obuf_limits: dict[str, tuple[int, int, int]] = {}
+        self.obuf_disconnections = 0
+        table.attach(self)
 
     # ---- clients -----------------------------------------------------------------------
     def new_client(self, addr: str, laddr: str, close_cb: Callable[[], None]) -> Client:
@@ -142,7 +168,8 @@ class Node:
         path below, `call` inlined: at pipelining rates every call and attribute read
         shows (DESIGN §7). Everything else goes through `_execute_checked`."""
         cmd = self._plain.get(argv[0])
-        if cmd is None or client.in_multi or client.in_exec or not client.authenticated:
+        if cmd is None or client.special or self.hooked or client.in_multi or client.in_exec \
+                or not client.authenticated:
             return self._execute_checked(client, argv)
         n = len(argv)
         arity = cmd.arity
@@ -191,6 +218,12 @@ class Node:
             return self._reject(client, self._write_refusal(), cmd)
         if self.busy_error is not None and "allow_busy" not in cmd.flags:
             return self._reject(client, self.busy_error, cmd)
+        if client.special or self.hooked:
+            return self._table.hooked_command(self, client, cmd, argv)
+        return self.dispatch(client, cmd, argv)
+
+    def dispatch(self, client: Client, cmd: Command, argv: list[bytes]) -> Reply:
+        """Queue the command (inside MULTI) or run it: the last step of every request."""
         if client.in_multi and cmd.name not in _MULTI_IMMEDIATE:
             if "no_multi" in cmd.flags:
                 return self._reject(client, errors.NO_MULTI, cmd)
@@ -200,6 +233,11 @@ class Node:
 
     def call(self, cmd: Command, client: Client, argv: list[bytes]) -> Reply:
         """Run one command's handler, close its op, count it. Used by EXEC too."""
+        # current_client: a special client's command runs (a script's commands run as
+        # another client, and the caller's tracking and MONITOR still apply to them).
+        hooked = self.hooked or client.special or self.current_client is not None
+        if hooked:
+            self._table.before_call(self, client, cmd, argv)
         client.last_cmd = argv[0]
         t0 = _perf_ns()
         try:
@@ -218,7 +256,13 @@ class Node:
         if type(reply) is ErrorReply:
             cmd.errors += 1
             self._count_error(reply.message)
+        if hooked:
+            self._table.after_call(self, client, cmd, argv, reply)
         return reply
+
+    def reject(self, client: Client, msg: str, cmd: Command | None = None) -> ErrorReply:
+        """Refuse a command before it runs (counted, aborts a MULTI), like Redis rejectCommand."""
+        return self._reject(client, msg, cmd)
 
     def _reject(self, client: Client, msg: str, cmd: Command | None = None) -> ErrorReply:
         # Errors found before the command runs also abort a MULTI (Redis flagTransaction);
@@ -293,6 +337,8 @@ class Node:
                     and key in db.data:
                 self.expired_keys += 1
                 self._emit((codes.DEL, eff[1], key))
+                if self.expired_hook is not None:
+                    self.expired_hook(eff[1], key)
         return key not in db.data
 
     def _typed_write(self, eff: Effect) -> Effect:
@@ -330,7 +376,13 @@ class Node:
             if hlc > self.hlc.last:
                 self.hlc.last = hlc
             op.effects.append(eff)
-        ks.apply_local(eff, seq, hlc)
+        hook = self.emit_hook
+        if hook is None:
+            ks.apply_local(eff, seq, hlc)
+        else:
+            existed = eff[2] in ks.dbs[eff[1]].data
+            ks.apply_local(eff, seq, hlc)
+            hook(eff, existed)
 
     def _read_wall(self) -> int:
         """The wall-clock part of new HLC timestamps, kept until the event loop's next
@@ -363,10 +415,15 @@ class Node:
 
     def apply_remote(self, op: Op) -> bool:
         """Apply an op from a peer (causal readiness checked by the caller), then hand it
-        to the remote-op listeners (op log, relaying)."""
+        to the remote-op listeners (op log, relaying). With keyspace notifications on,
+        `notify` sees the touched keys before and after (events for replicated writes)."""
         self.hlc.observe(op.hlc + len(op.effects) - 1)
+        watch = self.notify
+        before = watch.before_remote(op) if watch is not None else None
         if not self.keyspace.apply(op):
             return False
+        if before is not None:
+            watch.after_remote(op, before)
         for listener in self.remote_op_listeners:
             listener(op)
         return True

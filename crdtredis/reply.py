@@ -20,6 +20,9 @@ them for the client's protocol version (RESP2 or RESP3).
                               until the future resolves, then writes its result (blocking ops)
     RawReply               -> bytes already encoded for the client's protocol (a Lua
                               script's table result, encoded by the sandbox)
+    Push                   -> out-of-band messages (pub/sub confirmations): each a RESP3 push
+                              (>) or a RESP2 array, one after another; sent even under
+                              CLIENT REPLY OFF; no messages = nothing at all
 """
 from __future__ import annotations
 
@@ -146,12 +149,23 @@ class Deferred:
         self.future = future
 
 
+class Push:
+    """Messages a command answers with out of band (SUBSCRIBE a b confirms each channel
+    with one message), like Redis's addReplyPushLen: RESP3 push frames, RESP2 arrays,
+    written one after the other (not as one array) and never silenced by CLIENT REPLY."""
+
+    __slots__ = ("msgs",)
+
+    def __init__(self, msgs: list[list[Any]]) -> None:
+        self.msgs = msgs
+
+    def __repr__(self) -> str:
+        return f"Push({self.msgs!r})"
+
+
 Reply = (
     int | bytes | None | list | tuple | Status | ErrorReply | float | Map | SetReply | Verbatim
-    | _NullArray | Deferred | DoubleText
-
-
-    | _NullArray | Deferred | RawReply
+    | _NullArray | Deferred | DoubleText | RawReply | Push
 )
 
 OK = Status(b"OK")

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -81,6 +82,7 @@ class Server:
         )
         # A script running past busy-reply-threshold keeps accepting (scripting/busy.py).
         node.listen_sockets = list(self._listener.sockets)
+        node.listen_cb = self._listen_on
         self._tasks.append(asyncio.create_task(self._cron(), name="cron"))
         log.info(
             "crdt-redis %s ready: replica %s, RESP on %s:%d, HTTP on %s",
@@ -88,6 +90,32 @@ class Server:
             f"{cfg.bind}:{cfg.http_port}" if cfg.http_port else "off",
         )
         log.info("Ready to accept connections tcp")
+
+    def _listen_on(self, port: int) -> str | None:
+        """CONFIG SET port: bind the new port now (so a failure is reported), then serve it
+        and close the old listener; clients already connected stay."""
+        from .protocol.connection import RedisProtocol
+
+        sock = socket.socket(socket.AF_INET6 if ":" in self.config.bind else socket.AF_INET)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.config.bind, port))
+            sock.listen(511)
+        except OSError as e:
+            sock.close()
+            log.warning("Could not create server TCP listening socket %s:%d: %s", self.config.bind, port, e)
+            return "Unable to listen on this port. Check server logs."
+        node = self.node
+        old = self._listener
+
+        async def swap() -> None:
+            self._listener = await asyncio.get_running_loop().create_server(
+                lambda: RedisProtocol(node), sock=sock, backlog=511)
+            if old is not None:
+                old.close()
+
+        self._tasks.append(asyncio.get_running_loop().create_task(swap(), name="listen"))
+        return None
 
     async def _cron(self) -> None:
         """Redis's serverCron: active expiry at `hz`, never letting one failure stop it."""

@@ -29,6 +29,9 @@ class FakeTransport:
         self.limits: tuple[int | None, int | None] | None = None
         self.extra = {"peername": peer, "sockname": sock}
         self.protocol: RedisProtocol | None = None
+        # Bytes the "socket" has not taken yet (output buffer limit tests set it).
+        self.buffered = 0
+        self.aborted = False
 
     def write(self, data: Any) -> None:
         assert not self.closed, "write after close"
@@ -54,6 +57,13 @@ class FakeTransport:
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         self.limits = (high, low)
 
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
+
+    def abort(self) -> None:
+        self.aborted = True
+        self.close()
+
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return self.extra.get(name, default)
 
@@ -66,6 +76,8 @@ class FakeServer:
     """A few commands, enough to drive the connection through its paths."""
 
     proto_max_bulk_len = 512 * 1024 * 1024
+    obuf_limits = {"normal": (0, 0, 0), "slave": (0, 0, 0), "pubsub": (32 << 20, 8 << 20, 60)}
+    obuf_disconnections = 0
 
     def __init__(self) -> None:
         self.data: dict[bytes, bytes] = {}

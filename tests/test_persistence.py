@@ -292,6 +292,9 @@ class _Transport:
     def set_write_buffer_limits(self, high: int, low: int) -> None:
         pass
 
+    def get_write_buffer_size(self) -> int:
+        return 0
+
     def close(self) -> None:
         pass
 

@@ -27,6 +27,11 @@ MODULES = (
     "introspection",
     "config_cmd",
     "client_cmds",
+    "client_ctl",
+    "pause",
+    "monitor",
+    "pubsub",
+    "session",
     "transactions",
     "persistence",
     "replication",
@@ -39,6 +44,7 @@ MODULES = (
     "geo",
     "scripting",
     "functions",
+    "script_flags",
 )
 
 _loaded = False
@@ -59,14 +65,19 @@ def command_table() -> CommandTable:
     """Every command registered, plus what the node needs from the command layer."""
     load_all()
     # Imported once load_all has run, so that registration keeps the MODULES order.
+    from . import session
     from .config_cmd import default_runtime
-    from .transactions import discard_transaction, unwatch_all
+    from .transactions import discard_transaction
 
     return CommandTable(
         commands=COMMANDS,
         default_runtime=default_runtime,
-        drop_client=unwatch_all,
+        drop_client=session.drop_client,
         discard_transaction=discard_transaction,
+        attach=session.attach,
+        hooked_command=session.hooked_command,
+        before_call=session.before_call,
+        after_call=session.after_call,
     )
 
 

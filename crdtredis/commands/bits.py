@@ -26,6 +26,7 @@ from ..crdt.string_bits import (
     to_signed,
 )
 from ..keyspace import Db
+from ..notify import GENERIC, STRING, notify_event
 from ..reply import CommandError, Reply
 from .helpers import db_of, is_string, lookup_read, lookup_write
 from .registry import command
@@ -108,6 +109,7 @@ def setbit_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         old = -1  # the string grows: a write even if the bit is unchanged (Redis's dirty)
     if old != on:
         node.emit((BITW, db.index, argv[1], off, 1, on))
+        notify_event(node, STRING, b"setbit", argv[1], db.index)
     return max(old, 0)
 
 
@@ -269,6 +271,7 @@ def bitop_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if maxlen == 0:
         if lookup_write(node, db, dst) is not None:
             node.emit((codes.DEL, db.index, dst))
+            notify_event(node, GENERIC, b"del", dst, db.index)
         return 0
     if op == b"not":
         s0 = srcs[0] or b""
@@ -288,6 +291,7 @@ def bitop_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         res = (acc or 0).to_bytes(maxlen, "big")
     node.emit((codes.SET, db.index, dst, res, codes.TTL_CLEAR, None))
     set_encoding_hint(node, db, dst, b"raw")
+    notify_event(node, STRING, b"set", dst, db.index)
     return maxlen
 
 
@@ -368,6 +372,8 @@ def _bitfield(node: Node, client: Client, argv: list[bytes], ro: bool) -> Reply:
     if ro:
         raise CommandError(BITFIELD_RO_GET)
     v = write_target(node, db, key)
+    group = node._group
+    emitted = 0 if group is None else len(group.effects)
     # lookupStringForBitCommand grows the string to the farthest bit written; a write
     # that changes nothing is not propagated unless the string grew (Redis's `dirty`).
     grow = v is None or len(v) <= highest >> 3
@@ -397,6 +403,8 @@ def _bitfield(node: Node, client: Client, argv: list[bytes], ro: bool) -> Reply:
     after = write_target(node, db, key)
     if after is None or len(after) <= highest >> 3:
         node.emit((BITW, db.index, key, highest, 0, 0))
+    if node._group is not None and len(node._group.effects) > emitted:
+        notify_event(node, STRING, b"setbit", key, db.index)  # once, if anything changed
     return out
 
 

@@ -84,7 +84,13 @@ class Waiter:
             self.timer = self.loop.call_later(timeout_ms / 1000.0, self._timeout)
         self.future.add_done_callback(self._done)
         self.client.blocked = True
+        self.client.unblocker = self.unblock
         return Deferred(self.future)
+
+    def unblock(self, error: bool) -> None:
+        """CLIENT UNBLOCK: end the wait as a timeout would, or with Redis's UNBLOCKED error."""
+        if not self.future.done():
+            self.future.set_result(ErrorReply(errors.UNBLOCKED) if error else NULL_ARRAY)
 
     def wake(self, key: bytes) -> None:
         if self.future.done():
@@ -101,6 +107,9 @@ class Waiter:
             return
         node, db = self.node, self.db
         ready, self.ready = self.ready, []
+        # The served client is the one running a command now: its own tracking
+        # invalidations follow its reply (Redis serves it as server.current_client).
+        node.current_client = self.client
         try:
             for k in dict.fromkeys([*ready, *self.keys]):
                 e = lookup_write(node, db, k)
@@ -112,6 +121,7 @@ class Waiter:
             self.future.set_result(ErrorReply(exc.message))
         finally:
             node.close_group()  # the pop, or an expired key's delete on the way
+            node.current_client = None
 
     def _timeout(self) -> None:
         if not self.future.done():
@@ -131,6 +141,7 @@ class Waiter:
                 if not cbs:
                     del waiters[k]
         self.client.blocked = False
+        self.client.unblocker = None
 
 
 def serve_or_block(node: Node, client: Client, db: Db, keys: list[bytes], timeout_ms: int, kind: type[Any],

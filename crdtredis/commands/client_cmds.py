@@ -1,5 +1,6 @@
-"""CLIENT and its subcommands: ID SETNAME GETNAME SETINFO LIST INFO KILL NO-EVICT NO-TOUCH
-REPLY HELP.
+"""CLIENT and its subcommands: ID SETNAME GETNAME SETINFO LIST INFO KILL NO-TOUCH HELP.
+REPLY NO-EVICT UNBLOCK TRACKING CACHING GETREDIR TRACKINGINFO are in client_ctl.py,
+PAUSE UNPAUSE in pause.py.
 
 None of these touch the keyspace's CRDT state: they read the node and change the session
 (client.py). Replies and error texts follow Redis 7.0.15, checked against a real server
@@ -41,6 +42,16 @@ _CLIENT_TYPES = {b"normal": "normal", b"slave": "replica", b"replica": "replica"
 
 def _client_type(name: bytes) -> str | None:
     return _CLIENT_TYPES.get(name.lower())
+
+
+def type_of(c: Client) -> str:
+    """Redis getClientType: a subscribed client is "pubsub"; MONITOR clients are "normal"."""
+    return "pubsub" if c.pubsub else c.kind
+
+
+def _request_size(argv: list[bytes]) -> int:
+    # The bytes of the request as sent: Redis's qbuf still holds the running command.
+    return len(b"*%d\r\n" % len(argv)) + sum(len(b"$%d\r\n" % len(a)) + len(a) + 2 for a in argv)
 
 
 # CLIENT ID
@@ -95,13 +106,21 @@ def _client_list_text(clients: Iterable[Client]) -> bytes:
          summary="Get the list of client connections", since="2.4.0", acl="connection", parent="client")
 def client_list_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     client.last_cmd = b"client|list"
+    client.qbuf = _request_size(argv)
+    try:
+        return _client_list(node, argv)
+    finally:
+        client.qbuf = 0
+
+
+def _client_list(node: Node, argv: list[bytes]) -> Reply:
     if len(argv) == 2:
         return Verbatim(_client_list_text(node.clients.values()))
     if len(argv) == 4 and argv[2].lower() == b"type":
         kind = _client_type(argv[3])
         if kind is None:
             return ErrorReply(errors.unknown_client_type(argv[3]))
-        return Verbatim(_client_list_text(c for c in node.clients.values() if c.kind == kind))
+        return Verbatim(_client_list_text(c for c in node.clients.values() if type_of(c) == kind))
     if len(argv) > 3 and argv[2].lower() == b"id":
         picked: list[Client] = []
         for a in argv[3:]:
@@ -121,7 +140,11 @@ def client_list_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
          acl="connection", parent="client")
 def client_info_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     client.last_cmd = b"client|info"
-    return Verbatim(_client_list_text([client]))
+    client.qbuf = _request_size(argv)
+    try:
+        return Verbatim(_client_list_text([client]))
+    finally:
+        client.qbuf = 0
 
 
 def _kill(client: Client, victim: Client) -> None:
@@ -180,7 +203,7 @@ def client_kill_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         i += 2
     killed = 0
     for c in list(node.clients.values()):
-        if (cid is not None and c.id != cid) or (kind is not None and c.kind != kind):
+        if (cid is not None and c.id != cid) or (kind is not None and type_of(c) != kind):
             continue
         if (addr_f is not None and c.addr != addr_f) or (laddr_f is not None and c.laddr != laddr_f):
             continue
@@ -195,14 +218,6 @@ def _on_off(argv: list[bytes]) -> Reply:
     return OK if argv[2].lower() in (b"on", b"off") else ErrorReply(errors.SYNTAX)
 
 
-# CLIENT NO-EVICT ON|OFF  (accepted; we never evict clients)
-@command("no-evict", 3, "admin noscript loading stale", group="connection",
-         summary="Set client eviction mode for the current connection", since="7.0.0",
-         acl="connection", parent="client")
-def client_no_evict_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
-    return _on_off(argv)
-
-
 # CLIENT NO-TOUCH ON|OFF  (Redis 7.2; accepted; we keep no LRU/LFU clock to protect)
 @command("no-touch", 3, "noscript loading stale", group="connection",
          summary="Controls whether commands sent by the client will alter the LRU/LFU of the keys they access.",
@@ -211,21 +226,12 @@ def client_no_touch_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     return _on_off(argv)
 
 
-# CLIENT REPLY ON|OFF|SKIP
-@command("reply", 3, "noscript loading stale", group="connection",
-         summary="Instruct the server whether to reply to commands", since="3.2.0", acl="connection",
-         parent="client")
-def client_reply_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
-    mode = argv[2].lower()
-    if mode == b"on":
-        return OK
-    if mode in (b"off", b"skip"):
-        return ErrorReply(errors.CLIENT_REPLY_UNSUPPORTED)
-    return ErrorReply(errors.SYNTAX)
-
-
 _CLIENT_HELP = (
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
     "    Return the name of the current connection.",
     "ID",
@@ -250,12 +256,25 @@ _CLIENT_HELP = (
     "    Return information about client connections. Options:",
     "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
     "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
     "REPLY (ON|OFF|SKIP)",
     "    Control the replies sent to the current connection.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
-    "SETINFO <LIB-NAME|LIB-VER> <value>",
-    "    Set client library name or version.",
+    "SETINFO <option> <value>",
+    "    Set client meta attr. Options are:",
+    "    * LIB-NAME: the client lib name.",
+    "    * LIB-VER: the client lib version.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
     "NO-EVICT (ON|OFF)",
     "    Protect current client connection from eviction.",
     "NO-TOUCH (ON|OFF)",

@@ -88,11 +88,28 @@ def register_config_param(p: Param) -> None:
         _BY_NAME[p.alias] = p
 
 
-def register_config_hook(name: str, fn: ConfigHook) -> None:
-    """Call `fn(node, new_value)` after CONFIG SET changes parameter `name`."""
+ConfigApply = Callable[["Node", str], "str | None"]
+_APPLY: dict[str, ConfigApply] = {}
+
+
+def register_config_apply(name: str, fn: ConfigApply) -> None:
+    """`fn(node, new_value)` makes a change that may fail; it returns Redis's error reason
+    or None. Run before anything is set; on a failure the others are applied back."""
+    _APPLY[name] = fn
+
+
+def register_config_hook(name: str, fn: ConfigHook, raw: bool = False) -> None:
+    """Call `fn(node, new_value)` after CONFIG SET changes parameter `name`. With `raw`,
+    the value as the client gave it (notify-keyspace-events: its shown form hides "n"
+    once "A" is on, as in Redis, but the class stays enabled)."""
     hooks = _HOOKS.setdefault(name, [])
     if fn not in hooks:
         hooks.append(fn)
+        if raw:
+            _RAW_HOOKS.add(fn)
+
+
+_RAW_HOOKS: set[ConfigHook] = set()
 
 
 def default_runtime(config: Any) -> dict[str, str]:
@@ -118,9 +135,10 @@ _POLICIES = ("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", 
 _OBUF_DEFAULT = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
 
 for _p in (
-    Param("bind", "str", _cfg("bind", "127.0.0.1"), mode="immutable"),
-    # Rebinding at runtime is not supported, so port/bind are immutable here (not in Redis).
-    Param("port", "int", _cfg("server_port", 6379), 0, 65535, mode="immutable"),
+    # "fixed": settable in Redis, not here; setting the value it already has is accepted.
+    Param("bind", "str", _cfg("bind", "127.0.0.1"), mode="fixed"),
+    # A new port re-listens at once (apply hook installed by the server, `node.listen_cb`).
+    Param("port", "int", _cfg("server_port", 6379), 0, 65535),
     Param("databases", "int", _cfg("databases", 16), 1, INT_MAX, mode="immutable"),
     Param("requirepass", "str", _cfg("requirepass", None)),
     Param("masterauth", "str", ""),
@@ -131,7 +149,7 @@ for _p in (
     Param("maxmemory-eviction-tenacity", "int", "10", 0, 100),
     Param("maxmemory-clients", "mempct", "0", 0, LLONG_MAX),
     # The op log is the database (DESIGN §4): it cannot be switched off at runtime.
-    Param("appendonly", "bool", "yes", mode="immutable"),
+    Param("appendonly", "bool", "yes", mode="fixed"),
     Param("appendfsync", "enum", _cfg("appendfsync", "everysec"), choices=("everysec", "always", "no")),
     Param("appendfilename", "str", "appendonly.aof", mode="immutable"),
     Param("appenddirname", "str", "appendonlydir", mode="immutable"),
@@ -251,6 +269,8 @@ def _parse_mempct(p: Param, s: str) -> str:
     if s.endswith("%"):
         v = parse_int(s[:-1].encode())
         if v is not None and v >= 0:
+            if v > 100:
+                raise ConfigInvalid("percentage argument must be less or equal to 100")
             return f"{v}%"
     else:
         m = memtoull(s)
@@ -373,6 +393,13 @@ def _set_loglevel(node: Node, value: str) -> None:
     logging.getLogger().setLevel(_LOG_LEVELS[value])
 
 
+def _apply_port(node: Node, value: str) -> str | None:
+    if node.listen_cb is None:
+        return "can't set immutable config"  # no listener to move (in-process nodes)
+    return node.listen_cb(int(value))
+
+
+register_config_apply("port", _apply_port)
 register_config_hook("requirepass", _set_requirepass)
 register_config_hook("proto-max-bulk-len", _set_proto_max_bulk_len)
 register_config_hook("loglevel", _set_loglevel)
@@ -439,11 +466,27 @@ def config_set_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
                 v = _PARSERS[p.kind](p, _s(raw))
         except ConfigInvalid as e:
             return ErrorReply(errors.config_set_failed(name, str(e)))
+        if p.mode == "fixed" and v != config_value(node, p.name):
+            return ErrorReply(errors.config_set_failed(name, "can't set immutable config"))
         new.append((p, v))
-    for p, v in new:
+    # Then the changes that can fail (listening on a new port); one failure undoes the
+    # others that were applied, and nothing is set (Redis's apply + rollback).
+    applied: list[tuple[Param, str]] = []
+    for (name, _p, _raw), (p, v) in zip(chosen, new, strict=True):
+        fn = _APPLY.get(p.name)
+        old = config_value(node, p.name)
+        if fn is None or v == old:
+            continue
+        err = fn(node, v)
+        if err is not None:
+            for q, prev in reversed(applied):
+                _APPLY[q.name](node, prev)
+            return ErrorReply(errors.config_set_failed(name, err))
+        applied.append((p, old))
+    for (_name, _p, raw), (p, v) in zip(chosen, new, strict=True):
         node.runtime[p.name] = v
         for hook in _HOOKS.get(p.name, ()):
-            hook(node, v)
+            hook(node, _s(raw) if hook in _RAW_HOOKS else v)
     return OK
 
 

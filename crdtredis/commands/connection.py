@@ -45,6 +45,9 @@ def register_reset_hook(fn: ResetHook) -> None:
 def ping_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if len(argv) > 2:
         return ErrorReply(errors.wrong_arity("ping"))
+    if client.resp == 2 and client.special and client.pubsub:
+        # In RESP2 pub/sub mode a reply must look like a message: ["pong", arg or ""].
+        return [b"pong", argv[1] if len(argv) == 2 else b""]
     return argv[1] if len(argv) == 2 else PONG
 
 

@@ -252,7 +252,7 @@ def _georadius(node: Node, client: Client, argv: list[bytes], src: int, flags: i
     if e is None:
         if storekey is not None:
             if lookup_write(node, db, storekey) is not None:
-                _emit_store(node, db, storekey, [], None)
+                _emit_store(node, db, storekey, [], None, _store_event(flags))
             return 0
         return []
     if count and not sort and not anyflag:
@@ -281,7 +281,12 @@ def _georadius(node: Node, client: Client, argv: list[bytes], src: int, flags: i
             out.append(item)
         return out
     items = sorted(((dist / conv if storedist else score), member) for _lo, _la, dist, score, member in found)
-    return _emit_store(node, db, storekey, items, None)
+    return _emit_store(node, db, storekey, items, None, _store_event(flags))
+
+
+def _store_event(flags: int) -> bytes:
+    # Redis georadiusGeneric: the keyspace event of the destination.
+    return b"geosearchstore" if flags & _SEARCHSTORE else b"georadiusstore"
 
 
 def _store_keys(base: int) -> Callable[[list[bytes]], list[int]]:

@@ -15,6 +15,7 @@ from ..crdt import codes
 from ..crdt.map_fields import HDEL, HINCR, HSET, HashEntry, visible
 from ..crdt.numbers import ld_format, ld_round, parse_int, parse_ld
 from ..keyspace import Db
+from ..notify import GENERIC, HASH, notify_event
 from ..reply import OK, CommandError, Map, Reply
 from .helpers import LLONG_MAX, LLONG_MIN, arg_int, check_type, lookup_read, lookup_write
 from .registry import command
@@ -61,6 +62,7 @@ def _hset(node: Node, client: Client, argv: list[bytes]) -> int:
         fields = e.fields
         created = sum(1 for f in pairs[::2] if f not in fields)
     node.emit((HSET, db.index, argv[1], *pairs))
+    notify_event(node, HASH, b"hset", argv[1], db.index)
     return created
 
 
@@ -88,6 +90,7 @@ def hsetnx_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if e is not None and argv[2] in e.fields:
         return 0
     node.emit((HSET, db.index, argv[1], argv[2], argv[3]))
+    notify_event(node, HASH, b"hset", argv[1], db.index)
     return 1
 
 
@@ -179,8 +182,11 @@ def hdel_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         # Emptied: Redis deletes the key, TTL included. A DEL removes what this replica saw
         # (every field, and the expiry), so a concurrent HSET elsewhere still survives.
         node.emit((codes.DEL, db.index, argv[1]))
+        notify_event(node, HASH, b"hdel", argv[1], db.index)
+        notify_event(node, GENERIC, b"del", argv[1], db.index)
     elif present:
         node.emit((HDEL, db.index, argv[1], *present))
+        notify_event(node, HASH, b"hdel", argv[1], db.index)
     return len(present)
 
 
@@ -203,6 +209,7 @@ def hincrby_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if new > LLONG_MAX or new < LLONG_MIN:
         raise CommandError(errors.OVERFLOW)
     node.emit((HINCR, db.index, argv[1], argv[2], incr))
+    notify_event(node, HASH, b"hincrby", argv[1], db.index)
     return new
 
 
@@ -228,6 +235,7 @@ def hincrbyfloat_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         raise CommandError(errors.INCR_NAN_INF)
     # Ship the increment (not the result) so concurrent increments add up.
     node.emit((HINCR, db.index, argv[1], argv[2], argv[3]))
+    notify_event(node, HASH, b"hincrbyfloat", argv[1], db.index)
     return ld_format(new)
 
 

@@ -77,19 +77,29 @@ def expire_if_needed(node: Node, db: Db, key: bytes, write: bool) -> bool:
     an op, so an acknowledged PERSIST made elsewhere before the deadline always wins."""
     if not db.expires or not _expired(node, db, key):
         return False
+    if node.pause_writes:
+        return True  # CLIENT PAUSE: hidden, deleted once the pause ends (as Redis)
     if write:
         node.expired_keys += 1
         node.emit((codes.DEL, db.index, key))
     elif node.keyspace.drop_expired(db, key):
         node.expired_keys += 1
+    else:
+        return True
+    if node.expired_hook is not None:
+        node.expired_hook(db.index, key)
     return True
 
 
 def lookup_read(node: Node, db: Db, key: bytes) -> Any:
     e = db.data.get(key)
     if e is None:
+        if node.notify is not None:
+            node.notify.keymiss(db.index, key)
         return None
     if db.expires and expire_if_needed(node, db, key, False):
+        if node.notify is not None:
+            node.notify.keymiss(db.index, key)
         return None
     return e
 

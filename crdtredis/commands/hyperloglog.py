@@ -17,6 +17,7 @@ from ..crdt import hll
 from ..crdt.hll_batch import add_many
 from ..crdt.string_bits import PFADD, PFCACHE, PFDENSE, PFMERGE, pack_pairs
 from ..keyspace import Db
+from ..notify import STRING, notify_event
 from ..reply import CommandError, Reply, Status
 from .bits import view
 from .helpers import db_of, is_string, lookup_read, lookup_write
@@ -75,6 +76,8 @@ def pfadd_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     # Every pair is shipped, changed here or not: a concurrent whole-value write may have
     # removed the register another element had set (no add is lost).
     node.emit((PFADD, db.index, key, pack_pairs(pairs), _max_bytes(node)))
+    if updated:
+        notify_event(node, STRING, b"pfadd", key, db.index)
     return updated
 
 
@@ -132,6 +135,7 @@ def pfmerge_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if e is not None and dense and view(e)[4] == hll.SPARSE and hll.sparse_registers(view(e)) is None:
         raise CommandError(INVALID_HLL)
     node.emit((PFMERGE, db.index, dst, bytes(acc), dense, _max_bytes(node)))
+    notify_event(node, STRING, b"pfadd", dst, db.index)  # Redis's pfmergeCommand says pfadd
     return Status(b"OK")
 
 

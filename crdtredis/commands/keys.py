@@ -22,6 +22,7 @@ from ..crdt.string_bits import BitStr
 from ..crdt.string_counter import string_value
 from ..glob import compile_pattern
 from ..keyspace import Db, entry_stamp, entry_type
+from ..notify import GENERIC, notify_event
 from ..reply import OK, CommandError, Reply, Status
 from . import helpers
 from .helpers import LLONG_MAX, LLONG_MIN, db_of, is_string, lookup_read, lookup_write, now_ms
@@ -73,6 +74,7 @@ def _del(node: Node, client: Client, argv: list[bytes]) -> Reply:
     for key in argv[1:]:
         if lookup_write(node, db, key) is not None:
             node.emit((DEL, db.index, key))
+            notify_event(node, GENERIC, b"del", key, db.index)
             n += 1
     return n
 
@@ -263,6 +265,8 @@ def _rename(node: Node, client: Client, argv: list[bytes], nx: bool) -> Reply:
         return 0
     _write_copy(node, db, key, db, newkey, e)
     node.emit((DEL, db.index, key))
+    notify_event(node, GENERIC, b"rename_from", key, db.index)
+    notify_event(node, GENERIC, b"rename_to", newkey, db.index)
     return 1 if nx else OK
 
 
@@ -308,6 +312,7 @@ def copy_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if lookup_write(node, dst, newkey) is not None and not replace:
         return 0
     _write_copy(node, src, key, dst, newkey, e)
+    notify_event(node, GENERIC, b"copy_to", newkey, dst.index)
     return 1
 
 
@@ -360,8 +365,10 @@ def _expire(node: Node, client: Client, argv: list[bytes], cmd: str, seconds: bo
         return 0
     if when <= now_ms():
         node.emit((DEL, db.index, key))
+        notify_event(node, GENERIC, b"del", key, db.index)
     else:
         node.emit((EXPIRE, db.index, key, when))
+        notify_event(node, GENERIC, b"expire", key, db.index)
     return 1
 
 
@@ -443,6 +450,7 @@ def persist_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if lookup_write(node, db, key) is None or helpers.ttl_ms(db, key) is None:
         return 0
     node.emit((EXPIRE, db.index, key, None))
+    notify_event(node, GENERIC, b"persist", key, db.index)
     return 1
 
 
@@ -607,6 +615,8 @@ def active_expire_cycle(node: Node, budget_s: float | None = None) -> int:
     an op: every replica drops an expired key on its own once no op that could still see
     it alive can arrive (Keyspace.drop_expired); until then it is only hidden.
     """
+    if node.pause_writes:
+        return 0  # CLIENT PAUSE: no deletes until it ends
     if budget_s is None:
         hz = max(int(node.runtime.get("hz", getattr(node.config, "hz", 10))), 1)
         budget_s = 0.25 / hz
@@ -640,6 +650,8 @@ def active_expire_cycle(node: Node, budget_s: float | None = None) -> int:
                 if reg.deadline <= now and ks.drop_expired(db, key):
                     node.expired_keys += 1
                     expired += 1
+                    if node.expired_hook is not None:
+                        node.expired_hook(db.index, key)
             deleted += expired
             if sampled == 0 or expired <= sampled * ACTIVE_EXPIRE_REPEAT or time.perf_counter() >= stop:
                 break

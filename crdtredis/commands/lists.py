@@ -18,6 +18,7 @@ from ..crdt.codes import DEL
 from ..crdt.list_rga import ElemId, ListEntry, insert_effect, remove_effect, set_effect, trim_effect
 from ..crdt.numbers import parse_int
 from ..keyspace import Db
+from ..notify import GENERIC, LIST, notify_event
 from ..reply import NULL_ARRAY, OK, CommandError, Reply
 from .blocking import Serve, parse_timeout, serve_or_block
 from .helpers import LLONG_MAX, LLONG_MIN, arg_int, check_type, lookup_read, lookup_write
@@ -99,6 +100,7 @@ def _push(node: Node, db: Db, key: bytes, e: ListEntry | None, vals: list[bytes]
     else:
         k = e.size - 1
         node.emit(insert_effect(db.index, key, e.at(k)[1], k, vals, node.origin, e.size))
+    notify_event(node, LIST, b"lpush" if left else b"rpush", key, db.index)
     return len(db.data[key])
 
 
@@ -117,19 +119,32 @@ def _take(e: ListEntry, n: int, left: bool) -> tuple[list[bytes], list[ElemId], 
 
 
 def _remove(node: Node, db: Db, key: bytes, e: ListEntry, ids: list[ElemId], hints: list[int],
-            refill: bool = False) -> None:
+            refill: bool = False) -> bool:
     """Ship the removal of these elements; DEL when they are all the list has, so the key
     disappears with its TTL as in Redis (DEL removes exactly what this origin observed),
-    unless the command refills the same list at once (LMOVE l l: Redis keeps the key)."""
+    unless the command refills the same list at once (LMOVE l l: Redis keeps the key).
+    True when the key was deleted."""
     if len(ids) >= e.size and not refill:
         node.emit((DEL, db.index, key))
-    elif ids:
+        return True
+    if ids:
         node.emit(remove_effect(db.index, key, ids, hints, node.origin, e.size))
+    return False
 
 
-def _pop(node: Node, db: Db, key: bytes, e: ListEntry, n: int, left: bool, refill: bool = False) -> list[bytes]:
+def _events(node: Node, db: Db, key: bytes, event: bytes, deleted: bool) -> None:
+    """The event of a list write, then "del" if it emptied the list (t_list.c)."""
+    notify_event(node, LIST, event, key, db.index)
+    if deleted:
+        notify_event(node, GENERIC, b"del", key, db.index)
+
+
+def _pop(node: Node, db: Db, key: bytes, e: ListEntry, n: int, left: bool, refill: bool = False,
+         notify: bool = True) -> list[bytes]:
     vals, ids, hints = _take(e, n, left)
-    _remove(node, db, key, e, ids, hints, refill)
+    deleted = _remove(node, db, key, e, ids, hints, refill)
+    if notify:
+        _events(node, db, key, b"lpop" if left else b"rpop", deleted)
     return vals
 
 
@@ -318,6 +333,7 @@ def lset_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if i < 0:
         raise CommandError(errors.INDEX_OUT_OF_RANGE)
     node.emit(set_effect(db.index, key, e.at(i)[1], i, argv[3], node.origin, e.size))
+    notify_event(node, LIST, b"lset", key, db.index)
     return OK
 
 
@@ -343,6 +359,7 @@ def linsert_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         else:
             ref, hint = (e.at(index - 1)[1] if index else None), index - 1
         node.emit(insert_effect(db.index, key, ref, hint, [argv[4]], node.origin, e.size))
+        notify_event(node, LIST, b"linsert", key, db.index)
         return e.size
     return -1
 
@@ -367,7 +384,9 @@ def lrem_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         hints.append(index if reverse else index - len(hints))
         if limit and len(ids) == limit:
             break
-    _remove(node, db, key, e, ids, hints)
+    deleted = _remove(node, db, key, e, ids, hints)
+    if ids:
+        _events(node, db, key, b"lrem", deleted)
     return len(ids)
 
 
@@ -391,14 +410,17 @@ def ltrim_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         start = 0
     if start > end or start >= n:
         node.emit((DEL, db.index, key))  # Redis deletes the emptied key, TTL included
+        _events(node, db, key, b"ltrim", True)
         return OK
     if end >= n:
         end = n - 1
     if start == 0 and end == n - 1:
         db.touch(key)  # nothing to remove; Redis still signals the key as modified (WATCH)
+        _events(node, db, key, b"ltrim", False)
         return OK
     # The effect names the kept boundaries: peers remove what this origin saw outside them.
     node.emit(trim_effect(db.index, key, e.at(start)[1], start, e.at(end)[1], end, node.origin, n))
+    _events(node, db, key, b"ltrim", False)
     return OK
 
 
@@ -409,10 +431,12 @@ def _move(node: Node, db: Db, src: bytes, dst: bytes, left_from: bool, left_to: 
     if e is None:
         return None
     d = e if dst == src else _write(node, db, dst)
-    value = _pop(node, db, src, e, 1, left_from, refill=d is e)[0]
+    value = _pop(node, db, src, e, 1, left_from, refill=d is e, notify=False)[0]
     if d is e:
         d = check_type(db.data.get(dst), ListEntry)
     _push(node, db, dst, d, [value], left_to)
+    # Redis notifies the push, then the pop, then the source's deletion.
+    _events(node, db, src, b"lpop" if left_from else b"rpop", src not in db.data)
     return value
 
 

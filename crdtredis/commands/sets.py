@@ -17,6 +17,7 @@ from ..crdt.numbers import parse_int
 from ..crdt.set_aw import INTSET_MAX_ENTRIES, SADD, SREM, SetEntry
 from ..glob import compile_pattern
 from ..keyspace import Db
+from ..notify import GENERIC, SET, notify_event
 from ..reply import CommandError, Reply, SetReply
 from .helpers import LLONG_MAX, arg_int, check_type, lookup_read, lookup_write
 from .registry import command
@@ -44,13 +45,16 @@ def _write(node: Node, client: Client, key: bytes) -> tuple[Db, SetEntry | None]
     return db, check_type(lookup_write(node, db, key), SetEntry)
 
 
-def _remove(node: Node, db: Db, key: bytes, e: SetEntry, members: list[bytes]) -> None:
+def _remove(node: Node, db: Db, key: bytes, e: SetEntry, members: list[bytes], event: bytes) -> None:
     """Ship the removal of `members` (all present here); DEL when it empties the set, so
-    the key disappears with its TTL as in Redis."""
+    the key disappears with its TTL as in Redis. Notifies `event`, then "del" if emptied."""
     if len(members) >= len(e.m):
         node.emit((DEL, db.index, key))
+        notify_event(node, SET, event, key, db.index)
+        notify_event(node, GENERIC, b"del", key, db.index)
     else:
         node.emit((SREM, db.index, key, *members))
+        notify_event(node, SET, event, key, db.index)
 
 
 def _dedupe(members: list[bytes]) -> list[bytes]:
@@ -79,6 +83,8 @@ def sadd_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     # SREM of that member (add wins), which a no-op would not.
     if added or not node.keyspace.solo:
         node.emit((SADD, db.index, argv[1], *members))
+    if added:
+        notify_event(node, SET, b"sadd", argv[1], db.index)
     return added
 
 
@@ -92,7 +98,7 @@ def srem_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     m = e.m
     present = [x for x in _dedupe(argv[2:]) if x in m]
     if present:
-        _remove(node, db, argv[1], e, present)
+        _remove(node, db, argv[1], e, present, b"srem")
     return len(present)
 
 
@@ -162,16 +168,16 @@ def spop_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
             return SetReply([])
         if count >= len(e.m):
             out = e.members()
-            node.emit((DEL, db.index, key))
+            _remove(node, db, key, e, out, b"spop")
             return SetReply(out)
         out = _sample(e, count)
-        node.emit((SREM, db.index, key, *out))
+        _remove(node, db, key, e, out, b"spop")
         return SetReply(out)
     db, e = _write(node, client, key)
     if e is None:
         return None
     x = e.random_member(_RNG.randrange)
-    _remove(node, db, key, e, [x])
+    _remove(node, db, key, e, [x], b"spop")
     return x
 
 
@@ -221,8 +227,11 @@ def smove_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         return 0
     # Observed-remove from the source, add to the destination: a concurrent SREM of the
     # member at the source changes nothing, a concurrent one at the destination loses.
-    _remove(node, db, src, se, [x])
+    _remove(node, db, src, se, [x], b"srem")
+    added = de is None or x not in de.m
     node.emit((SADD, db.index, dst, x))
+    if added:
+        notify_event(node, SET, b"sadd", dst, db.index)
     return 1
 
 
@@ -283,13 +292,17 @@ def _diff(sets: list[SetEntry | None]) -> list[bytes]:
     return _result_order(res)
 
 
-def _store(node: Node, db: Db, dst: bytes, members: list[bytes]) -> int:
+def _store(node: Node, db: Db, dst: bytes, members: list[bytes], event: bytes) -> int:
     """Overwrite dst with a set of `members` (delete it when empty), like Redis setKey:
     DEL dst removes what this replica saw there, so a concurrent write to dst survives."""
-    if dst in db.data or (db.shadow and dst in db.shadow) or dst in db.expires:
+    existed = dst in db.data
+    if existed or (db.shadow and dst in db.shadow) or dst in db.expires:
         node.emit((DEL, db.index, dst))
     if members:
         node.emit((SADD, db.index, dst, *members))
+        notify_event(node, SET, event, dst, db.index)
+    elif existed:
+        notify_event(node, GENERIC, b"del", dst, db.index)
     return len(members)
 
 
@@ -342,7 +355,7 @@ def sintercard_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 def sinterstore_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     db = node.keyspace.dbs[client.db]
     res = _inter(_load(node, db, argv[2:], True))
-    return _store(node, db, argv[1], res)
+    return _store(node, db, argv[1], res, b"sinterstore")
 
 
 # SUNION key [key ...]
@@ -360,7 +373,7 @@ def sunion_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 def sunionstore_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     db = node.keyspace.dbs[client.db]
     res = _union(_load(node, db, argv[2:], True))
-    return _store(node, db, argv[1], res)
+    return _store(node, db, argv[1], res, b"sunionstore")
 
 
 # SDIFF key [key ...]
@@ -378,7 +391,7 @@ def sdiff_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 def sdiffstore_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     db = node.keyspace.dbs[client.db]
     res = _diff(_load(node, db, argv[2:], True))
-    return _store(node, db, argv[1], res)
+    return _store(node, db, argv[1], res, b"sdiffstore")
 
 
 # ---- SSCAN --------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from ..crdt import codes
 from ..crdt.numbers import incr_value, parse_decimal, parse_int
 from ..crdt.string_counter import string_value
 from ..keyspace import Db, entry_stamp
+from ..notify import GENERIC, STRING, notify_event
 from ..reply import OK, CommandError, Map, Reply
 from . import helpers
 from .helpers import LLONG_MAX, db_of, is_string, lookup_read, lookup_write, now_ms, read_string
@@ -166,8 +167,11 @@ def _emit_set(node: Node, db: Db, key: bytes, value: bytes, keepttl: bool, deadl
             node.emit((DEL, db.index, key))
         else:
             node.emit((SET, db.index, key, value, TTL_SET, deadline))
+        notify_event(node, STRING, b"set", key, db.index)
+        notify_event(node, GENERIC, b"expire", key, db.index)
     else:
         node.emit((SET, db.index, key, value, TTL_KEEP if keepttl else TTL_CLEAR, None))
+        notify_event(node, STRING, b"set", key, db.index)
 
 
 # ---- GET / SET family ------------------------------------------------------------------
@@ -188,6 +192,8 @@ def get_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 def set_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if len(argv) == 3:  # the hot path: no options to parse
         node.emit((SET, client.db, argv[1], argv[2], TTL_CLEAR, None))
+        if node.notify is not None:  # inlined test: this is the hottest write
+            notify_event(node, STRING, b"set", argv[1], client.db)
         return OK
     flags, expire, unit = _parse_string_opts(argv, 3, True)
     db = db_of(node, client)
@@ -212,6 +218,7 @@ def setnx_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if lookup_write(node, db, argv[1]) is not None:
         return 0
     node.emit((SET, db.index, argv[1], argv[2], TTL_CLEAR, None))
+    notify_event(node, STRING, b"set", argv[1], db.index)
     return 1
 
 
@@ -242,6 +249,7 @@ def getset_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     db = db_of(node, client)
     old = read_string(node, db, argv[1])
     node.emit((SET, db.index, argv[1], argv[2], TTL_CLEAR, None))
+    notify_event(node, STRING, b"set", argv[1], db.index)
     return old
 
 
@@ -253,6 +261,7 @@ def getdel_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     old = read_string(node, db, argv[1])
     if old is not None:
         node.emit((DEL, db.index, argv[1]))
+        notify_event(node, GENERIC, b"del", argv[1], db.index)
     return old
 
 
@@ -270,10 +279,13 @@ def getex_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         deadline = _deadline("getex", expire, unit)
         if deadline <= now_ms():
             node.emit((DEL, db.index, key))
+            notify_event(node, GENERIC, b"del", key, db.index)
         else:
             node.emit((EXPIRE, db.index, key, deadline))
+            notify_event(node, GENERIC, b"expire", key, db.index)
     elif _PERSIST in flags and helpers.ttl_ms(db, key) is not None:
         node.emit((EXPIRE, db.index, key, None))
+        notify_event(node, GENERIC, b"persist", key, db.index)
     return value
 
 
@@ -298,6 +310,7 @@ def mset_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     db = db_of(node, client)
     for j in range(1, len(argv), 2):
         node.emit((SET, db.index, argv[j], argv[j + 1], TTL_CLEAR, None))
+        notify_event(node, STRING, b"set", argv[j], db.index)
     return OK
 
 
@@ -314,6 +327,7 @@ def msetnx_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
             return 0
     for j in range(1, len(argv), 2):
         node.emit((SET, db.index, argv[j], argv[j + 1], TTL_CLEAR, None))
+        notify_event(node, STRING, b"set", argv[j], db.index)
     return 1
 
 
@@ -327,10 +341,12 @@ def append_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     old = _string_or_none(lookup_write(node, db, key))
     if old is None:
         node.emit((SET, db.index, key, argv[2], TTL_CLEAR, None))
+        notify_event(node, STRING, b"append", key, db.index)
         return len(argv[2])
     _check_length(node, len(old) + len(argv[2]))
     new = old + argv[2]
     node.emit((SET, db.index, key, new, TTL_KEEP, None))
+    notify_event(node, STRING, b"append", key, db.index)
     set_encoding_hint(node, db, key, b"raw")
     return len(new)
 
@@ -401,6 +417,7 @@ def setrange_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         else:
             new = old + b"\0" * (offset - len(old)) + part
         node.emit((SET, db.index, key, new, TTL_KEEP, None))
+    notify_event(node, STRING, b"setrange", key, db.index)
     set_encoding_hint(node, db, key, b"raw")
     return len(new)
 
@@ -534,6 +551,7 @@ def _incr(node: Node, client: Client, key: bytes, delta: int) -> Reply:
     if not helpers.LLONG_MIN <= new <= LLONG_MAX:
         raise CommandError(errors.OVERFLOW)
     node.emit((INCR, db.index, key, delta))
+    notify_event(node, STRING, b"incrby", key, db.index)
     return new
 
 
@@ -590,6 +608,7 @@ def incrbyfloat_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if text is None:
         raise CommandError(errors.INCR_NAN_INF)
     node.emit((INCR, db.index, key, argv[2]))
+    notify_event(node, STRING, b"incrbyfloat", key, db.index)
     set_encoding_hint(node, db, key, b"embstr")
     return text
 

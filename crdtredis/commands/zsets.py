@@ -22,6 +22,7 @@ from ..crdt import codes
 from ..crdt.numbers import parse_int
 from ..crdt.zset_aw import LISTPACK_MAX_ENTRIES, LISTPACK_MAX_VALUE, ZADD, ZINCR, ZREM, ZsetEntry, rec_score
 from ..keyspace import Db
+from ..notify import GENERIC, ZSET, notify_event
 from ..reply import NULL_ARRAY, CommandError, Reply
 from .blocking import parse_timeout, serve_or_block
 from .helpers import LLONG_MAX, arg_int, check_type, lookup_read, lookup_write
@@ -325,7 +326,7 @@ def _lp_zero(s: float, big: bool) -> float:
     return 0.0 if (not big and s == 0.0) else s
 
 
-def _emit_store(node: Node, db: Db, dst: bytes, items: Items, start_big: bool | None) -> int:
+def _emit_store(node: Node, db: Db, dst: bytes, items: Items, start_big: bool | None, event: bytes) -> int:
     """Replace `dst` with the zset `items` (*STORE). `start_big` None: Redis built a skiplist
     and converted it at the end if small (ZUNIONSTORE & co.); else the encoding it began with
     before inserting `items` in order (ZRANGESTORE). Empty results delete `dst`."""
@@ -333,6 +334,8 @@ def _emit_store(node: Node, db: Db, dst: bytes, items: Items, start_big: bool | 
     if exists:
         node.emit((codes.DEL, db.index, dst))
     if not items:
+        if exists:
+            notify_event(node, GENERIC, b"del", dst, db.index)
         return 0
     args: list[Any] = []
     if start_big is None:
@@ -350,13 +353,18 @@ def _emit_store(node: Node, db: Db, dst: bytes, items: Items, start_big: bool | 
             args.append(m)
             args.append(_lp_zero(s, big))
     node.emit((ZADD, db.index, dst, *args))
+    notify_event(node, ZSET, event, dst, db.index)
     return len(items)
 
 
-def _emit_remove(node: Node, db: Db, key: bytes, items: Iterable[tuple[float, bytes]]) -> int:
+def _emit_remove(node: Node, db: Db, key: bytes, items: Iterable[tuple[float, bytes]], event: bytes) -> int:
+    """Remove the members; notify `event`, then "del" when the zset is gone (t_zset.c)."""
     members = [m for _s, m in items]
     if members:
         node.emit((ZREM, db.index, key, *members))
+        notify_event(node, ZSET, event, key, db.index)
+        if key not in db.data:
+            notify_event(node, GENERIC, b"del", key, db.index)
     return len(members)
 
 
@@ -450,6 +458,7 @@ def _zadd(node: Node, client: Client, argv: list[bytes], zincrby: bool) -> Reply
             return None
         if changed:
             node.emit((ZINCR, db.index, key, rest[1], delta))
+            notify_event(node, ZSET, b"zincr", key, db.index)
         return reply_score
     if len(changed) == 1:
         for m, s in changed.items():
@@ -460,6 +469,8 @@ def _zadd(node: Node, client: Client, argv: list[bytes], zincrby: bool) -> Reply
             args.append(m)
             args.append(s)
         node.emit((ZADD, db.index, key, *args))
+    if changed:
+        notify_event(node, ZSET, b"zadd", key, db.index)
     return added + updated if ch else added
 
 
@@ -489,6 +500,9 @@ def zrem_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     members = [m for m in dict.fromkeys(argv[2:]) if m in recs]
     if members:
         node.emit((ZREM, db.index, argv[1], *members))
+        notify_event(node, ZSET, b"zrem", argv[1], db.index)
+        if argv[1] not in db.data:
+            notify_event(node, GENERIC, b"del", argv[1], db.index)
     return len(members)
 
 
@@ -648,7 +662,7 @@ def _zrange(node: Node, client: Client, argv: list[bytes], src_idx: int, store: 
     if store:
         # Redis starts a listpack unless a rank range is known to be long.
         start_big = rangetype == RANK and len(items) > LISTPACK_MAX_ENTRIES
-        return _emit_store(node, db, argv[1], items, start_big)
+        return _emit_store(node, db, argv[1], items, start_big, b"zrangestore")
     return _pairs_reply(client, items, withscores)
 
 
@@ -731,7 +745,8 @@ def _zremrange(node: Node, client: Client, argv: list[bytes], rangetype: int) ->
     else:
         assert lrange is not None
         lo, hi = _lex_span(e, lrange, False)
-    return _emit_remove(node, db, argv[1], _slice(e, lo, hi, False))
+    event = (b"zremrangebyrank", b"zremrangebyscore", b"zremrangebylex")[(RANK, SCORE, LEX).index(rangetype)]
+    return _emit_remove(node, db, argv[1], _slice(e, lo, hi, False), event)
 
 
 # ZREMRANGEBYRANK key start stop
@@ -786,7 +801,7 @@ def _zpop(node: Node, client: Client, argv: list[bytes], pop_max: bool) -> Reply
     if e is None or count == 0:
         return []
     items = _take(e, 1 if count < 0 else count, pop_max)
-    _emit_remove(node, db, argv[1], items)
+    _emit_remove(node, db, argv[1], items, b"zpopmax" if pop_max else b"zpopmin")
     if count < 0:
         return [items[0][1], items[0][0]]  # no count: a flat pair, in RESP3 too
     return _pairs_reply(client, items, True)
@@ -840,7 +855,7 @@ def zmpop_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         return NULL_ARRAY
     key, e = found
     items = _take(e, count, pop_max)
-    _emit_remove(node, db, key, items)
+    _emit_remove(node, db, key, items, b"zpopmax" if pop_max else b"zpopmin")
     return [key, _nested(items)]
 
 
@@ -849,7 +864,7 @@ def _blocking_pop(node: Node, client: Client, keys: list[bytes], timeout_ms: int
                   count: int, mpop: bool) -> Reply:
     def serve(db: Db, key: bytes, e: ZsetEntry) -> Reply:
         items = _take(e, count, pop_max)
-        _emit_remove(node, db, key, items)
+        _emit_remove(node, db, key, items, b"zpopmax" if pop_max else b"zpopmin")
         s, m = items[0]
         return [key, _nested(items)] if mpop else [key, m, s]
 
@@ -1067,7 +1082,7 @@ def _setop(node: Node, client: Client, argv: list[bytes], op: int, numkeys_idx: 
         return 0
     items = sorted((s, m) for m, s in result.items())
     if store:
-        return _emit_store(node, db, argv[1], items, None)
+        return _emit_store(node, db, argv[1], items, None, (b"zunionstore", b"zinterstore", b"zdiffstore")[op])
     return _pairs_reply(client, items, withscores)
 
 

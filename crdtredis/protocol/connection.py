@@ -9,18 +9,31 @@ Slow paths share one rule: replies leave in request order, and never before the
 always, a client must not see OK for a write that is not yet on disk). A batch that wrote
 usually waits: batch_done() then returns the op log's group-commit future, shared by every
 connection that wrote in this loop turn, and the replies go out once the log write is done.
+
+Out-of-band data (pub/sub messages, tracking invalidations, MONITOR lines) arrives through
+`push`: it joins the replies not yet written, so it never overtakes them; with none
+pending it is collected and written once per event-loop turn (a PUBLISH pipeline to ten
+subscribers is ten writes per turn, not ten per message, like Redis's writes in
+beforeSleep). Data a client must see only after its current reply (its own invalidations,
+Redis's tracking_pending_keys) waits in `client.after`. Every write checks the client
+against `client-output-buffer-limit` (see `_check_output`).
+
+Fairness: a client whose reads are large (a flood of big PUBLISHes) has its reading
+paused for the rest of the loop turn once it has sent FAIR_SHARE bytes in it, so the
+other clients are served in between (Redis reads 16 KB per client per event).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, cast
 
-from crdtredis.client import Client
+from crdtredis.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
 from crdtredis.protocol.reader import ProtocolError, RequestReader
 from crdtredis.protocol.resp import encode_reply
-from crdtredis.reply import OK, Deferred, ErrorReply
+from crdtredis.reply import OK, Deferred, ErrorReply, Push
 
 __all__ = ["RedisProtocol", "ServerLike", "WRITE_HIGH_WATER", "WRITE_LOW_WATER"]
 
@@ -33,6 +46,10 @@ WRITE_LOW_WATER = 256 * 1024
 # Requests a blocked client may send before reading from it pauses (Redis buffers a
 # blocked client's query buffer too, up to client-query-buffer-limit).
 BLOCKED_BUFFER_LIMIT = 64 * 1024 * 1024
+# Bytes one connection may have processed in one event-loop turn (see the docstring).
+# Only reads of at least FAIR_CHUNK start the count, so ordinary requests pay nothing.
+FAIR_SHARE = 256 * 1024
+FAIR_CHUNK = 64 * 1024
 
 _OK_WIRE = b"+OK\r\n"
 _NOTHING: Any = object()  # "no pending reply" (None is a reply: the null bulk string)
@@ -40,6 +57,9 @@ _NOTHING: Any = object()  # "no pending reply" (None is a reply: the null bulk s
 
 class ServerLike(Protocol):
     proto_max_bulk_len: int
+    # client-output-buffer-limit by class: {"normal": (hard, soft, soft_seconds), ...}.
+    obuf_limits: dict[str, tuple[int, int, int]]
+    obuf_disconnections: int
 
     def new_client(self, addr: str, laddr: str, close_cb: Callable[[], None]) -> Client: ...
 
@@ -83,6 +103,15 @@ class RedisProtocol(asyncio.Protocol):
         self._lost = False
         self._write_paused = False
         self._read_paused = False
+        # Bytes produced and not written yet: replies of the running (or waiting) batch when
+        # `_out_owned`, else pushes collected for the end-of-turn flush.
+        self._out: bytearray | None = None
+        self._out_owned = False
+        # Input bytes processed in this loop turn (fairness), and the pause it caused.
+        self._turn_bytes = 0
+        self._fair_paused = False
+        # When the output first went over the soft limit (0: it is not over).
+        self._soft_since = 0.0
 
     # -- asyncio callbacks -------------------------------------------------------------
 
@@ -107,7 +136,23 @@ class RedisProtocol(asyncio.Protocol):
                 if self._blocked_bytes > BLOCKED_BUFFER_LIMIT:
                     self._update_reading()
             return
+        if len(data) >= FAIR_CHUNK or self._turn_bytes:
+            self._count_turn(len(data))
         self._run(data)
+
+    def _count_turn(self, n: int) -> None:
+        if not self._turn_bytes:
+            asyncio.get_running_loop().call_soon(self._end_turn)
+        self._turn_bytes += n
+        if self._turn_bytes >= FAIR_SHARE and not self._fair_paused:
+            self._fair_paused = True
+            self._update_reading()
+
+    def _end_turn(self) -> None:
+        self._turn_bytes = 0
+        if self._fair_paused:
+            self._fair_paused = False
+            self._update_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
@@ -130,6 +175,75 @@ class RedisProtocol(asyncio.Protocol):
         except (OSError, ValueError):
             return -1
 
+    # -- out-of-band data ----------------------------------------------------------------
+
+    def push(self, data: bytes) -> None:
+        """Queue `data` behind every reply already produced for this client."""
+        if self._done:
+            return
+        out = self._out
+        if out is None:
+            out = self._out = bytearray()
+            self._out_owned = False
+            asyncio.get_running_loop().call_soon(self._flush_pushes)
+        out += data
+
+    def _flush_pushes(self) -> None:
+        out = self._out
+        if out is not None and not self._out_owned:
+            self._write(out)
+
+    def output_size(self) -> int:
+        """Bytes produced for this client and not yet sent (CLIENT LIST omem)."""
+        transport = self._transport
+        n = len(self._out) if self._out is not None else 0
+        if transport is not None and not self._lost:
+            n += transport.get_write_buffer_size()
+        return n
+
+    def _check_output(self) -> None:
+        """Redis checkClientOutputBufferLimits: over the hard limit, or over the soft limit
+        for longer than its seconds, the client is disconnected at once (its pending
+        output is discarded, so the memory is freed) and counted in INFO stats."""
+        client = self._client
+        limits = self._server.obuf_limits
+        if client.pubsub:
+            hard, soft, secs = limits["pubsub"]
+        else:
+            hard, soft, secs = limits["normal"]
+            if client.monitor and not (hard or soft):
+                # Redis treats MONITOR clients as "normal", unlimited by default: a monitor
+                # that stops reading would grow without bound. We hold it to the pubsub
+                # limits then (docs/semantics.md, "Pub/sub").
+                hard, soft, secs = limits["pubsub"]
+        if not (hard or soft):
+            return
+        size = self.output_size()
+        over = bool(hard) and size >= hard
+        if not over and soft:
+            if size >= soft:
+                now = time.monotonic()
+                if not self._soft_since:
+                    self._soft_since = now
+                elif now - self._soft_since > secs:
+                    over = True
+            else:
+                self._soft_since = 0.0
+        if over:
+            log.warning(
+                "Client id=%d addr=%s scheduled to be closed ASAP for overcoming of output buffer limits.",
+                client.id, client.addr,
+            )
+            self._server.obuf_disconnections += 1
+            self._abort()
+
+    def _abort(self) -> None:
+        self._done = True
+        self._out = None
+        transport = self._transport
+        if transport is not None and not self._lost:
+            transport.abort()
+
     def pause_writing(self) -> None:
         self._write_paused = True
         self._update_reading()
@@ -147,7 +261,11 @@ class RedisProtocol(asyncio.Protocol):
         client = self._client
         reader = self._reader
         execute = self._execute
-        out = bytearray()
+        out = self._out
+        if out is None:
+            out = self._out = bytearray()
+        # Pushes collected before this batch go out first; the batch now owns the buffer.
+        self._out_owned = True
         # Whether this batch ran anything, so batch_done() must precede its write.
         executed = pending is not _NOTHING
         self._running = True
@@ -156,7 +274,10 @@ class RedisProtocol(asyncio.Protocol):
                 if pending.__class__ is Deferred:
                     self._block(out, pending)
                     return
-                self._encode(out, pending, client)
+                if client.special:
+                    self._special_reply(out, pending, client)
+                else:
+                    self._encode(out, pending, client)
                 if client.closing:
                     self._finish(out, executed, close=True)
                     return
@@ -176,12 +297,14 @@ class RedisProtocol(asyncio.Protocol):
                 for argv in it:
                     try:
                         reply = execute(client, argv)
-                        if reply is OK:  # the most common reply: skip the encoder call
-                            out += _OK_WIRE
-                        elif reply.__class__ is Deferred:
+                        if reply.__class__ is Deferred:
                             self._backlog = list(it)
                             self._block(out, reply)
                             return
+                        if client.special:
+                            self._special_reply(out, reply, client)
+                        elif reply is OK:  # the most common reply: skip the encoder call
+                            out += _OK_WIRE
                         else:
                             encode_reply(out, reply, client.resp)
                     except Exception as exc:
@@ -210,8 +333,22 @@ class RedisProtocol(asyncio.Protocol):
                     return
                 self._wait(self._write_later(aw, out, False, None))
                 return
-        if out:
-            self._write(out)
+        self._write(out)
+
+    def _special_reply(self, out: bytearray, reply: Any, client: Client) -> None:
+        """Encode a reply under CLIENT REPLY OFF/SKIP (Push data always goes out), then
+        whatever must follow it (`client.after`)."""
+        mode = client.reply_mode
+        if mode == REPLY_ON or reply.__class__ is Push:
+            self._encode(out, reply, client)
+        if mode != REPLY_ON and mode != REPLY_OFF:
+            # SKIP_NEXT drops the reply of CLIENT REPLY SKIP itself, then SKIP the next one.
+            client.reply_mode = REPLY_SKIP if mode == REPLY_SKIP_NEXT else REPLY_ON
+            client.refresh()
+        after = client.after
+        if after:
+            client.after = bytearray()
+            out += after
 
     def _committed(self, fut: asyncio.Future[Any], out: bytearray) -> None:
         """The future batch_done() returned is done: write the batch's replies, go on."""
@@ -252,10 +389,15 @@ class RedisProtocol(asyncio.Protocol):
             self._close_transport()
 
     def _write(self, out: bytearray) -> None:
+        if self._out is out:
+            self._out = None
+            self._out_owned = False
         transport = self._transport
         # After a close (CLIENT KILL while a batch_done() was pending) nothing more goes out.
         if out and transport is not None and not self._lost and not transport.is_closing():
             transport.write(out)
+            if transport.get_write_buffer_size():
+                self._check_output()
 
     def _block(self, out: bytearray, deferred: Deferred) -> None:
         """A request blocked: send what is ready, run nothing more until it resolves."""
@@ -334,7 +476,7 @@ class RedisProtocol(asyncio.Protocol):
         # A blocked client keeps being read (its requests are only buffered): that is how
         # its disconnect is noticed, which cancels the blocked pop before it takes an
         # element for nobody. Only a flood of requests while blocked pauses reading.
-        pause = self._write_paused or (
+        pause = self._write_paused or self._fair_paused or (
             self._deferred is not None and self._blocked_bytes > BLOCKED_BUFFER_LIMIT
         )
         if pause != self._read_paused:

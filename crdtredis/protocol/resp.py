@@ -19,6 +19,7 @@ from crdtredis.reply import (
     DoubleText,
     ErrorReply,
     Map,
+    Push,
     RawReply,
     SetReply,
     Status,
@@ -204,6 +205,10 @@ def _encode_other(out: bytearray, x: Any, resp: int) -> None:
         out += CRLF
     elif isinstance(x, RawReply):
         out += x.data
+    elif isinstance(x, Push):
+        for msg in x.msgs:
+            out += b"%s%d\r\n" % (b"*" if resp == 2 else b">", len(msg))
+            _encode_items(out, msg, resp)
     elif isinstance(x, Deferred):
         raise TypeError("a Deferred reply must be resolved by the connection, not encoded")
     else:

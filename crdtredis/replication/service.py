@@ -33,6 +33,7 @@ from .cluster import ClusterGlue
 from .inbox import BadBatch, apply_batch
 from .membership import Membership, MemberView
 from .peer import Peer, PeerLink
+from .pubsub_link import PubsubLink
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -76,6 +77,7 @@ class Replication:
         self.apply_waiters: list[Callable[[], bool]] = []
         node.replication = self
         node.keyspace.expiry_safe = self.expiry_safe
+        self.pubsub_link = PubsubLink(self)  # pub/sub messages: not ops (pubsub_link.py)
         if bool(config.peers):
             # A node without peers refuses replication traffic: no backlog to feed.
             node.op_listeners.append(self._on_op)
@@ -109,8 +111,10 @@ class Replication:
             self.links.append(link)
             link.start()
         self.tasks.append(asyncio.create_task(self._gc_loop(), name="gc"))
+        self.pubsub_link.start()
 
     async def stop(self) -> None:
+        await self.pubsub_link.stop()
         for t in self.tasks:
             t.cancel()
         for link in self.links:
@@ -122,6 +126,7 @@ class Replication:
         app.router.add_post("/repl/push", self.handle_push)
         app.router.add_post("/repl/pull", self.handle_pull)
         app.router.add_get("/repl/snapshot", self.handle_snapshot)
+        self.pubsub_link.add_routes(app)
 
     # ---- op stream -------------------------------------------------------------------------
     def _on_op(self, op: Op) -> None:
