@@ -125,6 +125,62 @@ def test_reader_huge_count_costs_nothing_up_front() -> None:
     assert time.monotonic() - start < 0.5
 
 
+def _count_exact_lines(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    from crdtredis.protocol import reader as mod
+
+    calls = {"lines": 0}
+    orig = mod._Scanner._read_line
+
+    def counting(self: object, data: bytes, pos: int) -> object:
+        calls["lines"] += 1
+        return orig(self, data, pos)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mod._Scanner, "_read_line", counting)
+    return calls
+
+
+def test_reader_never_finished_huge_request_is_skimmed_not_parsed_line_by_line(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 13: `*2147483647` followed by a stream of tiny arguments blocked every client
+    # (2 µs of Python per argument, 77 ms per 256 KB read). Whole arguments are now taken
+    # by hiredis; only the headers cut by a read boundary go through the exact path.
+    calls = _count_exact_lines(monkeypatch)
+    r = RequestReader()
+    assert r.parse(b"*2147483647\r\n") == []
+    data = b"$1\r\nx\r\n" * 200_000
+    reads = 0
+    for i in range(0, len(data), 65_539):  # reads that cut arguments anywhere
+        assert r.parse(data[i:i + 65_539]) == []
+        reads += 1
+    assert calls["lines"] <= 2 * reads + 1
+
+
+@pytest.mark.parametrize("step", [1, 7, 4093, 65_539])
+def test_reader_skimmed_request_gives_the_exact_arguments(step: int) -> None:
+    argv = [b"SADD", b"s"] + [os.urandom(i % 50) for i in range(110_000)] + [b"x" * 5000, b""]
+    wire = encode_command(argv) + encode_command([b"PING"])
+    if step == 1:
+        chunks = [wire]
+    else:  # `step`-byte reads over the first 300 KB, then the rest in one
+        cut = 300_000 - 300_000 % step
+        chunks = [wire[i:i + step] for i in range(0, cut, step)] + [wire[cut:]]
+    assert ok(chunks) == [argv, [b"PING"]]
+
+
+def test_reader_skim_leaves_redis_only_framing_and_limits_to_the_exact_path() -> None:
+    head = b"*100001\r\n" + b"$3\r\nSET\r\n" + b"$1\r\nk\r\n" * 60_000
+    # Redis skips the byte after a length's CR unchecked; hiredis refuses it.
+    odd = head + b"$1\rXv\r\n" + b"$1\r\nk\r\n" * 39_999 + encode_command([b"PING"])
+    cmds = ok([odd])
+    assert len(cmds[0]) == 100_001 and cmds[0][60_001] == b"v" and cmds[1] == [b"PING"]
+    # A length over proto-max-bulk-len, deep inside the stream: Redis's error, not a wait.
+    assert err_of([head + b"$2000\r\n"], max_bulk=1024) == "Protocol error: invalid bulk length"
+    assert err_of([head, b"$2000\r\n"], max_bulk=1024) == "Protocol error: invalid bulk length"
+    assert err_of([head + b"$-1\r\n"]) == "Protocol error: invalid bulk length"
+    assert err_of([head + b"$01\r\nx\r\n"]) == "Protocol error: invalid bulk length"
+    assert err_of([head + b"X1\r\nx\r\n"]) == "Protocol error: expected '$', got 'X'"
+
+
 # -- every split of a pipeline --------------------------------------------------------
 
 MIXED = (
