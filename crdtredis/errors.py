@@ -172,10 +172,16 @@ def zset_no_input_keys(cmd: str) -> str:
 
 # sets (t_set.c); SINTERCARD also uses ZSET_NUMKEYS and ZSET_LIMIT_NEGATIVE (same texts)
 NUMKEYS_EXCEED_ARGS = "ERR Number of keys can't be greater than number of args"
-# Redis streams a negative-count SRANDMEMBER reply of any length (and runs out of memory
-# on absurd counts); crdt-redis builds the reply in memory, so it caps the count.
+# Redis streams a negative-count SRANDMEMBER (HRANDFIELD, ZRANDMEMBER) reply of any length
+# (and runs out of memory on absurd counts); crdt-redis builds the reply in memory, so it
+# caps the count and the reply's size (commands/helpers.py, repeated_reply_fits).
 SRANDMEMBER_TOO_MANY = (
-    "ERR value is out of range, a negative SRANDMEMBER count returns at most 16777216 members"
+    "ERR value is out of range, a negative SRANDMEMBER count returns at most 16777216 members "
+    "and proto-max-bulk-len bytes"
+)
+ZRANDMEMBER_TOO_MANY = (
+    "ERR value is out of range, a negative ZRANDMEMBER count returns at most 16777216 members "
+    "and proto-max-bulk-len bytes"
 )
 
 
@@ -188,7 +194,8 @@ LPOS_RANK_ZERO = (
 LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
 LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
 HRANDFIELD_TOO_MANY = (
-    "ERR value is out of range, a negative HRANDFIELD count returns at most 16777216 fields"
+    "ERR value is out of range, a negative HRANDFIELD count returns at most 16777216 fields "
+    "and proto-max-bulk-len bytes"
 )
 
 

@@ -284,7 +284,8 @@ def test_hrandfield_errors(r: Replica) -> None:
     assert r.run("HRANDFIELD", "h", "1", "x") == SYNTAX
     assert r.run("HRANDFIELD", "h", "1", "WITHVALUES", "x") == SYNTAX
     assert r.run("HRANDFIELD", "h", "x", "y", "z") == NOT_INT  # the count is parsed first
-    too_many = ErrorReply("ERR value is out of range, a negative HRANDFIELD count returns at most 16777216 fields")
+    too_many = ErrorReply("ERR value is out of range, a negative HRANDFIELD count returns at most 16777216 fields "
+                          "and proto-max-bulk-len bytes")
     assert r.run("HRANDFIELD", "h", "-16777217") == too_many
     assert r.run("HRANDFIELD", "h", "-9223372036854775807") == too_many
     assert r.run("HRANDFIELD", "nokey", "-9223372036854775807") == []

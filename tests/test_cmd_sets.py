@@ -259,6 +259,11 @@ def test_srandmember_errors(r: Any) -> None:
     assert r.run("SRANDMEMBER", "s", "1", "2") == SYNTAX
     assert r.run("SRANDMEMBER", "s", str(-(1 << 24) - 1)) == ErrorReply(errors.SRANDMEMBER_TOO_MANY)
     assert len(r.run("SRANDMEMBER", "s", "9223372036854775807")) == 1
+    # The reply's size counts too (proto-max-bulk-len bytes), not only the number of picks.
+    r.run("CONFIG", "SET", "proto-max-bulk-len", str(1 << 20))
+    r.run("SADD", "big", "x" * 10_000)
+    assert r.run("SRANDMEMBER", "big", "-100") == [b"x" * 10_000] * 100
+    assert r.run("SRANDMEMBER", "big", "-200") == ErrorReply(errors.SRANDMEMBER_TOO_MANY)
 
 
 # ---- SMOVE ----------------------------------------------------------------------------------

@@ -574,7 +574,7 @@ def test_getdel_concurrent_with_incr_keeps_the_increment() -> None:
     assert p.ra("GET", "c") == p.rb("GET", "c") == b"1"
 
 
-def test_concurrent_appends_resolve_like_sets() -> None:
+def test_concurrent_appends_both_land_in_stamp_order() -> None:
     p = Pair()
     p.ra("SET", "s", "x")
     p.sync()
@@ -582,8 +582,30 @@ def test_concurrent_appends_resolve_like_sets() -> None:
     p.rb("APPEND", "s", "b")
     op_a, op_b = p.out["a"][-1], p.out["b"][-1]
     p.sync()
-    winner = b"xa" if (op_a.hlc, op_a.origin) > (op_b.hlc, op_b.origin) else b"xb"
-    assert p.ra("GET", "s") == p.rb("GET", "s") == winner
+    both = b"xab" if (op_a.hlc, op_a.origin) < (op_b.hlc, op_b.origin) else b"xba"
+    assert p.ra("GET", "s") == p.rb("GET", "s") == both
+
+
+def test_append_concurrent_with_set_lands_on_the_new_value() -> None:
+    p = Pair()
+    p.ra("SET", "s", "old")
+    p.sync()
+    p.ra("APPEND", "s", "+a")
+    p.rb("SET", "s", "new")
+    p.sync()
+    assert p.ra("GET", "s") == p.rb("GET", "s") == b"new+a"
+
+
+def test_append_ships_only_the_chunk_and_incr_after_it_sees_it() -> None:
+    p = Pair()
+    p.ra("SET", "s", "1" + "0" * 5)
+    p.sync()
+    assert p.rb("APPEND", "s", "0") == 7
+    op = p.out["b"][-1]
+    assert op.effects == [(codes.APPEND, 0, b"s", b"0")]
+    assert p.rb("INCR", "s") == 1000001
+    p.sync()
+    assert p.ra("GET", "s") == p.rb("GET", "s") == b"1000001"
 
 
 def test_set_with_ttl_concurrent_with_plain_set() -> None:

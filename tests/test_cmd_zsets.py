@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from crdtredis import errors
 from crdtredis.commands import new_node
 from crdtredis.commands.registry import COMMANDS
 from crdtredis.commands.zsets import parse_score, parse_timeout, strtod
@@ -276,7 +277,7 @@ def test_zpop(r: One):
 
 def test_zmpop(r: One):
     r.run("ZADD", "z", 1, "a", 2, "b", 3, "c")
-    assert r.run("ZMPOP", 2, "nokey", "z", "MAX", "COUNT", 2) == [b"z", [[b"c", 3.0], [b"b", 2.0]]]
+    assert r.run("ZMPOP", 2, "nokey", "z", "MAX", "COUNT", 2) == [b"z", [(b"c", 3.0), (b"b", 2.0)]]
     assert r.run("ZMPOP", 1, "nokey", "MIN") is NULL_ARRAY
     assert r.run("ZMPOP", 0, "z", "MIN") == ErrorReply("ERR numkeys should be greater than 0")
     assert r.run("ZMPOP", 1, "z", "MIN", "COUNT", 0) == ErrorReply("ERR count should be greater than 0")
@@ -295,6 +296,21 @@ def test_zrandmember(r: One):
     assert r.run("ZRANDMEMBER", "nokey", 3) == []
     assert r.run("ZRANDMEMBER", "z", 1, "foo") == SYNTAX
     assert r.run("ZRANDMEMBER", "z", 4611686018427387904, "WITHSCORES") == ErrorReply("ERR value is out of range")
+
+
+def test_zrandmember_huge_negative_count_is_refused_not_built(r: One):
+    # Issue 13: ZRANDMEMBER z -9223372036854775807 hung and grew to 7.9 GB.
+    r.run("ZADD", "z", 1, "a", 2, "b")
+    too_many = ErrorReply(errors.ZRANDMEMBER_TOO_MANY)
+    assert r.run("ZRANDMEMBER", "z", -9223372036854775807) == too_many
+    assert r.run("ZRANDMEMBER", "z", -(1 << 24) - 1) == too_many
+    assert r.run("ZRANDMEMBER", "nokey", -9223372036854775807) == []
+    # The reply's size counts too: big members reach proto-max-bulk-len long before 2^24.
+    r.run("CONFIG", "SET", "proto-max-bulk-len", 1 << 20)
+    r.run("ZADD", "big", 1, "x" * 10_000)
+    assert r.run("ZRANDMEMBER", "big", -100) == [b"x" * 10_000] * 100
+    assert r.run("ZRANDMEMBER", "big", -200) == too_many
+    assert r.run("ZRANDMEMBER", "big", -60, "WITHSCORES") == [b"x" * 10_000, 1.0] * 60
 
 
 # ---- set operations ----------------------------------------------------------------------------
@@ -380,12 +396,12 @@ def test_object_encoding(r: One):
 def test_resp3_shapes(r: One):
     r.client.resp = 3
     r.run("ZADD", "z", 1, "a", 2, "b", 3, "c")
-    assert r.run("ZRANGE", "z", 0, 1, "WITHSCORES") == [[b"a", 1.0], [b"b", 2.0]]
-    assert r.run("ZUNION", 1, "z", "WITHSCORES")[0] == [b"a", 1.0]
+    assert r.run("ZRANGE", "z", 0, 1, "WITHSCORES") == [(b"a", 1.0), (b"b", 2.0)]
+    assert r.run("ZUNION", 1, "z", "WITHSCORES")[0] == (b"a", 1.0)
     assert r.run("ZRANDMEMBER", "z", 1, "WITHSCORES")[0][0] in (b"a", b"b", b"c")
     assert r.run("ZPOPMIN", "z") == [b"a", 1.0]  # no count: still flat
-    assert r.run("ZPOPMIN", "z", 1) == [[b"b", 2.0]]
-    assert r.run("ZMPOP", 1, "z", "MIN") == [b"z", [[b"c", 3.0]]]
+    assert r.run("ZPOPMIN", "z", 1) == [(b"b", 2.0)]
+    assert r.run("ZMPOP", 1, "z", "MIN") == [b"z", [(b"c", 3.0)]]
 
 
 # ---- effects and the shape of ops ----------------------------------------------------------------
@@ -439,7 +455,7 @@ async def test_bzmpop_blocks_and_pops_count(r: One):
     d = r.run("BZMPOP", 0, 2, "a", "b", "MAX", "COUNT", 2)
     assert isinstance(d, Deferred)
     r.run("ZADD", "b", 1, "x", 2, "y", 3, "z", client=r.new_client())
-    assert await asyncio.wait_for(d.future, 2) == [b"b", [[b"z", 3.0], [b"y", 2.0]]]
+    assert await asyncio.wait_for(d.future, 2) == [b"b", [(b"z", 3.0), (b"y", 2.0)]]
 
 
 async def test_blocked_clients_are_served_in_order(r: One):
@@ -489,3 +505,16 @@ async def test_blocking_errors(r: One):
     r.run("SET", "s", "v")
     assert r.run("BZPOPMIN", "nokey", "s", 0) == WRONGTYPE
     assert r.run("BZMPOP", "x", 0, "z", "MIN") == ErrorReply("ERR numkeys should be greater than 0")
+
+
+def test_zrange_withscores_resp3_pairs_leave_nothing_for_the_collector(r: One):
+    # Issue 13: ZRANGE ... WITHSCORES of 1M members blocked 2.2 s, mostly in the cyclic
+    # garbage collector scanning a million [member, score] lists again and again. The pairs
+    # are tuples of a member and a float, which a collection untracks for good.
+    import gc
+
+    r.run("ZADD", "z", *[x for i in range(2000) for x in (i, f"m{i}")])
+    r.client.resp = 3
+    reply = r.run("ZRANGE", "z", 0, -1, "WITHSCORES")
+    gc.collect()
+    assert len(reply) == 2000 and not any(gc.is_tracked(p) for p in reply)

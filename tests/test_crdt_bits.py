@@ -22,7 +22,7 @@ from crdtredis.wire.codec import decode_op, decode_value, encode_op, encode_valu
 from tests.support.sim import Cluster
 
 KEY = b"k"
-PARTIAL = {80, 81, 82, 83, 84, 85}
+PARTIAL = {80, 81, 82, 83, 84, 85, codes.APPEND, codes.INCR}
 
 
 def _observed(stamp: tuple[int, str], origin: str, hlc: int, deps: dict[str, int]) -> bool:
@@ -157,6 +157,17 @@ def test_append_concurrent_with_setbit_keeps_both() -> None:
     assert got == {b"\x01\x00"}
 
 
+def test_incr_after_setbit_it_saw_applies_after_it() -> None:
+    # An increment joins the overlay in stamp order: with it in the register instead, a
+    # replica with peers stored "2" after replying 4 (SET "1", SETBIT 6 -> "3", INCR).
+    c = Cluster(3, 0)
+    c.run(0, "SET", "k", "1")
+    c.run(0, "SETBIT", "k", 6, 1)
+    assert c.run(0, "INCR", "k") == 4
+    c.deliver_all()
+    assert get(c[0]) == get(c[1]) == get(c[2]) == b"4"
+
+
 def test_set_after_setbit_it_saw_replaces_it() -> None:
     c = Cluster(2, 0)
     c.run(0, "SETBIT", "k", 3, 1)
@@ -246,8 +257,9 @@ def test_hll_bytes_match_a_single_replica_history() -> None:
 
 # ---- property test ----------------------------------------------------------------------------
 commands = st.one_of(
-    st.tuples(st.just("SET"), st.sampled_from(["", "\x00", "ab", "\xff\x0f"])),
-    st.tuples(st.just("APPEND"), st.sampled_from(["\x01", "z"])),
+    st.tuples(st.just("SET"), st.sampled_from(["", "\x00", "ab", "\xff\x0f", "12"])),
+    st.tuples(st.just("APPEND"), st.sampled_from(["\x01", "z", "7"])),
+    st.tuples(st.just("INCRBY"), st.integers(-3, 3).map(str)),
     st.tuples(st.just("SETRANGE"), st.integers(0, 3), st.sampled_from(["\x80", "q"])),
     st.tuples(st.just("DEL")),
     st.tuples(st.just("SETBIT"), st.integers(0, 40), st.integers(0, 1)),

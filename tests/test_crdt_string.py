@@ -26,10 +26,11 @@ def _observed(a: tuple[int, str], b_origin: str, b_hlc: int, b_deps: dict[str, i
 
 
 def spec_value(ops: list[Op]) -> bytes | None:
-    """GET k from the effects alone: a register write or increment survives unless some
-    SET/DEL of k, or a write that recreated k (CREATE: delete first), observed it; the value
-    is the surviving write with the highest stamp, then the surviving increments in stamp
-    order, each applied as Redis would or skipped where Redis would refuse it."""
+    """GET k from the effects alone: a register write, increment or APPEND survives unless
+    some SET/DEL of k, or a write that recreated k (CREATE: delete first), observed it; the
+    value is the surviving write with the highest stamp, then the surviving increments and
+    APPENDs in stamp order, each applied as Redis would or skipped where Redis would refuse
+    it."""
     effects: list[tuple[tuple[int, str], tuple[Any, ...], dict[str, int]]] = []
     for op in ops:
         for i, e in enumerate(op.effects):
@@ -41,12 +42,14 @@ def spec_value(ops: list[Op]) -> bytes | None:
         return not any(_observed(stamp, r[1], r[0], d) for r, d in removers)
 
     writes = [(st_, e[3]) for st_, e, _d in effects if e[0] & ~CREATE == codes.SET and survives(st_)]
-    incs = sorted((st_, e[3]) for st_, e, _d in effects if e[0] & ~CREATE == codes.INCR and survives(st_))
+    # Increments and APPENDs: applied in one stamp order on top of the winning SET.
+    incs = sorted((st_, e[0] & ~CREATE, e[3]) for st_, e, _d in effects
+                  if e[0] & ~CREATE in (codes.INCR, codes.APPEND) and survives(st_))
     if not writes and not incs:
         return None
     v = max(writes)[1] if writes else None
-    for _st, d in incs:
-        nv = incr_value(v, d)
+    for _st, code, d in incs:
+        nv = (v or b"") + d if code == codes.APPEND else incr_value(v, d)
         if nv is not None:
             v = nv
     return v if v is not None else b""

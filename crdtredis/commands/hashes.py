@@ -17,7 +17,7 @@ from ..crdt.numbers import ld_format, ld_round, parse_int, parse_ld
 from ..keyspace import Db
 from ..notify import GENERIC, HASH, notify_event
 from ..reply import OK, CommandError, Map, Reply
-from .helpers import LLONG_MAX, LLONG_MIN, arg_int, check_type, lookup_read, lookup_write
+from .helpers import LLONG_MAX, LLONG_MIN, arg_int, check_type, lookup_read, lookup_write, repeated_reply_fits
 from .registry import command
 from .scan_util import PositionSnapshots, match_pairs, parse_cursor, parse_scan_options
 
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 LONG_MAX = LLONG_MAX
 # HRANDFIELD with a negative count returns at most this many fields (as SRANDMEMBER).
-MAX_REPEATED = 1 << 24
 
 
 def _read(node: Node, client: Client, key: bytes) -> HashEntry | None:
@@ -275,13 +274,15 @@ def _hrandfield_count(node: Node, client: Client, key: bytes, count: int, withva
     if e is None or count == 0:
         return []
     fields = e.fields
-    if count < -MAX_REPEATED:
-        # Redis streams any count (and runs out of memory on huge ones); we build the reply.
-        raise CommandError(errors.HRANDFIELD_TOO_MANY)
     if count < 0 or count == 1:
         # With repetition (or a single pick), in random order.
         names = list(fields)
-        picks = [random.choice(names) for _ in range(-count if count < 0 else 1)]
+        if count < 0:
+            sample = random.choices(names, k=8)
+            extra = sum(len(visible(fields[f])) + 6 for f in sample) // 8 if withvalues else 0
+            if not repeated_reply_fits(node, -count, sample, extra):
+                raise CommandError(errors.HRANDFIELD_TOO_MANY)
+        picks = random.choices(names, k=-count if count < 0 else 1)
     elif count >= len(fields):
         picks = list(fields)  # the whole hash, in its own order (Redis CASE 2)
     else:

@@ -143,6 +143,27 @@ def ttl_ms(db: Db, key: bytes) -> int | None:
     return reg.deadline
 
 
+# ---- replies whose size the client chooses ----------------------------------------------
+# A negative SRANDMEMBER / HRANDFIELD / ZRANDMEMBER count asks for that many picks with
+# repetition, whatever the key holds. Redis streams such a reply into the output buffer
+# (and runs out of memory on absurd counts: -9223372036854775807); crdt-redis builds it
+# first, so it refuses counts past MAX_REPEATED picks or whose reply would exceed
+# proto-max-bulk-len bytes (docs/semantics.md, "Limits").
+MAX_REPEATED = 1 << 24
+
+
+def repeated_reply_fits(node: Node, picks: int, sample: Iterable[bytes], extra: int = 0) -> bool:
+    """Whether `picks` elements like those in `sample` (a few of the key's own, each
+    `extra` more bytes on the wire: a score, a value) make a reply that is allowed."""
+    if picks > MAX_REPEATED:
+        return False
+    sizes = [len(x) for x in sample]
+    if not sizes:
+        return True
+    per = sum(sizes) // len(sizes) + len(str(max(sizes))) + 5 + extra
+    return picks * per <= node.proto_max_bulk_len
+
+
 # ---- connection and server commands ------------------------------------------------------
 def valid_client_name(b: bytes) -> bool:
     # Redis validateClientName: printable ASCII without space ('!'..'~').

@@ -19,7 +19,7 @@ from ..glob import compile_pattern
 from ..keyspace import Db
 from ..notify import GENERIC, SET, notify_event
 from ..reply import CommandError, Reply, SetReply
-from .helpers import LLONG_MAX, arg_int, check_type, lookup_read, lookup_write
+from .helpers import LLONG_MAX, arg_int, check_type, lookup_read, lookup_write, repeated_reply_fits
 from .registry import command
 from .scan_util import parse_cursor, parse_scan_options
 
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     from ..node import Node
 
 LONG_MAX = LLONG_MAX
-# A negative SRANDMEMBER count repeats members; the reply is built in memory (see errors).
-MAX_REPEATED = 1 << 24
 
 # Random choices of SPOP/SRANDMEMBER (prepare only); tests swap in a seeded Random.
 _RNG = random.Random()
@@ -199,10 +197,10 @@ def srandmember_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         return []
     if count < 0:
         # With repetition: each pick independent (Redis CASE 1).
-        if -count > MAX_REPEATED:
-            raise CommandError(errors.SRANDMEMBER_TOO_MANY)
         pick = e.random_member
         rand = _RNG.randrange
+        if not repeated_reply_fits(node, -count, [pick(rand) for _ in range(8)]):
+            raise CommandError(errors.SRANDMEMBER_TOO_MANY)
         return [pick(rand) for _ in range(-count)]
     if count >= len(e.m):
         return e.members()

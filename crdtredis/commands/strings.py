@@ -1,8 +1,9 @@
 """String commands: the GET/SET family, ranges, LCS and the counters (Redis t_string.c).
 
-Every write reduces to the two string effects (DESIGN §1): SET ships the whole new value
-(APPEND and SETRANGE included, so concurrent ones resolve LWW), INCR ships a delta, so
-concurrent increments add up. Conditions (NX/XX, SETNX, MSETNX) are checked at the origin
+Every write reduces to three string effects (DESIGN §1): SET ships the whole new value
+(SETRANGE included, so concurrent ones resolve LWW), INCR ships a delta, so concurrent
+increments add up, and APPEND ships the appended bytes, so concurrent appends all land
+(crdt/string_bits.py). Conditions (NX/XX, SETNX, MSETNX) are checked at the origin
 only (docs/semantics.md).
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .. import errors
 from ..crdt import codes
 from ..crdt.numbers import incr_value, parse_decimal, parse_int
+from ..crdt.string_bits import BitStr
 from ..crdt.string_counter import string_value
 from ..keyspace import Db, entry_stamp
 from ..notify import GENERIC, STRING, notify_event
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
     from ..client import Client
     from ..node import Node
 
-SET, INCR, DEL, EXPIRE = codes.SET, codes.INCR, codes.DEL, codes.EXPIRE
+SET, INCR, DEL, EXPIRE, APPEND = codes.SET, codes.INCR, codes.DEL, codes.EXPIRE, codes.APPEND
 TTL_CLEAR, TTL_KEEP, TTL_SET = codes.TTL_CLEAR, codes.TTL_KEEP, codes.TTL_SET
 
 # Error texts of t_string.c that only these commands use.
@@ -338,17 +340,22 @@ def msetnx_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 def append_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     db = db_of(node, client)
     key = argv[1]
-    old = _string_or_none(lookup_write(node, db, key))
-    if old is None:
+    e = lookup_write(node, db, key)
+    if e is None:
         node.emit((SET, db.index, key, argv[2], TTL_CLEAR, None))
         notify_event(node, STRING, b"append", key, db.index)
         return len(argv[2])
-    _check_length(node, len(old) + len(argv[2]))
-    new = old + argv[2]
-    node.emit((SET, db.index, key, new, TTL_KEEP, None))
+    if not is_string(e):
+        raise CommandError(errors.WRONGTYPE)
+    # The length without copying the value: APPEND of one byte to 400 MB costs O(1 byte),
+    # and so does its effect, which ships only the chunk (crdt/string_bits.py).
+    n = len(e[0]) if type(e) is tuple else len(e.view()) if type(e) is BitStr else len(e.value)
+    _check_length(node, n + len(argv[2]))
+    node.emit((APPEND, db.index, key, argv[2]))
     notify_event(node, STRING, b"append", key, db.index)
-    set_encoding_hint(node, db, key, b"raw")
-    return len(new)
+    if type(db.data.get(key)) is tuple:  # a small value on a solo replica (string_bits.py)
+        set_encoding_hint(node, db, key, b"raw")
+    return n + len(argv[2])
 
 
 # STRLEN key

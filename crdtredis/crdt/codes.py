@@ -13,6 +13,9 @@ FLUSHDB = 3  # (FLUSHDB, db, b"")                 observed-remove of every key o
 # strings (crdt/string_counter.py)
 SET = 10  # (SET, db, key, value, ttl_mode, deadline_ms)  ttl_mode: 0 clear, 1 keep, 2 set
 INCR = 11  # (INCR, db, key, delta)  delta: int, or bytes = decimal text (INCRBYFLOAT)
+# (APPEND, db, key, chunk)  a partial write (crdt/string_bits.py): concurrent APPENDs all
+# survive, in stamp order; a concurrent SET keeps it on top of its value.
+APPEND = 12
 
 TTL_CLEAR = 0
 TTL_KEEP = 1

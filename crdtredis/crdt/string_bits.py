@@ -1,20 +1,23 @@
-"""Strings written by bit and HyperLogLog commands: a string register plus an overlay of
-partial writes that replay, in stamp order, on top of the register's value.
+"""Strings written by bit, HyperLogLog and APPEND commands: a string register plus an
+overlay of partial writes that replay, in stamp order, on top of the register's value.
 
-Rule: a partial write (SETBIT, BITFIELD SET/INCRBY, PFADD, PFMERGE, PFCOUNT's cached
-cardinality, PFDEBUG's conversion to dense) changes only what it names, so concurrent
-partial writes all survive: SETBITs of different bits both stay, the same bit goes to the
-highest (hlc, origin) stamp, concurrent BITFIELD INCRBYs of one field add up (each one
-applied with its own OVERFLOW rule at its turn), and concurrent PFADDs merge register-wise
-(max), so no add is lost. A whole-value write (SET, APPEND, SETRANGE, BITOP's destination,
-DEL) removes the partial writes it observed, like a SET removes the increments it observed
-(crdt/string_counter.py): a partial write concurrent with it stays, on top of the new value.
+Rule: a partial write (APPEND, SETBIT, BITFIELD SET/INCRBY, PFADD, PFMERGE, PFCOUNT's cached
+cardinality, PFDEBUG's conversion to dense; and INCR* once the string has an overlay)
+changes only what it names, so concurrent partial writes all survive: concurrent APPENDs
+both land, the lower (hlc, origin) stamp first; SETBITs of different bits both stay, the
+same bit goes to the highest stamp, concurrent BITFIELD INCRBYs of one field add up (each
+one applied with its own OVERFLOW rule at its turn), and concurrent PFADDs merge
+register-wise (max), so no add is lost. A whole-value write (SET, SETRANGE, BITOP's
+destination, DEL) removes the partial writes it observed, like a SET removes the
+increments it observed (crdt/string_counter.py): a partial write concurrent with it stays,
+on top of the new value (an APPEND concurrent with a SET appends to the SET's value).
 
 Formally, for one key after any set of ops in any causal order, the value is the string
-register's value (crdt/counter_reg.py: winning SET plus live INCRs; none if there is no
-live write), then every live partial write, in stamp order, applied exactly as Redis
-applies that command, where a partial write is live iff no whole-value write or remove
-observed it. A PFADD whose turn finds a value that is not a HyperLogLog (a concurrent SET
+register's winning SET (none if there is no live write), then every live increment and
+partial write, in stamp order, applied exactly as Redis applies that command, where a
+write is live iff no whole-value write or remove observed it. Increments join the overlay
+(an INCR after an APPEND it saw applies after it, as in Redis); a counter that never had
+a partial write keeps them in its register (crdt/counter_reg.py), which is the same rule. A PFADD whose turn finds a value that is not a HyperLogLog (a concurrent SET
 of other bytes won) is skipped, as a SET wins over a concurrent INCR of a non-number. The
 value is thus a function of the set of ops, so replicas converge to identical bytes, and
 with no concurrency (one replica, or causally ordered ops) it is the bytes Redis produces
@@ -37,9 +40,10 @@ from typing import Any
 
 from ..keyspace import CREATE, STRING, Db, Entry, Keyspace, register_effect
 from ..op import Ctx, Effect
-from . import hll
+from . import codes, hll
 from .counter_reg import CounterReg
 from .hll_batch import add_many
+from .numbers import incr_value
 from .string_counter import CounterStr, _store_string, _string_slot
 
 # Effect codes (range 80-89; persisted and replicated: never renumber).
@@ -51,6 +55,8 @@ PFMERGE = 84  # (PFMERGE, db, key, registers, dense, max_bytes)  registers: 1638
 PFDENSE = 85  # (PFDENSE, db, key)                  PFDEBUG GETREG/TODENSE: convert to dense
 
 OVERFLOW_WRAP, OVERFLOW_SAT, OVERFLOW_FAIL = 0, 1, 2
+_APPEND = codes.APPEND
+_INCR = codes.INCR
 
 Op = tuple[int, str, Effect]  # (hlc, origin, effect): one live partial write
 
@@ -138,6 +144,15 @@ def apply_partial(v: bytearray | None, eff: Effect) -> bytearray | None:
     """One partial write on the value `v` (None: no value), as Redis's command applies it.
     May change `v` in place; returns the value after it."""
     code = eff[0] & ~CREATE
+    if code == _APPEND:
+        if v is None:
+            return bytearray(eff[3])
+        v += eff[3]
+        return v
+    if code == _INCR:
+        # Redis's INCR* at its turn; one Redis would refuse there is skipped (counter_reg.py).
+        nv = incr_value(None if v is None else bytes(v), eff[3])
+        return v if nv is None else bytearray(nv)
     if code == BITW:
         if v is None:
             v = bytearray()
@@ -220,7 +235,10 @@ class BitStr(Entry):
             b.reg = CounterReg([(s[0], s[1], s[2])], [])
             b.thlc, b.torigin = s[1], s[2]
         elif s is not None:
-            b.reg = s.reg
+            # The increments join the overlay, so that they and the partial writes replay
+            # in one stamp order whatever order they arrived in (module docstring).
+            b.reg = CounterReg(list(s.reg.vals), [])
+            b.ops = [(h, o, (_INCR, 0, b"", d)) for h, o, d in s.reg.contrib]
             b.thlc, b.torigin = s.thlc, s.torigin
         b.recompute()
         return b
@@ -299,11 +317,9 @@ class BitStr(Entry):
         self.recompute()
         return self
 
-    def incr(self, delta: int | bytes, ctx: Ctx) -> None:
-        reg = self._unfold()
-        reg.incr((ctx.hlc, ctx.origin, delta))
-        self.touch(ctx)
-        self.recompute()
+    def incr(self, delta: int | bytes, ctx: Ctx, solo: bool = False) -> None:
+        """INCR*: a partial write in the overlay, in stamp order with the others."""
+        self.partial((_INCR, 0, b"", delta), ctx, solo)
 
     def remove_observed(self, ctx: Ctx) -> None:
         obs = ctx.observed
@@ -395,9 +411,21 @@ def is_str_entry(e: Any) -> bool:
     return type(e) is tuple or type(e) is CounterStr or type(e) is BitStr
 
 
+# On a solo replica an APPEND to a plain string up to this long stays a plain string (the
+# copy is cheap; the overlay entry would cost more memory than the value).
+APPEND_COPY_MAX = 4096
+
+
 def apply_partial_effect(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     key = eff[2]
     s, visible = _string_slot(db, key)
+    if ks.solo and type(s) is tuple and visible and eff[0] == _APPEND \
+            and len(s[0]) + len(eff[3]) <= APPEND_COPY_MAX:
+        # Stable at once, like a solo INCR: the value's stamp stays (a TTL its SET wrote).
+        db.data[key] = (s[0] + eff[3], s[1], s[2])
+        if db.watched or db.waiters:
+            db.touch(key)
+        return
     if type(s) is BitStr:
         b = s
     else:
@@ -411,5 +439,5 @@ def apply_partial_effect(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
         ks.refresh_expiry(db, key)
 
 
-for _code in (BITW, BITINCR, PFADD, PFCACHE, PFMERGE, PFDENSE):
+for _code in (BITW, BITINCR, PFADD, PFCACHE, PFMERGE, PFDENSE, _APPEND):
     register_effect(_code, apply_partial_effect, STRING)

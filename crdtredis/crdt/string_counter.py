@@ -202,13 +202,17 @@ def apply_incr(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
             db.touch(key)
         return
     s, visible = _string_slot(db, key)
+    c: Any
     if s is None:
         c = CounterStr()
     elif type(s) is tuple:
         c = CounterStr.from_tuple(s)
     else:
         c = s
-    c.incr(delta, ctx)
+    if type(c) is CounterStr:
+        c.incr(delta, ctx)
+    else:  # a string with an overlay (APPEND, bits): in it, in stamp order (string_bits.py)
+        c.incr(delta, ctx, ks.solo)
     cur = data.get(key)
     if cur is None or cur is s or type(cur) is tuple:
         visible = True

@@ -116,11 +116,23 @@ def _encode_items(out: bytearray, items: Iterable[Any], resp: int) -> None:
     # LRANGE/MGET/KEYS/SMEMBERS return long lists of bulk strings: encode those inline
     # instead of paying a call per element.
     for x in items:
-        if x.__class__ is bytes:
+        t = x.__class__
+        if t is bytes:
             n = len(x)
             out += _BULK_HDR[n] if n < _TABLE else b"$%d\r\n" % n
             out += x
             out += CRLF
+        elif t is float:  # sorted-set scores (ZRANGE WITHSCORES): format_double inline
+            text = b"%.17g" % x
+            if resp == 2:
+                out += _BULK_HDR[len(text)]
+            else:
+                out += b","
+            out += text
+            out += CRLF
+        elif t is tuple and len(x) == 2:  # [member, score] pairs (RESP3 ZRANGE WITHSCORES)
+            out += b"*2\r\n"
+            _encode_items(out, x, resp)
         else:
             _encode_nested(out, x, resp)
 
