@@ -26,6 +26,9 @@ class Client:
         # Pub/sub, tracking, MONITOR, CLIENT REPLY (see `special`).
         "special", "conn", "subs", "psubs", "ssubs", "reply_mode", "tracking", "monitor",
         "no_evict", "unblocker", "script", "qbuf", "after",
+        # ACL: the user (crdtredis.acl.users.User; None for internal clients) and whether
+        # its commands must be checked (see `special`).
+        "user", "restricted",
     )
 
     def __init__(
@@ -47,8 +50,10 @@ class Client:
         self.last_cmd = b"NULL"
         self.db = 0
         self.resp = 2
-        # False only when requirepass is set and AUTH has not succeeded yet.
+        # False while the default user needs a password (requirepass) and no AUTH succeeded.
         self.authenticated = authenticated
+        self.user: Any = None
+        self.restricted = False
         # Set by QUIT / CLIENT KILL / protocol errors: close after the pending replies are written.
         self.closing = False
         # MULTI state: commands queued as argv lists; an error while queuing aborts EXEC.
@@ -101,7 +106,7 @@ class Client:
         CLIENT REPLY mode."""
         self.special = bool(
             self.subs or self.psubs or self.ssubs or self.tracking is not None or self.monitor
-            or self.reply_mode != REPLY_ON
+            or self.reply_mode != REPLY_ON or self.restricted
         )
 
     @property
@@ -178,7 +183,7 @@ class Client:
             "tot-mem": 1024 + self.qbuf + omem + multi_mem,
             "events": "r" + ("w" if omem else ""),
             "cmd": self.last_cmd.decode("utf-8", "replace").lower(),
-            "user": "default",
+            "user": self.user.name.decode("utf-8", "replace") if self.user is not None else "default",
             "redir": self.tracking.redirect if self.tracking is not None else -1,
             "resp": self.resp,
             "lib-name": self.lib_name.decode("utf-8", "replace"),

@@ -155,6 +155,7 @@ class Config:
     data_dir: str = _f("./data", _text(non_empty=True), "directory holding the op log and snapshots")
     peers: tuple[str, ...] = _f([], _urls(), "base URLs of the other replicas' HTTP endpoints")
     requirepass: str | None = _f(None, _secret(), "password clients must AUTH with; null = none")
+    aclfile: str = _f("", _text(), "ACL users file (Redis's format, ACL LOAD/SAVE); empty = none")
     databases: int = _f(16, _ints(1, 1024), "number of logical databases (SELECT 0..n-1)")
     proto_max_bulk_len: int = _f(536870912, _ints(1024), "largest bulk string a client may send, bytes")
     maxclients: int = _f(10000, _ints(1), "maximum simultaneous client connections")

@@ -147,6 +147,8 @@ class Node:
         self.notify: Any = None
         self.obuf_limits: dict[str, tuple[int, int, int]] = {}
         self.obuf_disconnections = 0
+        # ACL users and checks (crdtredis/acl/manager.py), installed by `table.attach`.
+        self.acl: Any = None
         table.attach(self)
 
     # ---- clients -----------------------------------------------------------------------
@@ -154,6 +156,8 @@ class Node:
         self._next_client_id += 1
         self.connections_received += 1
         c = Client(self._next_client_id, addr, laddr, close_cb, authenticated=not self.requirepass)
+        if self.acl is not None:
+            self.acl.on_new_client(c)
         self.clients[c.id] = c
         return c
 
@@ -214,6 +218,12 @@ class Node:
                 return self._reject(client, errors.wrong_arity(cmd.fullname), cmd)
         if not client.authenticated and not cmd.noauth:
             return self._reject(client, errors.NOAUTH, cmd)
+        if client.restricted:
+            if client.in_multi and "no_multi" in cmd.flags:
+                return self._reject(client, errors.NO_MULTI, cmd)
+            err = self.acl.check(client, cmd, argv)
+            if err is not None:
+                return self._reject(client, err, cmd)
         if cmd.write and (self.persistence_error is not None or self.sync_error is not None):
             return self._reject(client, self._write_refusal(), cmd)
         if self.busy_error is not None and "allow_busy" not in cmd.flags:
@@ -285,6 +295,10 @@ class Node:
         if self.persistence_error is not None:
             return errors.MISCONF_AOF + self.persistence_error
         return self.sync_error or ""
+
+    def count_error(self, msg: str) -> None:
+        """Count an error reply made outside `call` (INFO errorstats)."""
+        self._count_error(msg)
 
     def _count_error(self, msg: str) -> None:
         prefix = msg.split(" ", 1)[0]

@@ -167,6 +167,7 @@ BAD_VALUES: dict[str, list[object]] = {
     "maxclients": [0],
     "loglevel": ["info", "DEBUG", 1],
     "logfile": [None, 0],
+    "aclfile": [None, 1],
     "hz": [0, 501],
     "appendfsync": ["sometimes", True],
     "max_segment_size": [4095],

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 # Loading order is registration order (a module's imports may load another one first, e.g.
 # connection -> transactions), which is the order COMMAND and INFO commandstats list.
 MODULES = (
+    "acl_cmd",
     "strings",
     "keys",
     "connection",
@@ -45,6 +46,7 @@ MODULES = (
     "scripting",
     "functions",
     "script_flags",
+    "cluster_cmds",
 )
 
 _loaded = False
@@ -74,11 +76,20 @@ def command_table() -> CommandTable:
         default_runtime=default_runtime,
         drop_client=session.drop_client,
         discard_transaction=discard_transaction,
-        attach=session.attach,
+        attach=_attach,
         hooked_command=session.hooked_command,
         before_call=session.before_call,
         after_call=session.after_call,
     )
+
+
+def _attach(node: Node) -> None:
+    """Install the per-node state of the command layer: ACL first (clients made by the
+    others already get a user), then the session features."""
+    from . import acl_cmd, session
+
+    acl_cmd.attach(node)
+    session.attach(node)
 
 
 def new_node(config: Config, incarnation: str | None = None) -> Node:

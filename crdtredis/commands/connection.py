@@ -7,7 +7,6 @@ None of these touch the keyspace's CRDT state: they read the node and change the
 """
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -58,16 +57,12 @@ def echo_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     return argv[1]
 
 
-def _auth_error(node: Node, user: bytes, password: bytes) -> str | None:
-    """None when user/password authenticate as the only user, "default" (Redis without
-    ACL files): with no requirepass the default user is "nopass" and takes any password."""
-    if user != b"default":
-        return errors.WRONGPASS
-    if node.requirepass is None:
+def _authenticate(node: Node, client: Client, user: bytes, password: bytes, argv0: bytes) -> str | None:
+    """ACLAuthenticateUser: None when user/password authenticate (the client is then that
+    user), else WRONGPASS (and an ACL LOG entry)."""
+    if node.acl.authenticate(client, user, password, argv0):
         return None
-    if not secrets.compare_digest(password, node.requirepass.encode()):
-        return errors.WRONGPASS
-    return None
+    return errors.WRONGPASS
 
 
 # HELLO [protover [AUTH username password] [SETNAME clientname]]
@@ -101,10 +96,9 @@ def hello_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         else:
             return ErrorReply(errors.hello_syntax(argv[i]))
     if user is not None:
-        err = _auth_error(node, user, password)
+        err = _authenticate(node, client, user, password, argv[0])
         if err is not None:
             return ErrorReply(err)
-        client.authenticated = True
     if not client.authenticated:
         return ErrorReply(errors.HELLO_NOAUTH)
     if name is not None:
@@ -129,15 +123,14 @@ def auth_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if len(argv) > 3:
         return ErrorReply(errors.SYNTAX)
     if len(argv) == 2:
-        if node.requirepass is None:
+        if node.acl.default.nopass:
             return ErrorReply(errors.AUTH_NOT_SET)
         user, password = b"default", argv[1]
     else:
         user, password = argv[1], argv[2]
-    err = _auth_error(node, user, password)
+    err = _authenticate(node, client, user, password, argv[0])
     if err is not None:
         return ErrorReply(err)
-    client.authenticated = True
     return OK
 
 

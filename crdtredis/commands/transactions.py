@@ -72,6 +72,13 @@ def exec_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
             cmd = node.commands[qargv[0].lower()]
             if cmd.subcommands and len(qargv) > 1:
                 cmd = cmd.subcommands[qargv[1].lower()]
+            if client.restricted:
+                # The rules may have changed since the command was queued (Redis execCommand).
+                err = node.acl.check_exec(client, cmd, qargv)
+                if err is not None:
+                    node.count_error(err)
+                    replies.append(ErrorReply(err))
+                    continue
             replies.append(node.call(cmd, client, qargv))
     finally:
         client.in_exec = False

@@ -294,7 +294,7 @@ class Scripting:
         fast = self._fast.get(args[0]) if args and args[0].__class__ is bytes else None
         ctx = self.ctx
         if fast is not None and ctx is not None and not (ctx.read_only and fast.write) \
-                and (ctx.dirty or not fast.write or self._writable()):
+                and not ctx.caller.restricted and (ctx.dirty or not fast.write or self._writable()):
             argv = _argv(args)
             n = len(argv) if argv is not None else 0
             arity = fast.arity
@@ -360,6 +360,8 @@ class Scripting:
                 err = "Wrong number of args calling Redis command from script"
             elif "noscript" in cmd.flags:
                 err = "This Redis command is not allowed from script"
+            elif ctx.caller.restricted and (acl_err := node.acl.check_script(ctx.caller, cmd, argv)):
+                err = acl_err
             elif ctx.read_only and (cmd.write or "may_replicate" in cmd.flags):
                 err = "Write commands are not allowed from read-only scripts."
             elif cmd.write and not ctx.dirty and node.persistence_error is not None:
@@ -395,9 +397,12 @@ class Scripting:
         return self.eval_engine
 
     def lua_acl_check(self, *args: Any) -> bool:
-        """redis.acl_check_cmd: there are no ACL users here, so every existing command
-        is allowed."""
+        """redis.acl_check_cmd: whether the caller's user may run this command (keys and
+        channels included), without running it."""
         engine = self.engine_for_ctx()
+        ctx = self.ctx
+        if ctx is None:
+            engine.raise_error("redis.acl_check_cmd can only be called inside a script invocation")
         if not args:
             engine.raise_error("Please specify at least one argument for this redis lib call")
         argv = _argv(args)
@@ -408,7 +413,13 @@ class Scripting:
             cmd = cmd.subcommands.get(argv[1].lower())
         if cmd is None:
             engine.raise_error("Invalid command passed to redis.acl_check_cmd()")
-        return True
+        assert ctx is not None and cmd is not None
+        user = ctx.caller.user
+        if user is None or not ctx.caller.restricted:
+            return True
+        from ..acl.manager import OK
+
+        return bool(self.node.acl.check_user(user, cmd, argv)[0] == OK)
 
     def lua_random(self, *args: Any) -> float:
         """math.random on Redis's redisLrand48: one 48-bit LCG state per process (here
