@@ -190,6 +190,7 @@ def test_joining_replica_gets_libraries_in_the_snapshot(tmp_path: Path) -> None:
         try:
             r9 = new.client()
             wait_until(lambda: r9.dbsize() == 5000, timeout=90)
+            new.wait_synced()  # a function without no-writes is refused until then (READONLY)
             assert r9.info("replication").get("crdt_snapshot_installs", 0) >= 1
             assert r9.fcall("f", 0) == b"from the snapshot"
         finally:
