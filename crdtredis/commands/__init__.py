@@ -34,6 +34,9 @@ MODULES = (
     "sets",
     "hashes",
     "zsets",
+    "streams",
+    "stream_read",
+    "stream_groups",
 )
 
 _loaded = False
