@@ -37,6 +37,7 @@ MODULES = (
     "streams",
     "stream_read",
     "stream_groups",
+    "sort",
 )
 
 _loaded = False

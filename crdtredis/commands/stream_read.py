@@ -262,6 +262,9 @@ class StreamWaiter(Waiter):
         prefix = msg.split(" ", 1)[0]
         errs = self.node.error_counts
         errs[prefix] = errs.get(prefix, 0) + 1
+        cmd = self.node.commands.get(b"xreadgroup")
+        if cmd is not None:
+            cmd.errors += 1
         self.future.set_result(ErrorReply(msg))
 
 

@@ -22,8 +22,8 @@ Rules (docs/semantics.md, "Streams"):
   later stamp. A delivery or claim concurrent with an XACK survives it (the entry stays
   pending for the consumer that received it elsewhere, which can ack it).
 * **Consumers.** Add-wins: a consumer exists while some write that named it (delivery,
-  claim, CREATECONSUMER) was observed by no DELCONSUMER / DESTROY; seen-time is the
-  latest time any replicated write recorded for it.
+  claim, CREATECONSUMER) was observed by no DELCONSUMER / DESTROY; its seen-time is the
+  latest time recorded by those surviving writes.
 
 Stamps are `(hlc, origin)`; `(0, "")` is a causally stable stamp (observed by everything).
 """
@@ -61,16 +61,20 @@ class Cursor:
 
 
 class Consumer:
-    """`adds`: stamps of the writes that keep it alive; `pel`: IDs whose visible NACK is
-    this consumer's; `seen_local`: reads here that wrote nothing (not replicated)."""
+    """`adds`: (hlc, origin, seen time) of the writes that keep it alive; `pel`: IDs whose
+    visible NACK is this consumer's; `seen_local`: reads here that wrote nothing (not
+    replicated, like Redis's own seen-time, which no replica receives)."""
 
-    __slots__ = ("adds", "seen", "seen_local", "pel")
+    __slots__ = ("adds", "seen_local", "pel")
 
     def __init__(self) -> None:
-        self.adds: list[Stamp] = []
-        self.seen = 0
+        self.adds: list[tuple[int, str, int]] = []
         self.seen_local = 0
         self.pel: SortedList = SortedList()
+
+    @property
+    def seen(self) -> int:
+        return max((a[2] for a in self.adds), default=0)
 
     def seen_time(self) -> int:
         return max(self.seen, self.seen_local)
@@ -182,11 +186,9 @@ class Group:
         c = self.consumers.get(name)
         if c is None:
             c = self.consumers[name] = Consumer()
-        st = _stamp(ctx)
-        c.adds = [a for a in c.adds if not _observed(ctx, a[0], a[1]) and a != st]
-        c.adds.append(st)
-        if seen > c.seen:
-            c.seen = seen
+        h, o = _stamp(ctx)
+        c.adds = [a for a in c.adds if not _observed(ctx, a[0], a[1])]
+        c.adds.append((h, o, seen))
         return c
 
     def deliver(self, consumer: bytes, seen: int, items: list[tuple[int, int, int]], ctx: Ctx | None) -> None:
@@ -251,11 +253,11 @@ class Group:
                 n += len(vals)
                 self.pel[sid] = [(0, "", v[2], v[3], v[4])]
         for c in self.consumers.values():
-            if c.adds and c.adds != [STABLE] and all(stable(*a) for a in c.adds):
+            if c.adds and (len(c.adds) > 1 or c.adds[0][0]) and all(stable(a[0], a[1]) for a in c.adds):
                 n += len(c.adds)
-                c.adds = [STABLE]
+                c.adds = [(0, "", c.seen)]
         if not self.cursors and all(stable(v[0], v[1]) for vals in self.pel.values() for v in vals) \
-                and all(all(stable(*a) for a in c.adds) for c in self.consumers.values()):
+                and all(all(stable(a[0], a[1]) for a in c.adds) for c in self.consumers.values()):
             # An orphan (destroyed concurrently with writes that kept some of its parts)
             # whose parts every future op has observed: nothing can bring it back.
             n += len(self.pel) + len(self.consumers)
@@ -268,7 +270,7 @@ class Group:
         return (
             [c.state() for c in sorted(self.cursors, key=lambda c: (c.hlc, c.origin))],
             [(sid, sorted(vals)) for sid, vals in self.pel.items()],
-            [(n, sorted(c.adds), c.seen) for n, c in sorted(self.consumers.items())],
+            [(n, sorted(c.adds)) for n, c in sorted(self.consumers.items())],
         )
 
     @classmethod
@@ -276,10 +278,9 @@ class Group:
         cursors, pel, consumers = s
         g = cls()
         g.cursors = [Cursor(last, set(late), read, h, o) for last, late, read, h, o in cursors]
-        for name, adds, seen in consumers:
+        for name, adds in consumers:
             c = g.consumers[name] = Consumer()
-            c.adds = [(h, o) for h, o in adds]
-            c.seen = seen
+            c.adds = [(h, o, t) for h, o, t in adds]
         for sid, vals in pel:
             g._set(sid, [(v[0], v[1], v[2], v[3], v[4]) for v in vals])
         return g

@@ -15,8 +15,10 @@ Rules (docs/semantics.md, "Streams"):
   MAXLEN 10 concurrently can leave more than 10 entries.
 * **Counters converge**: the last ID and the max deleted ID are multi-value registers read
   as their maximum (an XADD or XDEL writes one, XSETID may lower them; concurrent writes
-  keep the highest); entries-added counts every add ever applied, per origin, on top of the
-  value the latest XSETID ENTRIESADDED (or DEL) set for the adds it had observed.
+  keep the highest); entries-added is the value of the latest XSETID ENTRIESADDED plus the
+  adds it had not observed, or without one, the number of adds no DEL of the key had
+  observed (adds are counted per origin; what an effect observed of an origin's adds is a
+  prefix of them).
 * **Consumer groups**: crdt/stream_cg.py.
 
 What is kept for concurrency: the stamps of adds that are not causally stable yet
@@ -57,10 +59,18 @@ Reg = list[tuple[int, int, str]]  # multi-value register: (value, hlc, origin)
 
 
 def _reg_write(reg: Reg, value: int, ctx: Ctx | None) -> Reg:
+    """Write `value`, replacing the values the effect observed (an effect that writes
+    several values, XLOAD, keeps the highest)."""
     if ctx is None:
         return [(value, 0, "")]
-    out = [v for v in reg if not ctx.observed(v[1], v[2])]
-    out.append((value, ctx.hlc, ctx.origin))
+    h, o = ctx.hlc, ctx.origin
+    out = []
+    for v in reg:
+        if v[1] == h and v[2] == o:
+            value = max(value, v[0])
+        elif not ctx.observed(v[1], v[2]):
+            out.append(v)
+    out.append((value, h, o))
     return out
 
 
@@ -69,7 +79,7 @@ def _reg_drop(reg: Reg, ctx: Ctx | None) -> Reg:
 
 
 class StreamEntry(Entry):
-    __slots__ = ("log", "lastv", "maxdel", "added", "ea", "recent", "rid", "hidden", "groups")
+    __slots__ = ("log", "lastv", "maxdel", "added", "cut", "ea", "recent", "rid", "hidden", "groups")
     TYPE = b"stream"
 
     def __init__(self) -> None:
@@ -78,8 +88,10 @@ class StreamEntry(Entry):
         self.log = EntryLog()
         self.lastv: Reg = []
         self.maxdel: Reg = []
+        # Adds applied per origin, and how many of them key removals (DEL...) observed.
         self.added: dict[str, int] = {}
-        # XSETID ENTRIESADDED / DEL values: (value, hlc, origin, adds observed per origin).
+        self.cut: dict[str, int] = {}
+        # XSETID ENTRIESADDED values: (value, hlc, origin, adds observed per origin).
         self.ea: list[tuple[int, int, str, dict[str, int]]] = []
         self.recent: dict[str, tuple[array[int], list[int]]] = {}
         self.rid: dict[int, Stamp] = {}
@@ -102,7 +114,7 @@ class StreamEntry(Entry):
     def entries_added(self) -> int:
         total = sum(self.added.values())
         if not self.ea:
-            return total
+            return total - sum(self.cut.values())
         v, _h, _o, snap = max(self.ea, key=lambda x: (x[1], x[2]))
         return v + total - sum(snap.values())
 
@@ -117,9 +129,11 @@ class StreamEntry(Entry):
         return not self.log.length and not self.lastv and not any(g.cursors for g in self.groups.values())
 
     def retain(self) -> bool:
-        # Parts of a group destroyed concurrently with writes to it wait (hidden) until
-        # stable: a concurrent cursor write may still bring the group back.
-        return bool(self.groups)
+        # An emptied stream waits, hidden, until what concurrent writes may still need
+        # is stable: the counts of adds (entries-added of a concurrent XSETID), parts of
+        # a group destroyed concurrently with writes to it (a concurrent cursor write may
+        # bring the group back).
+        return bool(self.groups) or bool(self.recent) or any(v[1] for v in self.ea)
 
     def encoding(self) -> bytes:
         return b"stream"
@@ -150,9 +164,16 @@ class StreamEntry(Entry):
                 snap[o] -= len(hl) - bisect_right(hl, ctx.deps.get(o, 0))
         return snap
 
-    def unseen_present(self, ctx: Ctx | None) -> list[int]:
-        log = self.log
-        return [s for s in self._unseen(ctx) if s in log]
+    def unseen_ids(self, ctx: Ctx | None) -> set[int]:
+        """IDs with an add (of any version, deleted or not) the effect had not observed:
+        entries a cursor write does not cover (stream_cg)."""
+        out: set[int] = set()
+        if ctx is None or not self.recent:
+            return out
+        for o, (hl, sids) in self.recent.items():
+            if o != ctx.origin:
+                out.update(sids[bisect_right(hl, ctx.deps.get(o, 0)):])
+        return out
 
     # ---- writes ----------------------------------------------------------------------
     def add(self, sid: int, items: Sequence[bytes], ctx: Ctx, solo: bool) -> None:
@@ -245,7 +266,10 @@ class StreamEntry(Entry):
         self.lastv = _reg_drop(self.lastv, ctx)
         self.maxdel = _reg_drop(self.maxdel, ctx)
         self.ea = [v for v in self.ea if not ctx.observed(v[1], v[2])]
-        self.ea.append((0, ctx.hlc, ctx.origin, self._observed_adds(ctx)))
+        cut = self.cut
+        for o, k in self._observed_adds(ctx).items():
+            if k > cut.get(o, 0):
+                cut[o] = k
         for name in list(self.groups):
             g = self.groups[name]
             g.destroy(ctx)
@@ -329,14 +353,14 @@ class StreamEntry(Entry):
             [(s, [(list(v[0]), v[1], v[2]) for v in vals]) for s, vals in sorted(self.hidden.items())],
             sorted((s, h, o) for s, (h, o) in self.rid.items()),
             [(o, list(hl), list(sids)) for o, (hl, sids) in sorted(self.recent.items())],
-            sorted(self.lastv), sorted(self.maxdel), dict(self.added),
+            sorted(self.lastv), sorted(self.maxdel), dict(self.added), dict(self.cut),
             [(v, h, o, dict(snap)) for v, h, o, snap in sorted(self.ea, key=lambda x: (x[1], x[2]))],
             [(name, g.state()) for name, g in sorted(self.groups.items())],
         )
 
     @classmethod
     def from_state(cls, s: Any) -> StreamEntry:
-        (version, thlc, torigin, order, chunks, hidden, rid, recent, lastv, maxdel, added, ea,
+        (version, thlc, torigin, order, chunks, hidden, rid, recent, lastv, maxdel, added, cut, ea,
          groups) = s
         if version != STATE_VERSION:
             raise ValueError(f"stream state version {version} is not supported")
@@ -364,6 +388,7 @@ class StreamEntry(Entry):
         e.lastv = [(v, h, o) for v, h, o in lastv]
         e.maxdel = [(v, h, o) for v, h, o in maxdel]
         e.added = dict(added)
+        e.cut = dict(cut)
         e.ea = [(v, h, o, dict(snap)) for v, h, o, snap in ea]
         e.groups = {name: Group.from_state(gs) for name, gs in groups}
         return e
@@ -451,7 +476,7 @@ def apply_xgcursor(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     g = e.group_for_write(eff[3])
     if eff[7]:
         g.destroy(cx)  # a new group: first remove what its origin saw of an older one
-    g.write_cursor(eff[4] << 64 | eff[5], _sids(eff[8:]), eff[6], cx, e.unseen_present(cx))
+    g.write_cursor(eff[4] << 64 | eff[5], _sids(eff[8:]), eff[6], cx, e.unseen_ids(cx))
     e.touch(ctx)
     ks.settle(db, key)
 
