@@ -229,6 +229,6 @@ def sort_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 # SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]
 @command("sort_ro", -2, "readonly", 1, 1, 1, group="generic",
          summary="Sort the elements in a list, set or sorted set. Read-only variant of SORT.", since="7.0.0",
-         acl="set sortedset list slow dangerous")
+         acl="set sortedset list slow dangerous", getkeys=lambda argv: [1])
 def sort_ro_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     return _sort(node, client, argv, True)
