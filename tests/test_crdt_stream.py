@@ -15,7 +15,7 @@ from crdtredis.commands import stream_util
 from crdtredis.commands.stream_util import next_id, parse_id, seq_for_ms, string2ull
 from crdtredis.crdt import stream_store
 from crdtredis.crdt.stream_log import StreamEntry, existing
-from crdtredis.crdt.stream_store import M64, MAX_SID, EntryLog, decode_record, encode_record, sid_str
+from crdtredis.crdt.stream_store import M64, MAX_SID, EntryLog, decode_record, encode_record
 from crdtredis.keyspace import Keyspace, entry_from_state, entry_state
 from crdtredis.op import Op
 from crdtredis.reply import NULL_ARRAY, CommandError, Map

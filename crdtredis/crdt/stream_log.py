@@ -344,44 +344,27 @@ class StreamEntry(Entry):
 
     # ---- persistence -----------------------------------------------------------------
     def state(self) -> tuple[Any, ...]:
-        chunks = []
-        for c in self.log.chunks:
-            chunks.append((c.ms.tobytes(), c.sq.tobytes(), c.off.tobytes(), bytes(c.blob), list(c.master),
-                           sorted(c.dead) if c.dead else []))
+        """Canonical: equal streams give equal states whatever their chunk layout."""
         return (
-            STATE_VERSION, self.thlc, self.torigin, sys.byteorder, chunks,
+            STATE_VERSION, self.thlc, self.torigin, sys.byteorder, self.log.runs(),
             [(s, [(list(v[0]), v[1], v[2]) for v in vals]) for s, vals in sorted(self.hidden.items())],
             sorted((s, h, o) for s, (h, o) in self.rid.items()),
             [(o, list(hl), list(sids)) for o, (hl, sids) in sorted(self.recent.items())],
-            sorted(self.lastv), sorted(self.maxdel), dict(self.added), dict(self.cut),
-            [(v, h, o, dict(snap)) for v, h, o, snap in sorted(self.ea, key=lambda x: (x[1], x[2]))],
+            sorted(self.lastv), sorted(self.maxdel), dict(sorted(self.added.items())),
+            dict(sorted(self.cut.items())),
+            [(v, h, o, dict(sorted(snap.items()))) for v, h, o, snap in sorted(self.ea, key=lambda x: (x[1], x[2]))],
             [(name, g.state()) for name, g in sorted(self.groups.items())],
         )
 
     @classmethod
     def from_state(cls, s: Any) -> StreamEntry:
-        (version, thlc, torigin, order, chunks, hidden, rid, recent, lastv, maxdel, added, cut, ea,
+        (version, thlc, torigin, order, runs, hidden, rid, recent, lastv, maxdel, added, cut, ea,
          groups) = s
         if version != STATE_VERSION:
             raise ValueError(f"stream state version {version} is not supported")
         e = cls()
         e.thlc, e.torigin = thlc, torigin
-        log = e.log
-        for ms, sq, off, blob, master, dead in chunks:
-            c = Chunk(tuple(master))
-            c.ms, c.sq, c.off = array("Q", ms), array("Q", sq), array("I", off)
-            if order != sys.byteorder:
-                c.ms.byteswap()
-                c.sq.byteswap()
-                c.off.byteswap()
-            if not (len(c.ms) == len(c.sq) == len(c.off)) or not c.ms:
-                raise ValueError("bad stream chunk")
-            c.blob = bytes(blob)
-            c.dead = set(dead) or None
-            c.live = len(c.ms) - len(dead)
-            log.chunks.append(c)
-            log.firsts.append(c.first())
-            log.length += c.live
+        e.log.load_runs(runs, order != sys.byteorder)
         e.hidden = {sid: [(tuple(v[0]), v[1], v[2]) for v in vals] for sid, vals in hidden}
         e.rid = {sid: (h, o) for sid, h, o in rid}
         e.recent = {o: (array("q", hl), list(sids)) for o, hl, sids in recent}

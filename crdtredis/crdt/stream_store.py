@@ -522,6 +522,78 @@ class EntryLog:
             break
         return deleted, last
 
+    # ---- a canonical form (snapshots, comparing replicas) ------------------------------
+    def runs(self) -> list[tuple[list[bytes], bytes, bytes, bytes, bytes]]:
+        """The live entries as runs of consecutive entries with the same fields: (fields,
+        ms array, seq array, record offsets, records), every record values-only. Equal
+        entries give equal runs whatever the chunks look like (dead entries and chunk
+        boundaries are local layout)."""
+        out: list[tuple[list[bytes], bytes, bytes, bytes, bytes]] = []
+        master: tuple[bytes, ...] | None = None
+        ms = array("Q")
+        sq = array("Q")
+        off = array("I")
+        recs: list[bytes] = []
+        size = 0
+
+        def flush() -> None:
+            if master is not None and ms:
+                out.append((list(master), ms.tobytes(), sq.tobytes(), off.tobytes(), b"".join(recs)))
+
+        for c in self.chunks:
+            blob, coff, dead = c.blob, c.off, c.dead
+            n = len(coff)
+            for j in range(n):
+                if dead is not None and j in dead:
+                    continue
+                a = coff[j]
+                b = coff[j + 1] if j + 1 < n else len(blob)
+                if blob[a] == 0:
+                    fields = c.master
+                    rec = bytes(blob[a:b])
+                else:
+                    items = decode_record(blob, a, b, c.master)
+                    fields = tuple(items[0::2])
+                    rec = encode_record(items, fields)
+                if fields is not master and fields != master:
+                    flush()
+                    master, ms, sq, off, recs, size = fields, array("Q"), array("Q"), array("I"), [], 0
+                ms.append(c.ms[j])
+                sq.append(c.sq[j])
+                off.append(size)
+                recs.append(rec)
+                size += len(rec)
+        flush()
+        return out
+
+    def load_runs(self, runs: list[tuple[list[bytes], bytes, bytes, bytes, bytes]], swap: bool) -> None:
+        """Rebuild from `runs()` (into an empty log); `swap`: the arrays were written on a
+        machine of the other byte order."""
+        per = NODE_MAX_ENTRIES or 100
+        for fields, msb, sqb, offb, blob in runs:
+            ms, sq, off = array("Q", msb), array("Q", sqb), array("I", offb)
+            if swap:
+                ms.byteswap()
+                sq.byteswap()
+                off.byteswap()
+            if not (len(ms) == len(sq) == len(off)) or not ms:
+                raise ValueError("bad stream run")
+            master = tuple(fields)
+            for k in range(0, len(ms), per):
+                c = Chunk(master)
+                c.ms, c.sq = ms[k:k + per], sq[k:k + per]
+                base = off[k]
+                end = off[k + per] if k + per < len(off) else len(blob)
+                c.off = array("I", [o - base for o in off[k:k + per]])
+                c.blob = bytes(blob[base:end])
+                c.live = len(c.ms)
+                c.lp += len(c.blob) + 8 * c.live
+                if self.chunks and c.first() <= self.chunks[-1].last():
+                    raise ValueError("stream runs out of order")
+                self.chunks.append(c)
+                self.firsts.append(c.first())
+                self.length += c.live
+
     def rax_nodes(self) -> int:
         """A stand-in for Redis's rax->numnodes (XINFO radix-tree-nodes): what Redis shows
         for node keys of nearby timestamps (1, 2, then 2 per key + 2)."""

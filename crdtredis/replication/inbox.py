@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..keyspace import _APPLY
+from ..keyspace import effect_known
 from ..op import Op
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def validate(node: Node, ops: list[Op]) -> None:
             if vh.get(o, 0) < h:
                 raise BadBatch(f"op {op.origin}:{op.seq} depends on {o} at hlc {h}, which we lack")
         for eff in op.effects:
-            if len(eff) < 3 or type(eff[0]) is not int or eff[0] not in _APPLY:
+            if len(eff) < 3 or not effect_known(eff[0]):
                 raise BadBatch(f"op {op.origin}:{op.seq} has an unknown effect {eff[:1]!r}")
             if type(eff[1]) is not int or not 0 <= eff[1] < ndb:
                 raise BadBatch(f"op {op.origin}:{op.seq} names database {eff[1]!r} of {ndb}")
