@@ -457,3 +457,17 @@ def test_xsetid_concurrent_with_xadd_counters_converge() -> None:
 
     run_orders(setup, [(0, ("XSETID", "s", "100-0", "ENTRIESADDED", "50", "MAXDELETEDID", "3-0")),
                        (1, ("XADD", "s", "6-0", "f", "w"))], check)
+
+
+def test_xack_of_own_delivery_concurrent_with_delivery_elsewhere_leaves_it_pending_there() -> None:
+    # The timeline of docs/semantics.md ("Consumer groups").
+    setup = [(0, ("XADD", "s", "1-1", "f", "v")), (0, ("XGROUP", "CREATE", "s", "g", "0"))]
+
+    def check(c: Cluster, replies: list[Any], ops: list[list[Op]]) -> None:
+        assert replies == [[[b"s", [[b"1-1", [b"f", b"v"]]]]], 1, [[b"s", [[b"1-1", [b"f", b"v"]]]]]]
+        assert [(x[0], x[1]) for x in c.run(0, "XPENDING", "s", "g", "-", "+", "10")] == [(b"1-1", b"bob")]
+        assert c.run(1, "XREADGROUP", "GROUP", "g", "bob", "STREAMS", "s", "0") == [[b"s", [[b"1-1", [b"f", b"v"]]]]]
+
+    run_orders(setup, [(0, ("XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", ">")),
+                       (0, ("XACK", "s", "g", "1-1")),
+                       (1, ("XREADGROUP", "GROUP", "g", "bob", "STREAMS", "s", ">"))], check)

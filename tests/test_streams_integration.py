@@ -25,6 +25,11 @@ def pair(tmp: Path) -> list[CrdtRedisProc]:
                            settings=FAST) for i in range(2)]
     for n in nodes:
         n.start()
+    for n in nodes:
+        # Checkouts with explicit founding: a new cluster takes writes once all have met.
+        wait_synced = getattr(n, "wait_synced", None)
+        if wait_synced is not None:
+            wait_synced()
     return nodes
 
 

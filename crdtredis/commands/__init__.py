@@ -38,6 +38,7 @@ MODULES = (
     "stream_read",
     "stream_groups",
     "sort",
+    "memory_cmd",
 )
 
 _loaded = False
