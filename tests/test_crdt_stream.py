@@ -209,7 +209,7 @@ def test_gc_drops_concurrency_metadata_and_keeps_the_value() -> None:
     before = (r.run("XRANGE", "s", "-", "+"), r.run("XPENDING", "s", "g", "-", "+", "9"),
               [m.items for m in r.run("XINFO", "GROUPS", "s")])
     assert e.gc(lambda h, o: True) > 0
-    assert not e.recent and not e.rid
+    assert not e.recent and not e.vis
     g = e.group(b"g")
     assert g is not None and all(cur.hlc == 0 for cur in g.cursors)
     assert (r.run("XRANGE", "s", "-", "+"), r.run("XPENDING", "s", "g", "-", "+", "9"),

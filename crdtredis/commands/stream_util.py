@@ -170,8 +170,13 @@ class TrimArgs:
         return self.maxlen is not None or self.minid is not None
 
 
+_PLAIN_XADD = TrimArgs(idpos=2)
+
+
 def parse_trim(node: Node, argv: list[bytes], xadd: bool) -> TrimArgs:
     """streamParseAddOrTrimArgsOrReply."""
+    if xadd and argv[2] == b"*":
+        return _PLAIN_XADD  # XADD key * ...: the common case, no options (never mutated)
     a = TrimArgs()
     n = len(argv)
     i = 2
@@ -246,11 +251,19 @@ def node_max_entries(node: Node) -> int:
         return 100
 
 
+_LAYOUT: list[Any] = [None, None]
+
+
 def sync_layout(node: Node) -> None:
     """Chunk sizes follow CONFIG (local layout only: which entries share a node)."""
+    rt = node.runtime
+    e, b = rt.get("stream-node-max-entries", "100"), rt.get("stream-node-max-bytes", "4096")
+    if _LAYOUT[0] is e and _LAYOUT[1] is b:
+        return
+    _LAYOUT[0], _LAYOUT[1] = e, b
     stream_store.NODE_MAX_ENTRIES = node_max_entries(node)
     try:
-        stream_store.NODE_MAX_BYTES = int(node.runtime.get("stream-node-max-bytes", "4096"))
+        stream_store.NODE_MAX_BYTES = int(b)
     except ValueError:
         stream_store.NODE_MAX_BYTES = 4096
 

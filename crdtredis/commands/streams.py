@@ -77,8 +77,9 @@ def xadd_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if sid is None or sid <= last:
         raise CommandError(errors.XADD_ID_TOO_SMALL)
     items = argv[field_pos:]
-    if sum(len(x) for x in items) > LISTPACK_MAX:
-        raise CommandError(errors.XADD_TOO_LARGE)
+    if len(items) > 2 or len(items[1]) > 1 << 20:
+        if sum(len(x) for x in items) > LISTPACK_MAX:
+            raise CommandError(errors.XADD_TOO_LARGE)
     sync_layout(node)
     node.emit((XADD, db.index, key, sid >> 64, sid & M64, *items))
     if a.strategy:
@@ -201,8 +202,10 @@ def xsetid_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 # ---- XINFO ------------------------------------------------------------------------------
 def range_has_tombstones(e: StreamEntry, start: int) -> bool:
     """streamRangeHasTombstones(s, start, NULL)."""
+    if not e.maxdel or not len(e):
+        return False
     md = e.max_deleted()
-    if not len(e) or md == 0:
+    if md == 0:
         return False
     if (e.log.first_sid() or 0) > md:
         return False

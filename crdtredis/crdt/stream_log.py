@@ -22,8 +22,8 @@ Rules (docs/semantics.md, "Streams"):
 * **Consumer groups**: crdt/stream_cg.py.
 
 What is kept for concurrency: the stamps of adds that are not causally stable yet
-(`recent`, per origin in stamp order, and `rid`, the stamp of an ID's visible version),
-hidden losers of ID collisions, and stamps on registers and group metadata. `gc` drops
+(`recent`, per origin in stamp order; `vis`, the stamp of the visible version of an ID
+written twice), hidden losers of ID collisions, and stamps on registers and group metadata. `gc` drops
 all of it at causal stability; a replica alone in its cluster (`Keyspace.solo`) never
 keeps any.
 """
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import sys
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -79,7 +79,8 @@ def _reg_drop(reg: Reg, ctx: Ctx | None) -> Reg:
 
 
 class StreamEntry(Entry):
-    __slots__ = ("log", "lastv", "maxdel", "added", "cut", "ea", "recent", "rid", "hidden", "groups")
+    __slots__ = ("log", "lastv", "maxdel", "added", "cut", "ea", "recent", "unsorted", "vis", "hidden",
+                 "groups", "top")
     TYPE = b"stream"
 
     def __init__(self) -> None:
@@ -93,8 +94,15 @@ class StreamEntry(Entry):
         self.cut: dict[str, int] = {}
         # XSETID ENTRIESADDED values: (value, hlc, origin, adds observed per origin).
         self.ea: list[tuple[int, int, str, dict[str, int]]] = []
-        self.recent: dict[str, tuple[array[int], list[int]]] = {}
-        self.rid: dict[int, Stamp] = {}
+        # Adds not causally stable yet, per origin in stamp order: hlc, ID ms, ID seq. The
+        # only per-entry metadata, and only until stable (24 bytes an entry).
+        self.recent: dict[str, tuple[array[int], array[int], array[int]]] = {}
+        # Origins whose entries in `recent` are not in ID order (see _recent_adds).
+        self.unsorted: set[str] = set()
+        # The highest ID ever added here (an add above it cannot repeat a recent one).
+        self.top = 0
+        # Stamp of the visible version of IDs written concurrently more than once.
+        self.vis: dict[int, Stamp] = {}
         self.hidden: dict[int, list[tuple[tuple[bytes, ...], int, str]]] = {}
         self.groups: dict[bytes, Group] = {}
 
@@ -139,41 +147,71 @@ class StreamEntry(Entry):
         return b"stream"
 
     # ---- what an effect had not observed -------------------------------------------
-    def _unseen(self, ctx: Ctx | None) -> set[int]:
-        """IDs whose visible version the effect had not observed (concurrent adds)."""
-        out: set[int] = set()
-        if ctx is None or not self.recent:
-            return out
-        rid = self.rid
-        for o, (hl, sids) in self.recent.items():
+    def _unseen_adds(self, ctx: Ctx) -> Iterable[tuple[int, int, str]]:
+        """(ID, hlc, origin) of the adds applied here that the effect had not observed."""
+        for o, (hl, ms, sq) in self.recent.items():
             if o == ctx.origin:
                 continue  # its own earlier adds are observed; later ones are not here yet
             for i in range(bisect_right(hl, ctx.deps.get(o, 0)), len(hl)):
-                s = sids[i]
-                if rid.get(s) == (hl[i], o):
-                    out.add(s)
+                yield ms[i] << 64 | sq[i], hl[i], o
+
+    def _unseen(self, ctx: Ctx | None) -> set[int]:
+        """IDs whose visible version the effect had not observed (concurrent adds)."""
+        if ctx is None or not self.recent:
+            return set()
+        vis = self.vis
+        if not vis:
+            return {s for s, _h, _o in self._unseen_adds(ctx)}
+        out: set[int] = set()
+        for s, h, o in self._unseen_adds(ctx):
+            st = vis.get(s)
+            if st is None or st == (h, o):
+                out.add(s)
         return out
+
+    def unseen_ids(self, ctx: Ctx | None) -> set[int]:
+        """IDs with an add (of any version, deleted or not) the effect had not observed:
+        entries a cursor write does not cover (stream_cg)."""
+        if ctx is None or not self.recent:
+            return set()
+        return {s for s, _h, _o in self._unseen_adds(ctx)}
 
     def _observed_adds(self, ctx: Ctx | None) -> dict[str, int]:
         """Adds per origin the effect had observed (a prefix of each origin's adds)."""
         snap = dict(self.added)
         if ctx is None:
             return snap
-        for o, (hl, _sids) in self.recent.items():
+        for o, (hl, _ms, _sq) in self.recent.items():
             if o != ctx.origin:
                 snap[o] -= len(hl) - bisect_right(hl, ctx.deps.get(o, 0))
         return snap
 
-    def unseen_ids(self, ctx: Ctx | None) -> set[int]:
-        """IDs with an add (of any version, deleted or not) the effect had not observed:
-        entries a cursor write does not cover (stream_cg)."""
-        out: set[int] = set()
-        if ctx is None or not self.recent:
-            return out
-        for o, (hl, sids) in self.recent.items():
-            if o != ctx.origin:
-                out.update(sids[bisect_right(hl, ctx.deps.get(o, 0)):])
+    def _recent_adds(self, sid: int) -> list[Stamp]:
+        """Stamps of the adds of `sid` that are not causally stable. An origin's adds to a
+        stream usually have increasing IDs (each above the stream's last ID where it was
+        made): those are bisected; an origin whose IDs went back (DEL, XSETID) is scanned."""
+        m, q = sid >> 64, sid & M64
+        out: list[Stamp] = []
+        for o, (hl, ms, sq) in self.recent.items():
+            if o in self.unsorted:
+                out.extend((hl[i], o) for i in range(len(hl)) if ms[i] == m and sq[i] == q)
+                continue
+            lo = bisect_left(ms, m)
+            hi = bisect_right(ms, m, lo)
+            if lo < hi:
+                k = bisect_left(sq, q, lo, hi)
+                if k < hi and sq[k] == q:
+                    out.append((hl[k], o))
         return out
+
+    def _stamp_of(self, sid: int) -> Stamp:
+        """Stamp of the visible version of a held ID (STABLE once causally stable). Without
+        a `vis` entry the ID has had one add since it was last stable."""
+        st = self.vis.get(sid)
+        if st is not None:
+            return st
+        adds = self._recent_adds(sid)
+        return max(adds) if adds else STABLE
 
     # ---- writes ----------------------------------------------------------------------
     def add(self, sid: int, items: Sequence[bytes], ctx: Ctx, solo: bool) -> None:
@@ -184,8 +222,12 @@ class StreamEntry(Entry):
             self._collide(slot[0], slot[1], sid, items, cx)
         else:
             log.add(sid, items)
-            if cx is not None:
-                self.rid[sid] = (ctx.hlc, ctx.origin)
+            if cx is not None and self.recent and sid <= self.top and self._recent_adds(sid):
+                # Written before, deleted (its chunk is gone), not stable: from now on tell
+                # the versions apart.
+                self.vis[sid] = (cx.hlc, cx.origin)
+        if sid > self.top:
+            self.top = sid
         o = ctx.origin
         self.added[o] = self.added.get(o, 0) + 1
         self.lastv = _reg_write(self.lastv, sid, cx) if self.lastv else [(sid, 0, "") if cx is None
@@ -193,37 +235,42 @@ class StreamEntry(Entry):
         if cx is not None:
             r = self.recent.get(o)
             if r is None:
-                r = self.recent[o] = (array("q"), [])
+                r = self.recent[o] = (array("q"), array("Q"), array("Q"))
+            elif (sid >> 64, sid & M64) <= (r[1][-1], r[2][-1]):
+                self.unsorted.add(o)
             r[0].append(ctx.hlc)
-            r[1].append(sid)
+            r[1].append(sid >> 64)
+            r[2].append(sid & M64)
         if self.groups:
             for g in self.groups.values():
                 g.entry_added(sid, cx)
 
     def _collide(self, c: Chunk, j: int, sid: int, items: Sequence[bytes], cx: Ctx | None) -> None:
         """An ID already held: a concurrent add of the same explicit ID (or one whose
-        earlier version a concurrent delete removed)."""
+        earlier version a concurrent delete removed). From now on `vis` knows the stamp of
+        the ID's visible version (other IDs have one add: the one in `recent`)."""
         new: Stamp = STABLE if cx is None else (cx.hlc, cx.origin)
         if not c.is_live(j):
             self.log.revive(c, j, items)
-            self.rid[sid] = new
+            self.vis[sid] = new
             return
-        cur = self.rid.get(sid, STABLE)
+        cur = self._stamp_of(sid)
         losers = self.hidden.setdefault(sid, [])
         if new > cur:
             losers.append((tuple(c.items(j)), *cur))
             self.log.revive(c, j, items)
-            self.rid[sid] = new
+            self.vis[sid] = new
         else:
             losers.append((tuple(items), *new))
+            self.vis[sid] = cur
 
-    def _remove(self, sid: int, ctx: Ctx | None) -> bool:
-        """Observed-remove of the versions of one ID; True when its visible one went."""
+    def _remove(self, sid: int, ctx: Ctx | None, unseen: set[int]) -> bool:
+        """Observed-remove of the versions of one ID (`unseen`: IDs whose visible version
+        the effect had not observed); True when its visible one went."""
         losers = self.hidden.get(sid) if self.hidden else None
-        st = self.rid.get(sid)
         if losers:
             losers = [v for v in losers if not (ctx is None or ctx.observed(v[1], v[2]))]
-        gone = st is None or ctx is None or ctx.observed(*st)
+        gone = sid not in unseen
         if gone:
             if losers:
                 best = max(losers, key=lambda v: (v[1], v[2]))
@@ -231,7 +278,7 @@ class StreamEntry(Entry):
                 p = self.log.position(sid)
                 if p is not None:
                     self.log.revive(p[0], p[1], best[0])
-                self.rid[sid] = (best[1], best[2])
+                self.vis[sid] = (best[1], best[2])
                 gone = False
             elif not self.log.delete(sid):
                 gone = False
@@ -243,8 +290,9 @@ class StreamEntry(Entry):
         return gone
 
     def delete_ids(self, sids: Iterable[int], maxdel: int, ctx: Ctx | None) -> None:
+        unseen = self._unseen(ctx)
         for sid in sids:
-            self._remove(sid, ctx)
+            self._remove(sid, ctx, unseen)
         self.maxdel = _reg_write(self.maxdel, maxdel, ctx)
 
     def trim_upto(self, top: int, ctx: Ctx | None) -> None:
@@ -252,7 +300,7 @@ class StreamEntry(Entry):
         special = [s for s in self.hidden if s <= top] if self.hidden else []
         self.log.remove_upto(top, keep | set(special) if special else keep)
         for s in special:
-            self._remove(s, ctx)
+            self._remove(s, ctx, keep)
 
     def remove_observed(self, ctx: Ctx) -> None:
         keep = self._unseen(ctx)
@@ -262,7 +310,7 @@ class StreamEntry(Entry):
         else:
             self.log.remove_upto(MAX_SID, keep | set(special))
             for s in special:
-                self._remove(s, ctx)
+                self._remove(s, ctx, keep)
         self.lastv = _reg_drop(self.lastv, ctx)
         self.maxdel = _reg_drop(self.maxdel, ctx)
         self.ea = [v for v in self.ea if not ctx.observed(v[1], v[2])]
@@ -300,25 +348,18 @@ class StreamEntry(Entry):
     # ---- garbage collection ---------------------------------------------------------
     def gc(self, stable: Callable[[int, str], bool]) -> int:
         n = 0
-        rid = self.rid
         for o in list(self.recent):
-            hl, sids = self.recent[o]
+            hl, ms, sq = self.recent[o]
             k = 0
             while k < len(hl) and stable(hl[k], o):
-                s = sids[k]
-                if rid.get(s) == (hl[k], o):
-                    del rid[s]
                 k += 1
             if k:
                 n += k
                 if k == len(hl):
                     del self.recent[o]
+                    self.unsorted.discard(o)
                 else:
-                    del hl[:k]
-                    del sids[:k]
-        if rid and not self.recent:
-            n += len(rid)
-            rid.clear()
+                    del hl[:k], ms[:k], sq[:k]
         for sid in list(self.hidden):
             kept = [v for v in self.hidden[sid] if not stable(v[1], v[2])]
             n += len(self.hidden[sid]) - len(kept)
@@ -326,6 +367,11 @@ class StreamEntry(Entry):
                 self.hidden[sid] = kept
             else:
                 del self.hidden[sid]
+        if self.vis and not self.recent:
+            # Every add is stable: an ID's visible version no longer needs telling apart.
+            for sid in [s for s in self.vis if s not in self.hidden]:
+                del self.vis[sid]
+                n += 1
         for attr in ("lastv", "maxdel"):
             reg: Reg = getattr(self, attr)
             if reg and (len(reg) > 1 or reg[0][1]) and all(stable(v[1], v[2]) for v in reg):
@@ -348,8 +394,8 @@ class StreamEntry(Entry):
         return (
             STATE_VERSION, self.thlc, self.torigin, sys.byteorder, self.log.runs(),
             [(s, [(list(v[0]), v[1], v[2]) for v in vals]) for s, vals in sorted(self.hidden.items())],
-            sorted((s, h, o) for s, (h, o) in self.rid.items()),
-            [(o, list(hl), list(sids)) for o, (hl, sids) in sorted(self.recent.items())],
+            sorted((s, h, o) for s, (h, o) in self.vis.items()),
+            [(o, list(hl), list(ms), list(sq)) for o, (hl, ms, sq) in sorted(self.recent.items())],
             sorted(self.lastv), sorted(self.maxdel), dict(sorted(self.added.items())),
             dict(sorted(self.cut.items())),
             [(v, h, o, dict(sorted(snap.items()))) for v, h, o, snap in sorted(self.ea, key=lambda x: (x[1], x[2]))],
@@ -358,7 +404,7 @@ class StreamEntry(Entry):
 
     @classmethod
     def from_state(cls, s: Any) -> StreamEntry:
-        (version, thlc, torigin, order, runs, hidden, rid, recent, lastv, maxdel, added, cut, ea,
+        (version, thlc, torigin, order, runs, hidden, vis, recent, lastv, maxdel, added, cut, ea,
          groups) = s
         if version != STATE_VERSION:
             raise ValueError(f"stream state version {version} is not supported")
@@ -366,8 +412,12 @@ class StreamEntry(Entry):
         e.thlc, e.torigin = thlc, torigin
         e.log.load_runs(runs, order != sys.byteorder)
         e.hidden = {sid: [(tuple(v[0]), v[1], v[2]) for v in vals] for sid, vals in hidden}
-        e.rid = {sid: (h, o) for sid, h, o in rid}
-        e.recent = {o: (array("q", hl), list(sids)) for o, hl, sids in recent}
+        e.vis = {sid: (h, o) for sid, h, o in vis}
+        e.recent = {o: (array("q", hl), array("Q", ms), array("Q", sq)) for o, hl, ms, sq in recent}
+        e.top = max((max(ms[i] << 64 | sq[i] for i in range(len(ms))) for _hl, ms, sq in e.recent.values() if ms),
+                    default=0)
+        e.unsorted = {o for o, (_hl, ms, sq) in e.recent.items()
+                      if any((ms[i], sq[i]) >= (ms[i + 1], sq[i + 1]) for i in range(len(ms) - 1))}
         e.lastv = [(v, h, o) for v, h, o in lastv]
         e.maxdel = [(v, h, o) for v, h, o in maxdel]
         e.added = dict(added)
