@@ -93,6 +93,7 @@ def stamped_bytes_per_entry(n: int) -> float:
 
     rep = Replica("bench")
     rep.node.set_solo(False)
+    rep.node.op_listeners.clear()  # the simulation's own record of ops is not the server's memory
     ex, c = rep.node.execute, rep.client
     tracemalloc.start()
     s0 = tracemalloc.get_traced_memory()[0]

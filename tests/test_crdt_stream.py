@@ -156,6 +156,13 @@ def test_next_id_with_peers_is_tagged_and_monotonic() -> None:
     assert seq_for_ms(sid(9, 2 << 16 | 5), 9, tag) == sid(9, 3 << 16 | tag)
 
 
+def test_assign_tags_moves_clashing_tags_in_name_order() -> None:
+    # r1402.x and r2000.x share crc32 & 0xFFFF (60751); r26058.x's own tag is 60752.
+    tags = stream_util.assign_tags({"r1402.x", "r2000.x", "r26058.x"})
+    assert tags["r1402.x"] == 60751 and tags["r2000.x"] == 60752 and tags["r26058.x"] == 60753
+    assert stream_util.assign_tags({"r2000.x", "r26058.x"}) == {"r2000.x": 60751, "r26058.x": 60752}
+
+
 def test_origin_tags_differ_between_replicas_that_know_each_other() -> None:
     c = Cluster(3)
     c.run(0, "XADD", "s", "*", "f", "v")

@@ -6,7 +6,7 @@ exactly as Redis does (`ms-0`, then `ms-1`...). A replica with peers must never 
 ID another replica makes too, and every ID it makes must be above every ID it has seen:
 it takes `ms = max(now, last ms)` like Redis, but the sequence is `counter << 16 | tag`,
 where the tag is a 16-bit number derived from the replica's origin name (and moved off
-the tags of every other origin it knows of). Two replicas' IDs then differ in the low
+the tags of the other origins it knows of). Two replicas' IDs then differ in the low
 bits; a replica's own IDs grow with the counter.
 """
 from __future__ import annotations
@@ -110,17 +110,24 @@ def origin_tag(node: Node) -> int | None:
     cached = _TAGS.get(id(node))
     if cached is not None and cached[0] == origin and cached[1] == known:
         return cached[2]
-    # Tags of the other origins this replica knows of; on a clash the greater origin name
-    # moves to the next free tag, so two replicas that have exchanged ops never share one.
-    taken: dict[int, str] = {}
-    for o in sorted(ks.vv):
-        if o != origin:
-            taken.setdefault(zlib.crc32(o.encode()) & TAG_MASK, o)
-    tag = zlib.crc32(origin.encode()) & TAG_MASK
-    while tag in taken and taken[tag] < origin:
-        tag = (tag + 1) & TAG_MASK
+    tag = assign_tags({*ks.vv, origin})[origin]
     _TAGS[id(node)] = (origin, known, tag)
     return tag
+
+
+def assign_tags(origins: set[str]) -> dict[str, int]:
+    """Every origin takes its own tag, in name order, each moving up past the tags taken
+    before it: replicas that know the same origins (any two that have exchanged ops)
+    assign the same distinct tags."""
+    used: set[int] = set()
+    out: dict[str, int] = {}
+    for o in sorted(origins):
+        t = zlib.crc32(o.encode()) & TAG_MASK
+        while t in used:
+            t = (t + 1) & TAG_MASK
+        used.add(t)
+        out[o] = t
+    return out
 
 
 _TAGS: dict[int, tuple[str, int, int]] = {}
