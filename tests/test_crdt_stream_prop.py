@@ -21,6 +21,7 @@ from crdtredis.crdt.stream_log import (
     XGACK,
     XGCURSOR,
     XGPEL,
+    XGREAD,
     XGREMOVE,
     XLOAD,
     XSETID,
@@ -127,6 +128,16 @@ def spec(history: list[Eff]) -> dict[str, Any]:
                 destroys[g].append(E)
             late = {_sid(e[k], e[k + 1]) for k in range(8, len(e), 2)}
             cursors[g].append((_sid(e[4], e[5]), late, e[6], E))
+        elif code == XGREAD:
+            g, c = e[3], e[4]
+            k = 10 + 2 * e[9]
+            late = {_sid(e[j], e[j + 1]) for j in range(10, k, 2)}
+            cursors[g].append((_sid(e[6], e[7]), late, e[8], E))
+            if c is not None:
+                cadds.setdefault((g, c), []).append((e[5], E))
+                a = e[k:]
+                for j in range(0, len(a), 4):
+                    nacks.setdefault((g, _sid(a[j], a[j + 1])), []).append((c, a[j + 2], a[j + 3], E))
         elif code == XGREMOVE:
             if e[4] is None:
                 destroys[e[3]].append(E)

@@ -7,8 +7,9 @@ for; XREADGROUP `>` once its group has an entry it has not delivered (which, wit
 includes entries replicated late with lower IDs: crdt/stream_cg.py), and gets Redis's
 UNBLOCKED / NOGROUP errors when the key or the group goes away.
 
-XREADGROUP writes: `>` ships the group's new cursor (XGCURSOR) and the pending entries it
-created (XGPEL, unless NOACK); a history read ships the new delivery counts and times.
+XREADGROUP writes: `>` ships the group's new cursor and the pending entries it created in one
+effect (XGREAD; no pending entries with NOACK); a history read ships the new delivery counts
+and times (XGPEL).
 """
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from .. import errors
 from ..crdt.numbers import parse_int
 from ..crdt.stream_cg import INVALID_READ, Group
-from ..crdt.stream_log import XGCURSOR, XGPEL, StreamEntry, id_args
-from ..crdt.stream_store import MAX_SID, sid_str
+from ..crdt.stream_log import XGPEL, XGREAD, StreamEntry, id_args
+from ..crdt.stream_store import M64, MAX_SID, sid_str
 from ..keyspace import Db
 from ..reply import NULL_ARRAY, CommandError, ErrorReply, Reply
 from .blocking import Waiter
@@ -159,19 +160,19 @@ def serve_new(node: Node, db: Db, key: bytes, e: StreamEntry, gname: bytes, cons
             last = s
         elif read != INVALID_READ:
             read += 1  # a late entry (replicated below the cursor) is read now
-    done = {s for s, _items in out}
-    late = [x for s in low if s <= last and s not in done for x in id_args(s)]
-    new_consumer = g.consumer(consumer) is None
-    node.emit((XGCURSOR, db.index, key, gname, *id_args(last), read, False, *late))
+    late: list[int] = []
+    if low:
+        done = {s for s, _items in out}
+        late = [x for s in low if s <= last and s not in done for x in id_args(s)]
+    quads: list[int] = []
+    who: bytes | None = consumer
     if not noack:
-        quads: list[int] = []
         for s, _items in out:
-            quads += (*id_args(s), now, 1)
-        node.emit((XGPEL, db.index, key, gname, consumer, now, *quads))
-    elif new_consumer:
-        node.emit((XGPEL, db.index, key, gname, consumer, now))
-    else:
+            quads += (s >> 64, s & M64, now, 1)
+    elif g.consumer(consumer) is not None:
+        who = None  # NOACK of a known consumer: no write names it (its seen-time is local)
         _seen_here(e, gname, consumer, now)
+    node.emit((XGREAD, db.index, key, gname, who, now, last >> 64, last & M64, read, len(late) // 2, *late, *quads))
     return [[sid_str(s), items] for s, items in out]
 
 

@@ -51,6 +51,10 @@ XGREMOVE = 75  # (XGREMOVE, db, key, group, consumer | None)  DESTROY / DELCONSU
 XLOAD = 76  # (XLOAD, db, key, *(ms, seq, n, item1..itemn))  many adds (RENAME/COPY)
 XGPEL = 77  # (XGPEL, db, key, group, consumer, seen ms, *(ms, seq, time, count))  no items: consumer only
 XGACK = 78  # (XGACK, db, key, group, *(ms, seq))
+# XREADGROUP `>`: a cursor write and the deliveries in one effect (the hot read path).
+# consumer None: no consumer or pending write (NOACK of a known consumer).
+XGREAD = 79  # (XGREAD, db, key, group, consumer | None, seen ms, ms, seq, entries_read, nlate,
+#             *late ms, seq, *(ms, seq, time, count))
 
 STATE_VERSION = 1
 _BIG = sys.byteorder == "big"
@@ -540,6 +544,20 @@ def apply_xgpel(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     ks.settle(db, key)
 
 
+def apply_xgread(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
+    key = eff[2]
+    e = _for_write(ks, db, key, ctx)
+    cx = _cx(ks, ctx)
+    g = e.group_for_write(eff[3])
+    k = 10 + 2 * eff[9]
+    g.write_cursor(eff[6] << 64 | eff[7], _sids(eff[10:k]), eff[8], cx, e.unseen_ids(cx))
+    if eff[4] is not None:
+        a = eff[k:]
+        g.deliver(eff[4], eff[5], [(a[i] << 64 | a[i + 1], a[i + 2], a[i + 3]) for i in range(0, len(a) - 3, 4)], cx)
+    e.touch(ctx)
+    ks.settle(db, key)
+
+
 def apply_xgack(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     e = existing(db, eff[2])
     if e is None:
@@ -596,4 +614,5 @@ register_effect(XGREMOVE, apply_xgremove, StreamEntry.TYPE)
 register_effect(XLOAD, apply_xload, StreamEntry.TYPE)
 register_effect(XGPEL, apply_xgpel, StreamEntry.TYPE)
 register_effect(XGACK, apply_xgack, StreamEntry.TYPE)
+register_effect(XGREAD, apply_xgread, StreamEntry.TYPE)
 register_type(StreamEntry.TYPE, rebuild)

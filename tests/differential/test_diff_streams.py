@@ -276,6 +276,14 @@ STREAMS: dict[str, Script] = {
         ("XADD s * f v", TYPE), ("XADD s * f v", TYPE), "XLEN s", ("XRANGE s - +", NO_IDS),
         ("XREAD STREAMS s 0", TYPE), ("XADD s MAXLEN 1 * f w", TYPE), ("XRANGE s - +", NO_IDS),
     ],
+    "memory_usage": [
+        # The figure is this server's own estimate (docs/semantics.md): only its type and
+        # the argument handling are Redis's.
+        "XADD s 1-1 f v", ("MEMORY USAGE s", TYPE), ("MEMORY USAGE s SAMPLES 0", TYPE),
+        ("MEMORY USAGE s samples 3", TYPE), "MEMORY USAGE nokey", "MEMORY USAGE s SAMPLES -1",
+        "MEMORY USAGE s SAMPLES x", "MEMORY USAGE s FOO", "MEMORY USAGE s SAMPLES", "MEMORY USAGE",
+        "RPUSH l a", ("MEMORY USAGE l", TYPE), "SET str v", ("MEMORY USAGE str", TYPE), "MEMORY FOO",
+    ],
     "command_info": [
         (["COMMAND", "INFO", *STREAM_COMMANDS], COMMAND_INFO),
         ("COMMAND GETKEYS XREAD COUNT 2 STREAMS a b 0 0", UNORDERED),
