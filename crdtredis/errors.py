@@ -172,19 +172,6 @@ SRANDMEMBER_TOO_MANY = (
 )
 
 
-# lists (t_list.c); LMPOP/BLMPOP also use ZSET_NUMKEYS and ZSET_COUNT (same texts)
-INDEX_OUT_OF_RANGE = "ERR index out of range"
-LPOS_RANK_ZERO = (
-    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
-    "or use negative to start from the end of the list"
-)
-LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
-LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
-HRANDFIELD_TOO_MANY = (
-    "ERR value is out of range, a negative HRANDFIELD count returns at most 16777216 fields"
-)
-
-
 # streams (t_stream.c, blocked.c)
 def _cstr(b: bytes) -> str:
     # A C "%s" of an sds: stops at the first NUL; the reply must stay one line.
@@ -265,3 +252,17 @@ def subcommand_syntax(sub: bytes, cmd: str) -> str:
 
 # SORT (sort.c)
 SORT_BAD_SCORES = "ERR One or more scores can't be converted into double"
+
+
+# lists (t_list.c); LMPOP/BLMPOP also use ZSET_NUMKEYS and ZSET_COUNT (same texts)
+INDEX_OUT_OF_RANGE = "ERR index out of range"
+LPOS_RANK_ZERO = (
+    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
+    "or use negative to start from the end of the list"
+)
+LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
+LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
+HRANDFIELD_TOO_MANY = (
+    "ERR value is out of range, a negative HRANDFIELD count returns at most 16777216 fields"
+)
+

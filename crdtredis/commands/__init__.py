@@ -31,14 +31,14 @@ MODULES = (
     "persistence",
     "replication",
     "lists",
-    "sets",
-    "hashes",
-    "zsets",
     "streams",
     "stream_read",
     "stream_groups",
     "sort",
     "memory_cmd",
+    "sets",
+    "hashes",
+    "zsets",
 )
 
 _loaded = False
