@@ -30,6 +30,7 @@ SAME_OBJECT = "ERR source and destination objects are the same"
 SELECT_NOT_ALLOWED = "ERR SELECT is not allowed in cluster mode"
 TIMEOUT_NEGATIVE = "ERR timeout is negative"
 TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
+TIMEOUT_NOT_INT = "ERR timeout is not an integer or out of range"
 COUNT_NEGATIVE = "ERR value is out of range, must be positive"
 SWAPDB_UNSUPPORTED = (
     "ERR SWAPDB is not supported in active-active mode: swapping databases cannot be merged "
@@ -57,6 +58,14 @@ def unknown_command(name: bytes, args: list[bytes]) -> str:
 
 def unknown_subcommand(sub: bytes, cmd: str) -> str:
     return f"ERR unknown subcommand '{_sds_trunc(sub, 128)}'. Try {cmd.upper()} HELP."
+
+
+def subcommand_syntax(sub: bytes, cmd: str) -> str:
+    # addReplySubcommandSyntaxError: a known subcommand with the wrong number of arguments.
+    return (
+        f"ERR unknown subcommand or wrong number of arguments for '{_sds_trunc(sub, 128)}'. "
+        f"Try {cmd.upper()} HELP."
+    )
 
 
 def invalid_expire(cmd: str) -> str:
@@ -206,7 +215,6 @@ XREAD_GT_ID = (
     "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> "
     "<consumer> option."
 )
-TIMEOUT_NOT_INT = "ERR timeout is not an integer or out of range"
 ENTRIESREAD_RANGE = "ERR value for ENTRIESREAD must be positive or -1"
 XGROUP_NO_KEY = (
     "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to "
@@ -244,12 +252,6 @@ def xclaim_option(opt: bytes) -> str:
     return f"ERR Unrecognized XCLAIM option '{_cstr(opt)}'"
 
 
-def subcommand_syntax(sub: bytes, cmd: str) -> str:
-    # addReplySubcommandSyntaxError: the subcommand is printed with %.128s.
-    return (f"ERR unknown subcommand or wrong number of arguments for '{_cstr(sub[:128])}'. "
-            f"Try {cmd.upper()} HELP.")
-
-
 # SORT (sort.c)
 SORT_BAD_SCORES = "ERR One or more scores can't be converted into double"
 
@@ -265,4 +267,3 @@ LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
 HRANDFIELD_TOO_MANY = (
     "ERR value is out of range, a negative HRANDFIELD count returns at most 16777216 fields"
 )
-
