@@ -215,3 +215,51 @@ def test_rq_job_enqueued_at_one_replica_runs_by_a_burst_worker_at_the_other(tmp_
         assert nodes[0].client().xlen(f"rq:results:{job_id}") == 1
     finally:
         stop(nodes)
+
+
+def _events(p: Any, n: int) -> list[bytes]:
+    out: list[bytes] = []
+
+    def got() -> bool:
+        m = p.get_message(timeout=0.1)
+        if m and m["type"] == "pmessage":
+            out.append(m["data"])
+        return len(out) >= n
+
+    wait_until(got, timeout=20, interval=0.01, msg=f"{n} keyspace events (got {out})")
+    return out
+
+
+def test_stream_keyspace_events_local_and_replicated(tmp_path: Path) -> None:
+    from crdtredis.commands.stream_notify import HAS_NOTIFY
+
+    if not HAS_NOTIFY:
+        pytest.skip("keyspace notifications are not in this checkout")
+    nodes = pair(tmp_path)
+    try:
+        a, b = (n.client() for n in nodes)
+        for c in (a, b):
+            c.config_set("notify-keyspace-events", "Kt")
+        p = a.pubsub()
+        p.psubscribe("__keyspace@0__:*")
+        _events_ready = p.get_message(timeout=5)
+        assert _events_ready is not None and _events_ready["type"] == "psubscribe"
+        # The sequence of Redis's "stream events" test (unit/pubsub), at this replica.
+        a.xgroup_create("mystream", "mygroup", id="$", mkstream=True)
+        a.xgroup_createconsumer("mystream", "mygroup", "Bob")
+        eid = a.xadd("mystream", {"field1": "A"}, id="1")
+        a.xreadgroup("mygroup", "Alice", {"mystream": ">"})
+        a.xclaim("mystream", "mygroup", "Mike", 0, [eid], force=True)
+        a.xgroup_delconsumer("mystream", "mygroup", "Lee")
+        a.xautoclaim("mystream", "mygroup", "Bob", 0, eid)
+        a.xgroup_delconsumer("mystream", "mygroup", "Bob")
+        assert _events(p, 6) == [b"xgroup-create", b"xgroup-createconsumer", b"xadd", b"xgroup-createconsumer",
+                                 b"xgroup-createconsumer", b"xgroup-delconsumer"]
+        # Written at the other replica: the event fires here when the entry arrives.
+        b.xadd("mystream", {"f": "v"}, id="2")
+        assert _events(p, 1) == [b"xadd"]
+        b.xtrim("mystream", maxlen=0)
+        assert _events(p, 1) == [b"xtrim"]
+        p.close()
+    finally:
+        stop(nodes)

@@ -19,6 +19,7 @@ from ..crdt.stream_store import M64, MAX_SID, sid_str
 from ..reply import OK, CommandError, Reply, Status
 from .helpers import arg_int, check_type, db_of, lookup_read
 from .registry import command
+from .stream_notify import stream_event
 from .stream_util import parse_id, parse_interval, parse_strict, write_stream
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ def xgroup_create_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     elif g is not None:
         raise CommandError(errors.BUSYGROUP)
     node.emit((XGCURSOR, db.index, key, argv[3], *id_args(sid), read, True))
+    stream_event(node, b"xgroup-create", key, db.index)
     return OK
 
 
@@ -104,6 +106,7 @@ def xgroup_setid_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     assert e is not None
     sid = e.last_id() if argv[4] == b"$" else parse_id(argv[4])[0]
     node.emit((XGCURSOR, db.index, argv[2], argv[3], *id_args(sid), read, False))
+    stream_event(node, b"xgroup-setid", argv[2], db.index)
     return OK
 
 
@@ -115,6 +118,7 @@ def xgroup_destroy_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if g is None:
         return 0
     node.emit((XGREMOVE, db.index, argv[2], argv[3], None))
+    stream_event(node, b"xgroup-destroy", argv[2], db.index)
     return 1
 
 
@@ -127,6 +131,7 @@ def xgroup_createconsumer_cmd(node: Node, client: Client, argv: list[bytes]) -> 
     if g.consumer(argv[4]) is not None:
         return 0
     node.emit((XGPEL, db.index, argv[2], argv[3], argv[4], node.clock()))
+    stream_event(node, b"xgroup-createconsumer", argv[2], db.index)
     return 1
 
 
@@ -141,6 +146,7 @@ def xgroup_delconsumer_cmd(node: Node, client: Client, argv: list[bytes]) -> Rep
         return 0
     pending = len(c.pel)
     node.emit((XGREMOVE, db.index, argv[2], argv[3], argv[4]))
+    stream_event(node, b"xgroup-delconsumer", argv[2], db.index)
     return pending
 
 
@@ -352,7 +358,10 @@ def xclaim_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         quads: list[int] = []
         for s, (_c, t, cnt) in mine.items():
             quads += (*id_args(s), t, cnt)
+        new_consumer = g.consumer(cname) is None
         node.emit((XGPEL, dbi, key, gname, cname, now, *quads))
+        if new_consumer:
+            stream_event(node, b"xgroup-createconsumer", key, dbi)
     return out
 
 
@@ -413,5 +422,8 @@ def xautoclaim_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if deleted:
         node.emit((XGACK, db.index, argv[1], argv[2], *_flat(deleted)))
     if quads:
+        new_consumer = g.consumer(argv[3]) is None
         node.emit((XGPEL, db.index, argv[1], argv[2], argv[3], now, *quads))
+        if new_consumer:
+            stream_event(node, b"xgroup-createconsumer", argv[1], db.index)
     return [sid_str(nxt if nxt is not None else 0), claimed, [sid_str(s) for s in deleted]]

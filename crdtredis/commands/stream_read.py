@@ -27,6 +27,7 @@ from ..reply import NULL_ARRAY, CommandError, ErrorReply, Reply
 from .blocking import Waiter
 from .helpers import arg_int, check_type, db_of, lookup_read
 from .registry import command
+from .stream_notify import stream_event
 from .stream_util import keyed_reply, parse_strict, range_reply
 from .streams import estimate_read, range_has_tombstones
 
@@ -166,13 +167,16 @@ def serve_new(node: Node, db: Db, key: bytes, e: StreamEntry, gname: bytes, cons
         late = [x for s in low if s <= last and s not in done for x in id_args(s)]
     quads: list[int] = []
     who: bytes | None = consumer
+    known = g.consumer(consumer) is not None
     if not noack:
         for s, _items in out:
             quads += (s >> 64, s & M64, now, 1)
-    elif g.consumer(consumer) is not None:
+    elif known:
         who = None  # NOACK of a known consumer: no write names it (its seen-time is local)
         _seen_here(e, gname, consumer, now)
     node.emit((XGREAD, db.index, key, gname, who, now, last >> 64, last & M64, read, len(late) // 2, *late, *quads))
+    if not known:
+        stream_event(node, b"xgroup-createconsumer", key, db.index)
     return [[sid_str(s), items] for s, items in out]
 
 
@@ -199,6 +203,8 @@ def serve_history(node: Node, db: Db, key: bytes, e: StreamEntry, gname: bytes, 
             quads += (*id_args(s), now, (nk[4] if nk is not None else 0) + 1)
     if quads or c is None:
         node.emit((XGPEL, db.index, key, gname, consumer, now, *quads))
+        if c is None:
+            stream_event(node, b"xgroup-createconsumer", key, db.index)
     else:
         _seen_here(e, gname, consumer, now)
     return out

@@ -18,6 +18,7 @@ from ..keyspace import Db
 from ..reply import NULL_ARRAY, OK, CommandError, Map, Reply, Status
 from .helpers import arg_int
 from .registry import command
+from .stream_notify import stream_event
 from .stream_util import (
     TrimArgs,
     entry_reply,
@@ -82,8 +83,9 @@ def xadd_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
             raise CommandError(errors.XADD_TOO_LARGE)
     sync_layout(node)
     node.emit((XADD, db.index, key, sid >> 64, sid & M64, *items))
-    if a.strategy:
-        _trim(node, db, key, a)
+    stream_event(node, b"xadd", key, db.index)
+    if a.strategy and _trim(node, db, key, a):
+        stream_event(node, b"xtrim", key, db.index)
     return sid_str(sid)
 
 
@@ -149,6 +151,7 @@ def xdel_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     for s in present:
         args += (s >> 64, s & M64)
     node.emit((XDEL, db.index, argv[1], *id_args(maxdel), *args))
+    stream_event(node, b"xdel", argv[1], db.index)
     return len(present)
 
 
@@ -161,7 +164,10 @@ def xtrim_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     db, e = write_stream(node, client, argv[1])
     if e is None:
         return 0
-    return _trim(node, db, argv[1], a)
+    n = _trim(node, db, argv[1], a)
+    if n:
+        stream_event(node, b"xtrim", argv[1], db.index)
+    return n
 
 
 # XSETID key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]
@@ -196,6 +202,7 @@ def xsetid_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         if added != -1 and len(e) > added:
             raise CommandError(errors.XSETID_ADDED_BELOW_LEN)
     node.emit((XSETID, db.index, argv[1], *id_args(sid), added, *(id_args(maxdel) if maxdel else (-1, -1))))
+    stream_event(node, b"xsetid", argv[1], db.index)
     return OK
 
 
