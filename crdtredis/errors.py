@@ -235,6 +235,10 @@ XBLOCK_KEY_GONE = "UNBLOCKED the stream key no longer exists"
 XBLOCK_GROUP_GONE = "NOGROUP the consumer group this client was blocked on no longer exists"
 
 
+def block_from_script(cmd: bytes) -> str:
+    return f"ERR {_cstr(cmd)} command is not allowed with BLOCK option from scripts"
+
+
 def nogroup_xreadgroup(key: bytes, group: bytes) -> str:
     return (f"NOGROUP No such key '{_cstr(key)}' or consumer group '{_cstr(group)}' in XREADGROUP "
             "with GROUP option")

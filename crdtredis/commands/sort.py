@@ -122,8 +122,9 @@ def _sort(node: Node, client: Client, argv: list[bytes], readonly: bool) -> Repl
     e = lookup_read(node, db, argv[1])
     if e is not None and type(e) not in (SetEntry, ListEntry, ZsetEntry):
         raise CommandError(errors.WRONGTYPE)
-    if dontsort and type(e) is SetEntry and store is not None:
-        # A set has no order of its own: sort it so the stored list is deterministic.
+    if dontsort and type(e) is SetEntry and (store is not None or getattr(client, "script", False)):
+        # A set has no order of its own: sort it so the stored list (or a script's view,
+        # `client.script` in checkouts with scripting) is deterministic.
         dontsort, alpha, sortby = False, True, None
 
     elems: list[bytes]

@@ -50,7 +50,7 @@ class ReadArgs:
     ids: list[bytes] = field(default_factory=list)
 
 
-def parse_read(argv: list[bytes], xreadgroup: bool) -> ReadArgs:
+def parse_read(argv: list[bytes], xreadgroup: bool, script: bool = False) -> ReadArgs:
     a = ReadArgs()
     n = len(argv)
     streams_at = 0
@@ -59,6 +59,9 @@ def parse_read(argv: list[bytes], xreadgroup: bool) -> ReadArgs:
         more = n - i - 1
         o = argv[i].lower()
         if o == b"block" and more:
+            if script:
+                # Redis keeps this error for scripts (CLIENT_DENY_BLOCKING serves the rest).
+                raise CommandError(errors.block_from_script(argv[0]))
             i += 1
             t = parse_int(argv[i])
             if t is None:
@@ -280,7 +283,8 @@ def _no_serve(db: Db, key: bytes, e: Any) -> Any:
 
 
 def _read(node: Node, client: Client, argv: list[bytes], xreadgroup: bool) -> Reply:
-    a = parse_read(argv, xreadgroup)
+    # `client.script`: a script's pseudo-client, in checkouts with scripting.
+    a = parse_read(argv, xreadgroup, getattr(client, "script", False))
     db = db_of(node, client)
     gts = _resolve(node, db, a, xreadgroup)
     pairs: list[tuple[bytes, Any]] = []

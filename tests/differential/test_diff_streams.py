@@ -352,3 +352,22 @@ def test_streams(diff: Differ, case: ScriptCase) -> None:
 @pytest.mark.parametrize("case", scripts(SORTS))
 def test_sort(diff: Differ, case: ScriptCase) -> None:
     diff.run(case)
+
+
+FROM_SCRIPTS: Script = [
+    "XADD s 1-1 f v", "SADD set c a b 10 2",
+    ["EVAL", "return redis.call('XREAD', 'BLOCK', '0', 'STREAMS', 's', '$')", "0"],
+    ["EVAL", "return redis.call('xreadgroup', 'GROUP', 'g', 'c', 'BLOCK', '10', 'STREAMS', 's', '>')", "0"],
+    ["EVAL", "return redis.call('XREAD', 'COUNT', '1', 'STREAMS', 's', '0')", "0"],
+    ["EVAL", "return redis.call('SORT', KEYS[1], 'BY', 'nosort')", "1", "set"],
+    ["EVAL", "return redis.call('SORT', KEYS[1], 'BY', 'nosort', 'DESC', 'LIMIT', '1', '2')", "1", "set"],
+]
+
+
+def test_streams_and_sort_from_scripts(diff: Differ) -> None:
+    from tests.support.resp_client import RespConnection, decode
+
+    with RespConnection(port=diff.sub.port) as c:
+        if decode(c.call("COMMAND", "INFO", "EVAL"))[0] is None:
+            pytest.skip("this checkout has no scripting (EVAL)")
+    diff.run(FROM_SCRIPTS, "from_scripts")
