@@ -31,6 +31,7 @@ from ..keyspace import Db
 from ..reply import CommandError, Reply
 from .helpers import db_of, is_string, lookup_read, lookup_write
 from .registry import command
+from .stream_util import from_script
 from .zsets import strtod
 
 if TYPE_CHECKING:
@@ -122,9 +123,9 @@ def _sort(node: Node, client: Client, argv: list[bytes], readonly: bool) -> Repl
     e = lookup_read(node, db, argv[1])
     if e is not None and type(e) not in (SetEntry, ListEntry, ZsetEntry):
         raise CommandError(errors.WRONGTYPE)
-    if dontsort and type(e) is SetEntry and (store is not None or getattr(client, "script", False)):
-        # A set has no order of its own: sort it so the stored list (or a script's view,
-        # `client.script` in checkouts with scripting) is deterministic.
+    if dontsort and type(e) is SetEntry and (store is not None or from_script(client)):
+        # A set has no order of its own: sort it so the stored list (or what a script
+        # sees) is deterministic.
         dontsort, alpha, sortby = False, True, None
 
     elems: list[bytes]

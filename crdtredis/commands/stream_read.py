@@ -28,7 +28,7 @@ from .blocking import Waiter
 from .helpers import arg_int, check_type, db_of, lookup_read
 from .registry import command
 from .stream_notify import stream_event
-from .stream_util import keyed_reply, parse_strict, range_reply
+from .stream_util import from_script, keyed_reply, parse_strict, range_reply
 from .streams import estimate_read, range_has_tombstones
 
 if TYPE_CHECKING:
@@ -283,8 +283,7 @@ def _no_serve(db: Db, key: bytes, e: Any) -> Any:
 
 
 def _read(node: Node, client: Client, argv: list[bytes], xreadgroup: bool) -> Reply:
-    # `client.script`: a script's pseudo-client, in checkouts with scripting.
-    a = parse_read(argv, xreadgroup, getattr(client, "script", False))
+    a = parse_read(argv, xreadgroup, from_script(client))
     db = db_of(node, client)
     gts = _resolve(node, db, a, xreadgroup)
     pairs: list[tuple[bytes, Any]] = []

@@ -294,6 +294,11 @@ def range_reply(e: StreamEntry, start: int, end: int, count: int = 0, rev: bool 
     return [[sid_str(s), items] for s, items in e.log.range(start, end, count, rev)]
 
 
+def from_script(client: Client) -> bool:
+    """A script's pseudo-client (checkouts with scripting mark it `kind == "lua"`)."""
+    return getattr(client, "script", False) or client.kind == "lua"
+
+
 def keyed_reply(client: Client, pairs: list[tuple[bytes, Any]]) -> Any:
     """XREAD's reply: a map in RESP3, an array of [key, value] pairs in RESP2."""
     if client.resp == 3:
