@@ -34,6 +34,10 @@ def apply_flushdb(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
                 db.touch(key)
         db.data = {}
         db.expires = {}
+        # Blocked clients re-check their keys (XREADGROUP answers that its key is gone).
+        for cbs in list(db.waiters.values()):
+            for cb in list(cbs):
+                cb()
         return
     for key in list(db.data) + list(db.shadow) + list(db.expires):
         ks.remove_key_observed(db, key, ctx)
