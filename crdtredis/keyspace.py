@@ -379,9 +379,11 @@ class Keyspace:
             hidden[cls.TYPE] = h
         return h
 
-    def settle(self, db: Db, key: bytes) -> None:
+    def settle(self, db: Db, key: bytes, changed: bool = True) -> None:
         """After a write to `key`: drop empty entries and, if several types hold content,
-        make the one with the latest write visible (the key-level type register)."""
+        make the one with the latest write visible (the key-level type register).
+        `changed` False: the write changed nothing a reader sees (SADD of present members),
+        so WATCHes and blocked readers are not touched (Redis's signalModifiedKey)."""
         data = db.data
         e = data.get(key)
         hidden = db.shadow.get(key) if db.shadow else None
@@ -390,7 +392,7 @@ class Keyspace:
                 self.drop_empty(db, key, e)
             if db.expires and key in db.expires:
                 self.refresh_expiry(db, key)
-            if db.watched or db.waiters:
+            if changed and (db.watched or db.waiters):
                 db.touch(key)
             return
         cands = [h for h in hidden.values() if not _empty(h)]

@@ -258,9 +258,11 @@ def apply_sadd(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     e = db.data.get(key)
     if type(e) is not SetEntry:
         e = ks.entry_for(db, key, SetEntry, ctx)
+    m = e.m
+    changed = not (db.watched or db.waiters) or any(x not in m for x in eff[3:])
     e.add(eff[3:], None if ks.solo else ctx)
     e.touch(ctx)
-    ks.settle(db, key)
+    ks.settle(db, key, changed)
 
 
 def apply_srem(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
