@@ -15,7 +15,9 @@ not come from the op log (replay at start-up, a node without a data dir) are gro
 chunks the backlog encodes itself the first time a peer needs them.
 
 Positions are chunk numbers; the per-origin index and the coverage test work per chunk,
-so a peer's cursor moves over thousands of ops in one step.
+so a peer's cursor moves over thousands of ops in one step. A chunk keeps only its bytes
+and which seqs of which origins it holds: the bound counts encoded bytes (a SET is ~40),
+so the default 64 MB holds over a million ops, a long partition's worth.
 """
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ from bisect import bisect_right
 from collections.abc import Mapping
 
 from ..op import Op
-from ..wire.codec import OpEncoder, encode_op, split_records
+from ..wire import ops_pb2 as pb
+from ..wire.codec import OpDecoder, OpEncoder, encode_op, split_records
 
 # Rough per-op overhead of the Op object and its effect tuples, for the byte bound.
 _OP_OVERHEAD = 200
@@ -31,6 +34,8 @@ _OP_OVERHEAD = 200
 _LAZY_CHUNK_OPS = 256
 # Records larger than this are cut into several chunks.
 SPLIT_BYTES = 1 << 20
+# Bytes counted per chunk besides its encoding (the chunk, its span, index entries).
+_CHUNK_OVERHEAD = 256
 
 Bytes = bytes | memoryview
 
@@ -40,29 +45,24 @@ class TooOld(Exception):
 
 
 class Chunk:
-    __slots__ = ("ops", "blob", "span", "size", "_bounds")
+    __slots__ = ("ops", "blob", "span", "size", "n")
 
-    def __init__(self, ops: list[Op], blob: Bytes | None) -> None:
-        self.ops = ops
-        self.blob = blob  # None: not encoded yet (sealed the first time it is encoded)
+    def __init__(self, ops: list[Op] | None, blob: Bytes | None) -> None:
+        self.ops = ops  # only until encoded (a lazy chunk): then the bytes say it all
+        self.blob = blob
         # origin -> (first seq, last seq) of its ops in this chunk
         self.span: dict[str, tuple[int, int]] = {}
         self.size = 0
-        self._bounds: list[tuple[int, int]] | None = None
+        self.n = 0
 
     def encoded(self) -> Bytes:
         b = self.blob
         if b is None:
             out: list[bytes] = []
-            OpEncoder().encode_ops(self.ops, out)
+            OpEncoder().encode_ops(self.ops or (), out)
             b = self.blob = b"".join(out)
+            self.ops = None
         return b
-
-    def bounds(self) -> list[tuple[int, int]]:
-        """(start, end) of each op's record (tag, length, body) in the blob."""
-        if self._bounds is None:
-            self._bounds = split_records(self.encoded())
-        return self._bounds
 
 
 class _OriginIndex:
@@ -110,35 +110,47 @@ class Backlog:
         """The ops of one op-log record and its encoded ops (field 2 of an OpBatch)."""
         if not ops:
             return
-        if blob is not None and len(blob) > SPLIT_BYTES and len(ops) > 1:
+        if blob is None:
+            for op in ops:
+                self.add(op)
+            return
+        if len(blob) > SPLIT_BYTES and len(ops) > 1:
             # A huge record (big values, a long script) becomes several chunks, so a batch
             # stays near max_batch_bytes.
             for sub_ops, sub_blob in _split(ops, blob):
-                self._append(Chunk(sub_ops, sub_blob), sub_ops)
+                self._append(Chunk(None, sub_blob), sub_ops, len(sub_blob))
             return
-        self._append(Chunk(ops, blob), ops)
+        self._append(Chunk(None, blob), ops, len(blob))
 
     def add(self, op: Op) -> None:
         """One op without its encoding: joins the open lazy chunk, if any."""
         chs = self._chunks
         if len(chs) > self._head:
             c = chs[-1]
-            if c.blob is None and len(c.ops) < _LAZY_CHUNK_OPS:
+            if c.ops is not None and len(c.ops) < _LAZY_CHUNK_OPS:
                 c.ops.append(op)
-                self._note(c, self.end - 1, (op,))
+                self._note(c, self.end - 1, (op,), _size(op))
                 self._bound()
                 return
-        self._append(Chunk([op], None), (op,))
+        self._append(Chunk([op], None), (op,), _size(op))
 
-    def _append(self, c: Chunk, ops: list[Op] | tuple[Op, ...]) -> None:
+    def _append(self, c: Chunk, ops: list[Op] | tuple[Op, ...], size: int) -> None:
         self._chunks.append(c)
-        self._note(c, self.end - 1, ops)
+        self._note(c, self.end - 1, ops, size + _CHUNK_OVERHEAD)
         self._bound()
 
-    def _note(self, c: Chunk, pos: int, ops: list[Op] | tuple[Op, ...]) -> None:
+    def _encoded(self, c: Chunk) -> Bytes:
+        if c.blob is None:
+            before = c.size
+            b = c.encoded()
+            c.size = len(b) + _CHUNK_OVERHEAD
+            self.bytes += c.size - before
+            return b
+        return c.blob
+
+    def _note(self, c: Chunk, pos: int, ops: list[Op] | tuple[Op, ...], size: int) -> None:
         span = c.span
         index = self.index
-        size = 0
         for op in ops:
             effects = op.effects
             origin = op.origin
@@ -154,8 +166,8 @@ class Backlog:
                 idx.lasts.append(last)
                 idx.firsts.append(op.seq)
                 idx.poss.append(pos)
-            size += _size(op)
         c.size += size
+        c.n += len(ops)
         self.bytes += size
         self.n_ops += len(ops)
 
@@ -173,7 +185,7 @@ class Backlog:
         pos = self.start
         self.start += 1
         self.bytes -= c.size
-        self.n_ops -= len(c.ops)
+        self.n_ops -= c.n
         for origin, (_first, last) in c.span.items():
             self.evicted[origin] = last
             idx = self.index[origin]
@@ -231,39 +243,43 @@ class Backlog:
             if new == 0 and old > 0:
                 continue  # all of it is there already
             if old == 0:
-                b = c.encoded()
+                b = self._encoded(c)
                 parts.append(b)
-                n += len(c.ops)
+                n += c.n
                 size += len(b)
                 continue
-            k, sz = _partial(c, have, parts)
+            k, sz = _partial(self._encoded(c), have, parts)
             n += k
             size += sz
         return parts, n, p, False
 
 
-def _partial(c: Chunk, have: Mapping[str, int], parts: list[Bytes]) -> tuple[int, int]:
-    """The ops of `c` that `have` lacks: slices of the chunk's bytes; an op whose deps
-    were elided against an op left out is encoded again, with its deps."""
-    blob = c.encoded()
-    bounds = c.bounds()
+def _partial(blob: Bytes, have: Mapping[str, int], parts: list[Bytes]) -> tuple[int, int]:
+    """The ops of a chunk that `have` lacks: slices of the chunk's bytes; an op whose deps
+    were elided against an op left out is decoded and encoded again, with its deps."""
+    batch = pb.OpBatch()
+    batch.ParseFromString(blob)  # type: ignore[arg-type]  # any buffer works
     mv = memoryview(blob)
+    dec = OpDecoder()
     sent: set[str] = set()  # origins whose previous op in this chunk is in the output
     seen: set[str] = set()  # origins met earlier in this chunk
     n = size = 0
     get = have.get
-    for op, (s, e) in zip(c.ops, bounds, strict=True):
-        origin = op.origin
-        if op.seq + len(op.effects) - 1 > get(origin, 0):
+    for m, (s, e) in zip(batch.ops, split_records(blob), strict=True):
+        origin = m.origin
+        if m.seq + len(m.effects) - 1 > get(origin, 0):
             if origin in sent or origin not in seen:
                 part: Bytes = mv[s:e]
+                dec.note_deps(m)
             else:
-                body = encode_op(op)
+                body = encode_op(dec.from_message(m))
                 part = b"\x12" + _varint(len(body)) + body
             parts.append(part)
             sent.add(origin)
             n += 1
             size += len(part)
+        else:
+            dec.note_deps(m)
         seen.add(origin)
     return n, size
 
@@ -317,4 +333,4 @@ def _size(op: Op) -> int:
     return n
 
 
-_EMPTY = Chunk([], b"")
+_EMPTY = Chunk(None, b"")

@@ -127,7 +127,11 @@ class PeerLink:
 
     def _backoff(self) -> float:
         cfg = self.repl.config
-        base = cfg.retry_interval * (2 ** min(self.peer.retries, 6))
+        # Doubling from retry_interval, but a peer that is down is probed at least about
+        # once per sync interval: a healed link is used again within about that long (a
+        # 30 s cap made catch-up after a partition wait for the next probe, up to 45 s).
+        base = min(cfg.retry_interval * (2 ** min(self.peer.retries, 6)),
+                   max(cfg.sync_interval, cfg.retry_interval))
         if cfg.max_retries and self.peer.retries >= cfg.max_retries:
             # Past max_retries: the peer is down; probe it once per sync interval only.
             base = max(base, cfg.sync_interval)
