@@ -97,6 +97,18 @@ def test_backlog_splits_huge_records_into_decodable_chunks() -> None:
     assert got == ops
 
 
+def test_backlog_eviction_makes_old_requesters_too_old() -> None:
+    b = Backlog(2000)
+    for i in range(1, 50):
+        o = op("a", i)
+        b.add_record([o], _record([o]))
+    assert b.start > 0 and b.bytes <= 2000
+    with pytest.raises(TooOld):
+        b.first_needed({}, {"a": 49})
+    assert b.first_needed({"a": 48}, {"a": 49}) is not None
+    assert b.first_needed({"a": 49}, {"a": 49}) is None
+
+
 def test_backlog_lazy_chunks_group_ops_added_one_by_one() -> None:
     b = Backlog(1 << 30)
     ops = [op("a", i, deps={"q": 1}) for i in range(1, 11)]
