@@ -489,9 +489,10 @@ class Replication:
             head = self.state_batch()
             head.snapshot_needed = True
             return web.Response(body=head.SerializeToString(), content_type=CONTENT_TYPE)
-        if pos is None or peer.streaming:
+        if pos is None or (peer.streaming and batch.status != "joining"):
             # Nothing it lacks, or our push stream to it brings it (a pull would fetch the
-            # same ops a second time).
+            # same ops a second time). A joining replica takes no pushes: its pull must
+            # bring everything (pull_done makes it a member).
             return web.Response(body=self.batch_bytes([]), content_type=CONTENT_TYPE)
         parts, _n, _nxt, more = self.backlog.collect(pos, have, self.max_batch_ops, self.max_batch_bytes)
         return web.Response(body=self.batch_bytes(parts, more), content_type=CONTENT_TYPE)
