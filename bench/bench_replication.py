@@ -4,10 +4,10 @@
 
 1. **Origin cost** per write family (SET, INCR, LPUSH, SADD, HSET, ZADD): redis-benchmark
    `-c 50 -P 16` against one node, without peers and with 2 live peers; the origin's CPU
-   per write (utime + stime from /proc, counted until both peers hold every write) and its
-   ops/s. CPU pinning: the origin on core 0, the peers and redis-benchmark on core 1, so
-   the peers' work never runs on the origin's core. The same for redis-server with AOF
-   everysec, alone and as a master with 2 replicas, pinned alike.
+   per write (schedstat of all its threads, counted until both peers hold every write) and
+   its ops/s. CPU pinning: the origin and redis-benchmark on core 0, the peers on core 1,
+   so the peers' work never runs on the origin's core (nor steals the client's). The same
+   for redis-server with AOF everysec, alone and as a master with 2 replicas, pinned alike.
 2. **Replication lag** p50/p99 under a steady 10,000 writes/s at one node of 3 (write at A
    to visible at B, polled every 0.5 ms), beside a redis-server master and replica.
 3. **Partition and heal**: 2 nodes behind TCP proxies, cut for `--partition-s` seconds
@@ -101,7 +101,7 @@ def crdt_family_run(wd: str, peers: int, n: int, tag: str) -> dict[str, tuple[fl
         others = [redis.Redis(port=x.port) for x in nodes[1:]]
         for fam in FAMILIES:
             c0 = thread_cpu_ns(nodes[0].proc.pid)
-            res = redis_benchmark(nodes[0].port, fam, n, extra=BENCH_EXTRA, cpus=OTHERS_CPU)
+            res = redis_benchmark(nodes[0].port, fam, n, extra=BENCH_EXTRA, cpus=ORIGIN_CPU)
             if others:
                 want = vv(origin)
                 deadline = time.time() + 120
@@ -140,7 +140,7 @@ def redis_family_run(wd: str, replicas: int, n: int) -> dict[str, tuple[float, f
             time.sleep(0.05)
         for fam in FAMILIES:
             c0 = thread_cpu_ns(master.proc.pid)
-            res = redis_benchmark(master.port, fam, n, extra=BENCH_EXTRA, cpus=OTHERS_CPU)
+            res = redis_benchmark(master.port, fam, n, extra=BENCH_EXTRA, cpus=ORIGIN_CPU)
             off = int(m.info("replication")["master_repl_offset"])
             while replicas and not all(
                 int(redis.Redis(port=s.port).info("replication").get("slave_repl_offset", 0)) >= off
@@ -168,8 +168,8 @@ def cpu_bench(wd: str, runs: int, n: int) -> None:
             for f, v in res.items():
                 acc[k][f].append(v)
         print(f"run {r + 1}/{runs} done", file=sys.stderr)
-    print(f"\nredis-benchmark -n {n} -c 50 -P 16 per family; origin on core {ORIGIN_CPU}, peers and "
-          f"redis-benchmark on core {OTHERS_CPU}; medians of {runs} runs\n")
+    print(f"\nredis-benchmark -n {n} -c 50 -P 16 -r 1000000 per family; origin and redis-benchmark on core "
+          f"{ORIGIN_CPU}, peers on core {OTHERS_CPU}; medians of {runs} runs\n")
     print("| family | redis CPU µs/write alone / +2 replicas (ratio) | crdt CPU µs/write alone / +2 peers "
           "(ratio) | redis ops/s alone / +2 | crdt ops/s alone / +2 peers (ratio) |")
     print("|---|---|---|---|---|")
