@@ -9,10 +9,12 @@ memory a buffer brings.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from ..keyspace import effect_known
 from ..op import Op
+from ..wire.codec import OpDecoder
 
 if TYPE_CHECKING:
     from ..node import Node
@@ -20,6 +22,22 @@ if TYPE_CHECKING:
 
 class BadBatch(ValueError):
     """The batch is malformed or not causally deliverable; the message says why."""
+
+
+def decode_new(node: Node, msgs: Iterable[Any]) -> list[Op]:
+    """The ops of a parsed OpBatch, decoded, except those we already hold: a duplicate
+    (an op that reached us on another path too) costs a look at its seq, not a decode.
+    Its deps still update the decoder's context: the next op may elide them."""
+    dec = OpDecoder()
+    vv = node.keyspace.vv
+    out: list[Op] = []
+    for m in msgs:
+        n = len(m.effects)
+        if n and m.seq >= 1 and m.seq + n - 1 <= vv.get(m.origin, 0):
+            dec.note_deps(m)
+            continue
+        out.append(dec.from_message(m))
+    return out
 
 
 def validate(node: Node, ops: list[Op]) -> None:

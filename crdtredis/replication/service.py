@@ -27,10 +27,12 @@ from ..clock import vv_covers
 from ..keyspace import ExpiryReg, Keyspace
 from ..op import Op
 from ..wire import ops_pb2 as pb
-from ..wire.codec import DecodeError, OpDecoder, _varint
+from ..wire.codec import DecodeError
+from . import info_section as _info_section  # noqa: F401 - registers INFO replication
+from . import stream
 from .backlog import Backlog, TooOld
 from .cluster import ClusterGlue
-from .inbox import BadBatch, apply_batch
+from .inbox import BadBatch, apply_batch, decode_new
 from .membership import Membership, MemberView
 from .peer import Peer, PeerLink
 from .pubsub_link import PubsubLink
@@ -78,10 +80,11 @@ class Replication:
         node.replication = self
         node.keyspace.expiry_safe = self.expiry_safe
         self.pubsub_link = PubsubLink(self)  # pub/sub messages: not ops (pubsub_link.py)
+        self.streams_in = 0
+        # A stream message or push body may hold values up to proto-max-bulk-len.
+        self.max_message_bytes = config.proto_max_bulk_len + (16 << 20)
         if bool(config.peers):
             # A node without peers refuses replication traffic: no backlog to feed.
-            node.op_listeners.append(self._on_op)
-            node.remote_op_listeners.append(self._on_remote_op)
             node.replay_listeners.append(self.backlog.add)
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -94,6 +97,11 @@ class Replication:
             self.backlog.evicted.update(persistence.recovery.get("base_vv", {}))
             if persistence.oplog is not None and bool(self.config.peers):
                 persistence.oplog.retention = self.segment_retention
+                # Encode once: the backlog takes each record the op log writes, bytes and all.
+                persistence.oplog.record_listeners.append(self._on_record)
+        if bool(self.config.peers) and (persistence is None or persistence.oplog is None):
+            self.node.op_listeners.append(self._on_op)
+            self.node.remote_op_listeners.append(self._on_op)
         ssl_ctx: ssl.SSLContext | bool = False
         if self.config.tls_ca:
             ssl_ctx = ssl.create_default_context(cafile=self.config.tls_ca)
@@ -123,29 +131,38 @@ class Replication:
             await self.session.close()
 
     def add_routes(self, app: web.Application) -> None:
+        app.router.add_get(stream.ROUTE, self.handle_stream)
         app.router.add_post("/repl/push", self.handle_push)
         app.router.add_post("/repl/pull", self.handle_pull)
         app.router.add_get("/repl/snapshot", self.handle_snapshot)
         self.pubsub_link.add_routes(app)
 
     # ---- op stream -------------------------------------------------------------------------
+    def _on_record(self, ops: list[Op], blob: memoryview | None) -> None:
+        """A record the op log wrote: its ops, and their bytes (None: encode them here)."""
+        if blob is not None:
+            self.backlog.add_record(ops, blob)
+        else:
+            for op in ops:
+                self.backlog.add(op)
+        self._wake_pushers()
+
     def _on_op(self, op: Op) -> None:
+        """Without an op log: ops one by one, encoded when a peer first needs them."""
         self.backlog.add(op)
+        self._wake_pushers()
+
+    def _wake_pushers(self) -> None:
         for p in self.peers.values():
             if p.url is not None:
                 p.wake.set()
 
-    def _on_remote_op(self, op: Op) -> None:
-        self._on_op(op)
-        if self.apply_waiters:
-            self.apply_waiters = [w for w in self.apply_waiters if not w()]
-
     def receive(self, peer: Peer, batch: Any) -> int:
-        dec = OpDecoder()
-        ops = [dec.from_message(m) for m in batch.ops]
-        n = apply_batch(self.node, ops)
+        n = apply_batch(self.node, decode_new(self.node, batch.ops))
         peer.ops_received += n
         self.ops_in += n
+        if n and self.apply_waiters:
+            self.apply_waiters = [w for w in self.apply_waiters if not w()]
         return n
 
     # ---- acks, stability -------------------------------------------------------------------
@@ -316,11 +333,11 @@ class Replication:
         return found
 
     # ---- wire helpers ------------------------------------------------------------------------
-    def state_batch(self) -> Any:
+    def state_batch(self, version: int = 1) -> Any:
         ks = self.node.keyspace
         node = self.node
         st = self.cluster.state
-        b = pb.OpBatch(version=1, sender=node.origin, replica_id=node.replica_id, status=st.state,
+        b = pb.OpBatch(version=version, sender=node.origin, replica_id=node.replica_id, status=st.state,
                        cluster_id=st.cluster_id, proposal=st.proposal,
                        incarnation_ms=node.persistence.incarnation_ms if node.persistence else 0)
         b.vv.update(ks.vv)
@@ -334,20 +351,18 @@ class Replication:
             a.vh.update(vh)
         return b
 
-    def batch_bytes(self, encoded_ops: list[bytes], more: bool = False) -> bytes:
-        """An OpBatch with our vectors and the given pre-encoded ops (no re-encoding)."""
-        head = self.state_batch()
+    def batch_bytes(self, parts: list[Any], more: bool = False, version: int = 1) -> bytes:
+        """An OpBatch with our vectors and the given encoded ops: backlog parts, each
+        already framed as field 2 (`ops`), sent as they are."""
+        head = self.state_batch(version)
         head.more = more
-        parts = [head.SerializeToString()]
-        for b in encoded_ops:
-            parts.append(b"\x12" + _varint(len(b)) + b)
-        return b"".join(parts)
+        return b"".join((head.SerializeToString(), *parts))
+
+    def auth_headers(self) -> dict[str, str]:
+        return {TOKEN_HEADER: self.config.peer_token} if self.config.peer_token else {}
 
     def _headers(self) -> dict[str, str]:
-        h = {"Content-Type": CONTENT_TYPE}
-        if self.config.peer_token:
-            h[TOKEN_HEADER] = self.config.peer_token
-        return h
+        return {"Content-Type": CONTENT_TYPE, **self.auth_headers()}
 
     async def http_post(self, peer: Peer, path: str, body: bytes) -> tuple[int, bytes]:
         assert self.session is not None and peer.url is not None
@@ -386,39 +401,72 @@ class Replication:
             return None, _refuse(400, "body is not a protobuf OpBatch")
         if batch.version != 1:
             return None, _refuse(400, f"unsupported batch version {batch.version}")
-        if not batch.replica_id or not batch.sender:
-            return None, _refuse(400, "batch without sender / replica_id")
-        if batch.replica_id == self.node.replica_id and batch.sender != self.node.origin:
-            return None, _refuse(409, f"replica_id {batch.replica_id} is ours: two nodes share one id")
+        why = self._check_sender(batch)
+        if why is not None:
+            return None, _refuse(*why)
         return batch, None
+
+    def _check_sender(self, batch: Any) -> tuple[int, str] | None:
+        if not batch.replica_id or not batch.sender:
+            return 400, "batch without sender / replica_id"
+        if batch.replica_id == self.node.replica_id and batch.sender != self.node.origin:
+            return 409, f"replica_id {batch.replica_id} is ours: two nodes share one id"
+        return None
 
     # ---- routes ------------------------------------------------------------------------------
     async def handle_push(self, request: web.Request) -> web.Response:
         batch, bad = await self._read_batch(request)
         if bad is not None or batch is None:
             return bad or _refuse(400, "no batch")
+        status, reason, ack = self.accept_push(batch)
+        if ack is None:
+            return _refuse(status, reason)
+        headers = {REASON_HEADER: reason[:500]} if reason else None
+        return web.Response(status=status, body=ack, content_type=CONTENT_TYPE, headers=headers)
+
+    async def handle_stream(self, request: web.Request) -> web.StreamResponse:
+        return await stream.serve(self, request)
+
+    def take_push(self, body: bytes, version: int) -> tuple[int, str, bytes | None]:
+        """One stream message: (status, reason, our ack or None); 200 when applied."""
+        if self.node.loading:
+            return 503, "loading", None
+        batch = pb.OpBatch()
+        try:
+            batch.ParseFromString(body)
+        except Exception:  # noqa: BLE001 - protobuf's DecodeError
+            return 400, "body is not a protobuf OpBatch", None
+        if batch.version != version:
+            return 400, f"unsupported batch version {batch.version}", None
+        why = self._check_sender(batch)
+        if why is not None:
+            return why[0], why[1], None
+        return self.accept_push(batch, version)
+
+    def accept_push(self, batch: Any, version: int = 1) -> tuple[int, str, bytes | None]:
+        """Apply a pushed batch whole or not at all: (status, reason, ack or None)."""
         if not bool(self.config.peers):
-            return _refuse(409, "this node runs without peers; restart it with --peer to replicate")
+            return 409, "this node runs without peers; restart it with --peer to replicate", None
         why = self._refusal(batch, push=True)
         if why is not None:
-            return _refuse(409, why)
+            return 409, why, None
         peer = self.peer_for(batch.replica_id, batch.sender)
         try:
-            dec = OpDecoder()
-            ops = [dec.from_message(m) for m in batch.ops]
+            ops = decode_new(self.node, batch.ops)
         except DecodeError as e:
             self.rejected_batches += 1
-            return _refuse(400, f"bad op: {e}")
+            return 400, f"bad op: {e}", None
         try:
             n = apply_batch(self.node, ops)
         except BadBatch as e:
             self.rejected_batches += 1
-            return web.Response(status=422, body=self.state_batch().SerializeToString(),
-                                content_type=CONTENT_TYPE, headers={REASON_HEADER: str(e)[:500]})
+            return 422, str(e), self.state_batch(version).SerializeToString()
         peer.ops_received += n
         self.ops_in += n
+        if n and self.apply_waiters:
+            self.apply_waiters = [w for w in self.apply_waiters if not w()]
         self.note_ack(peer, batch)
-        return web.Response(body=self.state_batch().SerializeToString(), content_type=CONTENT_TYPE)
+        return 200, "", self.state_batch(version).SerializeToString()
 
     async def handle_pull(self, request: web.Request) -> web.Response:
         batch, bad = await self._read_batch(request)
@@ -441,10 +489,13 @@ class Replication:
             head = self.state_batch()
             head.snapshot_needed = True
             return web.Response(body=head.SerializeToString(), content_type=CONTENT_TYPE)
-        if pos is None:
+        if pos is None or (peer.streaming and batch.status != "joining"):
+            # Nothing it lacks, or our push stream to it brings it (a pull would fetch the
+            # same ops a second time). A joining replica takes no pushes: its pull must
+            # bring everything (pull_done makes it a member).
             return web.Response(body=self.batch_bytes([]), content_type=CONTENT_TYPE)
-        ops, _nxt, more = self.backlog.collect(pos, have, self.max_batch_ops, self.max_batch_bytes)
-        return web.Response(body=self.batch_bytes([b for _o, b in ops], more), content_type=CONTENT_TYPE)
+        parts, _n, _nxt, more = self.backlog.collect(pos, have, self.max_batch_ops, self.max_batch_bytes)
+        return web.Response(body=self.batch_bytes(parts, more), content_type=CONTENT_TYPE)
 
     async def handle_snapshot(self, request: web.Request) -> web.StreamResponse:
         bad = self._check_auth(request)
@@ -554,9 +605,10 @@ class Replication:
             "members": sorted(self.membership.members),
             "peers": [p.info(ks.vv, ks.vh) for p in self.peers.values()],
             "version_vector": dict(ks.vv),
-            "backlog_ops": len(self.backlog.ops),
+            "backlog_ops": self.backlog.n_ops,
             "backlog_bytes": self.backlog.bytes,
             "causal_buffer": 0,
+            "streams_in": self.streams_in,
             "rejected_batches": self.rejected_batches,
             "ops_in": self.ops_in,
             "snapshot_installs": self.snapshot_installs,
@@ -599,47 +651,3 @@ async def _fork_call(fn: Callable[..., Any], *args: Any) -> bool:
 
 __all__ = ["Replication", "TOKEN_HEADER"]
 
-
-def _info_replication(node: Node) -> list[tuple[str, Any]]:
-    repl = node.replication
-    if repl is None:
-        p = node.persistence
-        return [("crdt_sync_state", p.cluster.state if p is not None else "solo"), ("crdt_peers", 0)]
-    d = repl.info()
-    items: list[tuple[str, Any]] = [
-        ("crdt_sync_state", d["sync_state"]),
-        ("crdt_cluster_id", d["cluster_id"]),
-        ("crdt_members", ",".join(d["members"])),
-        ("crdt_peers", len(d["peers"])),
-        ("crdt_version_vector", _vv_text(d["version_vector"])),
-        ("crdt_backlog_ops", d["backlog_ops"]),
-        ("crdt_backlog_bytes", d["backlog_bytes"]),
-        ("crdt_causal_buffer", d["causal_buffer"]),
-        ("crdt_rejected_batches", d["rejected_batches"]),
-        ("crdt_ops_received", d["ops_in"]),
-        ("crdt_snapshot_installs", d["snapshot_installs"]),
-        ("crdt_gc_runs", d["gc_runs"]),
-        ("crdt_gc_dropped", d["gc_dropped"]),
-        ("crdt_gc_watermark", _vv_text(d["gc_watermark"])),
-    ]
-    for i, p in enumerate(d["peers"]):
-        items.append((
-            f"peer{i}",
-            f"url={p['url']},replica_id={p['replica_id']},state={p['state']},lag_ops={p['lag_ops']},"
-            f"lag_ms={p['lag_ms']},last_contact={p['last_contact']},retries={p['retries']},"
-            f"bytes_in={p['bytes_in']},bytes_out={p['bytes_out']},acked={_vv_text(p['acked_vv'])}",
-        ))
-    return items
-
-
-def _vv_text(vv: dict[str, int]) -> str:
-    return ";".join(f"{k}:{v}" for k, v in sorted(vv.items()))
-
-
-def _register_info() -> None:
-    from ..info import register_info_provider
-
-    register_info_provider("replication", _info_replication)
-
-
-_register_info()

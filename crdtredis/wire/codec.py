@@ -254,6 +254,28 @@ class OpEncoder:
                 out.append(body)
 
 
+def split_records(buf: bytes | memoryview) -> list[tuple[int, int]]:
+    """(start, end) of each `ops` field (tag 0x12, length, Op) in an OpBatch's encoded ops."""
+    out: list[tuple[int, int]] = []
+    i = 0
+    n = len(buf)
+    while i < n:
+        if buf[i] != 0x12:
+            raise ValueError(f"not an ops field at offset {i}")
+        j = i + 1
+        ln = shift = 0
+        while True:
+            b = buf[j]
+            j += 1
+            ln |= (b & 0x7F) << shift
+            if b < 0x80:
+                break
+            shift += 7
+        out.append((i, j + ln))
+        i = j + ln
+    return out
+
+
 def encode_op(op: Op) -> bytes:
     """Self-contained encoding (full deps)."""
     return OpEncoder().encode(op)
@@ -322,6 +344,11 @@ class OpDecoder:
         if m.version != FORMAT_VERSION:
             raise DecodeError(f"unsupported record format version {m.version}")
         return [self.from_message(x) for x in m.ops]
+
+    def note_deps(self, m: Any) -> None:
+        """Keep the deps context of an op that is not decoded (a duplicate)."""
+        if not m.deps_same:
+            self._last_deps[m.origin] = dict(m.deps)
 
     def from_message(self, m: Any) -> Op:
         if m.version != FORMAT_VERSION:
