@@ -1,5 +1,7 @@
 """The fast op-log record decoder (wire/fastdec.py) agrees with the protobuf path: on
-random ops (canonical or not), across records sharing a deps context, and on damage."""
+random ops (canonical or not), across records sharing a deps context, and on damage.
+Every test runs the module as written and, when setup.py compiled it (mypyc), the
+compiled copy that recovery uses."""
 from __future__ import annotations
 
 import pytest
@@ -7,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crdtredis.op import Op
+from crdtredis.wire import fastdec
 from crdtredis.wire.codec import DecodeError, OpDecoder, OpEncoder
-from crdtredis.wire.fastdec import FastOpDecoder
+from crdtredis.wire.fastdec import FastOpDecoder, new_decoder
 from tests.test_wire_codec import ops
 
 # Mostly the kinds the fast path handles, so most records take it.
@@ -35,20 +38,26 @@ def record(enc: OpEncoder, batch: list[Op]) -> bytes:
     return b"".join(out)
 
 
-def both(records: list[bytes]) -> tuple[list[object], list[object], FastOpDecoder]:
-    slow, fast = OpDecoder(), FastOpDecoder()
-    a: list[object] = []
-    b: list[object] = []
+# The module as written, and the compiled copy when there is one.
+FACTORIES = [FastOpDecoder] + ([new_decoder] if fastdec.compiled() else [])
+
+
+def both(records: list[bytes]) -> tuple[list[object], list[object], list[object]]:
+    """What protobuf, the pure decoder and the compiled one (or the pure one again)
+    make of the same records, in order."""
+    decs = [OpDecoder(), FastOpDecoder(), new_decoder()]
+    outs: list[list[object]] = [[], [], []]
     for r in records:
-        for dec, out in ((slow, a), (fast, b)):
+        for dec, out in zip(decs, outs, strict=True):
             try:
                 out.append(dec.decode_batch(r))
             except DecodeError as e:
                 out.append(("error", str(e)))
-    return a, b, fast
+    assert outs[1] == outs[2]
+    return outs[0], outs[1], decs
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.lists(fast_ops | ops, min_size=1, max_size=5), min_size=1, max_size=4))
 def test_agrees_with_protobuf(batches: list[list[Op]]) -> None:
     enc = OpEncoder()
@@ -58,7 +67,7 @@ def test_agrees_with_protobuf(batches: list[list[Op]]) -> None:
     assert [op for batch in a for op in batch] == [op for batch in batches for op in batch]  # type: ignore[attr-defined]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(fast_ops, min_size=1, max_size=5), st.data())
 def test_damaged_records_agree(batch: list[Op], data: st.DataObject) -> None:
     rec = record(OpEncoder(), batch)
@@ -74,13 +83,14 @@ def test_damaged_records_agree(batch: list[Op], data: st.DataObject) -> None:
     assert a == b
 
 
-def test_canonical_records_take_the_fast_path() -> None:
+@pytest.mark.parametrize("factory", FACTORIES)
+def test_canonical_records_take_the_fast_path(factory) -> None:
     enc = OpEncoder()
     ops1 = [Op("n.1", 1, 1 << 57, {}, [(10, 0, b"k", b"v", 0, None)]),
             Op("n.1", 2, (1 << 57) + 1, {}, [(12, 3, b"c", -5), (20, 0, b"l", 0, "", 0, -1, b"a", b"b")]),
             Op("n.1", 4, (1 << 57) + 3, {"p.2": 7}, [(11, 0, b"k", True, False, None, "s")])]
     rec = record(enc, ops1)
-    fast = FastOpDecoder()
+    fast = factory()
     assert fast.decode_batch(rec) == ops1
     assert (fast.fast, fast.fallbacks) == (1, 0)
     # The deps context carries over to the next record (deps_same).
@@ -89,4 +99,4 @@ def test_canonical_records_take_the_fast_path() -> None:
     assert fast.fast == 2
     # deps_same without context: protobuf's error.
     with pytest.raises(DecodeError):
-        FastOpDecoder().decode_batch(record(enc, ops2))
+        factory().decode_batch(record(enc, ops2))

@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..wire.codec import DecodeError, OpDecoder
-from ..wire.fastdec import FastOpDecoder
+from ..wire.fastdec import new_decoder
 from .framing import MAGIC_SIZE, SEG_MAGIC, scan
 from .manifest import (
     JOINING,
@@ -218,7 +218,7 @@ def recover(node: Node, data_dir: str, opened: Opened) -> dict[str, float]:
             raise StorageError(f"{path}: offset 0: not a crdt-redis segment (bad magic); "
                                + REPAIR_HINT.format(dir=data_dir))
         records, bad = scan(data, MAGIC_SIZE)
-        dec = FastOpDecoder()
+        dec = new_decoder()
         for off, payload in records:
             try:
                 ops = dec.decode_batch(payload)
