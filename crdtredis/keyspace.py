@@ -31,14 +31,11 @@ syncs its state first, so its ops observe everything too. Replay is therefore a 
 of the log (and the durable state), never of the current configuration.
 
 Strings, the hot type, are stored as plain `(value, hlc, origin)` tuples (DESIGN §7:
-per-key memory); every other entry is an `Entry` object. A plain string without a TTL whose
-write is causally stable (at once on a solo replica, at GC otherwise) keeps a *coarse*
-stamp: its hlc rounded down to the second, one shared int object per second (`coarse`)
-instead of a 32-byte int per key (issue 12: memory per key). That loses nothing: every
-future op observes the exact stamp, so it observes the coarse one too (same origin, lower
-hlc), and every future write is later than both; only OBJECT IDLETIME reads the time, at a
-second's resolution. A string with a TTL keeps its exact stamp (ExpiryReg ties a SET-kind
-TTL to the stamp of the value it was written with).
+per-key memory); every other entry is an `Entry` object. A stable plain string without TTL
+(solo: at once; else at GC) keeps its hlc rounded down to the second, one shared int per
+second (`coarse`), not a 32-byte int per key: every future op observes and outranks it as
+it would the exact stamp (OBJECT IDLETIME reads it, at a second's resolution). A TTL'd
+string keeps its exact stamp: ExpiryReg ties a SET-kind TTL to it.
 """
 from __future__ import annotations
 
