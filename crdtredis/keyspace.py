@@ -31,7 +31,11 @@ syncs its state first, so its ops observe everything too. Replay is therefore a 
 of the log (and the durable state), never of the current configuration.
 
 Strings, the hot type, are stored as plain `(value, hlc, origin)` tuples (DESIGN §7:
-per-key memory); every other entry is an `Entry` object.
+per-key memory); every other entry is an `Entry` object. A stable plain string without TTL
+(solo: at once; else at GC) keeps its hlc rounded down to the second, one shared int per
+second (`coarse`), not a 32-byte int per key: every future op observes and outranks it as
+it would the exact stamp (OBJECT IDLETIME reads it, at a second's resolution). A TTL'd
+string keeps its exact stamp: ExpiryReg ties a SET-kind TTL to it.
 """
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from .clock import LOGICAL_BITS as _LOGICAL_BITS
 from .op import Ctx, Effect, Op
 
 if TYPE_CHECKING:
@@ -296,6 +301,8 @@ class Keyspace:
         # command, so it tells "this command emptied the key" (Node._typed_write).
         self.emptied: tuple[int, bytes] | None = None
         self._ctx = Ctx(origin, 0, 0, {})
+        # Coarse stamps (see the module docstring): rounded hlc -> the one shared int object.
+        self._coarse: dict[int, int] = {}
         # Function libraries: replicated data that is not a key (crdt/functions.py).
         from .crdt.functions import FunctionLibs
 
@@ -360,6 +367,17 @@ class Keyspace:
         self.vv[self.origin] = seq
         self.vh[self.origin] = hlc
         self.dirty += 1
+
+    def coarse(self, hlc: int) -> int:
+        """`hlc` rounded down to its second, as a shared object (module docstring)."""
+        ms = hlc >> _LOGICAL_BITS
+        c = (ms - ms % 1000) << _LOGICAL_BITS
+        got = self._coarse.get(c)
+        if got is None:
+            if len(self._coarse) >= 4096:
+                self._coarse.clear()
+            got = self._coarse[c] = c
+        return got
 
     # ---- typed access used by CRDT apply functions -------------------------------------
     def entry_for(self, db: Db, key: bytes, cls: type[Entry], ctx: Ctx) -> Any:
@@ -518,10 +536,14 @@ class Keyspace:
             if fold is not None:
                 t = fold(stable)
                 if t is not None:
-                    db.data[key] = t
+                    db.data[key] = e = t
                     n += 1
             else:
                 n += e.gc(stable)
+        if type(e) is tuple and key not in db.expires and stable(e[1], e[2]):
+            c = self.coarse(e[1])
+            if c is not e[1]:
+                db.data[key] = (e[0], c, e[2])  # stable, no TTL: the coarse stamp (module doc)
         hidden = db.shadow.get(key)
         if hidden:
             for h in hidden.values():

@@ -134,13 +134,13 @@ def apply_set(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     data = db.data
     e = data.get(key)
     shadowed = bool(db.shadow) and key in db.shadow
-    if type(e) is tuple and not shadowed and ctx.observed(e[1], e[2]):
-        data[key] = (eff[3], ctx.hlc, ctx.origin)
-    elif e is None and not shadowed:
-        data[key] = (eff[3], ctx.hlc, ctx.origin)
+    mode = eff[4]
+    if (e is None or type(e) is tuple and ctx.observed(e[1], e[2])) and not shadowed:
+        # Solo and no TTL: stable at once, so the coarse stamp (keyspace module docstring).
+        data[key] = (eff[3], ks.coarse(ctx.hlc) if ks.solo and mode == codes.TTL_CLEAR else ctx.hlc,
+                     ctx.origin)
     else:
         _set_slow(ks, db, key, eff[3], ctx)
-    mode = eff[4]
     if mode == codes.TTL_CLEAR:
         if db.expires and key in db.expires:
             ks.clear_expiry_observed(db, key, ctx)
