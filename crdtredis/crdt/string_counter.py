@@ -21,6 +21,7 @@ from ..op import Ctx, Effect
 from . import codes
 from .counter_reg import CounterReg, Val
 from .numbers import incr_value
+from .schema import BYTES, DELTA, INT64, fixed, one_of, optional
 
 
 class CounterStr(Entry):
@@ -222,5 +223,6 @@ def string_value(e: Any) -> bytes:
     return e.value  # type: ignore[no-any-return]
 
 
-register_effect(codes.SET, apply_set, STRING)
-register_effect(codes.INCR, apply_incr, STRING)
+register_effect(codes.SET, apply_set, STRING,
+                check=fixed(BYTES, one_of(codes.TTL_CLEAR, codes.TTL_KEEP, codes.TTL_SET), optional(INT64)))
+register_effect(codes.INCR, apply_incr, STRING, check=fixed(DELTA))
