@@ -12,11 +12,8 @@ its cluster status (joining and founding: cluster.py).
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import os
-import ssl
-import tempfile
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,16 +21,28 @@ import aiohttp
 from aiohttp import web
 
 from ..clock import vv_covers
+from ..http_guard import (
+    PEER_CONTENT_TYPE,
+    REASON_HEADER,
+    TOKEN_HEADER,
+    BodyError,
+    peer_preflight,
+    read_body,
+    refuse,
+)
 from ..keyspace import ExpiryReg, Keyspace
 from ..op import Op
+from ..tls import peer_client_context
 from ..wire import ops_pb2 as pb
 from ..wire.codec import DecodeError, OpDecoder, _varint
+from .admission import refusal as admission_refusal
 from .backlog import Backlog, TooOld
 from .cluster import ClusterGlue
 from .inbox import BadBatch, apply_batch
 from .membership import Membership, MemberView
 from .peer import Peer, PeerLink
 from .pubsub_link import PubsubLink
+from .snapshot_share import SharedSnapshot
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -41,9 +50,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("crdtredis.replication")
 
-TOKEN_HEADER = "X-CRDT-Token"
-REASON_HEADER = "X-CRDT-Reason"
-CONTENT_TYPE = "application/x-protobuf"
+CONTENT_TYPE = PEER_CONTENT_TYPE
 
 
 class Replication:
@@ -59,7 +66,8 @@ class Replication:
             self.peers[url.rstrip("/")] = Peer(url)
         self.cluster = ClusterGlue(node, config)
         self.forgotten: set[str] = set(config.forget_peers) | set(self.cluster.state.forgotten)
-        self.membership = Membership(node.replica_id, on_new_member=self._member_added)
+        self.membership = Membership(node.replica_id, on_new_member=self._member_added,
+                                     limit=config.max_members)
         self.membership.forgotten = set(self.forgotten)
         for rid, origin in self.cluster.state.members.items():
             self.membership.members.setdefault(rid, _view(rid, origin))
@@ -78,6 +86,7 @@ class Replication:
         node.replication = self
         node.keyspace.expiry_safe = self.expiry_safe
         self.pubsub_link = PubsubLink(self)  # pub/sub messages: not ops (pubsub_link.py)
+        self.snapshots = SharedSnapshot(config.data_dir, self._write_snapshot)
         if bool(config.peers):
             # A node without peers refuses replication traffic: no backlog to feed.
             node.op_listeners.append(self._on_op)
@@ -94,15 +103,16 @@ class Replication:
             self.backlog.evicted.update(persistence.recovery.get("base_vv", {}))
             if persistence.oplog is not None and bool(self.config.peers):
                 persistence.oplog.retention = self.segment_retention
-        ssl_ctx: ssl.SSLContext | bool = False
-        if self.config.tls_ca:
-            ssl_ctx = ssl.create_default_context(cafile=self.config.tls_ca)
-            if self.config.tls_cert:
-                ssl_ctx.load_cert_chain(self.config.tls_cert, self.config.tls_key)
+        if self.config.peers and not self.config.peer_token:
+            log.warning("peers are configured but no peer_token: anyone who reaches the HTTP port can "
+                        "replicate writes into this node (docs/security.md); set peer_token on every replica")
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.config.sync_timeout,
                                         sock_read=max(self.config.sync_timeout, 30.0))
+        # https peers are always verified (tls_ca, else the system CAs); idle connections are
+        # dropped before a peer's server drops them (http.start_http keepalive_timeout).
         self.session = aiohttp.ClientSession(
-            timeout=timeout, connector=aiohttp.TCPConnector(ssl=ssl_ctx, limit=64)
+            timeout=timeout,
+            connector=aiohttp.TCPConnector(ssl=peer_client_context(self.config), limit=64, keepalive_timeout=30),
         )
         for p in self.peers.values():
             if p.replica_id in self.forgotten:
@@ -114,6 +124,7 @@ class Replication:
         self.pubsub_link.start()
 
     async def stop(self) -> None:
+        self.snapshots.close()
         await self.pubsub_link.stop()
         for t in self.tasks:
             t.cancel()
@@ -358,27 +369,25 @@ class Replication:
             self.last_reason = r.headers.get(REASON_HEADER, "")
             return r.status, data
 
-    def _check_auth(self, request: web.Request) -> web.Response | None:
-        token = self.config.peer_token
-        if not token:
-            return None
-        got = request.headers.get(TOKEN_HEADER, "")
-        if not got:
-            return _refuse(401, "missing peer token")
-        if not hmac.compare_digest(got.encode(), token.encode()):
-            return _refuse(403, "wrong peer token")
-        return None
+    async def read_peer_body(self, request: web.Request) -> tuple[bytes, web.Response | None]:
+        """A peer POST's body once its headers pass (http_guard.peer_preflight): token,
+        client certificate, content type and length are checked before any of it is read."""
+        bad = peer_preflight(request, self.config)
+        if bad is not None:
+            return b"", bad
+        if not self.config.peers:
+            return b"", refuse(409, "this node runs without peers; restart it with --peer to replicate", close=True)
+        if self.node.loading:
+            return b"", refuse(503, "loading", close=True)
+        try:
+            return await read_body(request, self.config.peer_max_body, self.config.http_header_timeout), None
+        except BodyError as e:
+            return b"", refuse(e.status, e.reason, close=True)
 
     async def _read_batch(self, request: web.Request) -> tuple[Any | None, web.Response | None]:
-        bad = self._check_auth(request)
+        body, bad = await self.read_peer_body(request)
         if bad is not None:
             return None, bad
-        if self.node.loading:
-            return None, _refuse(503, "loading")
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return None, _refuse(413, "batch too large")
         batch = pb.OpBatch()
         try:
             batch.ParseFromString(body)
@@ -392,29 +401,33 @@ class Replication:
             return None, _refuse(409, f"replica_id {batch.replica_id} is ours: two nodes share one id")
         return batch, None
 
+    def _admit(self, batch: Any, ops: list[Op], push: bool) -> str | None:
+        """Why a parsed push or pull must be refused (409): identity, cluster size
+        (admission.py), forgotten replicas and the cluster state (cluster.py)."""
+        return admission_refusal(self, batch, ops) or self._refusal(batch, push=push)
+
     # ---- routes ------------------------------------------------------------------------------
     async def handle_push(self, request: web.Request) -> web.Response:
         batch, bad = await self._read_batch(request)
         if bad is not None or batch is None:
             return bad or _refuse(400, "no batch")
-        if not bool(self.config.peers):
-            return _refuse(409, "this node runs without peers; restart it with --peer to replicate")
-        why = self._refusal(batch, push=True)
-        if why is not None:
-            return _refuse(409, why)
-        peer = self.peer_for(batch.replica_id, batch.sender)
         try:
             dec = OpDecoder()
             ops = [dec.from_message(m) for m in batch.ops]
         except DecodeError as e:
             self.rejected_batches += 1
             return _refuse(400, f"bad op: {e}")
+        why = self._admit(batch, ops, push=True)
+        if why is not None:
+            return _refuse(409, why)
         try:
             n = apply_batch(self.node, ops)
         except BadBatch as e:
             self.rejected_batches += 1
             return web.Response(status=422, body=self.state_batch().SerializeToString(),
                                 content_type=CONTENT_TYPE, headers={REASON_HEADER: str(e)[:500]})
+        # Only now: a refused batch leaves no trace of its sender.
+        peer = self.peer_for(batch.replica_id, batch.sender)
         peer.ops_received += n
         self.ops_in += n
         self.note_ack(peer, batch)
@@ -424,9 +437,7 @@ class Replication:
         batch, bad = await self._read_batch(request)
         if bad is not None or batch is None:
             return bad or _refuse(400, "no batch")
-        if not bool(self.config.peers):
-            return _refuse(409, "this node runs without peers; restart it with --peer to replicate")
-        why = self._refusal(batch, push=False)
+        why = self._admit(batch, [], push=False)
         if why is not None:
             return _refuse(409, why)
         peer = self.peer_for(batch.replica_id, batch.sender)
@@ -447,34 +458,19 @@ class Replication:
         return web.Response(body=self.batch_bytes([b for _o, b in ops], more), content_type=CONTENT_TYPE)
 
     async def handle_snapshot(self, request: web.Request) -> web.StreamResponse:
-        bad = self._check_auth(request)
+        bad = peer_preflight(request, self.config, body=False)
         if bad is not None:
             return bad
+        if not self.config.peers:
+            return _refuse(409, "this node runs without peers; restart it with --peer to replicate")
         if self.node.loading:
             return _refuse(503, "loading")
+        return await self.snapshots.serve(request)  # one fork, shared (snapshot_share.py)
+
+    async def _write_snapshot(self, path: str) -> bool:
         from ..storage.snapshot import write_base_file
 
-        fd, path = tempfile.mkstemp(prefix="snapshot-", suffix=".tmp", dir=self.node.config.data_dir)
-        os.close(fd)
-        try:
-            ok = await _fork_call(write_base_file, self.node.keyspace, self.node.hlc.last, path)
-            if not ok:
-                return _refuse(500, "snapshot failed")
-            resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
-            await resp.prepare(request)
-            with open(path, "rb") as f:
-                while True:
-                    chunk = f.read(1 << 20)
-                    if not chunk:
-                        break
-                    await resp.write(chunk)
-            await resp.write_eof()
-            return resp
-        finally:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+        return await _fork_call(write_base_file, self.node.keyspace, self.node.hlc.last, path)
 
     # ---- snapshots ---------------------------------------------------------------------------
     async def fetch_snapshot(self, peer: Peer) -> bool:
@@ -560,6 +556,7 @@ class Replication:
             "rejected_batches": self.rejected_batches,
             "ops_in": self.ops_in,
             "snapshot_installs": self.snapshot_installs,
+            "snapshot_forks": self.snapshots.forks,
             "gc_runs": self.gc_runs,
             "gc_dropped": self.gc_dropped,
             "gc_watermark": dict(self.gc_watermark),
@@ -579,7 +576,7 @@ def _view(replica_id: str, origin: str) -> MemberView:
 
 
 def _refuse(status: int, reason: str) -> web.Response:
-    return web.Response(status=status, text=reason + "\n", headers={REASON_HEADER: reason})
+    return refuse(status, reason)
 
 
 async def _fork_call(fn: Callable[..., Any], *args: Any) -> bool:
