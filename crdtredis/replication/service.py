@@ -74,6 +74,7 @@ class Replication:
         self.session: aiohttp.ClientSession | None = None
         self.tasks: list[asyncio.Task[None]] = []
         self.last_reason = ""
+        self._unannounced: set[str] = set()  # inbound callers not logged yet (peer_for)
         self.rejected_batches = 0
         self.ops_in = 0
         self.snapshot_installs = 0
@@ -169,8 +170,24 @@ class Replication:
         if replica_id in self.forgotten:
             p.forgotten = True
         self.peers[f"id:{replica_id}"] = p
-        log.info("replica %s (%s) is calling us without being in our peer list", replica_id, origin)
+        if self._unidentified():
+            # Most likely one of our URL peers, which has not answered us yet (devcluster,
+            # a compose file): said once we know all of them and it is none (note_ack).
+            self._unannounced.add(replica_id)
+            log.debug("replica %s (%s) calls us before our peers answered", replica_id, origin)
+        else:
+            log.info("replica %s (%s) is calling us without being in our peer list", replica_id, origin)
         return p
+
+    def _unidentified(self) -> bool:
+        return any(p.url is not None and not p.replica_id and not p.forgotten for p in self.peers.values())
+
+    def _announce_inbound(self) -> None:
+        for rid in sorted(self._unannounced):
+            p = self.peers.get(f"id:{rid}")
+            if p is not None:
+                log.info("replica %s (%s) is calling us without being in our peer list", rid, p.origin)
+        self._unannounced.clear()
 
     def note_ack(self, peer: Peer, batch: Any) -> None:
         if batch.replica_id and batch.replica_id == self.node.replica_id:
@@ -182,6 +199,8 @@ class Replication:
             if dup is not None and dup.acked_vv is not None:
                 peer.ack(dup.acked_vv, dup.acked_vh or {}, dup.origin, dup.replica_id)
         peer.ack(dict(batch.vv), dict(batch.vh), batch.sender, batch.replica_id)
+        if self._unannounced and not self._unidentified():
+            self._announce_inbound()
         self.cluster.on_answer(peer, batch)
         m = self.membership
         if batch.status:
