@@ -21,7 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from crdtredis.config import Config
-from crdtredis.http_guard import GuardedSite, require_admin, track_requests
+from crdtredis.http_guard import GuardedSite, quiet_bad_requests, require_admin, track_requests
 
 METRIC_PREFIX = "crdt_redis_"
 
@@ -165,8 +165,12 @@ async def start_http(
     """
     # access_log=None is aiohttp's switch for "no access logger at all", not just a silent one.
     kwargs: dict[str, Any] = {} if access_log else {"access_log": None}
+    quiet_bad_requests()
+    # lingering_time: after refusing a request whose body was not read (401, 413, ...), the
+    # rest of it is read and dropped for at most this long, so the sender sees the answer
+    # rather than a reset, without the server draining a huge body for aiohttp's 10 s.
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=shutdown_timeout,
-                           keepalive_timeout=keepalive_timeout, **kwargs)
+                           keepalive_timeout=keepalive_timeout, lingering_time=min(header_timeout, 2.0), **kwargs)
     await runner.setup()
     site = GuardedSite(runner, host, port, header_timeout=header_timeout, ssl_context=ssl_context)
     try:

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 log = logging.getLogger("crdtredis.http")
 
@@ -35,9 +36,16 @@ REASON_HEADER = "X-CRDT-Reason"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def header_text(text: str) -> str:
+    """`text` fit for a header value: reasons quote what a peer sent, which may hold any
+    character (a newline would be header injection, and aiohttp refuses to send it)."""
+    return "".join(c if " " <= c <= "~" else "?" for c in text[:500])
+
+
 def refuse(status: int, reason: str, close: bool = False) -> web.Response:
     """An error answer with its reason in a header (read by the peer that sent the request).
     `close`: the request's body was not read, so the connection must not be reused."""
+    reason = header_text(reason)
     resp = web.Response(status=status, text=reason + "\n", headers={REASON_HEADER: reason})
     if close:
         resp.force_close()
@@ -101,11 +109,48 @@ def peer_preflight(request: web.Request, config: Any, body: bool = True) -> web.
     return None
 
 
+async def read_peer_body(request: web.Request, config: Any, loading: bool) -> tuple[bytes, web.Response | None]:
+    """A peer POST's body once its headers pass `peer_preflight` (token, client certificate,
+    content type and length are checked before any of it is read), or the refusal."""
+    bad = peer_preflight(request, config)
+    if bad is not None:
+        return b"", bad
+    if not config.peers:
+        return b"", refuse(409, "this node runs without peers; restart it with --peer to replicate", close=True)
+    if loading:
+        return b"", refuse(503, "loading", close=True)
+    try:
+        return await read_body(request, config.peer_max_body, config.http_header_timeout), None
+    except BodyError as e:
+        return b"", refuse(e.status, e.reason, close=True)
+
+
 def _client_cert(request: web.Request) -> bool:
     transport = request.transport
     obj = transport.get_extra_info("ssl_object") if transport is not None else None
     # getpeercert() is {} when the client sent none (CERT_OPTIONAL), else the verified cert.
     return bool(obj is not None and obj.getpeercert())
+
+
+class QuietBadRequests(logging.Filter):
+    """aiohttp logs every malformed request (a bad Content-Length, a TLS hello on the plain
+    port) with a traceback at ERROR: anyone could fill our log. One debug line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            log.debug("malformed HTTP request: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            return False
+        return True
+
+
+_QUIET = QuietBadRequests()
+
+
+def quiet_bad_requests() -> None:
+    logger = logging.getLogger("aiohttp.server")
+    if _QUIET not in logger.filters:
+        logger.addFilter(_QUIET)
 
 
 class BodyError(Exception):
@@ -247,5 +292,5 @@ class GuardedSite(web.BaseSite):
 
 __all__ = [
     "BodyError", "GuardedSite", "PEER_CONTENT_TYPE", "REASON_HEADER", "TOKEN_HEADER", "admin_token",
-    "peer_preflight", "read_body", "refuse", "require_admin", "track_requests",
+    "peer_preflight", "read_body", "read_peer_body", "refuse", "require_admin", "track_requests",
 ]

@@ -40,6 +40,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from .crdt.schema import Check, has_check, register_check
 from .op import Ctx, Effect, Op
 
 if TYPE_CHECKING:
@@ -59,45 +60,22 @@ _ETYPE: dict[int, bytes | None] = {}
 STRING = b"string"
 
 
-# Effect code -> shape check of effects from peers (crdt/schema.py; replication/inbox.py).
-_CHECK: dict[int, Callable[[Effect, int], str | None]] = {}
-
-
-def register_effect(code: int, fn: ApplyFn, etype: bytes | None = None,
-                    check: Callable[[Effect, int], str | None] | None = None) -> None:
+def register_effect(code: int, fn: ApplyFn, etype: bytes | None = None, check: Check | None = None) -> None:
     """Register the apply function of an effect code. `etype` names the type the effect
     writes; typed effects may carry the CREATE bit and remove other types they observed.
-    `check(effect, max_bulk)` returns why an effect from a peer is malformed (crdt/schema.py);
-    a code without one is refused from peers (register it with `register_effect_check`)."""
+    `check(effect, max_bulk)` says why an effect from a peer is malformed (crdt/schema.py);
+    a code without one is refused from peers."""
     if code & CREATE or code in _APPLY and _APPLY[code] is not fn:
         raise ValueError(f"effect code {code} registered twice or out of range")
     _APPLY[code] = fn
     _ETYPE[code] = etype
     if check is not None:
-        _CHECK[code] = check
-
-
-def register_effect_check(code: int, check: Callable[[Effect, int], str | None]) -> None:
-    _CHECK[code] = check
-
-
-def check_effect(eff: Effect, max_bulk: int) -> str | None:
-    """Why `eff` (from a peer) must be refused, or None. Its code, db and key are checked
-    by the caller; this checks the arguments against the code's schema."""
-    code = eff[0] & ~CREATE
-    chk = _CHECK.get(code)
-    if chk is None:
-        return f"effect code {code} has no shape check: refused from peers"
-    return chk(eff, max_bulk)
+        register_check(code, check)
 
 
 def unchecked_codes() -> list[int]:
     """Registered effect codes without a shape check (a test keeps this empty)."""
-    return sorted(c for c in _APPLY if c not in _CHECK)
-
-
-def effect_checks() -> dict[int, Callable[[Effect, int], str | None]]:
-    return dict(_CHECK)
+    return sorted(c for c in _APPLY if not has_check(c))
 
 
 def effect_known(code: Any) -> bool:

@@ -24,6 +24,7 @@ from typing import Any
 from ..op import Effect
 
 Check = Callable[[Effect, int], "str | None"]
+# (A check is registered with its apply function: keyspace.register_effect(..., check=...).)
 
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
@@ -60,6 +61,9 @@ HLC = ints(0, HLC_MAX, "an HLC timestamp (0..2^63-1)")
 NONNEG = ints(0, INT64_MAX, "a non-negative 64-bit integer")
 SCORE = Kind("a float that is not NaN", lambda v, _m: type(v) is float and not math.isnan(v),
              (0.0, -0.0, 1.5, -1e308, math.inf, -math.inf, 5e-324))
+# Kinds that are a type test and nothing else (Shape's group fast path).
+_PLAIN: dict[int, type] = {id(BYTES): bytes, id(STR): str}
+
 FLAG = Kind("a boolean (or 0/1)", lambda v, _m: type(v) is bool or (type(v) is int and v in (0, 1)),
             (True, False, 0, 1))
 
@@ -91,48 +95,66 @@ def _bad_arg(eff: Effect, i: int, kind: Kind) -> str:
 class Shape:
     """A check made of argument kinds: `head`, then `group` repeated (at least `min_groups`
     times; no group: exactly the head), then `extra(effect, max_bulk)` for constraints
-    between values. Kept as data so tests can generate valid effects from it."""
+    between values. Kept as data so tests can generate valid effects from it.
 
-    __slots__ = ("head", "group", "min_groups", "extra")
+    It runs for every effect a peer sends, so the usual shapes take C-speed paths: a group
+    whose kinds are plain types (members, fields, values: bytes) is checked with one
+    `set(map(type, ...))` per position, and `fast(effect)` may accept the hot shape outright."""
+
+    __slots__ = ("head", "group", "min_groups", "extra", "fast", "_h", "_g", "_head_ok", "_group_tp")
+    _group_tp: tuple[set[type], ...] | None
 
     def __init__(self, head: Sequence[Kind], group: Sequence[Kind] = (), min_groups: int = 0,
-                 extra: Callable[[Effect, int], str | None] | None = None) -> None:
+                 extra: Callable[[Effect, int], str | None] | None = None,
+                 fast: Callable[[Effect], bool] | None = None) -> None:
         self.head = tuple(head)
         self.group = tuple(group)
         self.min_groups = min_groups
         self.extra = extra
+        self.fast = fast
+        self._h = 3 + len(self.head)
+        self._g = len(self.group)
+        self._head_ok = tuple(k.ok for k in self.head)
+        # The exact type of each group position when its kind is only a type test.
+        tps = [_PLAIN[id(k)] for k in self.group if id(k) in _PLAIN]
+        self._group_tp = tuple({t} for t in tps) if self.group and len(tps) == len(self.group) else None
 
     def __call__(self, eff: Effect, max_bulk: int) -> str | None:
+        fast = self.fast
+        if fast is not None and fast(eff):
+            return None
         n = len(eff)
-        h = 3 + len(self.head)
-        g = len(self.group)
+        h = self._h
+        g = self._g
         if not g:
             if n != h:
                 return f"effect {eff[0]}: {n - 3} arguments, expected {len(self.head)}"
         elif n < h + g * self.min_groups or (n - h) % g:
             return (f"effect {eff[0]}: {n - 3} arguments, expected {len(self.head)} + a multiple of {g}"
                     f" (at least {self.min_groups} times)")
-        for i, k in enumerate(self.head, 3):
-            if not k.ok(eff[i], max_bulk):
-                return _bad_arg(eff, i, k)
-        if g == 1:
-            k = self.group[0]
-            ok = k.ok
-            for i in range(h, n):
-                if not ok(eff[i], max_bulk):
-                    return _bad_arg(eff, i, k)
-        elif g:
-            group = self.group
-            for i in range(h, n):
-                k = group[(i - h) % g]
-                if not k.ok(eff[i], max_bulk):
-                    return _bad_arg(eff, i, k)
+        i = 3
+        for ok in self._head_ok:
+            if not ok(eff[i], max_bulk):
+                return _bad_arg(eff, i, self.head[i - 3])
+            i += 1
+        if g and n > h:
+            tps = self._group_tp
+            if tps is not None and (set(map(type, eff[h:])) == tps[0] if g == 1 else
+                                    all(set(map(type, eff[h + j::g])) == tp for j, tp in enumerate(tps))):
+                pass  # every group argument has its plain type
+            else:
+                group = self.group
+                for i in range(h, n):
+                    k = group[(i - h) % g]
+                    if not k.ok(eff[i], max_bulk):
+                        return _bad_arg(eff, i, k)
         return self.extra(eff, max_bulk) if self.extra is not None else None
 
 
-def fixed(*kinds: Kind, extra: Callable[[Effect, int], str | None] | None = None) -> Shape:
+def fixed(*kinds: Kind, extra: Callable[[Effect, int], str | None] | None = None,
+          fast: Callable[[Effect], bool] | None = None) -> Shape:
     """Exactly these arguments after the key."""
-    return Shape(kinds, extra=extra)
+    return Shape(kinds, extra=extra, fast=fast)
 
 
 def repeated(head: Sequence[Kind] = (), group: Sequence[Kind] = (BYTES,), min_groups: int = 0,
@@ -141,7 +163,35 @@ def repeated(head: Sequence[Kind] = (), group: Sequence[Kind] = (BYTES,), min_gr
     return Shape(head, group or (BYTES,), min_groups, extra)
 
 
+# ---- the registry (keyspace.register_effect fills it) -------------------------------------
+_CHECKS: dict[int, Check] = {}
+_CREATE = 0x80  # keyspace.CREATE
+
+
+def register_check(code: int, check: Check) -> None:
+    _CHECKS[code] = check
+
+
+def has_check(code: int) -> bool:
+    return code in _CHECKS
+
+
+def check_effect(eff: Effect, max_bulk: int) -> str | None:
+    """Why `eff` (from a peer) must be refused, or None. Its code, db and key are checked
+    by the caller; this checks the arguments against the code's schema."""
+    code = eff[0] & ~_CREATE
+    chk = _CHECKS.get(code)
+    if chk is None:
+        return f"effect code {code} has no shape check: refused from peers"
+    return chk(eff, max_bulk)
+
+
+def effect_checks() -> dict[int, Check]:
+    return dict(_CHECKS)
+
+
 __all__ = [
     "BYTES", "Check", "DELTA", "FLAG", "HLC", "INT64", "Kind", "NONNEG", "SCORE", "STR", "Shape", "UINT32",
-    "either", "fixed", "ints", "one_of", "optional", "repeated",
+    "check_effect", "effect_checks", "either", "fixed", "has_check", "ints", "one_of", "optional",
+    "register_check", "repeated",
 ]

@@ -33,7 +33,8 @@ import re
 from typing import TYPE_CHECKING, NoReturn
 
 from ..clock import LOGICAL_BITS, LOGICAL_MASK
-from ..keyspace import check_effect, effect_known
+from ..crdt.schema import check_effect
+from ..keyspace import effect_known
 from ..op import Op
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ def validate(node: Node, ops: list[Op]) -> None:
     ndb = len(ks.dbs)
     max_bulk = node.proto_max_bulk_len
     limit = hlc_limit(node)
+    ours = node.origin
     for op in ops:
         n = len(op.effects)
         if not op.origin or op.seq < 1 or n == 0:
@@ -72,9 +74,9 @@ def validate(node: Node, ops: list[Op]) -> None:
         have = vv.get(op.origin, 0)
         if last <= have:
             continue  # a duplicate: harmless, skipped on apply
-        if op.origin == node.origin:
+        if op.origin == ours:
             raise BadBatch(f"op {op.origin}:{op.seq} claims to be ours but we never issued it")
-        if ORIGIN_RE.fullmatch(op.origin) is None:
+        if not have and ORIGIN_RE.fullmatch(op.origin) is None:  # (a known origin was checked)
             raise BadBatch(f"op origin {op.origin[:80]!r} is not <replica id>.<incarnation>")
         if op.seq != have + 1:
             raise BadBatch(
@@ -94,8 +96,9 @@ def validate(node: Node, ops: list[Op]) -> None:
         for eff in op.effects:
             if len(eff) < 3 or not effect_known(eff[0]):
                 raise BadBatch(f"op {op.origin}:{op.seq} has an unknown effect {eff[:1]!r}")
-            if type(eff[1]) is not int or not 0 <= eff[1] < ndb:
-                raise BadBatch(f"op {op.origin}:{op.seq} names database {eff[1]!r} of {ndb}")
+            db = eff[1]
+            if type(db) is not int or not 0 <= db < ndb:
+                raise BadBatch(f"op {op.origin}:{op.seq} names database {db!r} of {ndb}")
             if type(eff[2]) is not bytes:
                 raise BadBatch(f"op {op.origin}:{op.seq} has a non-bytes key")
             why = check_effect(eff, max_bulk)

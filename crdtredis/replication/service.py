@@ -25,9 +25,9 @@ from ..http_guard import (
     PEER_CONTENT_TYPE,
     REASON_HEADER,
     TOKEN_HEADER,
-    BodyError,
+    header_text,
     peer_preflight,
-    read_body,
+    read_peer_body,
     refuse,
 )
 from ..keyspace import ExpiryReg, Keyspace
@@ -389,19 +389,7 @@ class Replication:
             return r.status, data
 
     async def read_peer_body(self, request: web.Request) -> tuple[bytes, web.Response | None]:
-        """A peer POST's body once its headers pass (http_guard.peer_preflight): token,
-        client certificate, content type and length are checked before any of it is read."""
-        bad = peer_preflight(request, self.config)
-        if bad is not None:
-            return b"", bad
-        if not self.config.peers:
-            return b"", refuse(409, "this node runs without peers; restart it with --peer to replicate", close=True)
-        if self.node.loading:
-            return b"", refuse(503, "loading", close=True)
-        try:
-            return await read_body(request, self.config.peer_max_body, self.config.http_header_timeout), None
-        except BodyError as e:
-            return b"", refuse(e.status, e.reason, close=True)
+        return await read_peer_body(request, self.config, self.node.loading)
 
     async def _read_batch(self, request: web.Request) -> tuple[Any | None, web.Response | None]:
         body, bad = await self.read_peer_body(request)
@@ -444,7 +432,7 @@ class Replication:
         except BadBatch as e:
             self.rejected_batches += 1
             return web.Response(status=422, body=self.state_batch().SerializeToString(),
-                                content_type=CONTENT_TYPE, headers={REASON_HEADER: str(e)[:500]})
+                                content_type=CONTENT_TYPE, headers={REASON_HEADER: header_text(str(e))})
         # Only now: a refused batch leaves no trace of its sender.
         peer = self.peer_for(batch.replica_id, batch.sender)
         peer.ops_received += n

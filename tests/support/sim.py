@@ -32,7 +32,7 @@ def sim_config(replica_id: str) -> Any:
 
 def checked(op: Op) -> Op:
     """Every op a command makes must pass the checks peers apply to it (crdt/schema.py)."""
-    from crdtredis.keyspace import check_effect
+    from crdtredis.crdt.schema import check_effect
 
     for eff in op.effects:
         why = check_effect(eff, 512 * 1024 * 1024)
