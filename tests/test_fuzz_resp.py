@@ -73,7 +73,7 @@ CORPUS: list[list[bytes]] = [
     [b"COMMAND", b"INFO", b"get", b"set"], [b"COMMAND", b"GETKEYS", b"SET", b"k", b"v"], [b"ECHO", b"hi"],
     [b"PING"], [b"TIME"], [b"MEMORY", b"USAGE", b"fz:z"], [b"LATENCY", b"LATEST"], [b"SLOWLOG", b"GET", b"2"],
     [b"AUTH", b"nopass"], [b"RESET"], [b"OBJECT", b"FREQ", b"fz:a"], [b"SETEX", b"fz:e", b"5", b"v"],
-    [b"RPOPLPUSH", b"fz:l", b"fz:l"], [b"ZRANGESTORE", b"fz:z3", b"fz:z", b"0", b"-1"], [b"HRANDFIELD", b"fz:h"],
+    [b"RPOPLPUSH", b"fz:l", b"fz:l"], [b"ZRANGESTORE", b"fz:z3", b"fz:z", b"0", b"-1"],
 ]
 
 
