@@ -39,6 +39,9 @@ SWAPDB_UNSUPPORTED = (
 NOPROTO = "NOPROTO unsupported protocol version"
 MISCONF_AOF = "MISCONF Errors writing to the AOF file: "
 LOADING = "LOADING Redis is loading the dataset in memory"
+# Not a Redis error: this replica's HLC reached the end of its range (node.py, _emit).
+CLOCK_EXHAUSTED = ("ERR this replica's clock followed an op stamped at the end of its 64-bit range: "
+                   "writes are refused (see docs/security.md, clock skew)")
 
 
 def wrong_arity(name: str) -> str:

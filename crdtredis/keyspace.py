@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .clock import LOGICAL_BITS as _LOGICAL_BITS
+from .crdt.schema import Check, has_check, register_check
 from .op import Ctx, Effect, Op
 
 if TYPE_CHECKING:
@@ -64,13 +65,22 @@ _ETYPE: dict[int, bytes | None] = {}
 STRING = b"string"
 
 
-def register_effect(code: int, fn: ApplyFn, etype: bytes | None = None) -> None:
+def register_effect(code: int, fn: ApplyFn, etype: bytes | None = None, check: Check | None = None) -> None:
     """Register the apply function of an effect code. `etype` names the type the effect
-    writes; typed effects may carry the CREATE bit and remove other types they observed."""
+    writes; typed effects may carry the CREATE bit and remove other types they observed.
+    `check(effect, max_bulk)` says why an effect from a peer is malformed (crdt/schema.py);
+    a code without one is refused from peers."""
     if code & CREATE or code in _APPLY and _APPLY[code] is not fn:
         raise ValueError(f"effect code {code} registered twice or out of range")
     _APPLY[code] = fn
     _ETYPE[code] = etype
+    if check is not None:
+        register_check(code, check)
+
+
+def unchecked_codes() -> list[int]:
+    """Registered effect codes without a shape check (a test keeps this empty)."""
+    return sorted(c for c in _APPLY if not has_check(c))
 
 
 def effect_known(code: Any) -> bool:

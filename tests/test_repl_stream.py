@@ -98,7 +98,8 @@ async def test_a_node_pushes_to_an_older_peer_with_requests_and_takes_its_pushes
         b.ops.add().ParseFromString(encode_op(Op("old.1", 1, time.time_ns() // 1_000_000 << 16, {},
                                                  [(10, 0, b"from-old", b"1", 0, None)])))
         async with aiohttp.ClientSession() as s:
-            async with s.post(node.url + "/repl/push", data=b.SerializeToString()) as resp:
+            async with s.post(node.url + "/repl/push", data=b.SerializeToString(),
+                              headers={"Content-Type": "application/x-protobuf"}) as resp:
                 assert resp.status == 200
                 ack = pb.OpBatch()
                 ack.ParseFromString(await resp.read())

@@ -237,3 +237,78 @@ def test_a_forgotten_replica_is_refused_unless_it_comes_back_empty() -> None:
     back.status = "joining"
     assert repl._refusal(back, push=False) is None
     assert "gone" not in repl.forgotten and "gone" not in repl.cluster.state.forgotten
+
+
+# ---- start-up logs (issue 13: devcluster) ----------------------------------------------------------
+def test_a_peer_that_never_answered_fails_quietly_until_it_has_been_down_long(caplog: pytest.LogCaptureFixture,
+                                                                              ) -> None:
+    import logging
+
+    from crdtredis.replication.peer import UNREACHABLE_WARN_S, PeerLink
+
+    node, repl = _repl(["http://127.0.0.1:1"])
+    (p,) = list(repl.peers.values())
+    link = PeerLink(repl, p)
+    caplog.set_level(logging.DEBUG, logger="crdtredis.replication")
+    link._failed("pull", "connection refused")
+    link._failed("push", "connection refused")
+    assert [r.levelno for r in caplog.records] == [logging.INFO]
+    assert "not reachable yet" in caplog.records[0].getMessage()
+    p.first_failure -= UNREACHABLE_WARN_S + 1
+    link._failed("pull", "connection refused")
+    link._failed("pull", "connection refused")
+    assert [r.levelno for r in caplog.records] == [logging.INFO, logging.WARNING]
+    caplog.clear()
+    link._up()
+    link._failed("pull", "connection reset")  # it had been up: this one matters
+    assert [r.levelno for r in caplog.records if r.levelno >= logging.WARNING] == [logging.WARNING]
+
+
+def test_inbound_callers_are_matched_to_url_peers_before_being_reported(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    node, repl = _repl(["http://127.0.0.1:1"])
+    (url_peer,) = list(repl.peers.values())
+    caplog.set_level(logging.INFO, logger="crdtredis.replication")
+    vv, vh = dict(node.keyspace.vv), dict(node.keyspace.vh)
+    repl.peer_for("b", "b.1")  # b calls before we have reached our URL peer: it is probably b
+    repl.peer_for("c", "c.1")
+    assert not [r for r in caplog.records if "peer list" in r.getMessage()]
+    repl.note_ack(url_peer, _Ack("b", "b.1", vv, vh))  # the URL peer is b: only c is a stranger
+    said = [r.getMessage() for r in caplog.records if "peer list" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("replica c ")
+    assert "id:b" not in repl.peers
+    repl.peer_for("d", "d.1")  # every URL peer is known now: said at once
+    assert sum("replica d " in r.getMessage() for r in caplog.records) == 1
+
+
+# ---- the clock (issue 13) ----------------------------------------------------------------------------
+def test_validate_refuses_ops_stamped_past_the_allowed_skew() -> None:
+    r = Replica("me")
+    now = r.node.clock()
+    r.node.clock = lambda: now  # (a moving clock would blur the edge case below)
+    skew = r.node.config.max_clock_skew_ms
+    ok = Op("x.1", 1, (now + skew - 1000) << 16, {}, [(10, 0, b"k", b"v", 0, None)])
+    validate(r.node, [ok])
+    for hlc in ((now + skew + 1000) << 16, (1 << 64) - 1):
+        with pytest.raises(BadBatch, match="ahead of this node's clock"):
+            validate(r.node, [Op("x.1", 1, hlc, {}, [(10, 0, b"k", b"v", 0, None)])])
+    # The last effect of a multi-effect op counts.
+    edge = (now + skew) << 16 | 0xFFFF
+    with pytest.raises(BadBatch, match="ahead"):
+        validate(r.node, [Op("x.1", 1, edge, {}, [(10, 0, b"a", b"v", 0, None), (10, 0, b"b", b"v", 0, None)])])
+
+
+def test_a_clock_at_the_end_of_its_range_refuses_writes_rather_than_losing_them() -> None:
+    # An op stamped near 2^64 applied before such ops were refused (or in an old log): the
+    # HLC follows it, and a new op could not be encoded. Before: +OK, never logged.
+    from crdtredis import errors
+    from crdtredis.clock import HLC_MAX
+
+    r = Replica("me")
+    r.node.apply_remote(Op("x.1", 1, HLC_MAX - 5, {}, [(10, 0, b"k", b"v", 0, None)]))
+    n = len(r.emitted)
+    reply = r.run("SET", "other", "v")
+    assert getattr(reply, "message", "") == errors.CLOCK_EXHAUSTED
+    assert len(r.emitted) == n and r.run("GET", "other") is None
+    assert r.run("GET", "k") == b"v"  # reads are served

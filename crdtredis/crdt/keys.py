@@ -10,6 +10,7 @@ from typing import Any
 from ..keyspace import TYPE_CODECS, Db, Keyspace, register_effect
 from ..op import Ctx, Effect
 from . import codes
+from .schema import INT64, fixed, optional
 from .string_bits import BitStr
 from .string_counter import CounterStr, string_value
 
@@ -50,6 +51,6 @@ def rebuild_effects(db: int, key: bytes, e: Any) -> list[Effect]:
     return TYPE_CODECS[e.TYPE](db, key, e)
 
 
-register_effect(codes.DEL, apply_del)
-register_effect(codes.EXPIRE, apply_expire)
-register_effect(codes.FLUSHDB, apply_flushdb)
+register_effect(codes.DEL, apply_del, check=fixed())
+register_effect(codes.EXPIRE, apply_expire, check=fixed(optional(INT64)))
+register_effect(codes.FLUSHDB, apply_flushdb, check=fixed())

@@ -49,6 +49,7 @@ from typing import Any
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
 from ..op import Ctx, Effect
 from . import list_packed
+from .schema import BYTES, HLC, INT64, STR, UINT32, fixed, repeated
 
 # Effect codes (range 20-39; persisted and replicated: never renumber). Effects are flat:
 # an element id is three args `hlc, origin, i`, origin "" meaning the effect's own origin
@@ -911,8 +912,10 @@ def rebuild_effects(dbi: int, key: bytes, e: Any) -> list[Effect]:
     return [(LINSERT, dbi, key, 0, "", 0, -1, *vals)] if vals else []
 
 
-register_effect(LINSERT, apply_insert, ListEntry.TYPE)
-register_effect(LREMOVE, apply_remove, ListEntry.TYPE)
-register_effect(LSETVAL, apply_set, ListEntry.TYPE)
-register_effect(LTRIMR, apply_trim, ListEntry.TYPE)
+# An element id with its hint: hlc, origin ("" = the effect's), index in its chain, hint.
+_ID = (HLC, STR, UINT32, INT64)
+register_effect(LINSERT, apply_insert, ListEntry.TYPE, check=repeated(head=_ID, group=(BYTES,)))
+register_effect(LREMOVE, apply_remove, ListEntry.TYPE, check=repeated(group=_ID))
+register_effect(LSETVAL, apply_set, ListEntry.TYPE, check=fixed(*_ID, BYTES))
+register_effect(LTRIMR, apply_trim, ListEntry.TYPE, check=fixed(*_ID, *_ID))
 register_type(ListEntry.TYPE, rebuild_effects)

@@ -21,6 +21,7 @@ from ..op import Ctx, Effect
 from . import codes
 from .counter_reg import CounterReg, Val
 from .numbers import incr_value
+from .schema import BYTES, DELTA, INT64, fixed, one_of, optional
 
 
 class CounterStr(Entry):
@@ -222,5 +223,13 @@ def string_value(e: Any) -> bytes:
     return e.value  # type: ignore[no-any-return]
 
 
-register_effect(codes.SET, apply_set, STRING)
-register_effect(codes.INCR, apply_incr, STRING)
+def _plain_set(eff: Effect) -> bool:
+    # The hot shape: (SET, db, key, value, TTL_CLEAR|TTL_KEEP, None), checked in one go.
+    return len(eff) == 6 and type(eff[3]) is bytes and eff[5] is None and type(eff[4]) is int \
+        and 0 <= eff[4] <= 2
+
+
+register_effect(codes.SET, apply_set, STRING,
+                check=fixed(BYTES, one_of(codes.TTL_CLEAR, codes.TTL_KEEP, codes.TTL_SET), optional(INT64),
+                            fast=_plain_set))
+register_effect(codes.INCR, apply_incr, STRING, check=fixed(DELTA))

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("crdtredis.replication")
 
+# Seconds a configured peer may stay unreachable from the start before it is a warning.
+UNREACHABLE_WARN_S = 30.0
+
 
 class Peer:
     def __init__(self, url: str | None, replica_id: str = "") -> None:
@@ -50,6 +53,12 @@ class Peer:
         # from us, the stream brings them.
         self.streaming = False
         self.http_push = False  # it has no stream route (an older version): POST pushes
+        # Start-up is quiet (docs/operations): a peer that has never answered is probably
+        # still starting, so its failures are logged at info until it has been unreachable
+        # for UNREACHABLE_WARN_S, and at warning only once it had been up.
+        self.ever_up = False
+        self.first_failure = 0.0
+        self.warned = False
 
     def ack(self, vv: dict[str, int], vh: dict[str, int], origin: str, replica_id: str) -> None:
         if replica_id:
@@ -139,8 +148,18 @@ class PeerLink:
 
     def _failed(self, what: str, err: str) -> None:
         p = self.peer
-        if p.state != "down":
-            log.warning("peer %s: %s failed: %s", p.url, what, err)
+        if p.ever_up:
+            if p.state != "down":
+                log.warning("peer %s: %s failed: %s", p.url, what, err)
+        else:
+            now = time.monotonic()
+            if not p.first_failure:
+                p.first_failure = now
+                log.info("peer %s not reachable yet (still starting?): %s failed: %s", p.url, what, err)
+            elif not p.warned and now - p.first_failure > UNREACHABLE_WARN_S:
+                p.warned = True
+                log.warning("peer %s: unreachable since start-up (%.0fs): %s failed: %s", p.url,
+                            now - p.first_failure, what, err)
         p.retries += 1
         p.failures += 1
         p.state = "down"
@@ -149,6 +168,7 @@ class PeerLink:
     def _up(self) -> None:
         p = self.peer
         was_down = p.state in ("down", "connecting")
+        p.ever_up = True
         p.retries = 0
         if p.state != "snapshot":
             p.state = "up"

@@ -12,11 +12,8 @@ its cluster status (joining and founding: cluster.py).
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import os
-import ssl
-import tempfile
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,18 +21,30 @@ import aiohttp
 from aiohttp import web
 
 from ..clock import vv_covers
+from ..http_guard import (
+    PEER_CONTENT_TYPE,
+    REASON_HEADER,
+    TOKEN_HEADER,
+    header_text,
+    peer_preflight,
+    read_peer_body,
+    refuse,
+)
 from ..keyspace import ExpiryReg, Keyspace
 from ..op import Op
+from ..tls import peer_client_context
 from ..wire import ops_pb2 as pb
 from ..wire.codec import DecodeError
 from . import info_section as _info_section  # noqa: F401 - registers INFO replication
 from . import stream
+from .admission import refusal as admission_refusal
 from .backlog import Backlog, TooOld
 from .cluster import ClusterGlue
 from .inbox import BadBatch, apply_batch, decode_new
 from .membership import Membership, MemberView
 from .peer import Peer, PeerLink
 from .pubsub_link import PubsubLink
+from .snapshot_share import SharedSnapshot
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -43,9 +52,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("crdtredis.replication")
 
-TOKEN_HEADER = "X-CRDT-Token"
-REASON_HEADER = "X-CRDT-Reason"
-CONTENT_TYPE = "application/x-protobuf"
+CONTENT_TYPE = PEER_CONTENT_TYPE
 
 
 class Replication:
@@ -61,13 +68,15 @@ class Replication:
             self.peers[url.rstrip("/")] = Peer(url)
         self.cluster = ClusterGlue(node, config)
         self.forgotten: set[str] = set(config.forget_peers) | set(self.cluster.state.forgotten)
-        self.membership = Membership(node.replica_id, on_new_member=self._member_added)
+        self.membership = Membership(node.replica_id, on_new_member=self._member_added,
+                                     limit=config.max_members)
         self.membership.forgotten = set(self.forgotten)
         for rid, origin in self.cluster.state.members.items():
             self.membership.members.setdefault(rid, _view(rid, origin))
         self.session: aiohttp.ClientSession | None = None
         self.tasks: list[asyncio.Task[None]] = []
         self.last_reason = ""
+        self._unannounced: set[str] = set()  # inbound callers not logged yet (peer_for)
         self.rejected_batches = 0
         self.ops_in = 0
         self.snapshot_installs = 0
@@ -81,8 +90,9 @@ class Replication:
         node.keyspace.expiry_safe = self.expiry_safe
         self.pubsub_link = PubsubLink(self)  # pub/sub messages: not ops (pubsub_link.py)
         self.streams_in = 0
-        # A stream message or push body may hold values up to proto-max-bulk-len.
-        self.max_message_bytes = config.proto_max_bulk_len + (16 << 20)
+        # A stream message is a push body: bounded as one (peer_max_body, http_guard.py).
+        self.max_message_bytes = config.peer_max_body
+        self.snapshots = SharedSnapshot(config.data_dir, self._write_snapshot)
         if bool(config.peers):
             # A node without peers refuses replication traffic: no backlog to feed.
             node.replay_listeners.append(self.backlog.add)
@@ -102,15 +112,16 @@ class Replication:
         if bool(self.config.peers) and (persistence is None or persistence.oplog is None):
             self.node.op_listeners.append(self._on_op)
             self.node.remote_op_listeners.append(self._on_op)
-        ssl_ctx: ssl.SSLContext | bool = False
-        if self.config.tls_ca:
-            ssl_ctx = ssl.create_default_context(cafile=self.config.tls_ca)
-            if self.config.tls_cert:
-                ssl_ctx.load_cert_chain(self.config.tls_cert, self.config.tls_key)
+        if self.config.peers and not self.config.peer_token:
+            log.warning("peers are configured but no peer_token: anyone who reaches the HTTP port can "
+                        "replicate writes into this node (docs/security.md); set peer_token on every replica")
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.config.sync_timeout,
                                         sock_read=max(self.config.sync_timeout, 30.0))
+        # https peers are always verified (tls_ca, else the system CAs); idle connections are
+        # dropped before a peer's server drops them (http.start_http keepalive_timeout).
         self.session = aiohttp.ClientSession(
-            timeout=timeout, connector=aiohttp.TCPConnector(ssl=ssl_ctx, limit=64)
+            timeout=timeout,
+            connector=aiohttp.TCPConnector(ssl=peer_client_context(self.config), limit=64, keepalive_timeout=30),
         )
         for p in self.peers.values():
             if p.replica_id in self.forgotten:
@@ -122,6 +133,7 @@ class Replication:
         self.pubsub_link.start()
 
     async def stop(self) -> None:
+        self.snapshots.close()
         await self.pubsub_link.stop()
         for t in self.tasks:
             t.cancel()
@@ -175,8 +187,24 @@ class Replication:
         if replica_id in self.forgotten:
             p.forgotten = True
         self.peers[f"id:{replica_id}"] = p
-        log.info("replica %s (%s) is calling us without being in our peer list", replica_id, origin)
+        if self._unidentified():
+            # Most likely one of our URL peers, which has not answered us yet (devcluster,
+            # a compose file): said once we know all of them and it is none (note_ack).
+            self._unannounced.add(replica_id)
+            log.debug("replica %s (%s) calls us before our peers answered", replica_id, origin)
+        else:
+            log.info("replica %s (%s) is calling us without being in our peer list", replica_id, origin)
         return p
+
+    def _unidentified(self) -> bool:
+        return any(p.url is not None and not p.replica_id and not p.forgotten for p in self.peers.values())
+
+    def _announce_inbound(self) -> None:
+        for rid in sorted(self._unannounced):
+            p = self.peers.get(f"id:{rid}")
+            if p is not None:
+                log.info("replica %s (%s) is calling us without being in our peer list", rid, p.origin)
+        self._unannounced.clear()
 
     def note_ack(self, peer: Peer, batch: Any) -> None:
         if batch.replica_id and batch.replica_id == self.node.replica_id:
@@ -188,6 +216,8 @@ class Replication:
             if dup is not None and dup.acked_vv is not None:
                 peer.ack(dup.acked_vv, dup.acked_vh or {}, dup.origin, dup.replica_id)
         peer.ack(dict(batch.vv), dict(batch.vh), batch.sender, batch.replica_id)
+        if self._unannounced and not self._unidentified():
+            self._announce_inbound()
         self.cluster.on_answer(peer, batch)
         m = self.membership
         if batch.status:
@@ -373,27 +403,13 @@ class Replication:
             self.last_reason = r.headers.get(REASON_HEADER, "")
             return r.status, data
 
-    def _check_auth(self, request: web.Request) -> web.Response | None:
-        token = self.config.peer_token
-        if not token:
-            return None
-        got = request.headers.get(TOKEN_HEADER, "")
-        if not got:
-            return _refuse(401, "missing peer token")
-        if not hmac.compare_digest(got.encode(), token.encode()):
-            return _refuse(403, "wrong peer token")
-        return None
+    async def read_peer_body(self, request: web.Request) -> tuple[bytes, web.Response | None]:
+        return await read_peer_body(request, self.config, self.node.loading)
 
     async def _read_batch(self, request: web.Request) -> tuple[Any | None, web.Response | None]:
-        bad = self._check_auth(request)
+        body, bad = await self.read_peer_body(request)
         if bad is not None:
             return None, bad
-        if self.node.loading:
-            return None, _refuse(503, "loading")
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return None, _refuse(413, "batch too large")
         batch = pb.OpBatch()
         try:
             batch.ParseFromString(body)
@@ -412,6 +428,12 @@ class Replication:
         if batch.replica_id == self.node.replica_id and batch.sender != self.node.origin:
             return 409, f"replica_id {batch.replica_id} is ours: two nodes share one id"
         return None
+        return None
+
+    def _admit(self, batch: Any, ops: list[Op], push: bool) -> str | None:
+        """Why a parsed push or pull must be refused (409): identity, cluster size
+        (admission.py), forgotten replicas and the cluster state (cluster.py)."""
+        return admission_refusal(self, batch, ops) or self._refusal(batch, push=push)
 
     # ---- routes ------------------------------------------------------------------------------
     async def handle_push(self, request: web.Request) -> web.Response:
@@ -421,7 +443,7 @@ class Replication:
         status, reason, ack = self.accept_push(batch)
         if ack is None:
             return _refuse(status, reason)
-        headers = {REASON_HEADER: reason[:500]} if reason else None
+        headers = {REASON_HEADER: header_text(reason)} if reason else None
         return web.Response(status=status, body=ack, content_type=CONTENT_TYPE, headers=headers)
 
     async def handle_stream(self, request: web.Request) -> web.StreamResponse:
@@ -447,20 +469,21 @@ class Replication:
         """Apply a pushed batch whole or not at all: (status, reason, ack or None)."""
         if not bool(self.config.peers):
             return 409, "this node runs without peers; restart it with --peer to replicate", None
-        why = self._refusal(batch, push=True)
-        if why is not None:
-            return 409, why, None
-        peer = self.peer_for(batch.replica_id, batch.sender)
         try:
             ops = decode_new(self.node, batch.ops)
         except DecodeError as e:
             self.rejected_batches += 1
             return 400, f"bad op: {e}", None
+        why = self._admit(batch, ops, push=True)
+        if why is not None:
+            return 409, why, None
         try:
             n = apply_batch(self.node, ops)
         except BadBatch as e:
             self.rejected_batches += 1
             return 422, str(e), self.state_batch(version).SerializeToString()
+        # Only now: a refused batch leaves no trace of its sender.
+        peer = self.peer_for(batch.replica_id, batch.sender)
         peer.ops_received += n
         self.ops_in += n
         if n and self.apply_waiters:
@@ -472,9 +495,7 @@ class Replication:
         batch, bad = await self._read_batch(request)
         if bad is not None or batch is None:
             return bad or _refuse(400, "no batch")
-        if not bool(self.config.peers):
-            return _refuse(409, "this node runs without peers; restart it with --peer to replicate")
-        why = self._refusal(batch, push=False)
+        why = self._admit(batch, [], push=False)
         if why is not None:
             return _refuse(409, why)
         peer = self.peer_for(batch.replica_id, batch.sender)
@@ -498,34 +519,19 @@ class Replication:
         return web.Response(body=self.batch_bytes(parts, more), content_type=CONTENT_TYPE)
 
     async def handle_snapshot(self, request: web.Request) -> web.StreamResponse:
-        bad = self._check_auth(request)
+        bad = peer_preflight(request, self.config, body=False)
         if bad is not None:
             return bad
+        if not self.config.peers:
+            return _refuse(409, "this node runs without peers; restart it with --peer to replicate")
         if self.node.loading:
             return _refuse(503, "loading")
+        return await self.snapshots.serve(request)  # one fork, shared (snapshot_share.py)
+
+    async def _write_snapshot(self, path: str) -> bool:
         from ..storage.snapshot import write_base_file
 
-        fd, path = tempfile.mkstemp(prefix="snapshot-", suffix=".tmp", dir=self.node.config.data_dir)
-        os.close(fd)
-        try:
-            ok = await _fork_call(write_base_file, self.node.keyspace, self.node.hlc.last, path)
-            if not ok:
-                return _refuse(500, "snapshot failed")
-            resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
-            await resp.prepare(request)
-            with open(path, "rb") as f:
-                while True:
-                    chunk = f.read(1 << 20)
-                    if not chunk:
-                        break
-                    await resp.write(chunk)
-            await resp.write_eof()
-            return resp
-        finally:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+        return await _fork_call(write_base_file, self.node.keyspace, self.node.hlc.last, path)
 
     # ---- snapshots ---------------------------------------------------------------------------
     async def fetch_snapshot(self, peer: Peer) -> bool:
@@ -612,6 +618,7 @@ class Replication:
             "rejected_batches": self.rejected_batches,
             "ops_in": self.ops_in,
             "snapshot_installs": self.snapshot_installs,
+            "snapshot_forks": self.snapshots.forks,
             "gc_runs": self.gc_runs,
             "gc_dropped": self.gc_dropped,
             "gc_watermark": dict(self.gc_watermark),
@@ -631,7 +638,7 @@ def _view(replica_id: str, origin: str) -> MemberView:
 
 
 def _refuse(status: int, reason: str) -> web.Response:
-    return web.Response(status=status, text=reason + "\n", headers={REASON_HEADER: reason})
+    return refuse(status, reason)
 
 
 async def _fork_call(fn: Callable[..., Any], *args: Any) -> bool:

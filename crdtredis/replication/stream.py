@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from aiohttp import web
 
+from ..http_guard import peer_preflight
 from ..wire import ops_pb2 as pb
 from .backlog import TooOld
 
@@ -56,7 +57,7 @@ class StreamClosed(Exception):
 
 # ---- the receiving side ------------------------------------------------------------------
 async def serve(repl: Replication, request: web.Request) -> web.StreamResponse:
-    bad = repl._check_auth(request)
+    bad = peer_preflight(request, repl.config, body=False)
     if bad is not None:
         return bad
     if repl.node.loading:
