@@ -43,6 +43,12 @@ REQUESTS: dict[str, list[bytes]] = {
     "set": [b"SET", b"key:__rand_int__", b"xxx"],
     "get": [b"GET", b"key:__rand_int__"],
     "incr": [b"INCR", b"counter:__rand_int__"],
+    "lpush": [b"LPUSH", b"mylist", b"xxx"],
+    "rpush": [b"RPUSH", b"mylist", b"xxx"],
+    "lpop": [b"LPOP", b"mylist"],
+    "sadd": [b"SADD", b"myset", b"element:__rand_int__"],
+    "hset": [b"HSET", b"myhash", b"element:__rand_int__", b"xxx"],
+    "zadd": [b"ZADD", b"myzset", b"0", b"element:__rand_int__"],
     "mset": [b"MSET", *[b"key:__rand_int__", b"xxx"] * 10],
 }
 
@@ -64,6 +70,9 @@ class _Transport:
 
     def set_write_buffer_limits(self, high: int, low: int) -> None:
         pass
+
+    def get_write_buffer_size(self) -> int:
+        return 0
 
     def close(self) -> None:
         pass

@@ -2,8 +2,11 @@
 
     python bench/bench_persistence.py [--ops 1000000] [--runs 3]
 
-1. replay speed and start-up time for a log of --ops mixed ops;
-2. disk bytes per op before and after compaction;
+1. replay speed and start-up time for a log of --ops mixed ops, beside redis-server loading
+   an AOF of the same commands (appendonly yes; its "DB loaded from append only file" time);
+2. disk bytes per op before and after compaction; the snapshot install speed (a restart
+   that loads only the base the compaction wrote), beside redis-server loading an RDB of
+   the same commands;
 3. p50/p99 client latency during a compaction of the loaded keyspace vs without;
 4. SET throughput with appendfsync everysec and always, as a ratio to redis-server with
    appendonly yes and the same appendfsync.
@@ -12,13 +15,44 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import threading
 import time
 
 import redis
-from common import median, redis_benchmark, start_crdt, start_redis, workdir
+from common import Server, median, redis_benchmark, start_crdt, start_redis, workdir
+
+
+def redis_load_seconds(srv: Server, what: str) -> float:
+    """The load time redis-server logged at start-up ("DB loaded from <what>: N seconds")."""
+    with open(os.path.join(srv.workdir, f"server-{srv.port}.log")) as f:
+        m = re.search(r"DB loaded from " + what + r": ([0-9.]+) seconds", f.read())
+    if m is None:
+        raise RuntimeError(f"redis-server logged no {what} load time")
+    return float(m.group(1))
+
+
+def redis_loads(wd: str, total: int, runs: int) -> tuple[float, float, int]:
+    """(AOF replay commands/s, RDB load keys/s, keys) of redis-server for the same load."""
+    rwd = os.path.join(wd, "redis")
+    os.makedirs(rwd, exist_ok=True)
+    aof = ("--appendonly", "yes", "--appendfsync", "everysec")
+    srv = start_redis(rwd, *aof)
+    load_mixed(srv.port, total)
+    keys = sum(v["keys"] for v in redis.Redis(port=srv.port).info("keyspace").values())
+    redis.Redis(port=srv.port).save()
+    srv.stop()
+    aof_rates, rdb_rates = [], []
+    for _ in range(runs):
+        srv = start_redis(rwd, *aof)
+        aof_rates.append(total / max(1e-6, redis_load_seconds(srv, "append only file")))
+        srv.stop()
+        srv = start_redis(rwd, "--appendonly", "no")
+        rdb_rates.append(keys / max(1e-6, redis_load_seconds(srv, "disk")))
+        srv.stop()
+    return median(aof_rates), median(rdb_rates), keys
 
 
 def dir_bytes(path: str) -> int:
@@ -94,6 +128,16 @@ def main() -> None:
         bytes_after = dir_bytes(data)
         keys = sum(v["keys"] for k, v in r.info("keyspace").items())
         srv.stop()
+        # Snapshot install: a start that loads the base alone (what follows it in the log is
+        # the latency loop's GETs: no ops).
+        installs = []
+        for _ in range(ns.runs):
+            srv = start_crdt(wd, "--set", "max_segment_size=1073741824", "--set", "compaction_threshold=100",
+                             port=srv.port)
+            info = redis.Redis(port=srv.port).info("persistence")
+            installs.append(keys / max(1e-9, float(info["oplog_last_load_seconds"])))
+            srv.stop()
+        red_replay, red_install, red_keys = redis_loads(wd, ns.ops, ns.runs)
         # 4. SET throughput vs redis appendonly yes
         thr: dict[str, dict[str, list[float]]] = {}
         for fsync in ("everysec", "always"):
@@ -111,7 +155,10 @@ def main() -> None:
                     if f.startswith("appendonly") or f == "appendonlydir":
                         shutil.rmtree(os.path.join(wd, f), ignore_errors=True)
         print(f"log of {ops_logged:,} ops (mixed SET/INCR/LPUSH/SADD/HSET over 100k keys), median of {ns.runs}")
-        print(f"| replay speed | {median(rates):,.0f} ops/s |")
+        print(f"| replay speed | {median(rates):,.0f} ops/s | redis-server AOF load {red_replay:,.0f} "
+              f"commands/s | ratio {median(rates) / red_replay:.2f} |")
+        print(f"| snapshot install ({keys:,} keys) | {median(installs):,.0f} keys/s | redis-server RDB load "
+              f"{red_install:,.0f} keys/s ({red_keys:,} keys) | ratio {median(installs) / red_install:.2f} |")
         print(f"| start-up time (process start to PING) | {median(starts):.2f} s |")
         print(f"| disk before compaction | {bytes_before / ops_logged:.1f} B/op ({bytes_before / 1e6:.1f} MB) |")
         print(f"| disk after compaction | {bytes_after / ops_logged:.1f} B/op ({bytes_after / 1e6:.1f} MB, {keys:,} keys) |")

@@ -1,12 +1,19 @@
-"""Replication numbers (issue 5), medians of runs.
+"""Replication numbers (issues 5 and 12), medians of runs, beside redis-server's.
 
-    python bench/bench_replication.py [--runs 3] [--partition-writes 100000] [--partition-s 30]
+    python bench/bench_replication.py [--runs 3] [--only cpu|lag|partition] [--plot FILE.png]
 
-1. replication lag p50/p99, write at node A to visibility at node B, under a steady
-   10,000 writes/s at A;
-2. time to converge after a partition (TCP proxies cut) during which N writes landed on
-   each side;
-3. SET throughput at one node with 2 live peers, as a ratio of the same node with none.
+1. **Origin cost** per write family (SET, INCR, LPUSH, SADD, HSET, ZADD): redis-benchmark
+   `-c 50 -P 16` against one node, without peers and with 2 live peers; the origin's CPU
+   per write (schedstat of all its threads, counted until both peers hold every write) and
+   its ops/s. CPU pinning: the origin and redis-benchmark on core 0, the peers on core 1,
+   so the peers' work never runs on the origin's core (nor steals the client's). The same
+   for redis-server with AOF everysec, alone and as a master with 2 replicas, pinned alike.
+2. **Replication lag** p50/p99 under a steady 10,000 writes/s at one node of 3 (write at A
+   to visible at B, polled every 0.5 ms), beside a redis-server master and replica.
+3. **Partition and heal**: 2 nodes behind TCP proxies, cut for `--partition-s` seconds
+   while `--partition-writes` SET + INCR pairs land on each side; the time from heal to
+   equal version vectors, and the catch-up rate per link. `--plot` draws each side's
+   backlog (ops it lacks of the other) over time for the first run.
 """
 from __future__ import annotations
 
@@ -19,15 +26,21 @@ import threading
 import time
 
 import redis
-from common import free_port, median, redis_benchmark, start_crdt, workdir
+from common import Server, free_port, median, redis_benchmark, start_crdt, start_redis, thread_cpu_ns, workdir
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from tests.support.proxy import TcpProxy  # noqa: E402
 
 FAST = ("--set", "sync_interval=0.2", "--set", "retry_interval=0.05")
+FAMILIES = ("set", "incr", "lpush", "sadd", "hset", "zadd")
+ORIGIN_CPU, OTHERS_CPU = "0", "1"
+# Random keys / members, so that every request is a real write (without -r, SADD and ZADD
+# add the same member every time).
+BENCH_EXTRA = ("-r", "1000000")
 
 
-def cluster(wd: str, n: int, proxies: bool = False, tag: str = "", linger_ms: float = 1.0) -> tuple[list, list[TcpProxy]]:
+def cluster(wd: str, n: int, proxies: bool = False, tag: str = "", pin: bool = False,
+            extra: tuple[str, ...] = FAST) -> tuple[list[Server], list[TcpProxy]]:
     http = [free_port() for _ in range(n)]
     prox: list[TcpProxy] = []
     nodes = []
@@ -41,14 +54,137 @@ def cluster(wd: str, n: int, proxies: bool = False, tag: str = "", linger_ms: fl
                     peers.append(p.url)
                 else:
                     peers.append(f"http://127.0.0.1:{http[j]}")
-        nodes.append(start_crdt(wd, *FAST, "--set", f"push_linger_ms={linger_ms}", peers=peers,
-                                http_port=http[i], replica_id=f"{tag}n{i}"))
+        cpus = (ORIGIN_CPU if i == 0 else OTHERS_CPU) if pin else None
+        nodes.append(start_crdt(wd, *extra, peers=peers if n > 1 else None, http_port=http[i],
+                                replica_id=f"{tag}n{i}", cpus=cpus))
+    for node in nodes:
+        wait_writable(node.port)
     return nodes, prox
 
 
-def lag_run(wd: str, seconds: float, rate: int, linger_ms: float = 1.0) -> list[float]:
-    nodes, _ = cluster(wd, 2, tag=f"lag{time.time_ns()}", linger_ms=linger_ms)
-    a, b = redis.Redis(port=nodes[0].port), redis.Redis(port=nodes[1].port)
+def wait_writable(port: int, timeout: float = 30.0) -> None:
+    """A new cluster takes writes once its members have found each other."""
+    r = redis.Redis(port=port)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if r.info("replication").get("crdt_sync_state") in ("member", "solo"):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"node on {port} never synced")
+
+
+def vv(r: redis.Redis) -> dict[str, int]:
+    text = str(r.info("replication").get("crdt_version_vector") or "")
+    out = {}
+    for part in text.split(";"):
+        if ":" in part:
+            k, v = part.rsplit(":", 1)
+            out[k] = int(v)
+    return out
+
+
+def behind(mine: dict[str, int], theirs: dict[str, int]) -> int:
+    return sum(max(0, s - mine.get(o, 0)) for o, s in theirs.items())
+
+
+def covers(a: dict[str, int], b: dict[str, int]) -> bool:
+    return all(a.get(o, 0) >= s for o, s in b.items())
+
+
+# ---- 1. origin cost per write family --------------------------------------------------------
+def crdt_family_run(wd: str, peers: int, n: int, tag: str) -> dict[str, tuple[float, float]]:
+    """{family: (ops/s, origin CPU µs/write)} for one cluster of 1 + `peers` nodes."""
+    nodes, _ = cluster(wd, peers + 1, tag=tag, pin=True, extra=())
+    out: dict[str, tuple[float, float]] = {}
+    try:
+        origin = redis.Redis(port=nodes[0].port)
+        others = [redis.Redis(port=x.port) for x in nodes[1:]]
+        for fam in FAMILIES:
+            c0 = thread_cpu_ns(nodes[0].proc.pid)
+            res = redis_benchmark(nodes[0].port, fam, n, extra=BENCH_EXTRA, cpus=ORIGIN_CPU)
+            if others:
+                want = vv(origin)
+                deadline = time.time() + 120
+                while not all(covers(vv(o), want) for o in others):
+                    if time.time() > deadline:
+                        raise RuntimeError("peers never caught up")
+                    time.sleep(0.02)
+            cpu = (thread_cpu_ns(nodes[0].proc.pid) - c0) / n / 1e3
+            out[fam] = (next(iter(res.values()), 0.0), cpu)
+    finally:
+        for x in nodes:
+            x.stop()
+    return out
+
+
+def redis_family_run(wd: str, replicas: int, n: int) -> dict[str, tuple[float, float]]:
+    """The same for redis-server (AOF everysec) with `replicas` replicas."""
+    servers: list[Server] = []
+    out: dict[str, tuple[float, float]] = {}
+    try:
+        d = os.path.join(wd, f"redis-{time.time_ns()}")
+        os.makedirs(d)
+        master = start_redis(wd, "--appendonly", "yes", "--appendfsync", "everysec", "--dir", d,
+                             cpus=ORIGIN_CPU)
+        servers.append(master)
+        for i in range(replicas):
+            rd = os.path.join(d, f"r{i}")
+            os.makedirs(rd)
+            servers.append(start_redis(wd, "--appendonly", "yes", "--dir", rd, "--replicaof", "127.0.0.1",
+                                       str(master.port), cpus=OTHERS_CPU))
+        m = redis.Redis(port=master.port)
+        deadline = time.time() + 30
+        while int(m.info("replication")["connected_slaves"]) < replicas:
+            if time.time() > deadline:
+                raise RuntimeError("redis replicas never connected")
+            time.sleep(0.05)
+        for fam in FAMILIES:
+            c0 = thread_cpu_ns(master.proc.pid)
+            res = redis_benchmark(master.port, fam, n, extra=BENCH_EXTRA, cpus=ORIGIN_CPU)
+            off = int(m.info("replication")["master_repl_offset"])
+            while replicas and not all(
+                int(redis.Redis(port=s.port).info("replication").get("slave_repl_offset", 0)) >= off
+                for s in servers[1:]
+            ):
+                time.sleep(0.02)
+            out[fam] = (next(iter(res.values()), 0.0), (thread_cpu_ns(master.proc.pid) - c0) / n / 1e3)
+    finally:
+        for s in servers:
+            s.stop()
+    return out
+
+
+def cpu_bench(wd: str, runs: int, n: int) -> None:
+    kinds = ("redis alone", "redis + 2 replicas", "crdt alone", "crdt + 2 peers")
+    acc: dict[str, dict[str, list[tuple[float, float]]]] = {k: {f: [] for f in FAMILIES} for k in kinds}
+    for r in range(runs):
+        got = {
+            "redis alone": redis_family_run(wd, 0, n),
+            "redis + 2 replicas": redis_family_run(wd, 2, n),
+            "crdt alone": crdt_family_run(wd, 0, n, f"a{r}"),
+            "crdt + 2 peers": crdt_family_run(wd, 2, n, f"p{r}"),
+        }
+        for k, res in got.items():
+            for f, v in res.items():
+                acc[k][f].append(v)
+        print(f"run {r + 1}/{runs} done", file=sys.stderr)
+    print(f"\nredis-benchmark -n {n} -c 50 -P 16 -r 1000000 per family; origin and redis-benchmark on core "
+          f"{ORIGIN_CPU}, peers on core {OTHERS_CPU}; medians of {runs} runs\n")
+    print("| family | redis CPU µs/write alone / +2 replicas (ratio) | crdt CPU µs/write alone / +2 peers "
+          "(ratio) | redis ops/s alone / +2 | crdt ops/s alone / +2 peers (ratio) |")
+    print("|---|---|---|---|---|")
+    for f in FAMILIES:
+        m = {k: (median([x[0] for x in acc[k][f]]), median([x[1] for x in acc[k][f]])) for k in kinds}
+        ra, rr, ca, cp = (m[k] for k in kinds)
+        print(f"| {f.upper()} | {ra[1]:.2f} / {rr[1]:.2f} ({rr[1] / ra[1]:.2f}x) | {ca[1]:.2f} / {cp[1]:.2f} "
+              f"({cp[1] / ca[1]:.2f}x) | {ra[0]:,.0f} / {rr[0]:,.0f} | {ca[0]:,.0f} / {cp[0]:,.0f} "
+              f"({cp[0] / ca[0]:.2f}) |")
+
+
+# ---- 2. replication lag ----------------------------------------------------------------------
+def lag_probe(writer: redis.Redis, reader: redis.Redis, seconds: float, rate: int) -> list[float]:
+    """Write `rate` SETs/s at `writer` (a pipeline every 10 ms, a probe key last); the lag
+    of each probe until `reader` shows it, in ms."""
     stop = threading.Event()
     sent: dict[int, float] = {}
     lags: list[float] = []
@@ -58,10 +194,11 @@ def lag_run(wd: str, seconds: float, rate: int, linger_ms: float = 1.0) -> list[
         batch = rate // 100
         nxt = time.perf_counter()
         while not stop.is_set():
-            pipe = a.pipeline(transaction=False)
-            for _ in range(batch):
+            pipe = writer.pipeline(transaction=False)
+            for _ in range(batch - 1):
                 pipe.set(f"load:{i % 50000}", i)
                 i += 1
+            i += 1
             sent[i] = time.perf_counter()
             pipe.set("probe", i)
             pipe.execute()
@@ -71,7 +208,7 @@ def lag_run(wd: str, seconds: float, rate: int, linger_ms: float = 1.0) -> list[
     def watch() -> None:
         last = None
         while not stop.is_set():
-            v = b.get("probe")
+            v = reader.get("probe")
             if v is not None and v != last:
                 last = v
                 t = sent.get(int(v))
@@ -86,94 +223,164 @@ def lag_run(wd: str, seconds: float, rate: int, linger_ms: float = 1.0) -> list[
     stop.set()
     for t in th:
         t.join()
-    for n in nodes:
-        n.stop()
     return lags
 
 
-def vv(r: redis.Redis) -> str:
-    return str(r.info("replication").get("crdt_version_vector"))
+def crdt_lag_run(wd: str, seconds: float, rate: int) -> list[float]:
+    nodes, _ = cluster(wd, 3, tag=f"lag{time.time_ns()}")
+    try:
+        return lag_probe(redis.Redis(port=nodes[0].port), redis.Redis(port=nodes[1].port), seconds, rate)
+    finally:
+        for n in nodes:
+            n.stop()
 
 
-def partition_run(wd: str, writes: int, seconds: float) -> float:
+def redis_lag_run(wd: str, seconds: float, rate: int) -> list[float]:
+    d = os.path.join(wd, f"redislag-{time.time_ns()}")
+    os.makedirs(os.path.join(d, "r"))
+    master = start_redis(wd, "--appendonly", "yes", "--dir", d)
+    replica = start_redis(wd, "--appendonly", "yes", "--dir", os.path.join(d, "r"), "--replicaof",
+                          "127.0.0.1", str(master.port))
+    try:
+        m = redis.Redis(port=master.port)
+        while int(m.info("replication")["connected_slaves"]) < 1:
+            time.sleep(0.05)
+        return lag_probe(m, redis.Redis(port=replica.port), seconds, rate)
+    finally:
+        replica.stop()
+        master.stop()
+
+
+def lag_bench(wd: str, runs: int, seconds: float, rate: int) -> None:
+    res: dict[str, tuple[list[float], list[float]]] = {"redis-server master -> replica": ([], []),
+                                                       "crdt-redis, 3 nodes, A -> B": ([], [])}
+    for _ in range(runs):
+        for name, fn in (("redis-server master -> replica", redis_lag_run), ("crdt-redis, 3 nodes, A -> B", crdt_lag_run)):
+            lags = sorted(fn(wd, seconds, rate))
+            res[name][0].append(statistics.median(lags))
+            res[name][1].append(lags[int(len(lags) * 0.99)])
+    print(f"\nreplication lag at {rate:,} writes/s for {seconds:.0f} s, medians of {runs} runs\n")
+    print("| server | lag p50 | lag p99 |")
+    print("|---|---|---|")
+    for name, (p50s, p99s) in res.items():
+        print(f"| {name} | {median(p50s):.2f} ms | {median(p99s):.2f} ms |")
+
+
+# ---- 3. partition and heal -------------------------------------------------------------------
+def partition_run(wd: str, writes: int, seconds: float, trace: list[tuple[float, int, int]] | None
+                  ) -> tuple[float, int]:
+    """(seconds from heal to convergence, ops each side lacked at the heal)."""
     nodes, prox = cluster(wd, 2, proxies=True, tag=f"part{time.time_ns()}")
     a, b = redis.Redis(port=nodes[0].port), redis.Redis(port=nodes[1].port)
-    for p in prox:
-        p.cut()
-    t0 = time.time()
-    for side, r in (("a", a), ("b", b)):
-        pipe = r.pipeline(transaction=False)
-        for i in range(writes):
-            pipe.set(f"{side}:{i}", i)
-            pipe.incr("shared")
-            if i % 1000 == 999:
-                pipe.execute()
-        pipe.execute()
-    time.sleep(max(0.0, seconds - (time.time() - t0)))  # hold the partition for its full length
-    t_heal = time.time()
-    for p in prox:
-        p.heal()
-    while not (vv(a) == vv(b) and a.dbsize() == b.dbsize()):
-        time.sleep(0.05)
-    took = time.time() - t_heal
-    assert a.get("shared") == b.get("shared") == str(2 * writes).encode()
-    for n in nodes:
-        n.stop()
-    for p in prox:
-        p.close()
-    return took
+    stop = threading.Event()
+    t_start = time.time()
+
+    def sample() -> None:
+        sa, sb = redis.Redis(port=nodes[0].port), redis.Redis(port=nodes[1].port)
+        while not stop.is_set():
+            va, vb = vv(sa), vv(sb)
+            if trace is not None:
+                trace.append((time.time() - t_start, behind(va, vb), behind(vb, va)))
+            time.sleep(0.05)
+
+    try:
+        for p in prox:
+            p.cut()
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        t0 = time.time()
+        for side, r in (("a", a), ("b", b)):
+            pipe = r.pipeline(transaction=False)
+            for i in range(writes):
+                pipe.set(f"{side}:{i}", i)
+                pipe.incr("shared")
+                if i % 1000 == 999:
+                    pipe.execute()
+            pipe.execute()
+        time.sleep(max(0.0, seconds - (time.time() - t0)))  # hold the partition for its full length
+        va, vb = vv(a), vv(b)
+        lacked = max(behind(va, vb), behind(vb, va))
+        t_heal = time.time()
+        if trace is not None:
+            trace.append((t_heal - t_start, -1, -1))  # the heal marker
+        for p in prox:
+            p.heal()
+        deadline = t_heal + 300
+        while not (vv(a) == vv(b) and a.dbsize() == b.dbsize()):
+            if time.time() > deadline:
+                raise RuntimeError("no convergence after 300 s")
+            time.sleep(0.01)
+        took = time.time() - t_heal
+        time.sleep(1.0)
+        stop.set()
+        sampler.join()
+        assert a.get("shared") == b.get("shared") == str(2 * writes).encode()
+        return took, lacked
+    finally:
+        stop.set()
+        for n in nodes:
+            n.stop()
+        for p in prox:
+            p.close()
 
 
-def throughput_run(wd: str, peers: int, n: int) -> tuple[float, float]:
-    """(SET ops/s, CPU µs per request of the node taking the writes). All nodes share this
-    machine's 2 cores, so ops/s with peers also pays for the peers applying every write; the
-    origin's CPU per request isolates what replication costs the node itself."""
-    nodes, _ = cluster(wd, peers + 1, tag=f"thr{peers}{time.time_ns()}")
-    c0 = nodes[0].cpu_seconds()
-    res = redis_benchmark(nodes[0].port, "set", n)
-    cpu = (nodes[0].cpu_seconds() - c0) / n * 1e6
-    for x in nodes:
-        x.stop()
-    return res.get("SET", 0.0), cpu
+def plot(trace: list[tuple[float, int, int]], path: str, seconds: float) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    heal = next(t for t, x, _y in trace if x < 0)
+    pts = [(t - heal, x, y) for t, x, y in trace if x >= 0]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.plot([p[0] for p in pts], [p[1] for p in pts], label="ops node A lacks of B")
+    ax.plot([p[0] for p in pts], [p[2] for p in pts], label="ops node B lacks of A", linestyle="--")
+    ax.axvline(0.0, color="grey", linewidth=1)
+    ax.axvline(-seconds, color="grey", linewidth=1)
+    ax.text(0.1, ax.get_ylim()[1] * 0.9, "heal")
+    ax.text(-seconds + 0.1, ax.get_ylim()[1] * 0.9, "cut")
+    ax.set_xlabel("seconds from the heal")
+    ax.set_ylabel("replication lag (ops not yet applied)")
+    ax.set_title("2 nodes, partition with writes on both sides, then heal")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def partition_bench(wd: str, runs: int, writes: int, seconds: float, plot_path: str | None) -> None:
+    took: list[float] = []
+    rates: list[float] = []
+    for r in range(runs):
+        trace: list[tuple[float, int, int]] | None = [] if (plot_path and r == 0) else None
+        t, lacked = partition_run(wd, writes, seconds, trace)
+        took.append(t)
+        rates.append(lacked / t)
+        if trace is not None and plot_path:
+            plot(trace, plot_path, seconds)
+    print(f"\npartition of {seconds:.0f} s with {writes:,} SET + INCR pairs per side ({2 * writes:,} ops), "
+          f"medians of {runs} runs\n")
+    print(f"| converge after the heal | {median(took):.2f} s | catch-up {median(rates):,.0f} ops/s per link |")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--only", choices=["cpu", "lag", "partition"], default=None)
+    ap.add_argument("-n", type=int, default=100_000, help="writes per family (cpu)")
     ap.add_argument("--lag-seconds", type=float, default=10.0)
+    ap.add_argument("--lag-rate", type=int, default=10_000)
     ap.add_argument("--partition-writes", type=int, default=100_000)
     ap.add_argument("--partition-s", type=float, default=30.0)
-    ap.add_argument("--set-n", type=int, default=200_000)
-    ap.add_argument("--only", choices=["lag", "partition", "throughput"], default=None)
+    ap.add_argument("--plot", default=None, help="PNG of the first partition run's lag over time")
     ns = ap.parse_args()
     wd = workdir()
     try:
-        lag: dict[float, tuple[list[float], list[float]]] = {1.0: ([], []), 5.0: ([], [])}
-        for _ in range(ns.runs if ns.only in (None, "lag") else 0):
-            for linger, (p50s, p99s) in lag.items():
-                lags = sorted(lag_run(wd, ns.lag_seconds, 10_000, linger))
-                p50s.append(statistics.median(lags))
-                p99s.append(lags[int(len(lags) * 0.99)])
-        runs = ns.runs
-        conv = [partition_run(wd, ns.partition_writes, ns.partition_s)
-                for _ in range(runs if ns.only in (None, "partition") else 0)]
-        thr = ns.only in (None, "throughput")
-        solo = [throughput_run(wd, 0, ns.set_n) for _ in range(runs if thr else 0)]
-        duo = [throughput_run(wd, 2, ns.set_n) for _ in range(runs if thr else 0)]
-        print(f"medians of {ns.runs} runs")
-        for linger, (p50s, p99s) in lag.items():
-            if p50s:
-                print(f"| replication lag at 10,000 writes/s, push linger {linger:.0f} ms: p50 / p99 | "
-                      f"{median(p50s):.1f} / {median(p99s):.1f} ms |")
-        if conv:
-            print(f"| converge after a {ns.partition_s:.0f} s partition, {ns.partition_writes:,} writes "
-                  f"per side | {median(conv):.2f} s |")
-        if thr:
-            s_ops, s_cpu = median([x[0] for x in solo]), median([x[1] for x in solo])
-            d_ops, d_cpu = median([x[0] for x in duo]), median([x[1] for x in duo])
-            print(f"| SET -c 50 -P 16, no peers | {s_ops:,.0f} ops/s | {s_cpu:.2f} µs CPU/request |")
-            print(f"| SET -c 50 -P 16, 2 live peers (3 nodes on 2 cores) | {d_ops:,.0f} ops/s (ratio "
-                  f"{d_ops / s_ops:.2f}) | {d_cpu:.2f} µs CPU/request (ratio {s_cpu / d_cpu:.2f}) |")
+        if ns.only in (None, "cpu"):
+            cpu_bench(wd, ns.runs, ns.n)
+        if ns.only in (None, "lag"):
+            lag_bench(wd, ns.runs, ns.lag_seconds, ns.lag_rate)
+        if ns.only in (None, "partition"):
+            partition_bench(wd, ns.runs, ns.partition_writes, ns.partition_s, ns.plot)
     finally:
         shutil.rmtree(wd, ignore_errors=True)
 

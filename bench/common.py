@@ -80,10 +80,16 @@ class Server:
         return rss_bytes(self.proc.pid)
 
 
+def pinned(cpus: str | None) -> list[str]:
+    """argv prefix that runs a command on the given CPUs (taskset execs it: same pid)."""
+    return ["taskset", "-c", cpus] if cpus else []
+
+
 def start_crdt(workdir: str, *extra: str, peers: list[str] | None = None,
-               port: int | None = None, http_port: int = 0, replica_id: str = "bench") -> Server:
+               port: int | None = None, http_port: int = 0, replica_id: str = "bench",
+               cpus: str | None = None) -> Server:
     port = port or free_port()
-    argv = [sys.executable, "-m", "crdtredis", "--port", str(port), "--http-port", str(http_port),
+    argv = [*pinned(cpus), sys.executable, "-m", "crdtredis", "--port", str(port), "--http-port", str(http_port),
             "--data-dir", os.path.join(workdir, f"data-{replica_id}"), "--replica-id", replica_id,
             "--loglevel", "warning", *extra]
     for p in peers or []:
@@ -91,20 +97,20 @@ def start_crdt(workdir: str, *extra: str, peers: list[str] | None = None,
     return Server(argv, port, workdir)
 
 
-def start_redis(workdir: str, *extra: str) -> Server:
+def start_redis(workdir: str, *extra: str, cpus: str | None = None) -> Server:
     exe = shutil.which("redis-server")
     if exe is None:
         sys.exit("redis-server is not installed (apt-get install redis-server)")
     port = free_port()
-    argv = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+    argv = [*pinned(cpus), exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", workdir, *extra]
     return Server(argv, port, workdir)
 
 
 def redis_benchmark(port: int, tests: str, n: int, clients: int = 50, pipeline: int = 16,
-                    extra: tuple[str, ...] = ()) -> dict[str, float]:
+                    extra: tuple[str, ...] = (), cpus: str | None = None) -> dict[str, float]:
     out = subprocess.run(
-        ["redis-benchmark", "-p", str(port), "-q", "-n", str(n), "-c", str(clients), "-P", str(pipeline),
+        [*pinned(cpus), "redis-benchmark", "-p", str(port), "-q", "-n", str(n), "-c", str(clients), "-P", str(pipeline),
          "-t", tests, *extra], capture_output=True, text=True, check=True, timeout=600,
     ).stdout
     res: dict[str, float] = {}

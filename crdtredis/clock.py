@@ -11,6 +11,10 @@ from time import time_ns as _time_ns
 
 LOGICAL_BITS = 16
 LOGICAL_MASK = (1 << LOGICAL_BITS) - 1
+# Stamps are encoded as unsigned 64-bit (ops.proto: fixed64 hlc, uint64 vectors). Effect i
+# of an op is stamped hlc + i, so new ops keep 2^32 stamps of room below the end.
+HLC_MAX = (1 << 64) - 1
+HLC_WRITE_LIMIT = HLC_MAX - (1 << 32)
 
 VersionVector = dict[str, int]
 

@@ -174,7 +174,26 @@ class Config:
     peer_token: str | None = _f(None, _secret(), "shared token the replication endpoints require")
     tls_cert: str = _f("", _text(), "PEM certificate for HTTPS; empty = plain HTTP")
     tls_key: str = _f("", _text(), "PEM private key for tls_cert")
-    tls_ca: str = _f("", _text(), "CA bundle used to verify peers' certificates")
+    tls_ca: str = _f("", _text(), "CA bundle verifying peers' certificates (server and client side: with it, "
+                     "/repl/* requires a client certificate it signed)")
+    # Security (docs/security.md): who may call the HTTP side, and bounds on what peers send.
+    admin_token: str | None = _f(None, _secret(), "token /config, /stats and /metrics require "
+                                 "(Authorization: Bearer); null = requirepass, if set")
+    max_clock_skew_ms: int = _f(300000, _ints(1000), "ops stamped further ahead of this node's clock are "
+                                "refused (ms); keep clocks in sync")
+    max_members: int = _f(64, _ints(2, 100000), "most replicas a cluster may hold (each member holds GC back "
+                          "until it acks)")
+    peer_max_body: int = _f(67108864, _ints(1 << 20), "largest peer request body, bytes; an op bigger than the "
+                            "receiver's limit does not replicate")
+    http_header_timeout: float = _f(10.0, _positive(), "seconds an HTTP client may take to send a request's "
+                                    "headers, or pause while sending its body")
+    # TLS for Redis clients, as Redis's tls-* directives.
+    tls_port: int = _f(0, _ints(0, 65535), "TCP port for Redis clients over TLS; 0 = off")
+    tls_cert_file: str = _f("", _text(), "PEM certificate of the TLS port")
+    tls_key_file: str = _f("", _text(), "PEM private key of tls_cert_file")
+    tls_ca_cert_file: str = _f("", _text(), "CA bundle verifying client certificates on the TLS port")
+    tls_auth_clients: str = _f("yes", _choice("yes", "no", "optional"),
+                               "client certificates on the TLS port: yes = required, optional, no")
     forget_peers: tuple[str, ...] = _f([], _replica_ids(), "replica ids declared gone for good (GC stops waiting)")
 
     def __post_init__(self) -> None:
@@ -314,6 +333,16 @@ def _check_cross_fields(cfg: Config) -> None:
     if bool(cfg.tls_cert) != bool(cfg.tls_key):
         field = "tls_key" if cfg.tls_cert else "tls_cert"
         raise ConfigError(field, "tls_cert and tls_key must be set together")
+    if cfg.tls_port:
+        for name in ("tls_cert_file", "tls_key_file"):
+            if not getattr(cfg, name):
+                raise ConfigError(name, "tls_port needs tls_cert_file and tls_key_file")
+        if cfg.tls_auth_clients != "no" and not cfg.tls_ca_cert_file:
+            # Redis: "Either tls-ca-cert-file or tls-ca-cert-dir must be specified ..."
+            raise ConfigError("tls_ca_cert_file", "tls_auth_clients yes|optional needs a CA to verify "
+                              "client certificates (or set tls_auth_clients no)")
+        if cfg.tls_port == cfg.server_port:
+            raise ConfigError("tls_port", "must differ from server_port")
 
 
 # --- sources ------------------------------------------------------------------------------------

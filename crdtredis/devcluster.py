@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -31,6 +32,9 @@ def main(argv: list[str]) -> int:
     http = [ns.http_port + i for i in range(n)]
     procs: list[subprocess.Popen[bytes]] = []
     os.makedirs(ns.dir, exist_ok=True)
+    # One peer token for the cluster, through the environment (not visible in `ps`): the
+    # nodes replicate only among themselves, even on a shared machine.
+    env = dict(os.environ, CRDT_REDIS_PEER_TOKEN=os.environ.get("CRDT_REDIS_PEER_TOKEN") or secrets.token_hex(16))
     for i in range(n):
         cmd = [
             sys.executable, "-m", "crdtredis",
@@ -41,7 +45,7 @@ def main(argv: list[str]) -> int:
         for j in range(n):
             if j != i:
                 cmd += ["--peer", f"http://127.0.0.1:{http[j]}"]
-        procs.append(subprocess.Popen(cmd))
+        procs.append(subprocess.Popen(cmd, env=env))
         print(f"node{i + 1}: redis-cli -p {ns.port + i}   http://127.0.0.1:{http[i]}/stats   "
               f"data {os.path.join(ns.dir, f'node{i + 1}')}", flush=True)
     print("Ctrl-C stops all nodes", flush=True)

@@ -39,6 +39,9 @@ SWAPDB_UNSUPPORTED = (
 NOPROTO = "NOPROTO unsupported protocol version"
 MISCONF_AOF = "MISCONF Errors writing to the AOF file: "
 LOADING = "LOADING Redis is loading the dataset in memory"
+# Not a Redis error: this replica's HLC reached the end of its range (node.py, _emit).
+CLOCK_EXHAUSTED = ("ERR this replica's clock followed an op stamped at the end of its 64-bit range: "
+                   "writes are refused (see docs/security.md, clock skew)")
 
 
 def wrong_arity(name: str) -> str:
@@ -183,6 +186,85 @@ ZRANDMEMBER_TOO_MANY = (
     "ERR value is out of range, a negative ZRANDMEMBER count returns at most 16777216 members "
     "and proto-max-bulk-len bytes"
 )
+
+
+# streams (t_stream.c, blocked.c)
+def _cstr(b: bytes) -> str:
+    # A C "%s" of an sds: stops at the first NUL; the reply must stay one line.
+    return b.split(b"\0", 1)[0].decode("utf-8", "surrogateescape").replace("\r", " ").replace("\n", " ")
+
+
+INVALID_STREAM_ID = "ERR Invalid stream ID specified as stream command argument"
+XADD_ID_ZERO = "ERR The ID specified in XADD must be greater than 0-0"
+XADD_EXHAUSTED = "ERR The stream has exhausted the last possible ID, unable to add more items"
+XADD_ID_TOO_SMALL = "ERR The ID specified in XADD is equal or smaller than the target stream top item"
+XADD_TOO_LARGE = "ERR Elements are too large to be stored"
+TRIM_BOTH = "ERR syntax error, MAXLEN and MINID options at the same time are not compatible"
+TRIM_MAXLEN_NEGATIVE = "ERR The MAXLEN argument must be >= 0."
+TRIM_LIMIT_NEGATIVE = "ERR The LIMIT argument must be >= 0."
+TRIM_LIMIT_NO_STRATEGY = "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy"
+XTRIM_NO_STRATEGY = "ERR syntax error, XTRIM must be called with a trimming strategy"
+TRIM_LIMIT_NO_APPROX = "ERR syntax error, LIMIT cannot be used without the special ~ option"
+INVALID_START_ID = "ERR invalid start ID for the interval"
+INVALID_END_ID = "ERR invalid end ID for the interval"
+XREAD_UNBALANCED = (
+    "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified."
+)
+XREAD_GROUP_OPTION = "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead."
+XREAD_NOACK_OPTION = "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead."
+XREADGROUP_NO_GROUP = "ERR Missing GROUP option for XREADGROUP"
+XREADGROUP_DOLLAR = (
+    "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of "
+    "this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would "
+    "just return an empty result set."
+)
+XREAD_GT_ID = (
+    "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> "
+    "<consumer> option."
+)
+ENTRIESREAD_RANGE = "ERR value for ENTRIESREAD must be positive or -1"
+XGROUP_NO_KEY = (
+    "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to "
+    "use the MKSTREAM option to create an empty stream automatically."
+)
+BUSYGROUP = "BUSYGROUP Consumer Group name already exists"
+XSETID_ADDED_NEGATIVE = "ERR entries_added must be positive"
+XSETID_BELOW_MAXDEL = "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id"
+XSETID_BELOW_TOP = "ERR The ID specified in XSETID is smaller than the target stream top item"
+XSETID_ADDED_BELOW_LEN = "ERR The entries_added specified in XSETID is smaller than the target stream length"
+XCLAIM_MIN_IDLE = "ERR Invalid min-idle-time argument for XCLAIM"
+XCLAIM_IDLE = "ERR Invalid IDLE option argument for XCLAIM"
+XCLAIM_TIME = "ERR Invalid TIME option argument for XCLAIM"
+XCLAIM_RETRYCOUNT = "ERR Invalid RETRYCOUNT option argument for XCLAIM"
+XAUTOCLAIM_MIN_IDLE = "ERR Invalid min-idle-time argument for XAUTOCLAIM"
+XAUTOCLAIM_COUNT = "ERR COUNT must be > 0"
+XBLOCK_KEY_GONE = "UNBLOCKED the stream key no longer exists"
+XBLOCK_GROUP_GONE = "NOGROUP the consumer group this client was blocked on no longer exists"
+
+
+def block_from_script(cmd: bytes) -> str:
+    return f"ERR {_cstr(cmd)} command is not allowed with BLOCK option from scripts"
+
+
+def nogroup_xreadgroup(key: bytes, group: bytes) -> str:
+    return (f"NOGROUP No such key '{_cstr(key)}' or consumer group '{_cstr(group)}' in XREADGROUP "
+            "with GROUP option")
+
+
+def nogroup_for_key(group: bytes, key: bytes) -> str:
+    return f"NOGROUP No such consumer group '{_cstr(group)}' for key name '{_cstr(key)}'"
+
+
+def nogroup_key_or_group(key: bytes, group: bytes) -> str:
+    return f"NOGROUP No such key '{_cstr(key)}' or consumer group '{_cstr(group)}'"
+
+
+def xclaim_option(opt: bytes) -> str:
+    return f"ERR Unrecognized XCLAIM option '{_cstr(opt)}'"
+
+
+# SORT (sort.c)
+SORT_BAD_SCORES = "ERR One or more scores can't be converted into double"
 
 
 # lists (t_list.c); LMPOP/BLMPOP also use ZSET_NUMKEYS and ZSET_COUNT (same texts)

@@ -1,5 +1,8 @@
 """The node's HTTP face: /health, /stats, /config, /metrics; replication adds its own routes.
 
+/config, /stats and /metrics require `Authorization: Bearer <token>` when `admin_token` or
+`requirepass` is set; connections that dawdle over their headers are closed (http_guard.py).
+
 /metrics reads the node's plain counters at scrape time through a custom collector on a
 private registry: the command hot path only bumps ints in dicts, never a prometheus_client
 Counter (whose label lookup and lock would cost more than the command itself), and a
@@ -18,6 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from crdtredis.config import Config
+from crdtredis.http_guard import GuardedSite, quiet_bad_requests, require_admin, track_requests
 
 METRIC_PREFIX = "crdt_redis_"
 
@@ -127,16 +131,19 @@ def make_app(node: Node, **app_kwargs: Any) -> web.Application:
 
     `app_kwargs` go to `web.Application` (e.g. `client_max_size` for large replication batches).
     """
-    app = web.Application(**app_kwargs)
+    app = web.Application(middlewares=[track_requests], **app_kwargs)
     app[NODE_KEY] = node
     registry = CollectorRegistry(auto_describe=False)
     registry.register(NodeCollector(node))
     app[REGISTRY_KEY] = registry
     app.router.add_get("/health", _health)
-    app.router.add_get("/stats", _stats)
-    app.router.add_get("/config", _config)
-    app.router.add_get("/metrics", _metrics)
+    for path, handler in (("/stats", _stats), ("/config", _config), ("/metrics", _metrics)):
+        app.router.add_get(path, require_admin(_node_of, handler))
     return app
+
+
+def _node_of(request: web.Request) -> Node:
+    return request.app[NODE_KEY]
 
 
 async def start_http(
@@ -147,16 +154,25 @@ async def start_http(
     access_log: bool = False,
     shutdown_timeout: float = 5.0,
     ssl_context: ssl.SSLContext | None = None,
+    header_timeout: float = 10.0,
+    keepalive_timeout: float = 75.0,
 ) -> web.AppRunner:
     """Serve `app` on host:port; the caller awaits `runner.cleanup()` at shutdown.
 
-    Port 0 binds an ephemeral port: read it back from `runner.addresses`.
+    Port 0 binds an ephemeral port: read it back from `runner.addresses`. A request's
+    headers must arrive within `header_timeout` seconds; an idle keep-alive connection is
+    closed after `keepalive_timeout` (peer links reconnect).
     """
     # access_log=None is aiohttp's switch for "no access logger at all", not just a silent one.
     kwargs: dict[str, Any] = {} if access_log else {"access_log": None}
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=shutdown_timeout, **kwargs)
+    quiet_bad_requests()
+    # lingering_time: after refusing a request whose body was not read (401, 413, ...), the
+    # rest of it is read and dropped for at most this long, so the sender sees the answer
+    # rather than a reset, without the server draining a huge body for aiohttp's 10 s.
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=shutdown_timeout,
+                           keepalive_timeout=keepalive_timeout, lingering_time=min(header_timeout, 2.0), **kwargs)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
+    site = GuardedSite(runner, host, port, header_timeout=header_timeout, ssl_context=ssl_context)
     try:
         await site.start()
     except BaseException:

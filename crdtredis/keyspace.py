@@ -31,7 +31,11 @@ syncs its state first, so its ops observe everything too. Replay is therefore a 
 of the log (and the durable state), never of the current configuration.
 
 Strings, the hot type, are stored as plain `(value, hlc, origin)` tuples (DESIGN §7:
-per-key memory); every other entry is an `Entry` object.
+per-key memory); every other entry is an `Entry` object. A stable plain string without TTL
+(solo: at once; else at GC) keeps its hlc rounded down to the second, one shared int per
+second (`coarse`), not a 32-byte int per key: every future op observes and outranks it as
+it would the exact stamp (OBJECT IDLETIME reads it, at a second's resolution). A TTL'd
+string keeps its exact stamp: ExpiryReg ties a SET-kind TTL to it.
 """
 from __future__ import annotations
 
@@ -40,6 +44,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from .clock import LOGICAL_BITS as _LOGICAL_BITS
+from .crdt.schema import Check, has_check, register_check
 from .op import Ctx, Effect, Op
 
 if TYPE_CHECKING:
@@ -59,13 +65,22 @@ _ETYPE: dict[int, bytes | None] = {}
 STRING = b"string"
 
 
-def register_effect(code: int, fn: ApplyFn, etype: bytes | None = None) -> None:
+def register_effect(code: int, fn: ApplyFn, etype: bytes | None = None, check: Check | None = None) -> None:
     """Register the apply function of an effect code. `etype` names the type the effect
-    writes; typed effects may carry the CREATE bit and remove other types they observed."""
+    writes; typed effects may carry the CREATE bit and remove other types they observed.
+    `check(effect, max_bulk)` says why an effect from a peer is malformed (crdt/schema.py);
+    a code without one is refused from peers."""
     if code & CREATE or code in _APPLY and _APPLY[code] is not fn:
         raise ValueError(f"effect code {code} registered twice or out of range")
     _APPLY[code] = fn
     _ETYPE[code] = etype
+    if check is not None:
+        register_check(code, check)
+
+
+def unchecked_codes() -> list[int]:
+    """Registered effect codes without a shape check (a test keeps this empty)."""
+    return sorted(c for c in _APPLY if not has_check(c))
 
 
 def effect_known(code: Any) -> bool:
@@ -296,6 +311,8 @@ class Keyspace:
         # command, so it tells "this command emptied the key" (Node._typed_write).
         self.emptied: tuple[int, bytes] | None = None
         self._ctx = Ctx(origin, 0, 0, {})
+        # Coarse stamps (see the module docstring): rounded hlc -> the one shared int object.
+        self._coarse: dict[int, int] = {}
         # Function libraries: replicated data that is not a key (crdt/functions.py).
         from .crdt.functions import FunctionLibs
 
@@ -361,6 +378,17 @@ class Keyspace:
         self.vh[self.origin] = hlc
         self.dirty += 1
 
+    def coarse(self, hlc: int) -> int:
+        """`hlc` rounded down to its second, as a shared object (module docstring)."""
+        ms = hlc >> _LOGICAL_BITS
+        c = (ms - ms % 1000) << _LOGICAL_BITS
+        got = self._coarse.get(c)
+        if got is None:
+            if len(self._coarse) >= 4096:
+                self._coarse.clear()
+            got = self._coarse[c] = c
+        return got
+
     # ---- typed access used by CRDT apply functions -------------------------------------
     def entry_for(self, db: Db, key: bytes, cls: type[Entry], ctx: Ctx) -> Any:
         """The entry of type `cls` that an effect on `key` must update, creating it if
@@ -379,9 +407,11 @@ class Keyspace:
             hidden[cls.TYPE] = h
         return h
 
-    def settle(self, db: Db, key: bytes) -> None:
+    def settle(self, db: Db, key: bytes, changed: bool = True) -> None:
         """After a write to `key`: drop empty entries and, if several types hold content,
-        make the one with the latest write visible (the key-level type register)."""
+        make the one with the latest write visible (the key-level type register).
+        `changed` False: the write changed nothing a reader sees (SADD of present members),
+        so WATCHes and blocked readers are not touched (Redis's signalModifiedKey)."""
         data = db.data
         e = data.get(key)
         hidden = db.shadow.get(key) if db.shadow else None
@@ -390,7 +420,7 @@ class Keyspace:
                 self.drop_empty(db, key, e)
             if db.expires and key in db.expires:
                 self.refresh_expiry(db, key)
-            if db.watched or db.waiters:
+            if changed and (db.watched or db.waiters):
                 db.touch(key)
             return
         cands = [h for h in hidden.values() if not _empty(h)]
@@ -522,10 +552,14 @@ class Keyspace:
             if fold is not None:
                 t = fold(stable)
                 if t is not None:
-                    db.data[key] = t
+                    db.data[key] = e = t
                     n += 1
             else:
                 n += e.gc(stable)
+        if type(e) is tuple and key not in db.expires and stable(e[1], e[2]):
+            c = self.coarse(e[1])
+            if c is not e[1]:
+                db.data[key] = (e[0], c, e[2])  # stable, no TTL: the coarse stamp (module doc)
         hidden = db.shadow.get(key)
         if hidden:
             for h in hidden.values():

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import errors
 from .client import Client
-from .clock import HLC, LOGICAL_BITS, hlc_ms
+from .clock import HLC, HLC_WRITE_LIMIT, LOGICAL_BITS, hlc_ms
 from .cmdtable import Command, CommandTable
 from .crdt import codes
 from .keyspace import CREATE, Keyspace, typed_codes
@@ -203,6 +203,9 @@ class Node:
         """`execute` with every check, in Redis's order (processCommand)."""
         cmd = self.commands.get(argv[0].lower())
         if cmd is None:
+            name = argv[0].lower()
+            if name == b"post" or name == b"host:":
+                return self._cross_protocol(client)
             return self._reject(client, errors.unknown_command(argv[0], argv[1:]))
         n = len(argv)
         arity = cmd.arity
@@ -231,6 +234,21 @@ class Node:
         if client.special or self.hooked:
             return self._table.hooked_command(self, client, cmd, argv)
         return self.dispatch(client, cmd, argv)
+
+    def _cross_protocol(self, client: Client) -> Reply:
+        """An HTTP request sent to the RESP port (a web page's POST, cross-protocol
+        scripting): like Redis's securityWarningCommand, drop the connection at once,
+        replies not yet sent included, and say so at most once a minute."""
+        now = time.monotonic()
+        if not _ATTACK_LOGGED or now - _ATTACK_LOGGED[0] > 60:
+            log.warning("Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: "
+                        "commands to Redis. This is likely due to an attacker attempting to use Cross Protocol "
+                        "Scripting to compromise your Redis instance. Connection aborted.")
+            _ATTACK_LOGGED[:] = [now]
+        client.closing = True
+        if client.conn is not None:
+            client.conn.abort()
+        return None
 
     def dispatch(self, client: Client, cmd: Command, argv: list[bytes]) -> Reply:
         """Queue the command (inside MULTI) or run it: the last step of every request."""
@@ -382,6 +400,11 @@ class Node:
         if op is None:
             seq = ks.vv.get(self.origin, 0) + 1
             hlc = self.hlc.now(self._wall or self._read_wall())
+            if hlc > HLC_WRITE_LIMIT:
+                # The HLC followed a stamp near the end of its 64 bits (a peer's op stamped
+                # in the far future, logged before such ops were refused): an op stamped past
+                # it could not be encoded, so refuse the write rather than answer OK for it.
+                raise CommandError(errors.CLOCK_EXHAUSTED)
             self._group = Op(self.origin, seq, hlc, ks.deps, [eff])
         else:
             n = len(op.effects)
@@ -427,10 +450,12 @@ class Node:
             listener(op)
         return op
 
-    def apply_remote(self, op: Op) -> bool:
+    def apply_remote(self, op: Op, listeners: bool = True) -> bool:
         """Apply an op from a peer (causal readiness checked by the caller), then hand it
-        to the remote-op listeners (op log, relaying). With keyspace notifications on,
-        `notify` sees the touched keys before and after (events for replicated writes)."""
+        to the remote-op listeners (op log, relaying); `listeners=False` leaves that to a
+        later `remote_applied` (a batch is logged once all of it applied: inbox.py).
+        With keyspace notifications on, `notify` sees the touched keys before and after
+        (events for replicated writes)."""
         self.hlc.observe(op.hlc + len(op.effects) - 1)
         watch = self.notify
         before = watch.before_remote(op) if watch is not None else None
@@ -438,9 +463,13 @@ class Node:
             return False
         if before is not None:
             watch.after_remote(op, before)
+        if listeners:
+            self.remote_applied(op)
+        return True
+
+    def remote_applied(self, op: Op) -> None:
         for listener in self.remote_op_listeners:
             listener(op)
-        return True
 
     def replay(self, op: Op) -> bool:
         """Apply an op read back from our own log at start-up (not logged again)."""
@@ -501,6 +530,10 @@ class Node:
             "persistence": self.persistence.info() if self.persistence is not None else None,
             "replication": self.replication.info() if self.replication is not None else None,
         }
+
+
+# When the cross-protocol warning was last logged (monotonic seconds; empty: never).
+_ATTACK_LOGGED: list[float] = []
 
 
 def _wall_ms() -> int:

@@ -42,6 +42,7 @@ class Server:
             # Created before recovery so the replayed log tail fills the backlog.
             self.components.append(Replication(self.node, config))
         self._listener: asyncio.base_events.Server | None = None
+        self._tls_listener: asyncio.base_events.Server | None = None
         self._http: Any = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
@@ -57,15 +58,17 @@ class Server:
         # HTTP first, so /health answers 503 "loading" while the log is replayed.
         if cfg.http_port:
             from .http import make_app, start_http
+            from .tls import http_server_context
 
-            # Peer batches and snapshots can carry values up to proto-max-bulk-len.
-            app = make_app(node, client_max_size=cfg.proto_max_bulk_len + (16 << 20))
+            # Peer routes read their bodies themselves, bounded by peer_max_body (http_guard.py).
+            app = make_app(node, client_max_size=cfg.peer_max_body)
             for comp in self.components:
                 add = getattr(comp, "add_routes", None)
                 if add is not None:
                     add(app)
             try:
-                self._http = await start_http(app, cfg.bind, cfg.http_port)
+                self._http = await start_http(app, cfg.bind, cfg.http_port, ssl_context=http_server_context(cfg),
+                                              header_timeout=cfg.http_header_timeout)
             except OSError as e:
                 if cfg.peers:
                     raise  # replication needs it
@@ -80,6 +83,13 @@ class Server:
         self._listener = await loop.create_server(
             lambda: RedisProtocol(node), cfg.bind, cfg.server_port, reuse_address=True, backlog=511
         )
+        if cfg.tls_port:
+            from .tls import HANDSHAKE_TIMEOUT, resp_server_context
+
+            # Not in listen_sockets: a busy script's accept loop speaks plain RESP only.
+            self._tls_listener = await loop.create_server(
+                lambda: RedisProtocol(node), cfg.bind, cfg.tls_port, ssl=resp_server_context(cfg),
+                reuse_address=True, backlog=511, ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
         # A script running past busy-reply-threshold keeps accepting (scripting/busy.py).
         node.listen_sockets = list(self._listener.sockets)
         node.listen_cb = self._listen_on
@@ -90,6 +100,8 @@ class Server:
             f"{cfg.bind}:{cfg.http_port}" if cfg.http_port else "off",
         )
         log.info("Ready to accept connections tcp")
+        if cfg.tls_port:
+            log.info("Ready to accept connections tls (port %d)", cfg.tls_port)
 
     def _listen_on(self, port: int) -> str | None:
         """CONFIG SET port: bind the new port now (so a failure is reported), then serve it
@@ -139,6 +151,8 @@ class Server:
         log.info("shutting down: closing listeners and clients")
         if self._listener is not None:
             self._listener.close()
+        if self._tls_listener is not None:
+            self._tls_listener.close()
         for t in self._tasks:
             t.cancel()
         for c in list(self.node.clients.values()):

@@ -182,6 +182,16 @@ BAD_VALUES: dict[str, list[object]] = {
     "tls_cert": [None],
     "tls_key": [1],
     "tls_ca": [False],
+    "admin_token": [7],
+    "max_clock_skew_ms": [999, "5m"],
+    "max_members": [1],
+    "peer_max_body": [1000],
+    "http_header_timeout": [0],
+    "tls_port": [-1, 65536],
+    "tls_cert_file": [None],
+    "tls_key_file": [3],
+    "tls_ca_cert_file": [[]],
+    "tls_auth_clients": ["maybe", True],
     "forget_peers": ["node2", ["bad id"], ["a", "a"], [None]],
 }
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import crdtredis.crdt.keys  # noqa: F401 - registers DEL / FLUSHDB
-from crdtredis.crdt import codes
+from crdtredis.crdt import codes, list_packed
 from crdtredis.crdt import list_rga as rga
 from crdtredis.crdt.list_rga import LINSERT, LREMOVE, LSETVAL, LTRIMR, ListEntry, rebuild_effects
 from crdtredis.keyspace import CREATE, Keyspace
@@ -81,6 +81,27 @@ def check_index(e: ListEntry) -> None:
         assert e.at(k)[0] == vals[k]
     if vals:
         assert e.range_values(0, len(vals) - 1) == vals
+    for blk in e.blocks:
+        if blk.packed is not None:
+            # A packed block reads like the thawed one it came from.
+            v, h, o = list_packed.unpack(blk.packed)
+            assert list(blk.vals) == v and list(blk.hl) == list(h) and list(blk.oi) == list(o)
+            assert [blk.vals[j] for j in range(len(v))] == v and blk.vals[-1] == v[-1]
+            assert [blk.hl[j] for j in range(len(v))] == list(h)
+            assert [blk.oi[j] for j in range(len(v))] == list(o)
+            for j in {0, len(v) // 2, len(v) - 1}:
+                assert blk.vals.index(v[j]) == v.index(v[j])
+                assert blk.find(h[j], o[j]) == j
+                assert v[j] in blk.vals and blk.vals.count(v[j]) == v.count(v[j])
+
+
+@pytest.fixture
+def packing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tiny blocks, every block but the last written packed: packed blocks everywhere."""
+    monkeypatch.setattr(rga, "BLOCK", 4)
+    monkeypatch.setattr(rga, "MAX_BLOCK", 8)
+    monkeypatch.setattr(rga, "MIN_PACK", 2)
+    monkeypatch.setattr(rga, "HOT", 1)
 
 
 # ---- unit tests -----------------------------------------------------------------------------
@@ -332,10 +353,15 @@ def test_wrong_hint_falls_back_to_nearby_blocks_then_the_id_dict(monkeypatch: py
     check_index(e)
 
 
+@pytest.mark.parametrize("packed", [False, True])
 @pytest.mark.parametrize("peers", [True, False])
-def test_block_index_matches_a_plain_list_under_random_ops(monkeypatch: pytest.MonkeyPatch, peers: bool) -> None:
+def test_block_index_matches_a_plain_list_under_random_ops(monkeypatch: pytest.MonkeyPatch, peers: bool,
+                                                            packed: bool) -> None:
     monkeypatch.setattr(rga, "BLOCK", 4)
     monkeypatch.setattr(rga, "MAX_BLOCK", 8)
+    if packed:
+        monkeypatch.setattr(rga, "MIN_PACK", 2)
+        monkeypatch.setattr(rga, "HOT", 1)
     rnd = random.Random(7)
     ks = keyspace(solo=not peers)
     model: list[tuple[bytes, Any]] = []  # (value, id)
@@ -724,6 +750,11 @@ def test_property_replicas_converge_to_the_rga_spec(steps: list[Any], seed: int)
             assert lrange(r, key) == spec(ops, key.encode())
             e = rga.existing(r.node.keyspace.dbs[0], key.encode())
             assert e is None or not e.rm
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_long_runs_converge_with_packed_blocks(seed: int, packing: None) -> None:
+    test_random_long_runs_converge_to_the_rga_spec(seed + 100)
 
 
 @pytest.mark.parametrize("seed", range(12))

@@ -143,3 +143,24 @@ def test_many_increments_with_peers_stay_cheap() -> None:
     assert c[0].run("GET", "k") == b"6000"
     # O(1) per increment: the second 3000 must not cost many times the first 3000.
     assert second < first * 5 + 0.5
+
+
+def test_counter_late_increments_fold_like_a_recompute() -> None:
+    """A late, lower-stamped increment takes the O(log n) path while the integer sum stays
+    in int64, and the full re-fold otherwise: both give what a fresh fold gives."""
+    import random as _random
+
+    from crdtredis.crdt.counter_reg import CounterReg
+    from crdtredis.crdt.numbers import LLONG_MAX
+
+    rnd = _random.Random(7)
+    for big in (False, True):
+        for _ in range(50):
+            deltas = [rnd.choice([1, -3, 7, LLONG_MAX // 2 if big else 5]) for _ in range(30)]
+            contribs = [(h + 1, rnd.choice("ab"), d) for h, d in enumerate(deltas)]
+            reg = CounterReg([(b"10", 0, "a")], [])
+            for c in rnd.sample(contribs, len(contribs)):
+                reg.incr(c)
+            fresh = CounterReg([(b"10", 0, "a")], sorted(contribs))
+            assert reg.contrib == sorted(contribs)
+            assert reg.value == fresh.value

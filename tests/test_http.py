@@ -55,7 +55,8 @@ Client = TestClient[web.Request, web.Application]
 
 @pytest.fixture
 async def client(node: FakeNode) -> AsyncIterator[Client]:
-    async with TestClient(TestServer(make_app(node))) as c:
+    # requirepass is set: the admin endpoints want it as a bearer token (test_http_security.py).
+    async with TestClient(TestServer(make_app(node)), headers={"Authorization": "Bearer hunter2"}) as c:
         yield c
 
 

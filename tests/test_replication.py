@@ -254,22 +254,23 @@ def test_bad_peer_input_is_rejected_and_changes_nothing(tmp_path: Path) -> None:
         r.set("k", "v")
         before = dump_client(r)
         push = node.url + "/repl/push"
-        tok = {"X-CRDT-Token": "sekrit"}
+        tok = {"X-CRDT-Token": "sekrit", "Content-Type": "application/x-protobuf"}
+        cid = str(r.info("replication")["crdt_cluster_id"])
         assert _post(push, b"\xff\x00garbage", tok) == 400
-        good = pb.OpBatch(version=1, sender="x.1", replica_id="x")
+        good = pb.OpBatch(version=1, sender="x.1", replica_id="x", cluster_id=cid)
         op = Op("x.1", 1, 1 << 40, {}, [(10, 0, b"k", b"evil", 0, None)])
         good.ops.add().ParseFromString(encode_op(op))
         body = good.SerializeToString()
         assert _post(push, body[:-3], tok) == 400  # truncated protobuf
-        assert _post(push, body) == 401  # no token
-        assert _post(push, body, {"X-CRDT-Token": "wrong"}) == 403
-        gap = pb.OpBatch(version=1, sender="x.1", replica_id="x")
+        assert _post(push, body, {"Content-Type": "application/x-protobuf"}) == 401  # no token
+        assert _post(push, body, {**tok, "X-CRDT-Token": "wrong"}) == 403
+        gap = pb.OpBatch(version=1, sender="x.1", replica_id="x", cluster_id=cid)
         gap.ops.add().ParseFromString(encode_op(Op("x.1", 1000, 1 << 40, {}, [(10, 0, b"k", b"evil", 0, None)])))
         assert _post(push, gap.SerializeToString(), tok) == 422  # impossible sequence number
-        badcode = pb.OpBatch(version=1, sender="x.1", replica_id="x")
+        badcode = pb.OpBatch(version=1, sender="x.1", replica_id="x", cluster_id=cid)
         badcode.ops.add().ParseFromString(encode_op(Op("x.1", 1, 1 << 40, {}, [(250, 0, b"k")])))
         assert _post(push, badcode.SerializeToString(), tok) == 422
-        baddb = pb.OpBatch(version=1, sender="x.1", replica_id="x")
+        baddb = pb.OpBatch(version=1, sender="x.1", replica_id="x", cluster_id=cid)
         baddb.ops.add().ParseFromString(encode_op(Op("x.1", 1, 1 << 40, {}, [(10, 99, b"k", b"v", 0, None)])))
         assert _post(push, baddb.SerializeToString(), tok) == 422
         assert _post(node.url + "/repl/pull", b"\x01\x02", tok) == 400

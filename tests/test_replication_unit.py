@@ -20,28 +20,105 @@ def test_backlog_first_needed_and_collect() -> None:
     b = Backlog(1 << 30)
     seq = [op("a", 1), op("b", 1), op("a", 2, n=3), op("b", 2), op("a", 5)]
     for o in seq:
-        b.add(o)
+        b.add_record([o], _record([o]))  # one chunk per op
     ours = {"a": 5, "b": 2}
     assert b.first_needed({}, ours) == 0
     assert b.first_needed({"a": 1}, ours) == 1
     assert b.first_needed({"a": 4, "b": 1}, ours) == 3
     assert b.first_needed({"a": 5, "b": 2}, ours) is None
-    got, nxt, more = b.collect(0, {"a": 1}, 100, 1 << 20)
-    assert [(o.origin, o.seq) for o, _b in got] == [("b", 1), ("a", 2), ("b", 2), ("a", 5)]
-    assert nxt == 5 and not more
-    got, nxt, more = b.collect(0, {}, 2, 1 << 20)
-    assert len(got) == 2 and more and nxt == 2
+    parts, n, nxt, more = b.collect(0, {"a": 1}, 100, 1 << 20)
+    assert [(o.origin, o.seq) for o in _decode(parts)] == [("b", 1), ("a", 2), ("b", 2), ("a", 5)]
+    assert n == 4 and nxt == 5 and not more
+    parts, n, nxt, more = b.collect(0, {}, 2, 1 << 20)
+    assert n == 2 and more and nxt == 2
+
+
+def _decode(parts: list[Any]) -> list[Op]:
+    from crdtredis.wire.codec import OpDecoder
+    from crdtredis.wire.ops_pb2 import OpBatch
+
+    m = OpBatch()
+    m.ParseFromString(b"\x08\x02" + b"".join(bytes(p) for p in parts))
+    dec = OpDecoder()
+    return [dec.from_message(x) for x in m.ops]
+
+
+def _record(ops: list[Op]) -> bytes:
+    """What the op log writes for one record (deps elided within it), minus its head."""
+    from crdtredis.wire.codec import OpEncoder
+
+    out: list[bytes] = []
+    OpEncoder().encode_ops(ops, out)
+    return b"".join(out)
+
+
+def test_backlog_ships_the_op_logs_bytes_and_slices_partial_chunks() -> None:
+    da, db2 = {"z": 7}, {"z": 9}
+    # a's ops share deps (elided after the first); b's change them.
+    rec1 = [op("a", 1, deps=da), op("b", 1, deps=db2), op("a", 2, deps=da), op("a", 3, deps=da),
+            op("b", 2, deps={"z": 10})]
+    rec2 = [op("a", 4, deps=da), op("b", 3, deps={"z": 10})]
+    b = Backlog(1 << 30)
+    blob1 = _record(rec1)
+    b.add_record(rec1, memoryview(blob1))
+    b.add_record(rec2, _record(rec2))
+    # A peer that lacks everything gets the records' bytes unchanged.
+    parts, n, nxt, more = b.collect(0, {}, 100, 1 << 20)
+    assert n == 7 and nxt == 2 and not more
+    assert bytes(parts[0]) == blob1
+    assert _decode(parts) == rec1 + rec2
+    # A peer holding a up to 2: a:3 was elided against a:2, so it is encoded again with
+    # its deps; b's ops are slices.
+    parts, n, _nxt, _more = b.collect(0, {"a": 2}, 100, 1 << 20)
+    got = _decode(parts)
+    assert got == [rec1[1], rec1[3], rec1[4], *rec2]
+    assert got[1].deps == da
+    # Chunks it holds entirely are skipped; position from first_needed.
+    assert b.first_needed({"a": 3, "b": 2}, {"a": 4, "b": 3}) == 1
+    parts, n, _nxt, _more = b.collect(0, {"a": 3, "b": 2}, 100, 1 << 20)
+    assert _decode(parts) == rec2
+
+
+def test_backlog_splits_huge_records_into_decodable_chunks() -> None:
+    from crdtredis.replication import backlog as bl
+
+    big = b"x" * (bl.SPLIT_BYTES // 3)
+    d = {"z": 1}
+    ops = [Op("a", i, 1000 * i, d, [(10, 0, b"k", big, 0, None)]) for i in range(1, 8)]
+    b = Backlog(1 << 30)
+    b.add_record(ops, _record(ops))
+    assert b.end - b.start > 1
+    parts, n, _nxt, _more = b.collect(0, {}, 100, 1 << 30)
+    assert n == 7 and _decode(parts) == ops
+    # Each chunk alone decodes (deps repeated where a chunk starts).
+    got = []
+    for pos in range(b.start, b.end):
+        got += _decode([b.chunk(pos).encoded()])
+    assert got == ops
 
 
 def test_backlog_eviction_makes_old_requesters_too_old() -> None:
     b = Backlog(2000)
     for i in range(1, 50):
-        b.add(op("a", i))
-    assert b.start > 0
+        o = op("a", i)
+        b.add_record([o], _record([o]))
+    assert b.start > 0 and b.bytes <= 2000
     with pytest.raises(TooOld):
         b.first_needed({}, {"a": 49})
     assert b.first_needed({"a": 48}, {"a": 49}) is not None
     assert b.first_needed({"a": 49}, {"a": 49}) is None
+
+
+def test_backlog_lazy_chunks_group_ops_added_one_by_one() -> None:
+    b = Backlog(1 << 30)
+    ops = [op("a", i, deps={"q": 1}) for i in range(1, 11)]
+    for o in ops:
+        b.add(o)
+    assert b.end - b.start == 1
+    parts, n, _nxt, _more = b.collect(0, {"a": 4}, 100, 1 << 20)
+    assert _decode(parts) == ops[4:]
+    b.add(op("a", 11))  # the first chunk was encoded (sealed): a new one starts
+    assert b.end - b.start == 2
 
 
 def test_validate_accepts_causal_batches_and_rejects_gaps() -> None:
@@ -181,3 +258,78 @@ async def test_gc_pass_is_skipped_on_an_idle_node() -> None:
     repl.note_ack(p1, _Ack("a", "a.1", dict(node.keyspace.vv), dict(node.keyspace.vh)))
     assert await repl.gc_once() is True  # the watermark moved: more may be stable
     assert repl.gc_runs == 3
+
+
+# ---- start-up logs (issue 13: devcluster) ----------------------------------------------------------
+def test_a_peer_that_never_answered_fails_quietly_until_it_has_been_down_long(caplog: pytest.LogCaptureFixture,
+                                                                              ) -> None:
+    import logging
+
+    from crdtredis.replication.peer import UNREACHABLE_WARN_S, PeerLink
+
+    node, repl = _repl(["http://127.0.0.1:1"])
+    (p,) = list(repl.peers.values())
+    link = PeerLink(repl, p)
+    caplog.set_level(logging.DEBUG, logger="crdtredis.replication")
+    link._failed("pull", "connection refused")
+    link._failed("push", "connection refused")
+    assert [r.levelno for r in caplog.records] == [logging.INFO]
+    assert "not reachable yet" in caplog.records[0].getMessage()
+    p.first_failure -= UNREACHABLE_WARN_S + 1
+    link._failed("pull", "connection refused")
+    link._failed("pull", "connection refused")
+    assert [r.levelno for r in caplog.records] == [logging.INFO, logging.WARNING]
+    caplog.clear()
+    link._up()
+    link._failed("pull", "connection reset")  # it had been up: this one matters
+    assert [r.levelno for r in caplog.records if r.levelno >= logging.WARNING] == [logging.WARNING]
+
+
+def test_inbound_callers_are_matched_to_url_peers_before_being_reported(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    node, repl = _repl(["http://127.0.0.1:1"])
+    (url_peer,) = list(repl.peers.values())
+    caplog.set_level(logging.INFO, logger="crdtredis.replication")
+    vv, vh = dict(node.keyspace.vv), dict(node.keyspace.vh)
+    repl.peer_for("b", "b.1")  # b calls before we have reached our URL peer: it is probably b
+    repl.peer_for("c", "c.1")
+    assert not [r for r in caplog.records if "peer list" in r.getMessage()]
+    repl.note_ack(url_peer, _Ack("b", "b.1", vv, vh))  # the URL peer is b: only c is a stranger
+    said = [r.getMessage() for r in caplog.records if "peer list" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("replica c ")
+    assert "id:b" not in repl.peers
+    repl.peer_for("d", "d.1")  # every URL peer is known now: said at once
+    assert sum("replica d " in r.getMessage() for r in caplog.records) == 1
+
+
+# ---- the clock (issue 13) ----------------------------------------------------------------------------
+def test_validate_refuses_ops_stamped_past_the_allowed_skew() -> None:
+    r = Replica("me")
+    now = r.node.clock()
+    r.node.clock = lambda: now  # (a moving clock would blur the edge case below)
+    skew = r.node.config.max_clock_skew_ms
+    ok = Op("x.1", 1, (now + skew - 1000) << 16, {}, [(10, 0, b"k", b"v", 0, None)])
+    validate(r.node, [ok])
+    for hlc in ((now + skew + 1000) << 16, (1 << 64) - 1):
+        with pytest.raises(BadBatch, match="ahead of this node's clock"):
+            validate(r.node, [Op("x.1", 1, hlc, {}, [(10, 0, b"k", b"v", 0, None)])])
+    # The last effect of a multi-effect op counts.
+    edge = (now + skew) << 16 | 0xFFFF
+    with pytest.raises(BadBatch, match="ahead"):
+        validate(r.node, [Op("x.1", 1, edge, {}, [(10, 0, b"a", b"v", 0, None), (10, 0, b"b", b"v", 0, None)])])
+
+
+def test_a_clock_at_the_end_of_its_range_refuses_writes_rather_than_losing_them() -> None:
+    # An op stamped near 2^64 applied before such ops were refused (or in an old log): the
+    # HLC follows it, and a new op could not be encoded. Before: +OK, never logged.
+    from crdtredis import errors
+    from crdtredis.clock import HLC_MAX
+
+    r = Replica("me")
+    r.node.apply_remote(Op("x.1", 1, HLC_MAX - 5, {}, [(10, 0, b"k", b"v", 0, None)]))
+    n = len(r.emitted)
+    reply = r.run("SET", "other", "v")
+    assert getattr(reply, "message", "") == errors.CLOCK_EXHAUSTED
+    assert len(r.emitted) == n and r.run("GET", "other") is None
+    assert r.run("GET", "k") == b"v"  # reads are served

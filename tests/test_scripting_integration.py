@@ -176,21 +176,24 @@ def test_restart_without_peers_keeps_libraries(tmp_path: Path) -> None:
 
 
 def test_joining_replica_gets_libraries_in_the_snapshot(tmp_path: Path) -> None:
-    # A small log backlog, so the joining node is served a snapshot, not the log.
+    # A small log backlog (1 MB of encoded ops at least: this writes ~1.6 MB), so the
+    # joining node is served a snapshot, not the log.
     nodes, links = make_cluster(tmp_path, n=2, max_segment_size="4096")
     try:
         r0 = nodes[0].client()
         r0.function_load(LIB.format(name="lib", fn="f", body="return 'from the snapshot'"))
         pipe = r0.pipeline(transaction=False)
         for i in range(5000):
-            pipe.set(f"key:{i}", "v" * 80)
+            pipe.set(f"key:{i}", "v" * 300)
         pipe.execute()
         wait_until(lambda: nodes[1].client().dbsize() == 5000, timeout=60)
         new = CrdtRedisProc(tmp_path / "n9", "n9", peers=[n.url for n in nodes], settings=FAST).start()
         try:
             r9 = new.client()
             wait_until(lambda: r9.dbsize() == 5000, timeout=90)
+            new.wait_synced()  # a function without no-writes is refused until then (READONLY)
             assert r9.info("replication").get("crdt_snapshot_installs", 0) >= 1
+            new.wait_synced()  # FCALL may write: it waits for the pull that follows the snapshot
             assert r9.fcall("f", 0) == b"from the snapshot"
         finally:
             new.stop()

@@ -2,7 +2,7 @@
 transport) and an in-process node: pub/sub delivery and subscribed mode, RESP3 push
 ordering, CLIENT REPLY, MONITOR, tracking, CLIENT PAUSE/UNBLOCK, CLIENT KILL/LIST fields,
 and the output buffer limits. Byte-level agreement with Redis for the same commands is
-checked against real Redis by its own TCL units (tests/test_tcl_units.py)."""
+checked against real Redis by its own TCL units (tests/test_redis_tcl.py)."""
 from __future__ import annotations
 
 import asyncio

@@ -181,6 +181,14 @@ for _p in (
     Param("pidfile", "str", "", mode="immutable"),
     Param("unixsocket", "str", "", mode="immutable"),
     Param("protected-mode", "bool", "yes"),
+    # TLS for clients (crdtredis/tls.py): set at start-up, as config fields tls_*; CONFIG SET
+    # accepts only the value in force (Redis's CONFIG sanity test sets each back).
+    Param("tls-port", "int", _cfg("tls_port", 0), 0, 65535, mode="fixed"),
+    Param("tls-cert-file", "str", _cfg("tls_cert_file", ""), mode="fixed"),
+    Param("tls-key-file", "str", _cfg("tls_key_file", ""), mode="fixed"),
+    Param("tls-ca-cert-file", "str", _cfg("tls_ca_cert_file", ""), mode="fixed"),
+    Param("tls-auth-clients", "enum", _cfg("tls_auth_clients", "yes"), choices=("no", "yes", "optional"),
+          mode="fixed"),
     Param("io-threads", "int", "1", 1, 128, mode="immutable"),
     Param("io-threads-do-reads", "bool", "no", mode="immutable"),
     Param("cluster-enabled", "bool", "no", mode="immutable"),

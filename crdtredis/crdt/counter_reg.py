@@ -28,6 +28,7 @@ increments); a late, lower-stamped concurrent increment re-folds.
 """
 from __future__ import annotations
 
+from bisect import insort
 from typing import Any
 
 from ..op import Ctx
@@ -46,12 +47,17 @@ def _cstamp(c: Contrib) -> tuple[int, str]:
 
 
 class CounterReg:
-    __slots__ = ("vals", "contrib", "value")
+    __slots__ = ("vals", "contrib", "value", "_fold")
 
     def __init__(self, vals: list[Val], contrib: list[Contrib]) -> None:
         self.vals = vals
         self.contrib = contrib  # in stamp order
         self.value = b""
+        # (sum, bound) while the value is an integer sum no prefix of which can leave
+        # int64 (recompute's fast path): then an integer increment adds up in any order,
+        # and a late one costs O(log n) instead of a re-fold (a partition's worth of
+        # concurrent INCRs merging one by one was O(n^2)).
+        self._fold: tuple[int, int] | None = None
         self.recompute()
 
     def base(self) -> bytes | None:
@@ -69,6 +75,7 @@ class CounterReg:
         return vals[0] if len(vals) == 1 else max(vals, key=_stamp)
 
     def recompute(self) -> None:
+        self._fold = None
         base = self.base()
         contrib = self.contrib
         if not contrib:
@@ -89,6 +96,7 @@ class CounterReg:
             else:
                 if bound <= LLONG_MAX:
                     self.value = str(total).encode()
+                    self._fold = (total, bound)
                     return
         v = base
         for c in contrib:
@@ -110,18 +118,29 @@ class CounterReg:
 
     def incr(self, c: Contrib) -> CounterReg:
         contrib = self.contrib
+        fold = self._fold
+        d = c[2]
         if contrib and _cstamp(contrib[-1]) > _cstamp(c):
-            # A concurrent increment with a lower stamp arrived late: re-fold in stamp order.
-            contrib.append(c)
-            contrib.sort(key=_cstamp)
-            self.recompute()
+            # A concurrent increment with a lower stamp arrived late: re-fold in stamp order
+            # (an integer sum that stays in int64 is the same in any order).
+            insort(contrib, c, key=_cstamp)
+            if fold is not None and type(d) is int and fold[1] + abs(d) <= LLONG_MAX:
+                self._fold = (fold[0] + d, fold[1] + abs(d))
+                self.value = str(self._fold[0]).encode()
+            else:
+                self.recompute()
             return self
         # Without a write, b"" means no increment applied yet (not an empty string value).
         prev = self.value if self.vals else (self.value or None)
         contrib.append(c)
-        nv = incr_value(prev, c[2])
+        nv = incr_value(prev, d)
         if nv is not None:
             self.value = nv
+        if fold is not None:
+            if nv is not None and type(d) is int and fold[1] + abs(d) <= LLONG_MAX:
+                self._fold = (fold[0] + d, fold[1] + abs(d))
+            else:
+                self._fold = None
         return self
 
     def remove_observed(self, ctx: Ctx) -> Any:

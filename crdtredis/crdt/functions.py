@@ -106,10 +106,11 @@ def _apply_flush(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
 
 def _register() -> None:
     from ..keyspace import register_effect
+    from .schema import BYTES, fixed
 
-    register_effect(FN_LOAD, _apply_load)
-    register_effect(FN_DELETE, _apply_delete)
-    register_effect(FN_FLUSH, _apply_flush)
+    register_effect(FN_LOAD, _apply_load, check=fixed(BYTES))
+    register_effect(FN_DELETE, _apply_delete, check=fixed())
+    register_effect(FN_FLUSH, _apply_flush, check=fixed())
 
 
 _register()

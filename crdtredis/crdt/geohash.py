@@ -259,6 +259,11 @@ def estimate_steps(range_meters: float, lat: float) -> int:
     return max(1, min(step, 26))
 
 
+def _c_cos(x: float) -> float:
+    """C's cos: NaN for an infinite argument (a radius of 1e308 km), where math.cos raises."""
+    return math.cos(x) if math.isfinite(x) else math.nan
+
+
 def bounding_box(s: Shape) -> list[float]:
     if s.radius is not None:
         height = s.conversion * s.radius
@@ -267,8 +272,8 @@ def bounding_box(s: Shape) -> list[float]:
         height = s.conversion * (s.height / 2)
         width = s.conversion * (s.width / 2)
     lat_delta = rad_deg(height / EARTH_RADIUS_IN_METERS)
-    long_delta_top = rad_deg(width / EARTH_RADIUS_IN_METERS / math.cos(deg_rad(s.lat + lat_delta)))
-    long_delta_bottom = rad_deg(width / EARTH_RADIUS_IN_METERS / math.cos(deg_rad(s.lat - lat_delta)))
+    long_delta_top = rad_deg(width / EARTH_RADIUS_IN_METERS / _c_cos(deg_rad(s.lat + lat_delta)))
+    long_delta_bottom = rad_deg(width / EARTH_RADIUS_IN_METERS / _c_cos(deg_rad(s.lat - lat_delta)))
     south = s.lat < 0
     return [s.lon - long_delta_bottom if south else s.lon - long_delta_top,
             s.lat - lat_delta,

@@ -10,6 +10,7 @@ from typing import Any
 from ..keyspace import TYPE_CODECS, Db, Keyspace, register_effect
 from ..op import Ctx, Effect
 from . import codes
+from .schema import INT64, fixed, optional
 from .string_bits import BitStr
 from .string_counter import CounterStr, string_value
 
@@ -34,6 +35,10 @@ def apply_flushdb(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
                 db.touch(key)
         db.data = {}
         db.expires = {}
+        # Blocked clients re-check their keys (XREADGROUP answers that its key is gone).
+        for cbs in list(db.waiters.values()):
+            for cb in list(cbs):
+                cb()
         return
     for key in list(db.data) + list(db.shadow) + list(db.expires):
         ks.remove_key_observed(db, key, ctx)
@@ -46,6 +51,6 @@ def rebuild_effects(db: int, key: bytes, e: Any) -> list[Effect]:
     return TYPE_CODECS[e.TYPE](db, key, e)
 
 
-register_effect(codes.DEL, apply_del)
-register_effect(codes.EXPIRE, apply_expire)
-register_effect(codes.FLUSHDB, apply_flushdb)
+register_effect(codes.DEL, apply_del, check=fixed())
+register_effect(codes.EXPIRE, apply_expire, check=fixed(optional(INT64)))
+register_effect(codes.FLUSHDB, apply_flushdb, check=fixed())

@@ -26,6 +26,11 @@ it, the hint is exact; otherwise the neighbouring blocks are searched (C-speed a
 scans), and as a last resort an id -> block dict is built once and maintained from then on.
 A single node never needs that dict.
 
+Cold blocks are packed (crdt/list_packed.py): a dense block (no tombstone) that none of the
+last HOT written blocks is stores its values as one blob with offsets and its ids as runs,
+~12 bytes an element of a short value instead of ~75. Reads work on packed blocks as they
+are; a write thaws its block first (`_thaw`), and a block leaves the HOT set packed again.
+
 Tombstones. On a solo replica (Keyspace.solo) every op is causally stable at once: removed
 elements are deleted on the spot. Otherwise a removed element stays as a tombstone (its position
 orders concurrent inserts that reference it) until gc() finds its removal causally stable
@@ -43,6 +48,8 @@ from typing import Any
 
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
 from ..op import Ctx, Effect
+from . import list_packed
+from .schema import BYTES, HLC, INT64, STR, UINT32, fixed, repeated
 
 # Effect codes (range 20-39; persisted and replicated: never renumber). Effects are flat:
 # an element id is three args `hlc, origin, i`, origin "" meaning the effect's own origin
@@ -60,6 +67,8 @@ ElemId = tuple[int, str, int]
 
 BLOCK = 512  # elements per block after a split
 MAX_BLOCK = 1024  # a longer block is split
+HOT = 4  # the blocks written last stay thawed (per list); the others are packed
+MIN_PACK = 64  # smaller blocks stay thawed (a packed block has a fixed overhead)
 _I_MASK = (1 << 32) - 1
 
 # Origin string <-> small code, per process (ids are compared by the strings).
@@ -91,19 +100,37 @@ class _Block:
     from hi on is a tombstone), so a queue's or a stack's end is found without scanning
     the tombstones that pile up there until gc."""
 
-    __slots__ = ("vals", "hl", "oi", "live", "idx", "lo", "hi")
+    __slots__ = ("vals", "hl", "oi", "live", "idx", "lo", "hi", "packed")
 
     def __init__(self, vals: list[bytes | None], hl: array[int], oi: array[int]) -> None:
         self.vals = vals
         self.hl = hl
         self.oi = oi
         self.idx = 0
+        # Not None while packed: vals, hl and oi are then read-only views of it.
+        self.packed: list_packed.Packed | None = None
         self.recount()
+
+    def freeze(self) -> None:
+        """Pack this block if it is dense and big enough (list_packed module docstring)."""
+        if self.packed is None and len(self.vals) >= MIN_PACK and self.live == len(self.vals):
+            p = list_packed.pack(self.vals, self.hl, self.oi)
+            if p is not None:
+                self.packed = p
+                self.vals = list_packed.Vals(p)  # type: ignore[assignment]
+                self.hl = list_packed.Hlcs(p)  # type: ignore[assignment]
+                self.oi = list_packed.Ois(p)  # type: ignore[assignment]
+
+    def thaw(self) -> None:
+        p = self.packed
+        if p is not None:
+            self.vals, self.hl, self.oi = list_packed.unpack(p)
+            self.packed = None
 
     def recount(self) -> None:
         vals = self.vals
         n = len(vals)
-        self.live = n - vals.count(None)
+        self.live = n if self.packed is not None else n - vals.count(None)
         lo, hi = 0, n
         if self.live < n:
             while lo < n and vals[lo] is None:
@@ -131,7 +158,7 @@ def _empty_block() -> _Block:
 
 
 class ListEntry(Entry):
-    __slots__ = ("blocks", "fw", "size", "rm", "vst", "where", "origins", "peers")
+    __slots__ = ("blocks", "fw", "size", "rm", "vst", "where", "origins", "peers", "hot")
     TYPE = b"list"
 
     def __init__(self) -> None:
@@ -147,6 +174,8 @@ class ListEntry(Entry):
         self.origins: set[int] = set()  # codes of the origins of every stored element
         # Whether concurrent ops may still arrive (not Keyspace.solo, refreshed per apply).
         self.peers = True
+        # The blocks written last, kept thawed (at most HOT; None until a list has two blocks).
+        self.hot: list[_Block] | None = None
 
     # ---- Entry surface -------------------------------------------------------------------
     def is_empty(self) -> bool:
@@ -325,6 +354,7 @@ class ListEntry(Entry):
             if not ctx.stamp_gt(cur[0], cur[1]):
                 return False
             self.vst[pid] = (ctx.hlc, ctx.origin)
+        self._thaw(blk)
         blk.vals[j] = value
         return True
 
@@ -398,6 +428,16 @@ class ListEntry(Entry):
         nxt: tuple[int, int] = (-1, -1)
         for blk in self.blocks:
             vals, hl, oi = blk.vals, blk.hl, blk.oi
+            if blk.packed is not None:
+                pvals = vals[:]
+                for start, k, h, o in list_packed.runs(blk.packed):
+                    if cur is not None and (h, o) == nxt:
+                        cur[3].extend(pvals[start:start + k])
+                    else:
+                        cur = [h, _ORIGINS[o >> 32], o & _I_MASK, pvals[start:start + k]]
+                        runs.append(cur)
+                    nxt = (h, o + k)
+                continue
             for j in range(len(vals)):
                 h, o = hl[j], oi[j]
                 if cur is not None and (h, o) == nxt:
@@ -454,12 +494,38 @@ class ListEntry(Entry):
         self.fw = fw
 
     def _compact(self) -> None:
-        """After bulk changes: drop empty blocks, recount, rebuild the tree."""
+        """After bulk changes: drop empty blocks, recount, rebuild the tree, pack the
+        blocks that are not hot."""
         self.blocks = [b for b in self.blocks if b.vals]
         for blk in self.blocks:
             blk.recount()
         self.size = sum(b.live for b in self.blocks)
         self._rebuild()
+        hot = self.hot or ()
+        if len(self.blocks) > 1:
+            for blk in self.blocks:
+                if blk.packed is None and blk not in hot:
+                    blk.freeze()
+
+    def _thaw(self, blk: _Block) -> None:
+        """Before a write to `blk`: unpack it, and count it among the HOT blocks written
+        last; the one that leaves that set is packed again."""
+        if blk.packed is not None:
+            blk.thaw()
+        hot = self.hot
+        if hot is None:
+            if len(self.blocks) < 2:
+                return  # a one-block list: nothing to pack (and no list to keep)
+            hot = self.hot = []
+        elif hot and hot[-1] is blk:
+            return
+        for i, b in enumerate(hot):
+            if b is blk:
+                del hot[i]
+                break
+        hot.append(blk)
+        if len(hot) > HOT:
+            hot.pop(0).freeze()
 
     def _fw_add(self, b: int, d: int) -> None:
         fw = self.fw
@@ -550,12 +616,16 @@ class ListEntry(Entry):
         blocks = self.blocks
         blk = blocks[b]
         n = len(vals)
+        hot = self.hot
+        if blk.packed is not None or (hot[-1] is not blk if hot else len(blocks) > 1):
+            self._thaw(blk)
         if j == len(blk.vals) >= MAX_BLOCK and b == len(blocks) - 1:
             # Appending to a full tail block: start a new one (keeps RPUSH O(1)).
             blk = _empty_block()
             blk.idx = b = len(blocks)
             blocks.append(blk)
             self._fw_append()
+            self._thaw(blk)
             j = 0
         if n == 1:
             if j == len(blk.vals):
@@ -603,8 +673,21 @@ class ListEntry(Entry):
     def _split(self, b: int) -> None:
         blk = self.blocks[b]
         vals, hl, oi = blk.vals, blk.hl, blk.oi
-        pieces = [_Block(vals[k:k + BLOCK], hl[k:k + BLOCK], oi[k:k + BLOCK]) for k in range(0, len(vals), BLOCK)]
+        # Equal pieces of about BLOCK (a 1025-element block in 512 + 512 + 1 would leave
+        # a stub that never packs).
+        size = -(-len(vals) // max(1, len(vals) // BLOCK))
+        pieces = [_Block(vals[k:k + size], hl[k:k + size], oi[k:k + size]) for k in range(0, len(vals), size)]
         self.blocks[b:b + 1] = pieces
+        # The split block was just written: its pieces take its place among the hot blocks,
+        # and the ones that leave that set are packed.
+        hot = self.hot
+        if hot is None:
+            hot = self.hot = []
+        elif blk in hot:
+            hot.remove(blk)
+        hot += pieces
+        while len(hot) > HOT:
+            hot.pop(0).freeze()
         where = self.where
         if where is not None:
             for p in pieces:
@@ -614,6 +697,9 @@ class ListEntry(Entry):
 
     def _kill(self, blk: _Block, j: int, stamp: tuple[int, str]) -> None:
         """Remove the live element at (blk, j): a tombstone with peers, gone without."""
+        hot = self.hot
+        if blk.packed is not None or (hot and hot[-1] is not blk):
+            self._thaw(blk)
         pid = _pid(blk.hl[j], blk.oi[j])
         blk.live -= 1
         self.size -= 1
@@ -678,6 +764,9 @@ class ListEntry(Entry):
             hi = j1 if b == b1 else len(vals)
             if lo >= hi or not (blk.live or peers):
                 continue
+            if blk.packed is not None:
+                blk.thaw()  # _compact (the caller runs it) packs it again if it stays cold
+                vals, hl, oi = blk.vals, blk.hl, blk.oi
             everything = max(hl[lo:hi]) <= tmin  # the whole span observed (the common case)
             if peers:
                 for j in range(lo, hi):
@@ -823,8 +912,10 @@ def rebuild_effects(dbi: int, key: bytes, e: Any) -> list[Effect]:
     return [(LINSERT, dbi, key, 0, "", 0, -1, *vals)] if vals else []
 
 
-register_effect(LINSERT, apply_insert, ListEntry.TYPE)
-register_effect(LREMOVE, apply_remove, ListEntry.TYPE)
-register_effect(LSETVAL, apply_set, ListEntry.TYPE)
-register_effect(LTRIMR, apply_trim, ListEntry.TYPE)
+# An element id with its hint: hlc, origin ("" = the effect's), index in its chain, hint.
+_ID = (HLC, STR, UINT32, INT64)
+register_effect(LINSERT, apply_insert, ListEntry.TYPE, check=repeated(head=_ID, group=(BYTES,)))
+register_effect(LREMOVE, apply_remove, ListEntry.TYPE, check=repeated(group=_ID))
+register_effect(LSETVAL, apply_set, ListEntry.TYPE, check=fixed(*_ID, BYTES))
+register_effect(LTRIMR, apply_trim, ListEntry.TYPE, check=fixed(*_ID, *_ID))
 register_type(ListEntry.TYPE, rebuild_effects)

@@ -30,6 +30,7 @@ from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
 from ..op import Ctx, Effect
 from .counter_reg import CounterReg as Field
 from .numbers import incr_value
+from .schema import BYTES, DELTA, fixed, repeated
 
 # Effect codes (range 50-59; persisted and replicated: never renumber).
 HSET = 50  # (HSET, db, key, f1, v1, f2, v2, ...)  register writes, one stamp for all pairs
@@ -292,7 +293,7 @@ def rebuild(db_index: int, key: bytes, e: Any) -> list[Effect]:
     return [(HSET, db_index, key, *args)]
 
 
-register_effect(HSET, apply_hset, HashEntry.TYPE)
-register_effect(HINCR, apply_hincr, HashEntry.TYPE)
-register_effect(HDEL, apply_hdel, HashEntry.TYPE)
+register_effect(HSET, apply_hset, HashEntry.TYPE, check=repeated(group=(BYTES, BYTES)))
+register_effect(HINCR, apply_hincr, HashEntry.TYPE, check=fixed(BYTES, DELTA))
+register_effect(HDEL, apply_hdel, HashEntry.TYPE, check=repeated(group=(BYTES,)))
 register_type(HashEntry.TYPE, rebuild)

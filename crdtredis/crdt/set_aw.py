@@ -28,6 +28,7 @@ from typing import Any
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
 from ..op import Ctx, Effect
 from .numbers import parse_int
+from .schema import BYTES, repeated
 
 # Effect codes (range 40-49; persisted and replicated: never renumber).
 SADD = 40  # (SADD, db, key, m1, m2, ...)  one add stamp shared by every member named
@@ -258,9 +259,11 @@ def apply_sadd(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     e = db.data.get(key)
     if type(e) is not SetEntry:
         e = ks.entry_for(db, key, SetEntry, ctx)
+    m = e.m
+    changed = not (db.watched or db.waiters) or any(x not in m for x in eff[3:])
     e.add(eff[3:], None if ks.solo else ctx)
     e.touch(ctx)
-    ks.settle(db, key)
+    ks.settle(db, key, changed)
 
 
 def apply_srem(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
@@ -279,6 +282,6 @@ def rebuild(db_index: int, key: bytes, e: Any) -> list[Effect]:
     return [(SADD, db_index, key, *e.m)]
 
 
-register_effect(SADD, apply_sadd, SetEntry.TYPE)
-register_effect(SREM, apply_srem, SetEntry.TYPE)
+register_effect(SADD, apply_sadd, SetEntry.TYPE, check=repeated(group=(BYTES,)))
+register_effect(SREM, apply_srem, SetEntry.TYPE, check=repeated(group=(BYTES,)))
 register_type(SetEntry.TYPE, rebuild)

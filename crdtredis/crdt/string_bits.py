@@ -44,6 +44,7 @@ from . import codes, hll
 from .counter_reg import CounterReg
 from .hll_batch import add_many
 from .numbers import incr_value
+from .schema import BYTES, FLAG, INT64, NONNEG, Kind, fixed, ints, one_of
 from .string_counter import CounterStr, _store_string, _string_slot
 
 # Effect codes (range 80-89; persisted and replicated: never renumber).
@@ -57,6 +58,9 @@ PFDENSE = 85  # (PFDENSE, db, key)                  PFDEBUG GETREG/TODENSE: conv
 OVERFLOW_WRAP, OVERFLOW_SAT, OVERFLOW_FAIL = 0, 1, 2
 _APPEND = codes.APPEND
 _INCR = codes.INCR
+# A BITW value: up to 64 bits wide, so up to 2^64-1 (past int64: encoded as a big integer).
+NONNEG_BIG = Kind("a non-negative integer", lambda v, _m: type(v) is int and 0 <= v < 1 << 64,
+                  (0, 1, 255, (1 << 63) - 1, (1 << 64) - 1))
 
 Op = tuple[int, str, Effect]  # (hlc, origin, effect): one live partial write
 
@@ -439,5 +443,55 @@ def apply_partial_effect(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
         ks.refresh_expiry(db, key)
 
 
-for _code in (BITW, BITINCR, PFADD, PFCACHE, PFMERGE, PFDENSE, _APPEND):
-    register_effect(_code, apply_partial_effect, STRING)
+# ---- shape checks of effects from peers (crdt/schema.py) --------------------------------
+def _bits_fit(eff: Effect, max_bulk: int) -> str | None:
+    # A bit offset costs a few bytes on the wire and (offset / 8) bytes applied: bounded
+    # like the receiver's own SETBIT/BITFIELD (offset >> 3 < proto-max-bulk-len).
+    if (eff[3] + eff[4]) >> 3 > max_bulk:
+        return f"effect {eff[0]}: bit offset {eff[3]} beyond proto-max-bulk-len"
+    return None
+
+
+def _append_fits(eff: Effect, max_bulk: int) -> str | None:
+    if len(eff[3]) > max_bulk:
+        return f"effect {eff[0]}: appended chunk beyond proto-max-bulk-len"
+    return None
+
+
+def _bitw_value(eff: Effect, max_bulk: int) -> str | None:
+    if not eff[5] < 1 << eff[4]:
+        return f"effect {eff[0]}: value {eff[5]} does not fit {eff[4]} bits"
+    return _bits_fit(eff, max_bulk)
+
+
+def _pairs_ok(eff: Effect, max_bulk: int) -> str | None:
+    pairs = eff[3]
+    if len(pairs) % 3:
+        return f"effect {eff[0]}: register pairs of {len(pairs)} bytes (3 per pair)"
+    # count = bits 14..23 of each little-endian 3-byte pair: 1..Q+1 as hllPatLen makes it.
+    for mid, hi in zip(pairs[1::3], pairs[2::3], strict=True):
+        cnt = mid >> 6 | hi << 2
+        if not 1 <= cnt <= hll.HLL_Q + 1:
+            return f"effect {eff[0]}: register count {cnt} out of range"
+    return None
+
+
+def _registers_ok(eff: Effect, max_bulk: int) -> str | None:
+    regs = eff[3]
+    if len(regs) not in (0, hll.REGISTERS) or (regs and max(regs) > hll.REGISTER_MAX):
+        return f"effect {eff[0]}: not {hll.REGISTERS} registers of at most {hll.REGISTER_MAX}"
+    return None
+
+
+_CHECKS = {
+    BITW: fixed(NONNEG, ints(0, 64), NONNEG_BIG, extra=_bitw_value),
+    BITINCR: fixed(NONNEG, ints(1, 64), FLAG, INT64, one_of(OVERFLOW_WRAP, OVERFLOW_SAT, OVERFLOW_FAIL),
+                   extra=_bits_fit),
+    PFADD: fixed(BYTES, NONNEG, extra=_pairs_ok),
+    PFCACHE: fixed(),
+    PFMERGE: fixed(BYTES, FLAG, NONNEG, extra=_registers_ok),
+    PFDENSE: fixed(),
+    _APPEND: fixed(BYTES, extra=_append_fits),
+}
+for _code, _check in _CHECKS.items():
+    register_effect(_code, apply_partial_effect, STRING, check=_check)

@@ -21,6 +21,7 @@ from ..op import Ctx, Effect
 from . import codes
 from .counter_reg import CounterReg, Val
 from .numbers import incr_value
+from .schema import BYTES, DELTA, INT64, fixed, one_of, optional
 
 
 class CounterStr(Entry):
@@ -134,13 +135,13 @@ def apply_set(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     data = db.data
     e = data.get(key)
     shadowed = bool(db.shadow) and key in db.shadow
-    if type(e) is tuple and not shadowed and ctx.observed(e[1], e[2]):
-        data[key] = (eff[3], ctx.hlc, ctx.origin)
-    elif e is None and not shadowed:
-        data[key] = (eff[3], ctx.hlc, ctx.origin)
+    mode = eff[4]
+    if (e is None or type(e) is tuple and ctx.observed(e[1], e[2])) and not shadowed:
+        # Solo and no TTL: stable at once, so the coarse stamp (keyspace module docstring).
+        data[key] = (eff[3], ks.coarse(ctx.hlc) if ks.solo and mode == codes.TTL_CLEAR else ctx.hlc,
+                     ctx.origin)
     else:
         _set_slow(ks, db, key, eff[3], ctx)
-    mode = eff[4]
     if mode == codes.TTL_CLEAR:
         if db.expires and key in db.expires:
             ks.clear_expiry_observed(db, key, ctx)
@@ -226,5 +227,13 @@ def string_value(e: Any) -> bytes:
     return e.value  # type: ignore[no-any-return]
 
 
-register_effect(codes.SET, apply_set, STRING)
-register_effect(codes.INCR, apply_incr, STRING)
+def _plain_set(eff: Effect) -> bool:
+    # The hot shape: (SET, db, key, value, TTL_CLEAR|TTL_KEEP, None), checked in one go.
+    return len(eff) == 6 and type(eff[3]) is bytes and eff[5] is None and type(eff[4]) is int \
+        and 0 <= eff[4] <= 2
+
+
+register_effect(codes.SET, apply_set, STRING,
+                check=fixed(BYTES, one_of(codes.TTL_CLEAR, codes.TTL_KEEP, codes.TTL_SET), optional(INT64),
+                            fast=_plain_set))
+register_effect(codes.INCR, apply_incr, STRING, check=fixed(DELTA))

@@ -50,6 +50,7 @@ from sortedcontainers import SortedList
 
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
 from ..op import Ctx, Effect
+from .schema import BYTES, SCORE, fixed, repeated
 
 # Effect codes (range 60-69; persisted and replicated: never renumber).
 ZADD = 60  # (ZADD, db, key, m1, s1, m2, s2, ...)  register writes (scores: float), one stamp
@@ -490,7 +491,7 @@ def rebuild(db_index: int, key: bytes, e: Any) -> list[Effect]:
     return [(ZADD, db_index, key, *args)]
 
 
-register_effect(ZADD, apply_zadd, ZsetEntry.TYPE)
-register_effect(ZINCR, apply_zincr, ZsetEntry.TYPE)
-register_effect(ZREM, apply_zrem, ZsetEntry.TYPE)
+register_effect(ZADD, apply_zadd, ZsetEntry.TYPE, check=repeated(group=(BYTES, SCORE)))
+register_effect(ZINCR, apply_zincr, ZsetEntry.TYPE, check=fixed(BYTES, SCORE))
+register_effect(ZREM, apply_zrem, ZsetEntry.TYPE, check=repeated(group=(BYTES,)))
 register_type(ZsetEntry.TYPE, rebuild)

@@ -237,6 +237,10 @@ class RedisProtocol(asyncio.Protocol):
             self._server.obuf_disconnections += 1
             self._abort()
 
+    def abort(self) -> None:
+        """Close now, discarding what is not written yet (Redis freeClientAsync)."""
+        self._abort()
+
     def _abort(self) -> None:
         self._done = True
         self._out = None

@@ -68,6 +68,11 @@ class ClusterGlue:
         """Why a push or pull from this sender must be refused (HTTP 409), or None."""
         theirs = batch.status or MEMBER
         ours = self.state.cluster_id
+        if theirs != JOINING and ours and not batch.cluster_id and self.status != SOLO:
+            # Only a replica that has not synced yet may call without a cluster: anything
+            # else that does is not a replica of ours (and would become a member forever).
+            return (f"replica {batch.replica_id} names no cluster: a replica that is not joining must "
+                    f"belong to cluster {ours}")
         if theirs != JOINING and batch.cluster_id and ours and batch.cluster_id != ours:
             return (f"replica {batch.replica_id} belongs to cluster {batch.cluster_id}, this one to {ours}: "
                     "replicas of different clusters never exchange ops")

@@ -6,20 +6,72 @@ earlier ops of its batch are applied is therefore a protocol violation (or a sen
 backlog lost ops), not something to wait for: the batch is refused with a reason and
 nothing of it is applied. This replaces a causal buffer, and the stalls and unbounded
 memory a buffer brings.
+
+Everything is checked before anything is applied (docs/security.md):
+
+* deliverability (above), and no op of our own origin that we never issued;
+* origin names of the form `<replica id>.<incarnation>` (they are persisted in vectors);
+* every effect's shape against the schema its CRDT module registered (crdt/schema.py):
+  argument count and types, sizes bounded by our proto-max-bulk-len;
+* the clock: an op stamped more than `max_clock_skew_ms` ahead of our wall clock is
+  refused. Every replica's HLC moves past each stamp it applies, so one op stamped at
+  2^64-1 would push every later timestamp of the cluster past the end of the encoding.
+
+Applying cannot be undone, so validation must be complete: an apply function never raises
+on an effect its check accepted (tests/test_effect_checks.py holds every module to that).
+If one does anyway, that is a bug, and the replica must not go on with half an op in
+memory: the op log listeners only run once the *whole* batch has applied, so the log holds
+nothing of the batch, and the process exits at once, as if killed just before the batch
+arrived. The restart replays the log (none of the batch) and the peer sends the batch
+again; the log line names the op for the bug report.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+import os
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from ..clock import LOGICAL_BITS, LOGICAL_MASK
+from ..crdt.schema import check_effect
 from ..keyspace import effect_known
 from ..op import Op
+from ..wire.codec import OpDecoder
 
 if TYPE_CHECKING:
     from ..node import Node
 
+log = logging.getLogger("crdtredis.replication")
+
+# "<replica id>.<incarnation>": the replica id rule of config.py, then the incarnation.
+ORIGIN_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}\.[A-Za-z0-9]{1,32}")
+# Exit status when an apply function failed on a validated effect (BSD EX_SOFTWARE).
+EXIT_APPLY_BUG = 70
+
 
 class BadBatch(ValueError):
     """The batch is malformed or not causally deliverable; the message says why."""
+
+
+def decode_new(node: Node, msgs: Iterable[Any]) -> list[Op]:
+    """The ops of a parsed OpBatch, decoded, except those we already hold: a duplicate
+    (an op that reached us on another path too) costs a look at its seq, not a decode.
+    Its deps still update the decoder's context: the next op may elide them."""
+    dec = OpDecoder()
+    vv = node.keyspace.vv
+    out: list[Op] = []
+    for m in msgs:
+        n = len(m.effects)
+        if n and m.seq >= 1 and m.seq + n - 1 <= vv.get(m.origin, 0):
+            dec.note_deps(m)
+            continue
+        out.append(dec.from_message(m))
+    return out
+def hlc_limit(node: Node) -> int:
+    """The highest HLC stamp accepted from peers now."""
+    ms = node.clock() + int(getattr(node.config, "max_clock_skew_ms", 300_000))
+    return ms << LOGICAL_BITS | LOGICAL_MASK
 
 
 def validate(node: Node, ops: list[Op]) -> None:
@@ -27,6 +79,9 @@ def validate(node: Node, ops: list[Op]) -> None:
     vv = dict(ks.vv)
     vh = dict(ks.vh)
     ndb = len(ks.dbs)
+    max_bulk = node.proto_max_bulk_len
+    limit = hlc_limit(node)
+    ours = node.origin
     for op in ops:
         n = len(op.effects)
         if not op.origin or op.seq < 1 or n == 0:
@@ -35,11 +90,21 @@ def validate(node: Node, ops: list[Op]) -> None:
         have = vv.get(op.origin, 0)
         if last <= have:
             continue  # a duplicate: harmless, skipped on apply
-        if op.origin == node.origin:
+        if op.origin == ours:
             raise BadBatch(f"op {op.origin}:{op.seq} claims to be ours but we never issued it")
+        if not have and ORIGIN_RE.fullmatch(op.origin) is None:  # (a known origin was checked)
+            raise BadBatch(f"op origin {op.origin[:80]!r} is not <replica id>.<incarnation>")
         if op.seq != have + 1:
             raise BadBatch(
                 f"op {op.origin}:{op.seq} is not deliverable: we hold {op.origin} up to seq {have}"
+            )
+        top = op.hlc + n - 1
+        if top > limit:
+            ahead = ((top >> LOGICAL_BITS) - node.clock()) / 1000
+            raise BadBatch(
+                f"op {op.origin}:{op.seq} is stamped {ahead:.0f}s ahead of this node's clock "
+                f"(max_clock_skew_ms={getattr(node.config, 'max_clock_skew_ms', 300_000)}): "
+                "check the replicas' clocks (NTP)"
             )
         for o, h in op.deps.items():
             if vh.get(o, 0) < h:
@@ -47,19 +112,51 @@ def validate(node: Node, ops: list[Op]) -> None:
         for eff in op.effects:
             if len(eff) < 3 or not effect_known(eff[0]):
                 raise BadBatch(f"op {op.origin}:{op.seq} has an unknown effect {eff[:1]!r}")
-            if type(eff[1]) is not int or not 0 <= eff[1] < ndb:
-                raise BadBatch(f"op {op.origin}:{op.seq} names database {eff[1]!r} of {ndb}")
+            db = eff[1]
+            if type(db) is not int or not 0 <= db < ndb:
+                raise BadBatch(f"op {op.origin}:{op.seq} names database {db!r} of {ndb}")
             if type(eff[2]) is not bytes:
                 raise BadBatch(f"op {op.origin}:{op.seq} has a non-bytes key")
+            why = check_effect(eff, max_bulk)
+            if why is not None:
+                raise BadBatch(f"op {op.origin}:{op.seq}: {why}")
         vv[op.origin] = last
-        vh[op.origin] = op.hlc + n - 1
+        vh[op.origin] = top
 
 
 def apply_batch(node: Node, ops: list[Op]) -> int:
     """Validate then apply; returns how many ops were new. Raises BadBatch (nothing applied)."""
     validate(node, ops)
-    applied = 0
-    for op in ops:
-        if node.apply_remote(op):
-            applied += 1
-    return applied
+    done: list[Op] = []
+    op: Op | None = None
+    try:
+        for op in ops:
+            if node.apply_remote(op, listeners=False):
+                done.append(op)
+    except Exception:
+        log.critical("BUG: applying op %s:%s of a validated batch failed; exiting before anything of the "
+                     "batch is logged (a restart replays the log, which holds none of it)",
+                     op.origin if op else "?", op.seq if op else "?", exc_info=True)
+        _flush_before_exit(node)
+        die(EXIT_APPLY_BUG)
+    for op in done:
+        node.remote_applied(op)
+    return len(done)
+
+
+def _flush_before_exit(node: Node) -> None:
+    """Write what the op log queued before this batch (earlier commands and batches)."""
+    p = node.persistence
+    oplog = getattr(p, "oplog", None) if p is not None else None
+    if oplog is None:
+        return
+    try:
+        oplog.flush()
+    except Exception:  # noqa: BLE001 - dying anyway; what is not written was not acknowledged
+        log.exception("op log flush before exit failed")
+
+
+def die(code: int) -> NoReturn:
+    """Leave now, without running anything else of the loop (tests replace this)."""
+    logging.shutdown()
+    os._exit(code)

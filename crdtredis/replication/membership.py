@@ -74,10 +74,17 @@ class MemberView:
 
 
 class Membership:
-    def __init__(self, replica_id: str, on_new_member: Callable[[str, str], None] | None = None) -> None:
+    def __init__(self, replica_id: str, on_new_member: Callable[[str, str], None] | None = None,
+                 limit: int = 0) -> None:
         self.replica_id = replica_id
         self.members: dict[str, MemberView] = {}
         self.forgotten: set[str] = set()
+        # At most `limit` replicas, us included (0: no limit). Requests that would add more
+        # are refused (admission.py); a member that must be added past it anyway (one of
+        # the ops we hold, gossip in a peer's answer) is not, and stability stays blocked:
+        # collecting without counting a replica that exists would be wrong.
+        self.limit = limit
+        self.overflow = ""
         # Configured peers whose replica id we do not know yet: they block stability.
         self.unknown_peers = 0
         self.on_new_member = on_new_member
@@ -90,7 +97,13 @@ class Membership:
             return None
         m = self.members.get(replica_id)
         if m is None:
+            if self.limit and len(self.members) + 1 >= self.limit:
+                self.overflow = replica_id
+                self._cache = None
+                return None
             m = self.members[replica_id] = MemberView(replica_id, origin, inc_ms)
+            if self.overflow == replica_id:
+                self.overflow = ""
             self._cache = None
             if self.on_new_member is not None:
                 self.on_new_member(replica_id, origin)
@@ -99,6 +112,7 @@ class Membership:
     def forget(self, replica_id: str) -> None:
         self.forgotten.add(replica_id)
         self.members.pop(replica_id, None)
+        self.overflow = ""  # room was made: the next gossip or stability pass adds it again
         self._cache = None
 
     def note_origins(self, origins: Iterable[str]) -> None:
@@ -149,7 +163,7 @@ class Membership:
     # ---- stability ----------------------------------------------------------------------
     def _refresh(self, our_vv: Mapping[str, int]) -> bool:
         """Promote pending acks our vector covers; False when some member has none usable."""
-        ok = self.unknown_peers == 0
+        ok = self.unknown_peers == 0 and not self.overflow
         for m in self.members.values():
             p = m.pending
             i = 0

@@ -10,12 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import hlc_ms
 from ..wire import ops_pb2 as pb
+from . import stream
 from .backlog import TooOld
 
 if TYPE_CHECKING:
     from .service import Replication
 
 log = logging.getLogger("crdtredis.replication")
+
+# Seconds a configured peer may stay unreachable from the start before it is a warning.
+UNREACHABLE_WARN_S = 30.0
 
 
 class Peer:
@@ -45,6 +49,16 @@ class Peer:
         self.cluster_id = ""
         self.proposal = ""
         self.refused_until = 0.0  # monotonic time before which pushes are not retried
+        # True while our push stream to it is open (stream.py): its pulls then get no ops
+        # from us, the stream brings them.
+        self.streaming = False
+        self.http_push = False  # it has no stream route (an older version): POST pushes
+        # Start-up is quiet (docs/operations): a peer that has never answered is probably
+        # still starting, so its failures are logged at info until it has been unreachable
+        # for UNREACHABLE_WARN_S, and at warning only once it had been up.
+        self.ever_up = False
+        self.first_failure = 0.0
+        self.warned = False
 
     def ack(self, vv: dict[str, int], vh: dict[str, int], origin: str, replica_id: str) -> None:
         if replica_id:
@@ -92,6 +106,7 @@ class Peer:
             "last_contact": round(self.last_contact, 3), "retries": self.retries,
             "bytes_in": self.bytes_in, "bytes_out": self.bytes_out,
             "ops_sent": self.ops_sent, "ops_received": self.ops_received,
+            "stream": "http" if self.http_push else ("up" if self.streaming else "down"),
             "snapshots": self.snapshots, "last_error": self.last_error,
         }
 
@@ -121,7 +136,11 @@ class PeerLink:
 
     def _backoff(self) -> float:
         cfg = self.repl.config
-        base = cfg.retry_interval * (2 ** min(self.peer.retries, 6))
+        # Doubling from retry_interval, but a peer that is down is probed at least about
+        # once per sync interval: a healed link is used again within about that long (a
+        # 30 s cap made catch-up after a partition wait for the next probe, up to 45 s).
+        base = min(cfg.retry_interval * (2 ** min(self.peer.retries, 6)),
+                   max(cfg.sync_interval, cfg.retry_interval))
         if cfg.max_retries and self.peer.retries >= cfg.max_retries:
             # Past max_retries: the peer is down; probe it once per sync interval only.
             base = max(base, cfg.sync_interval)
@@ -129,8 +148,18 @@ class PeerLink:
 
     def _failed(self, what: str, err: str) -> None:
         p = self.peer
-        if p.state != "down":
-            log.warning("peer %s: %s failed: %s", p.url, what, err)
+        if p.ever_up:
+            if p.state != "down":
+                log.warning("peer %s: %s failed: %s", p.url, what, err)
+        else:
+            now = time.monotonic()
+            if not p.first_failure:
+                p.first_failure = now
+                log.info("peer %s not reachable yet (still starting?): %s failed: %s", p.url, what, err)
+            elif not p.warned and now - p.first_failure > UNREACHABLE_WARN_S:
+                p.warned = True
+                log.warning("peer %s: unreachable since start-up (%.0fs): %s failed: %s", p.url,
+                            now - p.first_failure, what, err)
         p.retries += 1
         p.failures += 1
         p.state = "down"
@@ -139,6 +168,7 @@ class PeerLink:
     def _up(self) -> None:
         p = self.peer
         was_down = p.state in ("down", "connecting")
+        p.ever_up = True
         p.retries = 0
         if p.state != "snapshot":
             p.state = "up"
@@ -156,11 +186,18 @@ class PeerLink:
             except TimeoutError:
                 pass
             p.wake.clear()
-            if p.forgotten:
-                continue
-            if linger:
-                await asyncio.sleep(linger)
+            if p.forgotten or self.repl.cluster.joining or time.monotonic() < p.refused_until:
+                continue  # a joining replica only pulls; a peer that refused us is asked later
             try:
+                if not p.http_push:
+                    try:
+                        await stream.push(self)
+                        continue
+                    except stream.NoStream:
+                        log.info("peer %s has no push stream (an older version): pushing with requests", p.url)
+                        p.http_push = True
+                if linger:
+                    await asyncio.sleep(linger)
                 await self._push_all()
             except asyncio.CancelledError:
                 raise
@@ -169,12 +206,21 @@ class PeerLink:
                 await asyncio.sleep(self._backoff())
                 p.wake.set()
 
+    def refused(self, reason: str) -> None:
+        """The peer refused our ops (409): it is joining (it pulls instead), or belongs to
+        another cluster (an operator must act; said once, then at sync intervals)."""
+        p = self.peer
+        if reason.startswith("joining"):
+            p.state = "joining"
+        elif p.last_error != f"push refused: {reason}":
+            log.warning("peer %s refused our ops: %s", p.url, reason)
+        p.last_error = f"push refused: {reason}"
+        p.refused_until = time.monotonic() + self.repl.config.sync_interval
+
     async def _push_all(self) -> None:
         p = self.peer
         repl = self.repl
         bl = repl.backlog
-        if repl.cluster.joining or time.monotonic() < p.refused_until:
-            return  # a joining replica only pulls; a peer that refused us is asked later
         while True:
             if p.acked_vv is None:
                 # First contact: an empty push answers with the peer's vectors.
@@ -189,23 +235,23 @@ class PeerLink:
                     p.cursor = None
                     return
                 p.cursor = bl.end if pos is None else pos
-            ops, nxt, more = bl.collect(p.cursor, p.acked_vv, repl.max_batch_ops, repl.max_batch_bytes)
-            if not ops:
+            parts, n, nxt, more = bl.collect(p.cursor, p.acked_vv, repl.max_batch_ops, repl.max_batch_bytes)
+            if not n:
                 p.cursor = nxt
                 return
-            ok = await self._send_push(ops)
+            ok = await self._send_push(parts)
             if ok:
                 p.cursor = nxt
-                p.ops_sent += len(ops)
+                p.ops_sent += n
             else:
                 p.cursor = None
             if not more:
                 return
 
-    async def _send_push(self, ops: list[Any]) -> bool:
+    async def _send_push(self, parts: list[Any]) -> bool:
         p = self.peer
         repl = self.repl
-        body = repl.batch_bytes([b for _op, b in ops])
+        body = repl.batch_bytes(parts)
         status, data = await repl.http_post(p, "/repl/push", body)
         if status == 200 or status == 422:
             ack = pb.OpBatch()
@@ -217,15 +263,7 @@ class PeerLink:
                 log.warning("peer %s refused a push: %s", p.url, repl.last_reason)
             return status == 200
         if status == 409:
-            # Not an error of the link: the peer is joining (it pulls instead), or belongs to
-            # another cluster (an operator must act; said once, then at sync intervals).
-            reason = repl.last_reason or data[:200].decode("utf-8", "replace").strip()
-            if reason.startswith("joining"):
-                p.state = "joining"
-            elif p.last_error != f"push refused: {reason}":
-                log.warning("peer %s refused our ops: %s", p.url, reason)
-            p.last_error = f"push refused: {reason}"
-            p.refused_until = time.monotonic() + repl.config.sync_interval
+            self.refused(repl.last_reason or data[:200].decode("utf-8", "replace").strip())
             return False
         raise RuntimeError(f"HTTP {status}: {data[:200]!r}")
 

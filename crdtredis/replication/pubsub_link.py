@@ -204,9 +204,9 @@ class _Sender:
                 body = encode_batch(link.replica_id, batch)
                 try:
                     assert repl.session is not None and self.peer.url is not None
-                    headers = dict(repl._headers())
-                    headers["Content-Type"] = "application/octet-stream"
-                    async with repl.session.post(self.peer.url + ROUTE, data=body, headers=headers) as r:
+                    # Sent as application/x-protobuf like every peer POST (http_guard.py), though
+                    # the body is this module's own encoding.
+                    async with repl.session.post(self.peer.url + ROUTE, data=body, headers=repl._headers()) as r:
                         await r.read()
                         if r.status != 204:
                             raise RuntimeError(f"HTTP {r.status}")
@@ -306,10 +306,9 @@ class PubsubLink:
 
     # ---- receiving ---------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.Response:
-        bad = self.repl._check_auth(request)
+        body, bad = await self.repl.read_peer_body(request)
         if bad is not None:
             return bad
-        body = await request.read()
         try:
             _sender, msgs = decode_batch(body)
         except DecodeError as e:

@@ -12,11 +12,8 @@ its cluster status (joining and founding: cluster.py).
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import os
-import ssl
-import tempfile
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,16 +21,30 @@ import aiohttp
 from aiohttp import web
 
 from ..clock import vv_covers
+from ..http_guard import (
+    PEER_CONTENT_TYPE,
+    REASON_HEADER,
+    TOKEN_HEADER,
+    header_text,
+    peer_preflight,
+    read_peer_body,
+    refuse,
+)
 from ..keyspace import ExpiryReg, Keyspace
 from ..op import Op
+from ..tls import peer_client_context
 from ..wire import ops_pb2 as pb
-from ..wire.codec import DecodeError, OpDecoder, _varint
+from ..wire.codec import DecodeError
+from . import info_section as _info_section  # noqa: F401 - registers INFO replication
+from . import stream
+from .admission import refusal as admission_refusal
 from .backlog import Backlog, TooOld
 from .cluster import ClusterGlue
-from .inbox import BadBatch, apply_batch
+from .inbox import BadBatch, apply_batch, decode_new
 from .membership import Membership, MemberView
 from .peer import Peer, PeerLink
 from .pubsub_link import PubsubLink
+from .snapshot_share import SharedSnapshot
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -41,9 +52,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("crdtredis.replication")
 
-TOKEN_HEADER = "X-CRDT-Token"
-REASON_HEADER = "X-CRDT-Reason"
-CONTENT_TYPE = "application/x-protobuf"
+CONTENT_TYPE = PEER_CONTENT_TYPE
 
 
 class Replication:
@@ -59,13 +68,15 @@ class Replication:
             self.peers[url.rstrip("/")] = Peer(url)
         self.cluster = ClusterGlue(node, config)
         self.forgotten: set[str] = set(config.forget_peers) | set(self.cluster.state.forgotten)
-        self.membership = Membership(node.replica_id, on_new_member=self._member_added)
+        self.membership = Membership(node.replica_id, on_new_member=self._member_added,
+                                     limit=config.max_members)
         self.membership.forgotten = set(self.forgotten)
         for rid, origin in self.cluster.state.members.items():
             self.membership.members.setdefault(rid, _view(rid, origin))
         self.session: aiohttp.ClientSession | None = None
         self.tasks: list[asyncio.Task[None]] = []
         self.last_reason = ""
+        self._unannounced: set[str] = set()  # inbound callers not logged yet (peer_for)
         self.rejected_batches = 0
         self.ops_in = 0
         self.snapshot_installs = 0
@@ -80,10 +91,12 @@ class Replication:
         node.replication = self
         node.keyspace.expiry_safe = self.expiry_safe
         self.pubsub_link = PubsubLink(self)  # pub/sub messages: not ops (pubsub_link.py)
+        self.streams_in = 0
+        # A stream message is a push body: bounded as one (peer_max_body, http_guard.py).
+        self.max_message_bytes = config.peer_max_body
+        self.snapshots = SharedSnapshot(config.data_dir, self._write_snapshot)
         if bool(config.peers):
             # A node without peers refuses replication traffic: no backlog to feed.
-            node.op_listeners.append(self._on_op)
-            node.remote_op_listeners.append(self._on_remote_op)
             node.replay_listeners.append(self.backlog.add)
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -96,15 +109,21 @@ class Replication:
             self.backlog.evicted.update(persistence.recovery.get("base_vv", {}))
             if persistence.oplog is not None and bool(self.config.peers):
                 persistence.oplog.retention = self.segment_retention
-        ssl_ctx: ssl.SSLContext | bool = False
-        if self.config.tls_ca:
-            ssl_ctx = ssl.create_default_context(cafile=self.config.tls_ca)
-            if self.config.tls_cert:
-                ssl_ctx.load_cert_chain(self.config.tls_cert, self.config.tls_key)
+                # Encode once: the backlog takes each record the op log writes, bytes and all.
+                persistence.oplog.record_listeners.append(self._on_record)
+        if bool(self.config.peers) and (persistence is None or persistence.oplog is None):
+            self.node.op_listeners.append(self._on_op)
+            self.node.remote_op_listeners.append(self._on_op)
+        if self.config.peers and not self.config.peer_token:
+            log.warning("peers are configured but no peer_token: anyone who reaches the HTTP port can "
+                        "replicate writes into this node (docs/security.md); set peer_token on every replica")
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.config.sync_timeout,
                                         sock_read=max(self.config.sync_timeout, 30.0))
+        # https peers are always verified (tls_ca, else the system CAs); idle connections are
+        # dropped before a peer's server drops them (http.start_http keepalive_timeout).
         self.session = aiohttp.ClientSession(
-            timeout=timeout, connector=aiohttp.TCPConnector(ssl=ssl_ctx, limit=64)
+            timeout=timeout,
+            connector=aiohttp.TCPConnector(ssl=peer_client_context(self.config), limit=64, keepalive_timeout=30),
         )
         for p in self.peers.values():
             if p.replica_id in self.forgotten:
@@ -116,6 +135,7 @@ class Replication:
         self.pubsub_link.start()
 
     async def stop(self) -> None:
+        self.snapshots.close()
         await self.pubsub_link.stop()
         for t in self.tasks:
             t.cancel()
@@ -125,29 +145,38 @@ class Replication:
             await self.session.close()
 
     def add_routes(self, app: web.Application) -> None:
+        app.router.add_get(stream.ROUTE, self.handle_stream)
         app.router.add_post("/repl/push", self.handle_push)
         app.router.add_post("/repl/pull", self.handle_pull)
         app.router.add_get("/repl/snapshot", self.handle_snapshot)
         self.pubsub_link.add_routes(app)
 
     # ---- op stream -------------------------------------------------------------------------
+    def _on_record(self, ops: list[Op], blob: memoryview | None) -> None:
+        """A record the op log wrote: its ops, and their bytes (None: encode them here)."""
+        if blob is not None:
+            self.backlog.add_record(ops, blob)
+        else:
+            for op in ops:
+                self.backlog.add(op)
+        self._wake_pushers()
+
     def _on_op(self, op: Op) -> None:
+        """Without an op log: ops one by one, encoded when a peer first needs them."""
         self.backlog.add(op)
+        self._wake_pushers()
+
+    def _wake_pushers(self) -> None:
         for p in self.peers.values():
             if p.url is not None:
                 p.wake.set()
 
-    def _on_remote_op(self, op: Op) -> None:
-        self._on_op(op)
-        if self.apply_waiters:
-            self.apply_waiters = [w for w in self.apply_waiters if not w()]
-
     def receive(self, peer: Peer, batch: Any) -> int:
-        dec = OpDecoder()
-        ops = [dec.from_message(m) for m in batch.ops]
-        n = apply_batch(self.node, ops)
+        n = apply_batch(self.node, decode_new(self.node, batch.ops))
         peer.ops_received += n
         self.ops_in += n
+        if n and self.apply_waiters:
+            self.apply_waiters = [w for w in self.apply_waiters if not w()]
         return n
 
     # ---- acks, stability -------------------------------------------------------------------
@@ -160,8 +189,24 @@ class Replication:
         if replica_id in self.forgotten:
             p.forgotten = True
         self.peers[f"id:{replica_id}"] = p
-        log.info("replica %s (%s) is calling us without being in our peer list", replica_id, origin)
+        if self._unidentified():
+            # Most likely one of our URL peers, which has not answered us yet (devcluster,
+            # a compose file): said once we know all of them and it is none (note_ack).
+            self._unannounced.add(replica_id)
+            log.debug("replica %s (%s) calls us before our peers answered", replica_id, origin)
+        else:
+            log.info("replica %s (%s) is calling us without being in our peer list", replica_id, origin)
         return p
+
+    def _unidentified(self) -> bool:
+        return any(p.url is not None and not p.replica_id and not p.forgotten for p in self.peers.values())
+
+    def _announce_inbound(self) -> None:
+        for rid in sorted(self._unannounced):
+            p = self.peers.get(f"id:{rid}")
+            if p is not None:
+                log.info("replica %s (%s) is calling us without being in our peer list", rid, p.origin)
+        self._unannounced.clear()
 
     def note_ack(self, peer: Peer, batch: Any) -> None:
         if batch.replica_id and batch.replica_id == self.node.replica_id:
@@ -173,6 +218,8 @@ class Replication:
             if dup is not None and dup.acked_vv is not None:
                 peer.ack(dup.acked_vv, dup.acked_vh or {}, dup.origin, dup.replica_id)
         peer.ack(dict(batch.vv), dict(batch.vh), batch.sender, batch.replica_id)
+        if self._unannounced and not self._unidentified():
+            self._announce_inbound()
         self.cluster.on_answer(peer, batch)
         m = self.membership
         if batch.status:
@@ -331,11 +378,11 @@ class Replication:
         return found
 
     # ---- wire helpers ------------------------------------------------------------------------
-    def state_batch(self) -> Any:
+    def state_batch(self, version: int = 1) -> Any:
         ks = self.node.keyspace
         node = self.node
         st = self.cluster.state
-        b = pb.OpBatch(version=1, sender=node.origin, replica_id=node.replica_id, status=st.state,
+        b = pb.OpBatch(version=version, sender=node.origin, replica_id=node.replica_id, status=st.state,
                        cluster_id=st.cluster_id, proposal=st.proposal,
                        incarnation_ms=node.persistence.incarnation_ms if node.persistence else 0)
         b.vv.update(ks.vv)
@@ -349,20 +396,18 @@ class Replication:
             a.vh.update(vh)
         return b
 
-    def batch_bytes(self, encoded_ops: list[bytes], more: bool = False) -> bytes:
-        """An OpBatch with our vectors and the given pre-encoded ops (no re-encoding)."""
-        head = self.state_batch()
+    def batch_bytes(self, parts: list[Any], more: bool = False, version: int = 1) -> bytes:
+        """An OpBatch with our vectors and the given encoded ops: backlog parts, each
+        already framed as field 2 (`ops`), sent as they are."""
+        head = self.state_batch(version)
         head.more = more
-        parts = [head.SerializeToString()]
-        for b in encoded_ops:
-            parts.append(b"\x12" + _varint(len(b)) + b)
-        return b"".join(parts)
+        return b"".join((head.SerializeToString(), *parts))
+
+    def auth_headers(self) -> dict[str, str]:
+        return {TOKEN_HEADER: self.config.peer_token} if self.config.peer_token else {}
 
     def _headers(self) -> dict[str, str]:
-        h = {"Content-Type": CONTENT_TYPE}
-        if self.config.peer_token:
-            h[TOKEN_HEADER] = self.config.peer_token
-        return h
+        return {"Content-Type": CONTENT_TYPE, **self.auth_headers()}
 
     async def http_post(self, peer: Peer, path: str, body: bytes) -> tuple[int, bytes]:
         assert self.session is not None and peer.url is not None
@@ -373,27 +418,13 @@ class Replication:
             self.last_reason = r.headers.get(REASON_HEADER, "")
             return r.status, data
 
-    def _check_auth(self, request: web.Request) -> web.Response | None:
-        token = self.config.peer_token
-        if not token:
-            return None
-        got = request.headers.get(TOKEN_HEADER, "")
-        if not got:
-            return _refuse(401, "missing peer token")
-        if not hmac.compare_digest(got.encode(), token.encode()):
-            return _refuse(403, "wrong peer token")
-        return None
+    async def read_peer_body(self, request: web.Request) -> tuple[bytes, web.Response | None]:
+        return await read_peer_body(request, self.config, self.node.loading)
 
     async def _read_batch(self, request: web.Request) -> tuple[Any | None, web.Response | None]:
-        bad = self._check_auth(request)
+        body, bad = await self.read_peer_body(request)
         if bad is not None:
             return None, bad
-        if self.node.loading:
-            return None, _refuse(503, "loading")
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return None, _refuse(413, "batch too large")
         batch = pb.OpBatch()
         try:
             batch.ParseFromString(body)
@@ -401,47 +432,85 @@ class Replication:
             return None, _refuse(400, "body is not a protobuf OpBatch")
         if batch.version != 1:
             return None, _refuse(400, f"unsupported batch version {batch.version}")
-        if not batch.replica_id or not batch.sender:
-            return None, _refuse(400, "batch without sender / replica_id")
-        if batch.replica_id == self.node.replica_id and batch.sender != self.node.origin:
-            return None, _refuse(409, f"replica_id {batch.replica_id} is ours: two nodes share one id")
+        why = self._check_sender(batch)
+        if why is not None:
+            return None, _refuse(*why)
         return batch, None
+
+    def _check_sender(self, batch: Any) -> tuple[int, str] | None:
+        if not batch.replica_id or not batch.sender:
+            return 400, "batch without sender / replica_id"
+        if batch.replica_id == self.node.replica_id and batch.sender != self.node.origin:
+            return 409, f"replica_id {batch.replica_id} is ours: two nodes share one id"
+        return None
+        return None
+
+    def _admit(self, batch: Any, ops: list[Op], push: bool) -> str | None:
+        """Why a parsed push or pull must be refused (409): identity, cluster size
+        (admission.py), forgotten replicas and the cluster state (cluster.py)."""
+        return admission_refusal(self, batch, ops) or self._refusal(batch, push=push)
 
     # ---- routes ------------------------------------------------------------------------------
     async def handle_push(self, request: web.Request) -> web.Response:
         batch, bad = await self._read_batch(request)
         if bad is not None or batch is None:
             return bad or _refuse(400, "no batch")
-        if not bool(self.config.peers):
-            return _refuse(409, "this node runs without peers; restart it with --peer to replicate")
-        why = self._refusal(batch, push=True)
-        if why is not None:
-            return _refuse(409, why)
-        peer = self.peer_for(batch.replica_id, batch.sender)
+        status, reason, ack = self.accept_push(batch)
+        if ack is None:
+            return _refuse(status, reason)
+        headers = {REASON_HEADER: header_text(reason)} if reason else None
+        return web.Response(status=status, body=ack, content_type=CONTENT_TYPE, headers=headers)
+
+    async def handle_stream(self, request: web.Request) -> web.StreamResponse:
+        return await stream.serve(self, request)
+
+    def take_push(self, body: bytes, version: int) -> tuple[int, str, bytes | None]:
+        """One stream message: (status, reason, our ack or None); 200 when applied."""
+        if self.node.loading:
+            return 503, "loading", None
+        batch = pb.OpBatch()
         try:
-            dec = OpDecoder()
-            ops = [dec.from_message(m) for m in batch.ops]
+            batch.ParseFromString(body)
+        except Exception:  # noqa: BLE001 - protobuf's DecodeError
+            return 400, "body is not a protobuf OpBatch", None
+        if batch.version != version:
+            return 400, f"unsupported batch version {batch.version}", None
+        why = self._check_sender(batch)
+        if why is not None:
+            return why[0], why[1], None
+        return self.accept_push(batch, version)
+
+    def accept_push(self, batch: Any, version: int = 1) -> tuple[int, str, bytes | None]:
+        """Apply a pushed batch whole or not at all: (status, reason, ack or None)."""
+        if not bool(self.config.peers):
+            return 409, "this node runs without peers; restart it with --peer to replicate", None
+        try:
+            ops = decode_new(self.node, batch.ops)
         except DecodeError as e:
             self.rejected_batches += 1
-            return _refuse(400, f"bad op: {e}")
+            return 400, f"bad op: {e}", None
+        why = self._admit(batch, ops, push=True)
+        if why is not None:
+            return 409, why, None
         try:
             n = apply_batch(self.node, ops)
         except BadBatch as e:
             self.rejected_batches += 1
-            return web.Response(status=422, body=self.state_batch().SerializeToString(),
-                                content_type=CONTENT_TYPE, headers={REASON_HEADER: str(e)[:500]})
+            return 422, str(e), self.state_batch(version).SerializeToString()
+        # Only now: a refused batch leaves no trace of its sender.
+        peer = self.peer_for(batch.replica_id, batch.sender)
         peer.ops_received += n
         self.ops_in += n
+        if n and self.apply_waiters:
+            self.apply_waiters = [w for w in self.apply_waiters if not w()]
         self.note_ack(peer, batch)
-        return web.Response(body=self.state_batch().SerializeToString(), content_type=CONTENT_TYPE)
+        return 200, "", self.state_batch(version).SerializeToString()
 
     async def handle_pull(self, request: web.Request) -> web.Response:
         batch, bad = await self._read_batch(request)
         if bad is not None or batch is None:
             return bad or _refuse(400, "no batch")
-        if not bool(self.config.peers):
-            return _refuse(409, "this node runs without peers; restart it with --peer to replicate")
-        why = self._refusal(batch, push=False)
+        why = self._admit(batch, [], push=False)
         if why is not None:
             return _refuse(409, why)
         peer = self.peer_for(batch.replica_id, batch.sender)
@@ -456,40 +525,28 @@ class Replication:
             head = self.state_batch()
             head.snapshot_needed = True
             return web.Response(body=head.SerializeToString(), content_type=CONTENT_TYPE)
-        if pos is None:
+        if pos is None or (peer.streaming and batch.status != "joining"):
+            # Nothing it lacks, or our push stream to it brings it (a pull would fetch the
+            # same ops a second time). A joining replica takes no pushes: its pull must
+            # bring everything (pull_done makes it a member).
             return web.Response(body=self.batch_bytes([]), content_type=CONTENT_TYPE)
-        ops, _nxt, more = self.backlog.collect(pos, have, self.max_batch_ops, self.max_batch_bytes)
-        return web.Response(body=self.batch_bytes([b for _o, b in ops], more), content_type=CONTENT_TYPE)
+        parts, _n, _nxt, more = self.backlog.collect(pos, have, self.max_batch_ops, self.max_batch_bytes)
+        return web.Response(body=self.batch_bytes(parts, more), content_type=CONTENT_TYPE)
 
     async def handle_snapshot(self, request: web.Request) -> web.StreamResponse:
-        bad = self._check_auth(request)
+        bad = peer_preflight(request, self.config, body=False)
         if bad is not None:
             return bad
+        if not self.config.peers:
+            return _refuse(409, "this node runs without peers; restart it with --peer to replicate")
         if self.node.loading:
             return _refuse(503, "loading")
+        return await self.snapshots.serve(request)  # one fork, shared (snapshot_share.py)
+
+    async def _write_snapshot(self, path: str) -> bool:
         from ..storage.snapshot import write_base_file
 
-        fd, path = tempfile.mkstemp(prefix="snapshot-", suffix=".tmp", dir=self.node.config.data_dir)
-        os.close(fd)
-        try:
-            ok = await _fork_call(write_base_file, self.node.keyspace, self.node.hlc.last, path)
-            if not ok:
-                return _refuse(500, "snapshot failed")
-            resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
-            await resp.prepare(request)
-            with open(path, "rb") as f:
-                while True:
-                    chunk = f.read(1 << 20)
-                    if not chunk:
-                        break
-                    await resp.write(chunk)
-            await resp.write_eof()
-            return resp
-        finally:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+        return await _fork_call(write_base_file, self.node.keyspace, self.node.hlc.last, path)
 
     # ---- snapshots ---------------------------------------------------------------------------
     async def fetch_snapshot(self, peer: Peer) -> bool:
@@ -569,12 +626,14 @@ class Replication:
             "members": sorted(self.membership.members),
             "peers": [p.info(ks.vv, ks.vh) for p in self.peers.values()],
             "version_vector": dict(ks.vv),
-            "backlog_ops": len(self.backlog.ops),
+            "backlog_ops": self.backlog.n_ops,
             "backlog_bytes": self.backlog.bytes,
             "causal_buffer": 0,
+            "streams_in": self.streams_in,
             "rejected_batches": self.rejected_batches,
             "ops_in": self.ops_in,
             "snapshot_installs": self.snapshot_installs,
+            "snapshot_forks": self.snapshots.forks,
             "gc_runs": self.gc_runs,
             "gc_dropped": self.gc_dropped,
             "gc_watermark": dict(self.gc_watermark),
@@ -594,7 +653,7 @@ def _view(replica_id: str, origin: str) -> MemberView:
 
 
 def _refuse(status: int, reason: str) -> web.Response:
-    return web.Response(status=status, text=reason + "\n", headers={REASON_HEADER: reason})
+    return refuse(status, reason)
 
 
 async def _fork_call(fn: Callable[..., Any], *args: Any) -> bool:
@@ -614,47 +673,3 @@ async def _fork_call(fn: Callable[..., Any], *args: Any) -> bool:
 
 __all__ = ["Replication", "TOKEN_HEADER"]
 
-
-def _info_replication(node: Node) -> list[tuple[str, Any]]:
-    repl = node.replication
-    if repl is None:
-        p = node.persistence
-        return [("crdt_sync_state", p.cluster.state if p is not None else "solo"), ("crdt_peers", 0)]
-    d = repl.info()
-    items: list[tuple[str, Any]] = [
-        ("crdt_sync_state", d["sync_state"]),
-        ("crdt_cluster_id", d["cluster_id"]),
-        ("crdt_members", ",".join(d["members"])),
-        ("crdt_peers", len(d["peers"])),
-        ("crdt_version_vector", _vv_text(d["version_vector"])),
-        ("crdt_backlog_ops", d["backlog_ops"]),
-        ("crdt_backlog_bytes", d["backlog_bytes"]),
-        ("crdt_causal_buffer", d["causal_buffer"]),
-        ("crdt_rejected_batches", d["rejected_batches"]),
-        ("crdt_ops_received", d["ops_in"]),
-        ("crdt_snapshot_installs", d["snapshot_installs"]),
-        ("crdt_gc_runs", d["gc_runs"]),
-        ("crdt_gc_dropped", d["gc_dropped"]),
-        ("crdt_gc_watermark", _vv_text(d["gc_watermark"])),
-    ]
-    for i, p in enumerate(d["peers"]):
-        items.append((
-            f"peer{i}",
-            f"url={p['url']},replica_id={p['replica_id']},state={p['state']},lag_ops={p['lag_ops']},"
-            f"lag_ms={p['lag_ms']},last_contact={p['last_contact']},retries={p['retries']},"
-            f"bytes_in={p['bytes_in']},bytes_out={p['bytes_out']},acked={_vv_text(p['acked_vv'])}",
-        ))
-    return items
-
-
-def _vv_text(vv: dict[str, int]) -> str:
-    return ";".join(f"{k}:{v}" for k, v in sorted(vv.items()))
-
-
-def _register_info() -> None:
-    from ..info import register_info_provider
-
-    register_info_provider("replication", _info_replication)
-
-
-_register_info()

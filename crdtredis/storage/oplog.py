@@ -88,6 +88,10 @@ class OpLog:
         self._next_rotate = 0.0
         self.ops_logged = 0
         self.last_fsync = 0.0
+        # Called with (ops, their encoded records) for every record written: replication
+        # ships these bytes to peers as they are (encode once; replication/backlog.py).
+        # None instead of bytes when an op could not be encoded (then it is not logged).
+        self.record_listeners: list[Callable[[list[Op], memoryview | None], None]] = []
         # What the log holds, as vectors (seq, HLC per origin): of ops written to the file,
         # of ops known to be on disk, and of ops queued in `_unwritten`. Peers count only
         # durable ops as acked (replication/membership.py): a crash never takes back an ack.
@@ -163,11 +167,19 @@ class OpLog:
                     pv[op.origin] = op.seq + n
                     ph[op.origin] = op.hlc + n
             buf = [_RECORD_HEAD]
+            # Deps are elided only within a record, so each record's ops decode on their
+            # own: the same bytes are what peers receive (record_listeners).
+            self.encoder.reset_deps()
+            whole = True
             try:
                 self.encoder.encode_ops(pending, buf)  # as field 2 (repeated Op) of an OpBatch
             except Exception:
                 buf = self._encode_one_by_one(pending)
-            self._unwritten += frame(b"".join(buf))
+                whole = False
+            payload = b"".join(buf)
+            self._unwritten += frame(payload)
+            for listener in self.record_listeners:
+                listener(pending, memoryview(payload)[len(_RECORD_HEAD):] if whole else None)
         data = self._unwritten
         if not data:
             return

@@ -17,6 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..wire.codec import DecodeError, OpDecoder
+from ..wire.fastdec import new_decoder
 from .framing import MAGIC_SIZE, SEG_MAGIC, scan
 from .manifest import (
     JOINING,
@@ -217,14 +218,13 @@ def recover(node: Node, data_dir: str, opened: Opened) -> dict[str, float]:
             raise StorageError(f"{path}: offset 0: not a crdt-redis segment (bad magic); "
                                + REPAIR_HINT.format(dir=data_dir))
         records, bad = scan(data, MAGIC_SIZE)
-        dec = OpDecoder()
+        dec = new_decoder()
         for off, payload in records:
             try:
                 ops = dec.decode_batch(payload)
             except DecodeError as e:
                 raise StorageError(f"{path}: offset {off}: {e}; " + REPAIR_HINT.format(dir=data_dir)) from e
-            for op in ops:
-                applied, skipped, gaps = _replay_one(node, op, applied, skipped, gaps)
+            applied, skipped, gaps = _replay_ops(node, ops, applied, skipped, gaps)
         prog.tick(len(records), len(data))
         if bad is not None:
             if idx == last_idx and bad.tail:
@@ -246,16 +246,36 @@ def recover(node: Node, data_dir: str, opened: Opened) -> dict[str, float]:
     return result
 
 
-def _replay_one(node: Node, op: Any, applied: int, skipped: int, gaps: int) -> tuple[int, int, int]:
-    have = node.keyspace.vv.get(op.origin, 0)
-    if op.seq + len(op.effects) - 1 <= have:
-        return applied, skipped + 1, gaps
-    if op.seq != have + 1:
-        # A hole (deleted segment): applying past it would break causality. Peers resend
-        # the missing ops; this origin's later ops here are dropped.
-        return applied, skipped, gaps + 1
-    node.replay(op)
-    return applied + 1, skipped, gaps
+def _replay_ops(node: Node, ops: list[Any], applied: int, skipped: int, gaps: int) -> tuple[int, int, int]:
+    """Replay the ops of one record: what `Node.replay` does per op, with the HLC observed
+    once per record (its highest stamp; apply functions never read the clock) and no call
+    chain per op. Ops are applied in log order through `Keyspace.apply`, the choke point."""
+    ks = node.keyspace
+    vv = ks.vv
+    apply = ks.apply
+    listeners = node.replay_listeners
+    top = 0
+    for op in ops:
+        last = op.seq + len(op.effects) - 1
+        have = vv.get(op.origin, 0)
+        if last <= have:
+            skipped += 1
+            continue
+        if op.seq != have + 1:
+            # A hole (deleted segment): applying past it would break causality. Peers resend
+            # the missing ops; this origin's later ops here are dropped.
+            gaps += 1
+            continue
+        h = op.hlc + len(op.effects) - 1
+        if h > top:
+            top = h
+        if apply(op):
+            applied += 1
+            for listener in listeners:
+                listener(op)
+    if top:
+        node.hlc.observe(top)
+    return applied, skipped, gaps
 
 
 def _truncate(path: str, offset: int, with_magic: bool = False) -> None:

@@ -4,7 +4,11 @@ File: BASE_MAGIC, then framed records, each an encoded `Value`:
   header  {"version", "origin", "vv", "vh", "hlc", "databases", "type_conflicts",
            "functions" (optional: function libraries, crdt/functions.py)}
   key     (db, key, visible (tag, state) | None, {type: (tag, state)} | None, expiry values | None)
-  trailer {"end": number of key records}
+  trailer {"end": number of records between header and trailer}
+Version 2 (written since issue 12) adds one record kind: a packed batch of plain string keys
+(storage/strbatch.py, told apart by its first byte), which loads an order of magnitude
+faster than per-key records; every other key keeps its version-1 record. Version-1 bases
+(every record a key record) still load.
 A base is written to a temp name and renamed when complete, so a damaged one is always
 corruption, never a torn tail.
 """
@@ -16,14 +20,18 @@ from typing import Any, BinaryIO
 
 from ..keyspace import EXPIRE_KIND, ExpiryReg, Keyspace, entry_from_state, entry_state
 from ..wire.codec import DecodeError, decode_value, encode_value
+from . import strbatch
 from .framing import BASE_MAGIC, MAGIC_SIZE, frame, iter_records, scan
 from .manifest import StorageError, fsync_dir
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Versions this code reads: 1 has no string batches.
+READ_VERSIONS = (1, 2)
 
 
 def write_base(ks: Keyspace, hlc: int, out: BinaryIO, flush_every: int = 1 << 20) -> int:
-    """Write the snapshot of `ks` to `out`; returns the number of key records."""
+    """Write the snapshot of `ks` to `out`; returns the number of records between the
+    header and the trailer (string batches and key records)."""
     out.write(BASE_MAGIC)
     hdr = {
         "version": FORMAT_VERSION, "origin": ks.origin, "vv": dict(ks.vv), "vh": dict(ks.vh),
@@ -36,18 +44,30 @@ def write_base(ks: Keyspace, hlc: int, out: BinaryIO, flush_every: int = 1 << 20
     n = 0
     buf: list[bytes] = []
     size = 0
+    pack = strbatch.packable
     for db in ks.dbs:
         keys: Any = db.data.keys()
-        if db.shadow or db.expires:
-            keys = list(dict.fromkeys([*db.data, *db.shadow, *db.expires]))
+        shadow, expires = db.shadow, db.expires
+        if shadow or expires:
+            keys = list(dict.fromkeys([*db.data, *shadow, *expires]))
+        bkeys: list[bytes] = []
+        bvals: list[Any] = []
         for key in keys:
             e = db.data.get(key)
-            vis = entry_state(e) if e is not None else None
-            hidden = db.shadow.get(key)
-            hid = {t: entry_state(h) for t, h in hidden.items()} if hidden else None
-            reg = db.expires.get(key)
-            exp = list(reg.vals) if reg is not None else None
-            rec = frame(encode_value((db.index, key, vis, hid, exp)))
+            if pack(e) and key not in shadow and key not in expires:
+                bkeys.append(key)
+                bvals.append(e)
+                if len(bkeys) < strbatch.BATCH:
+                    continue
+                rec = frame(strbatch.encode(db.index, bkeys, bvals))
+                bkeys, bvals = [], []
+            else:
+                vis = entry_state(e) if e is not None else None
+                hidden = shadow.get(key)
+                hid = {t: entry_state(h) for t, h in hidden.items()} if hidden else None
+                reg = expires.get(key)
+                exp = list(reg.vals) if reg is not None else None
+                rec = frame(encode_value((db.index, key, vis, hid, exp)))
             buf.append(rec)
             size += len(rec)
             n += 1
@@ -55,6 +75,9 @@ def write_base(ks: Keyspace, hlc: int, out: BinaryIO, flush_every: int = 1 << 20
                 out.write(b"".join(buf))
                 buf = []
                 size = 0
+        if bkeys:
+            buf.append(frame(strbatch.encode(db.index, bkeys, bvals)))
+            n += 1
     if buf:
         out.write(b"".join(buf))
     out.write(frame(encode_value({"end": n})))
@@ -103,7 +126,7 @@ def load_base_bytes(
         raise StorageError(f"{path}: incomplete base snapshot (no header or trailer)")
     try:
         hdr_d = decode_value(records[0][1])
-        if not isinstance(hdr_d, dict) or hdr_d.get("version") != FORMAT_VERSION:
+        if not isinstance(hdr_d, dict) or hdr_d.get("version") not in READ_VERSIONS:
             raise DecodeError(f"unsupported base header {hdr_d!r:.80}")
         hdr = BaseHeader(hdr_d)
         libs = hdr_d.get("functions")
@@ -118,8 +141,15 @@ def load_base_bytes(
         if hdr.databases > len(ks.dbs):
             raise DecodeError(f"snapshot has {hdr.databases} databases, configured {len(ks.dbs)}")
         total = len(records) - 2
+        batches = hdr_d["version"] >= 2
         for i, (off, payload) in enumerate(records[1:-1]):
             try:
+                if batches and payload[:2] == strbatch.MARKER:
+                    dbi, skeys, svals = strbatch.decode(payload)
+                    ks.dbs[dbi].data.update(zip(skeys, svals, strict=True))
+                    if progress is not None:
+                        progress(i, total)
+                    continue
                 dbi, key, vis, hid, exp = decode_value(payload)
                 db = ks.dbs[dbi]
                 if vis is not None:

@@ -49,6 +49,15 @@ def _varint(n: int) -> bytes:
         return _VTAB[n]
     if n < 1 << 28:
         return _VTAB_LO[n & 0x3FFF] + _VTAB[n >> 14]
+    if n < 1 << 70:
+        # HLCs (~2^57, ~2^58 zigzagged) and other big numbers: 14 bits per table lookup.
+        lo = _VTAB_LO
+        if n < 1 << 42:
+            return lo[n & 0x3FFF] + lo[(n >> 14) & 0x3FFF] + _VTAB[n >> 28]
+        if n < 1 << 56:
+            return b"".join((lo[n & 0x3FFF], lo[(n >> 14) & 0x3FFF], lo[(n >> 28) & 0x3FFF], _VTAB[n >> 42]))
+        return b"".join((lo[n & 0x3FFF], lo[(n >> 14) & 0x3FFF], lo[(n >> 28) & 0x3FFF],
+                         lo[(n >> 42) & 0x3FFF], _VTAB[n >> 56]))
     return _varint_slow(n)
 
 
@@ -122,6 +131,7 @@ _ARG_INT = [_arg(_value(i)) for i in range(-_ARG_INT_NEG, _ARG_INT_N)]
 _ARG_BYTES_N = 1024
 _ARG_BYTES = [_arg(_value(b"\0" * n))[: -n or None] for n in range(_ARG_BYTES_N)]
 _ARG_NIL = _arg(_NIL)
+_ARG_EMPTY_STR = _arg(b"\x2a\x00")
 # The arguments after the value of SET's effect (ttl_mode, None): TTL_CLEAR and TTL_KEEP.
 _SET_TAILS = {
     codes.TTL_CLEAR: _ARG_INT[codes.TTL_CLEAR + _ARG_INT_NEG] + _ARG_NIL,
@@ -169,8 +179,17 @@ def encode_effect(eff: tuple[Any, ...]) -> bytes:
         elif a is None:
             parts.append(_ARG_NIL)
             continue
-        elif t is int and -_ARG_INT_NEG <= a < _ARG_INT_N:
-            parts.append(_ARG_INT[a + _ARG_INT_NEG])
+        elif t is int:
+            if -_ARG_INT_NEG <= a < _ARG_INT_N:
+                parts.append(_ARG_INT[a + _ARG_INT_NEG])
+                continue
+            if 0 <= a <= _INT64_MAX:
+                # Element ids and references carry HLCs: a Value {i: zigzag(a) = 2a}.
+                z = _varint(a << 1)
+                parts += (b"\x22", _VTAB[len(z) + 1], b"\x08", z)
+                continue
+        elif t is str and not a:
+            parts.append(_ARG_EMPTY_STR)  # "": an element id's origin when it is the writer's
             continue
         v = _value(a)
         parts += (b"\x22", _varint(len(v)), v)
@@ -254,6 +273,28 @@ class OpEncoder:
                 out.append(body)
 
 
+def split_records(buf: bytes | memoryview) -> list[tuple[int, int]]:
+    """(start, end) of each `ops` field (tag 0x12, length, Op) in an OpBatch's encoded ops."""
+    out: list[tuple[int, int]] = []
+    i = 0
+    n = len(buf)
+    while i < n:
+        if buf[i] != 0x12:
+            raise ValueError(f"not an ops field at offset {i}")
+        j = i + 1
+        ln = shift = 0
+        while True:
+            b = buf[j]
+            j += 1
+            ln |= (b & 0x7F) << shift
+            if b < 0x80:
+                break
+            shift += 7
+        out.append((i, j + ln))
+        i = j + ln
+    return out
+
+
 def encode_op(op: Op) -> bytes:
     """Self-contained encoding (full deps)."""
     return OpEncoder().encode(op)
@@ -322,6 +363,11 @@ class OpDecoder:
         if m.version != FORMAT_VERSION:
             raise DecodeError(f"unsupported record format version {m.version}")
         return [self.from_message(x) for x in m.ops]
+
+    def note_deps(self, m: Any) -> None:
+        """Keep the deps context of an op that is not decoded (a duplicate)."""
+        if not m.deps_same:
+            self._last_deps[m.origin] = dict(m.deps)
 
     def from_message(self, m: Any) -> Op:
         if m.version != FORMAT_VERSION:

@@ -108,6 +108,12 @@ GEO: dict[str, Script] = {
         "GEOSEARCH Sicily FROMLONLAT 15 37 BYRADIUS 200 km STORE x",
         "GEOSEARCH Sicily FROMLONLAT 15 37 BYRADIUS 200 km ANY", "GEOSEARCH Sicily FROMLONLAT 15 37 BYRADIUS 200 km STOREDIST",
     ],
+    # Found by the RESP fuzzer (issue 13): an infinite box made math.cos raise.
+    "geosearch_huge_areas": [
+        SICILY, "GEOSEARCH Sicily FROMLONLAT 15 37 BYRADIUS 1e308 km ASC",
+        "GEOSEARCH Sicily FROMLONLAT 15 37 BYRADIUS inf km ASC", "GEOSEARCH Sicily FROMLONLAT 15 37 BYBOX inf inf m",
+        "GEOSEARCH Sicily FROMLONLAT 15 -37 BYBOX 1e308 1 km DESC", "GEORADIUS Sicily 15 37 1.7e308 m WITHDIST",
+    ],
     "geosearchstore": [
         KEEP_GOING,
         SICILY, "GEOSEARCHSTORE dst Sicily FROMLONLAT 15 37 BYBOX 400 400 km ASC COUNT 3",

@@ -29,6 +29,7 @@ from crdtredis.node import Node
 from crdtredis.op import Op
 from crdtredis.replication.membership import Membership
 from crdtredis.storage.snapshot import load_base_bytes, write_base
+from tests.support.sim import checked
 from tests.support.state import visible_state
 
 
@@ -61,7 +62,7 @@ class SimReplica:
         return node
 
     def _on_op(self, op: Op) -> None:
-        self.log.append(op)
+        self.log.append(checked(op))
 
     @property
     def origin(self) -> str:

@@ -30,12 +30,22 @@ def sim_config(replica_id: str) -> Any:
         )
 
 
+def checked(op: Op) -> Op:
+    """Every op a command makes must pass the checks peers apply to it (crdt/schema.py)."""
+    from crdtredis.crdt.schema import check_effect
+
+    for eff in op.effects:
+        why = check_effect(eff, 512 * 1024 * 1024)
+        assert why is None, f"{why}: {eff!r}"
+    return op
+
+
 class Replica:
     def __init__(self, name: str) -> None:
         self.node = new_node(sim_config(name))
         self.client: Client = self.node.new_client("sim", "sim", lambda: None)
         self.emitted: list[Op] = []
-        self.node.op_listeners.append(self.emitted.append)
+        self.node.op_listeners.append(lambda op: self.emitted.append(checked(op)))
         self.inbox: list[Op] = []
 
     def run(self, *argv: bytes | str | int | float) -> Any:

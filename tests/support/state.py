@@ -43,6 +43,15 @@ def dump_client(r: redis.Redis, databases: int = 16) -> dict[tuple[int, bytes], 
                 v = sorted(r.hgetall(key).items())
             elif t == "zset":
                 v = r.zrange(key, 0, -1, withscores=True)
+            elif t == "stream":
+                groups = []
+                for g in r.xinfo_groups(key):
+                    pel = [(p["message_id"], p["consumer"], p["times_delivered"])
+                           for p in r.xpending_range(key, g["name"], "-", "+", 1_000_000)]
+                    groups.append((g["name"], g["last-delivered-id"], g["entries-read"], g["lag"], pel))
+                info = r.xinfo_stream(key)
+                v = (r.xrange(key), info["last-generated-id"], info["entries-added"],
+                     info["max-deleted-entry-id"], groups)
             elif t == "none":
                 continue
             else:

@@ -1,0 +1,166 @@
+"""The push stream (replication/stream.py) on the wire, both directions and both versions:
+a real node against a peer played by this test (aiohttp), so each message is visible.
+
+* An older peer (no /repl/stream route, version-1 batches over POST /repl/push): the node
+  falls back to requests and ships its ops; the old peer's pushes are still accepted.
+* A stream client speaking version 2: hello and acks, ops applied, and each refusal as its
+  close code (4000 + the HTTP status) with nothing applied.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from crdtredis.op import Op
+from crdtredis.wire import ops_pb2 as pb
+from crdtredis.wire.codec import OpDecoder, encode_op
+from tests.support.procs import CrdtRedisProc, free_port
+
+FAST = {"sync_interval": "0.2", "retry_interval": "0.05"}
+TOKEN = {"X-CRDT-Token": "sekrit"}
+
+
+class OldPeer:
+    """A peer of the version before streams: /repl/pull and /repl/push only (v1)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.ops: list[Op] = []
+        self.cluster_id = ""
+        self.node_status = ""
+        self.pushes = 0
+        self.versions: set[int] = set()
+
+    def state(self) -> bytes:
+        founded = self.node_status == "member"
+        b = pb.OpBatch(version=1, sender="old.1", replica_id="old", proposal="zzzz",
+                       status="member" if founded else "joining", cluster_id=self.cluster_id if founded else "")
+        return b.SerializeToString()
+
+    async def _take(self, request: web.Request) -> pb.OpBatch:
+        b = pb.OpBatch()
+        b.ParseFromString(await request.read())
+        self.versions.add(b.version)
+        self.node_status = b.status
+        if b.status == "member":
+            self.cluster_id = b.cluster_id
+        return b
+
+    async def pull(self, request: web.Request) -> web.Response:
+        await self._take(request)
+        return web.Response(body=self.state(), content_type="application/x-protobuf")
+
+    async def push(self, request: web.Request) -> web.Response:
+        b = await self._take(request)
+        dec = OpDecoder()
+        self.ops += [dec.from_message(m) for m in b.ops]
+        self.pushes += 1
+        return web.Response(body=self.state(), content_type="application/x-protobuf")
+
+    async def start(self) -> web.AppRunner:
+        app = web.Application()
+        app.router.add_post("/repl/pull", self.pull)
+        app.router.add_post("/repl/push", self.push)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", self.port).start()
+        return runner
+
+
+async def poll(pred: Any, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_node_pushes_to_an_older_peer_with_requests_and_takes_its_pushes(tmp_path: Path) -> None:
+    old = OldPeer()
+    runner = await old.start()
+    node = CrdtRedisProc(tmp_path / "a", "a", peers=[f"http://127.0.0.1:{old.port}"], settings=FAST)
+    await asyncio.to_thread(node.start)
+    try:
+        # Both new: they found the cluster together, then the node pushes its writes.
+        await poll(lambda: old.cluster_id != "")
+        r = node.client()
+        await poll(lambda: r.set("k", "v") is True)
+        await poll(lambda: any(e[2] == b"k" for op in old.ops for e in op.effects))
+        assert old.versions == {1}
+        info = r.info("replication")
+        assert info["peer0"]["stream"] == "http"
+        # The old peer's own push (version 1, POST) is applied.
+        b = pb.OpBatch(version=1, sender="old.1", replica_id="old", status="member", cluster_id=old.cluster_id)
+        b.ops.add().ParseFromString(encode_op(Op("old.1", 1, time.time_ns() // 1_000_000 << 16, {},
+                                                 [(10, 0, b"from-old", b"1", 0, None)])))
+        async with aiohttp.ClientSession() as s:
+            async with s.post(node.url + "/repl/push", data=b.SerializeToString(),
+                              headers={"Content-Type": "application/x-protobuf"}) as resp:
+                assert resp.status == 200
+                ack = pb.OpBatch()
+                ack.ParseFromString(await resp.read())
+                assert ack.version == 1 and ack.vv["old.1"] == 1
+        assert r.get("from-old") == b"1"
+    finally:
+        await asyncio.to_thread(node.stop)
+        await runner.cleanup()
+
+
+async def test_stream_protocol_version_2_acks_applies_and_refuses_by_close_code(tmp_path: Path) -> None:
+    old = OldPeer()  # only to let the node found its cluster
+    runner = await old.start()
+    node = CrdtRedisProc(tmp_path / "a", "a", peers=[f"http://127.0.0.1:{old.port}"],
+                         settings={**FAST, "peer_token": "sekrit"})
+    await asyncio.to_thread(node.start)
+    try:
+        await poll(lambda: old.cluster_id != "")
+        r = node.client()
+        url = node.url + "/repl/stream"
+
+        def batch(version: int = 2, ops: tuple[Op, ...] = ()) -> bytes:
+            b = pb.OpBatch(version=version, sender="s.1", replica_id="s", status="member",
+                           cluster_id=old.cluster_id)
+            for op in ops:
+                b.ops.add().ParseFromString(encode_op(op))
+            return b.SerializeToString()
+
+        hlc = time.time_ns() // 1_000_000 << 16
+        async with aiohttp.ClientSession() as s:
+            async with s.get(url) as resp:
+                assert resp.status == 401  # no token: refused before the upgrade
+            async with s.ws_connect(url, headers=TOKEN) as ws:
+                await ws.send_bytes(batch())  # hello
+                ack = pb.OpBatch()
+                ack.ParseFromString(await ws.receive_bytes())
+                assert ack.version == 2 and ack.replica_id == "a" and ack.status == "member"
+                await ws.send_bytes(batch(ops=(Op("s.1", 1, hlc, {}, [(10, 0, b"st", b"1", 0, None)]),
+                                               Op("s.1", 2, hlc + 1, {}, [(10, 0, b"st2", b"2", 0, None)]))))
+                ack.ParseFromString(await ws.receive_bytes())
+                assert ack.vv["s.1"] == 2
+                assert r.get("st") == b"1" and r.get("st2") == b"2"
+                # Not deliverable (seq 9 after 2): the ack first, then close 4422.
+                await ws.send_bytes(batch(ops=(Op("s.1", 9, hlc + 9, {}, [(10, 0, b"gap", b"x", 0, None)]),)))
+                ack.ParseFromString(await ws.receive_bytes())
+                assert ack.vv["s.1"] == 2
+                msg = await ws.receive()
+                assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 4422
+                assert "not deliverable" in msg.extra
+            async with s.ws_connect(url, headers=TOKEN) as ws:
+                await ws.send_bytes(batch(version=1))
+                msg = await ws.receive()
+                assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 4400
+            async with s.ws_connect(url, headers=TOKEN) as ws:
+                b = pb.OpBatch(version=2, sender="x.1", replica_id="x", status="member", cluster_id="other")
+                await ws.send_bytes(b.SerializeToString())
+                msg = await ws.receive()
+                assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 4409
+                assert "different clusters" in msg.extra
+        assert r.get("gap") is None
+        assert r.info("replication")["crdt_streams_in"] == 0
+    finally:
+        await asyncio.to_thread(node.stop)
+        await runner.cleanup()
