@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from .node import Node
 
 Handler = Callable[["Node", "Client", list[bytes]], Reply]
+# Command.hist: bucket (b << 2) | (the 2 bits after the top one) of a duration of b bits.
+HIST_BUCKETS = 260
 ClientHook = Callable[["Node", "Client"], None]
 # Runs a command for a client that needs the session checks (see Node.hooked).
 HookedRun = Callable[["Node", "Client", "Command", list[bytes]], Reply]
@@ -33,7 +35,7 @@ class Command:
     __slots__ = (
         "name", "handler", "arity", "flags", "first_key", "last_key", "step", "group",
         "summary", "since", "acl", "calls", "errors", "nsec", "write", "noauth",
-        "subcommands", "parent", "getkeys",
+        "subcommands", "parent", "getkeys", "hist",
     )
 
     def __init__(
@@ -67,6 +69,9 @@ class Command:
         # Nanoseconds, not µs: a GET takes well under 1 µs, so summing whole µs per call
         # would count it as 0 (INFO shows `usec`).
         self.nsec = 0
+        # Latency histogram (LATENCY HISTOGRAM, INFO latencystats): calls by duration in
+        # quarter-octave buckets of nanoseconds (Node.call; commands/latency.py reads it).
+        self.hist: list[int] = [0] * HIST_BUCKETS
         self.write = "write" in flags
         self.noauth = "no_auth" in flags
         self.subcommands: dict[bytes, Command] = {}

@@ -407,6 +407,26 @@ def register_info_provider(section: str, fn: Provider, title: str | None = None)
         providers.append(fn)
 
 
+def register_info_section(name: str, title: str, fn: Callable[[Node], Items], after: str,
+                          default: bool = True) -> None:
+    """Add a built-in section placed right after `after` (Redis's fixed order)."""
+    items = [(n, s) for n, s in SECTIONS.items() if n != name]
+    at = next(i for i, (n, _s) in enumerate(items) if n == after) + 1
+    items.insert(at, (name, Section(name, title, fn, default)))
+    SECTIONS.clear()
+    SECTIONS.update(items)
+
+
+ResetHook = Callable[["Node"], None]
+_RESET_HOOKS: list[ResetHook] = []
+
+
+def register_reset_hook(fn: ResetHook) -> None:
+    """Run `fn(node)` on CONFIG RESETSTAT (counters other parts own)."""
+    if fn not in _RESET_HOOKS:
+        _RESET_HOOKS.append(fn)
+
+
 def section_items(node: Node, name: str) -> Items:
     """The fields of one section: built-in, then providers' (overriding same-named fields)."""
     sec = SECTIONS[name]
@@ -467,3 +487,5 @@ def reset_stats(node: Node) -> None:
     node.net_input_bytes = 0
     node.net_output_bytes = 0
     _SAMPLES.pop(node, None)
+    for hook in _RESET_HOOKS:
+        hook(node)

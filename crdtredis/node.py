@@ -62,10 +62,16 @@ class Node:
         self._typed = typed_codes() - {_SET}
         # `execute`'s fast path: commands without subcommands, by the two spellings clients
         # use (lower and upper case), so most requests need no lower() and no subcommand check.
-        self._plain: dict[bytes, Command] = {}
+        self._plain_all: dict[bytes, Command] = {}
         for name, cmd in self.commands.items():
             if not cmd.subcommands:
-                self._plain[name] = self._plain[name.upper()] = cmd
+                self._plain_all[name] = self._plain_all[name.upper()] = cmd
+        self._plain = self._plain_all
+        # Reasons every request must take the checked path (see `set_checked`).
+        self._checked: set[str] = set()
+        # Run by `_execute_checked` before a command (maxmemory: evictions, OOM, access
+        # times; commands/maxmemory.py); returns an error that refuses the command.
+        self.before_command: Callable[[Client, Command, list[bytes]], str | None] | None = None
         self.started_at = time.time()
         self.loading = False
         self.proto_max_bulk_len = config.proto_max_bulk_len
@@ -99,6 +105,8 @@ class Node:
         self._wall = 0
         # Hooks the server installs: flush/fsync barrier per read batch, shutdown request.
         self.batch_hooks: list[Callable[[], Any]] = []
+        # Run by the server's cron, hz times a second (memory sampling, eviction).
+        self.cron_hooks: list[Callable[[], None]] = []
         self.shutdown_cb: Callable[[bool], None] | None = None
         # CONFIG SET port: listen on a new port (the server installs it); returns an error.
         self.listen_cb: Callable[[int], str | None] | None = None
@@ -121,7 +129,6 @@ class Node:
         # Set while a script runs past busy-reply-threshold (scripting/busy.py): every
         # command without the allow_busy flag is refused with this BUSY error.
         self.busy_error: str | None = None
-        self._plain_idle: dict[bytes, Command] = {}
         # The RESP listening sockets (set by the server); a busy script keeps accepting.
         self.listen_sockets: list[Any] = []
         # Session features (pub/sub, MONITOR, tracking, CLIENT PAUSE); their state objects
@@ -149,6 +156,11 @@ class Node:
         self.obuf_disconnections = 0
         # ACL users and checks (crdtredis/acl/manager.py), installed by `table.attach`.
         self.acl: Any = None
+        # A command that ran at least `slow_ns` goes to `on_slow(client, cmd, argv, ns,
+        # reply)`: SLOWLOG and the latency monitor (commands/slowlog.py), whose thresholds
+        # set it; by default nothing is that slow.
+        self.slow_ns = 1 << 62
+        self.on_slow: Callable[[Client, Command, list[bytes], int, Reply], None] = _no_slow
         table.attach(self)
 
     # ---- clients -----------------------------------------------------------------------
@@ -192,8 +204,14 @@ class Node:
         if op is not None:
             self.close_group()
             client.last_seq = op.seq + len(op.effects) - 1
+        dt = _perf_ns() - t0
         cmd.calls += 1
-        cmd.nsec += _perf_ns() - t0
+        cmd.nsec += dt
+        h = dt | 8
+        b = h.bit_length()
+        cmd.hist[b << 2 | h >> (b - 3) & 3] += 1
+        if dt >= self.slow_ns:
+            self.on_slow(client, cmd, argv, dt, reply)
         if type(reply) is ErrorReply:
             cmd.errors += 1
             self._count_error(reply.message)
@@ -225,6 +243,10 @@ class Node:
             if client.in_multi and "no_multi" in cmd.flags:
                 return self._reject(client, errors.NO_MULTI, cmd)
             err = self.acl.check(client, cmd, argv)
+            if err is not None:
+                return self._reject(client, err, cmd)
+        if self.before_command is not None:
+            err = self.before_command(client, cmd, argv)
             if err is not None:
                 return self._reject(client, err, cmd)
         if cmd.write and (self.persistence_error is not None or self.sync_error is not None):
@@ -279,8 +301,14 @@ class Node:
             op = self.close_group()
             if op is not None:
                 client.last_seq = op.seq + len(op.effects) - 1
+        dt = _perf_ns() - t0
         cmd.calls += 1
-        cmd.nsec += _perf_ns() - t0
+        cmd.nsec += dt
+        h = dt | 8
+        b = h.bit_length()
+        cmd.hist[b << 2 | h >> (b - 3) & 3] += 1
+        if dt >= self.slow_ns:
+            self.on_slow(client, cmd, argv, dt, reply)
         if type(reply) is ErrorReply:
             cmd.errors += 1
             self._count_error(reply.message)
@@ -336,11 +364,21 @@ class Node:
         """A script runs past busy-reply-threshold: refuse what Redis refuses meanwhile.
         Every request takes the checked path (`execute` has no busy test of its own)."""
         self.busy_error = error
-        self._plain_idle, self._plain = self._plain, {}
+        self.set_checked("busy", True)
 
     def leave_busy(self) -> None:
         self.busy_error = None
-        self._plain, self._plain_idle = self._plain_idle, {}
+        self.set_checked("busy", False)
+
+    def set_checked(self, reason: str, on: bool) -> None:
+        """Route every request through `_execute_checked` while any reason holds (a busy
+        script; maxmemory, whose checks run before every command), by emptying the fast
+        path's table: the common case pays nothing for these features when they are off."""
+        if on:
+            self._checked.add(reason)
+        else:
+            self._checked.discard(reason)
+        self._plain = {} if self._checked else self._plain_all
 
     # ---- the write path ----------------------------------------------------------------
     def emit(self, eff: Effect) -> None:
@@ -538,6 +576,10 @@ _ATTACK_LOGGED: list[float] = []
 
 def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def _no_slow(client: Client, cmd: Command, argv: list[bytes], ns: int, reply: Reply) -> None:
+    return None
 
 
 def _always(reg: Any) -> bool:

@@ -132,14 +132,22 @@ class Server:
     async def _cron(self) -> None:
         """Redis's serverCron: active expiry at `hz`, never letting one failure stop it."""
         from .commands.keys import active_expire_cycle
+        from .commands.latency import add_sample_if_needed
 
         period = 1.0 / self.config.hz
         while True:
             await asyncio.sleep(period)
             try:
+                t0 = time.perf_counter_ns()
                 active_expire_cycle(self.node)
+                add_sample_if_needed(self.node, "expire-cycle", (time.perf_counter_ns() - t0) // 1_000_000)
             except Exception:  # noqa: BLE001 - the cron must survive any bug in one pass
                 log.exception("active expiry pass failed")
+            for hook in self.node.cron_hooks:
+                try:
+                    hook()
+                except Exception:  # noqa: BLE001 - nor in one hook
+                    log.exception("cron hook failed")
 
     def request_shutdown(self, save: bool = True) -> None:
         self._stop.set()

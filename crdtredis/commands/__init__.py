@@ -52,6 +52,11 @@ MODULES = (
     "functions",
     "script_flags",
     "cluster_cmds",
+    "slowlog",
+    "latency",
+    "memory_cmd",
+    "memory_stats",
+    "maxmemory",
 )
 
 _loaded = False
@@ -91,10 +96,12 @@ def command_table() -> CommandTable:
 def _attach(node: Node) -> None:
     """Install the per-node state of the command layer: ACL first (clients made by the
     others already get a user), then the session features."""
-    from . import acl_cmd, session
+    from . import acl_cmd, maxmemory, session, slowlog
 
     acl_cmd.attach(node)
     session.attach(node)
+    slowlog.attach(node)
+    maxmemory.attach(node)
 
 
 def new_node(config: Config, incarnation: str | None = None) -> Node:

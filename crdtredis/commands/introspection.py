@@ -250,8 +250,16 @@ def command_getkeysandflags_cmd(node: Node, client: Client, argv: list[bytes]) -
         return r
     cmd, pos = r
     args = argv[2:]
-    flags = _key_flags(cmd)
-    return [[args[p], SetReply([Status(f) for f in flags])] for p in pos]
+    from ..acl.keyspecs import flag_names, keys_with_flags
+
+    # Each key with the flags of the key spec that found it (Redis's getKeysResult).
+    found = dict(keys_with_flags(cmd, args))
+    out: list[Any] = []
+    for p in pos:
+        f = found.get(p)
+        names = flag_names(f) if f is not None else _key_flags(cmd)
+        out.append([args[p], SetReply([Status(n) for n in names])])
+    return out
 
 
 _COMMAND_HELP = (

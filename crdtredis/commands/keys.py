@@ -110,7 +110,14 @@ def exists_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
          summary="Alters the last access time of a key(s). Returns the number of existing keys specified.",
          since="3.2.1", acl="keyspace fast")
 def touch_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
-    return _count_existing(node, client, argv[1:])
+    n = _count_existing(node, client, argv[1:])
+    ev = getattr(node, "maxmem", None)
+    if ev is not None:  # the access time LRU and OBJECT IDLETIME read (commands/maxmemory.py)
+        data = node.keyspace.dbs[client.db].data
+        for key in argv[1:]:
+            if key in data:
+                ev.touch(client.db, key)
+    return n
 
 
 # TYPE key
@@ -528,7 +535,8 @@ def object_freq_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         return None
     if not _lfu_policy(node):
         raise CommandError(LFU_NOT_SELECTED)
-    return 0  # access frequency is not tracked (no eviction): documented
+    ev = getattr(node, "maxmem", None)
+    return ev.lfu_counter(client.db, argv[2]) if ev is not None else 0
 
 
 # OBJECT IDLETIME key
@@ -540,8 +548,11 @@ def object_idletime_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         return None
     if _lfu_policy(node):
         raise CommandError(LFU_SELECTED)
-    # Reads are not tracked (that would cost memory per key): the idle time is the time
-    # since the key's last write, from its HLC stamp.
+    # Since the key's last write (its HLC stamp) or last recorded access: TOUCH, and every
+    # read under an LRU maxmemory policy (commands/maxmemory.py).
+    ev = getattr(node, "maxmem", None)
+    if ev is not None:
+        return ev.idle_ms(client.db, argv[2], e) // 1000
     return max(now_ms() - hlc_ms(entry_stamp(e)[0]), 0) // 1000
 
 

@@ -5,7 +5,7 @@ strings and containers by their allocated size), and as in Redis's objectCompute
 aggregate with more elements than SAMPLES (default 5, 0 = all) is measured on the first
 SAMPLES of them and extrapolated. It includes the CRDT metadata a value carries (stamps,
 tombstones), so it is what the key costs here, not what Redis would use. MEMORY STATS,
-DOCTOR, MALLOC-STATS and PURGE describe Redis's allocator and are not provided.
+DOCTOR, MALLOC-STATS and PURGE are in memory_stats.py.
 """
 from __future__ import annotations
 
@@ -109,6 +109,14 @@ def memory_usage_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 
 _MEMORY_HELP = [
     "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DOCTOR",
+    "    Return memory problems reports.",
+    "MALLOC-STATS",
+    "    Return internal statistics report from the memory allocator.",
+    "PURGE",
+    "    Attempt to purge dirty pages for reclamation by the allocator.",
+    "STATS",
+    "    Return information about the memory usage of the server.",
     "USAGE <key> [SAMPLES <count>]",
     "    Return memory in bytes used by <key> and its value. Nested values are",
     "    sampled up to <count> times (default: 5, 0 means sample all).",

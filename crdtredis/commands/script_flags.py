@@ -1,20 +1,36 @@
-"""Flags of a script call as CLIENT PAUSE WRITE judges them (Redis evalGetCommandFlags /
-fcallGetCommandFlags): a script declared `no-writes` (shebang flags, or a function's flags)
-is not a write, so it runs during a write pause; one without flags counts as EVAL/FCALL."""
+"""Flags of a script call as CLIENT PAUSE WRITE and maxmemory judge them (Redis
+evalGetCommandFlags / fcallGetCommandFlags / scriptFlagsToCmdFlags): a script declared
+`no-writes` (shebang flags, or a function's flags) is not a write, so it runs during a
+write pause; one that declares flags without `allow-oom` or `no-writes` is refused when
+out of memory; one without flags counts as EVAL/FCALL."""
 from __future__ import annotations
 
 from typing import Any
 
-from ..scripting.runner import EVAL_COMPAT, NO_WRITES, extract_shebang_flags, scripting_of, sha1hex
+from ..scripting.runner import (
+    ALLOW_OOM,
+    ALLOW_STALE,
+    EVAL_COMPAT,
+    NO_WRITES,
+    extract_shebang_flags,
+    scripting_of,
+    sha1hex,
+)
 from .pause import register_command_flags
 
 
 def _apply(flags: int, base: Any) -> Any:
     if flags & EVAL_COMPAT:
         return None
-    out = set(base)
+    out = set(base) - {"stale", "denyoom", "write"}
+    if not flags & (ALLOW_OOM | NO_WRITES):  # no-writes implies allow-oom
+        out.add("denyoom")
     if flags & NO_WRITES:
-        out -= {"write", "may_replicate"}
+        out.discard("may_replicate")
+    else:
+        out.add("write")
+    if flags & ALLOW_STALE:
+        out.add("stale")
     return out
 
 

@@ -529,12 +529,11 @@ OOM = "OOM command not allowed when used memory > 'maxmemory'."
 
 
 def over_maxmemory(node: Node) -> bool:
-    """Redis's OOM state as scripts see it: maxmemory set and exceeded. (crdt-redis
-    measures used memory as the process RSS; plain commands do not enforce maxmemory.)"""
-    if node.runtime.get("maxmemory", "0") == "0":
-        return False
-    maxmem = _runtime_int(node, "maxmemory", 0)
-    return maxmem > 0 and node.used_memory_rss() > maxmem
+    """Redis's pre_command_oom_state as scripts see it: maxmemory is set and the eviction
+    attempt before the command running the script could not get under it
+    (commands/maxmemory.py)."""
+    ev = getattr(node, "maxmem", None)
+    return ev is not None and ev.maxmemory > 0 and bool(ev.oom)
 
 
 def enough_replicas(node: Node) -> bool:

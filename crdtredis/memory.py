@@ -1,0 +1,163 @@
+"""How much memory a node uses, for `maxmemory`, INFO memory and MEMORY STATS.
+
+Redis counts every byte its allocator hands out (zmalloc_used_memory); RSS is reported
+beside it, and their ratio is the fragmentation. crdt-redis asks its two allocators the
+same question, a few times a second (`sample`, ~1 ms; the server's cron samples 10 times a
+second, and a sample is also taken after every 16 MB written):
+
+* glibc's malloc (mallinfo2: bytes in use in its arenas and in its mmapped blocks): every
+  value larger than 512 bytes, dict and list tables, buffers, Lua, hiredis, uvloop;
+* Python's small-object allocator, pymalloc (the "bytes in allocated blocks" of
+  sys._debugmallocstats, read back through a memfd while C stderr points at it): every
+  object up to 512 bytes, which is most keys, tuples and small values.
+
+    used = allocated at the last sample − not counted + written since − evicted since
+
+Between samples, the bytes of write commands and replicated ops are added and what this
+node evicts (its estimated size) is subtracted, so a pipeline of big writes counts before
+the next sample; each sample starts over from what the allocators say, so estimates never
+accumulate. Like Redis, what the replication backlog holds is not counted (`not_counted`).
+The process's code and libraries are not allocations and are not counted either;
+used_memory_startup is what the interpreter and the loaded modules had allocated when the
+node started (~15-20 MB).
+
+Without glibc (musl, macOS) the measure falls back to RSS with an eviction credit: memory
+freed by evicting is credited (Python keeps freed memory, so RSS does not drop) and used up
+by later writes, less any growth of RSS beyond what was written.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import re
+import resource
+import sys
+import time
+from collections.abc import Callable
+
+SAMPLE_AFTER_BYTES = 16 << 20
+# Bytes a written or evicted argument costs beyond its length (its bytes object and the
+# slot holding it), the same on both sides so that a write and the eviction of what it
+# wrote cancel out between two samples.
+PER_ARG = 48
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_PYMALLOC_RE = re.compile(rb"# bytes in allocated blocks\s*=\s*([0-9,]+)")
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+        "keepcost")]
+
+
+class Allocators:
+    """The in-use bytes of malloc and pymalloc (see the module docstring); `ok` is False
+    where they cannot be read."""
+
+    def __init__(self) -> None:
+        self._mallinfo2: Callable[[], _MallInfo2] | None = None
+        self._memfd = -1
+        try:
+            name = ctypes.util.find_library("c")
+            libc = ctypes.CDLL(name) if name else None
+            fn = getattr(libc, "mallinfo2", None)
+            if fn is not None and hasattr(os, "memfd_create"):
+                fn.restype = _MallInfo2
+                self._mallinfo2 = fn
+                self._memfd = os.memfd_create("crdtredis-mallocstats")
+        except OSError:
+            self._mallinfo2 = None
+        self.ok = self._mallinfo2 is not None
+
+    def in_use(self) -> int:
+        assert self._mallinfo2 is not None
+        mi = self._mallinfo2()
+        return int(mi.uordblks + mi.hblkhd) + self._pymalloc()
+
+    def _pymalloc(self) -> int:
+        fd = self._memfd
+        os.ftruncate(fd, 0)
+        saved = os.dup(2)
+        try:
+            os.dup2(fd, 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        size = os.fstat(fd).st_size
+        m = _PYMALLOC_RE.search(os.pread(fd, size, 0))
+        return int(m.group(1).replace(b",", b"")) if m else 0
+
+
+def _nothing() -> int:
+    return 0
+
+
+class Meter:
+    __slots__ = ("alloc", "base", "written", "freed", "credit", "rss", "peak", "startup", "not_counted", "_fd",
+                 "at")
+
+    def __init__(self, not_counted: Callable[[], int] = _nothing, alloc: Allocators | None = None) -> None:
+        self._fd: int | None = None
+        self.not_counted = not_counted
+        self.alloc = alloc if alloc is not None else Allocators()
+        self.written = 0
+        self.freed = 0
+        self.credit = 0
+        self.at = 0.0  # time.monotonic() of the last sample
+        self.rss = read_rss(self)
+        self.base = 0
+        self.sample()
+        self.startup = self.base
+        self.peak = self.base
+
+    def sample(self) -> int:
+        """Ask the allocators (or read RSS) now and start over from what they say."""
+        self.at = time.monotonic()
+        rss = read_rss(self)
+        nc = self.not_counted()
+        if self.alloc.ok:
+            self.base = self.alloc.in_use() - nc
+        else:
+            # RSS fallback: the credit left is what writes have not used up, less any
+            # growth of RSS beyond what was written (that memory was not free for reuse).
+            self.credit = max(0, self.credit + self.freed - max(self.written, rss - self.rss))
+            self.base = rss - nc - self.credit
+        self.rss = rss
+        self.written = 0
+        self.freed = 0
+        used = self.base
+        if used > getattr(self, "peak", 0):
+            self.peak = used
+        return used
+
+    def used(self) -> int:
+        u = self.base + self.written - self.freed
+        if u > self.peak:
+            self.peak = u
+        return u
+
+    def note_write(self, n: int) -> None:
+        self.written += n
+        if self.written >= SAMPLE_AFTER_BYTES:
+            self.sample()
+
+    def note_freed(self, n: int) -> None:
+        self.freed += n
+
+
+def read_rss(m: Meter | None = None) -> int:
+    """Resident set size in bytes (/proc/self/statm, kept open; getrusage elsewhere)."""
+    try:
+        fd = m._fd if m is not None else None
+        if fd is None:
+            fd = os.open("/proc/self/statm", os.O_RDONLY)
+            if m is not None:
+                m._fd = fd
+        data = os.pread(fd, 64, 0)
+        if m is None:
+            os.close(fd)
+        return int(data.split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

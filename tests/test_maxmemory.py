@@ -1,0 +1,200 @@
+"""maxmemory: evictions are replicated deletes (every replica drops the same keys, a
+concurrent write survives), counted and announced like Redis's; the memory measure keeps
+RSS near the limit while writes go on. Error texts are compared with Redis in
+tests/differential/test_diff_maxmemory.py; RSS under 1 GB of writes is measured by
+bench/bench_abuse.py."""
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from crdtredis.crdt import codes
+from crdtredis.memory import Meter
+from tests.support.procs import CrdtRedisProc, wait_until
+from tests.support.resp_client import encode_command
+from tests.support.sim import Cluster
+
+
+def _evict_all_at(c: Cluster, i: int) -> None:
+    """Replica i over a 1-byte limit with allkeys-random: the next command evicts all."""
+    c.run(i, "CONFIG", "SET", "maxmemory-policy", "allkeys-random")
+    c.run(i, "CONFIG", "SET", "maxmemory", "1")
+    c.run(i, "PING")
+    c.run(i, "CONFIG", "SET", "maxmemory", "0")
+
+
+def test_eviction_is_one_replicated_op_of_deletes() -> None:
+    c = Cluster(3, 0)
+    for k in ("a", "b", "c"):
+        c.run(0, "SET", k, "v")
+    c.deliver_all()
+    before = len(c[0].emitted)
+    _evict_all_at(c, 0)
+    evictions = c[0].emitted[before:]
+    assert len(evictions) == 1
+    assert sorted(e[2] for e in evictions[0].effects) == [b"a", b"b", b"c"]
+    assert all(e[0] == codes.DEL for e in evictions[0].effects)
+    c.deliver_all()
+    assert [r.run("DBSIZE") for r in c.replicas] == [0, 0, 0]
+    assert b"evicted_keys:3" in c[0].run("INFO", "stats").data
+
+
+def test_write_concurrent_with_an_eviction_survives_it() -> None:
+    c = Cluster(3, 0)
+    c.run(0, "SET", "k", "old")
+    c.run(0, "SADD", "s", "a")
+    c.deliver_all()
+    c.run(1, "SET", "k", "new")  # concurrent with A's eviction: A never saw it
+    c.run(2, "SADD", "s", "b")
+    _evict_all_at(c, 0)
+    c.deliver_all()
+    assert [r.run("GET", "k") for r in c.replicas] == [b"new"] * 3
+    assert [r.run("SMEMBERS", "s").items for r in c.replicas] == [[b"b"]] * 3
+
+
+def test_evicted_keyspace_event_and_tracking_invalidation() -> None:
+    c = Cluster(1, 0)
+    r = c[0]
+    r.run("CONFIG", "SET", "notify-keyspace-events", "Ee")
+    client = r.node.new_client("sub", "sub", lambda: None)
+    pushed: list[bytes] = []
+
+    class Conn:
+        def push(self, data: bytes) -> None:
+            pushed.append(data)
+
+    client.conn = Conn()
+    r.node.execute(client, [b"SUBSCRIBE", b"__keyevent@0__:evicted"])
+    r.run("SET", "victim", "v")
+    _evict_all_at(c, 0)
+    assert any(b"victim" in p for p in pushed), pushed
+
+
+def test_meter_follows_the_allocators_not_rss() -> None:
+    m = Meter()
+    if not m.alloc.ok:
+        pytest.skip("mallinfo2 (glibc) is not available here")
+    before = m.sample()
+    blob = [bytes([i % 256]) * 2000 for i in range(10_000)] + [str(i) * 3 for i in range(100_000)]
+    grown = m.sample() - before
+    assert grown > 20_000_000
+    del blob
+    # Freed memory stays in the process (RSS does not drop), but is no longer used.
+    assert m.sample() - before < grown / 4
+    # Between samples, writes add and evictions subtract.
+    base = m.sample()
+    m.note_write(1000)
+    m.note_freed(400)
+    assert m.used() == base + 600
+
+
+def test_meter_rss_fallback_credits_evictions_until_reused() -> None:
+    import crdtredis.memory as mem
+
+    class NoAlloc:
+        ok = False
+
+    rss = [100_000_000]
+    orig = mem.read_rss
+    mem.read_rss = lambda _m=None: rss[0]  # type: ignore[assignment]
+    try:
+        m = Meter(alloc=NoAlloc())  # type: ignore[arg-type]
+        assert m.used() == 100_000_000
+        m.note_freed(30_000_000)  # evicted: RSS stays, the memory is free inside
+        assert m.sample() == 70_000_000
+        m.note_write(10_000_000)  # reused: RSS still flat
+        assert m.sample() == 80_000_000
+        m.note_write(5_000_000)  # RSS grew by more than was written: no reuse after all
+        rss[0] = 130_000_000
+        assert m.sample() == 130_000_000
+    finally:
+        mem.read_rss = orig  # type: ignore[assignment]
+
+
+@pytest.mark.slow
+def test_three_replicas_under_maxmemory_agree_on_the_keys_that_remain(tmp_path: Path) -> None:
+    from tests.test_replication import make_cluster, stop_all
+
+    nodes, links = make_cluster(tmp_path, n=3, appendfsync="no")
+    try:
+        clients = [n.client() for n in nodes]
+        # A limit 16 MB above what each process holds now (36 MB get written).
+        for r in clients:
+            used = int(r.info("memory")["used_memory"])
+            r.config_set("maxmemory", used + (16 << 20))
+            r.config_set("maxmemory-policy", "allkeys-lru")
+        value = b"v" * 2000
+        oom = 0
+        for b in range(12):  # 36 MB written at the three replicas in turn, 1 MB at a time
+            for i in range(3):
+                pipe = clients[i].pipeline(transaction=False)
+                for j in range(500):
+                    pipe.set(f"k{i}:{b}:{j}", value)
+                oom += sum(isinstance(x, Exception) for x in pipe.execute(raise_on_error=False))
+
+        def keysets() -> list[set[bytes]]:
+            return [set(r.scan_iter(count=1000)) for r in clients]
+
+        def agree() -> bool:
+            sets = keysets()
+            return sets[0] == sets[1] == sets[2]
+
+        wait_until(agree, timeout=120, interval=0.5, msg="replicas to agree on the keys that remain")
+        remaining = len(keysets()[0])
+        evicted = sum(int(r.info("stats")["evicted_keys"]) for r in clients)
+        # allkeys-lru always finds a key to evict while there are keys: no write refused.
+        assert oom == 0
+        assert 0 < remaining < 18000
+        # Every key is either there or was evicted by some replica (a key evicted by two
+        # replicas at once counts twice).
+        assert remaining + evicted >= 18000
+    finally:
+        stop_all(nodes, links)
+
+
+def test_maxmemory_refuses_writes_but_replication_and_reads_go_on(tmp_path: Path) -> None:
+    node = CrdtRedisProc(tmp_path / "n", "a", settings={"appendfsync": "no"}).start()
+    try:
+        r = node.client()
+        r.set("k", "v")
+        r.config_set("maxmemory", 1)
+        with pytest.raises(Exception, match="command not allowed when used memory"):
+            r.set("k2", "v")
+        assert r.get("k") == b"v"
+        assert r.info("memory")["maxmemory_policy"] == "noeviction"
+        r.config_set("maxmemory", 0)
+        assert r.set("k2", "v")
+    finally:
+        node.stop()
+
+
+def test_evictions_keep_rss_bounded_while_writing(tmp_path: Path) -> None:
+    # 60 MB of writes into a node allowed 20 MB above its start: RSS stays within 1.5x.
+    node = CrdtRedisProc(tmp_path / "n", "a", settings={"appendfsync": "no"}).start()
+    try:
+        r = node.client()
+        base = int(r.info("memory")["used_memory"])
+        limit = base + (20 << 20)
+        r.config_set("maxmemory", limit)
+        r.config_set("maxmemory-policy", "allkeys-random")
+        value = b"x" * 1000
+        peak = 0
+        with socket.create_connection(("127.0.0.1", node.port)) as s:
+            for batch in range(60):
+                s.sendall(b"".join(encode_command([b"SET", b"k%d:%d" % (batch, j), value]) for j in range(1000)))
+                got = 0
+                while got < 5000:
+                    got += len(s.recv(65536))
+                with open(f"/proc/{node.pid}/status") as f:
+                    rss = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS"))
+                peak = max(peak, rss)
+        info = r.info()
+        assert int(info["evicted_keys"]) > 0
+        assert peak < 1.5 * limit, (peak, limit)
+        assert int(info["used_memory"]) <= limit + (4 << 20)
+        time.sleep(0)
+    finally:
+        node.stop()
