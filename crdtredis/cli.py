@@ -49,6 +49,9 @@ _FIELD_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--requirepass", "requirepass", "password clients must AUTH with"),
     ("--appendfsync", "appendfsync", "always | everysec | no"),
     ("--loglevel", "loglevel", "debug | verbose | notice | warning"),
+    ("--protected-mode", "protected_mode", "yes | no: serve non-loopback clients without a password"),
+    ("--maxmemory", "maxmemory", "memory limit in bytes; 0 = none"),
+    ("--maxmemory-policy", "maxmemory_policy", "noeviction | allkeys-lru | ... (what maxmemory evicts)"),
 )
 
 # Redis's four levels; "verbose" sits between DEBUG and INFO so it can be told apart.

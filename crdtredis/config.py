@@ -159,6 +159,12 @@ class Config:
     databases: int = _f(16, _ints(1, 1024), "number of logical databases (SELECT 0..n-1)")
     proto_max_bulk_len: int = _f(536870912, _ints(1024), "largest bulk string a client may send, bytes")
     maxclients: int = _f(10000, _ints(1), "maximum simultaneous client connections")
+    protected_mode: str = _f("yes", _choice("yes", "no"), "yes: without a password, only loopback clients "
+                             "are served (Redis's protected mode)")
+    maxmemory: int = _f(0, _ints(0), "memory limit in bytes (evictions or OOM errors past it); 0 = none")
+    maxmemory_policy: str = _f("noeviction", _choice("noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
+                                                     "volatile-lru", "volatile-lfu", "volatile-random",
+                                                     "volatile-ttl"), "what maxmemory evicts")
     loglevel: str = _f("notice", _choice("debug", "verbose", "notice", "warning"), "log verbosity")
     logfile: str = _f("", _text(), "log file path; empty = stderr")
     hz: int = _f(10, _ints(1, 500), "background ticks per second (expiry, fsync everysec)")

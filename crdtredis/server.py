@@ -55,6 +55,9 @@ class Server:
         cfg = self.config
         node = self.node
         node.shutdown_cb = self.request_shutdown
+        from .limits import attach as attach_limits
+
+        attach_limits(node)  # `timeout` (idle clients) in the cron
         # HTTP first, so /health answers 503 "loading" while the log is replayed.
         if cfg.http_port:
             from .http import make_app, start_http

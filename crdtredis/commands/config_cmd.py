@@ -143,8 +143,8 @@ for _p in (
     Param("requirepass", "str", _cfg("requirepass", None)),
     Param("masterauth", "str", ""),
     Param("masteruser", "str", ""),
-    Param("maxmemory", "mem", "0", 0, ULLONG_MAX),
-    Param("maxmemory-policy", "enum", "noeviction", choices=_POLICIES),
+    Param("maxmemory", "mem", _cfg("maxmemory", 0), 0, ULLONG_MAX),
+    Param("maxmemory-policy", "enum", _cfg("maxmemory_policy", "noeviction"), choices=_POLICIES),
     Param("maxmemory-samples", "int", "5", 1, INT_MAX),
     Param("maxmemory-eviction-tenacity", "int", "10", 0, 100),
     Param("maxmemory-clients", "mempct", "0", 0, LLONG_MAX),
@@ -180,7 +180,7 @@ for _p in (
     Param("supervised", "enum", "no", choices=("upstart", "systemd", "auto", "no"), mode="immutable"),
     Param("pidfile", "str", "", mode="immutable"),
     Param("unixsocket", "str", "", mode="immutable"),
-    Param("protected-mode", "bool", "yes"),
+    Param("protected-mode", "bool", _cfg("protected_mode", "yes")),
     # TLS for clients (crdtredis/tls.py): set at start-up, as config fields tls_*; CONFIG SET
     # accepts only the value in force (Redis's CONFIG sanity test sets each back).
     Param("tls-port", "int", _cfg("tls_port", 0), 0, 65535, mode="fixed"),

@@ -30,6 +30,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, cast
 
+from crdtredis import limits
 from crdtredis.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
 from crdtredis.protocol.reader import ProtocolError, RequestReader
 from crdtredis.protocol.resp import encode_reply
@@ -52,6 +53,7 @@ FAIR_SHARE = 256 * 1024
 FAIR_CHUNK = 64 * 1024
 
 _OK_WIRE = b"+OK\r\n"
+_now = time.time
 _NOTHING: Any = object()  # "no pending reply" (None is a reply: the null bulk string)
 
 
@@ -112,6 +114,8 @@ class RedisProtocol(asyncio.Protocol):
         self._fair_paused = False
         # When the output first went over the soft limit (0: it is not over).
         self._soft_since = 0.0
+        # The node whose client-query-buffer-limit applies (limits.py); None: no limit.
+        self._limits_node: Any = None
 
     # -- asyncio callbacks -------------------------------------------------------------
 
@@ -125,10 +129,21 @@ class RedisProtocol(asyncio.Protocol):
             self._close_requested,
         )
         self._client.conn = self
+        node = cast(Any, self._server)
+        if hasattr(node, "runtime"):  # a Node (tests may serve a plain ServerLike)
+            peer = transport.get_extra_info("peername")
+            refusal = limits.accept_error(node, peer[0] if isinstance(peer, tuple) else "")
+            if refusal is not None:
+                transport.write(refusal)
+                self._close_transport()
+                return
+            limits.keepalive(node, transport.get_extra_info("socket"))
+            self._limits_node = node
 
     def data_received(self, data: bytes) -> None:
         if self._done:
             return
+        self._client.last_cmd_at = _now()  # Redis lastinteraction: `timeout`, CLIENT LIST idle
         if self._waiting:
             self._reader.feed(data)  # runs when the pending reply has gone out
             if self._deferred is not None:
@@ -139,6 +154,17 @@ class RedisProtocol(asyncio.Protocol):
         if len(data) >= FAIR_CHUNK or self._turn_bytes:
             self._count_turn(len(data))
         self._run(data)
+        if not self._done and self._limits_node is not None:
+            n = self._reader.buffered()
+            if n and n > limits.query_buffer_limit(self._limits_node):
+                self._query_buffer_overrun()
+
+    def _query_buffer_overrun(self) -> None:
+        """client-query-buffer-limit (limits.py): closed at once, its input dropped."""
+        client = self._client
+        log.warning("Closing client that reached max query buffer length: id=%d addr=%s (qbuf %d bytes)",
+                    client.id, client.addr, self._reader.buffered())
+        self._abort()
 
     def _count_turn(self, n: int) -> None:
         if not self._turn_bytes:

@@ -348,7 +348,7 @@ class RequestReader:
 
     __slots__ = (
         "proto_max_bulk_len", "auth_required", "more", "_q", "_qpos", "_starved", "_mode",
-        "_scanner", "_tail", "_tail_pos", "_big", "_error", "_gets", "_has_data", "_feed",
+        "_scanner", "_tail", "_tail_pos", "_big", "_error", "_gets", "_has_data", "_feed", "_len",
     )
 
     def __init__(self, proto_max_bulk_len: int = DEFAULT_PROTO_MAX_BULK_LEN) -> None:
@@ -372,12 +372,23 @@ class RequestReader:
         self._gets = r.gets
         self._has_data = r.has_data
         self._feed = r.feed
+        self._len = r.len
 
     def feed(self, data: bytes) -> None:
         if data and self._mode != _DEAD:
             self._q.append(data if data.__class__ is bytes else bytes(data))
             self._starved = False
             self.more = True
+
+    def buffered(self) -> int:
+        """Bytes received and not yet returned as requests: the unfinished request a
+        client is sending (its query buffer, as client-query-buffer-limit bounds it)."""
+        if self._mode == _IDLE and not self._q:
+            return 0
+        n = sum(map(len, self._q)) - self._qpos + sum(map(len, self._big))
+        if self._mode != _BUFFERED:
+            n += self._len()
+        return n
 
     def parse(self, data: bytes) -> list[list[bytes]]:
         """`feed(data)` then `get_commands()`; the hot path, when `data` holds complete
