@@ -95,6 +95,11 @@ def lookup_command(name: bytes) -> Command | None:
 
 
 # ---- selectors ---------------------------------------------------------------------------
+# acl-pubsub-default: whether new selectors (and `reset`) get allchannels. Redis keeps it
+# in the server's global state too; CONFIG SET sets it (commands/acl_cmd.py).
+PUBSUB_DEFAULT = {"allchannels": False}
+
+
 class Selector:
     __slots__ = ("root", "allowed", "future", "allcmds", "firstargs", "allkeys", "patterns",
                  "allchannels", "channels")
@@ -107,7 +112,7 @@ class Selector:
         self.firstargs: dict[Command, list[bytes]] = {}
         self.allkeys = False
         self.patterns: list[list[object]] = []  # [pattern bytes, READ|WRITE]
-        self.allchannels = False  # acl-pubsub-default resetchannels (Redis 7.0's default)
+        self.allchannels = PUBSUB_DEFAULT["allchannels"]  # acl-pubsub-default (Redis ACLCreateSelector)
         self.channels: list[bytes] = []
 
     def copy(self) -> Selector:
@@ -442,6 +447,8 @@ class User:
             for r in (b"resetpass", b"resetkeys", b"resetchannels", b"off", b"sanitize-payload",
                       b"clearselectors", b"-@all"):
                 self.apply(r)
+                if r == b"resetchannels" and PUBSUB_DEFAULT["allchannels"]:
+                    self.apply(b"allchannels")
         else:
             self.root.apply(op)
 

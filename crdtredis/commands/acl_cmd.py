@@ -284,4 +284,14 @@ def _reset_client(node: Node, client: Client) -> None:
 
 register_config_param(Param("aclfile", "str", lambda c: getattr(c, "aclfile", ""), mode="immutable"))
 register_config_hook("requirepass", _set_requirepass)
+
+
+def _set_pubsub_default(node: Node, value: str) -> None:
+    from ..acl import users
+
+    users.PUBSUB_DEFAULT["allchannels"] = value == "allchannels"
+
+
+register_config_param(Param("acl-pubsub-default", "enum", "resetchannels", choices=("allchannels", "resetchannels")))
+register_config_hook("acl-pubsub-default", _set_pubsub_default)
 register_reset_hook(_reset_client)

@@ -272,6 +272,30 @@ ACL: dict[str, Script] = {
         "ACL DRYRUN default nosuch", "ACL DRYRUN default get", "ACL DRYRUN default get k", "ACL DRYRUN default config",
         "ACL DRYRUN default config nosuch",
     ],
+    # unit/acl: "default: with config acl-pubsub-default ..." and "Update acl-pubsub-default,
+    # existing users shouldn't get affected".
+    "acl_pubsub_default": [
+        "CONFIG GET acl-pubsub-default", "ACL SETUSER before on nopass +@all ~*",
+        "CONFIG SET acl-pubsub-default allchannels", "CONFIG GET acl-pubsub-default",
+        "ACL SETUSER after on nopass +@all ~*", "ACL GETUSER before", "ACL GETUSER after",
+        "ACL SETUSER before reset", "ACL GETUSER before", "ACL SETUSER sel on nopass (+get ~x)", "ACL GETUSER sel",
+        "AUTH after x", "PUBLISH anything m", "AUTH before x", "PUBLISH anything m", "AUTH admin adminpw",
+        "CONFIG SET acl-pubsub-default resetchannels", "ACL SETUSER later on nopass", "ACL GETUSER later",
+        "ACL SETUSER after reset", "ACL GETUSER after", "CONFIG SET acl-pubsub-default nosuch",
+    ],
+    # unit/acl: "ACL LOG entries are limited to a maximum amount", "ACL LOG can log failed
+    # auth attempts".
+    "acl_log_max_len_and_auth_failures": [
+        KEEP_GOING,
+        "CONFIG SET acllog-max-len 3", "ACL SETUSER u on nopass -@all", "AUTH u x", "GET a", "GET b", "GET c",
+        "GET d", "GET e", "AUTH admin adminpw", ("ACL LOG", LOG), "AUTH nosuch pw", "AUTH admin wrong",
+        "AUTH admin adminpw", ("ACL LOG 2", LOG), "CONFIG SET acllog-max-len 128",
+    ],
+    # unit/acl: "ACLs can block SELECT of all but a specific DB".
+    "select_first_arg": [
+        "ACL SETUSER u on nopass +@all -select +select|0 ~*", "AUTH u x", "SELECT 0", "SELECT 1", "GET k",
+        "AUTH admin adminpw", "ACL GETUSER u",
+    ],
     "resp3_getuser": [
         ("HELLO 3", TYPE), "ACL SETUSER u on >p ~a %R~b &c -@all +get (+set ~d)", "ACL GETUSER u",
         ("ACL LOG", IGNORE_VALUE),
