@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import hlc_ms
 from ..crdt import codes
-from ..info import register_info_provider
+from ..info import register_info_provider, register_info_section
 from ..keyspace import entry_stamp
 from ..memory import PER_ARG, Meter
 from ..notify import EVICTED, notify_event
@@ -432,13 +432,20 @@ def _stats(node: Node) -> list[tuple[str, Any]]:
 
 
 def _memory(node: Node) -> list[tuple[str, Any]]:
-    from ..info import bytes_to_human
+    """INFO memory in Redis 7.0's order, from this node's measure (crdtredis/memory.py);
+    jemalloc's allocator_* and the Lua VM fields are left out (nothing to measure them by)."""
+    from ..info import bytes_to_human, memory_section
 
-    m = evictor_of(node).meter
+    ev = evictor_of(node)
+    m = ev.meter
     if time.monotonic() - m.at > 0.1:  # as exact as Redis's INFO, at ~1 ms per call at most
         m.sample()
     used = m.used()
     rss = m.rss
+    nc = _not_counted(node)
+    overhead = m.startup + nc
+    dataset = max(used - overhead, 0)
+    base = dict(memory_section(node))
     return [
         ("used_memory", used),
         ("used_memory_human", bytes_to_human(used)),
@@ -447,11 +454,24 @@ def _memory(node: Node) -> list[tuple[str, Any]]:
         ("used_memory_peak", m.peak),
         ("used_memory_peak_human", bytes_to_human(m.peak)),
         ("used_memory_peak_perc", f"{100.0 * used / m.peak if m.peak else 100.0:.2f}%"),
+        ("used_memory_overhead", overhead),
         ("used_memory_startup", m.startup),
-        ("used_memory_dataset", max(used - m.startup, 0)),
+        ("used_memory_dataset", dataset),
+        ("used_memory_dataset_perc", f"{100.0 * dataset / max(used - m.startup, 1):.2f}%"),
+        ("total_system_memory", base["total_system_memory"]),
+        ("total_system_memory_human", base["total_system_memory_human"]),
+        ("maxmemory", ev.maxmemory),
+        ("maxmemory_human", bytes_to_human(ev.maxmemory)),
+        ("maxmemory_policy", node.runtime.get("maxmemory-policy", "noeviction")),
         ("mem_fragmentation_ratio", f"{rss / used if used else 1.0:.2f}"),
+        ("mem_fragmentation_bytes", rss - used),
+        ("mem_not_counted_for_evict", nc),
+        ("mem_replication_backlog", nc),
+        ("mem_allocator", base["mem_allocator"]),
+        ("lazyfree_pending_objects", 0),
+        ("lazyfreed_objects", 0),
     ]
 
 
 register_info_provider("stats", _stats)
-register_info_provider("memory", _memory)
+register_info_section("memory", "Memory", _memory, after="clients")
