@@ -198,3 +198,23 @@ def test_evictions_keep_rss_bounded_while_writing(tmp_path: Path) -> None:
         time.sleep(0)
     finally:
         node.stop()
+
+
+def test_replicated_writes_and_gc_go_on_while_client_writes_are_refused() -> None:
+    c = Cluster(2, 0)
+    c.run(0, "SADD", "s", "a", "b")
+    c.deliver_all()
+    c.run(0, "CONFIG", "SET", "maxmemory", "1")  # noeviction: over the limit at once
+    assert "OOM" in str(c.run(0, "SET", "mine", "v"))
+    c.run(1, "SET", "theirs", "v")
+    c.run(1, "SREM", "s", "a")
+    c.deliver_all()
+    assert c.run(0, "GET", "theirs") == b"v"  # a peer's write is applied over the limit
+    assert c.run(0, "SMEMBERS", "s").items == [b"b"]
+    assert c.run(0, "EXISTS", "mine") == 0
+    # GC collects the SREM's tombstone while writes are refused (everything is stable).
+    assert sum(c[0].node.keyspace.gc_chunks(lambda hlc, origin: True)) > 0
+    assert c.run(0, "SMEMBERS", "s").items == [b"b"]
+    c.run(0, "CONFIG", "SET", "maxmemory", "0")
+    c.run(0, "SET", "mine", "v")
+    assert c.run(0, "GET", "mine") == b"v"
