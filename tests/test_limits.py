@@ -232,3 +232,27 @@ def test_query_buffer_limit_closes_the_client_as_redis(node: CrdtRedisProc) -> N
     rss_kb = int(next(line.split()[1] for line in Path(f"/proc/{node.pid}/status").read_text().splitlines()
                       if line.startswith("VmRSS")))
     assert rss_kb < 200_000  # the 64 MB request was never buffered
+
+
+def _oversized_bulk(port: int) -> tuple[bytes, bytes]:
+    with socket.create_connection(("127.0.0.1", port)) as admin:
+        assert _call(admin, b"CONFIG", b"SET", b"proto-max-bulk-len", b"1mb") == b"+OK\r\n"
+        try:
+            with socket.create_connection(("127.0.0.1", port)) as s:
+                # The header alone is refused: none of the 2 MB it announces is read.
+                s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000000\r\n")
+                refused = _read_until_closed(s)
+            with socket.create_connection(("127.0.0.1", port)) as s:
+                served = _call(s, b"SET", b"k", b"v" * 1_000_000)
+        finally:
+            _call(admin, b"CONFIG", b"SET", b"proto-max-bulk-len", b"512mb")
+    return refused, served
+
+
+def test_proto_max_bulk_len_refuses_the_header_as_redis(node: CrdtRedisProc) -> None:
+    ref = RedisServerProc().start()
+    try:
+        expected = _oversized_bulk(ref.port)
+    finally:
+        ref.cleanup()
+    assert _oversized_bulk(node.port) == expected == (b"-ERR Protocol error: invalid bulk length\r\n", b"+OK\r\n")
