@@ -89,6 +89,8 @@ def main() -> None:
     ap.add_argument("--policy", default="allkeys-lru")
     ap.add_argument("--replicas", type=int, default=3)
     ap.add_argument("--skip-redis", action="store_true")
+    ap.add_argument("--skip-solo", action="store_true")
+    ap.add_argument("--set", dest="sets", action="append", default=[], help="crdt-redis config field=value")
     args = ap.parse_args()
     wd = workdir()
     if not args.skip_redis:
@@ -97,18 +99,20 @@ def main() -> None:
             run("redis-server", [r], args)
         finally:
             r.stop()
-    c = start_crdt(wd, "--appendfsync", "no", replica_id="solo")
-    try:
-        run("crdt-redis", [c], args)
-    finally:
-        c.stop()
+    extra = ["--appendfsync", "no", *(a for kv in args.sets for a in ("--set", kv))]
+    if not args.skip_solo:
+        c = start_crdt(wd, *extra, replica_id="solo")
+        try:
+            run("crdt-redis", [c], args)
+        finally:
+            c.stop()
     if args.replicas > 1:
         http = [free_port() for _ in range(args.replicas)]
         nodes: list[Server] = []
         try:
             for i in range(args.replicas):
                 peers = [f"http://127.0.0.1:{h}" for j, h in enumerate(http) if j != i]
-                nodes.append(start_crdt(wd, "--appendfsync", "no", peers=peers, http_port=http[i],
+                nodes.append(start_crdt(wd, *extra, peers=peers, http_port=http[i],
                                         replica_id=f"r{i}"))
             time.sleep(2)  # let the cluster form (the first pulls)
             run(f"crdt-redis x{args.replicas}", nodes, args)

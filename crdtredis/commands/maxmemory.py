@@ -52,6 +52,7 @@ log = logging.getLogger("crdtredis.maxmemory")
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
 OK, RUNNING, FAIL = 0, 1, 2
 POOL_SIZE = 16
+BACKLOG_SHARE = 32  # the replication backlog's share of maxmemory (Evictor._cap_backlog)
 LFU_INIT_VAL = 5
 # Requests that MULTI still takes when out of memory (Redis processCommand).
 _MULTI_OOM_OK = frozenset({"exec", "discard", "quit", "reset"})
@@ -79,6 +80,7 @@ class Evictor:
         self._pool: list[tuple[float, int, bytes]] = []
         self._next_db = 0
         self._remote_listener = self._on_remote
+        self._backlog_max: int | None = None  # the replication backlog's own bound
 
     # ---- configuration -------------------------------------------------------------------
     def configure(self) -> None:
@@ -100,6 +102,20 @@ class Evictor:
         else:
             self.meter.sample()  # a limit is judged against a fresh measure
         self._pool = []
+        self._cap_backlog()
+
+    def _cap_backlog(self) -> None:
+        """Under maxmemory the replication backlog holds at most 1/32 of it (at least
+        1 MB): like Redis's, it is not counted in used_memory (evicting would not shrink
+        it), so its default 64 MB would sit on top of the limit. A peer that falls
+        further behind than that gets a snapshot instead."""
+        bl = getattr(self.node.replication, "backlog", None)
+        if bl is None:
+            return
+        if self._backlog_max is None:
+            self._backlog_max = int(bl.max_bytes)
+        own = self._backlog_max
+        bl.max_bytes = min(own, max(1 << 20, self.maxmemory // BACKLOG_SHARE)) if self.maxmemory else own
 
     @property
     def lru(self) -> bool:
@@ -344,6 +360,8 @@ class Evictor:
         """Sample RSS; evict if replicated writes took us over the limit; forget access
         records of keys that are gone."""
         self.meter.sample()
+        if self._backlog_max is None:
+            self._cap_backlog()  # replication attaches after the node (and its config) exists
         if self.maxmemory and self.node.busy_error is None and self.node._group is None:
             self.oom = self.perform() == FAIL
         dbs = self.node.keyspace.dbs
