@@ -16,9 +16,9 @@ second, and a sample is also taken after every 16 MB written):
 Between samples, the bytes of write commands and replicated ops are added and what this
 node evicts (its estimated size) is subtracted, so a pipeline of big writes counts before
 the next sample; each sample starts over from what the allocators say, so estimates never
-accumulate. Like Redis, what the replication backlog holds is not counted (`not_counted`).
-The process's code and libraries are not allocations and are not counted either;
-used_memory_startup is what the interpreter and the loaded modules had allocated when the
+accumulate. What `not_counted` returns is left out (the replication backlog when no
+maxmemory bounds it: commands/maxmemory.py). The process's code and libraries are not
+allocations and are not counted either; used_memory_startup is what the interpreter and the loaded modules had allocated when the
 node started (~15-20 MB).
 
 Without glibc (musl, macOS) the measure falls back to RSS with an eviction credit: memory

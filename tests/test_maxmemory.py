@@ -223,17 +223,18 @@ def test_replicated_writes_and_gc_go_on_while_client_writes_are_refused() -> Non
 def test_maxmemory_bounds_the_replication_backlog() -> None:
     from types import SimpleNamespace
 
-    from crdtredis.commands.maxmemory import evictor_of
     from crdtredis.replication.backlog import Backlog
 
-    c = Cluster(1, 0)
+    c = Cluster(1, 0)  # (loads the command table before the module below)
+    from crdtredis.commands.maxmemory import evictor_of
+
     node = c[0].node
     node.replication = SimpleNamespace(backlog=Backlog(64 << 20))
     evictor_of(node).cron()  # replication attached after the node: the cron notices
     assert node.replication.backlog.max_bytes == 64 << 20
+    c.run(0, "CONFIG", "SET", "maxmemory", "1gb")
+    assert node.replication.backlog.max_bytes == (1 << 30) // 32
     c.run(0, "CONFIG", "SET", "maxmemory", "100mb")
-    assert node.replication.backlog.max_bytes == (100 << 20) // 32
-    c.run(0, "CONFIG", "SET", "maxmemory", "10mb")
-    assert node.replication.backlog.max_bytes == 1 << 20  # never below 1 MB
+    assert node.replication.backlog.max_bytes == 8 << 20  # never below 8 MB
     c.run(0, "CONFIG", "SET", "maxmemory", "0")
     assert node.replication.backlog.max_bytes == 64 << 20

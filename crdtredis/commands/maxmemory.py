@@ -53,6 +53,7 @@ OOM = "OOM command not allowed when used memory > 'maxmemory'."
 OK, RUNNING, FAIL = 0, 1, 2
 POOL_SIZE = 16
 BACKLOG_SHARE = 32  # the replication backlog's share of maxmemory (Evictor._cap_backlog)
+BACKLOG_MIN = 8 << 20
 LFU_INIT_VAL = 5
 # Requests that MULTI still takes when out of memory (Redis processCommand).
 _MULTI_OOM_OK = frozenset({"exec", "discard", "quit", "reset"})
@@ -64,8 +65,9 @@ _NO_TOUCH = frozenset({"exists", "type", "ttl", "pttl", "expiretime", "pexpireti
 class Evictor:
     def __init__(self, node: Node) -> None:
         self.node = node
-        self.meter = Meter(lambda: _not_counted(node))
         self.maxmemory = 0
+        # Under maxmemory the (then bounded) backlog counts: see _cap_backlog.
+        self.meter = Meter(lambda: 0 if self.maxmemory else _not_counted(node))
         self.policy = "noeviction"
         self.samples = 5
         self.tenacity = 10
@@ -106,16 +108,19 @@ class Evictor:
 
     def _cap_backlog(self) -> None:
         """Under maxmemory the replication backlog holds at most 1/32 of it (at least
-        1 MB): like Redis's, it is not counted in used_memory (evicting would not shrink
-        it), so its default 64 MB would sit on top of the limit. A peer that falls
-        further behind than that gets a snapshot instead."""
+        8 MB), and counts in used_memory. Redis leaves its backlog out (evicting does not
+        shrink it, and the DELs of evictions would grow it); here it is bounded, so the
+        DELs only push older ops out, and counting it keeps RSS near the limit. A peer that
+        falls further behind than the bound gets a snapshot instead; below 8 MB that
+        happened under ordinary floods, and snapshot transfers cost more memory than they
+        saved."""
         bl = getattr(self.node.replication, "backlog", None)
         if bl is None:
             return
         if self._backlog_max is None:
             self._backlog_max = int(bl.max_bytes)
         own = self._backlog_max
-        bl.max_bytes = min(own, max(1 << 20, self.maxmemory // BACKLOG_SHARE)) if self.maxmemory else own
+        bl.max_bytes = min(own, max(BACKLOG_MIN, self.maxmemory // BACKLOG_SHARE)) if self.maxmemory else own
 
     @property
     def lru(self) -> bool:
@@ -460,8 +465,9 @@ def _memory(node: Node) -> list[tuple[str, Any]]:
         m.sample()
     used = m.used()
     rss = m.rss
-    nc = _not_counted(node)
-    overhead = m.startup + nc
+    backlog = _not_counted(node)
+    nc = 0 if ev.maxmemory else backlog
+    overhead = m.startup + backlog
     dataset = max(used - overhead, 0)
     base = dict(memory_section(node))
     return [
@@ -484,7 +490,7 @@ def _memory(node: Node) -> list[tuple[str, Any]]:
         ("mem_fragmentation_ratio", f"{rss / used if used else 1.0:.2f}"),
         ("mem_fragmentation_bytes", rss - used),
         ("mem_not_counted_for_evict", nc),
-        ("mem_replication_backlog", nc),
+        ("mem_replication_backlog", backlog),
         ("mem_allocator", base["mem_allocator"]),
         ("lazyfree_pending_objects", 0),
         ("lazyfreed_objects", 0),
