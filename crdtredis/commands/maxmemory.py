@@ -83,6 +83,8 @@ class Evictor:
         self._next_db = 0
         self._remote_listener = self._on_remote
         self._backlog_max: int | None = None  # the replication backlog's own bound
+        # The keys of the write being run and their sizes before it (`_note_write`).
+        self._pending: tuple[int, list[tuple[bytes, int]]] | None = None
 
     # ---- configuration -------------------------------------------------------------------
     def configure(self) -> None:
@@ -101,8 +103,8 @@ class Evictor:
             node.remote_op_listeners.remove(self._remote_listener)
         if not on:
             self.oom = False
-        else:
-            self.meter.sample()  # a limit is judged against a fresh measure
+        elif time.monotonic() - self.meter.at > 0.1:
+            self.meter.sample()  # a limit is judged against a fresh measure (as INFO's)
         self._pool = []
         self._cap_backlog()
 
@@ -133,10 +135,14 @@ class Evictor:
     # ---- before every command (maxmemory set) --------------------------------------------
     def before(self, client: Client, cmd: Command, argv: list[bytes]) -> str | None:
         node = self.node
+        if self._pending is not None:
+            self._settle()
+        pos: list[int] | None = None
         if (self.lru or self.lfu) and cmd.fullname not in _NO_TOUCH:
-            self.touch_keys(client.db, cmd, argv)
+            pos = _key_positions(cmd, argv)
+            self.touch_keys(client.db, pos, argv)
         if cmd.write:
-            self.meter.note_write(sum(map(len, argv)) + PER_ARG * len(argv))
+            self._note_write(client.db, cmd, argv, pos)
         if node.busy_error is not None:
             return None  # a busy script's group is open: nothing is evicted meanwhile
         r = self.perform()
@@ -152,11 +158,37 @@ class Evictor:
                 return OOM
         return None
 
-    def touch_keys(self, dbi: int, cmd: Command, argv: list[bytes]) -> None:
-        try:
-            pos = cmd.key_positions(argv)
-        except Exception:  # noqa: BLE001 - a malformed request finds no keys; it fails later
+    def _note_write(self, dbi: int, cmd: Command, argv: list[bytes], pos: list[int] | None) -> None:
+        """What a write is about to add. A command with keys: the size of each of its
+        keys now, settled against their size after it ran (`_settle`, at the next
+        command or cron tick), so a SETBIT at a far offset or a SUNIONSTORE counts what
+        it made, and a DEL what it freed, before the next sample. Others (EXEC, scripts,
+        keyless writes): their arguments."""
+        if pos is None:
+            pos = _key_positions(cmd, argv)
+        if not pos or cmd.name in ("exec", "eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"):
+            self.meter.note_write(sum(map(len, argv)) + PER_ARG * len(argv))
             return
+        db = self.node.keyspace.dbs[dbi]
+        keys = {argv[p] for p in pos if 0 < p < len(argv)}
+        self._pending = (dbi, [(k, _size(db, k)) for k in keys])
+
+    def _settle(self) -> None:
+        pending = self._pending
+        self._pending = None
+        if pending is None:
+            return
+        dbi, before = pending
+        db = self.node.keyspace.dbs[dbi]
+        delta = 0
+        for key, size in before:
+            delta += _size(db, key) - size
+        if delta > 0:
+            self.meter.note_write(delta)
+        elif delta < 0:
+            self.meter.note_freed(-delta)
+
+    def touch_keys(self, dbi: int, pos: list[int], argv: list[bytes]) -> None:
         data = self.node.keyspace.dbs[dbi].data
         for p in pos:
             if 0 < p < len(argv) and argv[p] in data:
@@ -362,13 +394,17 @@ class Evictor:
 
     # ---- background ------------------------------------------------------------------------
     def cron(self) -> None:
-        """Sample RSS; evict if replicated writes took us over the limit; forget access
+        """Sample the allocators (while maxmemory is set: INFO samples on demand
+        otherwise); evict if replicated writes took us over the limit; forget access
         records of keys that are gone."""
-        self.meter.sample()
-        if self._backlog_max is None:
-            self._cap_backlog()  # replication attaches after the node (and its config) exists
-        if self.maxmemory and self.node.busy_error is None and self.node._group is None:
-            self.oom = self.perform() == FAIL
+        if self.maxmemory:
+            if self._pending is not None and self.node._group is None:
+                self._settle()
+            self.meter.sample()
+            if self._backlog_max is None:
+                self._cap_backlog()  # replication attaches after the node (and its config) exists
+            if self.node.busy_error is None and self.node._group is None:
+                self.oom = self.perform() == FAIL
         dbs = self.node.keyspace.dbs
         for dbi, acc in list(self.access.items()):
             data = dbs[dbi].data
@@ -391,6 +427,18 @@ def estimate(key: bytes, e: Any) -> int:
     if type(e) is tuple:  # as SET key value counted it when it was written
         return len(e[0]) + len(key) + 3 + 3 * PER_ARG
     return deep_size(e, 5) + sys.getsizeof(key) + PER_ARG
+
+
+def _key_positions(cmd: Command, argv: list[bytes]) -> list[int]:
+    try:
+        return list(cmd.key_positions(argv))
+    except Exception:  # noqa: BLE001 - a malformed request finds no keys; it fails later
+        return []
+
+
+def _size(db: Db, key: bytes) -> int:
+    e = db.data.get(key)
+    return 0 if e is None else estimate(key, e)
 
 
 def _not_counted(node: Node) -> int:
