@@ -565,6 +565,22 @@ def test_active_expire_stops_when_few_keys_expired(node: Node) -> None:
     assert active_expire_cycle(node, budget_s=1.0) in (0, 1)
 
 
+def test_active_expire_finds_a_new_key_after_many_volatile_keys_were_flushed(node: Node) -> None:
+    # The walk's snapshot of 5000 keys, all deleted since, must not hide a new expired key
+    # for 250 cycles (20 stale keys per cycle): Redis's TCL units wait at most ~2 s.
+    r = R(node)
+    r("MSET", *[x for i in range(5000) for x in (f"v{i}", i)])
+    for i in range(5000):
+        r("EXPIRE", f"v{i}", 1000)
+    assert active_expire_cycle(node, budget_s=1.0) == 0  # takes the snapshot, nothing expired
+    r("FLUSHALL")
+    r("SET", "new", "1")
+    r("EXPIRE", "new", 1000)
+    expire_now(node, b"new")
+    assert sum(active_expire_cycle(node, budget_s=1.0) for _ in range(3)) == 1
+    assert b"new" not in node.keyspace.dbs[0].data
+
+
 def test_active_expire_default_budget(node: Node) -> None:
     assert active_expire_cycle(node) == 0
 

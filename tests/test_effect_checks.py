@@ -32,8 +32,7 @@ load_all()  # every command module, and through them every CRDT module with its 
 
 def test_every_effect_code_has_a_shape_check() -> None:
     # A module that registers an effect without `check=` (or register_effect_check) leaves
-    # its code refused from peers; this keeps that from shipping. (Streams, codes 70-79,
-    # register theirs the same way when they merge.)
+    # its code refused from peers; this keeps that from shipping.
     assert unchecked_codes() == []
     assert check_effect((99, 0, b"k"), MAX_BULK) is not None  # unknown code: no check
 
@@ -90,6 +89,13 @@ def test_ops_made_by_commands_pass_their_checks() -> None:
         ("FUNCTION", "DELETE", "lib"),
         ("FUNCTION", "LOAD", "#!lua name=lib2\nredis.register_function('g', function() return 1 end)"),
         ("FUNCTION", "FLUSH"),
+        ("XADD", "x", "*", "f", "v"), ("XADD", "x", "MAXLEN", "1", "*", "g", "w"), ("XTRIM", "x", "MAXLEN", "0"),
+        ("XADD", "y", "5-1", "f", "v"), ("XDEL", "y", "5-1"), ("XSETID", "y", "9-9", "ENTRIESADDED", "9",
+                                                               "MAXDELETEDID", "5-1"),
+        ("XADD", "y", "10-1", "a", "b"), ("XGROUP", "CREATE", "y", "g", "0"),
+        ("XGROUP", "CREATECONSUMER", "y", "g", "c2"), ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "y", ">"),
+        ("XCLAIM", "y", "g", "c2", "0", "10-1"), ("XACK", "y", "g", "10-1"), ("XGROUP", "SETID", "y", "g", "$"),
+        ("XGROUP", "DELCONSUMER", "y", "g", "c"), ("COPY", "y", "y2"), ("XGROUP", "DESTROY", "y", "g"),
     ):
         reply = r.run(*argv)
         assert not (hasattr(reply, "message") and "internal" in reply.message), (argv, reply)

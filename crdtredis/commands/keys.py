@@ -642,8 +642,12 @@ def active_expire_cycle(node: Node, budget_s: float | None = None) -> int:
         walk = walks.setdefault(db.index, _ExpireWalk())
         start_pass = True
         while True:
-            if walk.pos >= len(walk.keys):
-                if not start_pass:
+            # A snapshot much larger than what still has a TTL is mostly keys deleted since
+            # (a FLUSHALL of many volatile keys): walking it 20 stale keys per tick starved
+            # new keys for tens of seconds. Take a fresh one.
+            stale = len(walk.keys) - walk.pos > 2 * len(db.expires) + ACTIVE_EXPIRE_SAMPLE
+            if walk.pos >= len(walk.keys) or stale:
+                if not start_pass and not stale:
                     break  # one full pass per database per cycle
                 walk.keys = list(db.expires)
                 walk.pos = 0
@@ -664,7 +668,10 @@ def active_expire_cycle(node: Node, budget_s: float | None = None) -> int:
                     if node.expired_hook is not None:
                         node.expired_hook(db.index, key)
             deleted += expired
-            if sampled == 0 or expired <= sampled * ACTIVE_EXPIRE_REPEAT or time.perf_counter() >= stop:
+            if time.perf_counter() >= stop:
+                break
+            # A batch of keys deleted since the snapshot says nothing: look further.
+            if sampled and expired <= sampled * ACTIVE_EXPIRE_REPEAT:
                 break
         if time.perf_counter() >= stop:
             break

@@ -37,6 +37,7 @@ from typing import Any
 
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
 from ..op import Ctx, Effect
+from .schema import BYTES, FLAG, INT64, INT64_MAX, NONNEG, Kind, fixed, ints, optional, repeated
 from .stream_cg import STABLE, Group, Stamp
 from .stream_store import M64, MAX_SID, Chunk, EntryLog
 
@@ -605,14 +606,63 @@ def rebuild(dbi: int, key: bytes, e: Any) -> list[Effect]:
     return out
 
 
-register_effect(XADD, apply_xadd, StreamEntry.TYPE)
-register_effect(XDEL, apply_xdel, StreamEntry.TYPE)
-register_effect(XTRIM, apply_xtrim, StreamEntry.TYPE)
-register_effect(XSETID, apply_xsetid, StreamEntry.TYPE)
-register_effect(XGCURSOR, apply_xgcursor, StreamEntry.TYPE)
-register_effect(XGREMOVE, apply_xgremove, StreamEntry.TYPE)
-register_effect(XLOAD, apply_xload, StreamEntry.TYPE)
-register_effect(XGPEL, apply_xgpel, StreamEntry.TYPE)
-register_effect(XGACK, apply_xgack, StreamEntry.TYPE)
-register_effect(XGREAD, apply_xgread, StreamEntry.TYPE)
+# ---- shape checks of effects from peers (crdt/schema.py) --------------------------------------
+U64 = ints(0, M64, "an integer in 0..2^64-1")  # half of a 128-bit stream ID
+U64_OR_NONE = ints(-1, M64, "-1 (none) or an integer in 0..2^64-1")
+READ = ints(-1, INT64_MAX, "entries-read (-1 or a non-negative 64-bit integer)")
+ANY = Kind("an argument", lambda _v, _m: True, (0, b""))
+
+
+def _check_xload(eff: Effect, _max_bulk: int) -> str | None:
+    """*(ms, seq, n, item1..itemn): n bytes items, an even number (field, value)."""
+    i, n = 3, len(eff)
+    while i < n:
+        if i + 3 > n:
+            return f"effect {eff[0]}: truncated entry at argument {i - 3}"
+        ms, seq, k = eff[i], eff[i + 1], eff[i + 2]
+        if not (U64.ok(ms, 0) and U64.ok(seq, 0)):
+            return f"effect {eff[0]}: argument {i - 3} must be {U64.name}"
+        if type(k) is not int or k < 0 or k % 2 or i + 3 + k > n:
+            return f"effect {eff[0]}: argument {i - 1} must be an even item count within the effect"
+        if any(type(v) is not bytes for v in eff[i + 3:i + 3 + k]):
+            return f"effect {eff[0]}: entry items must be bytes"
+        i += 3 + k
+    return None
+
+
+def _check_xgread(eff: Effect, _max_bulk: int) -> str | None:
+    """(group, consumer | None, seen, ms, seq, read, nlate, *late ms, seq, *(ms, seq, time, count))."""
+    n = len(eff)
+    if n < 10:
+        return f"effect {eff[0]}: {n - 3} arguments, expected at least 7"
+    heads = ((3, BYTES), (4, optional(BYTES)), (5, INT64), (6, U64), (7, U64), (8, READ), (9, NONNEG))
+    for i, k in heads:
+        if not k.ok(eff[i], 0):
+            return f"effect {eff[0]}: argument {i - 3} must be {k.name}"
+    k = 10 + 2 * eff[9]
+    if k > n or (n - k) % 4:
+        return f"effect {eff[0]}: {n - 3} arguments do not fit {eff[9]} late IDs and whole deliveries"
+    if not all(U64.ok(v, 0) for v in eff[10:k]):
+        return f"effect {eff[0]}: late IDs must be {U64.name}"
+    kinds = (U64, U64, INT64, INT64)
+    for i in range(k, n):
+        if not kinds[(i - k) % 4].ok(eff[i], 0):
+            return f"effect {eff[0]}: argument {i - 3} must be {kinds[(i - k) % 4].name}"
+    return None
+
+
+register_effect(XADD, apply_xadd, StreamEntry.TYPE,
+                check=repeated(head=(U64, U64), group=(BYTES, BYTES), min_groups=1))
+register_effect(XDEL, apply_xdel, StreamEntry.TYPE, check=repeated(head=(U64, U64), group=(U64, U64)))
+register_effect(XTRIM, apply_xtrim, StreamEntry.TYPE, check=fixed(U64, U64))
+register_effect(XSETID, apply_xsetid, StreamEntry.TYPE,
+                check=fixed(U64, U64, READ, U64_OR_NONE, U64_OR_NONE))
+register_effect(XGCURSOR, apply_xgcursor, StreamEntry.TYPE,
+                check=repeated(head=(BYTES, U64, U64, READ, FLAG), group=(U64, U64)))
+register_effect(XGREMOVE, apply_xgremove, StreamEntry.TYPE, check=fixed(BYTES, optional(BYTES)))
+register_effect(XLOAD, apply_xload, StreamEntry.TYPE, check=repeated(group=(ANY,), extra=_check_xload))
+register_effect(XGPEL, apply_xgpel, StreamEntry.TYPE,
+                check=repeated(head=(BYTES, BYTES, INT64), group=(U64, U64, INT64, INT64)))
+register_effect(XGACK, apply_xgack, StreamEntry.TYPE, check=repeated(head=(BYTES,), group=(U64, U64)))
+register_effect(XGREAD, apply_xgread, StreamEntry.TYPE, check=repeated(group=(ANY,), extra=_check_xgread))
 register_type(StreamEntry.TYPE, rebuild)

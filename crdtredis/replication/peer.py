@@ -165,6 +165,15 @@ class PeerLink:
         p.state = "down"
         p.last_error = f"{what}: {err}"
 
+    def peer_stopped(self) -> None:
+        """The peer said it is shutting down: down now, without a warning (its pulls and
+        pushes fail from here on, as they should, until it is back)."""
+        p = self.peer
+        if p.state != "down":
+            log.info("peer %s (%s) is shutting down", p.url, p.replica_id or "?")
+        p.state = "down"
+        p.last_error = "the peer shut down"
+
     def _up(self) -> None:
         p = self.peer
         was_down = p.state in ("down", "connecting")

@@ -92,6 +92,7 @@ class Replication:
         node.keyspace.expiry_safe = self.expiry_safe
         self.pubsub_link = PubsubLink(self)  # pub/sub messages: not ops (pubsub_link.py)
         self.streams_in = 0
+        self.open_streams: set[web.WebSocketResponse] = set()
         # A stream message is a push body: bounded as one (peer_max_body, http_guard.py).
         self.max_message_bytes = config.peer_max_body
         self.snapshots = SharedSnapshot(config.data_dir, self._write_snapshot)
@@ -146,6 +147,7 @@ class Replication:
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(stream.ROUTE, self.handle_stream)
+        app.on_shutdown.append(lambda _app: stream.close_all(self))
         app.router.add_post("/repl/push", self.handle_push)
         app.router.add_post("/repl/pull", self.handle_pull)
         app.router.add_get("/repl/snapshot", self.handle_snapshot)

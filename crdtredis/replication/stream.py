@@ -15,7 +15,9 @@ nothing: the pusher starts again from the peer's last ack (duplicates are no-ops
 Refusals are the close code 4000 + the status the HTTP routes answer (409: joining, other
 cluster, forgotten; 422: not deliverable, after the ack; 400: malformed; 401/403 come
 before the upgrade as HTTP answers), with the reason as the close message. A peer without
-the route (404: an older version) is pushed to with `POST /repl/push` instead.
+the route (404: an older version) is pushed to with `POST /repl/push` instead. A node that
+shuts down closes the streams it receives with 1001 (going away): its peers then mark it
+down at once and quietly (a stopped peer is not a fault; one that vanishes is).
 """
 from __future__ import annotations
 
@@ -49,10 +51,11 @@ class NoStream(Exception):
 
 
 class StreamClosed(Exception):
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, stopped: bool = False) -> None:
         super().__init__(f"{status}: {reason}" if status else reason)
         self.status = status
         self.reason = reason
+        self.stopped = stopped  # the peer said it is shutting down
 
 
 # ---- the receiving side ------------------------------------------------------------------
@@ -68,6 +71,7 @@ async def serve(repl: Replication, request: web.Request) -> web.StreamResponse:
                                heartbeat=max(repl.config.sync_timeout, 1.0))
     await ws.prepare(request)
     repl.streams_in += 1
+    repl.open_streams.add(ws)
     try:
         async for msg in ws:
             if msg.type != aiohttp.WSMsgType.BINARY:
@@ -81,7 +85,17 @@ async def serve(repl: Replication, request: web.Request) -> web.StreamResponse:
                 break
     finally:
         repl.streams_in -= 1
+        repl.open_streams.discard(ws)
     return ws
+
+
+async def close_all(repl: Replication) -> None:
+    """At shutdown (the HTTP app's on_shutdown): tell every pusher we are going away."""
+    for ws in list(repl.open_streams):
+        try:
+            await ws.close(code=aiohttp.WSCloseCode.GOING_AWAY, message=b"shutting down")
+        except Exception:  # noqa: BLE001 - the connection may already be gone
+            pass
 
 
 async def _close(ws: web.WebSocketResponse, status: int, reason: str) -> None:
@@ -151,7 +165,9 @@ class _Stream:
                 self.link._up()
                 self.inflight -= 1
                 p.wake.set()
-            if msg.type == aiohttp.WSMsgType.CLOSE and int(msg.data or 0) >= CLOSE_BASE:
+            if msg.type == aiohttp.WSMsgType.CLOSE and msg.data == aiohttp.WSCloseCode.GOING_AWAY:
+                self.closed = StreamClosed(0, "the peer is shutting down", stopped=True)
+            elif msg.type == aiohttp.WSMsgType.CLOSE and int(msg.data or 0) >= CLOSE_BASE:
                 self.closed = StreamClosed(int(msg.data) - CLOSE_BASE, str(msg.extra or ""))
             else:
                 err = self.ws.exception()
@@ -201,6 +217,9 @@ class _Stream:
 
     def _closed(self, c: StreamClosed) -> None:
         link = self.link
+        if c.stopped:
+            link.peer_stopped()
+            return
         if c.status == 409:
             link.refused(c.reason)
             return
