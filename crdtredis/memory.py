@@ -94,14 +94,23 @@ def _nothing() -> int:
     return 0
 
 
+_SHARED: list[Allocators] = []
+
+
+def shared_allocators() -> Allocators:
+    """One per process: the allocators are the process's, and each holds a file
+    descriptor (a process may run many nodes: tests, simulations)."""
+    if not _SHARED:
+        _SHARED.append(Allocators())
+    return _SHARED[0]
+
+
 class Meter:
-    __slots__ = ("alloc", "base", "written", "freed", "credit", "rss", "peak", "startup", "not_counted", "_fd",
-                 "at")
+    __slots__ = ("alloc", "base", "written", "freed", "credit", "rss", "peak", "startup", "not_counted", "at")
 
     def __init__(self, not_counted: Callable[[], int] = _nothing, alloc: Allocators | None = None) -> None:
-        self._fd: int | None = None
         self.not_counted = not_counted
-        self.alloc = alloc if alloc is not None else Allocators()
+        self.alloc = alloc if alloc is not None else shared_allocators()
         self.written = 0
         self.freed = 0
         self.credit = 0
@@ -147,17 +156,15 @@ class Meter:
         self.freed += n
 
 
+_STATM: list[int] = []  # /proc/self/statm, opened once per process
+
+
 def read_rss(m: Meter | None = None) -> int:
     """Resident set size in bytes (/proc/self/statm, kept open; getrusage elsewhere)."""
     try:
-        fd = m._fd if m is not None else None
-        if fd is None:
-            fd = os.open("/proc/self/statm", os.O_RDONLY)
-            if m is not None:
-                m._fd = fd
-        data = os.pread(fd, 64, 0)
-        if m is None:
-            os.close(fd)
+        if not _STATM:
+            _STATM.append(os.open("/proc/self/statm", os.O_RDONLY))
+        data = os.pread(_STATM[0], 64, 0)
         return int(data.split()[1]) * _PAGE
     except (OSError, ValueError, IndexError):
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

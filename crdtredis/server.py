@@ -58,6 +58,9 @@ class Server:
         from .limits import attach as attach_limits
 
         attach_limits(node)  # `timeout` (idle clients) in the cron
+        from .commands.maxmemory import evictor_of
+
+        evictor_of(node).start_meter()  # used_memory_startup: before the data is loaded
         # HTTP first, so /health answers 503 "loading" while the log is replayed.
         if cfg.http_port:
             from .http import make_app, start_http

@@ -66,8 +66,7 @@ class Evictor:
     def __init__(self, node: Node) -> None:
         self.node = node
         self.maxmemory = 0
-        # Under maxmemory the (then bounded) backlog counts: see _cap_backlog.
-        self.meter = Meter(lambda: 0 if self.maxmemory else _not_counted(node))
+        self._meter: Meter | None = None  # made on first use (`meter`)
         self.policy = "noeviction"
         self.samples = 5
         self.tenacity = 10
@@ -85,6 +84,21 @@ class Evictor:
         self._backlog_max: int | None = None  # the replication backlog's own bound
         # The keys of the write being run and their sizes before it (`_note_write`).
         self._pending: tuple[int, list[tuple[bytes, int]]] | None = None
+
+    @property
+    def meter(self) -> Meter:
+        """The memory measure, made on first use: a served node makes it before loading
+        its data (`start_meter`: used_memory_startup), a node in a test or simulation
+        that never asks costs no measurement."""
+        m = self._meter
+        if m is None:
+            node = self.node
+            # Under maxmemory the (then bounded) backlog counts: see _cap_backlog.
+            m = self._meter = Meter(lambda: 0 if self.maxmemory else _not_counted(node))
+        return m
+
+    def start_meter(self) -> None:
+        self.meter.sample()
 
     # ---- configuration -------------------------------------------------------------------
     def configure(self) -> None:
