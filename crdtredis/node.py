@@ -207,9 +207,7 @@ class Node:
         dt = _perf_ns() - t0
         cmd.calls += 1
         cmd.nsec += dt
-        h = dt | 8
-        b = h.bit_length()
-        cmd.hist[b << 2 | h >> (b - 3) & 3] += 1
+        cmd.hist[dt.bit_length()] += 1
         if dt >= self.slow_ns:
             self.on_slow(client, cmd, argv, dt, reply)
         if type(reply) is ErrorReply:
@@ -304,9 +302,7 @@ class Node:
         dt = _perf_ns() - t0
         cmd.calls += 1
         cmd.nsec += dt
-        h = dt | 8
-        b = h.bit_length()
-        cmd.hist[b << 2 | h >> (b - 3) & 3] += 1
+        cmd.hist[dt.bit_length()] += 1
         if dt >= self.slow_ns:
             self.on_slow(client, cmd, argv, dt, reply)
         if type(reply) is ErrorReply:
