@@ -172,8 +172,9 @@ class Replication:
             if p.url is not None:
                 p.wake.set()
 
-    def receive(self, peer: Peer, batch: Any) -> int:
-        n = apply_batch(self.node, decode_new(self.node, batch.ops))
+    def receive(self, peer: Peer, batch: Any, ops: list[Op] | None = None, raw: bytes | None = None) -> int:
+        """A pull answer's ops: `ops` (and their bytes) when fastin.py decoded them."""
+        n = apply_batch(self.node, decode_new(self.node, batch.ops) if ops is None else ops, raw)
         peer.ops_received += n
         self.ops_in += n
         if n and self.apply_waiters:
