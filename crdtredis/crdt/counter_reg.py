@@ -61,6 +61,19 @@ class CounterReg:
         self._fold: tuple[int, int] | None = None
         self.recompute()
 
+    @classmethod
+    def of_incr(cls, c: Contrib) -> CounterReg:
+        """`CounterReg([], [])` then `incr(c)`, without the general path: the first INCR
+        of a key on a replica with peers (every one of redis-benchmark's random keys)."""
+        r = cls.__new__(cls)
+        r.vals = []
+        r._contrib = [c]
+        r._unsorted = False
+        r._fold = None
+        nv = incr_value(None, c[2])
+        r.value = b"" if nv is None else nv
+        return r
+
     @property
     def contrib(self) -> list[Contrib]:
         """The increments in stamp order (those incr appended late are put in place here)."""
