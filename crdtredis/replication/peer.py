@@ -12,6 +12,7 @@ from ..clock import hlc_ms
 from ..wire import ops_pb2 as pb
 from . import stream
 from .backlog import TooOld
+from .fastin import parse_push
 
 if TYPE_CHECKING:
     from .service import Replication
@@ -303,15 +304,19 @@ class PeerLink:
             status, data = await repl.http_post(p, "/repl/pull", repl.state_batch().SerializeToString())
             if status != 200:
                 raise RuntimeError(f"HTTP {status}: {data[:200]!r}")
-            batch = pb.OpBatch()
-            batch.ParseFromString(data)
+            fast = parse_push(data)  # the ops straight from their bytes (fastin.py)
+            if fast is not None:
+                batch, ops, raw = fast
+            else:
+                batch, ops, raw = pb.OpBatch(), None, None
+                batch.ParseFromString(data)
             repl.note_ack(p, batch)
             self._up()
             if batch.snapshot_needed:
                 await repl.fetch_snapshot(p)
                 return
-            if batch.ops:
-                repl.receive(p, batch)
+            if ops or batch.ops:
+                repl.receive(p, batch, ops, raw)
             if not batch.more:
                 repl.cluster.pull_done(p)
                 return
