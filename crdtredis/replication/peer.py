@@ -121,6 +121,9 @@ class PeerLink:
         self.tasks: list[asyncio.Task[None]] = []
         # Set to pull at once (on reconnect) instead of at the next sync interval.
         self.pull_event = asyncio.Event()
+        # Set when the peer answers again: a push loop backing off after a failure retries
+        # at once (after a partition heals, the first loop to get through wakes the other).
+        self.up_event = asyncio.Event()
 
     def start(self) -> None:
         self.tasks.append(asyncio.create_task(self._push_loop(), name=f"push {self.peer.url}"))
@@ -185,6 +188,7 @@ class PeerLink:
         if was_down:
             log.info("peer %s (%s) is up", p.url, p.replica_id or "?")
             self.pull_event.set()
+            self.up_event.set()
 
     # ---- push ----------------------------------------------------------------------------
     async def _push_loop(self) -> None:
@@ -213,7 +217,11 @@ class PeerLink:
                 raise
             except Exception as e:  # noqa: BLE001 - a bad peer never kills the loop
                 self._failed("push", f"{type(e).__name__}: {e}")
-                await asyncio.sleep(self._backoff())
+                self.up_event.clear()
+                try:
+                    await asyncio.wait_for(self.up_event.wait(), timeout=self._backoff())
+                except TimeoutError:
+                    pass
                 p.wake.set()
 
     def refused(self, reason: str) -> None:
