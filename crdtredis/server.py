@@ -10,6 +10,7 @@ import socket
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
+from . import gctune
 from .commands import new_node
 
 if TYPE_CHECKING:
@@ -207,6 +208,7 @@ async def serve(config: Config) -> int:
         log.error("could not start: %s", e)
         await server.shutdown()
         return 1
+    gctune.freeze_loaded()  # what start-up loaded is never traversed again (gctune.py)
     await server.wait()
     await server.shutdown()
     return server.exit_code
@@ -215,6 +217,7 @@ async def serve(config: Config) -> int:
 def run(config: Config) -> int:
     """Run a node until SHUTDOWN or SIGTERM/SIGINT; returns the process exit code."""
     t0 = time.time()
+    gctune.tune()
     try:
         import uvloop
 

@@ -164,3 +164,33 @@ def test_counter_late_increments_fold_like_a_recompute() -> None:
             fresh = CounterReg([(b"10", 0, "a")], sorted(contribs))
             assert reg.contrib == sorted(contribs)
             assert reg.value == fresh.value
+
+
+def test_counter_late_increments_in_any_order_match_a_fresh_fold_at_every_step() -> None:
+    """Late increments are appended and sorted only when read (CounterReg.contrib): at
+    every step the value, the stamp-ordered list and the stamps match a fresh fold, also
+    when a float increment (no integer sum) or a write arrives while the list is unsorted."""
+    import random as _random
+
+    from crdtredis.crdt.counter_reg import CounterReg
+    from crdtredis.op import Ctx
+
+    rnd = _random.Random(11)
+    for _ in range(40):
+        contribs = [(h + 1, rnd.choice("ab"), rnd.choice([1, -2, 9, b"0.5"])) for h in range(25)]
+        reg = CounterReg([(b"3", 0, "a")], [])
+        seen: list[Any] = []
+        for c in rnd.sample(contribs, len(contribs)):
+            reg.incr(c)
+            seen.append(c)
+            fresh = CounterReg([(b"3", 0, "a")], sorted(seen))
+            assert reg.value == fresh.value
+            assert sorted(reg.stamps()) == sorted(fresh.stamps())
+        assert reg.contrib == sorted(contribs)
+    # A write that observed some increments, arriving while the list is unsorted.
+    reg = CounterReg([], [])
+    for c in [(5, "a", 1), (9, "b", 2), (2, "b", 4), (7, "a", 8)]:
+        reg.incr(c)
+    reg.write((b"100", 6, "a"), Ctx("a", 1, 6, {"a": 5, "b": 2}))
+    assert reg.contrib == [(7, "a", 8), (9, "b", 2)]
+    assert reg.value == b"110"

@@ -18,6 +18,7 @@ from tests.test_wire_codec import ops
 fast_scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-(1 << 63), (1 << 63) - 1),
     st.integers(0, 300), st.binary(max_size=300), st.text(max_size=20),
+    st.floats(allow_nan=False),
 )
 fast_effects = st.tuples(st.integers(0, 300), st.integers(0, 200), st.binary(max_size=200)).flatmap(
     lambda head: st.lists(fast_scalars, max_size=6).map(lambda args: (*head, *args))

@@ -38,6 +38,14 @@ class CounterStr(Entry):
         self.reg = CounterReg([], [])
 
     @classmethod
+    def of_incr(cls, delta: int | bytes, ctx: Ctx) -> CounterStr:
+        """`CounterStr()` then `incr(delta, ctx)` (CounterReg.of_incr)."""
+        c = cls.__new__(cls)
+        c.reg = CounterReg.of_incr((ctx.hlc, ctx.origin, delta))
+        c.thlc, c.torigin = ctx.hlc, ctx.origin
+        return c
+
+    @classmethod
     def from_tuple(cls, t: tuple[Any, ...]) -> CounterStr:
         c = cls()
         c.reg = CounterReg([(t[0], t[1], t[2])], [])
@@ -205,6 +213,9 @@ def apply_incr(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     s, visible = _string_slot(db, key)
     c: Any
     if s is None:
+        if e is None:  # a new key: nothing shadowed either (_string_slot)
+            _store_string(ks, db, key, CounterStr.of_incr(delta, ctx), True)
+            return
         c = CounterStr()
     elif type(s) is tuple:
         c = CounterStr.from_tuple(s)

@@ -12,6 +12,7 @@ from ..clock import hlc_ms
 from ..wire import ops_pb2 as pb
 from . import stream
 from .backlog import TooOld
+from .fastin import parse_push
 
 if TYPE_CHECKING:
     from .service import Replication
@@ -120,6 +121,9 @@ class PeerLink:
         self.tasks: list[asyncio.Task[None]] = []
         # Set to pull at once (on reconnect) instead of at the next sync interval.
         self.pull_event = asyncio.Event()
+        # Set when the peer answers again: a push loop backing off after a failure retries
+        # at once (after a partition heals, the first loop to get through wakes the other).
+        self.up_event = asyncio.Event()
 
     def start(self) -> None:
         self.tasks.append(asyncio.create_task(self._push_loop(), name=f"push {self.peer.url}"))
@@ -184,6 +188,7 @@ class PeerLink:
         if was_down:
             log.info("peer %s (%s) is up", p.url, p.replica_id or "?")
             self.pull_event.set()
+            self.up_event.set()
 
     # ---- push ----------------------------------------------------------------------------
     async def _push_loop(self) -> None:
@@ -212,7 +217,11 @@ class PeerLink:
                 raise
             except Exception as e:  # noqa: BLE001 - a bad peer never kills the loop
                 self._failed("push", f"{type(e).__name__}: {e}")
-                await asyncio.sleep(self._backoff())
+                self.up_event.clear()
+                try:
+                    await asyncio.wait_for(self.up_event.wait(), timeout=self._backoff())
+                except TimeoutError:
+                    pass
                 p.wake.set()
 
     def refused(self, reason: str) -> None:
@@ -303,15 +312,19 @@ class PeerLink:
             status, data = await repl.http_post(p, "/repl/pull", repl.state_batch().SerializeToString())
             if status != 200:
                 raise RuntimeError(f"HTTP {status}: {data[:200]!r}")
-            batch = pb.OpBatch()
-            batch.ParseFromString(data)
+            fast = parse_push(data)  # the ops straight from their bytes (fastin.py)
+            if fast is not None:
+                batch, ops, raw = fast
+            else:
+                batch, ops, raw = pb.OpBatch(), None, None
+                batch.ParseFromString(data)
             repl.note_ack(p, batch)
             self._up()
             if batch.snapshot_needed:
                 await repl.fetch_snapshot(p)
                 return
-            if batch.ops:
-                repl.receive(p, batch)
+            if ops or batch.ops:
+                repl.receive(p, batch, ops, raw)
             if not batch.more:
                 repl.cluster.pull_done(p)
                 return

@@ -59,6 +59,8 @@ class OpLog:
         # Ops applied but not yet written. Encoded at flush, all in one call: per op, the
         # encoder's loop costs a fraction of a call chain per op (DESIGN §7).
         self._pending: list[Op] = []
+        # Runs of `_pending` that arrived encoded (append_encoded): (start, end, bytes).
+        self._raw: list[tuple[int, int, bytes]] = []
         # Resolved by the next flush: the replies of the batches whose ops it writes.
         self._commit: asyncio.Future[None] | None = None
         self._unwritten = b""  # framed bytes a failed write() left behind
@@ -134,6 +136,17 @@ class OpLog:
             self._flush_scheduled = True
             self.loop.call_soon(self.flush)
 
+    def append_encoded(self, ops: list[Op], raw: bytes) -> None:
+        """Ops received from a peer with their bytes (`ops` fields of an OpBatch, deps
+        elided only among themselves: replication/fastin.py): written as they are instead
+        of encoded again. The ops still count, and still reach record_listeners."""
+        start = len(self._pending)
+        self._pending += ops
+        self._raw.append((start, len(self._pending), raw))
+        if not self._flush_scheduled and self.loop is not None:
+            self._flush_scheduled = True
+            self.loop.call_soon(self.flush)
+
     def flush(self) -> None:
         """Write the queued ops as one record, rotate when full, then release the replies
         that waited for this write (see batch_hook)."""
@@ -154,6 +167,7 @@ class OpLog:
         pending = self._pending
         if pending:
             self._pending = []
+            raw, self._raw = self._raw, []
             self.ops_logged += len(pending)
             if self.node._group is None:
                 # Every applied op is in this write (or an earlier one): the keyspace's
@@ -172,7 +186,10 @@ class OpLog:
             self.encoder.reset_deps()
             whole = True
             try:
-                self.encoder.encode_ops(pending, buf)  # as field 2 (repeated Op) of an OpBatch
+                if raw:
+                    self._encode_around(pending, raw, buf)
+                else:
+                    self.encoder.encode_ops(pending, buf)  # as field 2 (repeated Op) of an OpBatch
             except Exception:
                 buf = self._encode_one_by_one(pending)
                 whole = False
@@ -229,6 +246,21 @@ class OpLog:
         if self.write_error is None and self.sync_error is not None:
             self._start_fsync()
         self._set_error()
+
+    def _encode_around(self, pending: list[Op], raw: list[tuple[int, int, bytes]], buf: list[bytes]) -> None:
+        """Encode the ops between the runs that arrived encoded, and take those as they are.
+        A run's first op of each origin carries its deps, and its later ones elide them
+        against ops inside the run only: the encoder's context must not reach across it."""
+        enc = self.encoder
+        pos = 0
+        for start, end, blob in raw:
+            if pos < start:
+                enc.encode_ops(pending[pos:start], buf)
+            buf.append(blob)
+            enc.reset_deps()
+            pos = end
+        if pos < len(pending):
+            enc.encode_ops(pending[pos:], buf)
 
     def _encode_one_by_one(self, ops: list[Op]) -> list[bytes]:
         """An op the encoder rejects is a bug in the command that made it; it must not

@@ -1,4 +1,5 @@
-"""A fast decoder for op-log records as this package writes them (start-up replay).
+"""A fast decoder for op-log records as this package writes them (start-up replay, and the
+ops peers push, which are those records: replication/fastin.py).
 
 `OpDecoder` parses a record with the protobuf runtime and then reads every field of every
 message back through Python attribute access: ~3.5 µs an op here, more than half of a
@@ -13,7 +14,7 @@ does not handle, a malformed varint, a length running past its message) makes
 DecodeError. tests/test_wire_fastdec.py checks that both agree, on random ops and on
 damaged records.
 
-Handled argument kinds: bytes, int64 (zigzag), None, str, bool. Others (floats, lists,
+Handled argument kinds: bytes, int64 (zigzag), None, str, bool, float. Others (lists,
 maps, big ints) fall back.
 
 Compiled when it can be (setup.py: mypyc, as crdtredis.wire._fastdec_native; ~3.5x faster
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import struct
 from typing import Any
 
 from ..op import Op
@@ -51,6 +53,7 @@ def _varint(data: bytes, i: int) -> tuple[int, int]:
 
 
 _MASK64 = (1 << 64) - 1
+_unpack_double = struct.Struct("<d").unpack_from
 
 
 class FastOpDecoder:
@@ -67,7 +70,9 @@ class FastOpDecoder:
 
     def decode_batch(self, data: bytes) -> list[Op]:
         try:
-            ops, deps = self._parse(data)
+            if data[:2] != b"\x08\x01" or FORMAT_VERSION != 1:
+                raise _Fallback
+            ops, deps = self._parse(data, 2)
         except (_Fallback, IndexError, UnicodeDecodeError):
             self.fallbacks += 1
             return self.slow.decode_batch(data)
@@ -75,11 +80,24 @@ class FastOpDecoder:
         self.fast += 1
         return ops
 
-    def _parse(self, data: bytes) -> tuple[list[Op], dict[str, dict[str, int]]]:
+    def decode_ops(self, data: bytes, start: int) -> list[Op] | None:
+        """The ops of `data[start:]`, which must be nothing but `ops` fields (field 2 of an
+        OpBatch) in the canonical layout (a pushed batch's tail: replication/fastin.py);
+        None when they are not, and the caller decodes the message with protobuf. Decoded
+        with this decoder's deps context, which it then keeps, like decode_batch."""
+        if FORMAT_VERSION != 1:
+            return None
+        try:
+            ops, deps = self._parse(data, start)
+        except (_Fallback, IndexError, UnicodeDecodeError):
+            self.fallbacks += 1
+            return None
+        self.slow._last_deps.update(deps)
+        self.fast += 1
+        return ops
+
+    def _parse(self, data: bytes, i: int) -> tuple[list[Op], dict[str, dict[str, int]]]:
         n = len(data)
-        if data[:2] != b"\x08\x01" or FORMAT_VERSION != 1:
-            raise _Fallback
-        i = 2
         ops: list[Op] = []
         # Deps context of this record, committed only when the whole record parsed.
         last = dict(self.slow._last_deps)
@@ -227,6 +245,10 @@ def _effect(data: bytes, i: int, end: int) -> tuple[Any, ...]:
             if sl >= 0x80 or i + 2 + sl != vend:
                 raise _Fallback
             out.append(data[i + 2:vend].decode())
+        elif t == 0x19:  # double (ZADD scores, INCRBYFLOAT)
+            if vl != 9:
+                raise _Fallback
+            out.append(_unpack_double(data, i + 1)[0])
         elif t == 0x48:  # bool
             if vl != 2 or data[i + 1] > 1:
                 raise _Fallback
