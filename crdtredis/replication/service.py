@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import tempfile
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -96,6 +97,7 @@ class Replication:
         self.pubsub_link = PubsubLink(self)  # pub/sub messages: not ops (pubsub_link.py)
         self.streams_in = 0
         self.open_streams: set[web.WebSocketResponse] = set()
+        self._snapshot_lock = asyncio.Lock()
         # A stream message is a push body: bounded as one (peer_max_body, http_guard.py).
         self.max_message_bytes = config.peer_max_body
         self.snapshots = SharedSnapshot(config.data_dir, self._write_snapshot)
@@ -566,8 +568,14 @@ class Replication:
     async def fetch_snapshot(self, peer: Peer) -> bool:
         """Bootstrap from a peer's snapshot, if it covers everything we have."""
         assert self.session is not None and peer.url is not None
+        async with self._snapshot_lock:  # one download at a time: two used to share one file
+            return await self._fetch_snapshot(peer)
+
+    async def _fetch_snapshot(self, peer: Peer) -> bool:
+        assert self.session is not None and peer.url is not None
         peer.state = "snapshot"
-        path = os.path.join(self.node.config.data_dir, f"incoming-{os.getpid()}.base")
+        fd, path = tempfile.mkstemp(prefix="incoming-", suffix=".base.tmp", dir=self.node.config.data_dir)
+        os.close(fd)
         try:
             async with self.session.get(peer.url + "/repl/snapshot", headers=self._headers()) as r:
                 if r.status != 200:
