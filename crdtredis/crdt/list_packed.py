@@ -19,6 +19,7 @@ read path of list_rga works on both; every write thaws the block first (list_rga
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
@@ -82,7 +83,7 @@ def unpack(p: Packed) -> tuple[list[bytes | None], array[int], array[int]]:
     return vals, hl, oi
 
 
-class _View:
+class _View(ABC):
     __slots__ = ("p",)
 
     def __init__(self, p: Packed) -> None:
@@ -94,8 +95,8 @@ class _View:
     def __bool__(self) -> bool:
         return self.p.n > 0
 
-    def _get(self, j: int) -> Any:
-        raise NotImplementedError  # every view class defines it
+    @abstractmethod
+    def _get(self, j: int) -> Any: ...
 
     def __getitem__(self, j: Any) -> Any:
         if type(j) is slice:
