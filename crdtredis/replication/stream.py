@@ -99,7 +99,8 @@ async def close_all(repl: Replication) -> None:
 
 
 async def _close(ws: web.WebSocketResponse, status: int, reason: str) -> None:
-    await ws.close(code=CLOSE_BASE + status, message=reason[:120].encode())
+    # A close reason is at most 123 bytes of UTF-8 (RFC 6455): cut on a character boundary.
+    await ws.close(code=CLOSE_BASE + status, message=reason.encode()[:120].decode("utf-8", "ignore").encode())
 
 
 def _refuse(status: int, reason: str) -> web.Response:
