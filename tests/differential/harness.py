@@ -19,13 +19,14 @@ A step is any of:
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol, cast
 
-from tests.support.procs import wait_until
+from tests.support.procs import CrdtRedisProc, RedisServerProc, wait_until
 from tests.support.resp_client import (
     Arg,
     RespConnection,
@@ -558,3 +559,16 @@ __all__ = [
     "ScanAll", "Script", "ScriptCase", "Side", "WaitFor", "contains", "custom", "hello_mode", "int_range",
     "pairs", "scripts",
 ]
+
+
+@contextlib.contextmanager
+def own_pair(tmp_path_factory: Any, name: str) -> Iterator[Differ]:
+    """A redis-server and a crdt-redis node of the caller's own, for scripts that change
+    server-wide settings (ACL users, maxmemory, slowlog) a shared pair would keep."""
+    ref = RedisServerProc().start()
+    sub = CrdtRedisProc(tmp_path_factory.mktemp(name) / "n1", "n1").start()
+    try:
+        yield Differ(Side("redis", ref.port, ref), Side("crdt", sub.port, sub))
+    finally:
+        sub.stop()
+        ref.cleanup()

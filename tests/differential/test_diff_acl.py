@@ -22,12 +22,11 @@ from tests.differential.harness import (
     On,
     Script,
     ScriptCase,
-    Side,
     custom,
     hello_mode,
+    own_pair,
     scripts,
 )
-from tests.support.procs import CrdtRedisProc, RedisServerProc
 from tests.support.resp_client import RespConnection, RespMap
 
 ADMIN = ["ACL", "SETUSER", "admin", "on", ">adminpw", "+@all", "~*", "&*"]
@@ -35,16 +34,11 @@ ADMIN = ["ACL", "SETUSER", "admin", "on", ">adminpw", "+@all", "~*", "&*"]
 
 @pytest.fixture(scope="module")
 def acl_diff(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Differ]:
-    ref = RedisServerProc().start()
-    sub = CrdtRedisProc(tmp_path_factory.mktemp("acl") / "n1", "n1").start()
-    for port in (ref.port, sub.port):
-        with RespConnection(port=port) as c:
-            assert c.call(*ADMIN) == b"+OK\r\n"
-    try:
-        yield Differ(Side("redis", ref.port, ref), Side("crdt", sub.port, sub))
-    finally:
-        sub.stop()
-        ref.cleanup()
+    with own_pair(tmp_path_factory, "acl") as d:  # ACL users are server-wide
+        for side in (d.ref, d.sub):
+            with RespConnection(port=side.port) as c:
+                assert c.call(*ADMIN) == b"+OK\r\n"
+        yield d
 
 
 def _reset_users(port: int) -> None:

@@ -10,20 +10,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.differential.harness import KEEP_GOING, Differ, On, Script, ScriptCase, Side, scripts
-from tests.support.procs import CrdtRedisProc, RedisServerProc
+from tests.differential.harness import KEEP_GOING, Differ, On, Script, ScriptCase, own_pair, scripts
 from tests.support.resp_client import RespConnection
 
 
 @pytest.fixture(scope="module")
 def mm_diff(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Differ]:
-    ref = RedisServerProc().start()
-    sub = CrdtRedisProc(tmp_path_factory.mktemp("mm") / "n1", "n1").start()
-    try:
-        yield Differ(Side("redis", ref.port, ref), Side("crdt", sub.port, sub))
-    finally:
-        sub.stop()
-        ref.cleanup()
+    with own_pair(tmp_path_factory, "mm") as d:  # maxmemory is server-wide
+        yield d
 
 
 def _reset(port: int) -> None:

@@ -10,20 +10,23 @@ from typing import Any
 
 import pytest
 
-from tests.differential.harness import KEEP_GOING, TYPE, Differ, Script, ScriptCase, Side, custom, scripts
-from tests.support.procs import CrdtRedisProc, RedisServerProc
+from tests.differential.harness import (
+    KEEP_GOING,
+    TYPE,
+    Differ,
+    Script,
+    ScriptCase,
+    custom,
+    own_pair,
+    scripts,
+)
 from tests.support.resp_client import RespConnection
 
 
 @pytest.fixture(scope="module")
 def mon_diff(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Differ]:
-    ref = RedisServerProc().start()
-    sub = CrdtRedisProc(tmp_path_factory.mktemp("mon") / "n1", "n1").start()
-    try:
-        yield Differ(Side("redis", ref.port, ref), Side("crdt", sub.port, sub))
-    finally:
-        sub.stop()
-        ref.cleanup()
+    with own_pair(tmp_path_factory, "mon") as d:  # slowlog/latency settings are server-wide
+        yield d
 
 
 def _reset(port: int) -> None:
