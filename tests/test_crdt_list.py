@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import crdtredis.crdt.keys  # noqa: F401 - registers DEL / FLUSHDB
-from crdtredis.crdt import codes, list_packed
+from crdtredis.crdt import codes, list_blocks, list_packed
 from crdtredis.crdt import list_rga as rga
 from crdtredis.crdt.list_rga import LINSERT, LREMOVE, LSETVAL, LTRIMR, ListEntry, rebuild_effects
 from crdtredis.keyspace import CREATE, Keyspace
@@ -98,10 +98,10 @@ def check_index(e: ListEntry) -> None:
 @pytest.fixture
 def packing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tiny blocks, every block but the last written packed: packed blocks everywhere."""
-    monkeypatch.setattr(rga, "BLOCK", 4)
-    monkeypatch.setattr(rga, "MAX_BLOCK", 8)
-    monkeypatch.setattr(rga, "MIN_PACK", 2)
-    monkeypatch.setattr(rga, "HOT", 1)
+    monkeypatch.setattr(list_blocks, "BLOCK", 4)
+    monkeypatch.setattr(list_blocks, "MAX_BLOCK", 8)
+    monkeypatch.setattr(list_blocks, "MIN_PACK", 2)
+    monkeypatch.setattr(list_blocks, "HOT", 1)
 
 
 # ---- unit tests -----------------------------------------------------------------------------
@@ -333,8 +333,8 @@ def test_losing_peers_purges_tombstones() -> None:
 
 
 def test_wrong_hint_falls_back_to_nearby_blocks_then_the_id_dict(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rga, "BLOCK", 4)
-    monkeypatch.setattr(rga, "MAX_BLOCK", 8)
+    monkeypatch.setattr(list_blocks, "BLOCK", 4)
+    monkeypatch.setattr(list_blocks, "MAX_BLOCK", 8)
     ks = keyspace()
     vals = [str(i).encode() for i in range(100)]
     apply(ks, "a", 10, {}, ins(None, vals))
@@ -357,11 +357,11 @@ def test_wrong_hint_falls_back_to_nearby_blocks_then_the_id_dict(monkeypatch: py
 @pytest.mark.parametrize("peers", [True, False])
 def test_block_index_matches_a_plain_list_under_random_ops(monkeypatch: pytest.MonkeyPatch, peers: bool,
                                                             packed: bool) -> None:
-    monkeypatch.setattr(rga, "BLOCK", 4)
-    monkeypatch.setattr(rga, "MAX_BLOCK", 8)
+    monkeypatch.setattr(list_blocks, "BLOCK", 4)
+    monkeypatch.setattr(list_blocks, "MAX_BLOCK", 8)
     if packed:
-        monkeypatch.setattr(rga, "MIN_PACK", 2)
-        monkeypatch.setattr(rga, "HOT", 1)
+        monkeypatch.setattr(list_blocks, "MIN_PACK", 2)
+        monkeypatch.setattr(list_blocks, "HOT", 1)
     rnd = random.Random(7)
     ks = keyspace(solo=not peers)
     model: list[tuple[bytes, Any]] = []  # (value, id)
@@ -410,7 +410,7 @@ def test_large_insert_is_split_into_blocks() -> None:
     apply(ks, "me", 10, {}, ins(None, vals[:1]))
     apply(ks, "me", 20, {}, ins((10, "me", 0), vals[1:], hint=0))
     e = entry(ks)
-    assert all(len(b.vals) <= rga.MAX_BLOCK for b in e.blocks)
+    assert all(len(b.vals) <= list_blocks.MAX_BLOCK for b in e.blocks)
     assert visible(ks) == vals
     check_index(e)
 

@@ -45,6 +45,8 @@ MODULES = (
     "sets",
     "hashes",
     "zsets",
+    "zset_pop",
+    "zset_setops",
     "bits",
     "hyperloglog",
     "geo",

@@ -17,7 +17,8 @@ from ..crdt.zset_aw import ZsetEntry
 from ..reply import NULL_ARRAY, CommandError, DoubleText, Reply
 from .helpers import arg_int, check_type, db_of, lookup_read, lookup_write
 from .registry import command
-from .zsets import _emit_store, _zadd, parse_score
+from .zset_args import parse_score
+from .zsets import _emit_store, _zadd
 
 if TYPE_CHECKING:
     from ..client import Client

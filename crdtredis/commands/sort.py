@@ -32,7 +32,7 @@ from ..reply import CommandError, Reply
 from .helpers import db_of, is_string, lookup_read, lookup_write
 from .registry import command
 from .stream_util import from_script
-from .zsets import strtod
+from .zset_args import strtod
 
 if TYPE_CHECKING:
     from ..client import Client
