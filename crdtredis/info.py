@@ -266,6 +266,7 @@ def stats_section(node: Node) -> Items:
         ("pubsub_patterns", 0),
         ("latest_fork_usec", 0),
         ("total_forks", 0),
+        ("migrate_cached_sockets", len(getattr(node, "migrate_sockets", ()))),
         ("unexpected_error_replies", 0),
         ("total_error_replies", total_error_replies(node)),
     ]

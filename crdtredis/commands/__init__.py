@@ -41,6 +41,8 @@ MODULES = (
     "stream_read",
     "stream_groups",
     "sort",
+    "dump_cmds",
+    "migrate",
     "memory_cmd",
     "sets",
     "hashes",

@@ -164,6 +164,8 @@ for _p in (
     Param("dbfilename", "str", "dump.rdb", mode="protected"),
     Param("rdbcompression", "bool", "yes"),
     Param("rdbchecksum", "bool", "yes"),
+    # RESTORE always validates deeply (rdb_decode.py), whatever this says.
+    Param("sanitize-dump-payload", "enum", "no", choices=("no", "yes", "clients")),
     Param("stop-writes-on-bgsave-error", "bool", "yes"),
     Param("hz", "hz", _cfg("hz", 10), 0, INT_MAX),
     Param("dynamic-hz", "bool", "yes"),

@@ -84,6 +84,8 @@ class Evictor:
         self._backlog_max: int | None = None  # the replication backlog's own bound
         # The keys of the write being run and their sizes before it (`_note_write`).
         self._pending: tuple[int, list[tuple[bytes, int]]] | None = None
+        # (db, key) -> the key's write stamp when RESTORE IDLETIME dated its access.
+        self.restored_idle: dict[tuple[int, bytes], int] = {}
 
     @property
     def meter(self) -> Meter:
@@ -225,11 +227,29 @@ class Evictor:
     # ---- what LRU/LFU/TTL see --------------------------------------------------------------
     def idle_ms(self, dbi: int, key: bytes, e: Any) -> int:
         now = int(time.time() * 1000)
-        last = hlc_ms(entry_stamp(e)[0])
+        stamp = entry_stamp(e)[0]
+        last = hlc_ms(stamp)
         a = self.access.get(dbi, {}).get(key)
         if a is not None and not self.lfu:
-            last = max(last, a * 1000)
+            # RESTORE ... IDLETIME dated the access before the write that made the key.
+            last = a * 1000 if self.restored_idle.get((dbi, key)) == stamp else max(last, a * 1000)
         return max(now - last, 0)
+
+    def restored(self, dbi: int, key: bytes, idle_s: int, freq: int) -> None:
+        """RESTORE's IDLETIME / FREQ (objectSetLRUOrLFU): under an LFU policy the counter,
+        else the last access `idle_s` seconds ago. This node's record only, like every
+        access record here."""
+        acc = self.access.setdefault(dbi, {})
+        if self.lfu:
+            if freq >= 0:
+                acc[key] = (_minutes() << 8) | freq
+        elif idle_s >= 0:
+            e = self.node.keyspace.dbs[dbi].data.get(key)
+            if e is not None:
+                acc[key] = int(time.time()) - idle_s
+                if len(self.restored_idle) > 10000:
+                    self.restored_idle.clear()  # only a hint: never let it grow unbounded
+                self.restored_idle[(dbi, key)] = entry_stamp(e)[0]
 
     def lfu_counter(self, dbi: int, key: bytes) -> int:
         """LFUDecrAndReturn: the counter decayed by one per lfu-decay-time minutes."""

@@ -156,6 +156,8 @@ def lzf_decompress(src: bytes, out_len: int) -> bytes:
                 raise PayloadError("bad LZF data")
             out += src[i:i + run]
             i += run
+            if len(out) > out_len:
+                raise PayloadError("bad LZF length")
         else:
             length = ctrl >> 5
             if length == 7:
@@ -169,6 +171,8 @@ def lzf_decompress(src: bytes, out_len: int) -> bytes:
             i += 1
             if ref < 0:
                 raise PayloadError("bad LZF data")
+            if len(out) + length + 2 > out_len:
+                raise PayloadError("bad LZF length")  # more than announced: stop early
             for _ in range(length + 2):
                 out.append(out[ref])
                 ref += 1
