@@ -260,7 +260,7 @@ def _count(r: _Reader) -> int:
 def _pairs(items: list[bytes]) -> list[tuple[bytes, bytes]]:
     if len(items) % 2:
         raise PayloadError("odd pairs")
-    return list(zip(items[0::2], items[1::2]))
+    return list(zip(items[0::2], items[1::2], strict=True))
 
 
 def _score(s: bytes) -> float:

@@ -12,6 +12,7 @@ with LZF output byte-identical to Redis's compressor. Orders Redis takes from a 
 from __future__ import annotations
 
 import struct
+import zlib
 
 from .scripting.dump import RDB_VERSION, _len_bytes, crc64
 
@@ -149,6 +150,12 @@ def _encode_int(v: int) -> bytes | None:
     return None
 
 
+# Past this size a string is first tried with zlib (C, fast): when even deflate saves under
+# 1%, LZF (weaker, and a Python loop here at ~2 s per MB) cannot save the 1/32 its literal
+# runs cost, so it is not run and the string goes out plain, as Redis's failed attempt would.
+_LZF_PROBE = 4096
+
+
 def rdb_raw_string(s: bytes, compress: bool = True) -> bytes:
     """rdbSaveRawString."""
     n = len(s)
@@ -158,7 +165,7 @@ def rdb_raw_string(s: bytes, compress: bool = True) -> bytes:
             enc = _encode_int(v)
             if enc is not None:
                 return enc
-    if compress and n > 20:
+    if compress and n > 20 and (n <= _LZF_PROBE or len(zlib.compress(s, 1)) < n - n // 100):
         c = lzf_compress(s, n - 4)
         if c is not None:
             return b"\xc3" + _len_bytes(len(c)) + _len_bytes(n) + c
@@ -179,32 +186,45 @@ def _lp_backlen(n: int) -> bytes:
                   (n & 127) | 128))
 
 
+def _lp_int_entry(v: int) -> bytes:
+    if 0 <= v <= 127:
+        enc = bytes((v,))
+    elif -4096 <= v <= 4095:
+        u = v & 0x1FFF
+        enc = bytes((0xC0 | (u >> 8), u & 0xFF))
+    elif -(1 << 15) <= v < 1 << 15:
+        enc = b"\xf1" + struct.pack("<h", v)
+    elif -(1 << 23) <= v < 1 << 23:
+        enc = b"\xf2" + (v & 0xFFFFFF).to_bytes(3, "little")
+    elif -(1 << 31) <= v < 1 << 31:
+        enc = b"\xf3" + struct.pack("<i", v)
+    else:
+        enc = b"\xf4" + struct.pack("<q", v)
+    return enc + _lp_backlen(len(enc))
+
+
+# Small integers are most of the integer elements there are: their entries, ready made.
+_LP_SMALL = {str(i).encode(): _lp_int_entry(i) for i in range(-4096, 4096)}
+_NUM_START = frozenset(b"-0123456789")
+
+
 def lp_entry(s: bytes) -> bytes:
     """One listpack entry (encoding, data, backlen) for element `s`, as lpInsertString
     encodes it: integers when `s` is a canonical 64-bit decimal, else a string."""
-    v = _canonical_int(s) if len(s) <= 20 else None
-    if v is not None:
-        if 0 <= v <= 127:
-            enc = bytes((v,))
-        elif -4096 <= v <= 4095:
-            u = v & 0x1FFF
-            enc = bytes((0xC0 | (u >> 8), u & 0xFF))
-        elif -(1 << 15) <= v < 1 << 15:
-            enc = b"\xf1" + struct.pack("<h", v)
-        elif -(1 << 23) <= v < 1 << 23:
-            enc = b"\xf2" + (v & 0xFFFFFF).to_bytes(3, "little")
-        elif -(1 << 31) <= v < 1 << 31:
-            enc = b"\xf3" + struct.pack("<i", v)
-        else:
-            enc = b"\xf4" + struct.pack("<q", v)
+    n = len(s)
+    if n and n <= 20 and s[0] in _NUM_START:
+        e = _LP_SMALL.get(s)
+        if e is not None:
+            return e
+        v = _canonical_int(s)
+        if v is not None:
+            return _lp_int_entry(v)
+    if n < 64:
+        return bytes((0x80 | n,)) + s + bytes((n + 1,))
+    if n < 4096:
+        enc = bytes((0xE0 | (n >> 8), n & 0xFF)) + s
     else:
-        n = len(s)
-        if n < 64:
-            enc = bytes((0x80 | n,)) + s
-        elif n < 4096:
-            enc = bytes((0xE0 | (n >> 8), n & 0xFF)) + s
-        else:
-            enc = b"\xf0" + n.to_bytes(4, "little") + s
+        enc = b"\xf0" + n.to_bytes(4, "little") + s
     return enc + _lp_backlen(len(enc))
 
 
@@ -259,10 +279,11 @@ def quicklist_nodes(values: list[bytes], fill: int = -2) -> list[list[bytes]]:
     sz = 0
     for v in values:
         ent = lp_entry(v)
+        n = len(v)
         if cur:
-            new_sz = sz + len(v) + _ql_overhead(len(v))
-            fits = new_sz <= limit if not count_limit else (new_sz <= 8192 and len(cur) < count_limit)
-            if not fits:
+            new_sz = sz + n + (2 if n < 64 else _ql_overhead(n))
+            full = new_sz > limit if not count_limit else new_sz > 8192 or len(cur) >= count_limit
+            if full:
                 nodes.append(cur)
                 cur, sz = [], 0
         if not cur:

@@ -294,3 +294,22 @@ def test_wait_and_waitclock(tmp_path: Path) -> None:
             r1.execute_command("CRDT.WAITCLOCK", "nope", 10)
     finally:
         stop_all(nodes, links)
+
+
+def test_restore_at_one_replica_shows_at_the_other(tmp_path: Path) -> None:
+    nodes, links = make_cluster(tmp_path, n=2)
+    try:
+        r0, r1 = nodes[0].client(), nodes[1].client()
+        r0.hset("src", mapping={"f": "v", "n": "1"})
+        r0.rpush("l", "a", "b")
+        payload = r0.dump("src")
+        assert r0.restore("h", 100000, payload)
+        r1.set("l2", "old")
+        wait_until(lambda: r0.exists("l2") == 1, timeout=10)
+        assert r0.restore("l2", 0, r0.dump("l"), replace=True)
+        wait_until(lambda: r1.hgetall("h") == {b"f": b"v", b"n": b"1"} and r1.type("l2") == b"list", timeout=10)
+        assert 0 < r1.pttl("h") <= 100000
+        assert r1.lrange("l2", 0, -1) == [b"a", b"b"]
+        wait_until(converged(nodes), timeout=10)
+    finally:
+        stop_all(nodes, links)

@@ -267,12 +267,12 @@ async def _exchange_async(node: Node, plan: _Plan) -> tuple[list[bytes], int, st
         if conn is None:
             try:
                 r, w = await asyncio.wait_for(asyncio.open_connection(plan.host, plan.port), t)
-            except (OSError, asyncio.TimeoutError, ValueError, UnicodeError) as exc:
-                err = _connect_error(exc)
-                if err == IOERR_WRITE and may_retry:
+            except (OSError, TimeoutError, ValueError) as exc:
+                cerr = _connect_error(exc)
+                if cerr == IOERR_WRITE and may_retry:
                     may_retry = False
                     continue
-                return [], 0, err
+                return [], 0, cerr
             conn = _Conn(r, w)
         select = conn.last_dbid != plan.dbid
         head, total = _lines_expected(plan, select)
@@ -284,8 +284,8 @@ async def _exchange_async(node: Node, plan: _Plan) -> tuple[list[bytes], int, st
             for pos in range(0, len(req), CHUNK):
                 conn.writer.write(req[pos:pos + CHUNK])
                 await asyncio.wait_for(conn.writer.drain(), t)
-        except (OSError, asyncio.TimeoutError) as exc:
-            err, timed_out = IOERR_WRITE, isinstance(exc, asyncio.TimeoutError)
+        except (OSError, TimeoutError) as exc:
+            err, timed_out = IOERR_WRITE, isinstance(exc, TimeoutError)
         if err is None:
             try:
                 while len(lines) < total:
@@ -293,8 +293,8 @@ async def _exchange_async(node: Node, plan: _Plan) -> tuple[list[bytes], int, st
                     if not line.endswith(b"\n"):
                         raise ConnectionError("closed")
                     lines.append(line.rstrip(b"\r\n"))
-            except (OSError, asyncio.TimeoutError, ValueError, asyncio.LimitOverrunError) as exc:
-                err, timed_out = IOERR_READ, isinstance(exc, asyncio.TimeoutError)
+            except (OSError, TimeoutError, ValueError) as exc:
+                err, timed_out = IOERR_READ, isinstance(exc, TimeoutError)
         if err is None:
             conn.last_dbid = plan.dbid
             conn.last_use = time.monotonic()
@@ -310,7 +310,7 @@ async def _exchange_async(node: Node, plan: _Plan) -> tuple[list[bytes], int, st
 def _connect_error(exc: BaseException) -> str:
     """Redis connects without blocking and waits for the socket to be writable: a refused
     connection shows as a failed write, only a timeout or a bad address as a failed connect."""
-    if isinstance(exc, (asyncio.TimeoutError, socket.gaierror, ValueError, UnicodeError, OverflowError)):
+    if isinstance(exc, (TimeoutError, socket.gaierror, ValueError, OverflowError)):
         return IOERR_CONNECT
     return IOERR_WRITE
 

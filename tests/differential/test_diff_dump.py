@@ -8,6 +8,7 @@ payloads must get the same error. Then payloads cross between the two servers bo
 and MIGRATE moves keys from each server to the other."""
 from __future__ import annotations
 
+import random
 import struct
 from typing import Any
 
@@ -32,6 +33,8 @@ from tests.support.rdb_legacy import ziplist, zipmap
 from tests.support.resp_client import RespConnection, decode
 
 BIG = "x" * 100
+NOISE = random.Random(5).randbytes(20000)  # LZF cannot compress it: DUMP writes it plain
+TEXT = b"".join(b"line %d of a long text, " % i for i in range(5000))
 LONG_LIST = ["RPUSH", "big", *[f"element-{i:05d}" for i in range(2000)]]
 
 
@@ -47,7 +50,8 @@ DUMPS: dict[str, Script] = {
         "SET a 99999999999", "DUMP a", "SET a 0123", "DUMP a", "SET a ''", "DUMP a", f"SET a {BIG}", "DUMP a",
         "SET a abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz", "DUMP a", "APPEND a 77", "DUMP a",
         "SETRANGE b 100 x", "DUMP b", "INCR c", "DUMP c", "INCRBYFLOAT d 1.5", "DUMP d", "DUMP nokey",
-        "DUMP", "DUMP a b",
+        "DUMP", "DUMP a b", ["SET", "noise", NOISE], "DUMP noise", ["SET", "text", TEXT], "DUMP text",
+        ["SETRANGE", "noise", 100, TEXT[:3000]], "DUMP noise",
     ],
     "lists": [
         "RPUSH l a b 1 -5000 300000 9223372036854775807 -9223372036854775808", "DUMP l",
