@@ -88,6 +88,16 @@ def _long(b: bytes) -> int:
     return v
 
 
+def _atoi(b: bytes) -> int:
+    """C atoi, as Redis reads the port: leading blanks, a sign, digits; anything else 0."""
+    s = b.lstrip(b" \t\n\v\f\r")
+    i = 1 if s[:1] in (b"-", b"+") else 0
+    j = i
+    while j < len(s) and 48 <= s[j] <= 57:
+        j += 1
+    return int(s[:j]) if j > i else 0
+
+
 class _Plan:
     """What one MIGRATE sends and what it needs to finish: the RESTORE commands and, per
     key, the entry and write stamp the payload was made from."""
@@ -188,7 +198,7 @@ def migrate_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         plan.host = argv[1].decode()
     except UnicodeDecodeError:
         return ErrorReply(IOERR_CONNECT)
-    plan.port = _long(argv[2])
+    plan.port = _atoi(argv[2])
     plan.target = argv[1] + b":" + argv[2]
 
     if client.in_exec or from_script(client):

@@ -8,7 +8,9 @@ payloads must get the same error. Then payloads cross between the two servers bo
 and MIGRATE moves keys from each server to the other."""
 from __future__ import annotations
 
+import os
 import random
+import socket
 import struct
 from typing import Any
 
@@ -243,10 +245,67 @@ def test_migrate_errors_match(diff: Differ) -> None:
         f"MIGRATE 127.0.0.1 {closed} k 0 500 KEYS a", f"MIGRATE 127.0.0.1 {closed} '' 0 500 KEYS nokey",
         f"MIGRATE 127.0.0.1 {closed} k 0 500 AUTH", f"MIGRATE 127.0.0.1 {closed} k 0 500 AUTH2 u",
         f"MIGRATE 127.0.0.1 {closed} k 0 500 BOGUS", f"MIGRATE 127.0.0.1 {closed} k 0 x",
-        f"MIGRATE 127.0.0.1 {closed} k x 500", "MIGRATE 127.0.0.1 1 k",
+        f"MIGRATE 127.0.0.1 {closed} k x 500", "MIGRATE 127.0.0.1 1 k", "MIGRATE 127.0.0.1 notaport k 0 500",
         # Name, arity, flags, key positions, ACL categories (tips and key specs are
         # generic project-wide: introspection.py).
         ("COMMAND INFO migrate dump restore", custom(lambda v: [x[:7] for x in v], "command info")),
         "COMMAND GETKEYS MIGRATE 127.0.0.1 1 '' 0 5 KEYS a b", "COMMAND GETKEYS MIGRATE 127.0.0.1 1 k 0 5",
         "MULTI", f"MIGRATE 127.0.0.1 {closed} k 0 500", "EXEC",
     ]))
+
+
+def test_migrate_auth_and_timeout_against_a_third_server(diff: Differ, second_redis: Any) -> None:
+    """Both servers migrate to the same target: its replies (WRONGPASS) and its silence (a
+    read timeout) come back as the same errors; meanwhile crdt-redis keeps serving others."""
+    if os.environ.get("CRDT_DIFF_SUBJECT", "crdt") == "redis":
+        pytest.skip("the subject is the third server here")
+    port = second_redis.port
+    with RespConnection(port=port) as t:
+        t.call("FLUSHALL")
+        assert t.call("CONFIG", "SET", "requirepass", "foobar") == b"+OK\r\n"
+        try:
+            assert t.call("AUTH", "foobar") == b"+OK\r\n"
+            replies: dict[str, list[bytes]] = {}
+            for side in (diff.ref, diff.sub):
+                with RespConnection(port=side.port) as a:
+                    a.call("FLUSHALL")
+                    a.call("RPUSH", "l", "a", "b", "c", "d")
+                    got = [a.call("MIGRATE", "127.0.0.1", port, "l", 0, 5000, "AUTH", "foobar", "REPLACE"),
+                           a.call("RPUSH", "l", "x"),
+                           a.call("MIGRATE", "127.0.0.1", port, "l", 0, 5000, "AUTH", "wrong"),
+                           a.call("MIGRATE", "127.0.0.1", port, "l", 0, 5000, "AUTH2", "default", "foobar",
+                                  "REPLACE", "COPY"),
+                           a.call("EXISTS", "l")]
+                    replies[side.label] = got
+                    assert decode(t.call("LRANGE", "l", 0, -1)) == [b"x"]
+            assert replies[diff.ref.label] == replies[diff.sub.label]
+            assert replies[diff.sub.label][2].startswith(b"-ERR Target instance replied with error: WRONGPASS")
+        finally:
+            t.call("CONFIG", "SET", "requirepass", "")
+    # A target that accepts connections and never answers: the read times out.
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(8)
+    hole_port = hole.getsockname()[1]
+    try:
+        with RespConnection(port=diff.ref.port) as r:
+            r.call("SET", "k", "v")
+            want = r.call("MIGRATE", "127.0.0.1", hole_port, "k", 0, 300)
+        assert want == b"-IOERR error or timeout reading to target instance\r\n"
+        with RespConnection(port=diff.sub.port) as a, RespConnection(port=diff.sub.port) as b:
+            a.call("SET", "k", "v")
+            a.send("MIGRATE", "127.0.0.1", hole_port, "k", 0, 3000)
+            # The migrating client waits for the target; the server answers others meanwhile.
+            assert b.call("PING") == b"+PONG\r\n"
+            assert b.call("SET", "other", "1") == b"+OK\r\n"
+            a.sock.setblocking(False)
+            try:
+                pending = a.sock.recv(100)
+            except BlockingIOError:
+                pending = b""
+            a.sock.setblocking(True)
+            assert pending == b""
+            assert a.read_reply() == want
+            assert a.call("GET", "k") == b"$1\r\nv\r\n"
+    finally:
+        hole.close()
