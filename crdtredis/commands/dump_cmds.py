@@ -169,9 +169,11 @@ def restore_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if ttl < 0:
         raise CommandError(BAD_TTL)
     kind, data = load_payload(argv[3])
+    now = now_ms()
     if ttl and not absttl:
-        ttl += now_ms()
-    if ttl and ttl <= now_ms():
+        # C's long long addition: a TTL past LLONG_MAX wraps negative, hence expired.
+        ttl = ((ttl + now + (1 << 63)) & ((1 << 64) - 1)) - (1 << 63)
+    if ttl and ttl <= now:
         # Already expired: Redis answers OK and (with REPLACE) only deletes the old key.
         if existed:
             node.emit((DEL, db.index, key))

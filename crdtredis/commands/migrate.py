@@ -208,9 +208,14 @@ def migrate_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     except RuntimeError:
         return _finish(node, db, plan, *_exchange_sync(plan))
     fut: asyncio.Future[Any] = loop.create_future()
-    task = loop.create_task(_run_async(node, client, db, plan, fut))
-    fut.add_done_callback(lambda _f: task.cancel() if not task.done() else None)
+    # The task finishes even if the client goes away meanwhile: the target may have taken
+    # the keys, which must then go from here, as in Redis.
+    _TASKS.add(task := loop.create_task(_run_async(node, client, db, plan, fut)))
+    task.add_done_callback(_TASKS.discard)
     return Deferred(fut)
+
+
+_TASKS: set[asyncio.Task[None]] = set()  # the loop holds tasks only weakly
 
 
 def _finish(node: Node, db: Db, plan: _Plan, lines: list[bytes], head: int, err: str | None) -> Reply:
@@ -252,20 +257,17 @@ def _lines_expected(plan: _Plan, select: bool) -> tuple[int, int]:
 
 # ---- asynchronous I/O (the event loop keeps serving others) ------------------------------
 async def _run_async(node: Node, client: Client, db: Db, plan: _Plan, fut: asyncio.Future[Any]) -> None:
-    try:
-        lines, head, err = await _exchange_async(node, plan)
-    except asyncio.CancelledError:
-        return
-    if fut.done():
-        return
+    lines, head, err = await _exchange_async(node, plan)
     node.current_client = client
     try:
-        fut.set_result(_finish(node, db, plan, lines, head, err))
+        reply = _finish(node, db, plan, lines, head, err)
     except CommandError as exc:
-        fut.set_result(ErrorReply(exc.message))
+        reply = ErrorReply(exc.message)
     finally:
         node.close_group()  # the deletes are one op, acknowledged once logged
         node.current_client = None
+    if not fut.done():
+        fut.set_result(reply)
 
 
 async def _exchange_async(node: Node, plan: _Plan) -> tuple[list[bytes], int, str | None]:

@@ -136,7 +136,9 @@ ERRORS: dict[str, Script] = {
     "ttls": [
         "SET a v", "DUMP a", ["RESTORE", "t", 5000, GOOD], ("PTTL t", int_range(4000, 5000)),
         ["RESTORE", "t2", 4102444800000, GOOD, "ABSTTL"], "PEXPIRETIME t2",
-        ["RESTORE", "t3", 1, GOOD, "ABSTTL"], "EXISTS t3", "GET t2",
+        ["RESTORE", "t3", 1, GOOD, "ABSTTL"], "EXISTS t3", "GET t2", ["RESTORE", "t4", 9223372036854775807, GOOD],
+        "EXISTS t4", ["RESTORE", "t5", 9223372036854775808, GOOD], ["RESTORE", "t6", 9223372036854775807, GOOD, "ABSTTL"],
+        "PEXPIRETIME t6", ["RESTORE", "t2", 0, GOOD, "REPLACE"], "TTL t2",
     ],
 }
 
