@@ -29,6 +29,7 @@ from crdtredis.rdb_encode import (
 from crdtredis.reply import OK, ErrorReply, Map, SetReply
 from crdtredis.scripting.dump import PayloadError, _len_bytes, lzf_decompress, verify_payload
 from tests.support.rdb_legacy import ziplist, zipmap
+from tests.test_cmd_keys import Pair
 
 # Captured from redis-server 7.0.15 (DUMP): an LZF-compressed string, and a list.
 REDIS_LZ = bytes.fromhex(
@@ -300,3 +301,35 @@ def test_restore_emits_delete_then_ordinary_effects() -> None:
     r("RESTORE", "dst", 100000, p)
     r.node.close_group()
     assert codes.DEL in seen and codes.EXPIRE in seen and len(seen) == 3
+
+
+# ---- RESTORE concurrent with writes at another replica --------------------------------------
+def _sorted(reply: Any) -> Any:
+    return sorted(norm(reply))
+
+
+def test_restore_replace_concurrent_with_sadd_merges() -> None:
+    p = Pair()
+    p.ra("SADD", "src", "a", "b")
+    p.ra("SADD", "k", "old")
+    p.sync()
+    payload = p.ra("DUMP", "src")
+    assert p.ra("RESTORE", "k", 0, payload, "REPLACE") == OK
+    p.rb("SADD", "k", "x")
+    p.sync()
+    # The restore deleted only the "old" it saw; the concurrent add survives beside the payload.
+    assert _sorted(p.ra("SMEMBERS", "k")) == _sorted(p.rb("SMEMBERS", "k")) == [b"a", b"b", b"x"]
+
+
+def test_restore_concurrent_restores_of_a_hash_converge() -> None:
+    p = Pair()
+    p.ra("HSET", "h1", "f", "1", "g", "1")
+    p.ra("HSET", "h2", "f", "2", "h", "2")
+    p.sync()
+    d1, d2 = p.ra("DUMP", "h1"), p.rb("DUMP", "h2")
+    p.ra("RESTORE", "k", 100000, d1)
+    p.rb("RESTORE", "k", 0, d2)
+    p.sync()
+    assert norm(p.ra("HGETALL", "k")) == norm(p.rb("HGETALL", "k"))
+    assert p.ra("PEXPIRETIME", "k") == p.rb("PEXPIRETIME", "k")
+    assert sorted(f for f, _ in norm(p.ra("HGETALL", "k"))) == [b"f", b"g", b"h"]
