@@ -259,10 +259,6 @@ def zscore_entry(v: float) -> bytes:
     return lp_entry(b"%.17g" % v)
 
 
-def _ql_overhead(sz: int) -> int:
-    return (1 if sz < 254 else 5) + (1 if sz < 64 else 2 if sz < 16384 else 5)
-
-
 def _ql_limit(fill: int) -> tuple[int, int]:
     """(size limit in bytes, count limit) of a quicklist node for list-max-listpack-size."""
     if fill >= 0:
@@ -271,8 +267,9 @@ def _ql_limit(fill: int) -> tuple[int, int]:
 
 
 def quicklist_nodes(values: list[bytes], fill: int = -2) -> list[list[bytes]]:
-    """The nodes RPUSH would fill (_quicklistNodeAllowInsert of 7.0): an element joins the
-    tail node while the node's estimated size stays within the limit."""
+    """The nodes RPUSH would fill (_quicklistNodeAllowInsert of 7.0.15): an element joins
+    the tail node while the node's size plus the element's length plus 8 stays within the
+    limit."""
     limit, count_limit = _ql_limit(fill)
     nodes: list[list[bytes]] = []
     cur: list[bytes] = []
@@ -281,7 +278,7 @@ def quicklist_nodes(values: list[bytes], fill: int = -2) -> list[list[bytes]]:
         ent = lp_entry(v)
         n = len(v)
         if cur:
-            new_sz = sz + n + (2 if n < 64 else _ql_overhead(n))
+            new_sz = sz + n + 8  # SIZE_ESTIMATE_OVERHEAD
             full = new_sz > limit if not count_limit else new_sz > 8192 or len(cur) >= count_limit
             if full:
                 nodes.append(cur)

@@ -38,6 +38,8 @@ BIG = "x" * 100
 NOISE = random.Random(5).randbytes(20000)  # LZF cannot compress it: DUMP writes it plain
 TEXT = b"".join(b"line %d of a long text, " % i for i in range(5000))
 LONG_LIST = ["RPUSH", "big", *[f"element-{i:05d}" for i in range(2000)]]
+# Small entries: the node split depends on Redis's exact size estimate (8 bytes per entry).
+INT_LIST = ["RPUSH", "ints", *[str(i % 11) if i % 3 else f"item {i % 10}" for i in range(20000)]]
 
 
 def P(body: bytes) -> bytes:  # noqa: N802 - reads as a constructor in the tables
@@ -58,6 +60,7 @@ DUMPS: dict[str, Script] = {
     "lists": [
         "RPUSH l a b 1 -5000 300000 9223372036854775807 -9223372036854775808", "DUMP l",
         f"RPUSH l2 {BIG} {BIG}{BIG}", "DUMP l2", "LPUSH l3 z y x", "DUMP l3", LONG_LIST, "DUMP big",
+        INT_LIST, "DUMP ints",
     ],
     "sets": [
         "SADD s 1 2 3 -7", "DUMP s", "SADD s2 1 100000", "DUMP s2", "SADD s3 5 1099511627776", "DUMP s3",
