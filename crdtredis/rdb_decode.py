@@ -39,6 +39,9 @@ Value = tuple[str, object]
 
 
 # ---- listpack ------------------------------------------------------------------------
+_SMALL = [str(i).encode() for i in range(128)]
+
+
 def lp_decode(b: bytes) -> list[bytes]:
     """lpValidateIntegrity (deep) + the elements as strings."""
     n = len(b)
@@ -52,7 +55,7 @@ def lp_decode(b: bytes) -> list[bytes]:
         start = p
         c = b[p]
         if c < 0x80:
-            v: bytes = str(c).encode()
+            v: bytes = _SMALL[c]
             p += 1
         elif c < 0xC0:
             ln = c & 0x3F
@@ -87,6 +90,12 @@ def lp_decode(b: bytes) -> list[bytes]:
         if p > end:
             raise PayloadError("listpack entry")
         enc_len = p - start
+        if enc_len <= 127:  # the common one-byte backlen
+            if p >= end or b[p] != enc_len:
+                raise PayloadError("listpack backlen")
+            p += 1
+            out.append(v)
+            continue
         # The backlen: 7 bits per byte, read right to left, the high bit set on all but
         # the most significant byte.
         want = enc_len

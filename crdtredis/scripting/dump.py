@@ -171,11 +171,15 @@ def lzf_decompress(src: bytes, out_len: int) -> bytes:
             i += 1
             if ref < 0:
                 raise PayloadError("bad LZF data")
-            if len(out) + length + 2 > out_len:
+            n_copy = length + 2
+            if len(out) + n_copy > out_len:
                 raise PayloadError("bad LZF length")  # more than announced: stop early
-            for _ in range(length + 2):
-                out.append(out[ref])
-                ref += 1
+            dist = len(out) - ref
+            if dist >= n_copy:
+                out += out[ref:ref + n_copy]
+            else:  # the copy overlaps what it writes: the last `dist` bytes, repeated
+                pat = out[ref:]
+                out += (pat * (n_copy // dist + 1))[:n_copy]
     if len(out) != out_len:
         raise PayloadError("bad LZF length")
     return bytes(out)
