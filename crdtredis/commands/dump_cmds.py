@@ -11,6 +11,7 @@ error, and RESTORE of a stream payload answers "Bad data format".
 """
 from __future__ import annotations
 
+import struct
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
@@ -117,7 +118,7 @@ def load_payload(p: bytes) -> tuple[str, Any]:
         return decode_value(p)
     except PayloadError:
         raise CommandError(BAD_FORMAT) from None
-    except (ValueError, OverflowError, IndexError, MemoryError):  # defence in depth
+    except (ValueError, OverflowError, IndexError, MemoryError, struct.error):  # defence in depth
         raise CommandError(BAD_FORMAT) from None
 
 

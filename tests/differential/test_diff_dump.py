@@ -233,6 +233,16 @@ def _migrate_between(src: Side, dst: Side) -> None:
         assert a.call("MIGRATE", "127.0.0.1", dst.port, "x", 3, 5000) == b"+OK\r\n"
         b.call("SELECT", 3)
         assert b.call("GET", "x") == b"$1\r\n1\r\n"
+        # Inside MULTI and scripts the I/O is synchronous.
+        a.call("MSET", "m1", "1", "m2", "2")
+        assert a.call("MULTI") == b"+OK\r\n"
+        a.call("MIGRATE", "127.0.0.1", dst.port, "m1", 3, 5000)
+        a.call("MIGRATE", "127.0.0.1", dst.port, "m2", 3, 5000, "COPY")
+        assert a.call("EXEC") == b"*2\r\n+OK\r\n+OK\r\n"
+        script = "return redis.call('MIGRATE', '127.0.0.1', ARGV[1], KEYS[1], 3, 5000, 'REPLACE')"
+        assert a.call("EVAL", script, 1, "m2", dst.port) == b"+OK\r\n"
+        assert decode(a.call("EXISTS", "m1", "m2")) == 0
+        assert decode(b.call("MGET", "m1", "m2")) == [b"1", b"2"]
 
 
 def test_migrate_from_here_to_redis(diff: Differ) -> None:
