@@ -292,20 +292,10 @@ def quicklist_nodes(values: list[bytes], fill: int = -2) -> list[list[bytes]]:
     return nodes
 
 
-class DumpValue:
-    """What DUMP serializes, independent of the CRDT classes: the kind ("string", "list",
-    "set", "hash", "zset"), the encoding its OBJECT ENCODING shows, and the contents."""
-
-    __slots__ = ("kind", "encoding", "data")
-
-    def __init__(self, kind: str, encoding: bytes, data: object) -> None:
-        self.kind = kind
-        self.encoding = encoding
-        self.data = data
-
-
 def encode_value(kind: str, encoding: bytes, data: object, compress: bool = True, fill: int = -2) -> bytes:
-    """Type byte + RDB value (rdbSaveObjectType + rdbSaveObject)."""
+    """Type byte + RDB value (rdbSaveObjectType + rdbSaveObject) of a value of `kind`
+    ("string" bytes, "list" [bytes], "set" [bytes], "hash" [(field, value)], "zset"
+    [(score, member)] ascending) held in `encoding` (what OBJECT ENCODING shows)."""
     raw = rdb_raw_string
     if kind == "string":
         assert isinstance(data, bytes)
@@ -320,8 +310,9 @@ def encode_value(kind: str, encoding: bytes, data: object, compress: bool = True
         return b"".join(out)
     if kind == "set":
         assert isinstance(data, list)
-        if encoding == b"intset":
-            return bytes((T_SET_INTSET,)) + raw(intset([int(m) for m in data]), compress)
+        ints = [v for m in data if (v := _canonical_int(m)) is not None] if encoding == b"intset" else []
+        if ints and len(ints) == len(data):
+            return bytes((T_SET_INTSET,)) + raw(intset(ints), compress)
         out = [bytes((T_SET,)), _len_bytes(len(data))]
         out += [raw(m, compress) for m in data]
         return b"".join(out)
