@@ -16,6 +16,7 @@ connection is retried once on a fresh one when nothing was processed yet.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import time
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,8 @@ from .stream_util import from_script
 if TYPE_CHECKING:
     from ..client import Client
     from ..node import Node
+
+log = logging.getLogger(__name__)
 
 KEYS_NOT_EMPTY = "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string"
 IOERR_CONNECT = "IOERR error or timeout connecting to the client"
@@ -200,6 +203,8 @@ def migrate_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         return ErrorReply(IOERR_CONNECT)
     plan.port = _atoi(argv[2])
     plan.target = argv[1] + b":" + argv[2]
+    if plan.port < 0:  # getaddrinfo refuses a negative service: no connection is tried
+        return ErrorReply(IOERR_CONNECT)
 
     if client.in_exec or from_script(client):
         return _finish(node, db, plan, *_exchange_sync(plan))
@@ -257,7 +262,11 @@ def _lines_expected(plan: _Plan, select: bool) -> tuple[int, int]:
 
 # ---- asynchronous I/O (the event loop keeps serving others) ------------------------------
 async def _run_async(node: Node, client: Client, db: Db, plan: _Plan, fut: asyncio.Future[Any]) -> None:
-    lines, head, err = await _exchange_async(node, plan)
+    try:
+        lines, head, err = await _exchange_async(node, plan)
+    except Exception:  # noqa: BLE001 - whatever the socket layer raises, the client gets a reply
+        log.exception("MIGRATE to %s failed", plan.target)
+        lines, head, err = [], 0, IOERR_CONNECT
     node.current_client = client
     try:
         reply = _finish(node, db, plan, lines, head, err)
@@ -279,7 +288,7 @@ async def _exchange_async(node: Node, plan: _Plan) -> tuple[list[bytes], int, st
         if conn is None:
             try:
                 r, w = await asyncio.wait_for(asyncio.open_connection(plan.host, plan.port), t)
-            except (OSError, TimeoutError, ValueError) as exc:
+            except (OSError, TimeoutError, ValueError, OverflowError) as exc:
                 cerr = _connect_error(exc)
                 if cerr == IOERR_WRITE and may_retry:
                     may_retry = False

@@ -261,6 +261,7 @@ def test_migrate_errors_match(diff: Differ) -> None:
         f"MIGRATE 127.0.0.1 {closed} k 0 500 AUTH", f"MIGRATE 127.0.0.1 {closed} k 0 500 AUTH2 u",
         f"MIGRATE 127.0.0.1 {closed} k 0 500 BOGUS", f"MIGRATE 127.0.0.1 {closed} k 0 x",
         f"MIGRATE 127.0.0.1 {closed} k x 500", "MIGRATE 127.0.0.1 1 k", "MIGRATE 127.0.0.1 notaport k 0 500",
+        "MIGRATE 127.0.0.1 -5 k 0 500", "MIGRATE 127.0.0.1 70000 k 0 500",
         # Name, arity, flags, key positions, ACL categories (tips and key specs are
         # generic project-wide: introspection.py).
         ("COMMAND INFO migrate dump restore", custom(lambda v: [x[:7] for x in v], "command info")),
