@@ -27,6 +27,7 @@ from . import monitor
 from .config_cmd import register_config_hook
 from .connection import register_reset_hook
 from .pause import PauseState
+from .slowlog import redacted
 from .transactions import unwatch_all
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ def before_call(node: Node, client: Client, cmd: Command, argv: list[bytes]) -> 
 
 def after_call(node: Node, client: Client, cmd: Command, argv: list[bytes], reply: Reply) -> None:
     if node.monitors and "admin" not in cmd.flags and "skip_monitor" not in cmd.flags:
-        monitor.feed(node, client, argv)
+        monitor.feed(node, client, redacted(cmd, argv))  # passwords show as "(redacted)"
     if "readonly" in cmd.flags and cmd.name not in _RO_SCRIPTS:
         if client.script or client.kind == "lua":
             # A read inside a script tracks the keys the script declared, for its caller.

@@ -87,15 +87,17 @@ class SlowLog:
             add_sample(self.node, "fast-command" if "fast" in cmd.flags else "command", us // 1000)
         if self.threshold_us < 0 or us < self.threshold_us or "skip_slowlog" in cmd.flags:
             return
-        self.entries.appendleft(Entry(self.next_id, _trimmed(_redacted(cmd, argv)), us,
+        self.entries.appendleft(Entry(self.next_id, _trimmed(redacted(cmd, argv)), us,
                                       client.addr.encode() or b"?:0", client.name))
         self.next_id += 1
         self.trim()
 
 
-def _redacted(cmd: Command, argv: list[bytes]) -> list[bytes]:
-    """redactClientCommandArgument's uses: what must never reach the slow log."""
+def redacted(cmd: Command, argv: list[bytes]) -> list[bytes]:
+    """redactClientCommandArgument's uses: what must never reach the slow log or MONITOR."""
     name = cmd.fullname
+    if name == "migrate":
+        return _migrate_redacted(argv)
     if name == "auth":
         return [argv[0]] + [REDACTED] * (len(argv) - 1)
     if name == "acl|setuser":
@@ -113,6 +115,26 @@ def _redacted(cmd: Command, argv: list[bytes]) -> list[bytes]:
                 out[i + 1] = REDACTED
         return out
     return argv
+
+
+def _migrate_redacted(argv: list[bytes]) -> list[bytes]:
+    """MIGRATE's AUTH password, AUTH2 username and password, as its parser redacts them
+    (up to KEYS, or the option that is a syntax error)."""
+    out = list(argv)
+    j = 6
+    while j < len(argv):
+        opt = argv[j].lower()
+        if opt == b"auth" and j + 1 < len(argv):
+            out[j + 1] = REDACTED
+            j += 2
+        elif opt == b"auth2" and j + 2 < len(argv):
+            out[j + 1] = out[j + 2] = REDACTED
+            j += 3
+        elif opt in (b"copy", b"replace"):
+            j += 1
+        else:
+            break
+    return out
 
 
 def _trimmed(argv: list[bytes]) -> list[bytes]:

@@ -56,6 +56,11 @@ MONITORING: dict[str, Script] = {
         "ACL SETUSER u >pw", "RPUSH l " + " ".join(str(i) for i in range(40)), "SET big " + "x" * 200,
         ("SLOWLOG GET", ARGS), "ACL DELUSER u", "CONFIG SET masterauth \"\"",
     ],
+    "slowlog_redacts_migrate_passwords": [
+        "CONFIG SET slowlog-log-slower-than 0", "MIGRATE 127.0.0.1 1 nokey 0 10 AUTH secret",
+        "MIGRATE 127.0.0.1 1 nokey 0 10 COPY AUTH2 user secret REPLACE KEYS", "MIGRATE 127.0.0.1 1 '' 0 10 KEYS a AUTH x",
+        "MIGRATE 127.0.0.1 1 nokey 0 10 BOGUS AUTH secret", "AUTH nosuch", ("SLOWLOG GET", ARGS),
+    ],
     "slowlog_errors_and_help": [
         KEEP_GOING,
         "SLOWLOG GET x", "SLOWLOG GET -2", "SLOWLOG LEN x", "SLOWLOG RESET x", "SLOWLOG", "SLOWLOG NOSUCH",
