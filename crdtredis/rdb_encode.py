@@ -271,24 +271,19 @@ def quicklist_nodes(values: list[bytes], fill: int = -2) -> list[list[bytes]]:
     the tail node while the node's size plus the element's length plus 8 stays within the
     limit."""
     limit, count_limit = _ql_limit(fill)
+    if count_limit:
+        limit = 8192
+    ents = list(map(lp_entry, values))
     nodes: list[list[bytes]] = []
-    cur: list[bytes] = []
-    sz = 0
-    for v in values:
-        ent = lp_entry(v)
-        n = len(v)
-        if cur:
-            new_sz = sz + n + 8  # SIZE_ESTIMATE_OVERHEAD
-            full = new_sz > limit if not count_limit else new_sz > 8192 or len(cur) >= count_limit
-            if full:
-                nodes.append(cur)
-                cur, sz = [], 0
-        if not cur:
-            sz = 7
-        cur.append(ent)
-        sz += len(ent)
-    if cur:
-        nodes.append(cur)
+    start = 0
+    sz = 7
+    for i, v in enumerate(values):
+        if i > start and (sz + len(v) + 8 > limit or (count_limit and i - start >= count_limit)):
+            nodes.append(ents[start:i])
+            start, sz = i, 7
+        sz += len(ents[i])
+    if ents:
+        nodes.append(ents[start:])
     return nodes
 
 
