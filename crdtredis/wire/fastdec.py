@@ -23,13 +23,12 @@ very source (its SHA-256), else this module's: both decode the same bytes the sa
 """
 from __future__ import annotations
 
-import hashlib
-import importlib
 import struct
 from typing import Any
 
 from ..op import Op
 from .codec import FORMAT_VERSION, OpDecoder
+from .native import native_module
 
 
 class _Fallback(Exception):
@@ -263,21 +262,8 @@ def _effect(data: bytes, i: int, end: int) -> tuple[Any, ...]:
 
 def _native_class() -> Any:
     """FastOpDecoder of the compiled copy of this module, if it was built from this source."""
-    try:
-        nat = importlib.import_module("crdtredis.wire._fastdec_native")
-    except ImportError:
-        return None
-    path = getattr(nat, "__file__", None) or ""
-    if path.endswith(".py"):
-        return None  # the generated source without its compiled build
-    try:
-        with open(__file__, "rb") as f:
-            digest = hashlib.sha256(f.read()).hexdigest()
-    except OSError:
-        return None
-    if getattr(nat, "SOURCE_SHA256", None) != digest:
-        return None  # built from another version of this file: run the source as written
-    return getattr(nat, "FastOpDecoder", None)
+    nat = native_module("crdtredis.wire._fastdec_native", __file__)
+    return None if nat is None else getattr(nat, "FastOpDecoder", None)
 
 
 # Only this module looks for the compiled copy (the copy itself runs this code too).
