@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import gctune
 from ..wire.codec import DecodeError, OpDecoder
-from ..wire.fastdec import new_decoder
+from ..wire.fastdec import RawOp, new_decoder
 from .framing import MAGIC_SIZE, SEG_MAGIC, scan
 from .manifest import (
     JOINING,
@@ -227,7 +227,7 @@ def _recover(node: Node, data_dir: str, opened: Opened) -> dict[str, float]:
         dec = new_decoder()
         for off, payload in records:
             try:
-                ops = dec.decode_batch(payload)
+                ops = dec.decode_raw(payload)
             except DecodeError as e:
                 raise StorageError(f"{path}: offset {off}: {e}; " + REPAIR_HINT.format(dir=data_dir)) from e
             applied, skipped, gaps = _replay_ops(node, ops, applied, skipped, gaps)
@@ -252,38 +252,15 @@ def _recover(node: Node, data_dir: str, opened: Opened) -> dict[str, float]:
     return result
 
 
-def _replay_ops(node: Node, ops: list[Any], applied: int, skipped: int, gaps: int) -> tuple[int, int, int]:
+def _replay_ops(node: Node, ops: list[RawOp], applied: int, skipped: int, gaps: int) -> tuple[int, int, int]:
     """Replay the ops of one record: what `Node.replay` does per op, with the HLC observed
     once per record (its highest stamp; apply functions never read the clock) and no call
     chain per op. Ops are applied in log order through the keyspace's apply path
-    (`Keyspace.apply_next`: this loop has done `apply`'s duplicate check)."""
-    ks = node.keyspace
-    vv = ks.vv
-    apply = ks.apply_next
-    listeners = node.replay_listeners
-    top = 0
-    for op in ops:
-        n = len(op.effects)
-        seq = op.seq
-        have = vv.get(op.origin, 0)
-        if seq + n - 1 <= have:
-            skipped += 1
-            continue
-        if seq != have + 1:
-            # A hole (deleted segment): applying past it would break causality. Peers resend
-            # the missing ops; this origin's later ops here are dropped.
-            gaps += 1
-            continue
-        h = op.hlc + n - 1
-        if h > top:
-            top = h
-        apply(op)
-        applied += 1
-        for listener in listeners:
-            listener(op)
+    (`Keyspace.replay`, `apply` for a run of ops)."""
+    a, s, g, top = node.keyspace.replay(ops, node.replay_listeners)
     if top:
         node.hlc.observe(top)
-    return applied, skipped, gaps
+    return applied + a, skipped + s, gaps + g
 
 
 def _truncate(path: str, offset: int, with_magic: bool = False) -> None:

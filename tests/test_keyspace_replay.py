@@ -1,7 +1,8 @@
-"""Keyspace.apply_next (start-up replay's apply path) does what Keyspace.apply does for an
-op that is its origin's next: the same state, vectors and counters, on ops of every
-common type, with concurrency (type conflicts, hidden entries, CREATE), multi-effect ops
-and expiry, on a replica with peers and on a solo one."""
+"""Keyspace.replay (start-up replay's apply path) does what Keyspace.apply does: the same
+state, vectors and counters, on ops of every common type, with concurrency (type
+conflicts, hidden entries, CREATE), multi-effect ops and expiry, on a replica with peers
+and on a solo one; duplicates and ops after a hole are skipped and counted, and
+listeners see every applied op."""
 from __future__ import annotations
 
 import random
@@ -65,18 +66,42 @@ def _history(seed: int, replicas: int) -> tuple[str, list[Op]]:
     return r0.node.keyspace.origin, order
 
 
+def _raw(op: Op) -> tuple[str, int, int, dict[str, int], list[Any]]:
+    return (op.origin, op.seq, op.hlc, op.deps, op.effects)
+
+
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("solo", [False, True])
-def test_apply_next_matches_apply(seed: int, solo: bool) -> None:
+def test_replay_matches_apply(seed: int, solo: bool) -> None:
     origin, ops = _history(seed, 1 if solo else 3)
     assert ops
     a, b = Keyspace(origin), Keyspace(origin)
     a.solo = b.solo = solo
-    for op in ops:
-        assert b.vv.get(op.origin, 0) == op.seq - 1
-        assert a.apply(op)
-        b.apply_next(op)
+    seen: list[Op] = []
+    i = 0
+    while i < len(ops):
+        run = ops[i:i + 1 + i % 4]  # records of 1 to 4 ops
+        i += len(run)
+        for op in run:
+            assert a.apply(op)
+        assert b.replay([_raw(op) for op in run], [seen.append]) == \
+            (len(run), 0, 0, max(op.hlc + len(op.effects) - 1 for op in run))
         assert a.deps == b.deps
+    assert seen == ops
     assert dump_keyspace(_Holder(a)) == dump_keyspace(_Holder(b))
     assert (a.vv, a.vh, a.ops_applied, a.ops_remote, a.type_conflicts) == \
         (b.vv, b.vh, b.ops_applied, b.ops_remote, b.type_conflicts)
+
+
+def test_replay_skips_duplicates_and_ops_after_a_hole() -> None:
+    origin, ops = _history(1, 1)
+    own = [op for op in ops if op.origin == origin]
+    assert len(own) >= 4
+    ks = Keyspace("other")
+    seen: list[Op] = []
+    assert ks.replay([_raw(own[0]), _raw(own[1])], [seen.append])[:3] == (2, 0, 0)
+    # own[1] again (a duplicate), then own[3] past the hole where own[2] is missing.
+    assert ks.replay([_raw(own[1]), _raw(own[3])], [seen.append]) == (0, 1, 1, 0)
+    assert seen == own[:2]
+    assert ks.vv[origin] == own[1].seq + len(own[1].effects) - 1
+    assert ks.ops_applied == ks.ops_remote == 2 and ks.deps == {origin: ks.vh[origin]}
