@@ -101,3 +101,16 @@ def test_canonical_records_take_the_fast_path(factory) -> None:
     # deps_same without context: protobuf's error.
     with pytest.raises(DecodeError):
         factory().decode_batch(record(enc, ops2))
+
+
+@pytest.mark.parametrize("factory", FACTORIES)
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(fast_ops | ops, min_size=1, max_size=5), min_size=1, max_size=4))
+def test_raw_ops_are_the_ops_fields(factory: object, batches: list[list[Op]]) -> None:
+    # decode_raw (start-up replay) gives each op's fields as a tuple, canonical or not,
+    # with the same deps context as decode_batch.
+    enc = OpEncoder()
+    records = [record(enc, b) for b in batches]
+    a, b = factory(), factory()  # type: ignore[operator]
+    for r in records:
+        assert a.decode_raw(r) == [(o.origin, o.seq, o.hlc, o.deps, o.effects) for o in b.decode_batch(r)]

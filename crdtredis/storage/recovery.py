@@ -16,8 +16,9 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
+from .. import gctune
 from ..wire.codec import DecodeError, OpDecoder
-from ..wire.fastdec import new_decoder
+from ..wire.fastdec import RawOp, new_decoder
 from .framing import MAGIC_SIZE, SEG_MAGIC, scan
 from .manifest import (
     JOINING,
@@ -188,6 +189,11 @@ class Progress:
 
 def recover(node: Node, data_dir: str, opened: Opened) -> dict[str, float]:
     """Load base + replay segments into `node` (blocking; run it off the event loop)."""
+    with gctune.paused():  # what loading builds survives: nothing to collect (gctune.py)
+        return _recover(node, data_dir, opened)
+
+
+def _recover(node: Node, data_dir: str, opened: Opened) -> dict[str, float]:
     m = opened.manifest
     files = ([m.base] if m.base else []) + [s.name for s in m.segments]
     total = sum(os.path.getsize(os.path.join(data_dir, f)) for f in files)
@@ -221,7 +227,7 @@ def recover(node: Node, data_dir: str, opened: Opened) -> dict[str, float]:
         dec = new_decoder()
         for off, payload in records:
             try:
-                ops = dec.decode_batch(payload)
+                ops = dec.decode_raw(payload)
             except DecodeError as e:
                 raise StorageError(f"{path}: offset {off}: {e}; " + REPAIR_HINT.format(dir=data_dir)) from e
             applied, skipped, gaps = _replay_ops(node, ops, applied, skipped, gaps)
@@ -246,36 +252,15 @@ def recover(node: Node, data_dir: str, opened: Opened) -> dict[str, float]:
     return result
 
 
-def _replay_ops(node: Node, ops: list[Any], applied: int, skipped: int, gaps: int) -> tuple[int, int, int]:
+def _replay_ops(node: Node, ops: list[RawOp], applied: int, skipped: int, gaps: int) -> tuple[int, int, int]:
     """Replay the ops of one record: what `Node.replay` does per op, with the HLC observed
     once per record (its highest stamp; apply functions never read the clock) and no call
-    chain per op. Ops are applied in log order through `Keyspace.apply`, the choke point."""
-    ks = node.keyspace
-    vv = ks.vv
-    apply = ks.apply
-    listeners = node.replay_listeners
-    top = 0
-    for op in ops:
-        last = op.seq + len(op.effects) - 1
-        have = vv.get(op.origin, 0)
-        if last <= have:
-            skipped += 1
-            continue
-        if op.seq != have + 1:
-            # A hole (deleted segment): applying past it would break causality. Peers resend
-            # the missing ops; this origin's later ops here are dropped.
-            gaps += 1
-            continue
-        h = op.hlc + len(op.effects) - 1
-        if h > top:
-            top = h
-        if apply(op):
-            applied += 1
-            for listener in listeners:
-                listener(op)
+    chain per op. Ops are applied in log order through the keyspace's apply path
+    (`Keyspace.replay`, `apply` for a run of ops)."""
+    a, s, g, top = node.keyspace.replay(ops, node.replay_listeners)
     if top:
         node.hlc.observe(top)
-    return applied, skipped, gaps
+    return applied + a, skipped + s, gaps + g
 
 
 def _truncate(path: str, offset: int, with_magic: bool = False) -> None:

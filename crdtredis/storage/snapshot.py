@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 from ..keyspace import EXPIRE_KIND, ExpiryReg, Keyspace, entry_from_state, entry_state
 from ..wire.codec import DecodeError, decode_value, encode_value
+from ..wire.fastval import decode_value as decode_value_fast
 from . import strbatch
 from .framing import BASE_MAGIC, MAGIC_SIZE, frame, iter_records, scan
 from .manifest import StorageError, fsync_dir
@@ -150,7 +151,7 @@ def load_base_bytes(
                     if progress is not None:
                         progress(i, total)
                     continue
-                dbi, key, vis, hid, exp = decode_value(payload)
+                dbi, key, vis, hid, exp = decode_value_fast(payload)
                 db = ks.dbs[dbi]
                 if vis is not None:
                     db.data[key] = entry_from_state(vis[0], vis[1])

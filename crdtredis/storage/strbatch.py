@@ -17,6 +17,11 @@ record that the loader turns into tuples with a few C-level passes:
     keys, then values             concatenated bytes
 
 Keys with an expiry, hidden content or any other shape keep the version-1 per-key record.
+
+Compiled when it can be (setup.py, as crdtredis.storage._strbatch_native): `decode` is
+then `decode_loop`, one pass over the arrays in C (~5x faster than the C-level passes of
+`decode_arrays`, which the pure-Python build keeps). Both give the same result or raise
+ValueError/IndexError on the same records (tests/test_snapshot_format.py).
 """
 from __future__ import annotations
 
@@ -76,8 +81,8 @@ def _take(code: str, data: bytes, pos: int, n: int) -> tuple[array[int], int]:
     return a, end
 
 
-def decode(data: bytes) -> tuple[int, list[bytes], list[tuple[bytes, int, str]]]:
-    """(db index, keys, entries) of one record made by `encode`; ValueError if damaged."""
+def _head(data: bytes) -> tuple[int, int, list[str], int]:
+    """(db index, number of keys, origin names, offset of the arrays)."""
     if data[:2] != MARKER or len(data) < 2 + _HDR.size:
         raise ValueError("not a string batch")
     dbi, n, m = _HDR.unpack_from(data, 2)
@@ -92,6 +97,13 @@ def decode(data: bytes) -> tuple[int, list[bytes], list[tuple[bytes, int, str]]]
             raise ValueError("string batch truncated in its origins")
         names.append(data[pos:pos + ln].decode())
         pos += ln
+    return dbi, n, names, pos
+
+
+def decode_arrays(data: bytes) -> tuple[int, list[bytes], list[tuple[bytes, int, str]]]:
+    """`decode` with C-level passes over arrays (the fastest form in pure Python)."""
+    dbi, n, names, pos = _head(data)
+    m = len(names)
     klens, pos = _take("I", data, pos, n)
     vlens, pos = _take("I", data, pos, n)
     hlcs, pos = _take("q", data, pos, n)
@@ -109,3 +121,60 @@ def decode(data: bytes) -> tuple[int, list[bytes], list[tuple[bytes, int, str]]]
     if n and min(hlcs) < 0:
         raise ValueError("string batch with a negative hlc")
     return dbi, keys, list(zip(vals, hlcs, origins, strict=True))
+
+
+def _u32(data: bytes, i: int) -> int:
+    return data[i] | data[i + 1] << 8 | data[i + 2] << 16 | data[i + 3] << 24
+
+
+def decode_loop(data: bytes) -> tuple[int, list[bytes], list[tuple[bytes, int, str]]]:
+    """`decode` as one loop over the keys (the fastest form compiled)."""
+    dbi, n, names, pos = _head(data)
+    m = len(names)
+    size = len(data)
+    kl, vl, hp, op, kp = pos, pos + 4 * n, pos + 8 * n, pos + 16 * n, pos + 18 * n
+    if kp > size:
+        raise ValueError("string batch shorter than its arrays")
+    vp = kp
+    for i in range(n):
+        vp += _u32(data, kl + 4 * i)
+    if n and not m:
+        raise ValueError("string batch without origins")
+    keys: list[bytes] = []
+    entries: list[tuple[bytes, int, str]] = []
+    origin = names[0] if m else ""
+    for i in range(n):
+        ke = kp + _u32(data, kl + 4 * i)
+        ve = vp + _u32(data, vl + 4 * i)
+        if ve > size:
+            raise ValueError("string batch lengths do not match its size")
+        j = hp + 8 * i
+        if data[j + 7] >= 0x80:
+            raise ValueError("string batch with a negative hlc")
+        h = _u32(data, j) | _u32(data, j + 4) << 32
+        if m > 1:
+            origin = names[data[op + 2 * i] | data[op + 2 * i + 1] << 8]
+        keys.append(data[kp:ke])
+        entries.append((data[vp:ve], h, origin))
+        kp = ke
+        vp = ve
+    if vp != size:
+        raise ValueError("string batch lengths do not match its size")
+    return dbi, keys, entries
+
+
+def _native_decode() -> Any:
+    from ..wire.native import native_module
+
+    nat = native_module("crdtredis.storage._strbatch_native", __file__)
+    return None if nat is None else getattr(nat, "decode_loop", None)
+
+
+# Only this module looks for the compiled copy (the copy itself runs this code too).
+_NATIVE: Any = _native_decode() if __name__ == "crdtredis.storage.strbatch" else None
+decode = _NATIVE or decode_arrays
+
+
+def compiled() -> bool:
+    """True when `decode` is the compiled loop."""
+    return _NATIVE is not None

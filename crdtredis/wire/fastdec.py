@@ -23,13 +23,12 @@ very source (its SHA-256), else this module's: both decode the same bytes the sa
 """
 from __future__ import annotations
 
-import hashlib
-import importlib
 import struct
 from typing import Any
 
 from ..op import Op
 from .codec import FORMAT_VERSION, OpDecoder
+from .native import native_module
 
 
 class _Fallback(Exception):
@@ -53,6 +52,8 @@ def _varint(data: bytes, i: int) -> tuple[int, int]:
 
 
 _MASK64 = (1 << 64) - 1
+# An op as a tuple: (origin, seq, hlc, deps, effects).
+RawOp = tuple[str, int, int, dict[str, int], list[tuple[Any, ...]]]
 _unpack_double = struct.Struct("<d").unpack_from
 
 
@@ -80,6 +81,20 @@ class FastOpDecoder:
         self.fast += 1
         return ops
 
+    def decode_raw(self, data: bytes) -> list[RawOp]:
+        """`decode_batch` with each op as a tuple `(origin, seq, hlc, deps, effects)`, the
+        fields of Op in order: start-up replay makes an Op object only for a listener."""
+        try:
+            if data[:2] != b"\x08\x01" or FORMAT_VERSION != 1:
+                raise _Fallback
+            ops, deps = self._parse(data, 2, True)
+        except (_Fallback, IndexError, UnicodeDecodeError):
+            self.fallbacks += 1
+            return [(op.origin, op.seq, op.hlc, op.deps, op.effects) for op in self.slow.decode_batch(data)]
+        self.slow._last_deps.update(deps)
+        self.fast += 1
+        return ops
+
     def decode_ops(self, data: bytes, start: int) -> list[Op] | None:
         """The ops of `data[start:]`, which must be nothing but `ops` fields (field 2 of an
         OpBatch) in the canonical layout (a pushed batch's tail: replication/fastin.py);
@@ -96,9 +111,10 @@ class FastOpDecoder:
         self.fast += 1
         return ops
 
-    def _parse(self, data: bytes, i: int) -> tuple[list[Op], dict[str, dict[str, int]]]:
+    def _parse(self, data: bytes, i: int, raw: bool = False) -> tuple[list[Any], dict[str, dict[str, int]]]:
+        """(ops, deps context after them); each op an Op, or with `raw` a RawOp tuple."""
         n = len(data)
-        ops: list[Op] = []
+        ops: list[Any] = []
         # Deps context of this record, committed only when the whole record parsed.
         last = dict(self.slow._last_deps)
         origins = self._origins
@@ -132,7 +148,8 @@ class FastOpDecoder:
                 seq, i = _varint(data, i - 1)
             if seq < 1 or data[i] != 0x21 or i + 9 > end:
                 raise _Fallback
-            hlc = int.from_bytes(data[i + 1:i + 9], "little")
+            hlc = (data[i + 1] | data[i + 2] << 8 | data[i + 3] << 16 | data[i + 4] << 24 | data[i + 5] << 32
+                   | data[i + 6] << 40 | data[i + 7] << 48 | data[i + 8] << 56)
             i += 9
             tag = data[i] if i < end else 0
             if tag == 0x30:
@@ -183,7 +200,7 @@ class FastOpDecoder:
                 i = eend
             if i != end or not effects:
                 raise _Fallback
-            ops.append(Op(origin, seq, hlc, deps, effects))
+            ops.append((origin, seq, hlc, deps, effects) if raw else Op(origin, seq, hlc, deps, effects))
         return ops, last
 
 
@@ -263,21 +280,8 @@ def _effect(data: bytes, i: int, end: int) -> tuple[Any, ...]:
 
 def _native_class() -> Any:
     """FastOpDecoder of the compiled copy of this module, if it was built from this source."""
-    try:
-        nat = importlib.import_module("crdtredis.wire._fastdec_native")
-    except ImportError:
-        return None
-    path = getattr(nat, "__file__", None) or ""
-    if path.endswith(".py"):
-        return None  # the generated source without its compiled build
-    try:
-        with open(__file__, "rb") as f:
-            digest = hashlib.sha256(f.read()).hexdigest()
-    except OSError:
-        return None
-    if getattr(nat, "SOURCE_SHA256", None) != digest:
-        return None  # built from another version of this file: run the source as written
-    return getattr(nat, "FastOpDecoder", None)
+    nat = native_module("crdtredis.wire._fastdec_native", __file__)
+    return None if nat is None else getattr(nat, "FastOpDecoder", None)
 
 
 # Only this module looks for the compiled copy (the copy itself runs this code too).

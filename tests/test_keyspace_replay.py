@@ -1,0 +1,107 @@
+"""Keyspace.replay (start-up replay's apply path) does what Keyspace.apply does: the same
+state, vectors and counters, on ops of every common type, with concurrency (type
+conflicts, hidden entries, CREATE), multi-effect ops and expiry, on a replica with peers
+and on a solo one; duplicates and ops after a hole are skipped and counted, and
+listeners see every applied op."""
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from crdtredis.keyspace import Keyspace
+from crdtredis.op import Op
+from tests.support.sim import Cluster
+from tests.support.state import dump_keyspace
+
+KEYS = [b"k1", b"k2", b"k3"]
+
+
+def _command(rng: random.Random) -> list[Any]:
+    k = rng.choice(KEYS)
+    v = str(rng.randrange(100))
+    return rng.choice([
+        ["SET", k, v], ["SET", k, v, "PX", 100000], ["INCR", k], ["INCRBY", k, 5], ["APPEND", k, v],
+        ["LPUSH", k, v, v], ["RPUSH", k, v], ["LPOP", k], ["SADD", k, v, "x"], ["SREM", k, v],
+        ["HSET", k, v, v, "f", v], ["HDEL", k, v], ["ZADD", k, rng.randrange(9), v], ["DEL", k],
+        ["EXPIRE", k, 1000], ["PERSIST", k], ["MSET", k, v, rng.choice(KEYS), v],
+    ])
+
+
+class _Holder:
+    def __init__(self, ks: Keyspace) -> None:
+        self.keyspace = ks
+
+
+def _history(seed: int, replicas: int) -> tuple[str, list[Op]]:
+    """The ops replica 0 applied, in the order it applied them (its own and its peers')."""
+    rng = random.Random(seed)
+    c = Cluster(replicas, seed=seed)
+    r0 = c[0]
+    order: list[Op] = []
+    remote = r0.node.apply_remote
+
+    def record(op: Op) -> Any:
+        if not r0.applied(op):
+            order.append(op)
+        return remote(op)
+
+    r0.node.apply_remote = record  # type: ignore[method-assign]
+    for _ in range(150):
+        i = rng.randrange(replicas)
+        before = len(c[i].emitted)
+        if rng.random() < 0.1:
+            c.run(i, "MULTI")
+            c.run(i, *_command(rng))
+            c.run(i, *_command(rng))
+            c.run(i, "EXEC")
+        else:
+            c.run(i, *_command(rng))
+        if i == 0:
+            order.extend(c[0].emitted[before:])
+        if rng.random() < 0.3:
+            c.deliver_some(rng.randrange(1, 6), dup_prob=0.0)
+    c.deliver_all(dup_prob=0.0)
+    return r0.node.keyspace.origin, order
+
+
+def _raw(op: Op) -> tuple[str, int, int, dict[str, int], list[Any]]:
+    return (op.origin, op.seq, op.hlc, op.deps, op.effects)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("solo", [False, True])
+def test_replay_matches_apply(seed: int, solo: bool) -> None:
+    origin, ops = _history(seed, 1 if solo else 3)
+    assert ops
+    a, b = Keyspace(origin), Keyspace(origin)
+    a.solo = b.solo = solo
+    seen: list[Op] = []
+    i = 0
+    while i < len(ops):
+        run = ops[i:i + 1 + i % 4]  # records of 1 to 4 ops
+        i += len(run)
+        for op in run:
+            assert a.apply(op)
+        assert b.replay([_raw(op) for op in run], [seen.append]) == \
+            (len(run), 0, 0, max(op.hlc + len(op.effects) - 1 for op in run))
+        assert a.deps == b.deps
+    assert seen == ops
+    assert dump_keyspace(_Holder(a)) == dump_keyspace(_Holder(b))
+    assert (a.vv, a.vh, a.ops_applied, a.ops_remote, a.type_conflicts) == \
+        (b.vv, b.vh, b.ops_applied, b.ops_remote, b.type_conflicts)
+
+
+def test_replay_skips_duplicates_and_ops_after_a_hole() -> None:
+    origin, ops = _history(1, 1)
+    own = [op for op in ops if op.origin == origin]
+    assert len(own) >= 4
+    ks = Keyspace("other")
+    seen: list[Op] = []
+    assert ks.replay([_raw(own[0]), _raw(own[1])], [seen.append])[:3] == (2, 0, 0)
+    # own[1] again (a duplicate), then own[3] past the hole where own[2] is missing.
+    assert ks.replay([_raw(own[1]), _raw(own[3])], [seen.append]) == (0, 1, 1, 0)
+    assert seen == own[:2]
+    assert ks.vv[origin] == own[1].seq + len(own[1].effects) - 1
+    assert ks.ops_applied == ks.ops_remote == 2 and ks.deps == {origin: ks.vh[origin]}
