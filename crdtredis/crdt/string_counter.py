@@ -92,11 +92,19 @@ class CounterStr(Entry):
 
     def set(self, value: bytes, ctx: Ctx) -> None:
         self.reg.write((value, ctx.hlc, ctx.origin), ctx)
-        self.touch(ctx)
+        Entry.touch(self, ctx)  # the register exists now
 
     def incr(self, delta: Delta, ctx: Ctx) -> None:
-        self.reg.incr((ctx.hlc, ctx.origin, delta))
-        self.touch(ctx)
+        # Hot for a counter many replicas increment (a healing replica merges a partition's
+        # worth into one key): the register and Entry.touch inline.
+        r = self._reg
+        if r is None:
+            r = self._unlean()
+        h, o = ctx.hlc, ctx.origin
+        r.incr((h, o, delta))
+        if h > self.thlc or (h == self.thlc and o > self.torigin):
+            self.thlc = h
+            self.torigin = o
 
     def remove_observed(self, ctx: Ctx) -> None:
         self.reg.remove_observed(ctx)
@@ -247,9 +255,13 @@ def apply_incr(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
         if db.watched or db.waiters:
             db.touch(key)
         return
-    if e is None and not (db.shadow and key in db.shadow):
-        # A new key: the lean one-increment form, stored as _store_string would.
-        data[key] = CounterStr.of_incr(delta, ctx)
+    if (e is None or type(e) is CounterStr) and not (db.shadow and key in db.shadow):
+        # A new key (the lean one-increment form), or a counter in place: settled as
+        # _store_string would (an increment leaves a CounterStr non-empty).
+        if e is None:
+            data[key] = CounterStr.of_incr(delta, ctx)
+        else:
+            e.incr(delta, ctx)
         if db.expires and key in db.expires:
             ks.refresh_expiry(db, key)
         if db.watched or db.waiters:

@@ -74,8 +74,11 @@ def hlc_limit(node: Node) -> int:
     return ms << LOGICAL_BITS | LOGICAL_MASK
 
 
-def validate(node: Node, ops: list[Op]) -> None:
+def validate(node: Node, ops: list[Op]) -> int:
+    """Raises BadBatch unless every op of the batch may apply, in order; returns the
+    highest stamp of the new ops (0: none), which the HLC observes before they apply."""
     ks = node.keyspace
+    highest = 0
     vv = dict(ks.vv)
     vh = dict(ks.vh)
     ndb = len(ks.dbs)
@@ -122,28 +125,33 @@ def validate(node: Node, ops: list[Op]) -> None:
                 raise BadBatch(f"op {op.origin}:{op.seq}: {why}")
         vv[op.origin] = last
         vh[op.origin] = top
+        if top > highest:
+            highest = top
+    return highest
 
 
 def apply_batch(node: Node, ops: list[Op], raw: bytes | None = None) -> int:
     """Validate then apply; returns how many ops were new. Raises BadBatch (nothing applied).
     `raw`: the ops' bytes as received (fastin.py), logged as they are when every op was new."""
-    validate(node, ops)
+    highest = validate(node, ops)
     done: list[Op] = []
     op: Op | None = None
     try:
         if node.notify is None and ops:
             # One pass: the HLC moves past the batch's highest stamp (validated) once,
-            # before anything applies, as it would op by op (apply functions never read it).
-            node.hlc.observe(max(o.hlc + len(o.effects) - 1 for o in ops))
-            apply = node.keyspace.apply
-            for op in ops:
-                if apply(op):
-                    done.append(op)
+            # before anything applies, as it would op by op (apply functions never read it;
+            # duplicates were observed when they first applied).
+            if highest:
+                node.hlc.observe(highest)
+            done = node.keyspace.apply_many(ops)
         else:
             for op in ops:
                 if node.apply_remote(op, listeners=False):
                     done.append(op)
     except Exception:
+        if op is None:  # apply_many: the first op not applied in full is the one that failed
+            vv = node.keyspace.vv
+            op = next((o for o in ops if o.seq + len(o.effects) - 1 > vv.get(o.origin, 0)), None)
         log.critical("BUG: applying op %s:%s of a validated batch failed; exiting before anything of the "
                      "batch is logged (a restart replays the log, which holds none of it)",
                      op.origin if op else "?", op.seq if op else "?", exc_info=True)
