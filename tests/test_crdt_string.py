@@ -236,3 +236,25 @@ def test_lean_counter_answers_as_the_full_form_after_any_next_op() -> None:
                     c.remove_observed(ctx)
             assert read(lean) == read(full), (d, kind)
             assert entry_state(entry_from_state(*entry_state(lean))) == entry_state(full)
+
+
+def test_counter_all_stable_answers_as_every_stamp_checked() -> None:
+    """CounterReg.all_stable (the GC fold's check, latest increments first, no list built)
+    gives what checking every stamp but 0 of `stamps()` gives, sorted or not."""
+    import random as _random
+
+    from crdtredis.crdt.counter_reg import CounterReg
+
+    rnd = _random.Random(5)
+    for _ in range(300):
+        vals = [(b"1", rnd.choice([0, 3, 8]), rnd.choice("ab")) for _ in range(rnd.randint(0, 2))]
+        reg = CounterReg(vals, [])
+        for _ in range(rnd.randint(0, 6)):
+            reg.incr((rnd.randint(1, 12), rnd.choice("ab"), 1))
+        cut = {"a": rnd.randint(0, 12), "b": rnd.randint(0, 12)}
+
+        def stable(h: int, o: str) -> bool:
+            return cut[o] >= h
+
+        want = all(stable(h, o) for h, o in reg.stamps() if h)
+        assert reg.all_stable(stable) == want

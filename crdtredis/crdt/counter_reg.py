@@ -197,6 +197,18 @@ class CounterReg:
     def empty(self) -> bool:
         return not self.vals and not self._contrib
 
+    def all_stable(self, stable: Any) -> bool:
+        """Every stamp but 0 (a stable base) is stable: `stamps()` checked without building
+        the list, the latest increments first (the likeliest not to be stable yet), so a
+        counter taking a stream of increments answers at its first look."""
+        for c in reversed(self._contrib):
+            if c[0] and not stable(c[0], c[1]):
+                return False
+        for v in self.vals:
+            if v[1] and not stable(v[1], v[2]):
+                return False
+        return True
+
     def stamps(self) -> list[tuple[int, str]]:
         return [_stamp(x) for x in self.vals] + [_cstamp(c) for c in self._contrib]
 

@@ -21,7 +21,7 @@ from ..op import Ctx, Effect
 from . import codes
 from .counter_reg import CounterReg, Val
 from .numbers import Delta, incr_value
-from .schema import BYTES, DELTA, INT64, fixed, one_of, optional
+from .schema import BYTES, DELTA, INT64, INT64_MAX, INT64_MIN, fixed, one_of, optional
 
 
 class CounterStr(Entry):
@@ -144,11 +144,8 @@ class CounterStr(Entry):
         if r is None:
             h = self.thlc
             return self.stable_tuple() if not h or stable(h, self.torigin) else None
-        if r.empty():
+        if r.empty() or not r.all_stable(stable):
             return None
-        for h, o in r.stamps():
-            if h and not stable(h, o):
-                return None
         return self.stable_tuple()
 
     def stable_tuple(self) -> tuple[Any, ...]:
@@ -301,4 +298,9 @@ def _plain_set(eff: Effect) -> bool:
 register_effect(codes.SET, apply_set, STRING,
                 check=fixed(BYTES, one_of(codes.TTL_CLEAR, codes.TTL_KEEP, codes.TTL_SET), optional(INT64),
                             fast=_plain_set))
-register_effect(codes.INCR, apply_incr, STRING, check=fixed(DELTA))
+def _int_incr(eff: Effect) -> bool:
+    # The hot shape: (INCR, db, key, an int64 delta), checked in one go.
+    return len(eff) == 4 and type(eff[3]) is int and INT64_MIN <= eff[3] <= INT64_MAX
+
+
+register_effect(codes.INCR, apply_incr, STRING, check=fixed(DELTA, fast=_int_incr))
