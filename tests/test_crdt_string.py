@@ -258,3 +258,24 @@ def test_counter_all_stable_answers_as_every_stamp_checked() -> None:
 
         want = all(stable(h, o) for h, o in reg.stamps() if h)
         assert reg.all_stable(stable) == want
+
+
+def test_counter_from_one_increment_matches_a_fresh_fold_at_every_step() -> None:
+    """CounterReg.of_incr starts with the integer sum (no parse of the value per in-order
+    increment after it): at every step, in order or not, with sums that leave int64 and
+    float increments, the value equals a fresh fold's."""
+    import random as _random
+
+    from crdtredis.crdt.counter_reg import CounterReg
+    from crdtredis.crdt.numbers import LLONG_MAX
+
+    rnd = _random.Random(13)
+    for _ in range(60):
+        pool = [1, -4, LLONG_MAX // 2, -LLONG_MAX, LLONG_MAX, b"0.5", b"junk"]
+        contribs = [(h + 1, rnd.choice("ab"), rnd.choice(pool)) for h in range(12)]
+        order = contribs if rnd.random() < 0.5 else rnd.sample(contribs, len(contribs))
+        reg = CounterReg.of_incr(order[0])
+        assert reg.value == CounterReg([], [order[0]]).value
+        for i, c in enumerate(order[1:], 2):
+            reg.incr(c)
+            assert reg.value == CounterReg([], sorted(order[:i])).value, order[:i]
