@@ -355,6 +355,7 @@ class Keyspace:
         done: list[Op] = []
         remote = 0
         ours = self.origin
+        ctx = Ctx(ours, 0, 0, {})
         for op in ops:
             origin = op.origin
             have = vv.get(origin, 0)
@@ -363,7 +364,11 @@ class Keyspace:
             seq = op.seq
             if seq + n - 1 <= have:
                 continue
-            ctx = Ctx(origin, seq, op.hlc, op.deps)
+            # One Ctx for the batch, as apply_local keeps one: apply functions never keep it.
+            ctx.origin = origin
+            ctx.seq = seq
+            ctx.hlc = op.hlc
+            ctx.deps = op.deps
             if n == 1:
                 eff = effects[0]
                 dispatch(dbs[eff[1]], eff, ctx)
