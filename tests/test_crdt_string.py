@@ -253,7 +253,7 @@ def test_counter_all_stable_answers_as_every_stamp_checked() -> None:
             reg.incr((rnd.randint(1, 12), rnd.choice("ab"), 1))
         cut = {"a": rnd.randint(0, 12), "b": rnd.randint(0, 12)}
 
-        def stable(h: int, o: str) -> bool:
+        def stable(h: int, o: str, cut: dict[str, int] = cut) -> bool:
             return cut[o] >= h
 
         want = all(stable(h, o) for h, o in reg.stamps() if h)
