@@ -12,7 +12,8 @@
    to visible at B, polled every 0.5 ms), beside a redis-server master and replica.
 3. **Partition and heal**: 2 nodes behind TCP proxies, cut for `--partition-s` seconds
    while `--partition-writes` SET + INCR pairs land on each side; the time from heal to
-   equal version vectors, and the catch-up rate per link. `--plot` draws each side's
+   equal version vectors, the catch-up rate per link, and the CPU the busier node spent
+   from heal to convergence (what a shared machine does not distort). `--plot` draws each side's
    backlog (ops it lacks of the other) over time for the first run.
 """
 from __future__ import annotations
@@ -268,8 +269,10 @@ def lag_bench(wd: str, runs: int, seconds: float, rate: int) -> None:
 
 # ---- 3. partition and heal -------------------------------------------------------------------
 def partition_run(wd: str, writes: int, seconds: float, trace: list[tuple[float, int, int]] | None
-                  ) -> tuple[float, int]:
-    """(seconds from heal to convergence, ops each side lacked at the heal)."""
+                  ) -> tuple[float, int, float]:
+    """(seconds from heal to convergence, ops each side lacked at the heal, CPU seconds the
+    busier node spent from the heal to convergence: on a shared machine the wall time
+    mostly measures the other load, this does not)."""
     nodes, prox = cluster(wd, 2, proxies=True, tag=f"part{time.time_ns()}")
     a, b = redis.Redis(port=nodes[0].port), redis.Redis(port=nodes[1].port)
     stop = threading.Event()
@@ -300,6 +303,7 @@ def partition_run(wd: str, writes: int, seconds: float, trace: list[tuple[float,
         time.sleep(max(0.0, seconds - (time.time() - t0)))  # hold the partition for its full length
         va, vb = vv(a), vv(b)
         lacked = max(behind(va, vb), behind(vb, va))
+        cpu0 = [thread_cpu_ns(x.proc.pid) for x in nodes]
         t_heal = time.time()
         if trace is not None:
             trace.append((t_heal - t_start, -1, -1))  # the heal marker
@@ -311,11 +315,12 @@ def partition_run(wd: str, writes: int, seconds: float, trace: list[tuple[float,
                 raise RuntimeError("no convergence after 300 s")
             time.sleep(0.01)
         took = time.time() - t_heal
+        cpu = max(thread_cpu_ns(x.proc.pid) - c for x, c in zip(nodes, cpu0, strict=True)) / 1e9
         time.sleep(1.0)
         stop.set()
         sampler.join()
         assert a.get("shared") == b.get("shared") == str(2 * writes).encode()
-        return took, lacked
+        return took, lacked, cpu
     finally:
         stop.set()
         for n in nodes:
@@ -350,16 +355,20 @@ def plot(trace: list[tuple[float, int, int]], path: str, seconds: float) -> None
 def partition_bench(wd: str, runs: int, writes: int, seconds: float, plot_path: str | None) -> None:
     took: list[float] = []
     rates: list[float] = []
+    cpus: list[float] = []
     for r in range(runs):
         trace: list[tuple[float, int, int]] | None = [] if (plot_path and r == 0) else None
-        t, lacked = partition_run(wd, writes, seconds, trace)
+        t, lacked, cpu = partition_run(wd, writes, seconds, trace)
         took.append(t)
+        cpus.append(cpu)
         rates.append(lacked / t)
         if trace is not None and plot_path:
             plot(trace, plot_path, seconds)
     print(f"\npartition of {seconds:.0f} s with {writes:,} SET + INCR pairs per side ({2 * writes:,} ops), "
           f"medians of {runs} runs\n")
     print(f"| converge after the heal | {median(took):.2f} s | catch-up {median(rates):,.0f} ops/s per link |")
+    print(f"| CPU of the busier node, heal to convergence | {median(cpus):.2f} s | "
+          f"{lacked / median(cpus):,.0f} ops per CPU-second |")
 
 
 def main() -> None:

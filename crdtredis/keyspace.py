@@ -343,74 +343,6 @@ class Keyspace:
             self.deps = deps
         return True
 
-    def replay(self, ops: list[tuple[str, int, int, dict[str, int], list[Effect]]],
-               listeners: list[Callable[[Op], Any]]) -> tuple[int, int, int, int]:
-        """Start-up replay of one op-log record's ops `(origin, seq, hlc, deps, effects)`,
-        in order: for each, what `apply` does (the same effects, vectors and counters),
-        then each listener is called with it as an Op. Returns (applied, duplicates
-        skipped, ops skipped after a hole in their origin's seqs, highest hlc applied).
-        The hot loop of a start-up, so `apply` is inline: one context object reused from
-        op to op (no apply function keeps it; `apply_local` reuses its own the same way)
-        and the common dispatch inline (a typed effect without CREATE on a key holding
-        nothing of another type)."""
-        applied = skipped = gaps = top = 0
-        ctx = self._rctx
-        vv = self.vv
-        vh = self.vh
-        me = self.origin
-        dbs = self.dbs
-        table = _APPLY
-        etypes = _ETYPE
-        for origin, seq, hlc, deps, effects in ops:
-            n = len(effects)
-            have = vv.get(origin, 0)
-            if seq + n - 1 <= have:
-                skipped += 1
-                continue
-            if seq != have + 1:
-                # A hole (deleted segment): applying past it would break causality. Peers
-                # resend the missing ops; this origin's later ops here are dropped.
-                gaps += 1
-                continue
-            ctx.origin = origin
-            ctx.seq = seq
-            ctx.hlc = hlc
-            ctx.deps = deps
-            if n == 1:
-                eff = effects[0]
-                db = dbs[eff[1]]
-                fn = table.get(eff[0])
-                if fn is not None and not db.shadow:
-                    etype = etypes[eff[0]]
-                    e = db.data.get(eff[2])
-                    if e is None or etype is None or (etype == STRING if type(e) is tuple else e.TYPE == etype):
-                        fn(self, db, eff, ctx)
-                    else:
-                        self._dispatch(db, eff, ctx)
-                else:
-                    self._dispatch(db, eff, ctx)
-            else:
-                for eff in effects:
-                    self._dispatch(dbs[eff[1]], eff, ctx)
-                    ctx.seq += 1
-                    ctx.hlc += 1
-            vv[origin] = seq + n - 1
-            h = vh[origin] = hlc + n - 1
-            if h > top:
-                top = h
-            self.ops_applied += 1
-            if origin != me:
-                self.ops_remote += 1
-                d = dict(vh)
-                d.pop(me, None)
-                self.deps = d
-            applied += 1
-            if listeners:
-                op = Op(origin, seq, hlc, deps, effects)
-                for listener in listeners:
-                    listener(op)
-        return applied, skipped, gaps, top
-
     def _dispatch(self, db: Db, eff: Effect, ctx: Ctx) -> None:
         code = eff[0]
         fn = _APPLY.get(code)
@@ -607,9 +539,22 @@ class Keyspace:
                 keys += db.shadow.keys() - db.data.keys()
             if db.expires:
                 keys += db.expires.keys() - db.data.keys() - db.shadow.keys()
+            data = db.data
+            coarse = self.coarse
             for i in range(0, len(keys), chunk):
                 n = 0
+                # No TTLs, no hidden types (per chunk: other code runs between chunks): a
+                # plain string is _gc_key's tuple case alone, inlined (most keys, usually).
+                plain = not db.shadow and not db.expires
                 for key in keys[i:i + chunk]:
+                    if plain:
+                        e = data.get(key)
+                        if type(e) is tuple:
+                            if stable(e[1], e[2]):
+                                c = coarse(e[1])
+                                if c is not e[1]:
+                                    data[key] = (e[0], c, e[2])  # stable: the coarse stamp
+                            continue
                     n += self._gc_key(db, key, stable)
                 yield n
 

@@ -194,3 +194,88 @@ def test_counter_late_increments_in_any_order_match_a_fresh_fold_at_every_step()
     reg.write((b"100", 6, "a"), Ctx("a", 1, 6, {"a": 5, "b": 2}))
     assert reg.contrib == [(7, "a", 8), (9, "b", 2)]
     assert reg.value == b"110"
+
+
+def test_lean_counter_answers_as_the_full_form_after_any_next_op() -> None:
+    """CounterStr.of_incr keeps one increment without a register (the lean form). Read
+    before and after each kind of next op (an increment before or after it, from either
+    origin; a write or remove that did or did not observe it; the GC fold), it must answer
+    exactly as the full form built by CounterStr() then incr()."""
+    from crdtredis.crdt.numbers import LLONG_MAX
+    from crdtredis.crdt.string_counter import CounterStr
+    from crdtredis.op import Ctx
+
+    first = Ctx("a", 1, 10, {})
+    saw = {"a": 10}
+    nexts: list[tuple[str, Any]] = [
+        ("none", None),
+        ("incr", Ctx("a", 2, 15, {})), ("incr", Ctx("b", 1, 5, {})), ("incr", Ctx("b", 1, 20, saw)),
+        ("set", Ctx("b", 1, 12, saw)), ("set", Ctx("b", 1, 8, {})), ("set", Ctx("a", 2, 11, {})),
+        ("remove", Ctx("b", 1, 30, saw)), ("remove", Ctx("b", 1, 9, {})),
+    ]
+
+    def read(c: CounterStr) -> Any:
+        return (c.value, c.is_empty(), c.winner_stamp(), c.state(), c.thlc, c.torigin,
+                c.fold_if_stable(lambda h, o: True), c.fold_if_stable(lambda h, o: h < 10),
+                c.fold_if_stable(lambda h, o: False))
+
+    deltas: list[Any] = [1, -7, 0, LLONG_MAX, -LLONG_MAX - 1, b"1.5", b"-0.25", b"inf", b"nan", b"junk"]
+    for d in deltas:
+        for kind, ctx in nexts:
+            lean = CounterStr.of_incr(d, first)
+            full = CounterStr()
+            full.incr(d, first)
+            assert lean._reg is None
+            assert read(lean) == read(full), (d, kind)
+            for c in (lean, full):
+                if kind == "incr":
+                    c.incr(LLONG_MAX if d == LLONG_MAX else 2, ctx)
+                elif kind == "set":
+                    c.set(b"41", ctx)
+                elif kind == "remove":
+                    c.remove_observed(ctx)
+            assert read(lean) == read(full), (d, kind)
+            assert entry_state(entry_from_state(*entry_state(lean))) == entry_state(full)
+
+
+def test_counter_all_stable_answers_as_every_stamp_checked() -> None:
+    """CounterReg.all_stable (the GC fold's check, latest increments first, no list built)
+    gives what checking every stamp but 0 of `stamps()` gives, sorted or not."""
+    import random as _random
+
+    from crdtredis.crdt.counter_reg import CounterReg
+
+    rnd = _random.Random(5)
+    for _ in range(300):
+        vals = [(b"1", rnd.choice([0, 3, 8]), rnd.choice("ab")) for _ in range(rnd.randint(0, 2))]
+        reg = CounterReg(vals, [])
+        for _ in range(rnd.randint(0, 6)):
+            reg.incr((rnd.randint(1, 12), rnd.choice("ab"), 1))
+        cut = {"a": rnd.randint(0, 12), "b": rnd.randint(0, 12)}
+
+        def stable(h: int, o: str, cut: dict[str, int] = cut) -> bool:
+            return cut[o] >= h
+
+        want = all(stable(h, o) for h, o in reg.stamps() if h)
+        assert reg.all_stable(stable) == want
+
+
+def test_counter_from_one_increment_matches_a_fresh_fold_at_every_step() -> None:
+    """CounterReg.of_incr starts with the integer sum (no parse of the value per in-order
+    increment after it): at every step, in order or not, with sums that leave int64 and
+    float increments, the value equals a fresh fold's."""
+    import random as _random
+
+    from crdtredis.crdt.counter_reg import CounterReg
+    from crdtredis.crdt.numbers import LLONG_MAX
+
+    rnd = _random.Random(13)
+    for _ in range(60):
+        pool = [1, -4, LLONG_MAX // 2, -LLONG_MAX, LLONG_MAX, b"0.5", b"junk"]
+        contribs = [(h + 1, rnd.choice("ab"), rnd.choice(pool)) for h in range(12)]
+        order = contribs if rnd.random() < 0.5 else rnd.sample(contribs, len(contribs))
+        reg = CounterReg.of_incr(order[0])
+        assert reg.value == CounterReg([], [order[0]]).value
+        for i, c in enumerate(order[1:], 2):
+            reg.incr(c)
+            assert reg.value == CounterReg([], sorted(order[:i])).value, order[:i]

@@ -1,4 +1,4 @@
-"""Keyspace.replay (start-up replay's apply path) does what Keyspace.apply does: the same
+"""keyspace_batch.replay (start-up replay's apply path) does what Keyspace.apply does: the same
 state, vectors and counters, on ops of every common type, with concurrency (type
 conflicts, hidden entries, CREATE), multi-effect ops and expiry, on a replica with peers
 and on a solo one; duplicates and ops after a hole are skipped and counted, and
@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from crdtredis.keyspace import Keyspace
+from crdtredis.keyspace_batch import replay
 from crdtredis.op import Op
 from tests.support.sim import Cluster
 from tests.support.state import dump_keyspace
@@ -84,7 +85,7 @@ def test_replay_matches_apply(seed: int, solo: bool) -> None:
         i += len(run)
         for op in run:
             assert a.apply(op)
-        assert b.replay([_raw(op) for op in run], [seen.append]) == \
+        assert replay(b, [_raw(op) for op in run], [seen.append]) == \
             (len(run), 0, 0, max(op.hlc + len(op.effects) - 1 for op in run))
         assert a.deps == b.deps
     assert seen == ops
@@ -99,9 +100,9 @@ def test_replay_skips_duplicates_and_ops_after_a_hole() -> None:
     assert len(own) >= 4
     ks = Keyspace("other")
     seen: list[Op] = []
-    assert ks.replay([_raw(own[0]), _raw(own[1])], [seen.append])[:3] == (2, 0, 0)
+    assert replay(ks, [_raw(own[0]), _raw(own[1])], [seen.append])[:3] == (2, 0, 0)
     # own[1] again (a duplicate), then own[3] past the hole where own[2] is missing.
-    assert ks.replay([_raw(own[1]), _raw(own[3])], [seen.append]) == (0, 1, 1, 0)
+    assert replay(ks, [_raw(own[1]), _raw(own[3])], [seen.append]) == (0, 1, 1, 0)
     assert seen == own[:2]
     assert ks.vv[origin] == own[1].seq + len(own[1].effects) - 1
     assert ks.ops_applied == ks.ops_remote == 2 and ks.deps == {origin: ks.vh[origin]}

@@ -333,3 +333,23 @@ def test_a_clock_at_the_end_of_its_range_refuses_writes_rather_than_losing_them(
     assert getattr(reply, "message", "") == errors.CLOCK_EXHAUSTED
     assert len(r.emitted) == n and r.run("GET", "other") is None
     assert r.run("GET", "k") == b"v"  # reads are served
+
+
+def test_backlog_notes_a_one_origin_record_as_op_by_op() -> None:
+    """A record whose ops share one origin is noted by its ends (Backlog._note): the
+    chunks' spans and the per-origin index are what noting each op gives."""
+    from crdtredis.replication.backlog import Chunk
+
+    recs = [[op("a", 1), op("a", 2, n=2), op("a", 4), op("a", 5)], [op("b", 1)],
+            [op("a", 6), op("b", 2), op("a", 7)], [op("a", 8), op("a", 9, n=3), op("a", 12)]]
+    fast, slow = Backlog(1 << 30), Backlog(1 << 30)
+    for pos, rec in enumerate(recs):
+        cf, cs = Chunk(None, b""), Chunk(None, b"")
+        fast._note(cf, pos, rec, 10)
+        for o in rec:
+            slow._note(cs, pos, (o,), 0)
+        assert (cf.span, cf.n) == (cs.span, cs.n)
+    assert fast.index.keys() == slow.index.keys()
+    for o, idx in fast.index.items():
+        other = slow.index[o]
+        assert (idx.firsts, idx.lasts, idx.poss) == (other.firsts, other.lasts, other.poss)

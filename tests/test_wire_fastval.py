@@ -5,6 +5,7 @@ written and, when setup.py compiled it (mypyc), the compiled copy that snapshot 
 uses."""
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -48,6 +49,8 @@ def same(a: Any, b: Any) -> bool:
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict):
         return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, float) and math.isnan(a):
+        return math.isnan(b)  # a damaged double may decode as NaN, which equals nothing
     return bool(a == b)
 
 

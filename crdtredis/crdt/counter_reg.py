@@ -69,8 +69,14 @@ class CounterReg:
         r.vals = []
         r._contrib = [c]
         r._unsorted = False
+        d = c[2]
+        if type(d) is int and abs(d) <= LLONG_MAX:
+            # What recompute() would find: the integer sum of one increment.
+            r._fold = (d, abs(d))
+            r.value = str(d).encode()
+            return r
         r._fold = None
-        nv = incr_value(None, c[2])
+        nv = incr_value(None, d)
         r.value = b"" if nv is None else nv
         return r
 
@@ -163,9 +169,15 @@ class CounterReg:
                 insort(self.contrib, c, key=_cstamp)
                 self.recompute()
             return self
+        contrib.append(c)
+        if fold is not None and type(d) is int and fold[1] + abs(d) <= LLONG_MAX:
+            # The value is the sum's text: add, without parsing it back (incr_value).
+            t = fold[0] + d
+            self._fold = (t, fold[1] + abs(d))
+            self.value = str(t).encode()
+            return self
         # Without a write, b"" means no increment applied yet (not an empty string value).
         prev = self.value if self.vals else (self.value or None)
-        contrib.append(c)
         nv = incr_value(prev, d)
         if nv is not None:
             self.value = nv
@@ -196,6 +208,18 @@ class CounterReg:
 
     def empty(self) -> bool:
         return not self.vals and not self._contrib
+
+    def all_stable(self, stable: Any) -> bool:
+        """Every stamp but 0 (a stable base) is stable: `stamps()` checked without building
+        the list, the latest increments first (the likeliest not to be stable yet), so a
+        counter taking a stream of increments answers at its first look."""
+        for c in reversed(self._contrib):
+            if c[0] and not stable(c[0], c[1]):
+                return False
+        for v in self.vals:
+            if v[1] and not stable(v[1], v[2]):
+                return False
+        return True
 
     def stamps(self) -> list[tuple[int, str]]:
         return [_stamp(x) for x in self.vals] + [_cstamp(c) for c in self._contrib]

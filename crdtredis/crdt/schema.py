@@ -186,12 +186,22 @@ def check_effect(eff: Effect, max_bulk: int) -> str | None:
     return chk(eff, max_bulk)
 
 
+def check_for(code: int) -> Check:
+    """What check_effect runs for effects of `code` (an int), for callers that look it up
+    once per code (replication/inbox.py validates a whole batch)."""
+    chk = _CHECKS.get(code & ~_CREATE)
+    if chk is None:
+        why = f"effect code {code & ~_CREATE} has no shape check: refused from peers"
+        return lambda _eff, _max_bulk: why
+    return chk
+
+
 def effect_checks() -> dict[int, Check]:
     return dict(_CHECKS)
 
 
 __all__ = [
     "BYTES", "Check", "DELTA", "FLAG", "HLC", "INT64", "Kind", "NONNEG", "SCORE", "STR", "Shape", "UINT32",
-    "check_effect", "effect_checks", "either", "fixed", "has_check", "ints", "one_of", "optional",
+    "check_effect", "check_for", "effect_checks", "either", "fixed", "has_check", "ints", "one_of", "optional",
     "register_check", "repeated",
 ]

@@ -20,41 +20,71 @@ from ..keyspace import SET_KIND, STRING, Db, Entry, Keyspace, register_effect
 from ..op import Ctx, Effect
 from . import codes
 from .counter_reg import CounterReg, Val
-from .numbers import incr_value
-from .schema import BYTES, DELTA, INT64, fixed, one_of, optional
+from .numbers import Delta, incr_value
+from .schema import BYTES, DELTA, INT64, INT64_MAX, INT64_MIN, fixed, one_of, optional
 
 
 class CounterStr(Entry):
     """A string whose register or counter state does not fit a plain tuple: concurrent
     writes kept until something observes the loser, or increments kept apart from the
-    writes so that a concurrent SET removes only those it observed."""
+    writes so that a concurrent SET removes only those it observed.
 
-    __slots__ = ("reg",)
+    Lean form (`of_incr`): one increment and nothing else, the first INCR of a key on a
+    replica with peers. Its stamp is the entry's type stamp (`thlc`, `torigin`), its delta
+    `_d`, and there is no register (`_reg` None) until a second op needs one (`reg`). The
+    object is then the only one the INCR allocates, as a solo node's tuple is: the full
+    form was five (the entry, its CounterReg, two lists, the contribution), every one
+    tracked by the cyclic collector until the GC pass folded it (bench_replication cpu).
+    The lean form is the same state: every answer equals the full form's."""
+
+    __slots__ = ("_reg", "_d")
     TYPE = STRING
     STATE_TAG = b"counter"
 
     def __init__(self) -> None:
         super().__init__()
-        self.reg = CounterReg([], [])
+        self._reg: CounterReg | None = CounterReg([], [])
+        self._d: Delta = 0
 
     @classmethod
-    def of_incr(cls, delta: int | bytes, ctx: Ctx) -> CounterStr:
-        """`CounterStr()` then `incr(delta, ctx)` (CounterReg.of_incr)."""
+    def of_incr(cls, delta: Delta, ctx: Ctx) -> CounterStr:
+        """`CounterStr()` then `incr(delta, ctx)`, in the lean form (class docstring)."""
         c = cls.__new__(cls)
-        c.reg = CounterReg.of_incr((ctx.hlc, ctx.origin, delta))
+        c._reg = None
+        c._d = delta
         c.thlc, c.torigin = ctx.hlc, ctx.origin
         return c
+
+    @property
+    def reg(self) -> CounterReg:
+        r = self._reg
+        return self._unlean() if r is None else r
+
+    def _unlean(self) -> CounterReg:
+        """The full form of a lean one: its register, holding the one increment."""
+        r = self._reg = CounterReg.of_incr((self.thlc, self.torigin, self._d))
+        self._d = 0
+        return r
+
+    def touch(self, ctx: Ctx) -> None:
+        if self._reg is None:
+            self._unlean()  # the lean increment's stamp is the one touch may change
+        super().touch(ctx)
 
     @classmethod
     def from_tuple(cls, t: tuple[Any, ...]) -> CounterStr:
         c = cls()
-        c.reg = CounterReg([(t[0], t[1], t[2])], [])
+        c._reg = CounterReg([(t[0], t[1], t[2])], [])
         c.thlc, c.torigin = t[1], t[2]
         return c
 
     @property
     def value(self) -> bytes:
-        return self.reg.value
+        r = self._reg
+        if r is None:
+            v = incr_value(None, self._d)  # as CounterReg.of_incr folds it
+            return b"" if v is None else v
+        return r.value
 
     @property
     def regs(self) -> list[Val]:
@@ -62,24 +92,36 @@ class CounterStr(Entry):
 
     def set(self, value: bytes, ctx: Ctx) -> None:
         self.reg.write((value, ctx.hlc, ctx.origin), ctx)
-        self.touch(ctx)
+        Entry.touch(self, ctx)  # the register exists now
 
-    def incr(self, delta: int | bytes, ctx: Ctx) -> None:
-        self.reg.incr((ctx.hlc, ctx.origin, delta))
-        self.touch(ctx)
+    def incr(self, delta: Delta, ctx: Ctx) -> None:
+        # Hot for a counter many replicas increment (a healing replica merges a partition's
+        # worth into one key): the register and Entry.touch inline.
+        r = self._reg
+        if r is None:
+            r = self._unlean()
+        h, o = ctx.hlc, ctx.origin
+        r.incr((h, o, delta))
+        if h > self.thlc or (h == self.thlc and o > self.torigin):
+            self.thlc = h
+            self.torigin = o
 
     def remove_observed(self, ctx: Ctx) -> None:
         self.reg.remove_observed(ctx)
 
     def is_empty(self) -> bool:
-        return self.reg.empty()
+        return self._reg is not None and self._reg.empty()
 
     def winner_stamp(self) -> tuple[int, str] | None:
-        w = self.reg.winner()
+        if self._reg is None:
+            return None  # no register write
+        w = self._reg.winner()
         return None if w is None else (w[1], w[2])
 
     def state(self) -> Any:
-        r = self.reg
+        if self._reg is None:
+            return ([], self.thlc, self.torigin, [(self.thlc, self.torigin, self._d)])
+        r = self._reg
         return (sorted(r.vals, key=lambda v: (v[1], v[2])), self.thlc, self.torigin,
                 [(h, o, d) for h, o, d in r.contrib])
 
@@ -90,7 +132,7 @@ class CounterStr(Entry):
         if isinstance(contrib, dict):
             # Format of earlier versions: {origin: [(hlc, delta), ...]}.
             contrib = [(h, o, d) for o, ds in contrib.items() for h, d in ds]
-        c.reg = CounterReg([(v, h, o) for v, h, o in s[0]], sorted((h, o, d) for h, o, d in contrib))
+        c._reg = CounterReg([(v, h, o) for v, h, o in s[0]], sorted((h, o, d) for h, o, d in contrib))
         c.thlc, c.torigin = s[1], s[2]
         return c
 
@@ -98,19 +140,19 @@ class CounterStr(Entry):
         """Once every register write and increment is causally stable, any future write
         observes them all, so the plain register form loses nothing. The tuple keeps the
         winning write's stamp: a TTL written by that SET stays tied to it (ExpiryReg)."""
-        r = self.reg
-        if r.empty():
+        r = self._reg
+        if r is None:
+            h = self.thlc
+            return self.stable_tuple() if not h or stable(h, self.torigin) else None
+        if r.empty() or not r.all_stable(stable):
             return None
-        for h, o in r.stamps():
-            if h and not stable(h, o):
-                return None
         return self.stable_tuple()
 
     def stable_tuple(self) -> tuple[Any, ...]:
-        w = self.reg.winner()
+        w = None if self._reg is None else self._reg.winner()
         if w is None:
-            return (self.reg.value, self.thlc, self.torigin)
-        return (self.reg.value, w[1], w[2])
+            return (self.value, self.thlc, self.torigin)
+        return (self.value, w[1], w[2])
 
 
 def _is_str(e: Any) -> bool:
@@ -210,12 +252,21 @@ def apply_incr(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
         if db.watched or db.waiters:
             db.touch(key)
         return
+    if (e is None or type(e) is CounterStr) and not (db.shadow and key in db.shadow):
+        # A new key (the lean one-increment form), or a counter in place: settled as
+        # _store_string would (an increment leaves a CounterStr non-empty).
+        if e is None:
+            data[key] = CounterStr.of_incr(delta, ctx)
+        else:
+            e.incr(delta, ctx)
+        if db.expires and key in db.expires:
+            ks.refresh_expiry(db, key)
+        if db.watched or db.waiters:
+            db.touch(key)
+        return
     s, visible = _string_slot(db, key)
     c: Any
     if s is None:
-        if e is None:  # a new key: nothing shadowed either (_string_slot)
-            _store_string(ks, db, key, CounterStr.of_incr(delta, ctx), True)
-            return
         c = CounterStr()
     elif type(s) is tuple:
         c = CounterStr.from_tuple(s)
@@ -247,4 +298,9 @@ def _plain_set(eff: Effect) -> bool:
 register_effect(codes.SET, apply_set, STRING,
                 check=fixed(BYTES, one_of(codes.TTL_CLEAR, codes.TTL_KEEP, codes.TTL_SET), optional(INT64),
                             fast=_plain_set))
-register_effect(codes.INCR, apply_incr, STRING, check=fixed(DELTA))
+def _int_incr(eff: Effect) -> bool:
+    # The hot shape: (INCR, db, key, an int64 delta), checked in one go.
+    return len(eff) == 4 and type(eff[3]) is int and INT64_MIN <= eff[3] <= INT64_MAX
+
+
+register_effect(codes.INCR, apply_incr, STRING, check=fixed(DELTA, fast=_int_incr))

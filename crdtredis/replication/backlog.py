@@ -23,10 +23,13 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping
+from operator import attrgetter
 
 from ..op import Op
 from ..wire import ops_pb2 as pb
 from ..wire.codec import OpDecoder, OpEncoder, encode_op, split_records
+
+_origin = attrgetter("origin")
 
 # Rough per-op overhead of the Op object and its effect tuples, for the byte bound.
 _OP_OVERHEAD = 200
@@ -151,7 +154,11 @@ class Backlog:
     def _note(self, c: Chunk, pos: int, ops: list[Op] | tuple[Op, ...], size: int) -> None:
         span = c.span
         index = self.index
-        for op in ops:
+        n = len(ops)
+        # Ops of one origin (a local record, most received batches) note as their first and
+        # last would: only the span's ends and the index's last entry are kept per origin.
+        run = (ops[0], ops[-1]) if n > 2 and len(set(map(_origin, ops))) == 1 else ops
+        for op in run:
             effects = op.effects
             origin = op.origin
             last = op.seq + len(effects) - 1
@@ -167,7 +174,7 @@ class Backlog:
                 idx.firsts.append(op.seq)
                 idx.poss.append(pos)
         c.size += size
-        c.n += len(ops)
+        c.n += n
         self.bytes += size
         self.n_ops += len(ops)
 

@@ -34,8 +34,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..clock import LOGICAL_BITS, LOGICAL_MASK
-from ..crdt.schema import check_effect
+from ..crdt.schema import check_for
 from ..keyspace import effect_known
+from ..keyspace_batch import apply_many
 from ..op import Op
 from ..wire.codec import OpDecoder
 
@@ -74,76 +75,93 @@ def hlc_limit(node: Node) -> int:
     return ms << LOGICAL_BITS | LOGICAL_MASK
 
 
-def validate(node: Node, ops: list[Op]) -> None:
+def validate(node: Node, ops: list[Op]) -> int:
+    """Raises BadBatch unless every op of the batch may apply, in order; returns the
+    highest stamp of the new ops (0: none), which the HLC observes before they apply."""
     ks = node.keyspace
+    highest = 0
     vv = dict(ks.vv)
     vh = dict(ks.vh)
     ndb = len(ks.dbs)
     max_bulk = node.proto_max_bulk_len
     limit = hlc_limit(node)
     ours = node.origin
+    vv_get = vv.get
+    # code -> its shape check, for the codes this batch already showed to be known (a
+    # healing replica validates a partition's worth of ops: two calls per effect less).
+    known: dict[Any, Any] = {}
     for op in ops:
-        n = len(op.effects)
-        if not op.origin or op.seq < 1 or n == 0:
-            raise BadBatch(f"op without origin, seq or effects ({op.origin!r}:{op.seq})")
-        last = op.seq + n - 1
-        have = vv.get(op.origin, 0)
+        origin = op.origin
+        seq = op.seq
+        effects = op.effects
+        n = len(effects)
+        if not origin or seq < 1 or n == 0:
+            raise BadBatch(f"op without origin, seq or effects ({origin!r}:{seq})")
+        last = seq + n - 1
+        have = vv_get(origin, 0)
         if last <= have:
             continue  # a duplicate: harmless, skipped on apply
-        if op.origin == ours:
-            raise BadBatch(f"op {op.origin}:{op.seq} claims to be ours but we never issued it")
-        if not have and ORIGIN_RE.fullmatch(op.origin) is None:  # (a known origin was checked)
-            raise BadBatch(f"op origin {op.origin[:80]!r} is not <replica id>.<incarnation>")
-        if op.seq != have + 1:
-            raise BadBatch(
-                f"op {op.origin}:{op.seq} is not deliverable: we hold {op.origin} up to seq {have}"
-            )
+        if origin == ours:
+            raise BadBatch(f"op {origin}:{seq} claims to be ours but we never issued it")
+        if not have and ORIGIN_RE.fullmatch(origin) is None:  # (a known origin was checked)
+            raise BadBatch(f"op origin {origin[:80]!r} is not <replica id>.<incarnation>")
+        if seq != have + 1:
+            raise BadBatch(f"op {origin}:{seq} is not deliverable: we hold {origin} up to seq {have}")
         top = op.hlc + n - 1
         if top > limit:
             ahead = ((top >> LOGICAL_BITS) - node.clock()) / 1000
             raise BadBatch(
-                f"op {op.origin}:{op.seq} is stamped {ahead:.0f}s ahead of this node's clock "
+                f"op {origin}:{seq} is stamped {ahead:.0f}s ahead of this node's clock "
                 f"(max_clock_skew_ms={getattr(node.config, 'max_clock_skew_ms', 300_000)}): "
                 "check the replicas' clocks (NTP)"
             )
-        for o, h in op.deps.items():
-            if vh.get(o, 0) < h:
-                raise BadBatch(f"op {op.origin}:{op.seq} depends on {o} at hlc {h}, which we lack")
-        for eff in op.effects:
-            if len(eff) < 3 or not effect_known(eff[0]):
-                raise BadBatch(f"op {op.origin}:{op.seq} has an unknown effect {eff[:1]!r}")
+        if op.deps:
+            for o, h in op.deps.items():
+                if vh.get(o, 0) < h:
+                    raise BadBatch(f"op {origin}:{seq} depends on {o} at hlc {h}, which we lack")
+        for eff in effects:
+            chk = known.get(eff[0]) if len(eff) >= 3 and type(eff[0]) is int else None
+            if chk is None:
+                if len(eff) < 3 or not effect_known(eff[0]):
+                    raise BadBatch(f"op {origin}:{seq} has an unknown effect {eff[:1]!r}")
+                chk = known[eff[0]] = check_for(eff[0])
             db = eff[1]
             if type(db) is not int or not 0 <= db < ndb:
-                raise BadBatch(f"op {op.origin}:{op.seq} names database {db!r} of {ndb}")
+                raise BadBatch(f"op {origin}:{seq} names database {db!r} of {ndb}")
             if type(eff[2]) is not bytes:
-                raise BadBatch(f"op {op.origin}:{op.seq} has a non-bytes key")
-            why = check_effect(eff, max_bulk)
+                raise BadBatch(f"op {origin}:{seq} has a non-bytes key")
+            why = chk(eff, max_bulk)
             if why is not None:
-                raise BadBatch(f"op {op.origin}:{op.seq}: {why}")
+                raise BadBatch(f"op {origin}:{seq}: {why}")
         vv[op.origin] = last
         vh[op.origin] = top
+        if top > highest:
+            highest = top
+    return highest
 
 
 def apply_batch(node: Node, ops: list[Op], raw: bytes | None = None) -> int:
     """Validate then apply; returns how many ops were new. Raises BadBatch (nothing applied).
     `raw`: the ops' bytes as received (fastin.py), logged as they are when every op was new."""
-    validate(node, ops)
+    highest = validate(node, ops)
     done: list[Op] = []
     op: Op | None = None
     try:
         if node.notify is None and ops:
             # One pass: the HLC moves past the batch's highest stamp (validated) once,
-            # before anything applies, as it would op by op (apply functions never read it).
-            node.hlc.observe(max(o.hlc + len(o.effects) - 1 for o in ops))
-            apply = node.keyspace.apply
-            for op in ops:
-                if apply(op):
-                    done.append(op)
+            # before anything applies, as it would op by op (apply functions never read it;
+            # duplicates were observed when they first applied).
+            if highest:
+                node.hlc.observe(highest)
+            done = apply_many(node.keyspace, ops)
         else:
             for op in ops:
                 if node.apply_remote(op, listeners=False):
                     done.append(op)
     except Exception:
+        if op is None:  # apply_many: the first op not applied in full is the one that failed
+            vv = node.keyspace.vv
+            op = next((o for o in ops if o.seq + len(o.effects) - 1 > vv.get(o.origin, 0)), None)
         log.critical("BUG: applying op %s:%s of a validated batch failed; exiting before anything of the "
                      "batch is logged (a restart replays the log, which holds none of it)",
                      op.origin if op else "?", op.seq if op else "?", exc_info=True)

@@ -17,6 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .. import gctune
+from ..keyspace_batch import replay
 from ..wire.codec import DecodeError, OpDecoder
 from ..wire.fastdec import RawOp, new_decoder
 from .framing import MAGIC_SIZE, SEG_MAGIC, scan
@@ -256,8 +257,8 @@ def _replay_ops(node: Node, ops: list[RawOp], applied: int, skipped: int, gaps: 
     """Replay the ops of one record: what `Node.replay` does per op, with the HLC observed
     once per record (its highest stamp; apply functions never read the clock) and no call
     chain per op. Ops are applied in log order through the keyspace's apply path
-    (`Keyspace.replay`, `apply` for a run of ops)."""
-    a, s, g, top = node.keyspace.replay(ops, node.replay_listeners)
+    (`keyspace_batch.replay`, `apply` for a run of ops)."""
+    a, s, g, top = replay(node.keyspace, ops, node.replay_listeners)
     if top:
         node.hlc.observe(top)
     return applied + a, skipped + s, gaps + g
