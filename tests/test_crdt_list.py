@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+from array import array
 from collections import defaultdict
 from typing import Any
 
@@ -443,6 +444,55 @@ def test_state_roundtrip_with_tombstones_and_lset_stamps() -> None:
     assert e2.rm == e.rm and e2.vst == e.vst
     assert (e2.thlc, e2.torigin) == (e.thlc, e.torigin)
     check_index(e2)
+
+
+def _v1_state(s: dict) -> dict:
+    """A version-2 list state written the way version 1 was: one list per run."""
+    cols = []
+    for name, tc in (("rh", "q"), ("ro", "I"), ("ri", "I"), ("rn", "I")):
+        a = array(tc)
+        a.frombytes(s[name])
+        cols.append(a)
+    runs, k = [], 0
+    for h, o, i0, n in zip(*cols, strict=True):
+        runs.append([h, s["origins"][o], i0, s["vals"][k:k + n]])
+        k += n
+    return {"v": 1, "type": s["type"], "runs": runs, "rm": s["rm"], "vst": s["vst"]}
+
+
+def test_state_is_columnar_and_version_1_states_still_load() -> None:
+    ks = keyspace()
+    apply(ks, "a", 10, {}, ins(None, [b"a", b"b", b"c"]))  # one run of three
+    apply(ks, "b", 20, {"a": 10}, ins((10, "a", 0), [b"x"], hint=0))  # splits it
+    apply(ks, "a", 30, {}, rem([(10, "a", 1)], [1]))  # a tombstone inside a run
+    for t in range(5):  # one-value pushes: one run each
+        apply(ks, "b", 40 + t, {"a": 30}, ins(None, [b"p%d" % t]))
+    e = entry(ks)
+    s = e.state()
+    assert s["v"] == 2 and sorted(s["origins"]) == ["a", "b"]
+    assert array("I", s["rn"]).tolist() == [1] * 5 + [1, 1, 2]  # p4..p0, a, x, b(tomb) c
+    assert s["vals"] == [b"p4", b"p3", b"p2", b"p1", b"p0", b"a", b"x", None, b"c"]
+    old = ListEntry.from_state(_v1_state(s))
+    assert old.state() == s and old.values() == e.values()
+    check_index(old)
+
+
+@pytest.mark.parametrize("damage", ["short column", "odd bytes", "origin index", "values"])
+def test_a_malformed_columnar_state_raises_value_error(damage: str) -> None:
+    ks = keyspace()
+    apply(ks, "a", 10, {}, ins(None, [b"a", b"b"]))
+    apply(ks, "b", 20, {"a": 10}, ins(None, [b"c"]))
+    s = dict(entry(ks).state())
+    if damage == "short column":
+        s["ri"] = s["ri"][:4]
+    elif damage == "odd bytes":
+        s["rh"] = s["rh"] + b"\x00"
+    elif damage == "origin index":
+        s["origins"] = s["origins"][:1]
+    else:
+        s["vals"] = s["vals"][:-1]
+    with pytest.raises(ValueError):
+        ListEntry.from_state(s)
     # Plain structure only.
     def plain(x: Any) -> bool:
         if isinstance(x, dict):
