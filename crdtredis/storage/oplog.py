@@ -353,12 +353,13 @@ class OpLog:
 
     def _sync_behind(self) -> bool:
         """Whether an fsync that finished with bytes written meanwhile starts the next at
-        once. Under `always` a batch may be waiting for them; with peers, acks report only
-        durable ops (WAIT, causal stability), so they follow the writes closely. A node
-        without peers under `everysec` fsyncs once a second, as Redis does: back-to-back
-        fsyncs under a write load cost a worker-thread wake-up per fsync and the GIL
-        hand-overs with it (~10% of a pipelined write's samples)."""
-        return self.appendfsync == "always" or self.node.replication is not None
+        once. Under `always` a batch may be waiting for them; in a cluster, acks report
+        only durable ops (WAIT, causal stability), so they follow the writes closely. A
+        replica alone in its cluster (`Keyspace.solo`, durable state: a peer joining ends
+        it) under `everysec` fsyncs once a second, as Redis does: back-to-back fsyncs under
+        a write load cost a worker-thread wake-up per fsync and the GIL hand-overs with it
+        (~10% of a pipelined write's samples)."""
+        return self.appendfsync == "always" or not self.node.keyspace.solo
 
     async def _everysec(self) -> None:
         while True:
