@@ -30,6 +30,7 @@ from typing import Any
 # Measure this checkout, not whatever copy of the package pip installed.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from crdtredis import gctune  # noqa: E402
 from crdtredis.commands import new_node  # noqa: E402
 from crdtredis.config import default_config  # noqa: E402
 from crdtredis.protocol.connection import RedisProtocol  # noqa: E402
@@ -110,8 +111,10 @@ async def _drive(conns: list[tuple[RedisProtocol, _Transport]], test: str, n: in
 
 async def _main(ns: argparse.Namespace) -> None:
     d = tempfile.mkdtemp(prefix="crdt-hot-")
+    gctune.tune()  # the server's GC thresholds: young collections otherwise dominate lists
     try:
         p, conns = await _setup(d, ns.clients)
+        gctune.freeze_loaded()
         tests = ns.tests.split(",")
         if ns.profile:
             await _drive(conns, ns.profile, ns.n // 10)  # warm up

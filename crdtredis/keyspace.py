@@ -314,6 +314,10 @@ class Keyspace:
         self._rctx = Ctx(origin, 0, 0, {})  # replay's
         # Coarse stamps (see the module docstring): rounded hlc -> the one shared int object.
         self._coarse: dict[int, int] = {}
+        # The second `coarse` returned last, as [lo, hi) bounds of hlc: most calls fall in it.
+        self.coarse_lo = 0
+        self.coarse_hi = 0
+        self.coarse_last = 0
         # Function libraries: replicated data that is not a key (crdt/functions.py).
         from .crdt.functions import FunctionLibs
 
@@ -381,6 +385,8 @@ class Keyspace:
 
     def coarse(self, hlc: int) -> int:
         """`hlc` rounded down to its second, as a shared object (module docstring)."""
+        if self.coarse_lo <= hlc < self.coarse_hi:
+            return self.coarse_last
         ms = hlc >> _LOGICAL_BITS
         c = (ms - ms % 1000) << _LOGICAL_BITS
         got = self._coarse.get(c)
@@ -388,6 +394,9 @@ class Keyspace:
             if len(self._coarse) >= 4096:
                 self._coarse.clear()
             got = self._coarse[c] = c
+        self.coarse_lo = c
+        self.coarse_hi = c + (1000 << _LOGICAL_BITS)
+        self.coarse_last = got
         return got
 
     # ---- typed access used by CRDT apply functions -------------------------------------

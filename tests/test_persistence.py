@@ -147,6 +147,34 @@ async def test_rotation_at_max_segment_size(tmp_path: Path) -> None:
     await p2.stop()
 
 
+@pytest.mark.parametrize("solo", [True, False])
+async def test_everysec_fsyncs_back_to_back_only_in_a_cluster(tmp_path: Path, solo: bool) -> None:
+    """Bytes written during an fsync: in a cluster (acks report durable ops) the next fsync
+    starts at once; a replica alone leaves them to the next second, as Redis's everysec."""
+    node, p = await open_node(tmp_path)  # appendfsync everysec, the default
+    log = p.oplog
+    assert log is not None and log.appendfsync == "everysec"
+    for t in log._tasks:
+        t.cancel()  # no once-a-second fsync while this runs: only the one started below
+    node.set_solo(solo)
+    run(node, "SET", "a", "1")
+    flush(p)
+    target = log.written
+    log._start_fsync()
+    run(node, "SET", "b", "2")  # written while that fsync runs
+    flush(p)
+    assert log.written > target
+    for _ in range(1000):
+        await asyncio.sleep(0.01)
+        if log.synced >= target and not log._fsync_running:
+            break
+    if solo:
+        assert target <= log.synced < log.written
+    else:
+        assert log.synced == log.written
+    await p.stop()
+
+
 async def test_threshold_triggers_compaction(tmp_path: Path) -> None:
     node, p = await open_node(tmp_path, max_segment_size=4096, compaction_threshold=2)
     for i in range(400):

@@ -54,14 +54,19 @@ def _hset(node: Node, client: Client, argv: list[bytes]) -> int:
     if len(argv) % 2:
         raise CommandError(errors.wrong_arity(argv[0].decode("utf-8", "replace").lower()))
     db, e = _write(node, client, argv[1])
-    pairs = _dedupe_pairs(argv[2:])
-    if e is None:
-        created = len(pairs) // 2
+    if len(argv) == 4:  # one field: the common case, no dedupe or generator
+        created = 0 if e is not None and argv[2] in e.fields else 1
+        node.emit((HSET, db.index, argv[1], argv[2], argv[3]))
     else:
-        fields = e.fields
-        created = sum(1 for f in pairs[::2] if f not in fields)
-    node.emit((HSET, db.index, argv[1], *pairs))
-    notify_event(node, HASH, b"hset", argv[1], db.index)
+        pairs = _dedupe_pairs(argv[2:])
+        if e is None:
+            created = len(pairs) // 2
+        else:
+            fields = e.fields
+            created = sum(1 for f in pairs[::2] if f not in fields)
+        node.emit((HSET, db.index, argv[1], *pairs))
+    if node.notify is not None:
+        notify_event(node, HASH, b"hset", argv[1], db.index)
     return created
 
 

@@ -100,7 +100,8 @@ def _push(node: Node, db: Db, key: bytes, e: ListEntry | None, vals: list[bytes]
     else:
         k = e.size - 1
         node.emit(insert_effect(db.index, key, e.at(k)[1], k, vals, node.origin, e.size))
-    notify_event(node, LIST, b"lpush" if left else b"rpush", key, db.index)
+    if node.notify is not None:
+        notify_event(node, LIST, b"lpush" if left else b"rpush", key, db.index)
     return len(db.data[key])
 
 

@@ -81,7 +81,7 @@ def sadd_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     # SREM of that member (add wins), which a no-op would not.
     if added or not node.keyspace.solo:
         node.emit((SADD, db.index, argv[1], *members))
-    if added:
+    if added and node.notify is not None:
         notify_event(node, SET, b"sadd", argv[1], db.index)
     return added
 

@@ -193,7 +193,8 @@ def get_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
          since="1.0.0", acl="string slow")
 def set_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if len(argv) == 3:  # the hot path: no options to parse
-        node.emit((SET, client.db, argv[1], argv[2], TTL_CLEAR, None))
+        # Node.emit's only step for a SET without KEEPTTL is this call.
+        node._emit((SET, client.db, argv[1], argv[2], TTL_CLEAR, None))
         if node.notify is not None:  # inlined test: this is the hottest write
             notify_event(node, STRING, b"set", argv[1], client.db)
         return OK
@@ -309,10 +310,13 @@ def mget_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 def mset_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if len(argv) % 2 == 0:
         raise CommandError(errors.wrong_arity("mset"))
-    db = db_of(node, client)
+    dbi = db_of(node, client).index
+    # Node.emit's only step for a SET without KEEPTTL is Node._emit.
+    emit = node._emit
     for j in range(1, len(argv), 2):
-        node.emit((SET, db.index, argv[j], argv[j + 1], TTL_CLEAR, None))
-        notify_event(node, STRING, b"set", argv[j], db.index)
+        emit((SET, dbi, argv[j], argv[j + 1], TTL_CLEAR, None))
+        if node.notify is not None:
+            notify_event(node, STRING, b"set", argv[j], dbi)
     return OK
 
 
@@ -558,7 +562,8 @@ def _incr(node: Node, client: Client, key: bytes, delta: int) -> Reply:
     if not helpers.LLONG_MIN <= new <= LLONG_MAX:
         raise CommandError(errors.OVERFLOW)
     node.emit((INCR, db.index, key, delta))
-    notify_event(node, STRING, b"incrby", key, db.index)
+    if node.notify is not None:
+        notify_event(node, STRING, b"incrby", key, db.index)
     return new
 
 

@@ -23,6 +23,8 @@ from .counter_reg import CounterReg, Val
 from .numbers import Delta, incr_value
 from .schema import BYTES, DELTA, INT64, INT64_MAX, INT64_MIN, fixed, one_of, optional
 
+_TTL_CLEAR = codes.TTL_CLEAR
+
 
 class CounterStr(Entry):
     """A string whose register or counter state does not fit a plain tuple: concurrent
@@ -184,15 +186,20 @@ def apply_set(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     key = eff[2]
     data = db.data
     e = data.get(key)
-    shadowed = bool(db.shadow) and key in db.shadow
     mode = eff[4]
-    if (e is None or type(e) is tuple and ctx.observed(e[1], e[2])) and not shadowed:
-        # Solo and no TTL: stable at once, so the coarse stamp (keyspace module docstring).
-        data[key] = (eff[3], ks.coarse(ctx.hlc) if ks.solo and mode == codes.TTL_CLEAR else ctx.hlc,
-                     ctx.origin)
+    # `ctx.observed(e[1], e[2])` inlined: this is the hottest write (DESIGN §7).
+    if (e is None or e.__class__ is tuple and (
+            e[1] < ctx.hlc if e[2] == ctx.origin else ctx.deps.get(e[2], 0) >= e[1])) \
+            and not (db.shadow and key in db.shadow):
+        h = ctx.hlc
+        if ks.solo and mode == _TTL_CLEAR:
+            # Solo and no TTL: stable at once, so the coarse stamp (keyspace module
+            # docstring); `ks.coarse` inlined for the second it returned last.
+            h = ks.coarse_last if ks.coarse_lo <= h < ks.coarse_hi else ks.coarse(h)
+        data[key] = (eff[3], h, ctx.origin)
     else:
         _set_slow(ks, db, key, eff[3], ctx)
-    if mode == codes.TTL_CLEAR:
+    if mode == _TTL_CLEAR:
         if db.expires and key in db.expires:
             ks.clear_expiry_observed(db, key, ctx)
     elif mode == codes.TTL_SET:

@@ -33,7 +33,7 @@ from typing import Any, Protocol, cast
 from crdtredis import limits
 from crdtredis.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
 from crdtredis.protocol.reader import ProtocolError, RequestReader
-from crdtredis.protocol.resp import encode_reply
+from crdtredis.protocol.resp import _INT_MIN, _INT_REPLY, _TABLE, encode_reply
 from crdtredis.reply import OK, Deferred, ErrorReply, Push
 
 __all__ = ["RedisProtocol", "ServerLike", "WRITE_HIGH_WATER", "WRITE_LOW_WATER"]
@@ -335,6 +335,9 @@ class RedisProtocol(asyncio.Protocol):
                             self._special_reply(out, reply, client)
                         elif reply is OK:  # the most common reply: skip the encoder call
                             out += _OK_WIRE
+                        elif reply.__class__ is int:  # every other write family's reply
+                            out += _INT_REPLY[reply - _INT_MIN] if _INT_MIN <= reply < _TABLE \
+                                else b":%d\r\n" % reply
                         else:
                             encode_reply(out, reply, client.resp)
                     except Exception as exc:
