@@ -76,6 +76,10 @@ def parse_score(b: bytes, msg: str = errors.NOT_FLOAT) -> float:
         # (float() also takes underscores and trailing space, which strtod does not).
         if v and v - v == 0.0 and b[-1] not in _SPACE and b"_" not in b:
             return v
+        # Zero written as zero ("0", "-0", "0.00"; redis-benchmark's ZADD score): no
+        # exponent, so no underflow to check (zero from "1e-400" still goes to strtod).
+        if not v and not b.strip(b"+-0."):
+            return v
     v, used, erange = strtod(b)
     if used != len(b) or v != v or (erange and (v == 0.0 or v in (INF, -INF))):
         raise CommandError(msg)
