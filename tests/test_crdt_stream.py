@@ -236,6 +236,26 @@ def test_rename_and_copy_rebuild_entries_groups_and_pel() -> None:
     assert norm(c.run(2, "XINFO", "STREAM", "u", "FULL")) == info
 
 
+
+def test_copy_keeps_the_seen_time_of_a_read_that_wrote_nothing() -> None:
+    # A NOACK read writes no pending entry, so its seen-time is local (not an op); COPY
+    # must still show it on the copy, as Redis's COPY does (TCL "COPY basic usage for
+    # stream-cgroups" compares XINFO STREAM FULL of both).
+    c = Cluster(2)
+    now = [1000]
+    c[0].node.clock = lambda: now[0]
+    c.run(0, "XADD", "s", "1-0", "f", "v")
+    c.run(0, "XADD", "s", "2-0", "f", "v")
+    c.run(0, "XGROUP", "CREATE", "s", "g", "0")
+    c.run(0, "XREADGROUP", "GROUP", "g", "bob", "COUNT", "1", "STREAMS", "s", ">")
+    now[0] = 2000
+    c.run(0, "XREADGROUP", "GROUP", "g", "bob", "COUNT", "1", "NOACK", "STREAMS", "s", ">")
+    info = norm(c.run(0, "XINFO", "STREAM", "s", "FULL"))
+    assert c.run(0, "COPY", "s", "t") == 1
+    copied = norm(c.run(0, "XINFO", "STREAM", "t", "FULL"))
+    assert copied == info and b"2000" in repr(copied).encode()
+
+
 # ---- named scenarios on three replicas, every delivery order ------------------------------
 
 Cmd = tuple[int, tuple[Any, ...]]

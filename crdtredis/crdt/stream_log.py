@@ -602,7 +602,9 @@ def rebuild(dbi: int, key: bytes, e: Any) -> list[Effect]:
                 n = g.nack(sid)
                 if n is not None:
                     quads += (*id_args(sid), n[3], n[4])
-            out.append((XGPEL, dbi, key, name, cname, cons.seen, *quads))
+            # seen_time(): the seen-time this replica shows, reads that wrote nothing included
+            # (the copy shows what the source showed here, as XINFO STREAM FULL does in Redis).
+            out.append((XGPEL, dbi, key, name, cname, cons.seen_time(), *quads))
     return out
 
 
