@@ -244,15 +244,18 @@ class SimCluster:
         (the receiver applied it then) or died with the process (the op is lost with the
         data dir: documented). An op from a dead incarnation never arrives much later."""
         r, src = self.replicas[i], self.replicas[source]
-        old = r.origin
+        # Every incarnation of this replica: a crash restart's new incarnation still holds
+        # (and pushes) its predecessors' ops, and they are lost with the data dir too.
+        mine = r.rid + "."
         others = [o for o in self.replicas if o is not r]
-        for op in [op for op in self.history if op.origin == old]:
+        for op in [op for op in self.history if op.origin.startswith(mine)]:
             if any(o.applied(op) for o in others):
                 continue
             for o in others:
                 if o.ready(op) and self.rng.random() < 0.5:
                     o.deliver(op)
-        lost = {id(op) for op in self.history if op.origin == old and not any(o.applied(op) for o in others)}
+        lost = {id(op) for op in self.history
+                if op.origin.startswith(mine) and not any(o.applied(op) for o in others)}
         if lost:
             self.history = [op for op in self.history if id(op) not in lost]
             for o in self.replicas:
