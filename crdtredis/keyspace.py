@@ -436,11 +436,13 @@ class Keyspace:
         cands = [h for h in hidden.values() if not _empty(h)]
         if e is not None and not _empty(e):
             cands.append(e)
-        # Empty entries that must stay (hidden) while concurrent ops may reference them.
+        # Empty entries stay (hidden) while concurrent ops may still arrive: they keep the
+        # type register's stamp of their type (drop_empty) and what concurrent ops may
+        # reference (list tombstones). GC drops them at causal stability (_gc_key).
         kept: dict[bytes, Any] = {}
         if not self.solo:
-            kept = {entry_type(h): h for h in hidden.values() if _empty(h) and h.retain()}
-            if e is not None and _empty(e) and e.retain():
+            kept = {entry_type(h): h for h in hidden.values() if _empty(h)}
+            if e is not None and _empty(e):
                 kept[entry_type(e)] = e
         if not cands:
             if data.pop(key, None) is not None:
@@ -528,10 +530,14 @@ class Keyspace:
             db.touch(key)
 
     def drop_empty(self, db: Db, key: bytes, e: Entry) -> None:
-        """Remove the empty visible entry at `key`; keep it hidden if it must be retained."""
+        """Remove the empty visible entry at `key`. With peers it stays hidden until GC
+        finds its stamp stable: the type register's stamp of its type is the latest write
+        of that type, and forgetting it when the value empties would let a concurrent
+        write of the type, arriving later with an older stamp, lose to another type here
+        while it wins where the value never emptied (ZADD, ZPOPMIN to empty ‖ ZADD ‖ SET)."""
         del db.data[key]
         self.emptied = (db.index, key)
-        if not self.solo and e.retain():
+        if not self.solo:
             db.shadow.setdefault(key, {})[e.TYPE] = e
 
     # ---- garbage collection at causal stability ----------------------------------------

@@ -17,10 +17,10 @@ RawOp = tuple[str, int, int, dict[str, int], list[Effect]]  # origin, seq, hlc, 
 
 def _direct(db: Db, eff: Effect) -> Any:
     """The apply function of `eff` when `Keyspace._dispatch` would call it and nothing else: a
-    typed effect without CREATE on a key holding nothing of another type, in a db without
-    hidden type-conflict losers. None: go through `_dispatch`."""
+    typed effect without CREATE on a key holding nothing of another type and nothing
+    hidden. None: go through `_dispatch`."""
     fn = _APPLY.get(eff[0])
-    if fn is None or db.shadow:
+    if fn is None or (db.shadow and eff[2] in db.shadow):
         return None
     etype = _ETYPE[eff[0]]
     if etype is None:

@@ -139,6 +139,34 @@ def test_a_type_conflicts_loser_never_comes_back(gc_before: int | None, how: str
     assert check_all_orders(build, expect) >= 1
 
 
+
+@pytest.mark.parametrize("empty_by", ["ZPOPMIN", "SPOP", "HDEL", "DEL"])
+def test_a_value_emptied_at_one_replica_keeps_its_types_latest_write(empty_by: str) -> None:
+    # Found by the property test: r1 writes a zset and empties it; concurrently r0 adds to
+    # the zset and r2 SETs the key, both stamped before r1's write. Where r1's write and
+    # its emptying arrive first, a forgotten emptied value would let the SET beat r0's
+    # later-arriving add; elsewhere r1's write keeps the zset the winner. Every order must
+    # show the same.
+    write = {"ZPOPMIN": [("ZADD", "k", "0", "a"), ("ZPOPMIN", "k")],
+             "SPOP": [("SADD", "k", "a"), ("SPOP", "k")],
+             "HDEL": [("HSET", "k", "a", "1"), ("HDEL", "k", "a")],
+             "DEL": [("ZADD", "k", "0", "a"), ("DEL", "k")]}[empty_by]
+    other = {"SPOP": ("SADD", "k", "b"), "HDEL": ("HSET", "k", "b", "1")}.get(empty_by, ("ZADD", "k", "0", "b"))
+
+    def build() -> SimCluster:
+        c = SimCluster(3, 0)
+        c.run(0, *other)
+        c.run(2, "SET", "k", "7")
+        c.clock.ms += 1  # r1's write is the latest of all
+        for argv in write:
+            c.run(1, *argv)
+        return c
+
+    def expect(s: dict[Any, Any]) -> None:
+        assert s[(0, b"k")][0] != b"string"  # r1's type write is the latest: it wins
+
+    assert check_all_orders(build, expect) >= 1
+
 def test_del_of_a_type_conflict_returns_1_and_removes_both() -> None:
     c = SimCluster(2, 0)
     c.run(0, "SET", "k", "x")
