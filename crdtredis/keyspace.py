@@ -478,6 +478,7 @@ class Keyspace:
             if type(e) is tuple:
                 if ctx.observed(e[1], e[2]):
                     del data[key]
+                    self._bury_string(db, key, e)
             else:
                 e.remove_observed(ctx)
                 if e.is_empty():
@@ -490,6 +491,7 @@ class Keyspace:
                 if type(h) is tuple:
                     if ctx.observed(h[1], h[2]):
                         del hidden[t]
+                        self._bury_string(db, key, h)
                 else:
                     h.remove_observed(ctx)
             if not hidden:
@@ -504,6 +506,7 @@ class Keyspace:
             if type(e) is tuple:
                 if ctx.observed(e[1], e[2]):
                     del data[key]
+                    self._bury_string(db, key, e)
             else:
                 e.remove_observed(ctx)
                 if e.is_empty():
@@ -514,6 +517,7 @@ class Keyspace:
                 if type(h) is tuple:
                     if ctx.observed(h[1], h[2]):
                         del hidden[t]
+                        self._bury_string(db, key, h)
                 else:
                     h.remove_observed(ctx)
             if not hidden:
@@ -528,6 +532,16 @@ class Keyspace:
                 self.refresh_expiry(db, key)
         if db.watched or db.waiters:
             db.touch(key)
+
+    def _bury_string(self, db: Db, key: bytes, e: tuple[Any, ...]) -> None:
+        """A plain string `e` was removed: with peers, its stamp stays as an empty hidden
+        string value, as an emptied value of any type stays (drop_empty), so that the type
+        register's stamp of strings is the same whether or not a concurrent SET arrives
+        after the removal."""
+        if not self.solo:
+            c = ENTRY_CLASSES[b"counter"]()
+            c.thlc, c.torigin = e[1], e[2]
+            db.shadow.setdefault(key, {})[STRING] = c
 
     def drop_empty(self, db: Db, key: bytes, e: Entry) -> None:
         """Remove the empty visible entry at `key`. With peers it stays hidden until GC

@@ -167,6 +167,27 @@ def test_a_value_emptied_at_one_replica_keeps_its_types_latest_write(empty_by: s
 
     assert check_all_orders(build, expect) >= 1
 
+
+@pytest.mark.parametrize("removal", ["DEL", "FLUSHDB"])
+def test_a_removed_plain_string_keeps_its_stamp_in_the_type_register(removal: str) -> None:
+    # Found by the property test in CI: r2 SETs and removes a string; r1's LPUSH is older
+    # than r2's SET and newer than r0's concurrent SET. The strings' latest write is r2's
+    # whether r0's SET arrives before the removal (one value of two removed) or after it.
+    def build() -> SimCluster:
+        c = SimCluster(3, 0)
+        c.run(0, "SET", "k", "7")
+        c.clock.ms += 1
+        c.run(1, "LPUSH", "k", "a")
+        c.clock.ms += 1
+        c.run(2, "SET", "k", "8")
+        c.run(2, removal, *(("k",) if removal == "DEL" else ()))
+        return c
+
+    def expect(s: dict[Any, Any]) -> None:
+        assert s[(0, b"k")][:2] == (b"string", b"7")  # r0's value, under r2's stamp
+
+    assert check_all_orders(build, expect) >= 1
+
 def test_del_of_a_type_conflict_returns_1_and_removes_both() -> None:
     c = SimCluster(2, 0)
     c.run(0, "SET", "k", "x")
