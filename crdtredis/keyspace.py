@@ -40,16 +40,27 @@ string keeps its exact stamp: ExpiryReg ties a SET-kind TTL to it.
 from __future__ import annotations
 
 import random
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .clock import LOGICAL_BITS as _LOGICAL_BITS
 from .crdt.schema import Check, has_check, register_check
+from .entries import ENTRY_CLASSES as ENTRY_CLASSES
+from .entries import EXPIRE_KIND as EXPIRE_KIND
+from .entries import SET_KIND as SET_KIND
+from .entries import STRING as STRING
+from .entries import Db as Db
+from .entries import Entry as Entry
+from .entries import ExpiryReg as ExpiryReg
+from .entries import _never, _winner_stamp
+from .entries import entry_from_state as entry_from_state
+from .entries import entry_stamp as entry_stamp
+from .entries import entry_state as entry_state
+from .entries import entry_type as entry_type
 from .op import Ctx, Effect, Op
 
 if TYPE_CHECKING:
-    from .client import Client
+    pass
 
 ApplyFn = Callable[["Keyspace", "Db", Effect, Ctx], None]
 
@@ -62,7 +73,6 @@ _APPLY: dict[int, ApplyFn] = {}
 # (DEL, EXPIRE, FLUSHDB) that belong to no type.
 _ETYPE: dict[int, bytes | None] = {}
 
-STRING = b"string"
 
 
 def register_effect(code: int, fn: ApplyFn, etype: bytes | None = None, check: Check | None = None) -> None:
@@ -95,191 +105,6 @@ def effect_known(code: Any) -> bool:
 def typed_codes() -> frozenset[int]:
     """The effect codes that write a type's content (so may carry CREATE)."""
     return frozenset(c for c, t in _ETYPE.items() if t is not None)
-
-
-class Entry(ABC):
-    """Base of every non-string value. `thlc`/`torigin` stamp the latest write of this type
-    (the key-level type register). Abstract: a type that forgets a method fails when its
-    first entry is created (every test of the type), never later at a client's command."""
-
-    __slots__ = ("thlc", "torigin")
-    TYPE: bytes = b"none"
-    # Tag naming this class in base snapshots (defaults to TYPE); part of the disk format.
-    STATE_TAG: bytes = b""
-
-    def __init_subclass__(cls, **kw: Any) -> None:
-        super().__init_subclass__(**kw)
-        ENTRY_CLASSES[cls.STATE_TAG or cls.TYPE] = cls
-
-    def __init__(self) -> None:
-        self.thlc = 0
-        self.torigin = ""
-
-    def touch(self, ctx: Ctx) -> None:
-        if ctx.hlc > self.thlc or (ctx.hlc == self.thlc and ctx.origin > self.torigin):
-            self.thlc = ctx.hlc
-            self.torigin = ctx.origin
-
-    @abstractmethod
-    def remove_observed(self, ctx: Ctx) -> None:
-        """Observed-remove of the whole content (DEL, FLUSHDB, an overwriting SET)."""
-
-    @abstractmethod
-    def is_empty(self) -> bool:
-        """True when nothing of the value is visible."""
-
-    def retain(self) -> bool:
-        """True when an empty (invisible) entry must still be kept, hidden, because ops
-        concurrent with its removals may reference what it holds (list tombstones)."""
-        return False
-
-    def encoding(self) -> bytes:
-        return b"raw"
-
-    def winner_stamp(self) -> tuple[int, str] | None:
-        """Stamp of the register write whose value is shown (strings only): a TTL written
-        by a SET belongs to that write (ExpiryReg)."""
-        return None
-
-    def gc(self, stable: Callable[[int, str], bool]) -> int:
-        """Drop tombstones / per-element metadata whose stamps are causally stable;
-        returns how many were dropped. Types without such metadata keep the default."""
-        return 0
-
-    @abstractmethod
-    def state(self) -> Any:
-        """Full CRDT state as a plain structure (snapshots, convergence tests)."""
-
-    @classmethod
-    @abstractmethod
-    def from_state(cls, s: Any) -> Entry:
-        """The entry whose `state()` is `s`."""
-
-
-# Snapshot tag -> Entry class (filled by Entry.__init_subclass__).
-ENTRY_CLASSES: dict[bytes, type[Entry]] = {}
-
-
-def entry_state(e: Any) -> tuple[bytes, Any]:
-    """(tag, state) of any entry; plain strings are tagged b"str"."""
-    if type(e) is tuple:
-        return (b"str", e)
-    cls = type(e)
-    return (cls.STATE_TAG or cls.TYPE, e.state())
-
-
-def entry_from_state(tag: bytes, s: Any) -> Any:
-    if tag == b"str":
-        return (s[0], s[1], s[2])
-    cls = ENTRY_CLASSES.get(tag)
-    if cls is None:
-        raise ValueError(f"unknown entry tag {tag!r}")
-    return cls.from_state(s)
-
-
-def entry_type(e: Any) -> bytes:
-    if type(e) is tuple:
-        return STRING
-    return e.TYPE  # type: ignore[no-any-return]
-
-
-def entry_stamp(e: Any) -> tuple[int, str]:
-    if type(e) is tuple:
-        return (e[1], e[2])
-    return (e.thlc, e.torigin)
-
-
-def _winner_stamp(e: Any) -> tuple[int, str] | None:
-    if type(e) is tuple:
-        return (e[1], e[2])
-    if e is None:
-        return None
-    return e.winner_stamp()  # type: ignore[no-any-return]
-
-
-# Kinds of expiry values. An EXPIRE-family write (EXPIRE, PEXPIREAT, PERSIST, GETEX) is a
-# property of the key; a TTL written by SET ... EX belongs to the value that SET wrote.
-EXPIRE_KIND = 0
-SET_KIND = 1
-
-
-class ExpiryReg:
-    """Multi-value register of deadlines: concurrent writes are all kept, an overwrite
-    removes only what it observed. Values are (deadline ms | None for PERSIST, hlc, origin,
-    kind). Resolution (`resolve`), between concurrent values:
-
-    * EXPIRE-kind values decide when there are any: PERSIST wins over a concurrent expire,
-      and the later of two concurrent deadlines wins (each is the outcome of some serial
-      order of the writes);
-    * otherwise the SET-kind value written together with the string value that is shown
-      decides: a value written with its TTL wins or loses together with that TTL. A SET
-      without a TTL writes nothing: the value it wrote has no SET-kind value, so no TTL.
-    """
-
-    __slots__ = ("vals", "deadline")
-
-    def __init__(self, vals: list[tuple[int | None, int, str, int]]) -> None:
-        self.vals = vals
-        self.deadline: int | None = None
-
-    def resolve(self, winner: tuple[int, str] | None) -> int | None:
-        best: int | None = None
-        expire = False
-        tied: int | None = None
-        for d, h, o, kind in self.vals:
-            if kind == EXPIRE_KIND:
-                if d is None:
-                    self.deadline = None
-                    return None
-                expire = True
-                if best is None or d > best:
-                    best = d
-            elif winner is not None and h == winner[0] and o == winner[1]:
-                tied = d
-        self.deadline = best if expire else tied
-        return self.deadline
-
-    def remove_observed(self, ctx: Ctx) -> bool:
-        """Drop observed values; True when nothing is left."""
-        obs = ctx.observed
-        self.vals = [v for v in self.vals if not obs(v[1], v[2])]
-        return not self.vals
-
-
-class Db:
-    """One logical database (SELECT n)."""
-
-    __slots__ = ("index", "data", "expires", "shadow", "watched", "waiters")
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-        self.data: dict[bytes, Any] = {}
-        self.expires: dict[bytes, ExpiryReg] = {}
-        # key -> {type name -> hidden entry}: content of types that lost the type register.
-        self.shadow: dict[bytes, dict[bytes, Any]] = {}
-        # key -> clients WATCHing it (MULTI/EXEC optimistic locking).
-        self.watched: dict[bytes, set[Client]] = {}
-        # key -> callbacks of blocked clients (BLPOP...), run after a write to the key.
-        self.waiters: dict[bytes, list[Callable[[], None]]] = {}
-
-    def touch(self, key: bytes) -> None:
-        """A key was written by anyone: invalidate WATCHes and wake blocked readers."""
-        w = self.watched.get(key)
-        if w:
-            for c in w:
-                c.watch_dirty = True
-        cbs = self.waiters.get(key)
-        if cbs:
-            for cb in list(cbs):
-                cb()
-
-    def touch_all(self) -> None:
-        for key in list(self.watched):
-            self.touch(key)
-
-
-def _never(reg: ExpiryReg) -> bool:
-    return False
 
 
 class Keyspace:
@@ -415,7 +240,20 @@ class Keyspace:
         if h is None:
             h = cls()
             hidden[cls.TYPE] = h
+        elif type(h) is cls and h.is_empty() and not h.retain():
+            # An emptied value kept for its stamp alone (drop_empty): the write starts a
+            # new value, as on a node that had dropped it (a set starts as an intset
+            # again, a zset as a listpack), under the kept stamp.
+            fresh = cls()
+            fresh.thlc, fresh.torigin = h.thlc, h.torigin
+            h = hidden[cls.TYPE] = fresh
         return h
+
+    def has_hidden(self, db: Db, key: bytes) -> bool:
+        """Whether `key` holds hidden content (a type conflict's loser), not counting
+        emptied values kept for their stamps."""
+        hidden = db.shadow.get(key) if db.shadow else None
+        return hidden is not None and any(type(h) is tuple or not h.is_empty() for h in hidden.values())
 
     def settle(self, db: Db, key: bytes, changed: bool = True) -> None:
         """After a write to `key`: drop empty entries and, if several types hold content,

@@ -294,7 +294,7 @@ def _store(node: Node, db: Db, dst: bytes, members: list[bytes], event: bytes) -
     """Overwrite dst with a set of `members` (delete it when empty), like Redis setKey:
     DEL dst removes what this replica saw there, so a concurrent write to dst survives."""
     existed = dst in db.data
-    if existed or (db.shadow and dst in db.shadow) or dst in db.expires:
+    if existed or node.keyspace.has_hidden(db, dst) or dst in db.expires:
         node.emit((DEL, db.index, dst))
     if members:
         node.emit((SADD, db.index, dst, *members))
