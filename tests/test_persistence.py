@@ -340,6 +340,18 @@ async def test_group_commit_writes_batches_of_all_connections_once_before_replie
         proto, t = RedisProtocol(node), _Transport(seg)
         proto.connection_made(t)  # type: ignore[arg-type]
         conns.append((proto, t))
+    # A turn with two writing batches: the first is written at once (the turn before had
+    # none), the second waits for the turn's shared write. The next turn is then a busy one.
+    conns[0][0].data_received(encode_command(["SET", "w0", "v"]))
+    assert conns[0][1].writes == [(b"+OK\r\n", seg.stat().st_size)]
+    conns[1][0].data_received(encode_command(["SET", "w1", "v"]))
+    assert not conns[1][1].writes
+    for _ in range(100):
+        if conns[1][1].writes:
+            break
+        await asyncio.sleep(0)
+    for _proto, t in conns:
+        t.writes.clear()
     size0, records0 = seg.stat().st_size, len(_records(seg))
     for i, (proto, _t) in enumerate(conns):
         proto.data_received(encode_command(["SET", f"k{i}", "v"]) + encode_command(["INCR", f"n{i}"]))
@@ -359,6 +371,44 @@ async def test_group_commit_writes_batches_of_all_connections_once_before_replie
     proto, t = conns[0]
     proto.data_received(encode_command(["GET", "k0"]))
     assert t.writes[-1][0] == b"$1\r\nv\r\n"
+    await p.stop()
+
+
+async def test_a_lone_writers_batch_is_written_before_its_replies_at_once(tmp_path: Path) -> None:
+    """A turn whose writes come from one batch alone (an unpipelined client) does not wait
+    for the turn's end: the log is written, then the reply, inside data_received. As soon
+    as a turn has two writing batches, the next turn's batches share one write again."""
+    node, p = await open_node(tmp_path)
+    assert p.oplog is not None
+    seg = tmp_path / p.oplog.seg_name
+    conns = []
+    for _ in range(2):
+        proto, t = RedisProtocol(node), _Transport(seg)
+        proto.connection_made(t)  # type: ignore[arg-type]
+        conns.append((proto, t))
+    (a, ta), (b, tb) = conns
+    for i in range(3):
+        records0 = len(_records(seg))
+        a.data_received(encode_command(["SET", f"k{i}", "v"]))
+        assert len(_records(seg)) == records0 + 1
+        assert ta.writes[-1] == (b"+OK\r\n", seg.stat().st_size)
+        await asyncio.sleep(0)  # the turn ends
+    a.data_received(encode_command(["INCR", "n"]))
+    b.data_received(encode_command(["INCR", "n"]))  # a second writer in the same turn waits
+    assert ta.writes[-1][0] == b":1\r\n" and not tb.writes
+    for _ in range(100):
+        if tb.writes:
+            break
+        await asyncio.sleep(0)
+    assert tb.writes == [(b":2\r\n", seg.stat().st_size)]
+    ta.writes.clear()
+    a.data_received(encode_command(["SET", "x", "1"]))  # the turn before was a busy one
+    assert not ta.writes
+    for _ in range(100):
+        if ta.writes:
+            break
+        await asyncio.sleep(0)
+    assert ta.writes == [(b"+OK\r\n", seg.stat().st_size)]
     await p.stop()
 
 

@@ -486,6 +486,8 @@ class RedisProtocol(asyncio.Protocol):
         if self._done:
             return
         self._update_reading()
+        if pending is _NOTHING and not self._backlog and self._out is None and self._reader.idle():
+            return  # nothing arrived meanwhile: no batch to run
         self._run(None, pending)
 
     # -- closing and flow control ------------------------------------------------------

@@ -380,6 +380,10 @@ class RequestReader:
             self._starved = False
             self.more = True
 
+    def idle(self) -> bool:
+        """Nothing received since the last batch: no request, part of one or error."""
+        return self._mode == _IDLE and not self._q
+
     def buffered(self) -> int:
         """Bytes received and not yet returned as requests: the unfinished request a
         client is sending (its query buffer, as client-query-buffer-limit bounds it)."""
