@@ -1,10 +1,10 @@
 """In-process CPU per request of the hot path (issue 2), no sockets, no redis-benchmark.
 
-    python bench/bench_hotpath.py [--runs 5] [-n 200000] [--clients 8] [--profile set]
+    python bench/bench_hotpath.py [--runs 5] [-n 200000] [--clients 8] [--pipeline 16] [--profile set]
 
 A Node with the op log attached (appendfsync everysec, as the server runs by default) is
 driven through the real connection adapter (`RedisProtocol` on fake transports): each of
---clients connections gets a `data_received` of 16 pipelined requests shaped like
+--clients connections gets a `data_received` of 16 (--pipeline) requests shaped like
 redis-benchmark's (same keys, 3-byte values), then the event loop runs until every reply
 is written. So a request pays for hiredis, dispatch, the handler, apply, its share of the
 op log's group commit (encoding, one framed write per loop turn) and the reply encoding;
@@ -147,8 +147,10 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=200_000)
     ap.add_argument("--tests", default=",".join(REQUESTS))
     ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--pipeline", type=int, default=16, help="requests per read (1: unpipelined clients)")
     ap.add_argument("--profile", default="")
     ns = ap.parse_args()
+    globals()["PIPELINE"] = ns.pipeline
     try:
         import uvloop
 

@@ -35,6 +35,7 @@ from crdtredis.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, C
 from crdtredis.protocol.reader import ProtocolError, RequestReader
 from crdtredis.protocol.resp import _INT_MIN, _INT_REPLY, _TABLE, encode_reply
 from crdtredis.reply import OK, Deferred, ErrorReply, Push
+from crdtredis.storage.commit import GroupCommit
 
 __all__ = ["RedisProtocol", "ServerLike", "WRITE_HIGH_WATER", "WRITE_LOW_WATER"]
 
@@ -96,6 +97,7 @@ class RedisProtocol(asyncio.Protocol):
         self._backlog: list[list[bytes]] = []
         # A Deferred or a batch_done() awaitable is pending: buffer input, execute nothing.
         self._waiting = False
+        self._commit_out: bytearray | None = None  # the replies a GroupCommit holds
         # Bytes received while a request is blocked (bounded by BLOCKED_BUFFER_LIMIT).
         self._blocked_bytes = 0
         self._deferred: Deferred | None = None
@@ -358,11 +360,17 @@ class RedisProtocol(asyncio.Protocol):
         if executed:
             aw = self._server.batch_done()
             if aw is not None:
-                if isinstance(aw, asyncio.Future):
-                    # The op log's group commit, awaited by every writing batch: a callback
-                    # costs a fraction of a Task per batch.
+                if aw.__class__ is GroupCommit:
+                    # The op log's group commit, awaited by every writing batch: the write
+                    # calls us back directly (storage/commit.py), no Task, no Future.
                     self._waiting = True
-                    aw.add_done_callback(lambda f: self._committed(f, out))
+                    self._commit_out = out
+                    aw.add_waiter(self._committed)
+                    return
+                if isinstance(aw, asyncio.Future):  # appendfsync always: the fsync's future
+                    self._waiting = True
+                    self._commit_out = out
+                    aw.add_done_callback(self._future_done)
                     return
                 self._wait(self._write_later(aw, out, False, None))
                 return
@@ -383,13 +391,16 @@ class RedisProtocol(asyncio.Protocol):
             client.after = bytearray()
             out += after
 
-    def _committed(self, fut: asyncio.Future[Any], out: bytearray) -> None:
-        """The future batch_done() returned is done: write the batch's replies, go on."""
-        if self._lost:
+    def _future_done(self, fut: asyncio.Future[Any]) -> None:
+        self._committed(asyncio.CancelledError() if fut.cancelled() else fut.exception())
+
+    def _committed(self, exc: BaseException | None) -> None:
+        """The group commit batch_done() returned is done: write the batch's replies, go on."""
+        out, self._commit_out = self._commit_out, None
+        if self._lost or out is None:
             return
-        if fut.cancelled() or fut.exception() is not None:
+        if exc is not None:
             # The batch may not be durable: do not acknowledge it.
-            exc = None if fut.cancelled() else fut.exception()
             log.error("batch_done failed; closing the connection without replies", exc_info=exc)
             self._close_transport()
             return

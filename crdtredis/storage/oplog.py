@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..op import Op
 from ..wire.codec import OpEncoder
+from .commit import GroupCommit
 from .framing import SEG_MAGIC, frame
 from .manifest import Manifest, SegmentInfo, save_manifest
 from .snapshot import write_base_file
@@ -62,7 +63,7 @@ class OpLog:
         # Runs of `_pending` that arrived encoded (append_encoded): (start, end, bytes).
         self._raw: list[tuple[int, int, bytes]] = []
         # Resolved by the next flush: the replies of the batches whose ops it writes.
-        self._commit: asyncio.Future[None] | None = None
+        self._commit: GroupCommit | None = None
         self._unwritten = b""  # framed bytes a failed write() left behind
         self._flush_scheduled = False
         # Writing read batches in this event-loop turn, and whether the last turn had at
@@ -167,12 +168,12 @@ class OpLog:
             self._write_pending()
         except BaseException as e:
             if commit is not None:
-                commit.set_exception(e)  # not durable: those replies must not go out
+                commit.resolve(e)  # not durable: those replies must not go out
             raise
         if commit is not None:
             # Also after a failed write(), like Redis: the bytes are kept and retried, and
             # write commands are refused until they are written (persistence_error).
-            commit.set_result(None)
+            commit.resolve()
 
     def _write_pending(self) -> None:
         pending = self._pending
@@ -288,7 +289,7 @@ class OpLog:
                 self.encoder.reset_deps()
         return buf
 
-    def batch_hook(self) -> asyncio.Future[None] | None:
+    def batch_hook(self) -> GroupCommit | asyncio.Future[None] | None:
         """Called once per read batch, before its replies are written. Like Redis's AOF,
         the log is written before any reply leaves, so a crash of the process alone never
         loses an acknowledged write; with `always` the replies also wait for the fsync.
@@ -312,7 +313,7 @@ class OpLog:
                 self.flush()
                 return None
             if self._commit is None:
-                self._commit = loop.create_future()
+                self._commit = GroupCommit(loop)
             return self._commit
         if self._pending or self._unwritten:
             self.flush()
