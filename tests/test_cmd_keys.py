@@ -747,3 +747,30 @@ def test_observers_converge_in_both_delivery_orders() -> None:
     assert state(p.a) == state(p.b) == observers[0] == observers[1]
     assert p.ra("TTL", "x") == -1  # PERSIST won over the concurrent EXPIRE
     assert p.ra("GET", "y") == b"b"  # the unobserved SET survived the DEL
+
+
+def test_relative_ttls_and_ttl_replies_follow_the_clock_expiry_is_judged_by() -> None:
+    """A replica judges deadlines by Node.now_ms (its clock, or the HLC when a peer's
+    stamps are ahead). Relative TTLs are set and reported by that same clock, so a key
+    set with EX 10 lives 10 s by the judge, and PTTL counts down on it: with the clock
+    held still, PTTL is exactly what was asked, and a step of the clock past the deadline
+    expires the key whatever the machine's wall clock says."""
+    node = make_node()
+    now = [1_000_000_000_000]  # 2001: far behind this machine's wall clock
+    node.clock = lambda: now[0]
+    r = R(node)
+    assert r("SET", "k", "v", "EX", 10) == OK
+    assert r("PTTL", "k") == 10_000
+    assert r("PEXPIRE", "p", 5) == 0
+    assert r("SET", "p", "v", "PX", 2500) == OK
+    assert r("GETEX", "g", "EX", 3) is None
+    now[0] += 2_000
+    assert r("PTTL", "k") == 8_000 and r("PTTL", "p") == 500
+    assert r("EXPIRE", "p", 7) == 1 and r("PTTL", "p") == 7_000
+    now[0] += 10_001
+    assert r("GET", "k") is None and r("EXISTS", "p") == 0
+    # An absolute deadline past the judge's clock deletes at once, even if the wall clock
+    # has not reached it yet... and one the wall clock passed long ago but the judge has
+    # not is kept (this replica's clock is behind: 2001).
+    assert r("SET", "a", "v", "PXAT", now[0] - 1) == OK and r("EXISTS", "a") == 0
+    assert r("SET", "b", "v", "PXAT", now[0] + 60_000) == OK and r("PTTL", "b") == 60_000

@@ -29,7 +29,7 @@ from ..rdb_decode import decode_value
 from ..rdb_encode import build_dump, encode_value
 from ..reply import OK, CommandError, Reply
 from ..scripting.dump import PayloadError, verify_payload
-from .helpers import db_of, is_string, lookup_read, lookup_write, now_ms
+from .helpers import db_of, is_string, lookup_read, lookup_write
 from .registry import command
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ def restore_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if ttl < 0:
         raise CommandError(BAD_TTL)
     kind, data = load_payload(argv[3])
-    now = now_ms()
+    now = node.now_ms()
     if ttl and not absttl:
         # C's long long addition: a TTL past LLONG_MAX wraps negative, hence expired.
         ttl = ((ttl + now + (1 << 63)) & ((1 << 64) - 1)) - (1 << 63)

@@ -25,7 +25,7 @@ from ..keyspace import Db, entry_stamp, entry_type
 from ..notify import GENERIC, notify_event
 from ..reply import OK, CommandError, Reply, Status
 from . import helpers
-from .helpers import LLONG_MAX, LLONG_MIN, db_of, is_string, lookup_read, lookup_write, now_ms
+from .helpers import LLONG_MAX, LLONG_MIN, db_of, is_string, lookup_read, lookup_write
 from .registry import command
 from .scan_util import parse_cursor as parse_scan_cursor
 from .scan_util import parse_scan_options
@@ -134,7 +134,7 @@ def type_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
          acl="keyspace slow dangerous")
 def keys_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     db = db_of(node, client)
-    live = node.keyspace.live_keys(db, now_ms())
+    live = node.keyspace.live_keys(db, node.now_ms())
     if argv[1] == b"*":
         return list(live)
     match = compile_pattern(argv[1])
@@ -242,7 +242,7 @@ def scan_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 @command("randomkey", 1, "readonly", summary="Return a random key from the keyspace", since="1.0.0",
          acl="keyspace slow")
 def randomkey_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
-    return node.keyspace.random_key(db_of(node, client), now_ms())
+    return node.keyspace.random_key(db_of(node, client), node.now_ms())
 
 
 # ---- RENAME / COPY ---------------------------------------------------------------------
@@ -352,7 +352,7 @@ def _expire(node: Node, client: Client, argv: list[bytes], cmd: str, seconds: bo
         if when > _SECONDS_MAX or when < _SECONDS_MIN:
             raise CommandError(errors.invalid_expire(cmd))
         when *= 1000
-    base = 0 if absolute else now_ms()
+    base = 0 if absolute else node.now_ms()
     if when > LLONG_MAX - base:
         raise CommandError(errors.invalid_expire(cmd))
     when += base
@@ -370,7 +370,7 @@ def _expire(node: Node, client: Client, argv: list[bytes], cmd: str, seconds: bo
         return 0
     if lt and current is not None and when >= current:
         return 0
-    if when <= now_ms():
+    if when <= node.now_ms():
         node.emit((DEL, db.index, key))
         notify_event(node, GENERIC, b"del", key, db.index)
     else:
@@ -415,7 +415,7 @@ def _ttl(node: Node, client: Client, key: bytes, ms: bool, absolute: bool) -> Re
     deadline = helpers.ttl_ms(db, key)
     if deadline is None:
         return -1
-    ttl = deadline if absolute else max(deadline - now_ms(), 0)
+    ttl = deadline if absolute else max(deadline - node.now_ms(), 0)
     return ttl if ms else (ttl + 500) // 1000
 
 
@@ -553,7 +553,7 @@ def object_idletime_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     ev = getattr(node, "maxmem", None)
     if ev is not None:
         return ev.idle_ms(client.db, argv[2], e) // 1000
-    return max(now_ms() - hlc_ms(entry_stamp(e)[0]), 0) // 1000
+    return max(node.now_ms() - hlc_ms(entry_stamp(e)[0]), 0) // 1000
 
 
 # OBJECT REFCOUNT key

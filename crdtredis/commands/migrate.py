@@ -28,7 +28,7 @@ from ..keyspace import Db, entry_stamp
 from ..notify import GENERIC, notify_event
 from ..reply import OK, CommandError, Deferred, ErrorReply, Reply, Status
 from .dump_cmds import dump_payload
-from .helpers import db_of, lookup_read, lookup_write, now_ms, ttl_ms
+from .helpers import db_of, lookup_read, lookup_write, ttl_ms
 from .registry import command
 from .stream_util import from_script
 
@@ -182,7 +182,7 @@ def migrate_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if password is not None:
         plan.auth = _cmd(b"AUTH", password) if username is None else _cmd(b"AUTH", username, password)
     out: list[bytes] = []
-    now = now_ms()
+    now = node.now_ms()
     for k, e in found:
         ttl = 0
         deadline = ttl_ms(db, k)

@@ -21,7 +21,7 @@ from ..keyspace import Db, entry_stamp
 from ..notify import GENERIC, STRING, notify_event
 from ..reply import OK, CommandError, Map, Reply
 from . import helpers
-from .helpers import LLONG_MAX, db_of, is_string, lookup_read, lookup_write, now_ms, read_string
+from .helpers import LLONG_MAX, db_of, is_string, lookup_read, lookup_write, read_string
 from .registry import command
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ def _parse_string_opts(argv: list[bytes], start: int, for_set: bool) -> tuple[se
     return flags, expire, unit
 
 
-def _deadline(cmd: str, arg: bytes, unit: str) -> int:
+def _deadline(node: Node, cmd: str, arg: bytes, unit: str) -> int:
     """Redis getExpireMillisecondsOrReply: absolute deadline in unix ms."""
     v = helpers.arg_int(arg)
     seconds = unit in (_EX, _EXAT)
@@ -156,7 +156,7 @@ def _deadline(cmd: str, arg: bytes, unit: str) -> int:
     if seconds:
         v *= 1000
     if unit in (_EX, _PX):
-        v += now_ms()
+        v += node.now_ms()
     if v > LLONG_MAX:  # Redis sees the signed overflow as a value <= 0
         raise CommandError(errors.invalid_expire(cmd))
     return v
@@ -164,7 +164,7 @@ def _deadline(cmd: str, arg: bytes, unit: str) -> int:
 
 def _emit_set(node: Node, db: Db, key: bytes, value: bytes, keepttl: bool, deadline: int | None) -> None:
     if deadline is not None:
-        if deadline <= now_ms():
+        if deadline <= node.now_ms():
             # Already expired: Redis's key is gone at the next access; ours at once.
             node.emit((DEL, db.index, key))
         else:
@@ -201,7 +201,7 @@ def set_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     flags, expire, unit = _parse_string_opts(argv, 3, True)
     db = db_of(node, client)
     key = argv[1]
-    deadline = _deadline("set", expire, unit) if expire is not None else None
+    deadline = _deadline(node, "set", expire, unit) if expire is not None else None
     old: bytes | None = None
     if _GET in flags:
         old = read_string(node, db, key)
@@ -226,7 +226,7 @@ def setnx_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 
 
 def _setex(node: Node, client: Client, argv: list[bytes], cmd: str, unit: str) -> Reply:
-    deadline = _deadline(cmd, argv[2], unit)
+    deadline = _deadline(node, cmd, argv[2], unit)
     _emit_set(node, db_of(node, client), argv[1], argv[3], False, deadline)
     return OK
 
@@ -279,8 +279,8 @@ def getex_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if value is None:
         return None
     if expire is not None:
-        deadline = _deadline("getex", expire, unit)
-        if deadline <= now_ms():
+        deadline = _deadline(node, "getex", expire, unit)
+        if deadline <= node.now_ms():
             node.emit((DEL, db.index, key))
             notify_event(node, GENERIC, b"del", key, db.index)
         else:
