@@ -72,10 +72,12 @@ def unpack(p: Packed) -> tuple[list[bytes | None], array[int], array[int]]:
     """(values, hlcs, origin-index codes) of a packed block, as a thawed block holds them."""
     blob, offs = p.blob, p.offs
     vals: list[bytes | None] = [blob[a:b] for a, b in zip(offs, offs[1:])]  # noqa: B905
-    hl = array("q")
-    oi = array("Q")
     rstart, rh, roi = p.rstart, p.rh, p.roi
     nr = len(rstart)
+    if nr == p.n:  # every element its own run (one-value pushes): the run columns are the ids
+        return vals, array("q", rh), array("Q", roi)
+    hl = array("q")
+    oi = array("Q")
     for r in range(nr):
         k = (rstart[r + 1] if r + 1 < nr else p.n) - rstart[r]
         hl.extend(array("q", [rh[r]]) * k)

@@ -50,7 +50,7 @@ from typing import Any
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
 from ..op import Ctx, Effect
 from . import list_blocks, list_packed
-from .list_blocks import _I_MASK, _ORIGINS, ElemId, _Block, _code, _empty_block, _pid, _unpid
+from .list_blocks import _CODES, _I_MASK, _ORIGINS, ElemId, _Block, _code, _empty_block, _pid, _unpid
 from .schema import BYTES, HLC, INT64, STR, UINT32, fixed, repeated
 
 # Effect codes (range 20-39; persisted and replicated: never renumber). Effects are flat:
@@ -68,13 +68,16 @@ LTRIMR = 23  # (LTRIMR, db, key, first hlc, origin, i, hint, last hlc, origin, i
 
 
 class ListEntry(Entry):
-    __slots__ = ("blocks", "fw", "size", "rm", "vst", "where", "origins", "peers", "hot")
+    __slots__ = ("blocks", "fw", "fwd", "size", "rm", "vst", "where", "origins", "peers", "hot")
     TYPE = b"list"
 
     def __init__(self) -> None:
         super().__init__()
         self.blocks: list[_Block] = []
-        self.fw: list[int] = [0]  # Fenwick tree over blocks' live counts (1-based)
+        # Fenwick tree over the blocks' live counts (1-based); None: stale, rebuilt by the
+        # next lookup that needs it. `fwd`: blocks whose count changed since (list_blocks).
+        self.fw: list[int] | None = None
+        self.fwd: set[_Block] = set()
         self.size = 0  # live elements
         # Tombstone packed id -> smallest removal stamp seen (only while peers may reference it).
         self.rm: dict[int, tuple[int, str]] = {}
@@ -203,7 +206,7 @@ class ListEntry(Entry):
         if not blocks:
             blk = _empty_block()
             blocks.append(blk)
-            self.fw = [0, 0]
+            self.fw = None
             self._put(0, 0, h, code << 32, vals)
             return
         b = j = 0
@@ -236,19 +239,90 @@ class ListEntry(Entry):
         self._put(b, j, h, code << 32, vals)
 
     def remove(self, ctx: Ctx, ids: Sequence[ElemId], hints: Sequence[int]) -> None:
-        stamp = (ctx.hlc, ctx.origin)
         for k, eid in enumerate(ids):
-            pos = self._find(eid, hints[k] if k < len(hints) else -1)
-            if pos is None:
-                continue  # already dropped here, or never seen: nothing to do
-            blk, j = pos
-            if blk.vals[j] is None:
-                pid = _pid(blk.hl[j], blk.oi[j])
-                old = self.rm.get(pid)
-                if old is None or stamp < old:
-                    self.rm[pid] = stamp  # smallest removal stamp: the same state everywhere
-                continue
-            self._kill(blk, j, stamp)
+            self.remove1(ctx, eid, hints[k] if k < len(hints) else -1)
+
+    def remove1(self, ctx: Ctx, eid: ElemId, hint: int) -> None:
+        """Remove one element (LPOP / RPOP: the whole effect)."""
+        pos = self._find(eid, hint)
+        if pos is None:
+            return  # already dropped here, or never seen: nothing to do
+        blk, j = pos
+        if blk.vals[j] is None:
+            pid = _pid(blk.hl[j], blk.oi[j])
+            old = self.rm.get(pid)
+            stamp = (ctx.hlc, ctx.origin)
+            if old is None or stamp < old:
+                self.rm[pid] = stamp  # smallest removal stamp: the same state everywhere
+            return
+        self._kill(blk, j, (ctx.hlc, ctx.origin))
+
+    def push_head(self, h: int, origin: str, value: bytes) -> bool:
+        """`insert` of one value at the head, when the head block is thawed, hot and not
+        full and the first element's id is smaller than (h, origin), so the RGA puts the
+        new element first (always at the origin: the HLC is past every id it has seen).
+        False, having changed nothing, when any of that does not hold: the caller then
+        takes `insert`, which decides the same way with no precondition."""
+        blocks = self.blocks
+        blk = blocks[0]
+        vals = blk.vals
+        hot = self.hot
+        if blk.packed is not None or not vals or len(vals) >= list_blocks.MAX_BLOCK \
+                or (hot[-1] is not blk if hot else len(blocks) > 1):
+            return False
+        hl = blk.hl
+        eh = hl[0]
+        if eh > h or (eh == h and _ORIGINS[blk.oi[0] >> 32] >= origin):
+            return False  # a concurrent insert at the head with a larger id: it stays first
+        code = _CODES.get(origin)
+        if code is None:
+            code = _code(origin)
+        self.origins.add(code)
+        oi = code << 32
+        vals.insert(0, value)
+        hl.insert(0, h)
+        blk.oi.insert(0, oi)
+        blk.lo = 0
+        blk.hi = blk.hi + 1 if blk.live else 1
+        blk.live += 1
+        self.size += 1
+        if self.where is not None:
+            self.where[h << 64 | oi] = blk
+        self.fwd.add(blk)
+        return True
+
+    def push_after_last(self, h: int, origin: str, rh: int, ro: str, ri: int, value: bytes) -> bool:
+        """`insert` of one value after element (rh, ro, ri) when that element is the last
+        one stored (RPUSH), in a thawed, hot, not full block: nothing follows it, so the
+        RGA puts the new element there. False, having changed nothing, otherwise."""
+        blocks = self.blocks
+        blk = blocks[-1]
+        vals = blk.vals
+        n = len(vals)
+        hot = self.hot
+        if blk.packed is not None or not n or n >= list_blocks.MAX_BLOCK \
+                or (hot[-1] is not blk if hot else len(blocks) > 1):
+            return False
+        rc = _CODES.get(ro)
+        if rc is None or blk.hl[n - 1] != rh or blk.oi[n - 1] != (rc << 32 | ri):
+            return False
+        code = _CODES.get(origin)
+        if code is None:
+            code = _code(origin)
+        self.origins.add(code)
+        oi = code << 32
+        vals.append(value)
+        blk.hl.append(h)
+        blk.oi.append(oi)
+        if not blk.live:
+            blk.lo = n
+        blk.hi = n + 1
+        blk.live += 1
+        self.size += 1
+        if self.where is not None:
+            self.where[h << 64 | oi] = blk
+        self.fwd.add(blk)
+        return True
 
     def set_value(self, ctx: Ctx, eid: ElemId, hint: int, value: bytes) -> bool:
         """LWW write of one element's value. False when the element is gone (removal wins)."""
@@ -422,7 +496,8 @@ class ListEntry(Entry):
     _rebuild = list_blocks._rebuild
     _compact = list_blocks._compact
     _thaw = list_blocks._thaw
-    _fw_add = list_blocks._fw_add
+    _fw_build = list_blocks._fw_build
+    _fw_flush = list_blocks._fw_flush
     _fw_find = list_blocks._fw_find
     _locate = list_blocks._locate
     _find = list_blocks._find
@@ -527,6 +602,22 @@ def trim_effect(dbi: int, key: bytes, first: ElemId, fk: int, last: ElemId, lk: 
 # ---- apply functions ---------------------------------------------------------------------
 def apply_insert(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     key = eff[2]
+    e = db.data.get(key)
+    if type(e) is ListEntry and len(eff) == 8 and not db.shadow and e.peers is not ks.solo:
+        # One value at the head or after the last element (LPUSH / RPUSH of one value on
+        # a visible list): the fast paths, then `touch` and `settle` as they run for a
+        # list that stays visible with no hidden type.
+        h = ctx.hlc
+        o = ctx.origin
+        if e.push_head(h, o, eff[7]) if not eff[3] else e.push_after_last(h, o, eff[3], eff[4] or o, eff[5], eff[7]):
+            if h > e.thlc or (h == e.thlc and o > e.torigin):
+                e.thlc = h
+                e.torigin = o
+            if db.expires and key in db.expires:
+                ks.refresh_expiry(db, key)
+            if db.watched or db.waiters:
+                db.touch(key)
+            return
     e = _peers(ks, ks.entry_for(db, key, ListEntry, ctx))
     e.insert(ctx, (eff[3], eff[4] or ctx.origin, eff[5]) if eff[3] else None, eff[6], eff[7:])
     e.touch(ctx)
@@ -535,15 +626,25 @@ def apply_insert(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
 
 def apply_remove(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     key = eff[2]
-    e = existing(db, key)
-    if e is None:
-        return
+    e = db.data.get(key)
+    if type(e) is not ListEntry:
+        e = existing(db, key)
+        if e is None:
+            return
+    if e.peers is ks.solo:
+        e.set_peers(not ks.solo)
     o = ctx.origin
     if len(eff) == 7:
-        _peers(ks, e).remove(ctx, ((eff[3], eff[4] or o, eff[5]),), (eff[6],))
+        e.remove1(ctx, (eff[3], eff[4] or o, eff[5]), eff[6])
+        if e.size and not db.shadow:  # `settle` for a list that stays visible, inlined
+            if db.expires and key in db.expires:
+                ks.refresh_expiry(db, key)
+            if db.watched or db.waiters:
+                db.touch(key)
+            return
     else:
         ids = [(eff[k], eff[k + 1] or o, eff[k + 2]) for k in range(3, len(eff) - 3, 4)]
-        _peers(ks, e).remove(ctx, ids, eff[6::4])
+        e.remove(ctx, ids, eff[6::4])
     ks.settle(db, key)
 
 
