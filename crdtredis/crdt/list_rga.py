@@ -49,7 +49,7 @@ from typing import Any
 
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
 from ..op import Ctx, Effect
-from . import list_blocks, list_packed
+from . import codes, list_blocks, list_packed
 from .list_blocks import _CODES, _I_MASK, _ORIGINS, ElemId, _Block, _code, _empty_block, _pid, _unpid
 from .schema import BYTES, HLC, INT64, STR, UINT32, fixed, repeated
 
@@ -60,8 +60,8 @@ from .schema import BYTES, HLC, INT64, STR, UINT32, fixed, repeated
 # visible index at the origin: k >= 0 from the head, or k < -1 from the tail (-2 = the last),
 # whichever is nearer, so it stays a small number; -1 = no hint. Build effects with the
 # *_effect functions below.
-LINSERT = 20  # (LINSERT, db, key, ref hlc, origin, i, hint, *values)  ref hlc 0: at the head
-LREMOVE = 21  # (LREMOVE, db, key, *(hlc, origin, i, hint) per element)
+LINSERT = codes.LINSERT  # 20 (LINSERT, db, key, ref hlc, origin, i, hint, *values)  ref hlc 0: at the head
+LREMOVE = codes.LREMOVE  # 21 (LREMOVE, db, key, *(hlc, origin, i, hint) per element)
 LSETVAL = 22  # (LSETVAL, db, key, hlc, origin, i, hint, value)     LWW value of one element
 LTRIMR = 23  # (LTRIMR, db, key, first hlc, origin, i, hint, last hlc, origin, i, hint)
 
