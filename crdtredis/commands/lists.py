@@ -189,7 +189,7 @@ def _push1(node: Node, client: Client, argv: list[bytes], left: bool) -> int:
         node._emit((LINSERT, db.index, key, 0, "", 0, -1, argv[2]))
     else:
         size = e.size
-        h, o, i = e.at(size - 1)[1]
+        h, o, i = e.end(False)[1]
         node._emit((LINSERT, db.index, key, h, "" if o == node.origin else o, i,
                     size - 1 if size <= 2 else -2, argv[2]))  # _hint(size - 1, size)
     if node.notify is not None:
@@ -261,7 +261,7 @@ def _pop1(node: Node, client: Client, key: bytes, left: bool) -> bytes | None:
         return None
     size = e.size
     k = 0 if left else size - 1
-    v, (h, o, i) = e.at(k)
+    v, (h, o, i) = e.end(left)
     node._emit((LREMOVE, db.index, key, h, "" if o == node.origin else o, i,
                 k if k <= size >> 1 else -2))  # _hint(k, size)
     if node.notify is not None:

@@ -150,6 +150,16 @@ class ListEntry(Entry):
         oi = blk.oi[j]
         return blk.vals[j], (blk.hl[j], _ORIGINS[oi >> 32], oi & _I_MASK)  # type: ignore[return-value]
 
+    def end(self, left: bool) -> tuple[bytes, ElemId]:
+        """`at(0)` (left) or `at(size - 1)`, read from the end block's live bounds
+        (0 < size): the element a pop takes, or RPUSH's reference."""
+        blk = self.blocks[0] if left else self.blocks[-1]
+        if not blk.live:  # only tombstones in the end block (peers): search
+            return self.at(0 if left else self.size - 1)
+        j = blk.lo if left else blk.hi - 1
+        oi = blk.oi[j]
+        return blk.vals[j], (blk.hl[j], _ORIGINS[oi >> 32], oi & _I_MASK)  # type: ignore[return-value]
+
     def iter_items(self, reverse: bool = False) -> Iterator[tuple[bytes, ElemId]]:
         """(value, id) of live elements from the head (or from the tail)."""
         origins = _ORIGINS
