@@ -295,6 +295,14 @@ def _put(self: ListEntry, b: int, j: int, h: int, oi0: int, vals: Sequence[bytes
             self._fw_append()
         self._thaw(blk)
         j = 0
+    elif j == 0 and b == 0 and len(blk.vals) >= MAX_BLOCK:
+        # Prepending to a full head block (LPUSH): start a new one too, rather than split
+        # it: no copy of the full block, and the head block, where every LPUSH shifts the
+        # arrays, holds 0-1024 elements instead of 512-1024.
+        blk = _empty_block()
+        blocks.insert(0, blk)
+        self._rebuild()
+        self._thaw(blk)
     if n == 1:
         if j == len(blk.vals):
             blk.vals.append(vals[0])
