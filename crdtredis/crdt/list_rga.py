@@ -254,6 +254,16 @@ class ListEntry(Entry):
 
     def remove1(self, ctx: Ctx, eid: ElemId, hint: int) -> None:
         """Remove one element (LPOP / RPOP: the whole effect)."""
+        if (hint == 0 or hint == -2) and self.blocks:
+            # The first or the last live element (a pop's hint), read from the end block's
+            # live bounds: found there, it is what `_find` would find.
+            blk = self.blocks[0] if hint == 0 else self.blocks[-1]
+            if blk.live:
+                j = blk.lo if hint == 0 else blk.hi - 1
+                code = _CODES.get(eid[1])
+                if code is not None and blk.hl[j] == eid[0] and blk.oi[j] == (code << 32 | eid[2]):
+                    self._kill(blk, j, (ctx.hlc, ctx.origin))
+                    return
         pos = self._find(eid, hint)
         if pos is None:
             return  # already dropped here, or never seen: nothing to do
