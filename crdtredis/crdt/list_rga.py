@@ -277,73 +277,6 @@ class ListEntry(Entry):
             return
         self._kill(blk, j, (ctx.hlc, ctx.origin))
 
-    def push_head(self, h: int, origin: str, value: bytes) -> bool:
-        """`insert` of one value at the head, when the head block is thawed, hot and not
-        full and the first element's id is smaller than (h, origin), so the RGA puts the
-        new element first (always at the origin: the HLC is past every id it has seen).
-        False, having changed nothing, when any of that does not hold: the caller then
-        takes `insert`, which decides the same way with no precondition."""
-        blocks = self.blocks
-        blk = blocks[0]
-        vals = blk.vals
-        hot = self.hot
-        if blk.packed is not None or not vals or len(vals) >= list_blocks.MAX_BLOCK \
-                or (hot[-1] is not blk if hot else len(blocks) > 1):
-            return False
-        hl = blk.hl
-        eh = hl[0]
-        if eh > h or (eh == h and _ORIGINS[blk.oi[0] >> 32] >= origin):
-            return False  # a concurrent insert at the head with a larger id: it stays first
-        code = _CODES.get(origin)
-        if code is None:
-            code = _code(origin)
-        self.origins.add(code)
-        oi = code << 32
-        vals.insert(0, value)
-        hl.insert(0, h)
-        blk.oi.insert(0, oi)
-        blk.lo = 0
-        blk.hi = blk.hi + 1 if blk.live else 1
-        blk.live += 1
-        self.size += 1
-        if self.where is not None:
-            self.where[h << 64 | oi] = blk
-        self.fwd.add(blk)
-        return True
-
-    def push_after_last(self, h: int, origin: str, rh: int, ro: str, ri: int, value: bytes) -> bool:
-        """`insert` of one value after element (rh, ro, ri) when that element is the last
-        one stored (RPUSH), in a thawed, hot, not full block: nothing follows it, so the
-        RGA puts the new element there. False, having changed nothing, otherwise."""
-        blocks = self.blocks
-        blk = blocks[-1]
-        vals = blk.vals
-        n = len(vals)
-        hot = self.hot
-        if blk.packed is not None or not n or n >= list_blocks.MAX_BLOCK \
-                or (hot[-1] is not blk if hot else len(blocks) > 1):
-            return False
-        rc = _CODES.get(ro)
-        if rc is None or blk.hl[n - 1] != rh or blk.oi[n - 1] != (rc << 32 | ri):
-            return False
-        code = _CODES.get(origin)
-        if code is None:
-            code = _code(origin)
-        self.origins.add(code)
-        oi = code << 32
-        vals.append(value)
-        blk.hl.append(h)
-        blk.oi.append(oi)
-        if not blk.live:
-            blk.lo = n
-        blk.hi = n + 1
-        blk.live += 1
-        self.size += 1
-        if self.where is not None:
-            self.where[h << 64 | oi] = blk
-        self.fwd.add(blk)
-        return True
-
     def set_value(self, ctx: Ctx, eid: ElemId, hint: int, value: bytes) -> bool:
         """LWW write of one element's value. False when the element is gone (removal wins)."""
         pos = self._find(eid, hint)
@@ -522,6 +455,8 @@ class ListEntry(Entry):
     _locate = list_blocks._locate
     _find = list_blocks._find
     _put = list_blocks._put
+    push_head = list_blocks.push_head
+    push_after_last = list_blocks.push_after_last
     _fw_append = list_blocks._fw_append
     _split = list_blocks._split
     _kill = list_blocks._kill
