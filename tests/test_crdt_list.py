@@ -82,6 +82,12 @@ def check_index(e: ListEntry) -> None:
         assert e.at(k)[0] == vals[k]
     if vals:
         assert e.range_values(0, len(vals) - 1) == vals
+        assert e.end(True) == e.at(0) and e.end(False) == e.at(len(vals) - 1)
+    if e.fw is not None and e.blocks:
+        # The lazily updated Fenwick tree, once its pending blocks are applied, is the one
+        # built from scratch.
+        got = list(e._fw_flush())
+        assert got == list(e._fw_build())
     for blk in e.blocks:
         if blk.packed is not None:
             # A packed block reads like the thawed one it came from.
@@ -403,6 +409,87 @@ def test_block_index_matches_a_plain_list_under_random_ops(monkeypatch: pytest.M
                 e.gc(lambda hh, o: True)
                 check_index(e)
                 assert not e.rm
+
+
+@pytest.mark.parametrize("packed", [False, True])
+@pytest.mark.parametrize("peers", [True, False])
+def test_queue_and_stack_ops_keep_the_lazy_index_exact(monkeypatch: pytest.MonkeyPatch, peers: bool,
+                                                       packed: bool) -> None:
+    """One-value pushes and pops at both ends (the fast paths: push_head, push_after_last,
+    remove1, end) interleaved with lookups in the middle (the Fenwick tree, updated lazily,
+    rebuilt after splits and dropped blocks), against a plain list."""
+    monkeypatch.setattr(list_blocks, "BLOCK", 4)
+    monkeypatch.setattr(list_blocks, "MAX_BLOCK", 8)
+    if packed:
+        monkeypatch.setattr(list_blocks, "MIN_PACK", 2)
+        monkeypatch.setattr(list_blocks, "HOT", 1)
+    rnd = random.Random(11)
+    ks = keyspace(solo=not peers)
+    model: list[tuple[bytes, Any]] = []
+    for h in range(1, 3000):
+        r = rnd.random()
+        e = rga.existing(ks.dbs[0], b"l")
+        if r < 0.5 or not model:
+            v = str(h).encode()
+            if r < 0.25 or not model:
+                apply(ks, "me", h, {}, ins(None, [v]))
+                model.insert(0, (v, (h, "me", 0)))
+            else:
+                k = len(model) - 1
+                apply(ks, "me", h, {}, rga.insert_effect(0, b"l", model[k][1], k, [v], "~", len(model)))
+                model.append((v, (h, "me", 0)))
+        elif r < 0.85:
+            assert e is not None
+            left = rnd.random() < 0.5
+            k = 0 if left else len(model) - 1
+            assert e.end(left) == model[k]
+            apply(ks, "me", h, {}, rga.remove_effect(0, b"l", [model[k][1]], [k], "~", len(model)))
+            del model[k]
+        else:
+            assert e is not None
+            k = rnd.randrange(len(model))
+            assert e.at(k) == model[k]
+        assert visible(ks) == [v for v, _ in model]
+        e = rga.existing(ks.dbs[0], b"l")
+        if e is not None and h % 50 == 0:
+            check_index(e)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_push_fast_paths_decide_as_insert_does(seed: int) -> None:
+    """push_head / push_after_last take an insert only when `insert` would put the value
+    at the same place; with concurrent ids (smaller or equal hlcs, other origins) they
+    decline and `insert` runs. Two entries, one through the fast paths when they accept,
+    one through `insert` alone, hold the same state after every step."""
+    rnd = random.Random(seed)
+    fast, slow = ListEntry(), ListEntry()
+    taken: set[tuple[int, str]] = set()  # element ids are unique
+    last: list[bool] = []
+    for step in range(400):
+        head = rnd.random() < 0.5 or not slow.size
+        ref = None if head else slow.end(False)[1]
+        # An insert's id is past its reference's (its origin observed it), so past every
+        # id so far for a tail push here; at the head anything goes (concurrent inserts).
+        top = max((x for x, _ in taken), default=0)
+        h, origin = top + 1, rnd.choice(["a", "b", "c"])
+        if ref is None and rnd.random() < 0.6:
+            cand = (rnd.randrange(1, top + 2), rnd.choice(["a", "b", "c"]))
+            if cand not in taken:
+                h, origin = cand
+        taken.add((h, origin))
+        ctx = Ctx(origin, step + 1, h, {})
+        v = f"{step}".encode()
+        if head:
+            ok = fast.push_head(h, origin, v) if fast.blocks else False
+        else:
+            assert ref is not None
+            ok = fast.push_after_last(h, origin, ref[0], ref[1], ref[2], v)
+        if not ok:
+            fast.insert(ctx, ref, -1, [v])
+        slow.insert(ctx, ref, -1, [v])
+        assert fast.state() == slow.state(), step
+        last.append(ok)
+    assert any(last) and not all(last)  # both branches ran
 
 
 def test_large_insert_is_split_into_blocks() -> None:

@@ -110,3 +110,24 @@ def test_hot_effect_shapes_and_table_boundaries_round_trip() -> None:
     assert decoded == ops and shapes(decoded) == shapes(ops)
     for op in ops:
         assert decode_op(encode_op(op)) == op and shapes([decode_op(encode_op(op))]) == shapes([op])
+
+
+def test_list_effect_hot_shapes_encode_as_the_generic_loop() -> None:
+    """encode_effect's branch for one-id LINSERT / LREMOVE effects gives the bytes of the
+    generic argument loop (reached here through an effect code without a hot shape)."""
+    import random as _random
+
+    from crdtredis.wire import codec
+
+    rnd = _random.Random(5)
+    ints = [0, 1, 5, 8191, 8192, -1, -2, -1024, -1025, 2**57 + 12345, 2**63 - 1, 2**63, True, False]
+    for _ in range(3000):
+        code = rnd.choice([20, 21])
+        eff: tuple[object, ...] = (code, 0, b"mylist", rnd.choice(ints), rnd.choice(["", "a", b"x"]),
+                                rnd.choice(ints), rnd.choice(ints))
+        if code == 20:
+            eff += (rnd.choice([b"xxx", b"", b"y" * 2000, "s", None]),)
+        generic = codec.encode_effect((99, *eff[1:]))
+        hdr99 = codec._eff_hdr(99, 0)
+        hdr = codec._eff_hdr(code, 0)
+        assert codec.encode_effect(eff) == hdr + generic[len(hdr99):], eff

@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..crdt.codes import DEL
-from ..crdt.list_rga import ElemId, ListEntry, insert_effect, remove_effect, set_effect, trim_effect
+from ..crdt.list_rga import (
+    LINSERT,
+    LREMOVE,
+    ElemId,
+    ListEntry,
+    insert_effect,
+    remove_effect,
+    set_effect,
+    trim_effect,
+)
 from ..crdt.numbers import parse_int
 from ..keyspace import Db
 from ..notify import GENERIC, LIST, notify_event
@@ -166,10 +175,36 @@ def _push_cmd(node: Node, client: Client, argv: list[bytes], left: bool, exists:
     return _push(node, db, key, e, argv[2:], left)
 
 
+def _push1(node: Node, client: Client, argv: list[bytes], left: bool) -> int:
+    """LPUSH / RPUSH of one value to a visible list of a key without TTLs in its db or a
+    hidden type (the queue's and the stack's shape): what `_push` emits and returns, without
+    its generic steps (Node.emit's CREATE check is false here: the key exists and no key of
+    the db can expire). -1 when that case does not hold."""
+    db = node.keyspace.dbs[client.db]
+    key = argv[1]
+    e = db.data.get(key)
+    if type(e) is not ListEntry or db.expires or db.shadow:
+        return -1
+    if left:
+        node._emit((LINSERT, db.index, key, 0, "", 0, -1, argv[2]))
+    else:
+        size = e.size
+        h, o, i = e.end(False)[1]
+        node._emit((LINSERT, db.index, key, h, "" if o == node.origin else o, i,
+                    size - 1 if size <= 2 else -2, argv[2]))  # _hint(size - 1, size)
+    if node.notify is not None:
+        notify_event(node, LIST, b"lpush" if left else b"rpush", key, db.index)
+    return e.size
+
+
 # LPUSH key element [element ...]
 @command("lpush", -3, "write denyoom fast", 1, 1, 1, group="list",
          summary="Prepend one or multiple elements to a list", since="1.0.0", acl="list fast")
 def lpush_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    if len(argv) == 3:
+        n = _push1(node, client, argv, True)
+        if n >= 0:
+            return n
     return _push_cmd(node, client, argv, True, False)
 
 
@@ -177,6 +212,10 @@ def lpush_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 @command("rpush", -3, "write denyoom fast", 1, 1, 1, group="list",
          summary="Append one or multiple elements to a list", since="1.0.0", acl="list fast")
 def rpush_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    if len(argv) == 3:
+        n = _push1(node, client, argv, False)
+        if n >= 0:
+            return n
     return _push_cmd(node, client, argv, False, False)
 
 
@@ -212,10 +251,32 @@ def _pop_cmd(node: Node, client: Client, argv: list[bytes], left: bool) -> Reply
     return _pop(node, db, key, e, count, left)
 
 
+def _pop1(node: Node, client: Client, key: bytes, left: bool) -> bytes | None:
+    """LPOP / RPOP without COUNT of a visible list of more than one element, of a key
+    without TTLs in its db or a hidden type: what `_pop` emits and returns, without its
+    generic steps. None when that case does not hold."""
+    db = node.keyspace.dbs[client.db]
+    e = db.data.get(key)
+    if type(e) is not ListEntry or db.expires or db.shadow or e.size < 2:
+        return None
+    size = e.size
+    k = 0 if left else size - 1
+    v, (h, o, i) = e.end(left)
+    node._emit((LREMOVE, db.index, key, h, "" if o == node.origin else o, i,
+                k if k <= size >> 1 else -2))  # _hint(k, size)
+    if node.notify is not None:
+        notify_event(node, LIST, b"lpop" if left else b"rpop", key, db.index)
+    return v
+
+
 # LPOP key [count]
 @command("lpop", -2, "write fast", 1, 1, 1, group="list",
          summary="Remove and get the first elements in a list", since="1.0.0", acl="list fast")
 def lpop_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    if len(argv) == 2:
+        v = _pop1(node, client, argv[1], True)
+        if v is not None:
+            return v
     return _pop_cmd(node, client, argv, True)
 
 
@@ -223,6 +284,10 @@ def lpop_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 @command("rpop", -2, "write fast", 1, 1, 1, group="list",
          summary="Remove and get the last elements in a list", since="1.0.0", acl="list fast")
 def rpop_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    if len(argv) == 2:
+        v = _pop1(node, client, argv[1], False)
+        if v is not None:
+            return v
     return _pop_cmd(node, client, argv, False)
 
 

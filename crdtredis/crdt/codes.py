@@ -17,6 +17,10 @@ INCR = 11  # (INCR, db, key, delta)  delta: int, or bytes = decimal text (INCRBY
 # survive, in stamp order; a concurrent SET keeps it on top of its value.
 APPEND = 12
 
+# lists (crdt/list_rga.py has their shapes; here for the encoder's hot shapes, wire/codec.py)
+LINSERT = 20
+LREMOVE = 21
+
 TTL_CLEAR = 0
 TTL_KEEP = 1
 TTL_SET = 2

@@ -2,7 +2,9 @@
 parallel arrays, a Fenwick tree over the blocks' live counts, packed cold blocks, and the
 per-process origin codes of element ids. list_rga.py has the RGA rules and the Entry surface;
 the functions here are ListEntry's internal methods (bound in its class body), kept apart so
-that each module stays small: they move, split, pack and kill elements, never decide order."""
+that each module stays small: they move, split, pack and kill elements, never decide order
+(the one-value push fast paths only check that the RGA's order puts the value at the end
+they write, and decline otherwise)."""
 from __future__ import annotations
 
 from array import array
@@ -52,13 +54,14 @@ class _Block:
     from hi on is a tombstone), so a queue's or a stack's end is found without scanning
     the tombstones that pile up there until gc."""
 
-    __slots__ = ("vals", "hl", "oi", "live", "idx", "lo", "hi", "packed")
+    __slots__ = ("vals", "hl", "oi", "live", "idx", "lo", "hi", "packed", "fwl")
 
     def __init__(self, vals: list[bytes | None], hl: array[int], oi: array[int]) -> None:
         self.vals = vals
         self.hl = hl
         self.oi = oi
         self.idx = 0
+        self.fwl = 0  # the live count as the Fenwick tree has it (ListEntry.fwd)
         # Not None while packed: vals, hl and oi are then read-only views of it.
         self.packed: list_packed.Packed | None = None
         self.recount()
@@ -111,18 +114,32 @@ def _empty_block() -> _Block:
 
 # ---- ListEntry internals: blocks and the Fenwick tree -------------------------------------
 def _rebuild(self: ListEntry) -> None:
-    """Renumber the blocks and rebuild the Fenwick tree: O(blocks), on structure changes."""
+    """Renumber the blocks after a structure change (a split, a block dropped): O(blocks),
+    a plain loop. The Fenwick tree is only marked stale: it is rebuilt by the next lookup
+    that needs it (_fw_find), so a stack or a queue, whose ends are found without it
+    (_locate), never pays for it, however often its head block splits or empties."""
+    for i, blk in enumerate(self.blocks):
+        blk.idx = i
+    self.fw = None
+    self.fwd.clear()
+
+
+def _fw_build(self: ListEntry) -> list[int]:
+    """The Fenwick tree over the blocks' live counts, from scratch: O(blocks)."""
     blocks = self.blocks
     n = len(blocks)
     fw = [0] * (n + 1)
     for i in range(1, n + 1):
         blk = blocks[i - 1]
-        blk.idx = i - 1
-        fw[i] += blk.live
+        blk.fwl = live = blk.live
+        fw[i] += live
         p = i + (i & -i)
         if p <= n:
             fw[p] += fw[i]
     self.fw = fw
+    self.fwd.clear()
+    return fw
+
 
 def _compact(self: ListEntry) -> None:
     """After bulk changes: drop empty blocks, recount, rebuild the tree, pack the
@@ -158,17 +175,29 @@ def _thaw(self: ListEntry, blk: _Block) -> None:
     if len(hot) > HOT:
         hot.pop(0).freeze()
 
-def _fw_add(self: ListEntry, b: int, d: int) -> None:
+def _fw_flush(self: ListEntry) -> list[int]:
+    """The Fenwick tree, up to date: the live-count changes of the blocks written since
+    the last lookup (ListEntry.fwd) applied, O(log blocks) each. A write only notes its
+    block there (a set: at most one entry per block), instead of walking the tree at once."""
     fw = self.fw
+    if fw is None:
+        return self._fw_build()
     n = len(fw) - 1
-    i = b + 1
-    while i <= n:
-        fw[i] += d
-        i += i & -i
+    for blk in self.fwd:
+        d = blk.live - blk.fwl
+        if d:
+            blk.fwl = blk.live
+            i = blk.idx + 1
+            while i <= n:
+                fw[i] += d
+                i += i & -i
+    self.fwd.clear()
+    return fw
+
 
 def _fw_find(self: ListEntry, k: int) -> tuple[int, int]:
     """(block index, rank inside it) of the k-th live element."""
-    fw = self.fw
+    fw = self._fw_flush() if self.fw is None or self.fwd else self.fw
     n = len(fw) - 1
     pos = 0
     step = 1 << (n.bit_length() - 1)
@@ -180,16 +209,25 @@ def _fw_find(self: ListEntry, k: int) -> tuple[int, int]:
         step >>= 1
     return pos, k
 
+
 def _locate(self: ListEntry, k: int) -> tuple[_Block, int]:
     """Block and offset of the live element at visible index k (0 <= k < size)."""
     blocks = self.blocks
     blk = blocks[0]
-    if k < blk.live and blk.live == len(blk.vals):
-        return blk, k
+    live = blk.live
+    if k < live:
+        if live == len(blk.vals):
+            return blk, k
+        if not k:  # the head, past the tombstones a pop left there (with peers)
+            return blk, blk.lo
     last = blocks[-1]
     t = self.size - k
-    if t <= last.live and last.live == len(last.vals):
-        return last, len(last.vals) - t
+    live = last.live
+    if t <= live:
+        if live == len(last.vals):
+            return last, len(last.vals) - t
+        if t == 1:
+            return last, last.hi - 1
     b, r = self._fw_find(k)
     blk = blocks[b]
     vals = blk.vals
@@ -255,9 +293,18 @@ def _put(self: ListEntry, b: int, j: int, h: int, oi0: int, vals: Sequence[bytes
         blk = _empty_block()
         blk.idx = b = len(blocks)
         blocks.append(blk)
-        self._fw_append()
+        if self.fw is not None:
+            self._fw_append()
         self._thaw(blk)
         j = 0
+    elif j == 0 and b == 0 and len(blk.vals) >= MAX_BLOCK:
+        # Prepending to a full head block (LPUSH): start a new one too, rather than split
+        # it: no copy of the full block, and the head block, where every LPUSH shifts the
+        # arrays, holds 0-1024 elements instead of 512-1024.
+        blk = _empty_block()
+        blocks.insert(0, blk)
+        self._rebuild()
+        self._thaw(blk)
     if n == 1:
         if j == len(blk.vals):
             blk.vals.append(vals[0])
@@ -287,11 +334,82 @@ def _put(self: ListEntry, b: int, j: int, h: int, oi0: int, vals: Sequence[bytes
     if len(blk.vals) > MAX_BLOCK:
         self._split(b)
     else:
-        self._fw_add(b, n)
+        self.fwd.add(blk)
+
+
+def push_head(self: ListEntry, h: int, origin: str, value: bytes) -> bool:
+    """`insert` of one value at the head, when the head block is thawed, hot and not
+    full and the first element's id is smaller than (h, origin), so the RGA puts the
+    new element first (always at the origin: the HLC is past every id it has seen).
+    False, having changed nothing, when any of that does not hold: the caller then
+    takes `insert`, which decides the same way with no precondition."""
+    blocks = self.blocks
+    blk = blocks[0]
+    vals = blk.vals
+    hot = self.hot
+    if blk.packed is not None or not vals or len(vals) >= MAX_BLOCK \
+            or (hot[-1] is not blk if hot else len(blocks) > 1):
+        return False
+    hl = blk.hl
+    eh = hl[0]
+    if eh > h or (eh == h and _ORIGINS[blk.oi[0] >> 32] >= origin):
+        return False  # a concurrent insert at the head with a larger id: it stays first
+    code = _CODES.get(origin)
+    if code is None:
+        code = _code(origin)
+    self.origins.add(code)
+    oi = code << 32
+    vals.insert(0, value)
+    hl.insert(0, h)
+    blk.oi.insert(0, oi)
+    blk.lo = 0
+    blk.hi = blk.hi + 1 if blk.live else 1
+    blk.live += 1
+    self.size += 1
+    if self.where is not None:
+        self.where[h << 64 | oi] = blk
+    self.fwd.add(blk)
+    return True
+
+
+def push_after_last(self: ListEntry, h: int, origin: str, rh: int, ro: str, ri: int, value: bytes) -> bool:
+    """`insert` of one value after element (rh, ro, ri) when that element is the last
+    one stored (RPUSH), in a thawed, hot, not full block: nothing follows it, so the
+    RGA puts the new element there. False, having changed nothing, otherwise."""
+    blocks = self.blocks
+    blk = blocks[-1]
+    vals = blk.vals
+    n = len(vals)
+    hot = self.hot
+    if blk.packed is not None or not n or n >= MAX_BLOCK \
+            or (hot[-1] is not blk if hot else len(blocks) > 1):
+        return False
+    rc = _CODES.get(ro)
+    if rc is None or blk.hl[n - 1] != rh or blk.oi[n - 1] != (rc << 32 | ri):
+        return False
+    code = _CODES.get(origin)
+    if code is None:
+        code = _code(origin)
+    self.origins.add(code)
+    oi = code << 32
+    vals.append(value)
+    blk.hl.append(h)
+    blk.oi.append(oi)
+    if not blk.live:
+        blk.lo = n
+    blk.hi = n + 1
+    blk.live += 1
+    self.size += 1
+    if self.where is not None:
+        self.where[h << 64 | oi] = blk
+    self.fwd.add(blk)
+    return True
+
 
 def _fw_append(self: ListEntry) -> None:
-    """Extend the Fenwick tree by one (empty) block in O(log blocks)."""
+    """Extend the (current) Fenwick tree by one empty block in O(log blocks)."""
     fw = self.fw
+    assert fw is not None
     i = len(fw)
     val = 0
     lb = i & -i
@@ -331,11 +449,10 @@ def _kill(self: ListEntry, blk: _Block, j: int, stamp: tuple[int, str]) -> None:
     hot = self.hot
     if blk.packed is not None or (hot and hot[-1] is not blk):
         self._thaw(blk)
-    pid = _pid(blk.hl[j], blk.oi[j])
     blk.live -= 1
     self.size -= 1
     if self.vst:
-        self.vst.pop(pid, None)
+        self.vst.pop(blk.hl[j] << 64 | blk.oi[j], None)
     if self.peers:
         vals = blk.vals
         vals[j] = None
@@ -351,20 +468,22 @@ def _kill(self: ListEntry, blk: _Block, j: int, stamp: tuple[int, str]) -> None:
             while hi > blk.lo and vals[hi - 1] is None:
                 hi -= 1
             blk.hi = hi
-        self.rm[pid] = stamp
-        self._fw_add(blk.idx, -1)
+        self.rm[blk.hl[j] << 64 | blk.oi[j]] = stamp
+        self.fwd.add(blk)
         return
-    del blk.vals[j]
+    if self.where is not None:
+        self.where.pop(blk.hl[j] << 64 | blk.oi[j], None)
+    vals = blk.vals
+    del vals[j]
     del blk.hl[j]
     del blk.oi[j]
     blk.hi -= 1
-    if self.where is not None:
-        self.where.pop(pid, None)
-    if blk.vals:
-        self._fw_add(blk.idx, -1)
+    if vals:
+        self.fwd.add(blk)
     else:
         del self.blocks[blk.idx]
         self._rebuild()
+
 
 def _tmin(self: ListEntry, ctx: Ctx) -> int:
     """An hlc at or below which every element of this list is observed by ctx."""

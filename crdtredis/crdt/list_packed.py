@@ -23,6 +23,7 @@ from abc import ABC, abstractmethod
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
+from itertools import accumulate
 from typing import Any
 
 
@@ -42,29 +43,27 @@ class Packed:
 
 
 def pack(vals: Sequence[bytes | None], hl: Sequence[int], oi: Sequence[int]) -> Packed | None:
-    """The packed form of a block, or None when it holds a tombstone (or a non-bytes value)."""
+    """The packed form of a block, or None when it holds a tombstone (or a non-bytes value).
+    Comprehensions and C calls, not a loop per element: a stack or a queue fed one value
+    per command packs a block every few hundred writes."""
     n = len(vals)
-    offs = array("I", [0])
-    pos = 0
-    for v in vals:
-        if type(v) is not bytes:
-            return None
-        pos += len(v)
-        offs.append(pos)
-    if pos >= 1 << 32:
+    if n and set(map(type, vals)) != {bytes}:
         return None
-    rstart = array("I")
-    rh = array("q")
-    roi = array("Q")
-    prev_h = prev_o = -2
-    for j in range(n):
-        h = hl[j]
-        o = oi[j]
-        if h != prev_h or o != prev_o + 1:
-            rstart.append(j)
-            rh.append(h)
-            roi.append(o)
-        prev_h, prev_o = h, o
+    if sum(map(len, vals)) >= 1 << 32:  # type: ignore[arg-type]
+        return None  # offsets are 32-bit
+    offs = array("I", [0])
+    offs.extend(accumulate(map(len, vals)))  # type: ignore[arg-type]
+    # A run starts where the id is not the previous one's successor (same hlc, index + 1).
+    starts = [j for j in range(1, n) if hl[j] != hl[j - 1] or oi[j] != oi[j - 1] + 1]
+    if len(starts) == n - 1:  # every element its own run (one-value pushes)
+        rstart = array("I", range(n))
+        rh = array("q", hl)
+        roi = array("Q", oi)
+    else:
+        rstart = array("I", [0] if n else [])
+        rstart.extend(starts)
+        rh = array("q", [hl[j] for j in rstart])
+        roi = array("Q", [oi[j] for j in rstart])
     return Packed(b"".join(vals), offs, rstart, rh, roi)  # type: ignore[arg-type]
 
 
@@ -72,10 +71,12 @@ def unpack(p: Packed) -> tuple[list[bytes | None], array[int], array[int]]:
     """(values, hlcs, origin-index codes) of a packed block, as a thawed block holds them."""
     blob, offs = p.blob, p.offs
     vals: list[bytes | None] = [blob[a:b] for a, b in zip(offs, offs[1:])]  # noqa: B905
-    hl = array("q")
-    oi = array("Q")
     rstart, rh, roi = p.rstart, p.rh, p.roi
     nr = len(rstart)
+    if nr == p.n:  # every element its own run (one-value pushes): the run columns are the ids
+        return vals, array("q", rh), array("Q", roi)
+    hl = array("q")
+    oi = array("Q")
     for r in range(nr):
         k = (rstart[r + 1] if r + 1 < nr else p.n) - rstart[r]
         hl.extend(array("q", [rh[r]]) * k)

@@ -17,7 +17,10 @@ Storage (the costs the issue asks for). Elements live in document order in block
 origin-code<<32|i (array 'Q'), so an element costs a list slot, its value and 16 bytes of
 id, with no per-element Python object. A Fenwick tree over the blocks' live counts maps a
 visible index to its block in O(log n); appends at the tail and pops at the head touch one
-block. Origin strings are interned as small process-local codes (never persisted: state()
+block. The tree is brought up to date only by a lookup that needs it (list_blocks._fw_find):
+the ends are found without it, so a queue or a stack never pays for it. One-value pushes
+and pops at either end have fast paths (push_head, push_after_last, remove1, end) that
+decline, changing nothing, whenever the general code could decide otherwise. Origin strings are interned as small process-local codes (never persisted: state()
 and effects use the strings).
 
 Locating an element named by an effect: every effect carries the element's visible index
@@ -49,8 +52,8 @@ from typing import Any
 
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
 from ..op import Ctx, Effect
-from . import list_blocks, list_packed
-from .list_blocks import _I_MASK, _ORIGINS, ElemId, _Block, _code, _empty_block, _pid, _unpid
+from . import codes, list_blocks, list_packed
+from .list_blocks import _CODES, _I_MASK, _ORIGINS, ElemId, _Block, _code, _empty_block, _pid, _unpid
 from .schema import BYTES, HLC, INT64, STR, UINT32, fixed, repeated
 
 # Effect codes (range 20-39; persisted and replicated: never renumber). Effects are flat:
@@ -60,21 +63,24 @@ from .schema import BYTES, HLC, INT64, STR, UINT32, fixed, repeated
 # visible index at the origin: k >= 0 from the head, or k < -1 from the tail (-2 = the last),
 # whichever is nearer, so it stays a small number; -1 = no hint. Build effects with the
 # *_effect functions below.
-LINSERT = 20  # (LINSERT, db, key, ref hlc, origin, i, hint, *values)  ref hlc 0: at the head
-LREMOVE = 21  # (LREMOVE, db, key, *(hlc, origin, i, hint) per element)
+LINSERT = codes.LINSERT  # 20 (LINSERT, db, key, ref hlc, origin, i, hint, *values)  ref hlc 0: at the head
+LREMOVE = codes.LREMOVE  # 21 (LREMOVE, db, key, *(hlc, origin, i, hint) per element)
 LSETVAL = 22  # (LSETVAL, db, key, hlc, origin, i, hint, value)     LWW value of one element
 LTRIMR = 23  # (LTRIMR, db, key, first hlc, origin, i, hint, last hlc, origin, i, hint)
 
 
 
 class ListEntry(Entry):
-    __slots__ = ("blocks", "fw", "size", "rm", "vst", "where", "origins", "peers", "hot")
+    __slots__ = ("blocks", "fw", "fwd", "size", "rm", "vst", "where", "origins", "peers", "hot")
     TYPE = b"list"
 
     def __init__(self) -> None:
         super().__init__()
         self.blocks: list[_Block] = []
-        self.fw: list[int] = [0]  # Fenwick tree over blocks' live counts (1-based)
+        # Fenwick tree over the blocks' live counts (1-based); None: stale, rebuilt by the
+        # next lookup that needs it. `fwd`: blocks whose count changed since (list_blocks).
+        self.fw: list[int] | None = None
+        self.fwd: set[_Block] = set()
         self.size = 0  # live elements
         # Tombstone packed id -> smallest removal stamp seen (only while peers may reference it).
         self.rm: dict[int, tuple[int, str]] = {}
@@ -147,6 +153,16 @@ class ListEntry(Entry):
         oi = blk.oi[j]
         return blk.vals[j], (blk.hl[j], _ORIGINS[oi >> 32], oi & _I_MASK)  # type: ignore[return-value]
 
+    def end(self, left: bool) -> tuple[bytes, ElemId]:
+        """`at(0)` (left) or `at(size - 1)`, read from the end block's live bounds
+        (0 < size): the element a pop takes, or RPUSH's reference."""
+        blk = self.blocks[0] if left else self.blocks[-1]
+        if not blk.live:  # only tombstones in the end block (peers): search
+            return self.at(0 if left else self.size - 1)
+        j = blk.lo if left else blk.hi - 1
+        oi = blk.oi[j]
+        return blk.vals[j], (blk.hl[j], _ORIGINS[oi >> 32], oi & _I_MASK)  # type: ignore[return-value]
+
     def iter_items(self, reverse: bool = False) -> Iterator[tuple[bytes, ElemId]]:
         """(value, id) of live elements from the head (or from the tail)."""
         origins = _ORIGINS
@@ -203,7 +219,7 @@ class ListEntry(Entry):
         if not blocks:
             blk = _empty_block()
             blocks.append(blk)
-            self.fw = [0, 0]
+            self.fw = None
             self._put(0, 0, h, code << 32, vals)
             return
         b = j = 0
@@ -236,19 +252,33 @@ class ListEntry(Entry):
         self._put(b, j, h, code << 32, vals)
 
     def remove(self, ctx: Ctx, ids: Sequence[ElemId], hints: Sequence[int]) -> None:
-        stamp = (ctx.hlc, ctx.origin)
         for k, eid in enumerate(ids):
-            pos = self._find(eid, hints[k] if k < len(hints) else -1)
-            if pos is None:
-                continue  # already dropped here, or never seen: nothing to do
-            blk, j = pos
-            if blk.vals[j] is None:
-                pid = _pid(blk.hl[j], blk.oi[j])
-                old = self.rm.get(pid)
-                if old is None or stamp < old:
-                    self.rm[pid] = stamp  # smallest removal stamp: the same state everywhere
-                continue
-            self._kill(blk, j, stamp)
+            self.remove1(ctx, eid, hints[k] if k < len(hints) else -1)
+
+    def remove1(self, ctx: Ctx, eid: ElemId, hint: int) -> None:
+        """Remove one element (LPOP / RPOP: the whole effect)."""
+        if (hint == 0 or hint == -2) and self.blocks:
+            # The first or the last live element (a pop's hint), read from the end block's
+            # live bounds: found there, it is what `_find` would find.
+            blk = self.blocks[0] if hint == 0 else self.blocks[-1]
+            if blk.live:
+                j = blk.lo if hint == 0 else blk.hi - 1
+                code = _CODES.get(eid[1])
+                if code is not None and blk.hl[j] == eid[0] and blk.oi[j] == (code << 32 | eid[2]):
+                    self._kill(blk, j, (ctx.hlc, ctx.origin))
+                    return
+        pos = self._find(eid, hint)
+        if pos is None:
+            return  # already dropped here, or never seen: nothing to do
+        blk, j = pos
+        if blk.vals[j] is None:
+            pid = _pid(blk.hl[j], blk.oi[j])
+            old = self.rm.get(pid)
+            stamp = (ctx.hlc, ctx.origin)
+            if old is None or stamp < old:
+                self.rm[pid] = stamp  # smallest removal stamp: the same state everywhere
+            return
+        self._kill(blk, j, (ctx.hlc, ctx.origin))
 
     def set_value(self, ctx: Ctx, eid: ElemId, hint: int, value: bytes) -> bool:
         """LWW write of one element's value. False when the element is gone (removal wins)."""
@@ -422,11 +452,14 @@ class ListEntry(Entry):
     _rebuild = list_blocks._rebuild
     _compact = list_blocks._compact
     _thaw = list_blocks._thaw
-    _fw_add = list_blocks._fw_add
+    _fw_build = list_blocks._fw_build
+    _fw_flush = list_blocks._fw_flush
     _fw_find = list_blocks._fw_find
     _locate = list_blocks._locate
     _find = list_blocks._find
     _put = list_blocks._put
+    push_head = list_blocks.push_head
+    push_after_last = list_blocks.push_after_last
     _fw_append = list_blocks._fw_append
     _split = list_blocks._split
     _kill = list_blocks._kill
@@ -527,6 +560,22 @@ def trim_effect(dbi: int, key: bytes, first: ElemId, fk: int, last: ElemId, lk: 
 # ---- apply functions ---------------------------------------------------------------------
 def apply_insert(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     key = eff[2]
+    e = db.data.get(key)
+    if type(e) is ListEntry and len(eff) == 8 and not db.shadow and e.peers is not ks.solo:
+        # One value at the head or after the last element (LPUSH / RPUSH of one value on
+        # a visible list): the fast paths, then `touch` and `settle` as they run for a
+        # list that stays visible with no hidden type.
+        h = ctx.hlc
+        o = ctx.origin
+        if e.push_head(h, o, eff[7]) if not eff[3] else e.push_after_last(h, o, eff[3], eff[4] or o, eff[5], eff[7]):
+            if h > e.thlc or (h == e.thlc and o > e.torigin):
+                e.thlc = h
+                e.torigin = o
+            if db.expires and key in db.expires:
+                ks.refresh_expiry(db, key)
+            if db.watched or db.waiters:
+                db.touch(key)
+            return
     e = _peers(ks, ks.entry_for(db, key, ListEntry, ctx))
     e.insert(ctx, (eff[3], eff[4] or ctx.origin, eff[5]) if eff[3] else None, eff[6], eff[7:])
     e.touch(ctx)
@@ -535,15 +584,25 @@ def apply_insert(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
 
 def apply_remove(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     key = eff[2]
-    e = existing(db, key)
-    if e is None:
-        return
+    e = db.data.get(key)
+    if type(e) is not ListEntry:
+        e = existing(db, key)
+        if e is None:
+            return
+    if e.peers is ks.solo:
+        e.set_peers(not ks.solo)
     o = ctx.origin
     if len(eff) == 7:
-        _peers(ks, e).remove(ctx, ((eff[3], eff[4] or o, eff[5]),), (eff[6],))
+        e.remove1(ctx, (eff[3], eff[4] or o, eff[5]), eff[6])
+        if e.size and not db.shadow:  # `settle` for a list that stays visible, inlined
+            if db.expires and key in db.expires:
+                ks.refresh_expiry(db, key)
+            if db.watched or db.waiters:
+                db.touch(key)
+            return
     else:
         ids = [(eff[k], eff[k + 1] or o, eff[k + 2]) for k in range(3, len(eff) - 3, 4)]
-        _peers(ks, e).remove(ctx, ids, eff[6::4])
+        e.remove(ctx, ids, eff[6::4])
     ks.settle(db, key)
 
 

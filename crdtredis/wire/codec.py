@@ -139,6 +139,8 @@ _SET_TAILS = {
 }
 _SET = codes.SET
 _INCR = codes.INCR
+_LINSERT = codes.LINSERT
+_LREMOVE = codes.LREMOVE
 
 # (code, db) -> Effect fields 1 and 2 and the tag of field 3 (the key).
 _EFF_HDR: dict[tuple[int, int], bytes] = {}
@@ -168,6 +170,27 @@ def encode_effect(eff: tuple[Any, ...]) -> bytes:
         d = eff[3]
         if d.__class__ is int and -_ARG_INT_NEG <= d < _ARG_INT_N:
             return b"".join((hdr, klen, key, _ARG_INT[d + _ARG_INT_NEG]))
+    elif (code == _LINSERT and len(eff) == 8) or (code == _LREMOVE and len(eff) == 7):
+        # One element id of the writer's own (hlc, "", i, hint), then LINSERT's one value:
+        # LPUSH / RPUSH / LPOP / RPOP of one element. The same bytes as the loop below.
+        h = eff[3]
+        o = eff[4]
+        i = eff[5]
+        k = eff[6]
+        if h.__class__ is int and o.__class__ is str and not o and i.__class__ is int and k.__class__ is int \
+                and 0 <= i < _ARG_INT_N and -_ARG_INT_NEG <= k < _ARG_INT_N and 0 <= h <= _INT64_MAX:
+            if h < _ARG_INT_N:
+                hb = _ARG_INT[h + _ARG_INT_NEG]
+            else:
+                z = _varint(h << 1)
+                hb = b"\x22" + _VTAB[len(z) + 1] + b"\x08" + z
+            if code == _LREMOVE:
+                return b"".join((hdr, klen, key, hb, _ARG_EMPTY_STR, _ARG_INT[i + _ARG_INT_NEG],
+                                 _ARG_INT[k + _ARG_INT_NEG]))
+            v = eff[-1]  # eff[7] (mypy narrows on the length test of the other shape)
+            if v.__class__ is bytes and len(v) < _ARG_BYTES_N:
+                return b"".join((hdr, klen, key, hb, _ARG_EMPTY_STR, _ARG_INT[i + _ARG_INT_NEG],
+                                 _ARG_INT[k + _ARG_INT_NEG], _ARG_BYTES[len(v)], v))
     parts = [hdr, klen, key]
     for a in eff[3:]:
         t = a.__class__
