@@ -105,6 +105,8 @@ class Node:
         self._wall = 0
         # Hooks the server installs: flush/fsync barrier per read batch, shutdown request.
         self.batch_hooks: list[Callable[[], Any]] = []
+        # Blocked clients woken by writes and not yet served, in wake order (blocking.py).
+        self.wakeups: list[Any] = []
         # Run by the server's cron, hz times a second (memory sampling, eviction).
         self.cron_hooks: list[Callable[[], None]] = []
         self.shutdown_cb: Callable[[bool], None] | None = None
@@ -355,11 +357,25 @@ class Node:
         """Called by connections once per read batch, before replies are written."""
         if self.busy_error is not None:
             return None  # served from inside a busy script: nothing was written meanwhile
+        if self.wakeups:
+            self.serve_wakeups()
         for hook in self.batch_hooks:
             r = hook()
             if r is not None:
                 return r
         return None
+
+    def serve_wakeups(self) -> None:
+        """Serve the blocked clients this batch's writes woke, before its replies leave,
+        as Redis serves them (handleClientsBlockedOnKeys) before it writes any reply: a
+        client that sees its write acknowledged then also sees what the blocked clients did
+        with it, chains included (a BLMOVE whose push wakes another waiter is served in the
+        same loop; the pops join this batch's op-log write)."""
+        wakeups = self.wakeups
+        while wakeups:
+            waiter = wakeups.pop(0)
+            if waiter.scheduled:
+                waiter.retry()
 
     def enter_busy(self, error: str) -> None:
         """A script runs past busy-reply-threshold: refuse what Redis refuses meanwhile.

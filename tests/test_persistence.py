@@ -412,6 +412,50 @@ async def test_a_lone_writers_batch_is_written_before_its_replies_at_once(tmp_pa
     await p.stop()
 
 
+@pytest.mark.parametrize("busy", [False, True])
+async def test_a_writes_reply_leaves_after_the_blocked_clients_it_woke_are_served(tmp_path: Path, busy: bool) -> None:
+    """A chain of blocked clients (as in Redis's "Circular BRPOPLPUSH"): an RPUSH to list1
+    moves the value list1 -> list2 -> list3 before its reply leaves, so whoever reads the
+    reply sees the chain done (Redis serves blocked clients before writing any reply).
+    Both for a lone writer (its batch writes the log and replies at once) and one whose
+    reply waits for the turn's shared write."""
+    node, p = await open_node(tmp_path)
+    assert p.oplog is not None
+    seg = tmp_path / p.oplog.seg_name
+    conns = []
+    for _ in range(4):
+        proto, t = RedisProtocol(node), _Transport(seg)
+        proto.connection_made(t)  # type: ignore[arg-type]
+        conns.append((proto, t))
+    (r, tr), (rd1, _t1), (rd2, _t2), (other, _to) = conns
+    rd1.data_received(encode_command(["BRPOPLPUSH", "list1", "list2", "0"]))
+    rd2.data_received(encode_command(["BRPOPLPUSH", "list2", "list3", "0"]))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    if busy:  # two writers in a turn: the next turn's writers share one write
+        r.data_received(encode_command(["SET", "a", "1"]))
+        other.data_received(encode_command(["SET", "b", "1"]))
+        for _ in range(3):
+            await asyncio.sleep(0)
+    tr.writes.clear()
+    seen: list[Any] = []
+    write = tr.write
+
+    def on_reply(data: Any) -> None:
+        seen.append([run(node, "LRANGE", k, 0, -1) for k in ("list1", "list2", "list3")])
+        write(data)
+
+    tr.write = on_reply  # type: ignore[method-assign]
+    r.data_received(encode_command(["RPUSH", "list1", "foo"]))
+    for _ in range(100):
+        if tr.writes:
+            break
+        await asyncio.sleep(0)
+    assert tr.writes[0][0] == b":1\r\n"
+    assert seen == [[[], [], [b"foo"]]]
+    await p.stop()
+
+
 async def test_an_op_the_encoder_rejects_is_left_out_alone(tmp_path: Path, caplog: Any) -> None:
     node, p = await open_node(tmp_path)
     assert p.oplog is not None

@@ -99,7 +99,19 @@ class Waiter:
             self.ready.append(key)
         if not self.scheduled:
             self.scheduled = True
-            self.loop.call_soon(self.retry)
+            # Served at the end of the batch whose write woke us (Node.serve_wakeups), before
+            # its replies leave; the loop's next turn serves a wake with no batch around it
+            # (a replicated write, a timer).
+            self.node.wakeups.append(self)
+            self.loop.call_soon(self._retry_soon)
+
+    def _retry_soon(self) -> None:
+        if self.scheduled:
+            try:
+                self.node.wakeups.remove(self)
+            except ValueError:
+                pass
+            self.retry()
 
     def retry(self) -> None:
         self.scheduled = False
