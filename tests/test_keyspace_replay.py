@@ -15,12 +15,18 @@ import pytest
 
 from crdtredis.crdt import codes
 from crdtredis.keyspace import CREATE, Keyspace
-from crdtredis.keyspace_batch import apply_many, replay
+from crdtredis import keyspace_batch
 from crdtredis.op import Op
 from tests.support.sim import Cluster
 from tests.support.state import dump_keyspace
 
 KEYS = [b"k1", b"k2", b"k3"]
+
+# The loops as written, and their compiled copy when built (setup.py): both must agree with apply.
+LOOPS = {"pure": (keyspace_batch.apply_many_py, keyspace_batch.replay_py)}
+if keyspace_batch.compiled():
+    LOOPS["compiled"] = (keyspace_batch.apply_many, keyspace_batch.replay)
+loops = pytest.mark.parametrize("impl", sorted(LOOPS))
 
 
 def _command(rng: random.Random) -> list[Any]:
@@ -75,9 +81,11 @@ def _raw(op: Op) -> tuple[str, int, int, dict[str, int], list[Any]]:
     return (op.origin, op.seq, op.hlc, op.deps, op.effects)
 
 
+@loops
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("solo", [False, True])
-def test_replay_matches_apply(seed: int, solo: bool) -> None:
+def test_replay_matches_apply(seed: int, solo: bool, impl: str) -> None:
+    replay = LOOPS[impl][1]
     origin, ops = _history(seed, 1 if solo else 3)
     assert ops
     a, b = Keyspace(origin), Keyspace(origin)
@@ -98,7 +106,9 @@ def test_replay_matches_apply(seed: int, solo: bool) -> None:
         (b.vv, b.vh, b.ops_applied, b.ops_remote, b.type_conflicts)
 
 
-def test_replay_skips_duplicates_and_ops_after_a_hole() -> None:
+@loops
+def test_replay_skips_duplicates_and_ops_after_a_hole(impl: str) -> None:
+    replay = LOOPS[impl][1]
     origin, ops = _history(1, 1)
     own = [op for op in ops if op.origin == origin]
     assert len(own) >= 4
@@ -112,9 +122,11 @@ def test_replay_skips_duplicates_and_ops_after_a_hole() -> None:
     assert ks.ops_applied == ks.ops_remote == 2 and ks.deps == {origin: ks.vh[origin]}
 
 
+@loops
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("solo", [False, True])
-def test_apply_many_matches_apply(seed: int, solo: bool) -> None:
+def test_apply_many_matches_apply(seed: int, solo: bool, impl: str) -> None:
+    apply_many = LOOPS[impl][0]
     origin, ops = _history(seed, 1 if solo else 3)
     a, b = Keyspace(origin), Keyspace(origin)
     a.solo = b.solo = solo
@@ -140,8 +152,9 @@ class _Watcher:
     watch_dirty = False
 
 
+@loops
 @pytest.mark.parametrize("held", ["nothing", "value", "expiry only", "hidden", "watched", "blocked"])
-def test_create_dispatch_inline_matches_dispatch(held: str) -> None:
+def test_create_dispatch_inline_matches_dispatch(held: str, impl: str) -> None:
     """What a CREATE effect finds at its key decides whether `_dispatch` may be skipped:
     each loop must end where `Keyspace.apply` does, watchers and blocked clients told alike."""
     c = Cluster(2, seed=1)
@@ -164,6 +177,7 @@ def test_create_dispatch_inline_matches_dispatch(held: str) -> None:
         assert base.dbs[0].shadow and k not in base.dbs[0].data
     origin = c[0].node.keyspace.origin
     op = _created_set(origin, base.vv.get(origin, 0) + 1, max(base.vh.values(), default=0) + (1 << 20), k)
+    apply_many, replay = LOOPS[impl]
     results = []
     for how in ("apply", "apply_many", "replay"):
         ks = copy.deepcopy(base)
@@ -183,3 +197,12 @@ def test_create_dispatch_inline_matches_dispatch(held: str) -> None:
         results.append((dump_keyspace(_Holder(ks)), ks.vv, ks.vh, ks.deps, w.watch_dirty, woke))
     assert results[0] == results[1] == results[2]
     assert results[0][4] == (held == "watched") and bool(results[0][5]) == (held == "blocked")
+
+
+def test_the_compiled_loops_are_used_when_built() -> None:
+    """A build from this source is found and used (setup.py; CI builds it)."""
+    native = keyspace_batch._native()
+    if native is None:
+        pytest.skip("no compiled build of crdtredis/keyspace_batch.py (python3 setup.py build_ext --inplace)")
+    assert keyspace_batch.compiled()
+    assert keyspace_batch.apply_many is native.apply_many_py and keyspace_batch.replay is native.replay_py
