@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from crdtredis import keyspace_batch
 from crdtredis.crdt import codes
 from crdtredis.keyspace import CREATE, Keyspace
-from crdtredis import keyspace_batch
 from crdtredis.op import Op
 from tests.support.sim import Cluster
 from tests.support.state import dump_keyspace
