@@ -4,7 +4,8 @@ When mypyc and a C compiler are available (mypy is a build requirement; the comp
 missing, as in python:3.11-slim), the decoders in COMPILED are also compiled, each as
 `_<name>_native` next to its source: the op-log decoder crdtredis/wire/fastdec.py (~3.5x
 faster op-log decoding at start-up), the snapshot decoders crdtredis/wire/fastval.py and
-crdtredis/storage/strbatch.py (bench/RESULTS.md, issue 12). The build copies each source to
+crdtredis/storage/strbatch.py, and the bulk apply loops crdtredis/keyspace_batch.py (start-up
+replay, a peer's batch) (bench/RESULTS.md, issue 12). The build copies each source to
 that module name with the source's SHA-256 appended; the source uses the compiled copy only
 when that digest matches its own (crdtredis/wire/native.py), so an edited source (an
 editable install not rebuilt since) runs as written, never a stale build. Without mypyc or
@@ -25,6 +26,7 @@ COMPILED = [
     os.path.join("crdtredis", "wire", "fastdec.py"),
     os.path.join("crdtredis", "wire", "fastval.py"),
     os.path.join("crdtredis", "storage", "strbatch.py"),
+    os.path.join("crdtredis", "keyspace_batch.py"),
 ]
 
 

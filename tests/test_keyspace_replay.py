@@ -1,22 +1,32 @@
-"""keyspace_batch.replay (start-up replay's apply path) does what Keyspace.apply does: the same
-state, vectors and counters, on ops of every common type, with concurrency (type
-conflicts, hidden entries, CREATE), multi-effect ops and expiry, on a replica with peers
-and on a solo one; duplicates and ops after a hole are skipped and counted, and
-listeners see every applied op."""
+"""keyspace_batch.replay (start-up replay's apply path) and keyspace_batch.apply_many (a peer's
+batch) do what Keyspace.apply does: the same state, vectors and counters, on ops of every
+common type, with concurrency (type conflicts, hidden entries, CREATE), multi-effect ops
+and expiry, on a replica with peers and on a solo one; duplicates and ops after a hole are
+skipped and counted, and listeners see every applied op. The inline dispatch of a CREATE
+effect (no `_dispatch` when the key holds nothing at all) is checked against `_dispatch`
+on keys that hold a value, only an expiry, hidden content, a WATCH or a blocked client."""
 from __future__ import annotations
 
+import copy
 import random
 from typing import Any
 
 import pytest
 
-from crdtredis.keyspace import Keyspace
-from crdtredis.keyspace_batch import replay
+from crdtredis import keyspace_batch
+from crdtredis.crdt import codes
+from crdtredis.keyspace import CREATE, Keyspace
 from crdtredis.op import Op
 from tests.support.sim import Cluster
 from tests.support.state import dump_keyspace
 
 KEYS = [b"k1", b"k2", b"k3"]
+
+# The loops as written, and their compiled copy when built (setup.py): both must agree with apply.
+LOOPS = {"pure": (keyspace_batch.apply_many_py, keyspace_batch.replay_py)}
+if keyspace_batch.compiled():
+    LOOPS["compiled"] = (keyspace_batch.apply_many, keyspace_batch.replay)
+loops = pytest.mark.parametrize("impl", sorted(LOOPS))
 
 
 def _command(rng: random.Random) -> list[Any]:
@@ -71,9 +81,11 @@ def _raw(op: Op) -> tuple[str, int, int, dict[str, int], list[Any]]:
     return (op.origin, op.seq, op.hlc, op.deps, op.effects)
 
 
+@loops
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("solo", [False, True])
-def test_replay_matches_apply(seed: int, solo: bool) -> None:
+def test_replay_matches_apply(seed: int, solo: bool, impl: str) -> None:
+    replay = LOOPS[impl][1]
     origin, ops = _history(seed, 1 if solo else 3)
     assert ops
     a, b = Keyspace(origin), Keyspace(origin)
@@ -94,7 +106,9 @@ def test_replay_matches_apply(seed: int, solo: bool) -> None:
         (b.vv, b.vh, b.ops_applied, b.ops_remote, b.type_conflicts)
 
 
-def test_replay_skips_duplicates_and_ops_after_a_hole() -> None:
+@loops
+def test_replay_skips_duplicates_and_ops_after_a_hole(impl: str) -> None:
+    replay = LOOPS[impl][1]
     origin, ops = _history(1, 1)
     own = [op for op in ops if op.origin == origin]
     assert len(own) >= 4
@@ -106,3 +120,89 @@ def test_replay_skips_duplicates_and_ops_after_a_hole() -> None:
     assert seen == own[:2]
     assert ks.vv[origin] == own[1].seq + len(own[1].effects) - 1
     assert ks.ops_applied == ks.ops_remote == 2 and ks.deps == {origin: ks.vh[origin]}
+
+
+@loops
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("solo", [False, True])
+def test_apply_many_matches_apply(seed: int, solo: bool, impl: str) -> None:
+    apply_many = LOOPS[impl][0]
+    origin, ops = _history(seed, 1 if solo else 3)
+    a, b = Keyspace(origin), Keyspace(origin)
+    a.solo = b.solo = solo
+    i = 0
+    while i < len(ops):
+        run = ops[i:i + 1 + i % 5]
+        i += len(run)
+        want = [op for op in run if a.apply(op)]
+        # With the run's first op again in front: a duplicate, skipped.
+        assert apply_many(b, run[:1] + run if i > len(run) else run) == want
+        assert a.deps == b.deps
+    assert dump_keyspace(_Holder(a)) == dump_keyspace(_Holder(b))
+    assert (a.vv, a.vh, a.ops_applied, a.ops_remote, a.type_conflicts) == \
+        (b.vv, b.vh, b.ops_applied, b.ops_remote, b.type_conflicts)
+
+
+def _created_set(origin: str, seq: int, hlc: int, key: bytes) -> Op:
+    """A SET made where `key` did not exist (the CREATE bit), observing nothing."""
+    return Op(origin, seq, hlc, {}, [(codes.SET | CREATE, 0, key, b"new", codes.TTL_CLEAR, None)])
+
+
+class _Watcher:
+    watch_dirty = False
+
+
+@loops
+@pytest.mark.parametrize("held", ["nothing", "value", "expiry only", "hidden", "watched", "blocked"])
+def test_create_dispatch_inline_matches_dispatch(held: str, impl: str) -> None:
+    """What a CREATE effect finds at its key decides whether `_dispatch` may be skipped:
+    each loop must end where `Keyspace.apply` does, watchers and blocked clients told alike."""
+    c = Cluster(2, seed=1)
+    k = b"k"
+    if held == "value":
+        c.run(1, "SET", k, "old")
+    elif held == "expiry only":
+        c.run(1, "SET", k, "old", "EX", 1000)
+    elif held == "hidden":
+        c.run(1, "SADD", k, "m")
+        c.run(0, "SET", k, "x")
+        c.deliver_all(dup_prob=0.0)
+        c.run(0, "DEL", k)
+    c.deliver_all(dup_prob=0.0)
+    base = c[1].node.keyspace
+    if held == "expiry only":  # the value gone, its expiry value kept
+        del base.dbs[0].data[k]
+        assert k in base.dbs[0].expires
+    if held == "hidden":
+        assert base.dbs[0].shadow and k not in base.dbs[0].data
+    origin = c[0].node.keyspace.origin
+    op = _created_set(origin, base.vv.get(origin, 0) + 1, max(base.vh.values(), default=0) + (1 << 20), k)
+    apply_many, replay = LOOPS[impl]
+    results = []
+    for how in ("apply", "apply_many", "replay"):
+        ks = copy.deepcopy(base)
+        db = ks.dbs[0]
+        w = _Watcher()
+        woke: list[int] = []
+        if held == "watched":
+            db.watched[k] = {w}  # type: ignore[arg-type]
+        elif held == "blocked":
+            db.waiters[k] = [lambda: woke.append(1)]  # noqa: B023 - called before the next turn
+        if how == "apply":
+            assert ks.apply(op)
+        elif how == "apply_many":
+            assert apply_many(ks, [op]) == [op]
+        else:
+            assert replay(ks, [_raw(op)], [])[0] == 1
+        results.append((dump_keyspace(_Holder(ks)), ks.vv, ks.vh, ks.deps, w.watch_dirty, woke))
+    assert results[0] == results[1] == results[2]
+    assert results[0][4] == (held == "watched") and bool(results[0][5]) == (held == "blocked")
+
+
+def test_the_compiled_loops_are_used_when_built() -> None:
+    """A build from this source is found and used (setup.py; CI builds it)."""
+    native = keyspace_batch._native()
+    if native is None:
+        pytest.skip("no compiled build of crdtredis/keyspace_batch.py (python3 setup.py build_ext --inplace)")
+    assert keyspace_batch.compiled()
+    assert keyspace_batch.apply_many is native.apply_many_py and keyspace_batch.replay is native.replay_py
