@@ -107,10 +107,9 @@ class Waiter:
 
     def _retry_soon(self) -> None:
         if self.scheduled:
-            try:
-                self.node.wakeups.remove(self)
-            except ValueError:
-                pass
+            wakeups = self.node.wakeups
+            if self in wakeups:
+                wakeups.remove(self)
             self.retry()
 
     def retry(self) -> None:
