@@ -407,3 +407,23 @@ def test_rename_rules_are_the_documented_copy_rules() -> None:
     # docs/semantics.md: RENAME copies what its origin saw, then deletes what it saw.
     assert (s[(0, b"a")][1], s[(0, b"b")][1]) == (b"B", b"A")
     assert s[(0, b"y")][1] == s[(0, b"z")][1] == b"X" and (0, b"x") not in s
+
+
+def test_increments_folded_by_gc_keep_their_stamp_until_the_types_stamp_is_stable() -> None:
+    """Found by the property test (8,000+ examples): r1's INCRBY reaches r0 only after r0's
+    FLUSHDB, so it survives there (add wins) on the entry that FLUSHDB kept for its stamp
+    (Keyspace._bury_string). r1 then FLUSHDBs, observing its INCRBY but not r0's FLUSHDB.
+    r0's GC folded the increment into a plain string stamped with the entry's type stamp
+    (r0's), which r1's FLUSHDB did not observe: r0 showed "0" for good, every other replica
+    nothing. A fold that would carry the type stamp now waits until that stamp is stable."""
+    from tests.test_convergence_property import check, play
+
+    steps = [
+        ("cmd", 0, ("SET", "k0", "7")), ("deliver", 1), ("cmd", 0, ("SET", "k0", "7")), ("deliver", 2),
+        ("cmd", 0, ("SET", "k0", "7")), ("cmd", 0, ("SET", "k0", "7")), ("cmd", 0, ("SET", "k0", "7")),
+        ("deliver", 7), ("cmd", 1, ("INCRBY", "k0", 0)), ("deliver", 1), ("floodgc", 0),
+        ("cmd", 0, ("SET", "k0", "7")), ("cmd", 0, ("SET", "k0", "7")), ("cmd", 1, ("SET", "k0", "7")),
+        ("deliver", 1), ("deliver", 2), ("deliver", 1), ("cmd", 0, ("FLUSHDB",)), ("deliver", 1),
+        ("cmd", 1, ("FLUSHDB",)), ("gc", 0),
+    ]
+    check(play(steps, 0))

@@ -148,6 +148,13 @@ class CounterStr(Entry):
             return self.stable_tuple() if not h or stable(h, self.torigin) else None
         if r.empty() or not r.all_stable(stable):
             return None
+        h = self.thlc
+        if h and r.winner() is None and not stable(h, self.torigin):
+            # Increments alone: the tuple would carry the entry's type stamp, which may be
+            # newer than they are (a removal here kept it: Keyspace._bury_string) and not yet
+            # observed by a concurrent removal in flight that observed the increments. That
+            # removal must still find the increments, so fold only once the stamp is stable.
+            return None
         return self.stable_tuple()
 
     def stable_tuple(self) -> tuple[Any, ...]:
