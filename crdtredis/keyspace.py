@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .clock import LOGICAL_BITS as _LOGICAL_BITS
 from .crdt.schema import Check, has_check, register_check
@@ -58,9 +58,6 @@ from .entries import entry_stamp as entry_stamp
 from .entries import entry_state as entry_state
 from .entries import entry_type as entry_type
 from .op import Ctx, Effect, Op
-
-if TYPE_CHECKING:
-    pass
 
 ApplyFn = Callable[["Keyspace", "Db", Effect, Ctx], None]
 

@@ -327,6 +327,16 @@ class _Transport:
         pass
 
 
+def _connect(node: Node, seg: Path, n: int) -> list[tuple[RedisProtocol, _Transport]]:
+    """n client connections of `node` on transports that record each reply write."""
+    conns = []
+    for _ in range(n):
+        proto, t = RedisProtocol(node), _Transport(seg)
+        proto.connection_made(t)  # type: ignore[arg-type]
+        conns.append((proto, t))
+    return conns
+
+
 def _records(seg: Path) -> list[bytes]:
     return [payload for _pos, payload in iter_records(seg.read_bytes(), MAGIC_SIZE)]
 
@@ -335,11 +345,7 @@ async def test_group_commit_writes_batches_of_all_connections_once_before_replie
     node, p = await open_node(tmp_path)
     assert p.oplog is not None
     seg = tmp_path / p.oplog.seg_name
-    conns = []
-    for _ in range(3):
-        proto, t = RedisProtocol(node), _Transport(seg)
-        proto.connection_made(t)  # type: ignore[arg-type]
-        conns.append((proto, t))
+    conns = _connect(node, seg, 3)
     # A turn with two writing batches: the first is written at once (the turn before had
     # none), the second waits for the turn's shared write. The next turn is then a busy one.
     conns[0][0].data_received(encode_command(["SET", "w0", "v"]))
@@ -381,11 +387,7 @@ async def test_a_lone_writers_batch_is_written_before_its_replies_at_once(tmp_pa
     node, p = await open_node(tmp_path)
     assert p.oplog is not None
     seg = tmp_path / p.oplog.seg_name
-    conns = []
-    for _ in range(2):
-        proto, t = RedisProtocol(node), _Transport(seg)
-        proto.connection_made(t)  # type: ignore[arg-type]
-        conns.append((proto, t))
+    conns = _connect(node, seg, 2)
     (a, ta), (b, tb) = conns
     for i in range(3):
         records0 = len(_records(seg))
@@ -422,11 +424,7 @@ async def test_a_writes_reply_leaves_after_the_blocked_clients_it_woke_are_serve
     node, p = await open_node(tmp_path)
     assert p.oplog is not None
     seg = tmp_path / p.oplog.seg_name
-    conns = []
-    for _ in range(4):
-        proto, t = RedisProtocol(node), _Transport(seg)
-        proto.connection_made(t)  # type: ignore[arg-type]
-        conns.append((proto, t))
+    conns = _connect(node, seg, 4)
     (r, tr), (rd1, _t1), (rd2, _t2), (other, _to) = conns
     rd1.data_received(encode_command(["BRPOPLPUSH", "list1", "list2", "0"]))
     rd2.data_received(encode_command(["BRPOPLPUSH", "list2", "list3", "0"]))
