@@ -4,8 +4,9 @@
 
 1. **Origin cost** per write family (SET, INCR, LPUSH, SADD, HSET, ZADD): redis-benchmark
    `-c 50 -P 16` against one node, without peers and with 2 live peers; the origin's CPU
-   per write (schedstat of all its threads, counted until both peers hold every write) and
-   its ops/s. CPU pinning: the origin and redis-benchmark on core 0, the peers on core 1,
+   per write (schedstat of all its threads, counted until both peers hold every write and
+   the origin has collected them) and its ops/s. Both stay up and their windows alternate
+   (cpu_bench). CPU pinning: the origin and redis-benchmark on core 0, the peers on core 1,
    so the peers' work never runs on the origin's core (nor steals the client's). The same
    for redis-server with AOF everysec, alone and as a master with 2 replicas, pinned alike.
 2. **Replication lag** p50/p99 under a steady 10,000 writes/s at one node of 3 (write at A
@@ -93,93 +94,128 @@ def covers(a: dict[str, int], b: dict[str, int]) -> bool:
 
 
 # ---- 1. origin cost per write family --------------------------------------------------------
-def crdt_family_run(wd: str, peers: int, n: int, tag: str) -> dict[str, tuple[float, float]]:
-    """{family: (ops/s, origin CPU µs/write)} for one cluster of 1 + `peers` nodes."""
-    nodes, _ = cluster(wd, peers + 1, tag=tag, pin=True, extra=())
-    out: dict[str, tuple[float, float]] = {}
-    try:
-        origin = redis.Redis(port=nodes[0].port)
-        others = [redis.Redis(port=x.port) for x in nodes[1:]]
-        for fam in FAMILIES:
-            c0 = thread_cpu_ns(nodes[0].proc.pid)
-            res = redis_benchmark(nodes[0].port, fam, n, extra=BENCH_EXTRA, cpus=ORIGIN_CPU)
-            if others:
-                want = vv(origin)
-                deadline = time.time() + 120
-                while not all(covers(vv(o), want) for o in others):
-                    if time.time() > deadline:
-                        raise RuntimeError("peers never caught up")
-                    time.sleep(0.02)
-            cpu = (thread_cpu_ns(nodes[0].proc.pid) - c0) / n / 1e3
-            out[fam] = (next(iter(res.values()), 0.0), cpu)
-    finally:
-        for x in nodes:
-            x.stop()
-    return out
+# The background GC pass is timed (every gc_interval, 10 s by default): a family's window
+# of under a second would count a whole pass over every key, or none. Here it never runs on
+# its own; each window ends with one explicit pass once the window's writes are stable, so
+# every window pays for collecting its own writes, as a steady state does on average.
+NO_TIMED_GC = ("--set", "gc_interval=3600")
 
 
-def redis_family_run(wd: str, replicas: int, n: int) -> dict[str, tuple[float, float]]:
-    """The same for redis-server (AOF everysec) with `replicas` replicas."""
-    servers: list[Server] = []
-    out: dict[str, tuple[float, float]] = {}
-    try:
-        d = os.path.join(wd, f"redis-{time.time_ns()}")
-        os.makedirs(d)
-        master = start_redis(wd, "--appendonly", "yes", "--appendfsync", "everysec", "--dir", d,
-                             cpus=ORIGIN_CPU)
-        servers.append(master)
-        for i in range(replicas):
-            rd = os.path.join(d, f"r{i}")
-            os.makedirs(rd)
-            servers.append(start_redis(wd, "--appendonly", "yes", "--dir", rd, "--replicaof", "127.0.0.1",
-                                       str(master.port), cpus=OTHERS_CPU))
-        m = redis.Redis(port=master.port)
-        deadline = time.time() + 30
-        while int(m.info("replication")["connected_slaves"]) < replicas:
+class Setup:
+    """One system under test, alive for the whole bench: its origin, the others that must
+    hold every write before a window ends, and how to end a window."""
+
+    def __init__(self, name: str, servers: list[Server], crdt: bool) -> None:
+        self.name = name
+        self.servers = servers
+        self.crdt = crdt
+        self.origin = redis.Redis(port=servers[0].port)
+        self.others = [redis.Redis(port=x.port) for x in servers[1:]]
+
+    def settle(self) -> None:
+        """Every other server holds every write; crdt: the origin collected them."""
+        deadline = time.time() + 120
+        if self.crdt:
+            want = vv(self.origin)
+            while not all(covers(vv(o), want) for o in self.others):
+                if time.time() > deadline:
+                    raise RuntimeError("peers never caught up")
+                time.sleep(0.01)
+            while not all(covers(a, want) for a in peer_acks(self.origin, len(self.others))):
+                if time.time() > deadline:
+                    raise RuntimeError("the origin never saw its writes stable")
+                time.sleep(0.01)
+            self.origin.execute_command("CRDT.GC")
+            return
+        off = int(self.origin.info("replication")["master_repl_offset"])
+        while not all(int(o.info("replication").get("slave_repl_offset", 0)) >= off for o in self.others):
             if time.time() > deadline:
-                raise RuntimeError("redis replicas never connected")
-            time.sleep(0.05)
-        for fam in FAMILIES:
-            c0 = thread_cpu_ns(master.proc.pid)
-            res = redis_benchmark(master.port, fam, n, extra=BENCH_EXTRA, cpus=ORIGIN_CPU)
-            off = int(m.info("replication")["master_repl_offset"])
-            while replicas and not all(
-                int(redis.Redis(port=s.port).info("replication").get("slave_repl_offset", 0)) >= off
-                for s in servers[1:]
-            ):
-                time.sleep(0.02)
-            out[fam] = (next(iter(res.values()), 0.0), (thread_cpu_ns(master.proc.pid) - c0) / n / 1e3)
-    finally:
-        for s in servers:
-            s.stop()
+                raise RuntimeError("redis replicas never caught up")
+            time.sleep(0.01)
+
+    def window(self, fam: str, n: int) -> tuple[float, float]:
+        """(ops/s, origin CPU µs per write) of `n` writes of `fam`, settled."""
+        pid = self.servers[0].proc.pid
+        self.settle()
+        c0 = thread_cpu_ns(pid)
+        res = redis_benchmark(self.servers[0].port, fam, n, extra=BENCH_EXTRA, cpus=ORIGIN_CPU)
+        self.settle()
+        return next(iter(res.values()), 0.0), (thread_cpu_ns(pid) - c0) / n / 1e3
+
+    def stop(self) -> None:
+        for x in self.servers:
+            x.stop()
+
+
+def peer_acks(r: redis.Redis, peers: int) -> list[dict[str, int]]:
+    """What each peer has durably acked to `r` (INFO replication's peerN acked=)."""
+    info = r.info("replication")
+    out = []
+    for i in range(peers):
+        p = info.get(f"peer{i}")
+        text = p.get("acked", "") if isinstance(p, dict) else str(p or "").split("acked=")[-1]
+        out.append({k: int(v) for k, v in (x.rsplit(":", 1) for x in str(text).split(";") if ":" in x)})
     return out
+
+
+def redis_setup(wd: str, replicas: int) -> Setup:
+    d = os.path.join(wd, f"redis-{time.time_ns()}")
+    os.makedirs(d)
+    servers = [start_redis(wd, "--appendonly", "yes", "--appendfsync", "everysec", "--dir", d, cpus=ORIGIN_CPU)]
+    for i in range(replicas):
+        rd = os.path.join(d, f"r{i}")
+        os.makedirs(rd)
+        servers.append(start_redis(wd, "--appendonly", "yes", "--dir", rd, "--replicaof", "127.0.0.1",
+                                   str(servers[0].port), cpus=OTHERS_CPU))
+    m = redis.Redis(port=servers[0].port)
+    deadline = time.time() + 30
+    while int(m.info("replication")["connected_slaves"]) < replicas:
+        if time.time() > deadline:
+            raise RuntimeError("redis replicas never connected")
+        time.sleep(0.05)
+    return Setup(f"redis + {replicas}", servers, crdt=False)
 
 
 def cpu_bench(wd: str, runs: int, n: int) -> None:
-    kinds = ("redis alone", "redis + 2 replicas", "crdt alone", "crdt + 2 peers")
-    acc: dict[str, dict[str, list[tuple[float, float]]]] = {k: {f: [] for f in FAMILIES} for k in kinds}
-    for r in range(runs):
-        got = {
-            "redis alone": redis_family_run(wd, 0, n),
-            "redis + 2 replicas": redis_family_run(wd, 2, n),
-            "crdt alone": crdt_family_run(wd, 0, n, f"a{r}"),
-            "crdt + 2 peers": crdt_family_run(wd, 2, n, f"p{r}"),
-        }
-        for k, res in got.items():
-            for f, v in res.items():
-                acc[k][f].append(v)
-        print(f"run {r + 1}/{runs} done", file=sys.stderr)
-    print(f"\nredis-benchmark -n {n} -c 50 -P 16 -r 1000000 per family; origin and redis-benchmark on core "
-          f"{ORIGIN_CPU}, peers on core {OTHERS_CPU}; medians of {runs} runs\n")
+    """Every setup stays up for the whole bench and the windows alternate, family by
+    family and run by run (the order reversed every other run), so that a setup and its
+    peerless twin are measured seconds apart and machine noise that drifts over minutes
+    cancels in their ratio; the ratio reported is the median of the per-run ratios."""
+    setups: list[Setup] = []
+    try:
+        setups.append(redis_setup(wd, 0))
+        setups.append(redis_setup(wd, 2))
+        nodes, _ = cluster(wd, 1, tag="alone", pin=True, extra=(*FAST, *NO_TIMED_GC))
+        setups.append(Setup("crdt alone", nodes, crdt=True))
+        nodes, _ = cluster(wd, 3, tag="peers", pin=True, extra=(*FAST, *NO_TIMED_GC))
+        setups.append(Setup("crdt + 2", nodes, crdt=True))
+        got: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        for r in range(runs):
+            order = setups if r % 2 == 0 else setups[::-1]
+            for fam in FAMILIES:
+                for st in order:
+                    got.setdefault((st.name, fam), []).append(st.window(fam, n))
+            print(f"run {r + 1}/{runs} done", file=sys.stderr)
+    finally:
+        for st in setups:
+            st.stop()
+    print(f"\nredis-benchmark -n {n} -c 50 -P 16 -r 1000000 per family and setup, windows alternating; "
+          f"origin and redis-benchmark on core {ORIGIN_CPU}, peers and replicas on core {OTHERS_CPU}; "
+          f"each crdt window ends with one GC pass once its writes are stable; medians of {runs} runs\n")
     print("| family | redis CPU µs/write alone / +2 replicas (ratio) | crdt CPU µs/write alone / +2 peers "
           "(ratio) | redis ops/s alone / +2 | crdt ops/s alone / +2 peers (ratio) |")
     print("|---|---|---|---|---|")
+
+    def ratio(a: str, b: str, fam: str, i: int) -> float:
+        return median([y[i] / x[i] for x, y in zip(got[(a, fam)], got[(b, fam)], strict=True)])
+
     for f in FAMILIES:
-        m = {k: (median([x[0] for x in acc[k][f]]), median([x[1] for x in acc[k][f]])) for k in kinds}
-        ra, rr, ca, cp = (m[k] for k in kinds)
-        print(f"| {f.upper()} | {ra[1]:.2f} / {rr[1]:.2f} ({rr[1] / ra[1]:.2f}x) | {ca[1]:.2f} / {cp[1]:.2f} "
-              f"({cp[1] / ca[1]:.2f}x) | {ra[0]:,.0f} / {rr[0]:,.0f} | {ca[0]:,.0f} / {cp[0]:,.0f} "
-              f"({cp[0] / ca[0]:.2f}) |")
+        ra, rr, ca, cp = (got[(st.name, f)] for st in setups)
+        m = [(median([x[0] for x in v]), median([x[1] for x in v])) for v in (ra, rr, ca, cp)]
+        print(f"| {f.upper()} | {m[0][1]:.2f} / {m[1][1]:.2f} ({ratio('redis + 0', 'redis + 2', f, 1):.2f}x) | "
+              f"{m[2][1]:.2f} / {m[3][1]:.2f} ({ratio('crdt alone', 'crdt + 2', f, 1):.2f}x) | "
+              f"{m[0][0]:,.0f} / {m[1][0]:,.0f} | {m[2][0]:,.0f} / {m[3][0]:,.0f} "
+              f"({ratio('crdt alone', 'crdt + 2', f, 0):.2f}) |")
 
 
 # ---- 2. replication lag ----------------------------------------------------------------------

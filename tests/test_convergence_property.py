@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support.cluster_sim import SimCluster, assert_same
-from tests.support.state import visible_state
+from tests.support.state import assert_one_entry_per_type, visible_state
 
 EXAMPLES = int(os.environ.get("CRDT_PROPERTY_EXAMPLES", "500"))
 KEYS = ["k0", "k0", "k0", "k1"]
@@ -178,11 +178,13 @@ def check(c: SimCluster) -> None:
     expect = visible_state(c.reference(), now)
     for r in c.replicas:
         assert_same(visible_state(r.node, now), expect, f"{r.rid} before GC")
+        assert_one_entry_per_type(r.node)
     for _ in range(2):  # gossip needs two rounds to reach everyone
         c.ack_all()
     for r in c.replicas:
         r.gc()
         assert_same(visible_state(r.node, now), expect, f"{r.rid} after GC")
+        assert_one_entry_per_type(r.node)
     # Time passes: what expires, expires everywhere alike (and may be dropped everywhere).
     c.clock.ms += 1000
     c.ack_all()

@@ -369,3 +369,19 @@ def test_gc_of_a_stable_prefix_changes_nothing_later_ops_can_see() -> None:
     c[2].node.apply_remote(late)
     c.deliver_all()
     assert get(c[2]) == get(c[0]) == get(c[1]) == spec_value(c.all_ops())
+
+
+def test_an_emptied_overlay_string_stays_empty_when_gc_folds_it() -> None:
+    # The emptied entry a removal keeps hidden for its stamp (Keyspace.drop_empty) is
+    # collected into a stable base of no value: it must stay empty, or it counts as content
+    # that outranks a concurrent SET (tests/test_convergence_holes.py has the scenario).
+    from crdtredis.op import Ctx
+
+    b = BitStr.from_string((b"7", 1, "a"))
+    b.partial((codes.APPEND, 0, b"k", b"x"), Ctx("a", 2, 2, {}), False)
+    assert b.value == b"7x" and not b.is_empty()
+    b.remove_observed(Ctx("a", 3, 3, {}))
+    assert b.is_empty()
+    b.gc(lambda h, o: True)
+    assert b.is_empty() and b.value == b""
+    assert b.fold_if_stable(lambda h, o: True) is None

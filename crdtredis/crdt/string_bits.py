@@ -312,7 +312,11 @@ class BitStr(Entry):
         """A whole-value write; returns the new form (a plain tuple once nothing it did
         not observe is left)."""
         obs = ctx.observed
-        if all(not h or obs(h, o) for h, o in self.stamps()):
+        if all(not h or obs(h, o) for h, o in self.stamps()) \
+                and (not self.thlc or obs(self.thlc, self.torigin)):
+            # The tuple's stamp is also the key's type stamp of strings: only when this
+            # write observed the entry's (a removal kept it: Keyspace._bury_string,
+            # drop_empty) is its own stamp the latest string write everywhere.
             return (value, ctx.hlc, ctx.origin)
         reg = self._unfold()
         reg.write((value, ctx.hlc, ctx.origin), ctx)
@@ -335,7 +339,12 @@ class BitStr(Entry):
         self.recompute()
 
     def is_empty(self) -> bool:
-        return self.reg is not None and self.reg.empty() and not self.ops
+        if self.ops:
+            return False
+        r = self.reg
+        # A stable base (`reg` None) of no value is empty too: GC folds an emptied entry,
+        # kept hidden for its stamp, into that form, and it must stay as empty as before.
+        return self.buf is None if r is None else r.empty()
 
     def encoding(self) -> bytes:
         return b"raw"
@@ -383,7 +392,14 @@ class BitStr(Entry):
         """GC; the plain tuple once everything is stable and there is a value."""
         self.gc(stable)
         if self.reg is None and not self.ops and self.buf is not None:
-            h, o = self.wst if self.wst[0] else (self.thlc, self.torigin)
+            th, to = self.thlc, self.torigin
+            h, o = self.wst if self.wst[0] else (th, to)
+            if th and (not self.wst[0] or (h, o) != (th, to)) and not stable(th, to):
+                # As for a counter (CounterStr.fold_if_stable): the tuple's stamp becomes
+                # the key's type stamp of strings, and it carries no register write of its
+                # own when the base is partial writes alone, so fold only once the entry's
+                # type stamp is stable too.
+                return None
             return (bytes(self.buf), h, o)
         return None
 

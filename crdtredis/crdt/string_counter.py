@@ -148,12 +148,15 @@ class CounterStr(Entry):
             return self.stable_tuple() if not h or stable(h, self.torigin) else None
         if r.empty() or not r.all_stable(stable):
             return None
+        w = r.winner()
         h = self.thlc
-        if h and r.winner() is None and not stable(h, self.torigin):
-            # Increments alone: the tuple would carry the entry's type stamp, which may be
-            # newer than they are (a removal here kept it: Keyspace._bury_string) and not yet
-            # observed by a concurrent removal in flight that observed the increments. That
-            # removal must still find the increments, so fold only once the stamp is stable.
+        if h and (w is None or w[1] != h or w[2] != self.torigin) and not stable(h, self.torigin):
+            # The entry's type stamp may be newer than its writes (a removal here kept it:
+            # Keyspace._bury_string) and not stable. As the stamp of a tuple of increments
+            # alone, it would outrank a concurrent write in flight that observed the
+            # increments but not that stamp; left behind for the winner's older stamp, it
+            # would no longer outrank a concurrent write of another type, here alone. So
+            # fold only once it is stable too.
             return None
         return self.stable_tuple()
 
@@ -184,6 +187,12 @@ def _string_slot(db: Db, key: bytes) -> tuple[Any, bool]:
 def _store_string(ks: Keyspace, db: Db, key: bytes, s: Any, visible: bool) -> None:
     if visible:
         db.data[key] = s
+        hidden = db.shadow.get(key) if db.shadow else None
+        if hidden is not None and hidden.get(STRING) is not s and STRING in hidden:
+            # `s` was made from the hidden string (_string_slot found no visible one), so it
+            # replaces it: a key holds one entry per type, or the stale one would later
+            # outrank it (settle) at this replica alone.
+            del hidden[STRING]
     else:
         db.shadow.setdefault(key, {})[STRING] = s
     ks.settle(db, key)

@@ -254,8 +254,10 @@ class SimCluster:
             for o in others:
                 if o.ready(op) and self.rng.random() < 0.5:
                     o.deliver(op)
-        lost = {id(op) for op in self.history
-                if op.origin.startswith(mine) and not any(o.applied(op) for o in others)}
+        # Lost: whatever no other replica holds. Its own ops, and also ops of an earlier
+        # wiped incarnation of another replica that reached only this one (that origin's
+        # data dir is gone already), with everything of theirs it alone had applied.
+        lost = {id(op) for op in self.history if not any(o.applied(op) for o in others)}
         if lost:
             self.history = [op for op in self.history if id(op) not in lost]
             for o in self.replicas:

@@ -107,3 +107,14 @@ def load_data_dir(path: Any, replica_id: str, peers: tuple[str, ...] = ()) -> An
     p.attach(node)
     recover(node, str(path), p.opened)
     return node
+
+
+def assert_one_entry_per_type(node: Any) -> None:
+    """A key holds at most one entry per type, visible or hidden: a second one of the
+    visible type, hidden, would outrank it later at this replica alone (Keyspace.settle)."""
+    from crdtredis.keyspace import entry_type
+
+    for db in node.keyspace.dbs:
+        for key, hidden in db.shadow.items():
+            e = db.data.get(key)
+            assert e is None or entry_type(e) not in hidden, (db.index, key, entry_type(e), list(hidden))
