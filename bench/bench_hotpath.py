@@ -1,6 +1,6 @@
 """In-process CPU per request of the hot path (issue 2), no sockets, no redis-benchmark.
 
-    python bench/bench_hotpath.py [--runs 5] [-n 200000] [--clients 8] [--pipeline 16] [--profile set]
+    python bench/bench_hotpath.py [--runs 5] [-n 200000] [--clients 8] [--pipeline 16] [--profile set] [--peers]
 
 A Node with the op log attached (appendfsync everysec, as the server runs by default) is
 driven through the real connection adapter (`RedisProtocol` on fake transports): each of
@@ -79,12 +79,16 @@ class _Transport:
         pass
 
 
-async def _setup(d: str, clients: int) -> tuple[Persistence, list[tuple[RedisProtocol, _Transport]]]:
+async def _setup(d: str, clients: int, peers: bool = False) -> tuple[Persistence, list[tuple[RedisProtocol, _Transport]]]:
     cfg = dataclasses.replace(default_config(), data_dir=d)
     p = Persistence(cfg.data_dir, cfg.replica_id)
     node = new_node(cfg, incarnation=p.incarnation)
     p.attach(node)
     await p.start()
+    if peers:
+        # What a node with peers applies (stamps and metadata kept until GC); the pushes,
+        # acks and GC passes of replication are bench_replication's.
+        node.keyspace.solo = False
     conns = []
     for _ in range(clients):
         proto, t = RedisProtocol(node), _Transport()
@@ -113,7 +117,7 @@ async def _main(ns: argparse.Namespace) -> None:
     d = tempfile.mkdtemp(prefix="crdt-hot-")
     gctune.tune()  # the server's GC thresholds: young collections otherwise dominate lists
     try:
-        p, conns = await _setup(d, ns.clients)
+        p, conns = await _setup(d, ns.clients, ns.peers)
         gctune.freeze_loaded()
         tests = ns.tests.split(",")
         if ns.profile:
@@ -149,6 +153,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--pipeline", type=int, default=16, help="requests per read (1: unpipelined clients)")
     ap.add_argument("--profile", default="")
+    ap.add_argument("--peers", action="store_true", help="apply as a node with peers does (not solo)")
     ns = ap.parse_args()
     globals()["PIPELINE"] = ns.pipeline
     try:

@@ -3,7 +3,7 @@ delivery orders with duplicates; every replica converges to the value a spec com
 the emitted effects and their causal contexts alone."""
 from __future__ import annotations
 
-from itertools import permutations
+from itertools import permutations, product
 from typing import Any
 
 from hypothesis import given, settings
@@ -197,7 +197,8 @@ def test_counter_late_increments_in_any_order_match_a_fresh_fold_at_every_step()
 
 
 def test_lean_counter_answers_as_the_full_form_after_any_next_op() -> None:
-    """CounterStr.of_incr keeps one increment without a register (the lean form). Read
+    """CounterStr.of_incr / of_tuple_incr keep one increment, on nothing or on a plain
+    string's value, without a register (the lean form). Read
     before and after each kind of next op (an increment before or after it, from either
     origin; a write or remove that did or did not observe it; the GC fold), it must answer
     exactly as the full form built by CounterStr() then incr()."""
@@ -220,22 +221,29 @@ def test_lean_counter_answers_as_the_full_form_after_any_next_op() -> None:
                 c.fold_if_stable(lambda h, o: False))
 
     deltas: list[Any] = [1, -7, 0, LLONG_MAX, -LLONG_MAX - 1, b"1.5", b"-0.25", b"inf", b"nan", b"junk"]
-    for d in deltas:
-        for kind, ctx in nexts:
+    # On nothing (of_incr), or on a plain string (of_tuple_incr): older than the increment
+    # (the lean form), of every kind of value, or newer (a concurrent late INCR: full form).
+    bases: list[Any] = [None, (b"5", 3, "b"), (b"-2", 3, "a"), (b"x", 3, "b"), (b"1.5", 4, "a"),
+                        (b"9223372036854775807", 3, "b"), (b"", 3, "b"), (b"5", 12, "b")]
+    for d, base, (kind, ctx) in product(deltas, bases, nexts):
+        if base is None:
             lean = CounterStr.of_incr(d, first)
             full = CounterStr()
-            full.incr(d, first)
-            assert lean._reg is None
-            assert read(lean) == read(full), (d, kind)
-            for c in (lean, full):
-                if kind == "incr":
-                    c.incr(LLONG_MAX if d == LLONG_MAX else 2, ctx)
-                elif kind == "set":
-                    c.set(b"41", ctx)
-                elif kind == "remove":
-                    c.remove_observed(ctx)
-            assert read(lean) == read(full), (d, kind)
-            assert entry_state(entry_from_state(*entry_state(lean))) == entry_state(full)
+        else:
+            lean = CounterStr.of_tuple_incr(base, d, first)
+            full = CounterStr.from_tuple(base)
+        full.incr(d, first)
+        assert (lean._reg is None) == (base is None or base[1] < first.hlc)
+        assert read(lean) == read(full), (d, base, kind)
+        for c in (lean, full):
+            if kind == "incr":
+                c.incr(LLONG_MAX if d == LLONG_MAX else 2, ctx)
+            elif kind == "set":
+                c.set(b"41", ctx)
+            elif kind == "remove":
+                c.remove_observed(ctx)
+        assert read(lean) == read(full), (d, base, kind)
+        assert entry_state(entry_from_state(*entry_state(lean))) == entry_state(full)
 
 
 def test_counter_all_stable_answers_as_every_stamp_checked() -> None:

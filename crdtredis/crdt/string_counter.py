@@ -31,15 +31,17 @@ class CounterStr(Entry):
     writes kept until something observes the loser, or increments kept apart from the
     writes so that a concurrent SET removes only those it observed.
 
-    Lean form (`of_incr`): one increment and nothing else, the first INCR of a key on a
-    replica with peers. Its stamp is the entry's type stamp (`thlc`, `torigin`), its delta
-    `_d`, and there is no register (`_reg` None) until a second op needs one (`reg`). The
-    object is then the only one the INCR allocates, as a solo node's tuple is: the full
-    form was five (the entry, its CounterReg, two lists, the contribution), every one
-    tracked by the cyclic collector until the GC pass folded it (bench_replication cpu).
-    The lean form is the same state: every answer equals the full form's."""
+    Lean form (`of_incr`, `of_tuple_incr`): one increment on top of nothing or of one
+    register write `_b` (a plain string's tuple, older than the increment), the first INCR
+    of a key on a replica with peers. The increment's stamp is the entry's type stamp
+    (`thlc`, `torigin`), its delta `_d`, and there is no register (`_reg` None) until a
+    second op needs one (`reg`). The object is then the only one the INCR allocates, as a
+    solo node's tuple is: the full form was five or six (the entry, its CounterReg, two
+    lists, the contribution and the write), every one tracked by the cyclic collector until
+    the GC pass folded it (bench_replication cpu). The lean form is the same state: every
+    answer equals the full form's."""
 
-    __slots__ = ("_reg", "_d")
+    __slots__ = ("_reg", "_d", "_b")
     TYPE = STRING
     STATE_TAG = b"counter"
 
@@ -47,6 +49,7 @@ class CounterStr(Entry):
         super().__init__()
         self._reg: CounterReg | None = CounterReg([], [])
         self._d: Delta = 0
+        self._b: Val | None = None
 
     @classmethod
     def of_incr(cls, delta: Delta, ctx: Ctx) -> CounterStr:
@@ -54,7 +57,27 @@ class CounterStr(Entry):
         c = cls.__new__(cls)
         c._reg = None
         c._d = delta
+        c._b = None
         c.thlc, c.torigin = ctx.hlc, ctx.origin
+        return c
+
+    @classmethod
+    def of_tuple_incr(cls, t: Any, delta: Delta, ctx: Ctx) -> CounterStr:
+        """`from_tuple(t)` then `incr(delta, ctx)`, without the general path: an INCR on
+        a plain string (a counter GC folded) on a replica with peers. The lean form when
+        the increment is the newer (always, for a local INCR; class docstring)."""
+        c = cls.__new__(cls)
+        h, o = ctx.hlc, ctx.origin
+        c._b = None
+        if h > t[1] or (h == t[1] and o > t[2]):
+            c._reg = None
+            c._d = delta
+            c._b = (t[0], t[1], t[2])
+            c.thlc, c.torigin = h, o
+        else:
+            c._reg = CounterReg.of_val_incr((t[0], t[1], t[2]), (h, o, delta))
+            c._d = 0
+            c.thlc, c.torigin = t[1], t[2]
         return c
 
     @property
@@ -64,7 +87,12 @@ class CounterStr(Entry):
 
     def _unlean(self) -> CounterReg:
         """The full form of a lean one: its register, holding the one increment."""
-        r = self._reg = CounterReg.of_incr((self.thlc, self.torigin, self._d))
+        b = self._b
+        if b is None:
+            r = self._reg = CounterReg.of_incr((self.thlc, self.torigin, self._d))
+        else:
+            r = self._reg = CounterReg.of_val_incr(b, (self.thlc, self.torigin, self._d))
+            self._b = None
         self._d = 0
         return r
 
@@ -84,8 +112,13 @@ class CounterStr(Entry):
     def value(self) -> bytes:
         r = self._reg
         if r is None:
-            v = incr_value(None, self._d)  # as CounterReg.of_incr folds it
-            return b"" if v is None else v
+            # As CounterReg.of_incr / of_val_incr fold it: a refused increment is skipped.
+            b = self._b
+            base = None if b is None else b[0]
+            v = incr_value(base, self._d)
+            if v is None:
+                return b"" if base is None else base
+            return v
         return r.value
 
     @property
@@ -116,13 +149,15 @@ class CounterStr(Entry):
 
     def winner_stamp(self) -> tuple[int, str] | None:
         if self._reg is None:
-            return None  # no register write
+            b = self._b
+            return None if b is None else (b[1], b[2])  # the register write, if any
         w = self._reg.winner()
         return None if w is None else (w[1], w[2])
 
     def state(self) -> Any:
         if self._reg is None:
-            return ([], self.thlc, self.torigin, [(self.thlc, self.torigin, self._d)])
+            b = self._b
+            return ([] if b is None else [b], self.thlc, self.torigin, [(self.thlc, self.torigin, self._d)])
         r = self._reg
         return (sorted(r.vals, key=lambda v: (v[1], v[2])), self.thlc, self.torigin,
                 [(h, o, d) for h, o, d in r.contrib])
@@ -145,7 +180,10 @@ class CounterStr(Entry):
         r = self._reg
         if r is None:
             h = self.thlc
-            return self.stable_tuple() if not h or stable(h, self.torigin) else None
+            b = self._b
+            if h and not stable(h, self.torigin) or b is not None and not stable(b[1], b[2]):
+                return None
+            return self.stable_tuple()
         if r.empty() or not r.all_stable(stable):
             return None
         w = r.winner()
@@ -161,7 +199,7 @@ class CounterStr(Entry):
         return self.stable_tuple()
 
     def stable_tuple(self) -> tuple[Any, ...]:
-        w = None if self._reg is None else self._reg.winner()
+        w = self._b if self._reg is None else self._reg.winner()
         if w is None:
             return (self.value, self.thlc, self.torigin)
         return (self.value, w[1], w[2])
@@ -193,6 +231,8 @@ def _store_string(ks: Keyspace, db: Db, key: bytes, s: Any, visible: bool) -> No
             # replaces it: a key holds one entry per type, or the stale one would later
             # outrank it (settle) at this replica alone.
             del hidden[STRING]
+            if not hidden:
+                del db.shadow[key]
     else:
         db.shadow.setdefault(key, {})[STRING] = s
     ks.settle(db, key)
@@ -275,13 +315,16 @@ def apply_incr(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
         if db.watched or db.waiters:
             db.touch(key)
         return
-    if (e is None or type(e) is CounterStr) and not (db.shadow and key in db.shadow):
-        # A new key (the lean one-increment form), or a counter in place: settled as
-        # _store_string would (an increment leaves a CounterStr non-empty).
+    if (e is None or type(e) is CounterStr or type(e) is tuple) and not (db.shadow and key in db.shadow):
+        # A new key (the lean one-increment form), a counter in place, or a plain string
+        # (one GC folded) becoming a counter: settled as _store_string would (an increment
+        # leaves a CounterStr non-empty).
         if e is None:
             data[key] = CounterStr.of_incr(delta, ctx)
-        else:
+        elif type(e) is CounterStr:
             e.incr(delta, ctx)
+        else:
+            data[key] = CounterStr.of_tuple_incr(e, delta, ctx)
         if db.expires and key in db.expires:
             ks.refresh_expiry(db, key)
         if db.watched or db.waiters:
