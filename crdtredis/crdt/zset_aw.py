@@ -312,7 +312,9 @@ class ZsetEntry(Entry):
         Returns how many stamps were dropped. Visible scores never change."""
         dropped = 0
         recs = self.recs
-        for m, rec in list(recs.items()):
+        # Replacing the value of a present key never resizes the dict, so the pass walks
+        # it in place (no copy of a million items); most members are plain floats.
+        for m, rec in recs.items():
             t = type(rec)
             if t is float:
                 continue
