@@ -206,3 +206,32 @@ def test_the_compiled_loops_are_used_when_built() -> None:
         pytest.skip("no compiled build of crdtredis/keyspace_batch.py (python3 setup.py build_ext --inplace)")
     assert keyspace_batch.compiled()
     assert keyspace_batch.apply_many is native.apply_many_py and keyspace_batch.replay is native.replay_py
+
+
+def test_gc_gives_stable_plain_strings_the_shared_coarse_stamp_and_leaves_the_rest() -> None:
+    """The GC pass's plain-string loop: a stable stamp becomes its second's shared object
+    (Keyspace.coarse), an unstable one stays exact, a coarse one is left alone, and a
+    string with a TTL keeps its exact stamp (ExpiryReg ties a SET's TTL to it)."""
+    from crdtredis.clock import LOGICAL_BITS
+    from crdtredis.op import Ctx
+
+    ks = Keyspace("a")
+    db = ks.dbs[0]
+    sec = 1000 << LOGICAL_BITS
+    t0 = 1_800_000_000_123 << LOGICAL_BITS
+    for i, (h, o) in enumerate([(t0 + 1, "a"), (t0 + 2, "b"), (t0 + 5, "a")]):
+        db.data[b"k%d" % i] = (b"v", h, o)
+
+    def stable(h: int, o: str) -> bool:
+        return o == "a"
+
+    sum(ks.gc_chunks(stable))
+    c0, c2 = db.data[b"k0"][1], db.data[b"k2"][1]
+    assert c0 == t0 - t0 % sec and c0 is c2  # one shared object per second
+    assert db.data[b"k1"][1] == t0 + 2  # not stable: exact
+    sum(ks.gc_chunks(stable))
+    assert db.data[b"k0"][1] is c0
+    ks.write_expiry(db, b"k2", Ctx("a", 9, t0 + 9, {}), 2_000_000_000_000)
+    db.data[b"k2"] = (b"v", t0 + 5, "a")
+    sum(ks.gc_chunks(stable))
+    assert db.data[b"k2"][1] == t0 + 5  # a TTL'd string keeps its exact stamp
