@@ -459,19 +459,17 @@ class Keyspace:
             n += len(hidden)
         reg = db.expires.get(key)
         if reg is not None and all(stable(v[1], v[2]) for v in reg.vals):
+            # A TTL on a key with no content (a removal that did not observe a concurrent
+            # EXPIRE emptied it) is left as it is until the key expires (drop_expired): a
+            # write in flight that observed the TTL but not that removal finds the key
+            # alive at its origin, so it adds content without deleting first, and the TTL
+            # must still be there (docs/semantics.md, "Expiry").
             if reg.deadline is None:
                 # No TTL: every future write observes these values, so they can never
                 # decide anything.
                 del db.expires[key]
                 n += len(reg.vals)
-            elif key not in db.data:
-                # A TTL on a key with no content (a removal that did not observe a
-                # concurrent EXPIRE emptied it) stays until the key expires (drop_expired):
-                # a write in flight that observed the TTL but not that removal finds the
-                # key alive at its origin, so it adds content without deleting first, and
-                # the TTL must still be there (docs/semantics.md, "Expiry").
-                pass
-            elif len(reg.vals) > 1 or reg.vals[0][3] != EXPIRE_KIND:
+            elif key in db.data and (len(reg.vals) > 1 or reg.vals[0][3] != EXPIRE_KIND):
                 # Final: one value with the resolved deadline; kinds only told concurrent
                 # writes apart, and none can arrive any more.
                 h, o = max((v[1], v[2]) for v in reg.vals)
