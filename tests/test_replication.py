@@ -158,6 +158,44 @@ def test_partition_by_proxy_isolated_node_keeps_writing_then_converges(tmp_path:
         stop_all(nodes, links)
 
 
+def _peer_state(r: redis.Redis) -> dict[str, str]:
+    s = r.info("replication")["peer0"]
+    if isinstance(s, dict):
+        return {k: str(v) for k, v in s.items()}
+    return dict(x.split("=", 1) for x in str(s).split(",") if "=" in x)
+
+
+def test_a_peer_that_calls_us_after_a_heal_ends_our_backoff(tmp_path: Path) -> None:
+    """n1 probes a down peer only every 10-30 s (its retry/sync intervals); n0 every 0.2 s.
+    Once the heal lets n0's requests through, n1's link to n0 retries at once: both
+    directions resume together, not n1's at its next probe (Replication._called_by)."""
+    http = [free_port(), free_port()]
+    links = {(0, 1): TcpProxy(http[1]), (1, 0): TcpProxy(http[0])}
+    slow = {"sync_interval": "20", "retry_interval": "20", "gc_interval": "0.5"}
+    nodes = [CrdtRedisProc(tmp_path / f"n{i}", f"n{i}", http_port=http[i], peers=[links[(i, 1 - i)].url],
+                           settings=FAST if i == 0 else slow) for i in range(2)]
+    try:
+        for n in nodes:
+            n.start()
+        for n in nodes:
+            n.wait_synced()
+        r0, r1 = nodes[0].client(), nodes[1].client()
+        r1.set("k", "before")
+        wait_until(lambda: r0.get("k") == b"before", timeout=30, msg="n1's push stream never came up")
+        for p in links.values():
+            p.cut()
+        wait_until(lambda: _peer_state(r1)["state"] == "down", timeout=20, msg="n1 never saw the cut")
+        r1.set("k", "during")
+        for p in links.values():
+            p.heal()
+        # n1's own backoff is 10-30 s from here: only n0's calls can bring its link up this soon.
+        wait_until(lambda: _peer_state(r1)["state"] == "up" and _peer_state(r1)["stream"] == "up",
+                   timeout=6, msg="n1's link stayed down until its own next probe")
+        wait_until(lambda: r0.get("k") == b"during", timeout=10)
+    finally:
+        stop_all(nodes, links)
+
+
 def test_sigstop_one_node_others_write_then_it_catches_up(tmp_path: Path) -> None:
     nodes, links = make_cluster(tmp_path)
     try:

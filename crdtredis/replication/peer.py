@@ -150,6 +150,11 @@ class PeerLink:
             base = max(base, cfg.sync_interval)
         return min(base, 30.0) * (0.5 + random.random())
 
+    def retry_now(self) -> None:
+        """The peer called us (Replication._called_by): end the push loop's backoff and pull."""
+        self.pull_event.set()
+        self.up_event.set()
+
     def _failed(self, what: str, err: str) -> None:
         p = self.peer
         if p.ever_up:
