@@ -1,6 +1,6 @@
 """In-process CPU per request of the hot path (issue 2), no sockets, no redis-benchmark.
 
-    python bench/bench_hotpath.py [--runs 5] [-n 200000] [--clients 8] [--pipeline 16] [--profile set] [--peers]
+    python bench/bench_hotpath.py [--runs 5] [-n 200000] [--clients 8] [--pipeline 16] [--profile set] [--peers] [--random N]
 
 A Node with the op log attached (appendfsync everysec, as the server runs by default) is
 driven through the real connection adapter (`RedisProtocol` on fake transports): each of
@@ -20,6 +20,7 @@ import cProfile
 import dataclasses
 import os
 import pstats
+import random
 import shutil
 import statistics
 import sys
@@ -38,6 +39,8 @@ from crdtredis.protocol.resp import encode_command  # noqa: E402
 from crdtredis.storage.component import Persistence  # noqa: E402
 
 PIPELINE = 16
+_SEEDS = list(range(1000))
+RANDOM = 0  # --random N: keys/members drawn from N values, as redis-benchmark -r N
 # redis-benchmark without -r sends these literal keys; MSET sets 10 keys at once.
 REQUESTS: dict[str, list[bytes]] = {
     "ping": [b"PING"],
@@ -99,13 +102,22 @@ async def _setup(d: str, clients: int, peers: bool = False) -> tuple[Persistence
 
 async def _drive(conns: list[tuple[RedisProtocol, _Transport]], test: str, n: int) -> float:
     """µs of CPU per request for about n requests of `test`."""
-    chunk = encode_command(REQUESTS[test]) * PIPELINE  # type: ignore[arg-type]
     rounds = max(1, n // (PIPELINE * len(conns)))
+    if RANDOM:
+        # Like redis-benchmark -r: __rand_int__ replaced per request (chunks built before timing).
+        rnd = random.Random(_SEEDS.pop())  # a new draw per run: runs do not repeat writes
+        req = REQUESTS[test]
+        chunks = [b"".join(encode_command([a.replace(b"__rand_int__", b"%012d" % rnd.randrange(RANDOM))
+                                           for a in req]) for _ in range(PIPELINE))  # type: ignore[arg-type]
+                  for _ in range(rounds * len(conns))]
+    else:
+        chunks = [encode_command(REQUESTS[test]) * PIPELINE] * (rounds * len(conns))  # type: ignore[arg-type]
+    nxt = iter(chunks).__next__
     expected = sum(t.writes for _p, t in conns)
     t0 = time.process_time()
     for _ in range(rounds):
         for proto, _t in conns:
-            proto.data_received(chunk)
+            proto.data_received(nxt())
         expected += len(conns)
         await asyncio.sleep(0)  # a loop turn, as the server takes one per poll
         while sum(t.writes for _p, t in conns) < expected:
@@ -153,9 +165,11 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--pipeline", type=int, default=16, help="requests per read (1: unpipelined clients)")
     ap.add_argument("--profile", default="")
+    ap.add_argument("--random", type=int, default=0, help="as redis-benchmark -r N (0: the literal keys)")
     ap.add_argument("--peers", action="store_true", help="apply as a node with peers does (not solo)")
     ns = ap.parse_args()
     globals()["PIPELINE"] = ns.pipeline
+    globals()["RANDOM"] = ns.random
     try:
         import uvloop
 
