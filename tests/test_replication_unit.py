@@ -353,3 +353,30 @@ def test_backlog_notes_a_one_origin_record_as_op_by_op() -> None:
     for o, idx in fast.index.items():
         other = slow.index[o]
         assert (idx.firsts, idx.lasts, idx.poss) == (other.firsts, other.lasts, other.poss)
+
+
+def test_a_call_from_a_down_peer_ends_our_backoff_at_most_once_per_retry_interval() -> None:
+    from crdtredis.replication.peer import PeerLink
+
+    node, repl = _repl(["http://127.0.0.1:1"])
+    (p,) = list(repl.peers.values())
+    link = PeerLink(repl, p)
+    repl.links.append(link)
+
+    def woken() -> bool:
+        hit = link.pull_event.is_set() and link.up_event.is_set()
+        link.pull_event.clear()
+        link.up_event.clear()
+        return hit
+
+    p.state = "up"
+    repl._called_by(p)
+    assert not woken()  # a link that is up has no backoff to end
+    p.state = "down"
+    repl._called_by(p)
+    assert woken()
+    repl._called_by(p)  # a peer we cannot reach calls with every batch (a one-way cut)
+    assert not woken()
+    link._woken -= repl.config.retry_interval
+    repl._called_by(p)
+    assert woken()

@@ -16,7 +16,7 @@ from .. import errors
 from ..crdt import codes
 from ..crdt.numbers import incr_value, parse_decimal, parse_int
 from ..crdt.string_bits import BitStr
-from ..crdt.string_counter import string_value
+from ..crdt.string_counter import CounterStr, string_value
 from ..keyspace import Db, entry_stamp
 from ..notify import GENERIC, STRING, notify_event
 from ..reply import OK, CommandError, Map, Reply
@@ -549,6 +549,8 @@ def _incr(node: Node, client: Client, key: bytes, delta: int) -> Reply:
     old: bytes | None
     if not db.expires and (e is None or e.__class__ is tuple):  # no TTL or type to check
         old = None if e is None else e[0]
+    elif not db.expires and e.__class__ is CounterStr:  # a counter with peers, before GC folds it
+        old = e.value
     else:
         old = _string_or_none(lookup_write(node, db, key))
     if old is None:

@@ -124,6 +124,7 @@ class PeerLink:
         # Set when the peer answers again: a push loop backing off after a failure retries
         # at once (after a partition heals, the first loop to get through wakes the other).
         self.up_event = asyncio.Event()
+        self._woken = 0.0  # when retry_now last woke the loops (monotonic)
 
     def start(self) -> None:
         self.tasks.append(asyncio.create_task(self._push_loop(), name=f"push {self.peer.url}"))
@@ -151,7 +152,13 @@ class PeerLink:
         return min(base, 30.0) * (0.5 + random.random())
 
     def retry_now(self) -> None:
-        """The peer called us (Replication._called_by): end the push loop's backoff and pull."""
+        """The peer called us (Replication._called_by): end the push loop's backoff and pull.
+        At most once per retry_interval: a peer that reaches us while we cannot reach it
+        (a one-way cut) calls us with every batch, and each call would be a failed attempt."""
+        now = time.monotonic()
+        if now - self._woken < self.repl.config.retry_interval:
+            return
+        self._woken = now
         self.pull_event.set()
         self.up_event.set()
 
