@@ -50,7 +50,7 @@ def stabilize(c: SimCluster) -> None:
 @pytest.mark.parametrize("n2_saw_n0", [False, True])
 @pytest.mark.parametrize("gc_at", [0, 1])
 def test_gc_after_a_crash_restart_waits_for_the_old_incarnations_ops(n2_saw_n0: bool, gc_at: int) -> None:
-    # n2, cut off, removes m and inserts after t; n0 concurrently re-adds m and removes t;
+    # n2, cut off, removes m and inserts after t; n0 concurrently removes and re-adds m and removes t;
     # n2 crashes and restarts as a new incarnation whose acks cover its old ops, which n0
     # and n1 have not received: they must not collect n0's writes before those ops arrive.
     def build() -> SimCluster:
@@ -60,7 +60,8 @@ def test_gc_after_a_crash_restart_waits_for_the_old_incarnations_ops(n2_saw_n0: 
         stabilize(c)
         c.run(2, "SREM", "s", "m")
         c.run(2, "LINSERT", "l", "AFTER", "t", "y")
-        c.run(0, "SADD", "s", "m")
+        c.run(0, "SREM", "s", "m")
+        c.run(0, "SADD", "s", "m")  # a new add (an SADD of a present m would be a no-op)
         c.run(0, "LREM", "l", 0, "t")
         if n2_saw_n0:
             c.flood(0)  # n1 and n2 get n0's ops; n0 lacks n2's
@@ -75,7 +76,7 @@ def test_gc_after_a_crash_restart_waits_for_the_old_incarnations_ops(n2_saw_n0: 
         return c
 
     def expect(s: dict[Any, Any]) -> None:
-        assert s[(0, b"s")][1] == [b"keep", b"m"]  # the concurrent re-add wins over SREM
+        assert s[(0, b"s")][1] == [b"keep", b"m"]  # the concurrent new add wins over SREM
         assert s[(0, b"l")][1] == [b"a", b"y", b"b"]  # y after the removed t: before b
 
     assert check_all_orders(build, expect) >= 1

@@ -67,23 +67,24 @@ def _dedupe(members: list[bytes]) -> list[bytes]:
          summary="Add one or more members to a set", since="1.0.0", acl="set fast")
 def sadd_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     db, e = _write(node, client, argv[1])
+    # A member already there is a no-op, as in Redis: nothing is written or shipped for it,
+    # so a concurrent SREM of it wins (the outcome of the one serial order its reply 0
+    # allows: docs/semantics.md, "Sets"). Only the new members are added.
     if len(argv) == 3:
+        if e is not None and argv[2] in e.m:
+            return 0
         members = [argv[2]]
-        added = 0 if e is not None and argv[2] in e.m else 1
     else:
         members = _dedupe(argv[2:])
-        if e is None:
-            added = len(members)
-        else:
+        if e is not None:
             m = e.m
-            added = len(members) - len([x for x in members if x in m])
-    # Unless alone, re-adding a present member is shipped too: it wins over a concurrent
-    # SREM of that member (add wins), which a no-op would not.
-    if added or not node.keyspace.solo:
-        node.emit((SADD, db.index, argv[1], *members))
-    if added and node.notify is not None:
+            members = [x for x in members if x not in m]
+            if not members:
+                return 0
+    node.emit((SADD, db.index, argv[1], *members))
+    if node.notify is not None:
         notify_event(node, SET, b"sadd", argv[1], db.index)
-    return added
+    return len(members)
 
 
 # SREM key member [member ...]
