@@ -16,7 +16,7 @@ from crdtredis.protocol.connection import (
     format_addr,
 )
 from crdtredis.protocol.resp import encode_command
-from crdtredis.reply import OK, PONG, Deferred, ErrorReply
+from crdtredis.reply import OK, PONG, Deferred, ErrorReply, Map
 
 
 class FakeTransport:
@@ -125,8 +125,9 @@ class FakeServer:
             client.authenticated = True
             return OK
         if name == b"HELLO":
+            # A map, as the real server answers: redis-py 8 sends HELLO on connect and reads it.
             client.resp = int(argv[1])
-            return OK
+            return Map([(b"server", b"redis"), (b"proto", client.resp)])
         if name == b"KILLME":
             client.close()
             return OK
@@ -188,7 +189,7 @@ async def test_connection_inline_commands() -> None:
 async def test_connection_hello_3_changes_encoding_of_later_replies() -> None:
     proto, t, _ = connect()
     proto.data_received(b"GET nope\r\nHELLO 3\r\nGET nope\r\n")
-    assert t.output == b"$-1\r\n+OK\r\n_\r\n"
+    assert t.output == b"$-1\r\n%2\r\n$6\r\nserver\r\n$5\r\nredis\r\n$5\r\nproto\r\n:3\r\n_\r\n"
 
 
 # -- blocking (Deferred) -----------------------------------------------------------------

@@ -54,6 +54,9 @@ OK, RUNNING, FAIL = 0, 1, 2
 POOL_SIZE = 16
 BACKLOG_SHARE = 32  # the replication backlog's share of maxmemory (Evictor._cap_backlog)
 BACKLOG_MIN = 8 << 20
+# A refusal (OOM) re-measures memory first when the last sample is older than this: at
+# most one ~1 ms sample per 20 ms while every write is refused.
+RESAMPLE_BEFORE_OOM_S = 0.02
 LFU_INIT_VAL = 5
 # Requests that MULTI still takes when out of memory (Redis processCommand).
 _MULTI_OOM_OK = frozenset({"exec", "discard", "quit", "reset"})
@@ -306,6 +309,13 @@ class Evictor:
                 break
         if victims:
             self._evicted(victims, freed, t0)
+        if result == FAIL and time.monotonic() - self.meter.at > RESAMPLE_BEFORE_OOM_S:
+            # Between samples used memory is an estimate (memory.py): it adds what was
+            # written, but not what other replicas' deletes (their evictions) freed here.
+            # Before a write is refused for want of memory, measure again.
+            self.meter.sample()
+            if self.meter.used() <= self.maxmemory:
+                return OK
         return result
 
     def _budget_s(self) -> float:
