@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import cProfile
 import dataclasses
+import itertools
 import os
 import pstats
 import random
@@ -39,7 +40,7 @@ from crdtredis.protocol.resp import encode_command  # noqa: E402
 from crdtredis.storage.component import Persistence  # noqa: E402
 
 PIPELINE = 16
-_SEEDS = list(range(1000))
+_DRAWS = itertools.count(1)  # --random: each run draws anew, so runs do not repeat writes
 RANDOM = 0  # --random N: keys/members drawn from N values, as redis-benchmark -r N
 # redis-benchmark without -r sends these literal keys; MSET sets 10 keys at once.
 REQUESTS: dict[str, list[bytes]] = {
@@ -105,7 +106,7 @@ async def _drive(conns: list[tuple[RedisProtocol, _Transport]], test: str, n: in
     rounds = max(1, n // (PIPELINE * len(conns)))
     if RANDOM:
         # Like redis-benchmark -r: __rand_int__ replaced per request (chunks built before timing).
-        rnd = random.Random(_SEEDS.pop())  # a new draw per run: runs do not repeat writes
+        rnd = random.Random(next(_DRAWS))
         req = REQUESTS[test]
         chunks = [b"".join(encode_command([a.replace(b"__rand_int__", b"%012d" % rnd.randrange(RANDOM))
                                            for a in req]) for _ in range(PIPELINE))  # type: ignore[arg-type]

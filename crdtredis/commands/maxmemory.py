@@ -313,8 +313,7 @@ class Evictor:
             # Between samples used memory is an estimate (memory.py): it adds what was
             # written, but not what other replicas' deletes (their evictions) freed here.
             # Before a write is refused for want of memory, measure again.
-            self.meter.sample()
-            if self.meter.used() <= self.maxmemory:
+            if self.meter.sample() <= self.maxmemory:
                 return OK
         return result
 

@@ -86,6 +86,11 @@ class Peer:
                     self.acked_vh[k] = v
         self.last_contact = time.time()
 
+    @property
+    def unreachable(self) -> bool:
+        """Not reached yet, or down since a failure: our loops to it are backing off."""
+        return self.state == "down" or self.state == "connecting"
+
     def lag(self, vv: dict[str, int], vh: dict[str, int]) -> tuple[int, int]:
         """(ops, ms) this peer is behind us, from its last ack."""
         if self.acked_vv is None or self.acked_vh is None:
@@ -159,6 +164,10 @@ class PeerLink:
         if now - self._woken < self.repl.config.retry_interval:
             return
         self._woken = now
+        self._wake_loops()
+
+    def _wake_loops(self) -> None:
+        """The pull loop pulls now; a push loop backing off after a failure retries now."""
         self.pull_event.set()
         self.up_event.set()
 
@@ -192,15 +201,14 @@ class PeerLink:
 
     def _up(self) -> None:
         p = self.peer
-        was_down = p.state in ("down", "connecting")
+        was_down = p.unreachable
         p.ever_up = True
         p.retries = 0
         if p.state != "snapshot":
             p.state = "up"
         if was_down:
             log.info("peer %s (%s) is up", p.url, p.replica_id or "?")
-            self.pull_event.set()
-            self.up_event.set()
+            self._wake_loops()
 
     # ---- push ----------------------------------------------------------------------------
     async def _push_loop(self) -> None:

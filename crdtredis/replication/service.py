@@ -212,7 +212,7 @@ class Replication:
         directions then resume with the first request that gets through; the busier side
         (applying the other's catch-up) otherwise reached its own probe only ~0.4 s later,
         and the two catch-ups ran one after the other instead of together."""
-        if peer.state != "down" and peer.state != "connecting":
+        if not peer.unreachable:
             return
         for link in self.links:
             if link.peer is peer:
