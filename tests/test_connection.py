@@ -168,12 +168,57 @@ async def test_connection_pipeline_is_one_write_per_read() -> None:
     assert server.batches == 1
 
 
+async def test_read_only_batches_of_a_busy_turn_are_written_together_at_its_end() -> None:
+    """Like Redis's beforeSleep: in a turn that runs several clients' batches, a batch that
+    only read waits for the end of the turn, so the sends follow each other (turn.py)."""
+    server = FakeServer()
+    p1, t1, _ = connect(server)
+    p2, t2, _ = connect(server)
+    p1.data_received(cmds([b"GET", b"a"]))
+    assert t1.writes == [b"$-1\r\n"]  # the first batch after a quiet turn: at once
+    p2.data_received(cmds([b"GET", b"b"], [b"PING"]))
+    assert t2.writes == []  # the second in the turn waits for its end
+    await until(lambda: bool(t2.writes))
+    assert t2.writes == [b"$-1\r\n+PONG\r\n"]
+    # The turn after a busy one: even its first batch waits, then both go out together.
+    p1.data_received(cmds([b"PING"]))
+    p2.data_received(cmds([b"PING"]))
+    assert len(t1.writes) == 1 and len(t2.writes) == 1
+    await until(lambda: len(t1.writes) == 2 and len(t2.writes) == 2)
+    assert t1.writes[1] == t2.writes[1] == b"+PONG\r\n"
+
+
+async def test_a_lone_client_is_answered_within_its_batch() -> None:
+    """One batch per turn (a request-reply client): no wait for the end of the turn."""
+    proto, t, _ = connect()
+    for i in range(3):
+        proto.data_received(cmds([b"PING"]))
+        assert len(t.writes) == i + 1
+        await asyncio.sleep(0)  # the next read comes in a later turn, as from a real client
+        await asyncio.sleep(0)
+
+
+async def test_a_push_after_a_deferred_reply_follows_it() -> None:
+    """Data pushed to a connection whose replies wait for the turn's end joins them, behind."""
+    server = FakeServer()
+    p1, t1, _ = connect(server)
+    p2, t2, _ = connect(server)
+    p1.data_received(cmds([b"PING"]))
+    p2.data_received(cmds([b"GET", b"x"]))
+    p2.push(b">2\r\n$7\r\nmessage\r\n$2\r\nhi\r\n")
+    assert t2.writes == []
+    await until(lambda: bool(t2.writes))
+    assert t2.writes == [b"$-1\r\n>2\r\n$7\r\nmessage\r\n$2\r\nhi\r\n"]
+
+
 async def test_connection_partial_read_writes_nothing() -> None:
     proto, t, server = connect()
     wire = cmds([b"PING"], [b"GET", b"x"])
     proto.data_received(wire[:-3])
     assert t.writes == [b"+PONG\r\n"]
     proto.data_received(wire[-3:])
+    # The second batch of this loop turn: its reply waits for the turn's end (protocol/turn.py).
+    await until(lambda: len(t.writes) == 2)
     assert t.writes == [b"+PONG\r\n", b"$-1\r\n"]
     assert server.batches == 2
     proto.data_received(b"*1\r\n$4\r\nPI")

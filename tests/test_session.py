@@ -49,8 +49,11 @@ class Conn:
         return parse(await self.raw())
 
     def call(self, *argv: Any) -> Any:
-        """One command and its reply (written at once, at the end of its batch)."""
+        """One command and its reply. Calls follow each other within one loop turn, where
+        the reply of a read-only batch after the turn's first waits for the end of the
+        turn (protocol/turn.py): `flush_turn` is that end, for this connection."""
         self.send(*argv)
+        self.proto.flush_turn()
         r = parse(self.raw_now())
         assert len(r) == 1, r
         return r[0]

@@ -9,6 +9,9 @@ Slow paths share one rule: replies leave in request order, and never before the
 always, a client must not see OK for a write that is not yet on disk). A batch that wrote
 usually waits: batch_done() then returns the op log's group-commit future, shared by every
 connection that wrote in this loop turn, and the replies go out once the log write is done.
+A batch that only read writes at the end of the turn too, with the other connections'
+replies (protocol/turn.py), unless it is a lone client's: Redis writes every reply in
+beforeSleep.
 
 Out-of-band data (pub/sub messages, tracking invalidations, MONITOR lines) arrives through
 `push`: it joins the replies not yet written, so it never overtakes them; with none
@@ -34,6 +37,7 @@ from crdtredis import limits
 from crdtredis.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
 from crdtredis.protocol.reader import ProtocolError, RequestReader
 from crdtredis.protocol.resp import _INT_MIN, _INT_REPLY, _TABLE, encode_reply
+from crdtredis.protocol.turn import TurnWriter, turn_writer
 from crdtredis.reply import OK, Deferred, ErrorReply, Push
 from crdtredis.storage.commit import GroupCommit
 
@@ -118,6 +122,8 @@ class RedisProtocol(asyncio.Protocol):
         self._soft_since = 0.0
         # The node whose client-query-buffer-limit applies (limits.py); None: no limit.
         self._limits_node: Any = None
+        # Where a read-only batch's replies wait for the end of the turn (protocol/turn.py).
+        self._turn: TurnWriter | None = None
 
     # -- asyncio callbacks -------------------------------------------------------------
 
@@ -213,10 +219,18 @@ class RedisProtocol(asyncio.Protocol):
         if out is None:
             out = self._out = bytearray()
             self._out_owned = False
-            asyncio.get_running_loop().call_soon(self._flush_pushes)
+            self._turn_writer().later(self)
         out += data
 
-    def _flush_pushes(self) -> None:
+    def _turn_writer(self) -> TurnWriter:
+        turn = self._turn
+        if turn is None:
+            turn = self._turn = turn_writer(asyncio.get_running_loop())
+        return turn
+
+    def flush_turn(self) -> None:
+        """Write what is produced and not owned by a waiting batch (the end-of-turn flush of
+        pushes and of deferred replies)."""
         out = self._out
         if out is not None and not self._out_owned:
             self._write(out)
@@ -373,6 +387,9 @@ class RedisProtocol(asyncio.Protocol):
                     aw.add_done_callback(self._future_done)
                     return
                 self._wait(self._write_later(aw, out, False, None))
+                return
+            if self._turn_writer().defer(self):
+                self._out_owned = False  # the turn's end writes it, with what is pushed meanwhile
                 return
         self._write(out)
 
