@@ -63,6 +63,11 @@ class TurnWriter:
         self._scheduled = False
         self._lone = self._batches <= 1
         self._batches = 0
+        self.flush()
+
+    def flush(self) -> None:
+        """Write what waits now. The end of the turn does; so does a script that serves
+        clients while busy (scripting/busy.py), since the turn cannot end under it."""
         waiting, self._waiting = self._waiting, []
         for conn in waiting:
             conn.flush_turn()

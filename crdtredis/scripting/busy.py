@@ -29,6 +29,7 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 from ..protocol.connection import WRITE_HIGH_WATER, WRITE_LOW_WATER, RedisProtocol
+from ..protocol.turn import turn_writer
 
 if TYPE_CHECKING:
     from ..node import Node
@@ -108,6 +109,11 @@ class BusyServer:
                 what.data_received(data)
             except Exception:  # noqa: BLE001 - one client's failure must not end the script
                 log.exception("serving a client while a script is busy")
+        if ready:
+            # Replies and pushes that wait for the end of the loop turn go out now: the
+            # turn ends only after the script (Redis's beforeSleep runs in
+            # processEventsWhileBlocked too).
+            turn_writer(asyncio.get_running_loop()).flush()
 
     def _accept(self, lsock: socket.socket) -> None:
         assert self.sel is not None
