@@ -36,7 +36,7 @@ from typing import Any, Protocol, cast
 from crdtredis import limits
 from crdtredis.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
 from crdtredis.protocol.reader import ProtocolError, RequestReader
-from crdtredis.protocol.resp import _INT_MIN, _INT_REPLY, _TABLE, encode_reply
+from crdtredis.protocol.resp import _BULK_HDR, _INT_MIN, _INT_REPLY, _TABLE, encode_reply
 from crdtredis.protocol.turn import TurnWriter, turn_writer
 from crdtredis.reply import OK, Deferred, ErrorReply, Push
 from crdtredis.storage.commit import GroupCommit
@@ -354,6 +354,11 @@ class RedisProtocol(asyncio.Protocol):
                         elif reply.__class__ is int:  # every other write family's reply
                             out += _INT_REPLY[reply - _INT_MIN] if _INT_MIN <= reply < _TABLE \
                                 else b":%d\r\n" % reply
+                        elif reply.__class__ is bytes:  # GET's: a bulk string in RESP2 and 3 alike
+                            n = len(reply)
+                            out += _BULK_HDR[n] if n < _TABLE else b"$%d\r\n" % n
+                            out += reply
+                            out += b"\r\n"
                         else:
                             encode_reply(out, reply, client.resp)
                     except Exception as exc:
