@@ -22,7 +22,7 @@ class Client:
     __slots__ = (
         "id", "addr", "laddr", "name", "lib_name", "lib_ver", "created", "last_cmd_at",
         "last_cmd", "db", "resp", "authenticated", "closing", "in_multi", "multi_queue",
-        "multi_error", "in_exec", "last_seq", "watching", "watch_dirty", "close_cb", "blocked", "kind",
+        "multi_error", "in_exec", "last_seq", "batching", "watching", "watch_dirty", "close_cb", "blocked", "kind",
         # Pub/sub, tracking, MONITOR, CLIENT REPLY (see `special`).
         "special", "conn", "subs", "psubs", "ssubs", "reply_mode", "tracking", "monitor",
         "no_evict", "unblocker", "script", "qbuf", "after",
@@ -64,6 +64,9 @@ class Client:
         self.in_exec = False
         # Our origin's seq after this client's last write (WAIT counts peers that acked it).
         self.last_seq = 0
+        # Inside a connection's read batch, which calls Node.batch_done after it: the
+        # batch's consecutive writes may share one op (Node.execute).
+        self.batching = False
         # WATCH: set of (db, key); watch_dirty flips when any of them is written by anyone.
         self.watching: set[tuple[int, bytes]] = set()
         self.watch_dirty = False

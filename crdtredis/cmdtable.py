@@ -36,7 +36,7 @@ class Command:
     __slots__ = (
         "name", "handler", "arity", "flags", "first_key", "last_key", "step", "group",
         "summary", "since", "acl", "calls", "errors", "nsec", "write", "noauth",
-        "subcommands", "parent", "getkeys", "hist",
+        "subcommands", "parent", "getkeys", "hist", "merge",
     )
 
     def __init__(
@@ -79,6 +79,8 @@ class Command:
         self.parent: Command | None = None
         # For commands whose keys are not a fixed first/last/step range (e.g. LMPOP numkeys).
         self.getkeys = getkeys
+        # Its op may stay open for the next writes of the same read batch (Node.execute).
+        self.merge = False
 
     def key_positions(self, argv: list[bytes]) -> list[int]:
         if self.getkeys is not None:

@@ -67,6 +67,12 @@ class Node:
             if not cmd.subcommands:
                 self._plain_all[name] = self._plain_all[name.upper()] = cmd
         self._plain = self._plain_all
+        for name in MERGEABLE:
+            self.commands[name].merge = True
+        # The client whose last writes' op is still open for its next ones (`execute`).
+        self._merging: Client | None = None
+        # Off for good once a client turns tracking on: its invalidations follow each op.
+        self.merge_writes = True
         # Reasons every request must take the checked path (see `set_checked`).
         self._checked: set[str] = set()
         # Run by `_execute_checked` before a command (maxmemory: evictions, OOM, access
@@ -188,7 +194,11 @@ class Node:
         cmd = self._plain.get(argv[0])
         if cmd is None or client.special or self.hooked or client.in_multi or client.in_exec \
                 or not client.authenticated:
+            if self._merging is not None:
+                self.end_merge()
             return self._execute_checked(client, argv)
+        if self._merging is not None and not (cmd.merge and self._merging is client):
+            self.end_merge()
         n = len(argv)
         arity = cmd.arity
         if n != arity and (arity > 0 or n < -arity):
@@ -203,14 +213,19 @@ class Node:
         except CommandError as e:
             reply = ErrorReply(e.message)
         op = self._group
-        if op is not None:  # close_group() inlined
-            self._group = None
-            ks = self.keyspace
-            ks.ops_applied += 1
-            ks.ops_local += 1
-            for listener in self.op_listeners:
-                listener(op)
-            client.last_seq = op.seq + len(op.effects) - 1
+        if op is not None:
+            if cmd.merge and client.batching and self.merge_writes and len(op.effects) < MERGE_CAP:
+                # The next writes of this read batch join this op (`end_merge` closes it).
+                self._merging = client
+            else:  # close_group() inlined
+                self._group = None
+                self._merging = None
+                ks = self.keyspace
+                ks.ops_applied += 1
+                ks.ops_local += 1
+                for listener in self.op_listeners:
+                    listener(op)
+                client.last_seq = op.seq + len(op.effects) - 1
         dt = _perf_ns() - t0
         cmd.calls += 1
         cmd.nsec += dt
@@ -353,8 +368,18 @@ class Node:
         prefix = msg.split(" ", 1)[0]
         self.error_counts[prefix] = self.error_counts.get(prefix, 0) + 1
 
+    def end_merge(self) -> None:
+        """Close the op that a read batch's writes share (see MERGEABLE)."""
+        client = self._merging
+        self._merging = None
+        op = self.close_group()
+        if op is not None and client is not None:
+            client.last_seq = op.seq + len(op.effects) - 1
+
     def batch_done(self) -> Any:
         """Called by connections once per read batch, before replies are written."""
+        if self._merging is not None:
+            self.end_merge()
         if self.busy_error is not None:
             return None  # served from inside a busy script: nothing was written meanwhile
         if self.wakeups:
@@ -615,6 +640,20 @@ def _never(reg: Any) -> bool:
 
 _SET = codes.SET
 _TTL_KEEP = codes.TTL_KEEP
+
+# Writes whose op stays open for the next writes of the same read batch: a pipeline's
+# consecutive writes travel as one op, atomic at every replica as a MULTI's are, at one
+# op's cost (header, log framing, listeners) instead of one per command; ~1 µs per
+# pipelined SET (bench/RESULTS.md). Only plain handlers that never close or inspect the
+# open op themselves; any other command, the end of the read batch, MERGE_CAP effects or
+# tracking on close it first (docs/semantics.md, "Pipelines").
+MERGEABLE = (
+    b"set", b"setnx", b"setex", b"psetex", b"getset", b"append", b"mset",
+    b"incr", b"decr", b"incrby", b"decrby", b"incrbyfloat", b"del", b"unlink",
+    b"expire", b"pexpire", b"lpush", b"rpush", b"lpop", b"rpop", b"sadd", b"srem",
+    b"hset", b"hmset", b"hsetnx", b"hdel", b"hincrby", b"zadd", b"zincrby", b"zrem",
+)
+MERGE_CAP = 64
 
 
 def _all_commands(commands: dict[bytes, Command]) -> list[Command]:

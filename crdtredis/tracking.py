@@ -106,6 +106,8 @@ class Tracking:
         client.refresh()
         if not self._listening:
             self._listening = True
+            # Invalidations follow each write, as in Redis: no write waits in an open op.
+            self.node.merge_writes = False
             self.node.op_listeners.append(self.on_op)
             self.node.remote_op_listeners.append(self.on_op)
 

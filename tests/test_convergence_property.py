@@ -95,7 +95,12 @@ def steps_of(family: str) -> Any:
     interleavings that matter (a collection while a concurrent op is still in flight to the
     collector) frequent instead of astronomically rare."""
     cmds = st.one_of(*(MIXED if family == "mixed" else FAMILIES[family]), *KEYLEVEL)
-    cmd = st.tuples(st.just("cmd"), st.integers(0, 3), cmds)
+    cmd = st.one_of(
+        st.tuples(st.just("cmd"), st.integers(0, 3), cmds),
+        st.tuples(st.just("cmd"), st.integers(0, 3), cmds),
+        # A pipeline: one read batch, whose consecutive writes share an op (MERGEABLE).
+        st.tuples(st.just("pipe"), st.integers(0, 3), st.lists(cmds, min_size=2, max_size=5)),
+    )
     after = st.one_of(
         st.tuples(st.just("deliver"), st.integers(1, 8)),
         st.tuples(st.just("flood"), st.integers(0, 3)),
@@ -141,6 +146,11 @@ def play(steps: list[Any], seed: int, replicas: int = 3) -> SimCluster:
         kind = s[0]
         if kind == "cmd":
             run_command(c, s[1] % n, s[2])
+        elif kind == "pipe":
+            with c.batch(s[1] % n):
+                for cmd in s[2]:
+                    if cmd[0] != "TICK":  # a batch runs in one instant
+                        run_command(c, s[1] % n, cmd)
         elif kind == "deliver":
             for _ in range(s[1]):
                 if not c.deliver_one(dup=0.2):

@@ -64,3 +64,72 @@ def test_without_an_event_loop_every_op_reads_the_clock() -> None:
     node, c = _node()
     node.execute(c, [b"SET", b"a", b"1"])
     assert node._wall == 0
+
+
+# ---- a read batch's writes share one op (Node.execute, MERGEABLE) --------------------------
+def _ops(node: Node) -> list[Any]:
+    ops: list[Any] = []
+    node.op_listeners.append(ops.append)
+    return ops
+
+
+def _batch(node: Node, c: Any, *argvs: list[bytes]) -> list[Any]:
+    """Run argvs as one connection read batch does: batching on, then batch_done()."""
+    c.batching = True
+    try:
+        replies = [node.execute(c, argv) for argv in argvs]
+    finally:
+        c.batching = False
+    node.batch_done()
+    return replies
+
+
+def test_a_read_batch_s_consecutive_writes_share_one_op() -> None:
+    node, c = _node()
+    ops = _ops(node)
+    replies = _batch(node, c, [b"SET", b"a", b"1"], [b"INCR", b"n"], [b"LPUSH", b"l", b"x"],
+                     [b"GET", b"a"], [b"SADD", b"s", b"m"], [b"HSET", b"h", b"f", b"v"])
+    assert replies == [OK, 1, 1, b"1", 1, 1]
+    # GET cannot join: it closes the op of the three writes before it.
+    assert [len(op.effects) for op in ops] == [3, 2]
+    assert [op.seq for op in ops] == [1, 4]
+    assert c.last_seq == 5  # the last effect's seq: what WAIT waits for
+    assert node.keyspace.ops_local == 2
+
+
+def test_outside_a_read_batch_every_write_is_its_own_op() -> None:
+    node, c = _node()
+    ops = _ops(node)
+    for argv in ([b"SET", b"a", b"1"], [b"INCR", b"n"], [b"SADD", b"s", b"m"]):
+        node.execute(c, argv)
+        assert c.last_seq == len(ops)
+    assert [len(op.effects) for op in ops] == [1, 1, 1]
+
+
+def test_a_command_that_cannot_join_closes_the_open_op_before_it_runs() -> None:
+    node, c = _node()
+    ops = _ops(node)
+    replies = _batch(node, c, [b"SET", b"a", b"1"], [b"MULTI"], [b"SET", b"b", b"2"], [b"EXEC"],
+                     [b"SET", b"c", b"3"], [b"RENAME", b"c", b"d"])
+    assert replies == [OK, OK, b"QUEUED", [OK], OK, OK]
+    # SET a | EXEC's SET b | SET c | RENAME's own: MULTI and RENAME each closed the op first.
+    assert [[e[2] for e in op.effects] for op in ops[:3]] == [[b"a"], [b"b"], [b"c"]]
+    assert len(ops) == 4 and all(e[0:4] != ops[2].effects[0][0:4] for e in ops[3].effects)
+
+
+def test_an_op_shared_by_a_batch_holds_at_most_merge_cap_effects() -> None:
+    from crdtredis.node import MERGE_CAP
+
+    node, c = _node()
+    ops = _ops(node)
+    _batch(node, c, *([b"SET", b"k%d" % i, b"v"] for i in range(MERGE_CAP + 10)))
+    assert [len(op.effects) for op in ops] == [MERGE_CAP, 10]
+
+
+def test_tracking_on_keeps_every_write_its_own_op() -> None:
+    node, c = _node()
+    ops = _ops(node)
+    other = node.new_client("o", "o", lambda: None)
+    assert node.execute(other, [b"CLIENT", b"TRACKING", b"ON", b"REDIRECT", b"%d" % c.id]) is OK
+    _batch(node, c, [b"SET", b"a", b"1"], [b"SET", b"b", b"2"])
+    assert [len(op.effects) for op in ops] == [1, 1]

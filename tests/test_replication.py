@@ -331,6 +331,29 @@ def test_wait_and_waitclock(tmp_path: Path) -> None:
         stop_all(nodes, links)
 
 
+def test_a_pipeline_s_writes_replicate_and_wait_covers_them(tmp_path: Path) -> None:
+    """A pipeline's consecutive writes travel as one op (Node.execute, MERGEABLE): WAIT at
+    its end counts a peer only once that peer holds every one of them."""
+    nodes, links = make_cluster(tmp_path, n=2)
+    try:
+        r0, r1 = nodes[0].client(), nodes[1].client()
+        for rnd in range(5):
+            p = r0.pipeline(transaction=False)
+            for i in range(40):
+                p.set(f"p{i}", rnd)
+                p.incr("n")
+                p.rpush("l", f"{rnd}.{i}")
+            p.execute_command("WAIT", 1, 5000)
+            assert p.execute()[-1] == 1
+            assert r1.mget([f"p{i}" for i in range(40)]) == [str(rnd).encode()] * 40
+            assert r1.get("n") == str(40 * (rnd + 1)).encode()
+            assert r1.llen("l") == 40 * (rnd + 1)
+        assert r1.lrange("l", 0, -1) == r0.lrange("l", 0, -1)
+        wait_until(converged(nodes), timeout=10)
+    finally:
+        stop_all(nodes, links)
+
+
 def test_restore_at_one_replica_shows_at_the_other(tmp_path: Path) -> None:
     nodes, links = make_cluster(tmp_path, n=2)
     try:

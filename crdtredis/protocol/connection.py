@@ -315,6 +315,7 @@ class RedisProtocol(asyncio.Protocol):
         # Whether this batch ran anything, so batch_done() must precede its write.
         executed = pending is not _NOTHING
         self._running = True
+        client.batching = True  # batch_done() follows: the node may merge its writes
         try:
             if executed:
                 if pending.__class__ is Deferred:
@@ -376,6 +377,7 @@ class RedisProtocol(asyncio.Protocol):
             return
         finally:
             self._running = False
+            client.batching = False
         if executed:
             aw = self._server.batch_done()
             if aw is not None:

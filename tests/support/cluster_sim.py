@@ -17,10 +17,12 @@ commands from the real clock stay consistent with it.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import random
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from crdtredis.commands import new_node
@@ -179,12 +181,29 @@ class SimCluster:
         r = self.replicas[i]
         before = len(r.log)
         reply = r.run(*argv)
+        self._ship(r, before)
+        return reply
+
+    def _ship(self, r: SimReplica, before: int) -> None:
         for op in r.log[before:]:
             self.history.append(op)
             for o in self.replicas:
                 if o is not r:
                     o.inbox.append(op)
-        return reply
+
+    @contextlib.contextmanager
+    def batch(self, i: int) -> Iterator[None]:
+        """The commands run inside are one read batch of a connection: consecutive writes
+        share one op (Node.execute, MERGEABLE) until the batch ends (batch_done)."""
+        r = self.replicas[i]
+        r.client.batching = True
+        try:
+            yield
+        finally:
+            r.client.batching = False
+            before = len(r.log)
+            r.node.batch_done()
+            self._ship(r, before)
 
     def deliver_one(self, dup: float = 0.1) -> bool:
         cands = [(r, op) for r in self.replicas for op in r.inbox if r.ready(op)]
