@@ -3,8 +3,8 @@ path) and start-up replay of one op-log record (`replay`). Each does for every o
 `Keyspace.apply` does (the same effects, vectors and counters), with the per-op bookkeeping
 hoisted out of the loop: one context object reused from op to op (no apply function keeps
 it; `apply_local` reuses its own the same way), the local deps rebuilt once per batch, and
-the commonest dispatch inline: an op of one effect calls its type's apply function itself
-when `Keyspace._dispatch` would do nothing else, that is for
+the commonest dispatch inline (`_apply_one`): an effect calls its type's apply function
+itself when `Keyspace._dispatch` would do nothing else, that is for
 
 * a typed effect without CREATE on a key holding nothing of another type and nothing
   hidden (or a key-level effect on a key with nothing hidden);
@@ -32,20 +32,41 @@ from .wire.native import native_module
 RawOp = tuple[str, int, int, dict[str, int], list[Effect]]  # origin, seq, hlc, deps, effects
 
 
+def _apply_one(ks: Keyspace, db: Any, eff: Any, ctx: Ctx) -> None:
+    """What `Keyspace._dispatch` does for one effect, its commonest case inline (module
+    docstring): the type's apply function called directly when `_dispatch` would do
+    nothing else."""
+    code = eff[0]
+    key = eff[2]
+    fn = _APPLY.get(code)
+    if fn is None:
+        if not (key in db.data or db.shadow and key in db.shadow or db.expires and key in db.expires
+                or db.watched or db.waiters):
+            fn = _APPLY.get(code & ~CREATE)
+    elif db.shadow and key in db.shadow:
+        fn = None
+    else:
+        etype = _ETYPE[code]
+        if etype is not None:
+            e = db.data.get(key)
+            if e is not None and not (etype == STRING if type(e) is tuple else e.TYPE == etype):
+                fn = None
+    if fn is not None:
+        fn(ks, db, eff, ctx)
+    else:
+        ks._dispatch(db, eff, ctx)
+
+
 def apply_many_py(ks: Keyspace, ops: list[Op]) -> list[Op]:
     """`apply` for each op of a peer's batch, in order; returns the new ones (an op already
     applied in part applies only its effects past what we hold)."""
-    vv, vh, dbs, dispatch, ours = ks.vv, ks.vh, ks.dbs, ks._dispatch, ks.origin
-    apply_get, etypes = _APPLY.get, _ETYPE
+    vv, vh, dbs, ours = ks.vv, ks.vh, ks.dbs, ks.origin
     done: list[Op] = []
     remote = 0
     ctx = Ctx(ours, 0, 0, {})
     origin: Any
     effects: Any
     eff: Any
-    db: Any
-    e: Any
-    fn: Any
     for op in ops:
         origin = op.origin
         have: int = vv.get(origin, 0)
@@ -60,31 +81,11 @@ def apply_many_py(ks: Keyspace, ops: list[Op]) -> list[Op]:
         ctx.deps = op.deps
         if n == 1:
             eff = effects[0]
-            db = dbs[eff[1]]
-            # The dispatch inline (module docstring), else `_dispatch`.
-            code = eff[0]
-            key = eff[2]
-            fn = apply_get(code)
-            if fn is None:
-                if not (key in db.data or db.shadow and key in db.shadow or db.expires and key in db.expires
-                        or db.watched or db.waiters):
-                    fn = apply_get(code & ~CREATE)
-            elif db.shadow and key in db.shadow:
-                fn = None
-            else:
-                etype = etypes[code]
-                if etype is not None:
-                    e = db.data.get(key)
-                    if e is not None and not (etype == STRING if type(e) is tuple else e.TYPE == etype):
-                        fn = None
-            if fn is not None:
-                fn(ks, db, eff, ctx)
-            else:
-                dispatch(db, eff, ctx)
-        else:
+            _apply_one(ks, dbs[eff[1]], eff, ctx)
+        else:  # a transaction's, a script's or a pipeline's op (node.MERGEABLE)
             for eff in effects:
                 if ctx.seq > have:
-                    dispatch(dbs[eff[1]], eff, ctx)
+                    _apply_one(ks, dbs[eff[1]], eff, ctx)
                 ctx.seq += 1
                 ctx.hlc += 1
         vv[origin] = seq + n - 1
@@ -107,15 +108,11 @@ def replay_py(ks: Keyspace, ops: list[RawOp], listeners: list[Callable[[Op], Any
     their origin's seqs, highest hlc applied)."""
     applied = skipped = gaps = top = remote = 0
     ctx = ks._rctx
-    vv, vh, dbs, dispatch, me = ks.vv, ks.vh, ks.dbs, ks._dispatch, ks.origin
-    apply_get, etypes = _APPLY.get, _ETYPE
+    vv, vh, dbs, me = ks.vv, ks.vh, ks.dbs, ks.origin
     origin: Any
     deps: Any
     effects: Any
     eff: Any
-    db: Any
-    e: Any
-    fn: Any
     seq: int
     hlc: int
     for origin, seq, hlc, deps, effects in ops:
@@ -135,30 +132,10 @@ def replay_py(ks: Keyspace, ops: list[RawOp], listeners: list[Callable[[Op], Any
         ctx.deps = deps
         if n == 1:
             eff = effects[0]
-            db = dbs[eff[1]]
-            # The dispatch inline (module docstring), else `_dispatch`.
-            code = eff[0]
-            key = eff[2]
-            fn = apply_get(code)
-            if fn is None:
-                if not (key in db.data or db.shadow and key in db.shadow or db.expires and key in db.expires
-                        or db.watched or db.waiters):
-                    fn = apply_get(code & ~CREATE)
-            elif db.shadow and key in db.shadow:
-                fn = None
-            else:
-                etype = etypes[code]
-                if etype is not None:
-                    e = db.data.get(key)
-                    if e is not None and not (etype == STRING if type(e) is tuple else e.TYPE == etype):
-                        fn = None
-            if fn is not None:
-                fn(ks, db, eff, ctx)
-            else:
-                dispatch(db, eff, ctx)
+            _apply_one(ks, dbs[eff[1]], eff, ctx)
         else:
             for eff in effects:
-                dispatch(dbs[eff[1]], eff, ctx)
+                _apply_one(ks, dbs[eff[1]], eff, ctx)
                 ctx.seq += 1
                 ctx.hlc += 1
         vv[origin] = seq + n - 1
