@@ -190,7 +190,9 @@ class Node:
         """Run one request. The common case (a command without subcommands, spelled in
         lower or upper case, from an authenticated client outside MULTI) takes the straight
         path below, `call` inlined: at pipelining rates every call and attribute read
-        shows (DESIGN §7). Everything else goes through `_execute_checked`."""
+        shows (DESIGN §7). Everything else goes through `_execute_checked`. Inside a
+        connection's read batch, a MERGEABLE write leaves its op open for the batch's next
+        one; anything else closes it first (`end_merge`)."""
         cmd = self._plain.get(argv[0])
         if cmd is None or client.special or self.hooked or client.in_multi or client.in_exec \
                 or not client.authenticated:
