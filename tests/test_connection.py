@@ -506,3 +506,20 @@ def test_connection_over_real_socket(loop_kind: str) -> None:
     else:
         result = asyncio.run(asyncio.wait_for(_roundtrip_over_socket(), 10))
     assert result == [b"v" * 49, None, True]
+
+
+async def test_a_failed_end_of_turn_write_does_not_hold_the_other_replies() -> None:
+    server = FakeServer()
+    p1, t1, _ = connect(server)
+    p2, t2, _ = connect(server)
+    p3, t3, _ = connect(server)
+    p1.data_received(cmds([b"PING"]))  # the turn's first batch: written at once
+    p2.data_received(cmds([b"PING"]))
+
+    def broken(data: Any) -> None:
+        raise RuntimeError("transport gone")
+
+    t2.write = broken  # type: ignore[method-assign]
+    p3.data_received(cmds([b"PING"]))
+    await until(lambda: bool(t3.writes))
+    assert t3.writes == [b"+PONG\r\n"]

@@ -17,10 +17,13 @@ the first batch of a turn that follows a turn of one batch writes at once.
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from typing import Protocol
 
 __all__ = ["TurnWriter", "turn_writer"]
+
+log = logging.getLogger("crdtredis.connection")
 
 
 class Flushable(Protocol):
@@ -70,7 +73,10 @@ class TurnWriter:
         clients while busy (scripting/busy.py), since the turn cannot end under it."""
         waiting, self._waiting = self._waiting, []
         for conn in waiting:
-            conn.flush_turn()
+            try:
+                conn.flush_turn()
+            except Exception:  # noqa: BLE001 - one connection's failure must not hold the others' replies
+                log.exception("writing a connection's replies at the end of the turn failed")
 
 
 _writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TurnWriter] = weakref.WeakKeyDictionary()
