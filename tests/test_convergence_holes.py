@@ -82,6 +82,22 @@ def test_gc_after_a_crash_restart_waits_for_the_old_incarnations_ops(n2_saw_n0: 
     assert check_all_orders(build, expect) >= 1
 
 
+def test_gc_after_a_wipe_waits_for_the_old_incarnations_ops_that_another_member_holds() -> None:
+    """Found by the property test (seed 1515): r1 and r2 write k0 concurrently; r1 is wiped
+    and rejoins from r0 before r0 has r1's old op, which r2 holds. r0 must not collect (and
+    coarsen the stamp of) r2's write until that op is here, even though every member's
+    current incarnation has acked it."""
+    from tests.test_convergence_property import check, play
+
+    steps = [
+        ("cmd", 0, ("SET", "k0", "7")), ("deliver", 2), ("cmd", 2, ("SET", "k0", "1.5")),
+        ("cmd", 1, ("SET", "k0", "7")), ("ackgc", 0), ("cmd", 0, ("DEL", "k1")), ("deliver", 2),
+        ("cmd", 0, ("INCRBY", "k0", 0)), ("cmd", 0, ("INCRBY", "k0", 0)), ("ackgc", 0),
+        ("wipe", 1, 0), ("cmd", 0, ("SET", "k1", "7")), ("ackgc", 0),
+    ]
+    check(play(steps, 702772))
+
+
 # ---- hole 2: a replica that has not synced ------------------------------------------------------
 @pytest.mark.parametrize("new_replica", [False, True])
 def test_a_wiped_or_new_replica_syncs_before_writing_and_deletes_only_what_it_saw(new_replica: bool) -> None:

@@ -380,3 +380,37 @@ def test_a_call_from_a_down_peer_ends_our_backoff_at_most_once_per_retry_interva
     link._woken -= repl.config.retry_interval
     repl._called_by(p)
     assert woken()
+
+
+def test_when_a_member_changes_incarnation_the_others_earlier_acks_stop_counting() -> None:
+    # a is wiped and rejoins from our state; its old incarnation issued an op that only b
+    # holds, which b received after the ack we have from it: that ack must not count.
+    from crdtredis.replication.membership import Membership
+
+    m = Membership("me")
+    vv, vh = {"me.1": 1}, {"me.1": 100}
+    m.note("a", "a.old", 1, vv, vh, direct=True, now=0.0)
+    m.note("b", "b.1", 1, vv, vh, direct=True, now=0.0)
+    assert m.stable_checker(vv, vh) is not None
+    m.note("a", "a.new", 2, vv, vh, direct=True, now=1.0)
+    assert m.stable_checker(vv, vh) is None  # b's ack is from before we heard of a.new
+    m.note("b", "b.1", 1, vv, vh, direct=True, now=2.0)
+    assert m.stable_checker(vv, vh) is not None
+
+
+def test_ops_of_a_replaced_incarnation_that_a_member_holds_block_stability_until_here() -> None:
+    from crdtredis.replication.membership import Membership
+
+    m = Membership("me")
+    vv, vh = {"me.1": 1}, {"me.1": 100}
+    m.note("a", "a.old", 1, vv, vh, direct=True, now=0.0)
+    m.note("b", "b.1", 1, vv, vh, direct=True, now=0.0)
+    m.note("a", "a.new", 2, vv, vh, direct=True, now=1.0)
+    m.note("b", "b.1", 1, vv, vh, direct=True, now=2.0)
+    assert m.stable_checker(vv, vh) is not None  # b's usable ack is from after the change
+    # b now holds an op of a.old that we lack: nobody acks for a.old any more.
+    m.note("b", "b.1", 1, {**vv, "a.old": 1}, {**vh, "a.old": 150}, direct=True, now=3.0)
+    assert m.stable_checker(vv, vh) is None
+    vv2, vh2 = {**vv, "a.old": 1}, {**vh, "a.old": 150}
+    m.note("a", "a.new", 2, vv2, vh2, direct=True, now=4.0)
+    assert m.stable_checker(vv2, vh2) is not None

@@ -20,6 +20,14 @@ only if stability is computed over every replica that can still issue ops, from 
   usable while newer ones are still in flight (under constant writes the newest ack is
   almost never covered).
 
+* **Replaced incarnations.** A wiped replica's new incarnation starts from a peer's
+  state, and a crashed one's from its log, which may lack its last ops: either way the
+  old incarnation's ops may live on only at other members, and nothing acks for them any
+  more. So when a member's incarnation changes, every other member's earlier acks are
+  dropped (one taken before that member received an op of the old incarnation must not
+  count), and stability waits while any member's latest ack lists ops of an origin that is
+  no member's current incarnation (ours included) that we do not hold yet.
+
 A replica joins only by syncing a state that covers everything stable anywhere first (see
 Replication: `joining`), so a member that another member does not know of yet can never
 send an op that fails to observe what was collected.
@@ -134,6 +142,16 @@ class Membership:
             # the newer one (incarnations begin later in time); ignore stale gossip.
             if not (direct or (inc_ms, origin) > (m.inc_ms, m.origin)):
                 return
+            if m.origin:
+                # The replica lost its ops (a wipe) or some of them (a crash): its old
+                # incarnation's ops may live on only at other members, and the new one's
+                # acks no longer speak for them. What the others acked before we heard of
+                # the change may predate ops of the old incarnation they hold, so only
+                # their acks from now on count (module docstring, "Replaced incarnations").
+                for other in self.members.values():
+                    if other is not m:
+                        other.pending = []
+                        other.usable = None
             m.reset(origin, inc_ms)
         t = time.monotonic() if now is None else now
         last = m.latest
@@ -162,9 +180,19 @@ class Membership:
 
     # ---- stability ----------------------------------------------------------------------
     def _refresh(self, our_vv: Mapping[str, int]) -> bool:
-        """Promote pending acks our vector covers; False when some member has none usable."""
+        """Promote pending acks our vector covers; False when some member has none usable,
+        or when a member holds ops of a replaced incarnation that we lack."""
         ok = self.unknown_peers == 0 and not self.overflow
+        current = {m.origin for m in self.members.values()}
         for m in self.members.values():
+            lat = m.latest
+            if lat is not None:
+                for o, seq in lat.vv.items():
+                    # No live incarnation acks for these ops any more: until they are here
+                    # they may be concurrent with anything we would collect.
+                    if seq > our_vv.get(o, 0) and o not in current:
+                        ok = False
+                        break
             p = m.pending
             i = 0
             while i < len(p) and vv_covers(our_vv, p[i].vv):
