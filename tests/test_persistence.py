@@ -63,6 +63,23 @@ def load_some(node: Node) -> None:
     run(node, "DEL", "gone")
 
 
+async def test_a_restart_reports_the_writes_it_replayed_as_well_as_the_ops(tmp_path: Path) -> None:
+    node, p = await open_node(tmp_path)
+    c = node.new_client("t", "t", lambda: None)
+    c.batching = True  # one read batch: its three writes share an op (node.MERGEABLE)
+    for argv in ([b"SET", b"a", b"1"], [b"INCR", b"n"], [b"SADD", b"s", b"x"]):
+        node.execute(c, argv)
+    c.batching = False
+    node.batch_done()
+    run(node, "SET", "b", "2")
+    flush(p)
+    await p.stop()
+    _, p2 = await open_node(tmp_path)
+    info = p2.info()
+    assert (info["last_load_ops"], info["last_load_effects"]) == (2, 4)
+    await p2.stop()
+
+
 async def test_restart_replays_to_the_same_state(tmp_path: Path) -> None:
     node, p = await open_node(tmp_path)
     load_some(node)

@@ -72,6 +72,7 @@ class Persistence:
         if self.recovery:
             d["last_load_seconds"] = round(self.recovery.get("seconds", 0.0), 3)
             d["last_load_ops"] = int(self.recovery.get("ops", 0))
+            d["last_load_effects"] = int(self.recovery.get("effects", 0))
         if self.oplog is not None:
             d.update(self.oplog.info())
         return d
@@ -109,6 +110,7 @@ def _info_persistence(node: Node) -> list[tuple[str, Any]]:
         ("oplog_last_compaction_kept_for_peers", last.get("kept_for_peers", 0) if last else 0),
         ("oplog_last_load_seconds", d.get("last_load_seconds", 0)),
         ("oplog_last_load_ops", d.get("last_load_ops", 0)),
+        ("oplog_last_load_effects", d.get("last_load_effects", 0)),
         ("oplog_write_error", d.get("write_error", "")),
         ("oplog_rotate_error", d.get("rotate_error", "")),
     ]

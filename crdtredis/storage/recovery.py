@@ -248,8 +248,11 @@ def _recover(node: Node, data_dir: str, opened: Opened) -> dict[str, float]:
         log.warning("skipped %d ops after gaps in the log; peers will resend them", gaps)
     secs = time.monotonic() - t0
     log.info("data loaded in %.2fs: %d ops replayed, %d already in the base", secs, applied, skipped)
-    result: dict[str, Any] = {"seconds": secs, "ops": applied, "skipped": skipped, "gaps": gaps, "bytes": total,
-            "base_vv": base_vv}
+    # Effects (writes) replayed: seqs count effects, and a pipeline's or a transaction's op
+    # holds several (node.MERGEABLE), so this is what compares with an AOF's commands.
+    effects = sum(ks.vv.values()) - sum(base_vv.values())
+    result: dict[str, Any] = {"seconds": secs, "ops": applied, "effects": effects, "skipped": skipped,
+                              "gaps": gaps, "bytes": total, "base_vv": base_vv}
     return result
 
 
