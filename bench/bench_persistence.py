@@ -100,6 +100,7 @@ def main() -> None:
         bytes_before = dir_bytes(data)
         srv.stop()
         starts, rates = [], []
+        writes = 0
         for _ in range(ns.runs):
             t0 = time.time()
             srv = start_crdt(wd, "--set", "max_segment_size=1073741824", "--set", "compaction_threshold=100",
@@ -108,7 +109,7 @@ def main() -> None:
             info = redis.Redis(port=srv.port).info("persistence")
             # Writes (effects), not ops: a pipeline's writes share an op (node.MERGEABLE), and
             # redis-server's figure is AOF commands. Older trees report ops only.
-            done = int(info.get("oplog_last_load_effects", info["oplog_last_load_ops"]))
+            done = writes = int(info.get("oplog_last_load_effects", info["oplog_last_load_ops"]))
             rates.append(done / max(1e-9, float(info["oplog_last_load_seconds"])))
             srv.stop()
         # 2. + 3. compaction: size and latency
@@ -157,14 +158,15 @@ def main() -> None:
                 for f in os.listdir(wd):
                     if f.startswith("appendonly") or f == "appendonlydir":
                         shutil.rmtree(os.path.join(wd, f), ignore_errors=True)
-        print(f"log of {ops_logged:,} ops (mixed SET/INCR/LPUSH/SADD/HSET over 100k keys), median of {ns.runs}")
+        print(f"log of {writes:,} writes in {ops_logged:,} ops (mixed SET/INCR/LPUSH/SADD/HSET over 100k keys), "
+              f"median of {ns.runs}")
         print(f"| replay speed | {median(rates):,.0f} writes/s | redis-server AOF load {red_replay:,.0f} "
               f"commands/s | ratio {median(rates) / red_replay:.2f} |")
         print(f"| snapshot install ({keys:,} keys) | {median(installs):,.0f} keys/s | redis-server RDB load "
               f"{red_install:,.0f} keys/s ({red_keys:,} keys) | ratio {median(installs) / red_install:.2f} |")
         print(f"| start-up time (process start to PING) | {median(starts):.2f} s |")
-        print(f"| disk before compaction | {bytes_before / ops_logged:.1f} B/op ({bytes_before / 1e6:.1f} MB) |")
-        print(f"| disk after compaction | {bytes_after / ops_logged:.1f} B/op ({bytes_after / 1e6:.1f} MB, {keys:,} keys) |")
+        print(f"| disk before compaction | {bytes_before / writes:.1f} B/write ({bytes_before / 1e6:.1f} MB) |")
+        print(f"| disk after compaction | {bytes_after / writes:.1f} B/write ({bytes_after / 1e6:.1f} MB, {keys:,} keys) |")
         print(f"| compaction time ({keys:,} keys) | {compaction_s:.2f} s |")
         print(f"| GET latency p50 / p99 without compaction | {pct(base_lat, .5):.3f} / {pct(base_lat, .99):.3f} ms |")
         print(f"| GET latency p50 / p99 during compaction | {pct(during, .5):.3f} / {pct(during, .99):.3f} ms (max {max(during or [0]):.1f}) |")
