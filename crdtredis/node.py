@@ -219,14 +219,9 @@ class Node:
             if cmd.merge and client.batching and self.merge_writes and len(op.effects) < MERGE_CAP:
                 # The next writes of this read batch join this op (`end_merge` closes it).
                 self._merging = client
-            else:  # close_group() inlined
-                self._group = None
+            else:
                 self._merging = None
-                ks = self.keyspace
-                ks.ops_applied += 1
-                ks.ops_local += 1
-                for listener in self.op_listeners:
-                    listener(op)
+                self.close_group()
                 client.last_seq = op.seq + len(op.effects) - 1
         dt = _perf_ns() - t0
         cmd.calls += 1

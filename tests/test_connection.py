@@ -188,14 +188,22 @@ async def test_read_only_batches_of_a_busy_turn_are_written_together_at_its_end(
     assert t1.writes[1] == t2.writes[1] == b"+PONG\r\n"
 
 
+async def _turn_ended() -> None:
+    """Return once the callbacks the loop turn scheduled so far have run (the turn's end:
+    protocol/turn.py), by waiting for one scheduled after them."""
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    loop.call_soon(done.set_result, None)
+    await done
+
+
 async def test_a_lone_client_is_answered_within_its_batch() -> None:
     """One batch per turn (a request-reply client): no wait for the end of the turn."""
     proto, t, _ = connect()
     for i in range(3):
         proto.data_received(cmds([b"PING"]))
         assert len(t.writes) == i + 1
-        await asyncio.sleep(0)  # the next read comes in a later turn, as from a real client
-        await asyncio.sleep(0)
+        await _turn_ended()  # the next read comes in a later turn, as from a real client
 
 
 async def test_a_push_after_a_deferred_reply_follows_it() -> None:
