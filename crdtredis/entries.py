@@ -197,5 +197,5 @@ class Db:
             self.touch(key)
 
 
-def _never(reg: ExpiryReg) -> bool:
+def _never(reg: ExpiryReg, top: int) -> bool:
     return False

@@ -125,7 +125,7 @@ class Keyspace:
         # May the content of this expired key be dropped here without an op? Only once no
         # op that could still see the key alive can arrive (replication installs the rule;
         # a solo replica may always). See `drop_expired`.
-        self.expiry_safe: Callable[[ExpiryReg], bool] = _never
+        self.expiry_safe: Callable[[ExpiryReg, int], bool] = _never
         self.ops_applied = 0
         self.ops_local = 0
         self.ops_remote = 0
@@ -448,10 +448,10 @@ class Keyspace:
             for h in hidden.values():
                 if type(h) is not tuple:
                     n += h.gc(stable)
-        if hidden and all(stable(*entry_stamp(h)) and not _retains(h) for h in hidden.values()) \
+        if hidden and all(not _retains(h) and self._settled(stable, entry_stamp(h)[0]) for h in hidden.values()) \
                 and (e is None or stable(*entry_stamp(e))):
-            # The type register's losers can never win again once they and the winner's
-            # latest write are stable: a later write of another type observes, and so
+            # The type register's losers can never win again once all they hold and the
+            # winner's latest write are stable: a later write of another type observes, and so
             # removes, them; a later write of a loser's type that saw the winner answers
             # WRONGTYPE at its origin; and none that missed the winner can still arrive (it
             # would be concurrent with that write). Their content is discarded now.
@@ -476,6 +476,17 @@ class Keyspace:
                 n += len(reg.vals) - 1
                 reg.vals = [(reg.deadline, h, o, EXPIRE_KIND)]
         return n
+
+    def _settled(self, stable: Callable[[int, str], bool], top: int) -> bool:
+        """Is every op held here stamped at or before `top` stable? For an entry whose
+        latest write is `top`, that is all it holds. Its latest write alone being stable
+        is not enough: an older write from an origin whose ops travel slower may still be
+        missing at some member, and an op issued there would not observe it (a DEL would
+        leave it alive)."""
+        for o, h in self.vh.items():
+            if not stable(h if h < top else top, o):
+                return False
+        return True
 
     # ---- expiry ----------------------------------------------------------------------
     def write_expiry(self, db: Db, key: bytes, ctx: Ctx, deadline: int | None, kind: int = EXPIRE_KIND) -> None:
@@ -515,7 +526,17 @@ class Keyspace:
         still see the key alive can arrive (`expiry_safe`). Every replica does the same on
         its own; until then the key is only hidden. True when dropped."""
         reg = db.expires.get(key)
-        if reg is None or not self.expiry_safe(reg):
+        if reg is None:
+            return False
+        # The latest write the key holds: no stamp in an entry is later than its type
+        # stamp (every adding write touches it), nor in a string than its tuple's.
+        e = db.data.get(key)
+        top = 0 if e is None else entry_stamp(e)[0]
+        hidden = db.shadow.get(key) if db.shadow else None
+        if hidden:
+            for h in hidden.values():
+                top = max(top, entry_stamp(h)[0])
+        if not self.expiry_safe(reg, top):
             return False
         db.data.pop(key, None)
         if db.shadow:

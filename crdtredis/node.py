@@ -627,11 +627,11 @@ def _no_slow(client: Client, cmd: Command, argv: list[bytes], ns: int, reply: Re
     return None
 
 
-def _always(reg: Any) -> bool:
+def _always(reg: Any, top: int) -> bool:
     return True
 
 
-def _never(reg: Any) -> bool:
+def _never(reg: Any, top: int) -> bool:
     return False
 
 

@@ -714,7 +714,7 @@ def test_expired_key_is_hidden_until_safe_then_dropped_everywhere_without_ops() 
     # replica drops it on its own: no op is needed, so a concurrent PERSIST is never beaten.
     before = (len(p.out["a"]), len(p.out["b"]))
     for n in (p.a, p.b):
-        n.keyspace.expiry_safe = lambda reg: True
+        n.keyspace.expiry_safe = lambda reg, top: True
         assert active_expire_cycle(n, budget_s=1.0) == 1
     assert (len(p.out["a"]), len(p.out["b"])) == before
     assert b"k" not in p.b.keyspace.dbs[0].data and state(p.a) == state(p.b) == {}

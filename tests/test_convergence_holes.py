@@ -546,3 +546,56 @@ def test_a_ttl_left_on_a_key_with_no_content_stays_until_the_key_expires() -> No
         ("cmd", 2, ("HSET", "k0", "f", "7")), ("gc", 0),
     ]
     check(play(steps, 0))
+
+
+def test_an_expired_key_is_dropped_without_an_op_only_once_its_value_is_stable() -> None:
+    """Found by the property test (seed 1616): r1's EXPIRE (B) on r0's first value ends;
+    r0's second SET (C), concurrent with B, keeps B's passed deadline (it clears only the
+    TTLs it saw). r1's PERSIST finds the key expired and deletes what it saw: the first
+    value and B, not C. Before that reached r0, r0's GC dropped the key as expired, C
+    included; everywhere else C stayed, with no TTL left (docs/semantics.md, "Expiry")."""
+    from tests.test_convergence_property import check, play
+
+    steps = [
+        ("cmd", 0, ("SET", "k0", "7")), ("deliver", 1), ("deliver", 1),
+        ("cmd", 1, ("EXPIRE", "k0", 1)), ("cmd", 0, ("TICK",)), ("cmd", 0, ("SET", "k0", "7")),
+        ("cmd", 1, ("SET", "k1", "7")), ("floodgc", 1), ("cmd", 1, ("PERSIST", "k0")), ("gc", 0),
+    ]
+    check(play(steps, 0))
+
+
+def test_a_hidden_type_loser_is_collected_only_once_all_it_holds_is_stable() -> None:
+    """r0's SADD x and r2's later SADD y both lose the type register to r1's SET. r1
+    holds all three, r2 has not received x yet. The hidden set's latest write (y) and the
+    winner are stable at r1, so its GC used to drop the set, x included. r2's DEL, which
+    saw y and the string but not x, leaves x alive everywhere else (docs/semantics.md,
+    "Type conflicts")."""
+
+    def send(c: SimCluster, op: Any, j: int) -> None:
+        r = c.replicas[j]
+        r.deliver(op)
+        r.inbox = [o for o in r.inbox if o is not op]
+
+    c = SimCluster(3, 0)
+    c.clock.ms += 10
+    c.run(0, "SADD", "k", "x")
+    x = c.history[-1]
+    c.clock.ms += 10
+    c.run(2, "SADD", "k", "y")
+    y = c.history[-1]
+    c.clock.ms += 10
+    c.run(1, "SET", "k", "s")
+    w = c.history[-1]
+    send(c, x, 1)
+    for op, to in ((y, 0), (y, 1), (w, 0), (w, 2)):
+        send(c, op, to)
+    for _ in range(2):
+        c.ack(0, 1)
+        c.ack(2, 1)
+    c.replicas[1].gc()
+    c.run(2, "DEL", "k")
+    states = settle(c)
+    ref = visible_state(c.reference(), c.clock.ms)
+    assert ref == {(0, b"k"): (b"set", [b"x"], None)}
+    for r, s in zip(c.replicas, states, strict=True):
+        assert_same(s, ref, r.rid)

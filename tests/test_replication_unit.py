@@ -414,3 +414,31 @@ def test_ops_of_a_replaced_incarnation_that_a_member_holds_block_stability_until
     vv2, vh2 = {**vv, "a.old": 1}, {**vh, "a.old": 150}
     m.note("a", "a.new", 2, vv2, vh2, direct=True, now=4.0)
     assert m.stable_checker(vv2, vh2) is not None
+
+
+def test_an_expired_key_may_be_dropped_only_once_everything_it_holds_is_stable() -> None:
+    # b's write stamped 1800 ms is here but a has not acked it: an op a issues now may miss
+    # it, so a key whose latest write is that late must wait; one written by 1500 ms need
+    # not (docs/semantics.md, "Expiry").
+    from crdtredis.clock import LOGICAL_BITS
+    from crdtredis.entries import EXPIRE_KIND, ExpiryReg
+    from crdtredis.replication.membership import Membership
+
+    def h(ms: int) -> int:
+        return ms << LOGICAL_BITS
+
+    m = Membership("me")
+    vv, vh = {"me.1": 3, "b.1": 2}, {"me.1": h(1000), "b.1": h(1800)}
+    m.note("a", "a.1", 1, {"me.1": 3, "b.1": 1}, {"me.1": h(1000), "b.1": h(1500)}, direct=True, now=0.0)
+    m.note("b", "b.1", 1, vv, vh, direct=True, now=0.0)
+    reg = ExpiryReg([(900, h(800), "me.1", EXPIRE_KIND)])
+    reg.resolve(None)
+    safe = m.expiry_checker(vv, vh, 5000, max_age=0)
+    assert safe(reg, h(1500))
+    assert not safe(reg, h(1800))
+    # An origin all of whose ops here are stable bounds nothing, however late its stamps.
+    assert safe(reg, h(1000))
+    # The deadline must be before the horizon (every member's clock is past 1500 ms).
+    late = ExpiryReg([(1600, h(800), "me.1", EXPIRE_KIND)])
+    late.resolve(None)
+    assert not safe(late, h(900))

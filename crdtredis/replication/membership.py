@@ -208,6 +208,14 @@ class Membership:
                        ) -> Callable[[int, str], bool] | None:
         """stable(hlc, origin): every member durably holds that effect, and everything each
         of them held when it said so is here. None while some member has no usable ack."""
+        wm = self._stable_hlc(our_vv, our_vh)
+        if wm is None:
+            return None
+        return lambda h, o: wm.get(o, 0) >= h
+
+    def _stable_hlc(self, our_vv: Mapping[str, int], our_vh: Mapping[str, int]) -> dict[str, int] | None:
+        """Per origin, the HLC up to which its ops here are stable (None: blocked). Every
+        op that can still arrive observes each of them (module docstring)."""
         self.note_origins(our_vv)
         if not self._refresh(our_vv):
             return None
@@ -220,7 +228,7 @@ class Membership:
                 a = get(o, 0)
                 if a < wm[o]:
                     wm[o] = a
-        return lambda h, o: wm.get(o, 0) >= h
+        return wm
 
     def watermark(self, our_vv: Mapping[str, int], our_vh: Mapping[str, int]) -> dict[str, int]:
         """The stable HLC per origin (empty while stability is blocked), for INFO."""
@@ -245,29 +253,48 @@ class Membership:
         return h
 
     def expiry_checker(self, our_vv: Mapping[str, int], our_vh: Mapping[str, int], now_ms: int,
-                       max_age: float = 0.1) -> Callable[[Any], bool]:
-        """expiry_safe(reg) for Keyspace.drop_expired: every value of the key's expiry
-        register is stable and its deadline is before the horizon, so no op that could
-        still see the key alive (a PERSIST made before the deadline) can arrive. Cached for
-        `max_age` seconds: it is asked once per expired key."""
+                       max_age: float = 0.1) -> Callable[[Any, int], bool]:
+        """expiry_safe(reg, top) for Keyspace.drop_expired. Safe when no op that can still
+        arrive would leave any of the key alive:
+
+        * every value of the key's expiry register is stable and its deadline is before the
+          horizon, so every such op observes the deadline and was issued after it: its
+          origin saw the key expired (not a PERSIST made before the deadline);
+        * everything the key holds is stable too: every op we hold stamped at or before
+          `top` (the key's latest write, Keyspace.drop_expired) is. Otherwise an op that
+          saw the key expired but missed a concurrent write to it (a SET racing an EXPIRE)
+          deletes only what it saw: the deadline goes, the concurrent value stays alive,
+          and a replica that had dropped it shows nothing (docs/semantics.md, "Expiry").
+
+        The stable HLCs and the horizon are cached for `max_age` seconds (asked once per
+        expired key); `our_vh` is read when asked, as ops arrive meanwhile."""
         now = time.monotonic()
         c = self._cache
         if c is None or now - c[0] > max_age:
-            chk = self.stable_checker(our_vv, our_vh)
-            hz = self.horizon_ms(our_vv, now_ms) if chk is not None else None
-            c = self._cache = (now, chk, hz)
-        chk, hz = c[1], c[2]
-        if chk is None or hz is None:
+            wm = self._stable_hlc(our_vv, our_vh)
+            hz = self.horizon_ms(our_vv, now_ms) if wm is not None else None
+            c = self._cache = (now, wm, hz)
+        wm, hz = c[1], c[2]
+        if wm is None or hz is None:
             return _never
+        get = wm.get
 
-        def safe(reg: Any) -> bool:
+        def safe(reg: Any, top: int) -> bool:
             d = reg.deadline
             if d is None or d > hz:
                 return False
-            return all(chk(v[1], v[2]) for v in reg.vals)
+            for v in reg.vals:
+                if get(v[2], 0) < v[1]:
+                    return False
+            # The key's stamps are all <= top; those of origin o are also <= our_vh[o].
+            for o, h in our_vh.items():
+                w = get(o, 0)
+                if w < top and w < h:
+                    return False
+            return True
 
         return safe
 
 
-def _never(reg: Any) -> bool:
+def _never(reg: Any, top: int) -> bool:
     return False

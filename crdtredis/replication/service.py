@@ -311,14 +311,14 @@ class Replication:
         self.gc_watermark = {} if chk is None else {o: h for o, h in ks.vh.items() if chk(h, o)}
         return chk
 
-    def expiry_safe(self, reg: ExpiryReg) -> bool:
+    def expiry_safe(self, reg: ExpiryReg, top: int) -> bool:
         """Keyspace.drop_expired: may this expired key be dropped here without an op?"""
         if self.cluster.joining:
             return False
         if self.node.keyspace.solo:
             return True
         ks = self.node.keyspace
-        return self._sync_membership().expiry_checker(ks.vv, ks.vh, self.node.now_ms())(reg)
+        return self._sync_membership().expiry_checker(ks.vv, ks.vh, self.node.now_ms())(reg, top)
 
     def segment_retention(self, end_vv: dict[str, int] | None) -> bool:
         """May a segment whose last ops are `end_vv` be deleted? Only once every live peer
