@@ -3,7 +3,8 @@
 When mypyc and a C compiler are available (mypy is a build requirement; the compiler may be
 missing, as in python:3.11-slim), the decoders in COMPILED are also compiled, each as
 `_<name>_native` next to its source: the op-log decoder crdtredis/wire/fastdec.py (~3.5x
-faster op-log decoding at start-up), the snapshot decoders crdtredis/wire/fastval.py and
+faster op-log decoding at start-up), the op encoder crdtredis/wire/fastenc.py (the op log's
+group commit, on every write), the snapshot decoders crdtredis/wire/fastval.py and
 crdtredis/storage/strbatch.py, and the bulk apply loops crdtredis/keyspace_batch.py (start-up
 replay, a peer's batch) (bench/RESULTS.md, issue 12). The build copies each source to
 that module name with the source's SHA-256 appended; the source uses the compiled copy only
@@ -25,6 +26,7 @@ from setuptools import setup
 COMPILED = [
     os.path.join("crdtredis", "wire", "fastdec.py"),
     os.path.join("crdtredis", "wire", "fastval.py"),
+    os.path.join("crdtredis", "wire", "fastenc.py"),
     os.path.join("crdtredis", "storage", "strbatch.py"),
     os.path.join("crdtredis", "keyspace_batch.py"),
 ]

@@ -131,3 +131,41 @@ def test_list_effect_hot_shapes_encode_as_the_generic_loop() -> None:
         hdr99 = codec._eff_hdr(99, 0)
         hdr = codec._eff_hdr(code, 0)
         assert codec.encode_effect(eff) == hdr + generic[len(hdr99):], eff
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ops, min_size=1, max_size=6), st.sampled_from([b"\x12", b""]))
+def test_the_compiled_encoder_writes_the_pure_encoders_bytes(stream: list[Op], tag: bytes) -> None:
+    """wire/fastenc.py runs compiled when setup.py built it (codec.OpEncoder is then the
+    compiled class): both copies give the same bytes for the same ops, deps elision
+    included. Without a build both names are the pure encoder, and this still holds."""
+    import pytest
+
+    from crdtredis.wire import fastenc
+
+    pure, used = fastenc.OpEncoder(), OpEncoder()
+    a: list[bytes] = []
+    b: list[bytes] = []
+    pure.encode_ops(stream, a, tag)
+    used.encode_ops(stream, b, tag)
+    assert a == b
+    for op in stream:
+        for eff in op.effects:
+            assert fastenc.encode_effect(eff) == fastenc.EFFECT(eff)
+    bad = Op("o.1", 1, 1, {}, [("x", 0, b"k")])  # not an effect: a clear error from both
+    with pytest.raises(TypeError):
+        fastenc.OpEncoder().encode_ops([bad], [])
+    with pytest.raises(TypeError):
+        OpEncoder().encode_ops([bad], [])
+
+
+def test_the_encoder_is_compiled_when_the_build_is() -> None:
+    """CI builds the compiled modules (setup.py): there the encoder in use must be the
+    compiled one, or its speed silently goes (CRDT_REDIS_PURE=1 builds none)."""
+    import os
+
+    from crdtredis.wire import fastdec, fastenc
+
+    if os.environ.get("CRDT_REDIS_PURE") or not fastdec.compiled():
+        return
+    assert fastenc.compiled() and OpEncoder is not fastenc.OpEncoder
