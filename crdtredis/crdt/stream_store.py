@@ -24,6 +24,8 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 
+from ..wire.fastenc import _varint
+
 M64 = (1 << 64) - 1
 MAX_SID = (1 << 128) - 1
 
@@ -44,15 +46,6 @@ def sid_str(sid: int) -> bytes:
     return b"%d-%d" % (sid >> 64, sid & M64)
 
 
-def _varint(n: int) -> bytes:
-    if n < 128:
-        return _LEN1[n]
-    out = bytearray()
-    while n > 127:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 def encode_record(items: Sequence[bytes], master: tuple[bytes, ...]) -> bytes:

@@ -28,6 +28,7 @@ from operator import attrgetter
 from ..op import Op
 from ..wire import ops_pb2 as pb
 from ..wire.codec import OpDecoder, OpEncoder, encode_op, split_records
+from ..wire.fastenc import _varint
 
 _origin = attrgetter("origin")
 
@@ -321,13 +322,6 @@ def _split(ops: list[Op], blob: Bytes) -> list[tuple[list[Op], bytes]]:
     return out
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n > 127:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 def _size(op: Op) -> int:
