@@ -6,7 +6,7 @@ another always has a larger timestamp, and LWW by (hlc, origin) respects causali
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from time import time_ns as _time_ns
 
 LOGICAL_BITS = 16
@@ -52,6 +52,19 @@ class HLC:
         """Move past a timestamp received from a peer (never backwards)."""
         if remote > self.last:
             self.last = remote
+
+
+def stable_upto(stable: Callable[[int, str], bool], vh: Mapping[str, int], top: int) -> bool:
+    """Is every op held here (`vh`: the highest HLC applied per origin) stamped at or before
+    `top` causally stable? For a value whose latest write is `top`, that is everything it
+    holds. Its latest write alone being stable is not enough: stability is per origin, and
+    an older write from an origin whose ops travel slower may still be missing at some
+    member, where an op would not observe it (a DEL would leave it alive). One check per
+    origin, since `stable` is monotone in the HLC."""
+    for o, h in vh.items():
+        if not stable(h if h < top else top, o):
+            return False
+    return True
 
 
 def vv_covers(a: Mapping[str, int], b: Mapping[str, int]) -> bool:

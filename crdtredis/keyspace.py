@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .clock import LOGICAL_BITS as _LOGICAL_BITS
+from .clock import stable_upto
 from .crdt.schema import Check, has_check, register_check
 from .entries import ENTRY_CLASSES as ENTRY_CLASSES
 from .entries import EXPIRE_KIND as EXPIRE_KIND
@@ -448,7 +449,7 @@ class Keyspace:
             for h in hidden.values():
                 if type(h) is not tuple:
                     n += h.gc(stable)
-        if hidden and all(not _retains(h) and self._settled(stable, entry_stamp(h)[0]) for h in hidden.values()) \
+        if hidden and all(not _retains(h) and stable_upto(stable, self.vh, entry_stamp(h)[0]) for h in hidden.values()) \
                 and (e is None or stable(*entry_stamp(e))):
             # The type register's losers can never win again once all they hold and the
             # winner's latest write are stable: a later write of another type observes, and so
@@ -476,17 +477,6 @@ class Keyspace:
                 n += len(reg.vals) - 1
                 reg.vals = [(reg.deadline, h, o, EXPIRE_KIND)]
         return n
-
-    def _settled(self, stable: Callable[[int, str], bool], top: int) -> bool:
-        """Is every op held here stamped at or before `top` stable? For an entry whose
-        latest write is `top`, that is all it holds. Its latest write alone being stable
-        is not enough: an older write from an origin whose ops travel slower may still be
-        missing at some member, and an op issued there would not observe it (a DEL would
-        leave it alive)."""
-        for o, h in self.vh.items():
-            if not stable(h if h < top else top, o):
-                return False
-        return True
 
     # ---- expiry ----------------------------------------------------------------------
     def write_expiry(self, db: Db, key: bytes, ctx: Ctx, deadline: int | None, kind: int = EXPIRE_KIND) -> None:

@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..clock import hlc_ms, vv_covers
+from ..clock import hlc_ms, stable_upto, vv_covers
 
 # How often a new pending ack is queued per member (older ones in the same window are
 # replaced by the newer one), and how many are kept.
@@ -208,14 +208,6 @@ class Membership:
                        ) -> Callable[[int, str], bool] | None:
         """stable(hlc, origin): every member durably holds that effect, and everything each
         of them held when it said so is here. None while some member has no usable ack."""
-        wm = self._stable_hlc(our_vv, our_vh)
-        if wm is None:
-            return None
-        return lambda h, o: wm.get(o, 0) >= h
-
-    def _stable_hlc(self, our_vv: Mapping[str, int], our_vh: Mapping[str, int]) -> dict[str, int] | None:
-        """Per origin, the HLC up to which its ops here are stable (None: blocked). Every
-        op that can still arrive observes each of them (module docstring)."""
         self.note_origins(our_vv)
         if not self._refresh(our_vv):
             return None
@@ -228,7 +220,7 @@ class Membership:
                 a = get(o, 0)
                 if a < wm[o]:
                     wm[o] = a
-        return wm
+        return lambda h, o: wm.get(o, 0) >= h
 
     def watermark(self, our_vv: Mapping[str, int], our_vh: Mapping[str, int]) -> dict[str, int]:
         """The stable HLC per origin (empty while stability is blocked), for INFO."""
@@ -271,27 +263,18 @@ class Membership:
         now = time.monotonic()
         c = self._cache
         if c is None or now - c[0] > max_age:
-            wm = self._stable_hlc(our_vv, our_vh)
-            hz = self.horizon_ms(our_vv, now_ms) if wm is not None else None
-            c = self._cache = (now, wm, hz)
-        wm, hz = c[1], c[2]
-        if wm is None or hz is None:
+            chk = self.stable_checker(our_vv, our_vh)
+            hz = self.horizon_ms(our_vv, now_ms) if chk is not None else None
+            c = self._cache = (now, chk, hz)
+        chk, hz = c[1], c[2]
+        if chk is None or hz is None:
             return _never
-        get = wm.get
 
         def safe(reg: Any, top: int) -> bool:
             d = reg.deadline
             if d is None or d > hz:
                 return False
-            for v in reg.vals:
-                if get(v[2], 0) < v[1]:
-                    return False
-            # The key's stamps are all <= top; those of origin o are also <= our_vh[o].
-            for o, h in our_vh.items():
-                w = get(o, 0)
-                if w < top and w < h:
-                    return False
-            return True
+            return all(chk(v[1], v[2]) for v in reg.vals) and stable_upto(chk, our_vh, top)
 
         return safe
 
