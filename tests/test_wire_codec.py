@@ -117,7 +117,7 @@ def test_list_effect_hot_shapes_encode_as_the_generic_loop() -> None:
     generic argument loop (reached here through an effect code without a hot shape)."""
     import random as _random
 
-    from crdtredis.wire import codec
+    from crdtredis.wire import codec, fastenc
 
     rnd = _random.Random(5)
     ints = [0, 1, 5, 8191, 8192, -1, -2, -1024, -1025, 2**57 + 12345, 2**63 - 1, 2**63, True, False]
@@ -128,8 +128,8 @@ def test_list_effect_hot_shapes_encode_as_the_generic_loop() -> None:
         if code == 20:
             eff += (rnd.choice([b"xxx", b"", b"y" * 2000, "s", None]),)
         generic = codec.encode_effect((99, *eff[1:]))
-        hdr99 = codec._eff_hdr(99, 0)
-        hdr = codec._eff_hdr(code, 0)
+        hdr99 = fastenc._eff_hdr(99, 0)
+        hdr = fastenc._eff_hdr(code, 0)
         assert codec.encode_effect(eff) == hdr + generic[len(hdr99):], eff
 
 

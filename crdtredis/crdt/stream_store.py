@@ -24,7 +24,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 
-from ..wire.fastenc import _varint
+from ..wire.fastenc import varint
 
 M64 = (1 << 64) - 1
 MAX_SID = (1 << 128) - 1
@@ -46,24 +46,22 @@ def sid_str(sid: int) -> bytes:
     return b"%d-%d" % (sid >> 64, sid & M64)
 
 
-
-
 def encode_record(items: Sequence[bytes], master: tuple[bytes, ...]) -> bytes:
     """One entry's record relative to its chunk's master fields."""
     n = len(items)
     if n == 2 and len(master) == 1 and items[0] == master[0]:
         v = items[1]
-        return b"\x00" + (_LEN1[len(v)] if len(v) < 128 else _varint(len(v))) + v
+        return b"\x00" + (_LEN1[len(v)] if len(v) < 128 else varint(len(v))) + v
     parts: list[bytes]
     if n == 2 * len(master) and all(items[2 * i] == master[i] for i in range(len(master))):
         parts = [b"\x00"]
         vals = items[1::2]
     else:
-        parts = [_varint(n)]
+        parts = [varint(n)]
         vals = items
     for x in vals:
         ln = len(x)
-        parts.append(_LEN1[ln] if ln < 128 else _varint(ln))
+        parts.append(_LEN1[ln] if ln < 128 else varint(ln))
         parts.append(x)
     return b"".join(parts)
 

@@ -28,7 +28,7 @@ from operator import attrgetter
 from ..op import Op
 from ..wire import ops_pb2 as pb
 from ..wire.codec import OpDecoder, OpEncoder, encode_op, split_records
-from ..wire.fastenc import _varint
+from ..wire.fastenc import varint
 
 _origin = attrgetter("origin")
 
@@ -281,7 +281,7 @@ def _partial(blob: Bytes, have: Mapping[str, int], parts: list[Bytes]) -> tuple[
                 dec.note_deps(m)
             else:
                 body = encode_op(dec.from_message(m))
-                part = b"\x12" + _varint(len(body)) + body
+                part = b"\x12" + varint(len(body)) + body
             parts.append(part)
             sent.add(origin)
             n += 1
@@ -312,7 +312,7 @@ def _split(ops: list[Op], blob: Bytes) -> list[tuple[list[Op], bytes]]:
             part: Bytes = mv[s:e]
         else:
             body = encode_op(op)
-            part = b"\x12" + _varint(len(body)) + body
+            part = b"\x12" + varint(len(body)) + body
         last_group[op.origin] = group
         cur_ops.append(op)
         cur.append(part)
@@ -320,8 +320,6 @@ def _split(ops: list[Op], blob: Bytes) -> list[tuple[list[Op], bytes]]:
     if cur_ops:
         out.append((cur_ops, b"".join(cur)))
     return out
-
-
 
 
 def _size(op: Op) -> int:

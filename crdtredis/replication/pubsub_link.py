@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ..wire.fastenc import varint
+
 if TYPE_CHECKING:
     from .peer import Peer
     from .service import Replication
@@ -59,28 +61,16 @@ class Msg:
     def wire(self) -> bytes:
         w = self._wire
         if w is None:
-            parts = [_str(self.stream), _varint(self.counter), b"\x01" if self.shard else b"\x00",
-                     _bytes(self.channel), _bytes(self.message), _varint(len(self.visited))]
+            parts = [_str(self.stream), varint(self.counter), b"\x01" if self.shard else b"\x00",
+                     _bytes(self.channel), _bytes(self.message), varint(len(self.visited))]
             parts += [_str(v) for v in sorted(self.visited)]
             w = self._wire = b"".join(parts)
         return w
 
 
-# ---- encoding: varint-prefixed fields ------------------------------------------------------
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
+# ---- encoding: varint-prefixed fields (varints: the op encoder's) --------------------------
 def _bytes(b: bytes) -> bytes:
-    return _varint(len(b)) + b
+    return varint(len(b)) + b
 
 
 def _str(s: str) -> bytes:
@@ -128,7 +118,7 @@ class _Reader:
 
 
 def encode_batch(sender: str, msgs: list[Msg]) -> bytes:
-    return b"".join([MAGIC, _str(sender), _varint(len(msgs)), *[m.wire() for m in msgs]])
+    return b"".join([MAGIC, _str(sender), varint(len(msgs)), *[m.wire() for m in msgs]])
 
 
 def decode_batch(body: bytes) -> tuple[str, list[Msg]]:

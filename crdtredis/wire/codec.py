@@ -20,7 +20,6 @@ else:
     OpEncoder = fastenc.ENCODER
     encode_effect = fastenc.EFFECT
 _value = fastenc.VALUE
-_eff_hdr = fastenc._eff_hdr
 FORMAT_VERSION = fastenc.FORMAT_VERSION
 
 

@@ -49,7 +49,7 @@ _VTAB: Final[list[bytes]] = [_varint_slow(i) for i in range(_VTAB_N)]
 _VTAB_LO: Final[list[bytes]] = [bytes(((i & 0x7F) | 0x80, (i >> 7) | 0x80)) for i in range(_VTAB_N)]
 
 
-def _varint(n: int) -> bytes:
+def varint(n: int) -> bytes:
     if n < _VTAB_N:
         return _VTAB[n]
     if n < 1 << 28:
@@ -81,36 +81,36 @@ def _value(a: Any) -> bytes:
     """Encoded `Value` message body for one effect argument."""
     t = type(a)
     if t is bytes:
-        return b"\x12" + _varint(len(a)) + a
+        return b"\x12" + varint(len(a)) + a
     if t is int:
         if _INT64_MIN <= a <= _INT64_MAX:
-            return b"\x08" + _varint(_zigzag(a))
+            return b"\x08" + varint(_zigzag(a))
         s = str(a).encode()
-        return b"\x3a" + _varint(len(s)) + s
+        return b"\x3a" + varint(len(s)) + s
     if a is None:
         return _NIL
     if t is bool:
         return _TRUE if a else _FALSE
     if t is str:
         s = a.encode()
-        return b"\x2a" + _varint(len(s)) + s
+        return b"\x2a" + varint(len(s)) + s
     if t is float:
         return b"\x19" + struct.pack("<d", a)
     if t is tuple or t is list:
-        body = b"".join(b"\x0a" + _varint(len(v)) + v for v in map(_value, a))
+        body = b"".join(b"\x0a" + varint(len(v)) + v for v in map(_value, a))
         if t is list:
             body += b"\x10\x01"
-        return b"\x32" + _varint(len(body)) + body
+        return b"\x32" + varint(len(body)) + body
     if t is dict:
-        ks = b"".join(b"\x0a" + _varint(len(v)) + v for v in map(_value, a.keys()))
-        vs = b"".join(b"\x12" + _varint(len(v)) + v for v in map(_value, a.values()))
+        ks = b"".join(b"\x0a" + varint(len(v)) + v for v in map(_value, a.keys()))
+        vs = b"".join(b"\x12" + varint(len(v)) + v for v in map(_value, a.values()))
         body = ks + vs
-        return b"\x42" + _varint(len(body)) + body
+        return b"\x42" + varint(len(body)) + body
     if t is bytearray or t is memoryview:
         return _value(bytes(a))
     if t is Decimal:
         s = str(a).encode()
-        return b"\x12" + _varint(len(s)) + s
+        return b"\x12" + varint(len(s)) + s
     raise TypeError(f"cannot encode effect argument of type {t.__name__}")
 
 
@@ -118,14 +118,14 @@ def _deps(deps: dict[str, int]) -> bytes:
     out = []
     for k, v in deps.items():
         kb = k.encode()
-        entry = b"\x0a" + _varint(len(kb)) + kb + b"\x10" + _varint(v)
-        out.append(b"\x2a" + _varint(len(entry)) + entry)
+        entry = b"\x0a" + varint(len(kb)) + kb + b"\x10" + varint(v)
+        out.append(b"\x2a" + varint(len(entry)) + entry)
     return b"".join(out)
 
 
 def _arg(value: bytes) -> bytes:
     """`Effect.args` field (tag 0x22, length) around an encoded Value."""
-    return b"\x22" + _varint(len(value)) + value
+    return b"\x22" + varint(len(value)) + value
 
 
 # Whole `args` fields for small ints (-_ARG_INT_NEG <= i < _ARG_INT_N) and the field
@@ -152,19 +152,19 @@ _EFF_HDR: Final[dict[tuple[int, int], bytes]] = {}
 
 
 def _eff_hdr(code: int, db: int) -> bytes:
-    hdr = _EFF_HDR[(code, db)] = b"\x08" + _varint(code) + b"\x10" + _varint(db) + b"\x1a"
+    hdr = _EFF_HDR[(code, db)] = b"\x08" + varint(code) + b"\x10" + varint(db) + b"\x1a"
     return hdr
 
 
 def encode_effect(eff: Any) -> bytes:
     # Typed: the compiled copy compares them as C integers (an effect's code and db are
-    # always ints; anything else fails in _varint either way).
+    # always ints; anything else fails in varint either way).
     code: int = eff[0]
     db: int = eff[1]
     hdr = _EFF_HDR.get((code, db)) or _eff_hdr(code, db)
     key = eff[2]
     n = len(key)
-    klen = _VTAB[n] if n < _VTAB_N else _varint(n)
+    klen = _VTAB[n] if n < _VTAB_N else varint(n)
     # The hot shapes. Exact type checks: False == 0, but a bool must stay a bool.
     if code == _SET and len(eff) == 6 and eff[5] is None:
         v = eff[3]
@@ -189,7 +189,7 @@ def encode_effect(eff: Any) -> bytes:
             if h < _ARG_INT_N:
                 hb = _ARG_INT[h + _ARG_INT_NEG]
             else:
-                z = _varint(h << 1)
+                z = varint(h << 1)
                 hb = b"\x22" + _VTAB[len(z) + 1] + b"\x08" + z
             if code == _LREMOVE:
                 return b"".join((hdr, klen, key, hb, _ARG_EMPTY_STR, _ARG_INT[i + _ARG_INT_NEG],
@@ -215,14 +215,14 @@ def encode_effect(eff: Any) -> bytes:
                 continue
             if 0 <= a <= _INT64_MAX:
                 # Element ids and references carry HLCs: a Value {i: zigzag(a) = 2a}.
-                z = _varint(a << 1)
+                z = varint(a << 1)
                 parts += (b"\x22", _VTAB[len(z) + 1], b"\x08", z)
                 continue
         elif t is str and not a:
             parts.append(_ARG_EMPTY_STR)  # "": an element id's origin when it is the writer's
             continue
         v = _value(a)
-        parts += (b"\x22", _varint(len(v)), v)
+        parts += (b"\x22", varint(len(v)), v)
     return b"".join(parts)
 
 
@@ -242,7 +242,7 @@ class OpEncoder:
 
     def _new_origin(self, origin: str) -> bytes:
         ob = origin.encode()
-        hdr = b"\x08" + _varint(FORMAT_VERSION) + b"\x12" + _varint(len(ob)) + ob + b"\x18"
+        hdr = b"\x08" + varint(FORMAT_VERSION) + b"\x12" + varint(len(ob)) + ob + b"\x18"
         self._origin_hdr[origin] = hdr
         return hdr
 
@@ -285,18 +285,18 @@ class OpEncoder:
                 e = encode_effect(effects[0])
                 n = len(e)
                 body = b"".join((
-                    hdr, seqv, _pack_hlc(0x21, op.hlc), dp, b"\x3a", vt[n] if n < _VTAB_N else _varint(n), e,
+                    hdr, seqv, _pack_hlc(0x21, op.hlc), dp, b"\x3a", vt[n] if n < _VTAB_N else varint(n), e,
                 ))
             else:
                 parts = [hdr, seqv, _pack_hlc(0x21, op.hlc), dp]
                 for eff in effects:
                     e = encode_effect(eff)
                     n = len(e)
-                    parts += (b"\x3a", vt[n] if n < _VTAB_N else _varint(n), e)
+                    parts += (b"\x3a", vt[n] if n < _VTAB_N else varint(n), e)
                 body = b"".join(parts)
             if tag:
                 n = len(body)
-                out += (tag, vt[n] if n < _VTAB_N else _varint(n), body)
+                out += (tag, vt[n] if n < _VTAB_N else varint(n), body)
             else:
                 out.append(body)
 
