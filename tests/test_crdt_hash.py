@@ -300,6 +300,17 @@ def test_state_round_trip() -> None:
     assert (e2.thlc, e2.torigin) == (e.thlc, e.torigin)
 
 
+def test_a_state_of_plain_values_round_trips() -> None:
+    """A state of plain values only (a solo hash, or one GC folded) loads in one C pass."""
+    e = HashEntry()
+    e.thlc, e.torigin = 5, "a"
+    e.fields.update({b"f%d" % i: b"v%d" % i for i in range(50)})
+    s = e.state()
+    assert {item[0] for item in s[4]} == {0}
+    e2 = HashEntry.from_state(s)
+    assert e2.state() == s and e2.items() == e.items() and e2.fields == e.fields
+
+
 def test_from_state_accepts_lists_for_tuples() -> None:
     e = _mixed_entry()
     s = e.state()

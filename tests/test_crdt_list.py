@@ -564,6 +564,66 @@ def test_state_is_columnar_and_version_1_states_still_load() -> None:
     check_index(old)
 
 
+def _blocks(e: ListEntry) -> list[Any]:
+    """Every block's stored form: packed columns, or thawed values and ids."""
+    out: list[Any] = []
+    for b in e.blocks:
+        p = b.packed
+        if p is None:
+            out.append(("thawed", list(b.vals), list(b.hl), list(b.oi)))
+        else:
+            out.append(("packed", p.blob, list(p.offs), list(p.rstart), list(p.rh), list(p.roi)))
+    return out
+
+
+# (continues the previous run's ids, origin, values): runs that continue one another are
+# merged by state(), the others start at a new hlc (ids stay unique).
+_RUNS = st.lists(st.tuples(st.booleans(), st.sampled_from(["a", "b", "c"]),
+                           st.lists(st.sampled_from([b"v", b"w", b"xy", b"", None]), min_size=1, max_size=9)),
+                 max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(runs=_RUNS, block=st.integers(2, 9), min_pack=st.integers(1, 5))
+def test_a_columnar_state_loads_into_the_blocks_expanding_it_would_make(
+        runs: list[Any], block: int, min_pack: int) -> None:
+    """from_state packs a version-2 state's runs as they are (list_blocks.blocks_from_runs);
+    the blocks must be those that expanding the runs to per-element ids and packing them
+    (`_compact`, what version 1 states still take) makes."""
+    v1_runs: list[list[Any]] = []
+    for h, (cont, o, vs) in enumerate(runs):
+        if cont and v1_runs:
+            ph, po, pi, pvs = v1_runs[-1]
+            v1_runs.append([ph, po, pi + len(pvs), vs])
+        else:
+            v1_runs.append([h + 1, o, h % 3, vs])
+    v1 = {"v": 1, "type": [7, "a"], "runs": v1_runs, "rm": [], "vst": []}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(list_blocks, "BLOCK", block)
+        mp.setattr(list_blocks, "MIN_PACK", min_pack)
+        old = ListEntry.from_state(v1)
+        s = old.state()  # columnar, runs merged where ids are consecutive
+        new = ListEntry.from_state(s)
+        assert _blocks(new) == _blocks(ListEntry.from_state(_v1_state(s))) == _blocks(old)
+    assert new.state() == s and new.values() == old.values()
+    if new.blocks:
+        check_index(new)
+
+
+def test_a_list_of_one_value_pushes_loads_packed_from_its_runs() -> None:
+    """The shape a snapshot of LPUSH-one-value lists has: one run per element."""
+    ks = keyspace(solo=True)
+    for i in range(3000):
+        apply(ks, "me", i + 1, {}, ins(None, [b"%d" % i]))
+    e = entry(ks)
+    s = e.state()
+    assert array("I", s["rn"]).tolist() == [1] * 3000
+    e2 = ListEntry.from_state(s)
+    assert [b.packed is not None for b in e2.blocks] == [True] * len(e2.blocks) and len(e2.blocks) > 1
+    assert e2.values() == e.values() and e2.state() == s
+    check_index(e2)
+
+
 @pytest.mark.parametrize("damage", ["short column", "odd bytes", "origin index", "values"])
 def test_a_malformed_columnar_state_raises_value_error(damage: str) -> None:
     ks = keyspace()

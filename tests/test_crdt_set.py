@@ -203,6 +203,16 @@ def test_state_round_trip() -> None:
     assert e2.m == e.m and e2.ht == e.ht and (e2.thlc, e2.torigin) == (e.thlc, e.torigin)
 
 
+def test_a_state_of_plain_members_round_trips() -> None:
+    """A state with no stamps (a solo set, or one GC folded) loads in one C pass."""
+    e = _mixed_entry()
+    e.gc(lambda h, o: True)
+    s = e.state()
+    assert s[4] and all(type(x) is bytes for x in s[4])
+    e2 = SetEntry.from_state(s)
+    assert e2.state() == s and e2.m == e.m and e2.ht == e.ht
+
+
 def test_from_state_accepts_lists_for_tuples() -> None:
     s = _mixed_entry().state()
 

@@ -8,7 +8,9 @@ they write, and decline otherwise)."""
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 from ..op import Ctx
@@ -71,10 +73,21 @@ class _Block:
         if self.packed is None and len(self.vals) >= MIN_PACK and self.live == len(self.vals):
             p = list_packed.pack(self.vals, self.hl, self.oi)
             if p is not None:
-                self.packed = p
-                self.vals = list_packed.Vals(p)  # type: ignore[assignment]
-                self.hl = list_packed.Hlcs(p)  # type: ignore[assignment]
-                self.oi = list_packed.Ois(p)  # type: ignore[assignment]
+                self._hold(p)
+
+    def _hold(self, p: list_packed.Packed) -> None:
+        self.packed = p
+        self.vals = list_packed.Vals(p)  # type: ignore[assignment]
+        self.hl = list_packed.Hlcs(p)  # type: ignore[assignment]
+        self.oi = list_packed.Ois(p)  # type: ignore[assignment]
+
+    @classmethod
+    def frozen(cls, p: list_packed.Packed) -> _Block:
+        """A block holding `p` packed (what `freeze` makes of its thawed twin)."""
+        blk = cls([], array("q"), array("Q"))
+        blk._hold(p)
+        blk.recount()
+        return blk
 
     def thaw(self) -> None:
         p = self.packed
@@ -110,6 +123,46 @@ class _Block:
 
 def _empty_block() -> _Block:
     return _Block([], array("q"), array("Q"))
+
+
+def blocks_from_runs(vals: list[bytes | None], rh: array[int], roi: array[int], rn: array[int],
+                     bs: int) -> list[_Block]:
+    """The blocks of a list loaded from run columns (ListEntry.from_state): `bs` elements
+    each, and packed where `_compact` would pack them. A snapshot's runs are packed as they
+    are, not expanded to per-element ids for `pack` to find them again: a list built by
+    one-value pushes is one run per element, and expanding and re-finding 100,000 of them
+    was a third of a snapshot install (issue 12). Run r covers rn[r] elements from the
+    one after run r - 1; its first element's id is (rh[r], roi[r])."""
+    n = len(vals)
+    packs = n > bs  # _compact packs nothing in a one-block list
+    out: list[_Block] = []
+    if len(rn) == n and rn.count(1) == n:  # one element per run: the runs are the ids
+        for k in range(0, n, bs):
+            v = vals[k:k + bs]
+            p = list_packed.from_runs(v, array("I", range(len(v))), rh[k:k + bs], roi[k:k + bs]) \
+                if packs and len(v) >= MIN_PACK else None
+            out.append(_Block.frozen(p) if p is not None else _Block(v, rh[k:k + bs], roi[k:k + bs]))
+        return out
+    starts = array("q", [0])
+    starts.extend(accumulate(rn))  # starts[r]: offset of run r's first element
+    nr = len(rn)
+    for k in range(0, n, bs):
+        end = min(k + bs, n)
+        r0 = bisect_right(starts, k, 0, nr) - 1  # the run holding element k
+        r1 = bisect_left(starts, end, 0, nr)  # runs r0 .. r1 - 1 reach into [k, end)
+        brs = array("I", [0])
+        brs.extend(starts[r] - k for r in range(r0 + 1, r1))
+        brh = rh[r0:r1]
+        broi = roi[r0:r1]
+        broi[0] += k - starts[r0]  # the block starts inside run r0
+        v = vals[k:end]
+        p = list_packed.from_runs(v, brs, brh, broi) if packs and len(v) >= MIN_PACK else None
+        if p is not None:
+            out.append(_Block.frozen(p))
+        else:
+            hl, oi = list_packed.expand(len(v), brs, brh, broi)
+            out.append(_Block(v, hl, oi))
+    return out
 
 
 # ---- ListEntry internals: blocks and the Fenwick tree -------------------------------------

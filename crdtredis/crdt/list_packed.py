@@ -49,10 +49,6 @@ def pack(vals: Sequence[bytes | None], hl: Sequence[int], oi: Sequence[int]) -> 
     n = len(vals)
     if n and set(map(type, vals)) != {bytes}:
         return None
-    if sum(map(len, vals)) >= 1 << 32:  # type: ignore[arg-type]
-        return None  # offsets are 32-bit
-    offs = array("I", [0])
-    offs.extend(accumulate(map(len, vals)))  # type: ignore[arg-type]
     # A run starts where the id is not the previous one's successor (same hlc, index + 1).
     starts = [j for j in range(1, n) if hl[j] != hl[j - 1] or oi[j] != oi[j - 1] + 1]
     if len(starts) == n - 1:  # every element its own run (one-value pushes)
@@ -64,24 +60,45 @@ def pack(vals: Sequence[bytes | None], hl: Sequence[int], oi: Sequence[int]) -> 
         rstart.extend(starts)
         rh = array("q", [hl[j] for j in rstart])
         roi = array("Q", [oi[j] for j in rstart])
-    return Packed(b"".join(vals), offs, rstart, rh, roi)  # type: ignore[arg-type]
+    return _assemble(vals, rstart, rh, roi)  # type: ignore[arg-type]
+
+
+def from_runs(vals: Sequence[bytes | None], rstart: array[int], rh: array[int], roi: array[int]) -> Packed | None:
+    """`pack` of a block whose runs are known already (a snapshot's run columns:
+    list_blocks.blocks_from_runs), so they are not found again element by element."""
+    if vals and set(map(type, vals)) != {bytes}:
+        return None
+    return _assemble(vals, rstart, rh, roi)  # type: ignore[arg-type]
+
+
+def _assemble(vals: Sequence[bytes], rstart: array[int], rh: array[int], roi: array[int]) -> Packed | None:
+    if sum(map(len, vals)) >= 1 << 32:
+        return None  # offsets are 32-bit
+    offs = array("I", [0])
+    offs.extend(accumulate(map(len, vals)))
+    return Packed(b"".join(vals), offs, rstart, rh, roi)
 
 
 def unpack(p: Packed) -> tuple[list[bytes | None], array[int], array[int]]:
     """(values, hlcs, origin-index codes) of a packed block, as a thawed block holds them."""
     blob, offs = p.blob, p.offs
     vals: list[bytes | None] = [blob[a:b] for a, b in zip(offs, offs[1:])]  # noqa: B905
-    rstart, rh, roi = p.rstart, p.rh, p.roi
+    hl, oi = expand(p.n, p.rstart, p.rh, p.roi)
+    return vals, hl, oi
+
+
+def expand(n: int, rstart: array[int], rh: array[int], roi: array[int]) -> tuple[array[int], array[int]]:
+    """Per-element hlcs and origin-index codes of n elements in the given runs."""
     nr = len(rstart)
-    if nr == p.n:  # every element its own run (one-value pushes): the run columns are the ids
-        return vals, array("q", rh), array("Q", roi)
+    if nr == n:  # every element its own run (one-value pushes): the run columns are the ids
+        return array("q", rh), array("Q", roi)
     hl = array("q")
     oi = array("Q")
     for r in range(nr):
-        k = (rstart[r + 1] if r + 1 < nr else p.n) - rstart[r]
+        k = (rstart[r + 1] if r + 1 < nr else n) - rstart[r]
         hl.extend(array("q", [rh[r]]) * k)
         oi.extend(array("Q", range(roi[r], roi[r] + k)))
-    return vals, hl, oi
+    return hl, oi
 
 
 class _View(ABC):

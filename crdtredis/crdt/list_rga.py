@@ -48,6 +48,7 @@ from __future__ import annotations
 import sys
 from array import array
 from collections.abc import Callable, Iterator, Sequence
+from operator import add
 from typing import Any
 
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
@@ -424,8 +425,10 @@ class ListEntry(Entry):
     def from_state(cls, s: dict[str, Any]) -> ListEntry:
         e = cls()
         e.thlc, e.torigin = s["type"][0], s["type"][1]
+        bs = list_blocks.BLOCK  # read at call time: tests shrink it
         if s.get("v") == 2:
-            vals, hl, oi = _columns(e, s)
+            vals, rh, roi, rn = _runs(e, s)
+            e.blocks = list_blocks.blocks_from_runs(vals, rh, roi, rn, bs)
         else:  # version 1: one [hlc, origin, first i, values] list per run
             vals = []
             hl = array("q")
@@ -437,14 +440,13 @@ class ListEntry(Entry):
                 vals.extend(vs)
                 hl.extend(array("q", [h]) * n)
                 oi.extend(array("Q", range((c << 32) + i0, (c << 32) + i0 + n)))
-        for h, origin, i, rh, ro in s["rm"]:
-            e.rm[_pid(h, _code(origin) << 32 | i)] = (rh, ro)
+            e.blocks = [
+                _Block(vals[k:k + bs], hl[k:k + bs], oi[k:k + bs]) for k in range(0, len(vals), bs)
+            ]
+        for h, origin, i, rh_, ro in s["rm"]:
+            e.rm[_pid(h, _code(origin) << 32 | i)] = (rh_, ro)
         for h, origin, i, vh, vo in s["vst"]:
             e.vst[_pid(h, _code(origin) << 32 | i)] = (vh, vo)
-        bs = list_blocks.BLOCK  # read at call time: tests shrink it
-        e.blocks = [
-            _Block(vals[k:k + bs], hl[k:k + bs], oi[k:k + bs]) for k in range(0, len(vals), bs)
-        ]
         e._compact()
         return e
 
@@ -467,9 +469,10 @@ class ListEntry(Entry):
     _kill_observed = list_blocks._kill_observed
 
 
-def _columns(e: ListEntry, s: dict[str, Any]) -> tuple[list[bytes | None], array[int], array[int]]:
-    """Values and per-element id arrays of a version-2 state (ListEntry.state); e.origins
-    gets the codes of its origins. A malformed state raises ValueError (a corrupt snapshot)."""
+def _runs(e: ListEntry, s: dict[str, Any]) -> tuple[list[bytes | None], array[int], array[int], array[int]]:
+    """(values, first hlc, first origin-index code, length) of the runs of a version-2 state
+    (ListEntry.state), runs of no element left out; e.origins gets the codes of its
+    origins. A malformed state raises ValueError (a corrupt snapshot)."""
     codes = [_code(o) for o in s["origins"]]
     e.origins.update(codes)
     cols = []
@@ -485,19 +488,13 @@ def _columns(e: ListEntry, s: dict[str, Any]) -> tuple[list[bytes | None], array
     if type(vals) is not list or not len(ro) == len(ri) == len(rn) == nruns or sum(rn) != len(vals) \
             or (nruns and max(ro) >= len(codes)):
         raise ValueError("malformed list state")
-    if rn.count(1) == nruns:  # one element per run (one-value pushes): no expansion
-        return vals, rh, array("Q", [codes[o] << 32 | i for o, i in zip(ro, ri, strict=True)])
-    hl = array("q")
-    oi = array("Q")
-    for h, o, i0, n in zip(rh, ro, ri, rn, strict=True):
-        base = (codes[o] << 32) + i0
-        if n == 1:
-            hl.append(h)
-            oi.append(base)
-        else:
-            hl.extend(array("q", [h]) * n)
-            oi.extend(array("Q", range(base, base + n)))
-    return vals, hl, oi
+    if 0 in rn:  # never written (ListEntry.state), but harmless: drop them
+        keep = [r for r in range(nruns) if rn[r]]
+        rh, ro, ri, rn = (array(a.typecode, [a[r] for r in keep]) for a in (rh, ro, ri, rn))
+    # The first id of each run, origin code << 32 | index, computed in C (map, not a loop).
+    shifted = [c << 32 for c in codes]
+    roi = array("Q", map(add, map(shifted.__getitem__, ro), ri))
+    return vals, rh, roi, rn
 
 
 def _peers(ks: Keyspace, e: ListEntry) -> ListEntry:

@@ -24,6 +24,7 @@ HINCRBYFLOAT arithmetic is Redis's x87 80-bit long double (crdt/numbers.py).
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
@@ -42,6 +43,7 @@ LISTPACK_MAX_ENTRIES = 512
 LISTPACK_MAX_VALUE = 64
 
 STATE_VERSION = 1
+_KIND, _FIELD, _VALUE = itemgetter(0), itemgetter(1), itemgetter(2)  # of a state's field items
 
 
 
@@ -165,6 +167,9 @@ class HashEntry(Entry):
         e = cls()
         e.thlc, e.torigin, e.big = thlc, torigin, bool(big)
         out = e.fields
+        if set(map(_KIND, fields)) <= {0}:  # plain values only (a solo hash, or GC folded it): in C
+            out.update(zip(map(_FIELD, fields), map(_VALUE, fields), strict=True))
+            return e
         for item in fields:
             kind = item[0]
             if kind == 0:

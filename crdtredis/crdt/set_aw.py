@@ -231,6 +231,9 @@ class SetEntry(Entry):
             raise ValueError(f"set state version {version} is not supported")
         e = cls()
         e.thlc, e.torigin, e.ht = thlc, torigin, bool(ht)
+        if set(map(type, items)) <= {bytes}:  # no stamps (a solo set, or GC folded them): in C
+            e.m.update(dict.fromkeys(items, 0))
+            return e
         m = e.m
         for item in items:
             if type(item) is bytes:
