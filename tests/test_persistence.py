@@ -16,6 +16,7 @@ from crdtredis.node import Node
 from crdtredis.op import Op
 from crdtredis.protocol.connection import RedisProtocol
 from crdtredis.protocol.resp import encode_command
+from crdtredis.storage import oplog as oplog_mod
 from crdtredis.storage.component import Persistence
 from crdtredis.storage.framing import MAGIC_SIZE, iter_records
 from crdtredis.storage.manifest import StorageError, load_manifest
@@ -165,9 +166,12 @@ async def test_rotation_at_max_segment_size(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("solo", [True, False])
-async def test_everysec_fsyncs_back_to_back_only_in_a_cluster(tmp_path: Path, solo: bool) -> None:
+async def test_everysec_fsyncs_follow_the_writes_paced_only_in_a_cluster(
+        tmp_path: Path, solo: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """Bytes written during an fsync: in a cluster (acks report durable ops) the next fsync
-    starts at once; a replica alone leaves them to the next second, as Redis's everysec."""
+    follows, but no sooner than CLUSTER_FSYNC_GAP after the last one started; a replica
+    alone leaves them to the next second, as Redis's everysec."""
+    monkeypatch.setattr(oplog_mod, "CLUSTER_FSYNC_GAP", 0.3)
     node, p = await open_node(tmp_path)  # appendfsync everysec, the default
     log = p.oplog
     assert log is not None and log.appendfsync == "everysec"
@@ -178,6 +182,7 @@ async def test_everysec_fsyncs_back_to_back_only_in_a_cluster(tmp_path: Path, so
     flush(p)
     target = log.written
     log._start_fsync()
+    first = log._fsync_started
     run(node, "SET", "b", "2")  # written while that fsync runs
     flush(p)
     assert log.written > target
@@ -186,9 +191,14 @@ async def test_everysec_fsyncs_back_to_back_only_in_a_cluster(tmp_path: Path, so
         if log.synced >= target and not log._fsync_running:
             break
     if solo:
-        assert target <= log.synced < log.written
+        assert target <= log.synced < log.written and log._fsync_timer is None
     else:
+        for _ in range(1000):
+            if log.synced == log.written:
+                break
+            await asyncio.sleep(0.01)
         assert log.synced == log.written
+        assert log._fsync_started >= first + 0.3  # the second fsync waited out the gap
     await p.stop()
 
 
