@@ -610,6 +610,16 @@ def test_a_columnar_state_loads_into_the_blocks_expanding_it_would_make(
         check_index(new)
 
 
+def test_a_block_whose_values_need_offsets_past_32_bits_stays_unpacked() -> None:
+    class Huge:  # stands for a 3 GB value without allocating it
+        def __len__(self) -> int:
+            return 3_000_000_000
+
+    ids = array("q", [1, 2]), array("Q", [1, 2])
+    assert list_packed._assemble([Huge(), Huge()], array("I", [0, 1]), *ids) is None  # type: ignore[list-item]
+    assert list_packed._assemble([b"a", b"bc"], array("I", [0, 1]), *ids) is not None
+
+
 def test_a_list_of_one_value_pushes_loads_packed_from_its_runs() -> None:
     """The shape a snapshot of LPUSH-one-value lists has: one run per element."""
     ks = keyspace(solo=True)

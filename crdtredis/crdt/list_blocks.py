@@ -137,10 +137,11 @@ def blocks_from_runs(vals: list[bytes | None], rh: array[int], roi: array[int], 
     packs = n > bs  # _compact packs nothing in a one-block list
     out: list[_Block] = []
     if len(rn) == n and rn.count(1) == n:  # one element per run: the runs are the ids
+        every = array("I", range(bs))  # run starts of a full block, shared: a Packed never changes
         for k in range(0, n, bs):
             v = vals[k:k + bs]
-            p = list_packed.from_runs(v, array("I", range(len(v))), rh[k:k + bs], roi[k:k + bs]) \
-                if packs and len(v) >= MIN_PACK else None
+            p = list_packed.from_runs(v, every if len(v) == bs else array("I", range(len(v))), rh[k:k + bs],
+                                      roi[k:k + bs]) if packs and len(v) >= MIN_PACK else None
             out.append(_Block.frozen(p) if p is not None else _Block(v, rh[k:k + bs], roi[k:k + bs]))
         return out
     starts = array("q", [0])

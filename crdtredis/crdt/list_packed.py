@@ -72,10 +72,11 @@ def from_runs(vals: Sequence[bytes | None], rstart: array[int], rh: array[int], 
 
 
 def _assemble(vals: Sequence[bytes], rstart: array[int], rh: array[int], roi: array[int]) -> Packed | None:
-    if sum(map(len, vals)) >= 1 << 32:
-        return None  # offsets are 32-bit
     offs = array("I", [0])
-    offs.extend(accumulate(map(len, vals)))
+    try:
+        offs.extend(accumulate(map(len, vals)))
+    except OverflowError:
+        return None  # offsets are 32-bit
     return Packed(b"".join(vals), offs, rstart, rh, roi)
 
 
