@@ -77,6 +77,20 @@ def test_canonical_batches_take_the_fast_path() -> None:
     assert parse_push(head().SerializeToString()) == (head(), [], None)
 
 
+def _comparable(x: Any) -> Any:
+    """`x` with every NaN made equal to every other: a flipped byte can turn a double into
+    NaN in both decodings, and NaN != NaN."""
+    if isinstance(x, float) and x != x:
+        return "NaN"
+    if isinstance(x, (tuple, list)):
+        return tuple(_comparable(y) for y in x)
+    if isinstance(x, dict):
+        return {k: _comparable(v) for k, v in x.items()}
+    if isinstance(x, Op):
+        return ("Op", x.origin, x.seq, x.hlc, _comparable(x.deps), _comparable(x.effects))
+    return x
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(fast_ops, min_size=1, max_size=4), st.data())
 def test_damaged_or_reordered_messages_never_differ(batch: list[Op], data: st.DataObject) -> None:
@@ -97,7 +111,7 @@ def test_damaged_or_reordered_messages_never_differ(batch: list[Op], data: st.Da
             bad = good[:pos] + data.draw(st.binary(min_size=1, max_size=3)) + good[pos:]
     got = parse_push(bad)
     if got is not None:
-        assert reference(bad) == got[:2]
+        assert _comparable(reference(bad)) == _comparable(got[:2])
     if kind == "head_after":
         assert got is None
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import random
 import shutil
 import signal
 import socket
@@ -56,6 +57,30 @@ def free_port() -> int:
                 _handed_ports.add(port)
                 return port
     raise RuntimeError("could not find a free port not handed out before")
+
+
+def free_port_run(n: int) -> int:
+    """The first of n consecutive TCP ports on 127.0.0.1 that are free now and not handed
+    out before, below the kernel's ephemeral range (32768 and up on Linux): a run of ports
+    counted up from an ephemeral one collides now and then with the local end of some
+    outgoing connection (devcluster's ports in a row)."""
+    rnd = random.Random()
+    for _ in range(200):
+        start = rnd.randrange(20000, 32768 - n)
+        run = range(start, start + n)
+        with _port_lock:
+            if any(p in _handed_ports for p in run):
+                continue
+        try:
+            for p in run:
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                    s.bind((HOST, p))
+        except OSError:
+            continue
+        with _port_lock:
+            _handed_ports.update(run)
+        return start
+    raise RuntimeError(f"could not find {n} free consecutive ports")
 
 
 class StopWaiting(Exception):
