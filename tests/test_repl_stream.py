@@ -9,6 +9,7 @@ a real node against a peer played by this test (aiohttp), so each message is vis
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,61 @@ async def test_stream_protocol_version_2_acks_applies_and_refuses_by_close_code(
                 assert "different clusters" in msg.extra
         assert r.get("gap") is None
         assert r.info("replication")["crdt_streams_in"] == 0
+    finally:
+        await asyncio.to_thread(node.stop)
+        await runner.cleanup()
+
+
+def _ws_frame(payload: bytes) -> bytes:
+    """One masked binary WebSocket frame, as a client sends it (RFC 6455)."""
+    mask = b"\x01\x02\x03\x04"
+    n = len(payload)
+    head = bytes([0x82]) + (bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big"))
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+async def test_a_pusher_gone_before_its_ack_is_no_error(tmp_path: Path) -> None:
+    """A pusher gone before our answer (it shut down, the link broke): the stream ends,
+    nothing is logged as an error, and the node goes on serving streams."""
+    old = OldPeer()  # only to let the node found its cluster
+    runner = await old.start()
+    node = CrdtRedisProc(tmp_path / "a", "a", peers=[f"http://127.0.0.1:{old.port}"],
+                         settings={**FAST, "peer_token": "sekrit"})
+    await asyncio.to_thread(node.start)
+    try:
+        await poll(lambda: old.cluster_id != "")
+        r = node.client()
+        hlc = time.time_ns() // 1_000_000 << 16
+
+        def batch(sender: str) -> bytes:
+            b = pb.OpBatch(version=2, sender=f"{sender}.1", replica_id=sender, status="member",
+                           cluster_id=old.cluster_id)
+            op = Op(f"{sender}.1", 1, hlc, {}, [(10, 0, sender.encode(), b"v", 0, None)])
+            b.ops.add().ParseFromString(encode_op(op))
+            return b.SerializeToString()
+
+        upgrade = (b"GET /repl/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                   b"X-CRDT-Token: sekrit\r\n\r\n")
+        senders = [f"gone{i}" for i in range(20)]
+        for sender in senders:
+            # The upgrade, a batch and the end of the connection in one go: the node reads
+            # the batch from a connection that is already closing, so its ack has nowhere to go.
+            with socket.create_connection(("127.0.0.1", node.http_port)) as s:
+                s.sendall(upgrade + _ws_frame(batch(sender)))
+                s.shutdown(socket.SHUT_WR)
+        # Each ended, one way or another: some batches may be applied, the others are lost
+        # with their connection (a pusher resends what was not acked).
+        await poll(lambda: r.info("replication")["crdt_streams_in_ended"] >= len(senders))
+        async with aiohttp.ClientSession() as cs, cs.ws_connect(node.url + "/repl/stream", headers=TOKEN) as ws:
+            await ws.send_bytes(batch("after"))
+            ack = pb.OpBatch()
+            ack.ParseFromString(await ws.receive_bytes())
+            assert ack.vv["after.1"] == 1
+        assert r.get("after") == b"v"
+        logged = node.stdout_path.read_text() + node.stderr_path.read_text()
+        errors = [line for line in logged.splitlines() if " # " in line or "Traceback" in line]
+        assert errors == [], logged[-4000:]
     finally:
         await asyncio.to_thread(node.stop)
         await runner.cleanup()

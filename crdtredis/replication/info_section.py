@@ -23,6 +23,7 @@ def _info_replication(node: Node) -> list[tuple[str, Any]]:
         ("crdt_backlog_bytes", d["backlog_bytes"]),
         ("crdt_causal_buffer", d["causal_buffer"]),
         ("crdt_streams_in", d["streams_in"]),
+        ("crdt_streams_in_ended", d["streams_in_ended"]),
         ("crdt_rejected_batches", d["rejected_batches"]),
         ("crdt_ops_received", d["ops_in"]),
         ("crdt_snapshot_installs", d["snapshot_installs"]),

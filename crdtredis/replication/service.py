@@ -96,6 +96,7 @@ class Replication:
         node.keyspace.expiry_safe = self.expiry_safe
         self.pubsub_link = PubsubLink(self)  # pub/sub messages: not ops (pubsub_link.py)
         self.streams_in = 0
+        self.streams_in_ended = 0  # push streams from peers that have ended, however
         self.open_streams: set[web.WebSocketResponse] = set()
         self._snapshot_lock = asyncio.Lock()
         # A stream message is a push body: bounded as one (peer_max_body, http_guard.py).
@@ -666,6 +667,7 @@ class Replication:
             "backlog_bytes": self.backlog.bytes,
             "causal_buffer": 0,
             "streams_in": self.streams_in,
+            "streams_in_ended": self.streams_in_ended,
             "rejected_batches": self.rejected_batches,
             "ops_in": self.ops_in,
             "snapshot_installs": self.snapshot_installs,

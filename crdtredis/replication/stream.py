@@ -60,6 +60,13 @@ class StreamClosed(Exception):
 
 # ---- the receiving side ------------------------------------------------------------------
 async def serve(repl: Replication, request: web.Request) -> web.StreamResponse:
+    try:
+        return await _serve(repl, request)
+    finally:
+        repl.streams_in_ended += 1
+
+
+async def _serve(repl: Replication, request: web.Request) -> web.StreamResponse:
     bad = peer_preflight(request, repl.config, body=False)
     if bad is not None:
         return bad
@@ -69,7 +76,15 @@ async def serve(repl: Replication, request: web.Request) -> web.StreamResponse:
         return _refuse(409, "this node runs without peers; restart it with --peer to replicate")
     ws = web.WebSocketResponse(max_msg_size=repl.max_message_bytes, compress=False,
                                heartbeat=max(repl.config.sync_timeout, 1.0))
-    await ws.prepare(request)
+    # The pusher may be gone before we answer (it shut down, the link broke): then writing
+    # raises ConnectionResetError. That ends the stream and is no error: the pusher resends
+    # whatever we did not ack once it is back, and causal delivery drops the copies. The
+    # handler returns, and aiohttp drops the response quietly, where a raise is logged as
+    # "Error handling request" (a devcluster's Ctrl-C did that now and then).
+    try:
+        await ws.prepare(request)
+    except ConnectionResetError:
+        return web.Response(status=499)  # never sent: aiohttp finds the connection gone
     repl.streams_in += 1
     repl.open_streams.add(ws)
     try:
@@ -83,6 +98,8 @@ async def serve(repl: Replication, request: web.Request) -> web.StreamResponse:
             if status != 200:
                 await _close(ws, status, reason)
                 break
+    except ConnectionResetError:
+        pass
     finally:
         repl.streams_in -= 1
         repl.open_streams.discard(ws)
