@@ -170,6 +170,10 @@ async def read_body(request: web.Request, limit: int, idle_timeout: float) -> by
             chunk = await asyncio.wait_for(content.readany(), idle_timeout)
         except TimeoutError:
             raise BodyError(408, f"request body stalled for {idle_timeout:g}s") from None
+        except ConnectionResetError:
+            # The sender went away mid-body (a peer shutting down): a refusal nobody will
+            # read, where the raise would reach aiohttp and be logged as an error.
+            raise BodyError(400, "connection lost before the request body was complete") from None
         if not chunk:
             return bytes(buf)
         buf += chunk

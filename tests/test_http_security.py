@@ -4,6 +4,9 @@ requests that must keep working)."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
+import struct
 from typing import Any
 
 import pytest
@@ -80,6 +83,47 @@ async def test_half_sent_headers_are_closed_after_the_header_timeout() -> None:
         # A body that stops coming: 408, then closed.
         out = await _exchange(port, b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
         assert out.startswith(b"HTTP/1.1 408") and out.endswith(b"<closed>")
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize("reset", [False, True])
+async def test_a_sender_gone_mid_body_is_a_refusal_not_an_error(reset: bool, caplog: pytest.LogCaptureFixture) -> None:
+    """A peer that goes away in the middle of a POST body (it shut down: a closed side or a
+    reset) ends in a refusal that nobody reads, not an exception aiohttp logs."""
+    app = make_app(FakeNode(Config(replica_id="a")))
+    outcomes: list[Any] = []
+
+    async def echo(request: web.Request) -> web.Response:
+        try:
+            body = await read_body(request, 1 << 20, 10.0)
+        except BodyError as e:
+            outcomes.append(e.status)
+            return refuse(e.status, e.reason, close=True)
+        except BaseException as e:
+            outcomes.append(type(e).__name__)
+            raise
+        outcomes.append(body)
+        return web.Response(body=body)
+
+    app.router.add_post("/echo", echo)
+    runner = await start_http(app, "127.0.0.1", 0, header_timeout=10.0)
+    port = int(runner.addresses[0][1])
+    try:
+        with caplog.at_level(logging.ERROR, logger="aiohttp.server"):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc")
+            if reset:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            else:
+                s.shutdown(socket.SHUT_WR)
+            s.close()
+            for _ in range(500):
+                if outcomes:
+                    break
+                await asyncio.sleep(0.01)
+        assert outcomes == [400]
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     finally:
         await runner.cleanup()
 
