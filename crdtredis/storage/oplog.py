@@ -341,7 +341,9 @@ class OpLog:
         return fut
 
     def _start_fsync(self) -> None:
-        self._fsync_timer = None
+        timer, self._fsync_timer = self._fsync_timer, None
+        if timer is not None:
+            timer.cancel()  # started before the paced one came due (a no-op if this is it)
         # fd < 0: stopped (stop() fsyncs itself); an fsync finishing after it must not restart.
         if self._fsync_running or self.loop is None or self._fd < 0:
             return
