@@ -9,8 +9,10 @@ a real node against a peer played by this test (aiohttp), so each message is vis
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -111,14 +113,25 @@ async def test_a_node_pushes_to_an_older_peer_with_requests_and_takes_its_pushes
         await runner.cleanup()
 
 
-async def test_stream_protocol_version_2_acks_applies_and_refuses_by_close_code(tmp_path: Path) -> None:
-    old = OldPeer()  # only to let the node found its cluster
+@contextlib.asynccontextmanager
+async def stream_node(tmp_path: Path) -> AsyncIterator[tuple[OldPeer, CrdtRedisProc]]:
+    """A node taking streams (token "sekrit"), in the cluster it founded with an old peer,
+    which is only there for that."""
+    old = OldPeer()
     runner = await old.start()
     node = CrdtRedisProc(tmp_path / "a", "a", peers=[f"http://127.0.0.1:{old.port}"],
                          settings={**FAST, "peer_token": "sekrit"})
     await asyncio.to_thread(node.start)
     try:
         await poll(lambda: old.cluster_id != "")
+        yield old, node
+    finally:
+        await asyncio.to_thread(node.stop)
+        await runner.cleanup()
+
+
+async def test_stream_protocol_version_2_acks_applies_and_refuses_by_close_code(tmp_path: Path) -> None:
+    async with stream_node(tmp_path) as (old, node):
         r = node.client()
         url = node.url + "/repl/stream"
 
@@ -162,9 +175,6 @@ async def test_stream_protocol_version_2_acks_applies_and_refuses_by_close_code(
                 assert "different clusters" in msg.extra
         assert r.get("gap") is None
         assert r.info("replication")["crdt_streams_in"] == 0
-    finally:
-        await asyncio.to_thread(node.stop)
-        await runner.cleanup()
 
 
 def _ws_frame(payload: bytes) -> bytes:
@@ -178,13 +188,7 @@ def _ws_frame(payload: bytes) -> bytes:
 async def test_a_pusher_gone_before_its_ack_is_no_error(tmp_path: Path) -> None:
     """A pusher gone before our answer (it shut down, the link broke): the stream ends,
     nothing is logged as an error, and the node goes on serving streams."""
-    old = OldPeer()  # only to let the node found its cluster
-    runner = await old.start()
-    node = CrdtRedisProc(tmp_path / "a", "a", peers=[f"http://127.0.0.1:{old.port}"],
-                         settings={**FAST, "peer_token": "sekrit"})
-    await asyncio.to_thread(node.start)
-    try:
-        await poll(lambda: old.cluster_id != "")
+    async with stream_node(tmp_path) as (old, node):
         r = node.client()
         hlc = time.time_ns() // 1_000_000 << 16
 
@@ -217,6 +221,3 @@ async def test_a_pusher_gone_before_its_ack_is_no_error(tmp_path: Path) -> None:
         logged = node.stdout_path.read_text() + node.stderr_path.read_text()
         errors = [line for line in logged.splitlines() if " # " in line or "Traceback" in line]
         assert errors == [], logged[-4000:]
-    finally:
-        await asyncio.to_thread(node.stop)
-        await runner.cleanup()

@@ -99,7 +99,7 @@ async def _serve(repl: Replication, request: web.Request) -> web.StreamResponse:
                 await _close(ws, status, reason)
                 break
     except ConnectionResetError:
-        pass
+        return ws  # the pusher is gone (above): its stream ends here
     finally:
         repl.streams_in -= 1
         repl.open_streams.discard(ws)
