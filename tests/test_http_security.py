@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from crdtredis.config import Config
 from crdtredis.http import make_app, start_http
 from crdtredis.http_guard import BodyError, header_text, read_body, refuse
+from tests.support.procs import poll_until
 from tests.test_http import FakeNode
 
 
@@ -118,10 +119,7 @@ async def test_a_sender_gone_mid_body_is_a_refusal_not_an_error(reset: bool, cap
             else:
                 s.shutdown(socket.SHUT_WR)
             s.close()
-            for _ in range(500):
-                if outcomes:
-                    break
-                await asyncio.sleep(0.01)
+            await poll_until(lambda: outcomes, msg="the handler's outcome")
         assert outcomes == [400]
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     finally:

@@ -22,6 +22,7 @@ from crdtredis.storage.framing import MAGIC_SIZE, iter_records
 from crdtredis.storage.manifest import StorageError, load_manifest
 from crdtredis.storage.recovery import check_log
 from crdtredis.wire.codec import OpDecoder
+from tests.support.procs import poll_until
 from tests.support.state import dump_keyspace
 
 
@@ -186,17 +187,11 @@ async def test_everysec_fsyncs_follow_the_writes_paced_only_in_a_cluster(
     run(node, "SET", "b", "2")  # written while that fsync runs
     flush(p)
     assert log.written > target
-    for _ in range(1000):
-        await asyncio.sleep(0.01)
-        if log.synced >= target and not log._fsync_running:
-            break
+    await poll_until(lambda: log.synced >= target and not log._fsync_running, msg="the first fsync")
     if solo:
         assert target <= log.synced < log.written and log._fsync_timer is None
     else:
-        for _ in range(1000):
-            if log.synced == log.written:
-                break
-            await asyncio.sleep(0.01)
+        await poll_until(lambda: log.synced == log.written, msg="the paced second fsync")
         assert log.synced == log.written
         assert log._fsync_started >= first + 0.3  # the second fsync waited out the gap
     await p.stop()

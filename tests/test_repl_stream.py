@@ -14,7 +14,6 @@ import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -22,7 +21,7 @@ from aiohttp import web
 from crdtredis.op import Op
 from crdtredis.wire import ops_pb2 as pb
 from crdtredis.wire.codec import OpDecoder, encode_op
-from tests.support.procs import CrdtRedisProc, free_port
+from tests.support.procs import CrdtRedisProc, free_port, poll_until
 
 FAST = {"sync_interval": "0.2", "retry_interval": "0.05"}
 TOKEN = {"X-CRDT-Token": "sekrit"}
@@ -75,11 +74,6 @@ class OldPeer:
         return runner
 
 
-async def poll(pred: Any, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 async def test_a_node_pushes_to_an_older_peer_with_requests_and_takes_its_pushes(tmp_path: Path) -> None:
@@ -89,10 +83,10 @@ async def test_a_node_pushes_to_an_older_peer_with_requests_and_takes_its_pushes
     await asyncio.to_thread(node.start)
     try:
         # Both new: they found the cluster together, then the node pushes its writes.
-        await poll(lambda: old.cluster_id != "")
+        await poll_until(lambda: old.cluster_id != "", timeout=20.0)
         r = node.client()
-        await poll(lambda: r.set("k", "v") is True)
-        await poll(lambda: any(e[2] == b"k" for op in old.ops for e in op.effects))
+        await poll_until(lambda: r.set("k", "v") is True, timeout=20.0)
+        await poll_until(lambda: any(e[2] == b"k" for op in old.ops for e in op.effects), timeout=20.0)
         assert old.versions == {1}
         info = r.info("replication")
         assert info["peer0"]["stream"] == "http"
@@ -123,7 +117,7 @@ async def stream_node(tmp_path: Path) -> AsyncIterator[tuple[OldPeer, CrdtRedisP
                          settings={**FAST, "peer_token": "sekrit"})
     await asyncio.to_thread(node.start)
     try:
-        await poll(lambda: old.cluster_id != "")
+        await poll_until(lambda: old.cluster_id != "", timeout=20.0)
         yield old, node
     finally:
         await asyncio.to_thread(node.stop)
@@ -211,7 +205,7 @@ async def test_a_pusher_gone_before_its_ack_is_no_error(tmp_path: Path) -> None:
                 s.shutdown(socket.SHUT_WR)
         # Each ended, one way or another: some batches may be applied, the others are lost
         # with their connection (a pusher resends what was not acked).
-        await poll(lambda: r.info("replication")["crdt_streams_in_ended"] >= len(senders))
+        await poll_until(lambda: r.info("replication")["crdt_streams_in_ended"] >= len(senders), timeout=20.0)
         async with aiohttp.ClientSession() as cs, cs.ws_connect(node.url + "/repl/stream", headers=TOKEN) as ws:
             await ws.send_bytes(batch("after"))
             ack = pb.OpBatch()

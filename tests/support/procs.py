@@ -5,6 +5,7 @@ sleeps: a sleep is either too short on a loaded CI box or wastes time everywhere
 """
 from __future__ import annotations
 
+import asyncio
 import atexit
 import os
 import random
@@ -57,6 +58,34 @@ def free_port() -> int:
                 _handed_ports.add(port)
                 return port
     raise RuntimeError("could not find a free port not handed out before")
+
+
+async def poll_until(
+    pred: Callable[[], T],
+    timeout: float = 10.0,
+    interval: float = 0.01,
+    msg: str = "",
+) -> T:
+    """`wait_until` for a test running on the event loop: polls `pred` (exceptions count as
+    "not yet") and lets the loop run between tries, so that what the test waits for, an
+    executor callback or a server task in the same loop, can happen."""
+    deadline = time.monotonic() + timeout
+    last_exc: BaseException | None = None
+    last_value: Any = None
+    while True:
+        try:
+            last_value = pred()
+            if last_value:
+                return last_value
+            last_exc = None
+        except StopWaiting:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure just means "not ready yet"
+            last_exc = exc
+        if time.monotonic() >= deadline:
+            detail = f"last exception: {last_exc!r}" if last_exc else f"last value: {last_value!r}"
+            raise TimeoutError(f"timed out after {timeout}s waiting for {msg or pred!r} ({detail})") from last_exc
+        await asyncio.sleep(interval)
 
 
 def free_port_run(n: int) -> int:
