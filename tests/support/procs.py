@@ -60,34 +60,6 @@ def free_port() -> int:
     raise RuntimeError("could not find a free port not handed out before")
 
 
-async def poll_until(
-    pred: Callable[[], T],
-    timeout: float = 10.0,
-    interval: float = 0.01,
-    msg: str = "",
-) -> T:
-    """`wait_until` for a test running on the event loop: polls `pred` (exceptions count as
-    "not yet") and lets the loop run between tries, so that what the test waits for, an
-    executor callback or a server task in the same loop, can happen."""
-    deadline = time.monotonic() + timeout
-    last_exc: BaseException | None = None
-    last_value: Any = None
-    while True:
-        try:
-            last_value = pred()
-            if last_value:
-                return last_value
-            last_exc = None
-        except StopWaiting:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any failure just means "not ready yet"
-            last_exc = exc
-        if time.monotonic() >= deadline:
-            detail = f"last exception: {last_exc!r}" if last_exc else f"last value: {last_value!r}"
-            raise TimeoutError(f"timed out after {timeout}s waiting for {msg or pred!r} ({detail})") from last_exc
-        await asyncio.sleep(interval)
-
-
 def free_port_run(n: int) -> int:
     """The first of n consecutive TCP ports on 127.0.0.1 that are free now and not handed
     out before, below the kernel's ephemeral range (32768 and up on Linux): a run of ports
@@ -117,6 +89,33 @@ class StopWaiting(Exception):
     exited: waiting out the deadline would only hide the cause)."""
 
 
+class _Poll:
+    """One wait of `wait_until` / `poll_until`: `done()` tries `pred` once, and raises
+    TimeoutError once the deadline has passed."""
+
+    def __init__(self, pred: Callable[[], Any], timeout: float, msg: str) -> None:
+        self.pred, self.timeout, self.msg = pred, timeout, msg
+        self.deadline = time.monotonic() + timeout
+        self.value: Any = None
+        self.exc: BaseException | None = None
+
+    def done(self) -> bool:
+        try:
+            self.value = self.pred()
+            if self.value:
+                return True
+            self.exc = None
+        except StopWaiting:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure just means "not ready yet"
+            self.exc = exc
+        if time.monotonic() >= self.deadline:
+            detail = f"last exception: {self.exc!r}" if self.exc else f"last value: {self.value!r}"
+            raise TimeoutError(f"timed out after {self.timeout}s waiting for {self.msg or self.pred!r} "
+                               f"({detail})") from self.exc
+        return False
+
+
 def wait_until(
     pred: Callable[[], T],
     timeout: float = 10.0,
@@ -129,23 +128,25 @@ def wait_until(
     connections); the last one is chained into the TimeoutError so the cause is visible.
     StopWaiting propagates immediately.
     """
-    deadline = time.monotonic() + timeout
-    last_exc: BaseException | None = None
-    last_value: Any = None
-    while True:
-        try:
-            last_value = pred()
-            if last_value:
-                return last_value
-            last_exc = None
-        except StopWaiting:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any failure just means "not ready yet"
-            last_exc = exc
-        if time.monotonic() >= deadline:
-            detail = f"last exception: {last_exc!r}" if last_exc else f"last value: {last_value!r}"
-            raise TimeoutError(f"timed out after {timeout}s waiting for {msg or pred!r} ({detail})") from last_exc
+    p = _Poll(pred, timeout, msg)
+    while not p.done():
         time.sleep(interval)
+    return p.value  # type: ignore[no-any-return]
+
+
+async def poll_until(
+    pred: Callable[[], T],
+    timeout: float = 10.0,
+    interval: float = 0.01,
+    msg: str = "",
+) -> T:
+    """`wait_until` for a test running on the event loop: the loop runs between tries, so
+    that what the test waits for (an executor callback, a server task in the same loop)
+    can happen."""
+    p = _Poll(pred, timeout, msg)
+    while not p.done():
+        await asyncio.sleep(interval)
+    return p.value  # type: ignore[no-any-return]
 
 
 def _ping_raw(port: int, timeout: float = 1.0) -> bool:
