@@ -61,6 +61,9 @@ class Server:
         attach_limits(node)  # `timeout` (idle clients) in the cron
         from .commands.maxmemory import evictor_of
 
+        from .scripting.runner import scripting_of
+
+        scripting_of(node).start_engines()  # counted from the start, not made by an INFO
         evictor_of(node).start_meter()  # used_memory_startup: before the data is loaded
         # HTTP first, so /health answers 503 "loading" while the log is replayed.
         if cfg.http_port:

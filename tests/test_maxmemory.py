@@ -175,6 +175,22 @@ def test_maxmemory_refuses_writes_but_replication_and_reads_go_on(tmp_path: Path
         node.stop()
 
 
+def test_the_first_info_does_not_grow_the_memory_it_reports(tmp_path: Path) -> None:
+    """Redis's tracking test sets maxmemory 100 KB above INFO's used_memory and writes: the
+    first INFO must not itself allocate what the next measure counts (it made both Lua
+    states, ~350 KB, after measuring; the write was then refused whenever a sample fell
+    between, a 1-in-10 flake under load)."""
+    node = CrdtRedisProc(tmp_path / "n", "a", settings={"appendfsync": "no"}).start()
+    try:
+        r = node.client()
+        r.execute_command("MEMORY", "PURGE")  # its first call alone grows memory by ~2 MB
+        used = r.info("memory")["used_memory"]
+        r.execute_command("MEMORY", "PURGE")  # measures afresh
+        assert r.info("memory")["used_memory"] - used < 100 * 1024
+    finally:
+        node.stop()
+
+
 def test_evictions_keep_rss_bounded_while_writing(tmp_path: Path) -> None:
     # 60 MB of writes into a node allowed 20 MB above its start: RSS stays within 1.5x.
     node = CrdtRedisProc(tmp_path / "n", "a", settings={"appendfsync": "no"}).start()

@@ -147,6 +147,17 @@ class Scripting:
             self._func = LuaEngine("function", self)
         return self._func
 
+    def start_engines(self) -> None:
+        """Make both Lua states now. A served node does it at start, before
+        used_memory_startup is measured, and SCRIPT FLUSH or an emptied function library
+        makes its fresh state at once (as Redis's scriptingReset does): so INFO memory,
+        which reports their size, is never what creates them. When it was, the first INFO
+        grew the memory it had just reported by ~350 KB (two Lua states and their Python
+        side), and a client that set maxmemory a little above that figure, as Redis's
+        own tracking test does, had its next write refused."""
+        self.eval_engine.memory()
+        self.function_engine.memory()
+
     def eval_memory(self) -> int:
         return self.eval_engine.memory()
 
@@ -157,10 +168,10 @@ class Scripting:
         """SCRIPT FLUSH: drop the cache and start a fresh Lua state (frees its memory)."""
         self.scripts = {}
         self.scripts_body_bytes = 0
-        self._eval = None
+        self._eval = LuaEngine("eval", self)  # the old state goes: its memory with it
 
     def reset_function_engine(self) -> None:
-        self._func = None
+        self._func = LuaEngine("function", self)
 
     # ---- the EVAL script cache ---------------------------------------------------------------
     def create_script(self, body: bytes, sha: bytes | None = None) -> Script | ErrorReply:
