@@ -60,7 +60,6 @@ class Server:
 
         attach_limits(node)  # `timeout` (idle clients) in the cron
         from .commands.maxmemory import evictor_of
-
         from .scripting.runner import scripting_of
 
         scripting_of(node).start_engines()  # counted from the start, not made by an INFO
