@@ -179,7 +179,7 @@ def test_the_first_info_does_not_grow_the_memory_it_reports(tmp_path: Path) -> N
     """Redis's tracking test sets maxmemory 100 KB above INFO's used_memory and writes: the
     first INFO must not itself allocate what the next measure counts (it made both Lua
     states, ~350 KB, after measuring; the write was then refused whenever a sample fell
-    between, a 1-in-10 flake under load)."""
+    between: 2 of 28 runs of Redis's tracking unit under load)."""
     node = CrdtRedisProc(tmp_path / "n", "a", settings={"appendfsync": "no"}).start()
     try:
         r = node.client()
