@@ -88,6 +88,9 @@ class Server:
                             e.strerror or e)
         for comp in self.components:
             await comp.start()
+        from .commands.functions import view_of
+
+        view_of(node)  # the loaded function libraries compiled now, as Redis does: not by an INFO
         loop = asyncio.get_running_loop()
         self._listener = await loop.create_server(
             lambda: RedisProtocol(node), cfg.bind, cfg.server_port, reuse_address=True, backlog=511

@@ -558,3 +558,25 @@ def test_time_stands_still_during_a_script(n: Node) -> None:
         return redis.call('exists', 'k')"""
     assert n.eval(script, 0) == b":1\r\n"
     wait_until(lambda: n.raw("EXISTS", "k") == b":0\r\n", timeout=5)
+
+
+def _info_memory_field(c: Cluster, i: int, field: str) -> int:
+    info = c.run(i, "INFO", "memory")
+    text = (info.data if isinstance(info, Verbatim) else info).decode()
+    return int(next(line.split(":", 1)[1] for line in text.splitlines() if line.startswith(field + ":")))
+
+
+def test_info_counts_the_functions_as_they_are_now() -> None:
+    """INFO memory's function fields follow a FUNCTION LOAD or FLUSH at once, here and at a
+    peer that applied it (they used to show the libraries as of the last function command)."""
+    c = Cluster(2, seed=3)
+    c.run(0, "FUNCTION", "LOAD", LIB.format(name="lib", fn="f", body="return 1"))
+    assert _info_memory_field(c, 0, "number_of_functions") == 1
+    assert _info_memory_field(c, 0, "used_memory_functions") > 0
+    c.deliver_all()
+    assert _info_memory_field(c, 1, "number_of_functions") == 1
+    c.run(1, "FUNCTION", "FLUSH")
+    assert _info_memory_field(c, 1, "number_of_functions") == 0
+    assert _info_memory_field(c, 1, "used_memory_functions") == 0
+    c.deliver_all()
+    assert _info_memory_field(c, 0, "number_of_functions") == 0

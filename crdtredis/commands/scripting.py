@@ -205,14 +205,17 @@ __all__ = ["EVAL_COMPAT", "NOSCRIPT", "numkeys_positions", "parse_numkeys", "sha
 def _info_memory(node: Node) -> list[tuple[str, object]]:
     """INFO memory's scripting fields, as Redis 7.0 names them."""
     from ..info import bytes_to_human
+    from .functions import view_of
 
     st = scripting_of(node)
+    # The libraries as they are now: a FUNCTION LOAD, or a peer's, shows at once (as in
+    # Redis), not at the next function command. Synced before the Lua memory is read.
+    view = view_of(node)
     vm_eval = st.eval_memory()
     vm_functions = st.function_memory()
     scripts = st.scripts_body_bytes
-    view = st.function_view
-    nfun = len(view.functions) if view is not None else 0
-    functions_mem = sum(len(lib.code) for lib in view.libraries.values()) if view is not None else 0
+    nfun = len(view.functions)
+    functions_mem = sum(len(lib.code) for lib in view.libraries.values())
     return [
         ("used_memory_lua", vm_eval),
         ("used_memory_vm_eval", vm_eval),

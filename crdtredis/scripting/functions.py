@@ -95,8 +95,9 @@ class FunctionView:
         self._cache = {}
         self.libraries = {}
         self.functions = {}
-        if not visible:
-            # Nothing left: start the next library in a fresh Lua state (frees memory).
+        if not visible and cache:
+            # Nothing left: start the next library in a fresh Lua state (frees memory). A
+            # state no library ever ran in is fresh already: the first sync keeps it.
             self.scripting.reset_function_engine()
         for name, (code, _h, _o) in sorted(visible.items(), key=lambda kv: (kv[1][1], kv[1][2])):
             lib = cache.get(code)
