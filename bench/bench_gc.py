@@ -2,13 +2,15 @@
 
     python bench/bench_gc.py [--runs 3] [-n 1000000] [--dirty 100000]
 
-The server runs a pass every `gc_interval` (10 s) over every key, so a pass's cost, spread
-over the writes of those 10 s, is part of the origin's CPU per write with peers
-(bench_replication cpu charges it so). Three keyspaces as redis-benchmark `-r` leaves
-them: `n` plain strings, one sorted set and one hash of `n / 2` members. Each is written
-through the commands of a node with peers, folded once by a pass with everything stable
-(the steady state), then timed: a clean pass (nothing to fold), and a pass after
-`--dirty` of its elements were written again (what a pass finds after a burst of writes).
+The server runs a pass every `gc_interval` (10 s); a pass visits the keys ops wrote since
+about two passes ago (Keyspace.gc_chunks), and walks each such key whole (every member of
+a written hash). Its cost, spread over the writes of those 10 s, is part of the origin's
+CPU per write with peers (bench_replication cpu charges it so). Three keyspaces as
+redis-benchmark `-r` leaves them: `n` plain strings, one sorted set and one hash of `n / 2`
+members. Each is written through the commands of a node with peers, folded once by a pass
+with everything stable (the steady state), then timed: a clean pass (nothing written
+since), and a pass after `--dirty` of its elements were written again (what a pass finds
+after a burst of writes; a ZADD of a member's own score writes nothing).
 """
 from __future__ import annotations
 

@@ -168,7 +168,7 @@ class ExpiryReg:
 class Db:
     """One logical database (SELECT n)."""
 
-    __slots__ = ("index", "data", "expires", "shadow", "watched", "waiters")
+    __slots__ = ("index", "data", "expires", "shadow", "watched", "waiters", "gc_keys", "gc_all")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -180,6 +180,11 @@ class Db:
         self.watched: dict[bytes, set[Client]] = {}
         # key -> callbacks of blocked clients (BLPOP...), run after a write to the key.
         self.waiters: dict[bytes, list[Callable[[], None]]] = {}
+        # GC's work (Keyspace.gc_chunks): the keys ops wrote since its last pass, on a
+        # replica with peers; `gc_all` when the next pass must visit every key (at start,
+        # after a snapshot install or a flush, or when the set grew too big to be worth it).
+        self.gc_keys: set[bytes] = set()
+        self.gc_all = True
 
     def touch(self, key: bytes) -> None:
         """A key was written by anyone: invalidate WATCHes and wake blocked readers."""

@@ -61,9 +61,11 @@ def apply_many_py(ks: Keyspace, ops: list[Op]) -> list[Op]:
     """`apply` for each op of a peer's batch, in order; returns the new ones (an op already
     applied in part applies only its effects past what we hold)."""
     vv, vh, dbs, ours = ks.vv, ks.vh, ks.dbs, ks.origin
+    noted: bool = not ks.solo  # GC's work: the keys written (Keyspace.gc_chunks)
     done: list[Op] = []
     remote = 0
     ctx = Ctx(ours, 0, 0, {})
+    db: Any
     origin: Any
     effects: Any
     eff: Any
@@ -81,11 +83,17 @@ def apply_many_py(ks: Keyspace, ops: list[Op]) -> list[Op]:
         ctx.deps = op.deps
         if n == 1:
             eff = effects[0]
-            _apply_one(ks, dbs[eff[1]], eff, ctx)
+            db = dbs[eff[1]]
+            _apply_one(ks, db, eff, ctx)
+            if noted:
+                db.gc_keys.add(eff[2])
         else:  # a transaction's, a script's or a pipeline's op (node.MERGEABLE)
             for eff in effects:
                 if ctx.seq > have:
-                    _apply_one(ks, dbs[eff[1]], eff, ctx)
+                    db = dbs[eff[1]]
+                    _apply_one(ks, db, eff, ctx)
+                    if noted:
+                        db.gc_keys.add(eff[2])
                 ctx.seq += 1
                 ctx.hlc += 1
         vv[origin] = seq + n - 1

@@ -576,6 +576,8 @@ class Node:
         ks = self.keyspace
         ks.solo = solo
         ks.expiry_safe = _always if solo else _never
+        if not solo:
+            ks.gc_visit_all()  # what was written alone was never noted for GC (gc_chunks)
 
     def used_memory_rss(self) -> int:
         try:

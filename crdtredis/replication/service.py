@@ -345,13 +345,14 @@ class Replication:
         outliers); True when it ran. Skipped while solo (every op was stored in its
         stable form when it applied) and on an idle node: when no op was applied and the
         stable watermark did not move since the last whole pass, nothing new can be
-        collected, and a pass over a million keys is half a second of CPU for nothing."""
+        collected (a pass visits the keys written since about two passes ago: Keyspace.gc_chunks)."""
         if self.node.keyspace.solo:
             return False
         stable = self.stable_checker()
-        if stable is None:
-            return False
         ks = self.node.keyspace
+        if stable is None:
+            ks.gc_bound()  # no pass while stability is blocked: keep its work list small
+            return False
         mark = (ks.ops_applied, tuple(sorted(self.gc_watermark.items())))
         if mark == self._gc_mark:
             return False
@@ -633,6 +634,7 @@ class Replication:
         for db, new in zip(ks.dbs, fresh.dbs, strict=True):
             watched, waiters = db.watched, db.waiters
             db.data, db.expires, db.shadow = new.data, new.expires, new.shadow
+            db.gc_all = True  # GC's next pass visits the installed keys (Keyspace.gc_chunks)
             db.touch_all()
             db.watched, db.waiters = watched, waiters
         # Function libraries travel in the snapshot too (crdt/functions.py).
@@ -674,6 +676,7 @@ class Replication:
             "snapshot_forks": self.snapshots.forks,
             "gc_runs": self.gc_runs,
             "gc_dropped": self.gc_dropped,
+            "gc_keys_visited": ks.gc_visited,
             "gc_watermark": dict(self.gc_watermark),
             "forgotten": sorted(self.forgotten),
         }
