@@ -168,7 +168,7 @@ class ExpiryReg:
 class Db:
     """One logical database (SELECT n)."""
 
-    __slots__ = ("index", "data", "expires", "shadow", "watched", "waiters", "gc_keys", "gc_all")
+    __slots__ = ("index", "data", "expires", "shadow", "watched", "waiters", "gc_keys", "gc_all", "gc_cap")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -182,9 +182,20 @@ class Db:
         self.waiters: dict[bytes, list[Callable[[], None]]] = {}
         # GC's work (Keyspace.gc_chunks): the keys ops wrote since its last pass, on a
         # replica with peers; `gc_all` when the next pass must visit every key (at start,
-        # after a snapshot install or a flush, or when the set grew too big to be worth it).
+        # after a snapshot install or a flush, or once more than `gc_cap` keys were noted:
+        # a set that big costs more per write than a pass over every key saves).
         self.gc_keys: set[bytes] = set()
         self.gc_all = True
+        self.gc_cap = 1024
+
+    def note(self, key: bytes) -> None:
+        """An op wrote `key` on a replica with peers: GC's next pass visits it."""
+        if not self.gc_all:
+            keys = self.gc_keys
+            keys.add(key)
+            if len(keys) > self.gc_cap:
+                self.gc_all = True
+                self.gc_keys = set()
 
     def touch(self, key: bytes) -> None:
         """A key was written by anyone: invalidate WATCHes and wake blocked readers."""

@@ -86,14 +86,14 @@ def apply_many_py(ks: Keyspace, ops: list[Op]) -> list[Op]:
             db = dbs[eff[1]]
             _apply_one(ks, db, eff, ctx)
             if noted:
-                db.gc_keys.add(eff[2])
+                db.note(eff[2])
         else:  # a transaction's, a script's or a pipeline's op (node.MERGEABLE)
             for eff in effects:
                 if ctx.seq > have:
                     db = dbs[eff[1]]
                     _apply_one(ks, db, eff, ctx)
                     if noted:
-                        db.gc_keys.add(eff[2])
+                        db.note(eff[2])
                 ctx.seq += 1
                 ctx.hlc += 1
         vv[origin] = seq + n - 1

@@ -121,19 +121,37 @@ def test_a_flush_or_peers_joining_make_the_next_pass_visit_every_key() -> None:
     assert _pass(node) == 51
 
 
-def test_the_work_list_stays_small_while_no_pass_can_run() -> None:
-    node, c = _with_keys(5000)
+def test_the_work_list_stays_small() -> None:
+    """Past a quarter of a db's keys (+1,024), noting stops and the next pass visits every
+    key: past that, noting costs about what it saves, and memory."""
+    node, c = _with_keys(8000)
     _pass(node)
     db = node.keyspace.dbs[0]
-    for i in range(3000):
+    cap = 8000 // 4 + 1024
+    for i in range(cap):
         node.execute(c, [b"SET", b"n%d" % i, b"v"])
-    node.keyspace.gc_bound()  # 3,000 noted: under a quarter of the db's 8,000 keys + 1,024
-    assert len(db.gc_keys) == 3000 and not db.gc_all
-    for i in range(3000, 3100):
-        node.execute(c, [b"SET", b"n%d" % i, b"v"])
-    node.keyspace.gc_bound()  # 3,100 noted: over 8,100 / 4 + 1,024, so the db is marked whole
+    assert len(db.gc_keys) == cap and not db.gc_all
+    node.execute(c, [b"SET", b"one-more", b"v"])
     assert not db.gc_keys and db.gc_all
-    assert _pass(node) == 8100
+    node.execute(c, [b"SET", b"k1", b"w"])
+    assert not db.gc_keys  # nothing more is noted until the pass
+    assert _pass(node) == 8000 + cap + 1
+    assert _pass(node) == 0
+
+
+def test_the_work_list_stays_small_while_no_pass_completes() -> None:
+    """Generations that stability does not complete add up: once they hold more than a
+    quarter of the db's keys, the db is visited whole instead."""
+    node, c = _with_keys(8000)
+    _pass(node)
+    ks = node.keyspace
+    for r, visited in ((0, 2500), (1, 13000)):  # 5,000 noted > 13,000 / 4 + 1,024: whole
+        for i in range(2500):
+            node.execute(c, [b"SET", b"r%d-%d" % (r, i), b"v"])
+        assert _pass(node, lambda h, o: False) == visited
+    assert ks.gc_gens and all(g[1][0] is None for g in ks.gc_gens)
+    assert _pass(node) == 13000
+    assert not ks.gc_gens and _pass(node) == 0
 
 
 def test_a_hidden_loser_waiting_on_an_op_that_came_during_the_pass_is_visited_again() -> None:
