@@ -155,10 +155,17 @@ def test_every_subscriber_gets_every_message_once_in_publisher_order(full: list[
             assert order == {f"p{k}": list(range(n)) for k in range(3)}, kind
     time.sleep(0.5)  # nothing more may arrive: no duplicates
     assert all(len(s.drain()) == 9 * n for s in subs)
+    relayed = dropped = 0
     for node in full:
         info = node.client().info("replication")
-        assert info["crdt_pubsub_duplicates"] == 0 and info["crdt_pubsub_relayed"] == 0
+        assert info["crdt_pubsub_duplicates"] == 0, links_report(full)
         assert info["crdt_pubsub_published"] == 2 * n
+        relayed += info["crdt_pubsub_relayed"]
+        dropped += info["crdt_pubsub_dropped"]
+    # In a full mesh a replica relays only what a publisher could not send directly (its
+    # link to that peer was not up at that moment; a loaded CI run of 2026-12-05 relayed 56
+    # messages, without a duplicate): normally neither happens.
+    assert relayed <= dropped, links_report(full)
 
 
 def test_partial_mesh_relays_without_duplicates(tmp_path: Path) -> None:
