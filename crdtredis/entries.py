@@ -181,10 +181,11 @@ class Db:
         # key -> callbacks of blocked clients (BLPOP...), run after a write to the key.
         self.waiters: dict[bytes, list[Callable[[], None]]] = {}
         # GC's work (Keyspace.gc_chunks): the keys ops wrote since its last pass, on a
-        # replica with peers; `gc_all` when the next pass must visit every key (at start,
-        # after a snapshot install or a flush, or once more than `gc_cap` keys were noted:
-        # a set that big costs more per write than a pass over every key saves).
-        self.gc_keys: set[bytes] = set()
+        # replica with peers, in write order with repeats (an append per write; a set
+        # insertion was ~0.27 µs of a ~3.7 µs SET in process, mostly cache misses, and the
+        # pass removes the repeats); `gc_all` when the next pass must visit every key (at
+        # start, after a snapshot install or a flush, or once more than `gc_cap` were noted).
+        self.gc_keys: list[bytes] = []
         self.gc_all = True
         self.gc_cap = 1024
 
@@ -192,10 +193,10 @@ class Db:
         """An op wrote `key` on a replica with peers: GC's next pass visits it."""
         if not self.gc_all:
             keys = self.gc_keys
-            keys.add(key)
+            keys.append(key)
             if len(keys) > self.gc_cap:
                 self.gc_all = True
-                self.gc_keys = set()
+                self.gc_keys = []
 
     def touch(self, key: bytes) -> None:
         """A key was written by anyone: invalidate WATCHes and wake blocked readers."""

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
+from itertools import chain
 from typing import Any
 
 from .clock import LOGICAL_BITS as _LOGICAL_BITS
@@ -146,7 +147,7 @@ class Keyspace:
         self.coarse_last = 0
         # GC passes not yet complete (gc_chunks): (the HLC vector when the pass began, per
         # db the keys written before it, None for every key).
-        self.gc_gens: list[tuple[dict[str, int], list[set[bytes] | None]]] = []
+        self.gc_gens: list[tuple[dict[str, int], list[list[bytes] | None]]] = []
         self.gc_visited = 0  # keys GC passes visited (INFO: the work they did)
         # Function libraries: replicated data that is not a key (crdt/functions.py).
         from .crdt.functions import FunctionLibs
@@ -215,7 +216,7 @@ class Keyspace:
             fn(self, db, eff, ctx)
         if not (self.solo or db.gc_all):  # GC's work (gc_chunks): Db.note, inlined
             keys = db.gc_keys
-            keys.add(eff[2])
+            keys.append(eff[2])
             if len(keys) > db.gc_cap:
                 db.note(eff[2])
         self.vv[self.origin] = seq
@@ -437,7 +438,7 @@ class Keyspace:
                 some = [w for w in work if w]
                 if not some:
                     continue
-                keys = list(some[0].union(*some[1:]))
+                keys = _distinct(some)
             data = db.data
             coarse = self.coarse
             second = _SECOND
@@ -463,14 +464,14 @@ class Keyspace:
         if done:
             self.gc_gens = [g for g in self.gc_gens if id(g) not in done]
 
-    def _gc_seal(self) -> list[tuple[dict[str, int], list[set[bytes] | None]]]:
+    def _gc_seal(self) -> list[tuple[dict[str, int], list[list[bytes] | None]]]:
         """Seal the keys noted since the last pass into a generation; all generations."""
         dbs = self.dbs
         if any(db.gc_all or db.gc_keys for db in dbs):
-            noted: list[set[bytes] | None] = []
+            noted: list[list[bytes] | None] = []
             for db in dbs:
                 noted.append(None if db.gc_all else db.gc_keys)
-                db.gc_keys = set()
+                db.gc_keys = []
                 db.gc_all = False
             self.gc_gens.append((dict(self.vh), noted))
         for db in dbs:
@@ -490,7 +491,7 @@ class Keyspace:
                 if w is not None:
                     noted += len(w)
             if noted > _gc_cap(db):
-                db.gc_keys = set()
+                db.gc_keys = []
                 db.gc_all = True
                 for _vh, work in gens:
                     work[i] = None
@@ -645,12 +646,18 @@ def _empty(e: Any) -> bool:
     return bool(e.is_empty())
 
 
+def _distinct(lists: list[list[bytes]]) -> list[bytes]:
+    """The keys of GC's work lists, each once (in C: `dict.fromkeys` keeps the first)."""
+    if len(lists) == 1:
+        return list(dict.fromkeys(lists[0]))
+    return list(dict.fromkeys(chain.from_iterable(lists)))
+
+
 def _gc_cap(db: Db) -> int:
-    """How many noted keys of a db GC's work lists hold before the db is marked whole: a
-    quarter of its keys. Noting costs a set insertion per write (~30 ns into a set of 100k
-    keys, ~150 ns into one of a million: a miss in the CPU cache) and visiting a noted key
-    ~0.3 µs, against ~0.35 µs per key for a pass over every key; the sets' memory (~40 bytes
-    per noted key) is the other bound."""
+    """How many notes (writes) of a db GC's work lists hold before the db is marked whole: a
+    quarter of its keys. A note costs an append per write and, in the pass, its share of
+    removing repeats; visiting a key ~0.3 µs, against ~0.35 µs per key for a pass over
+    every key. Memory (8 bytes a note) is the other bound."""
     return (len(db.data) >> 2) + 1024
 
 
