@@ -415,14 +415,15 @@ class Keyspace:
         what only told it apart from later writes changes nothing any op can see.
 
         Only keys an op wrote can hold anything to collect, so a pass visits those, not the
-        keyspace: every apply on a replica with peers notes its key (`Db.gc_keys`), and a
-        pass seals what was noted into a generation stamped with the HLC vector of that
-        moment. Each pass visits every generation's keys; a generation whose vector is
+        keyspace: every apply on a replica with peers notes its key (`Db.note`), and a pass
+        seals what was noted into a generation stamped with the HLC vector of that moment.
+        Each pass visits every generation's keys, once each; a generation whose vector is
         stable when a pass begins was then collected whole (every op it covers was stable
-        for that pass), and is dropped. A pass costs what was written since about two
-        passes ago, not the size of the keyspace (~0.5 s of CPU per million keys, every
-        `gc_interval` while anything is written). `Db.gc_all` stands for every key: at
-        start, after a snapshot install or a flush."""
+        for that pass: so a visit must leave nothing a second visit would collect), and is
+        dropped. A pass costs what was written since about two passes ago, not the size of
+        the keyspace (~0.35 s of CPU per million keys, every `gc_interval` while anything
+        is written). `Db.gc_all` stands for every key: at start, after a snapshot install
+        or a flush, when a solo replica gets peers, and past `_gc_cap` notes."""
         gens = self._gc_seal()
         for db in self.dbs:
             work = [g[1][db.index] for g in gens]
