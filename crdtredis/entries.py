@@ -195,8 +195,12 @@ class Db:
             keys = self.gc_keys
             keys.append(key)
             if len(keys) > self.gc_cap:
-                self.gc_all = True
-                self.gc_keys = []
+                self.visit_whole()
+
+    def visit_whole(self) -> None:
+        """GC's next pass visits every key of this db; nothing more is noted until then."""
+        self.gc_all = True
+        self.gc_keys = []
 
     def touch(self, key: bytes) -> None:
         """A key was written by anyone: invalidate WATCHes and wake blocked readers."""

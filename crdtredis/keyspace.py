@@ -218,7 +218,7 @@ class Keyspace:
             keys = db.gc_keys
             keys.append(eff[2])
             if len(keys) > db.gc_cap:
-                db.note(eff[2])
+                db.visit_whole()
         self.vv[self.origin] = seq
         self.vh[self.origin] = hlc
         self.dirty += 1
@@ -492,15 +492,14 @@ class Keyspace:
                 if w is not None:
                     noted += len(w)
             if noted > _gc_cap(db):
-                db.gc_keys = []
-                db.gc_all = True
+                db.visit_whole()
                 for _vh, work in gens:
                     work[i] = None
 
     def gc_visit_all(self) -> None:
         """The next GC pass visits every key (the keyspace changed without noting them)."""
         for db in self.dbs:
-            db.gc_all = True
+            db.visit_whole()
 
     def _gc_key(self, db: Db, key: bytes, stable: Callable[[int, str], bool]) -> int:
         n = 0

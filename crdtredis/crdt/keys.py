@@ -42,7 +42,7 @@ def apply_flushdb(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
         return
     for key in list(db.data) + list(db.shadow) + list(db.expires):
         ks.remove_key_observed(db, key, ctx)
-    db.gc_all = True  # what it left (hidden emptied entries, tombstones) is in any key
+    db.visit_whole()  # what it left (hidden emptied entries, tombstones) is in any key
 
 
 def rebuild_effects(db: int, key: bytes, e: Any) -> list[Effect]:

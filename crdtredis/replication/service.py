@@ -634,7 +634,7 @@ class Replication:
         for db, new in zip(ks.dbs, fresh.dbs, strict=True):
             watched, waiters = db.watched, db.waiters
             db.data, db.expires, db.shadow = new.data, new.expires, new.shadow
-            db.gc_all = True  # GC's next pass visits the installed keys (Keyspace.gc_chunks)
+            db.visit_whole()  # GC's next pass visits the installed keys (Keyspace.gc_chunks)
             db.touch_all()
             db.watched, db.waiters = watched, waiters
         # Function libraries travel in the snapshot too (crdt/functions.py).
