@@ -29,6 +29,7 @@ from typing import Any
 
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
 from ..op import Ctx, Effect
+from . import members as _members
 from .counter_reg import CounterReg as Field
 from .numbers import incr_value
 from .schema import BYTES, DELTA, fixed, repeated
@@ -80,15 +81,17 @@ def _remove_field(x: Any, ctx: Ctx) -> Any:
 class HashEntry(Entry):
     """field -> bytes | (value, hlc, origin) | Field, in insertion order (like a listpack).
     `big` is Redis's one-way listpack -> hashtable conversion, kept for OBJECT ENCODING and
-    HSCAN (a small hash is returned in one call)."""
+    HSCAN (a small hash is returned in one call). `fresh`: the fields a GC visit looks at
+    (crdt/members.py)."""
 
-    __slots__ = ("fields", "big")
+    __slots__ = ("fields", "big", "fresh")
     TYPE = b"hash"
 
     def __init__(self) -> None:
         super().__init__()
         self.fields: dict[bytes, Any] = {}
         self.big = False
+        self.fresh: list[bytes] | None = None
 
     def get(self, field: bytes) -> bytes | None:
         x = self.fields.get(field)
@@ -126,7 +129,9 @@ class HashEntry(Entry):
         fields = self.fields
         # In place: replacing a present field's value never resizes the dict (no copy of
         # a million items per pass; as the sorted set's and the set's passes).
-        for f, x in fields.items():
+        items, track = _members.visit(fields, self.fresh)
+        left: list[bytes] = []
+        for f, x in items:
             t = type(x)
             if t is bytes:
                 continue
@@ -134,16 +139,20 @@ class HashEntry(Entry):
                 if x[1] == 0 or stable(x[1], x[2]):
                     fields[f] = x[0]
                     dropped += 1
+                else:
+                    left.append(f)
                 continue
             stamps = x.stamps()
             if all(h == 0 or stable(h, o) for h, o in stamps):
                 fields[f] = x.value
                 dropped += len(stamps)
                 continue
+            left.append(f)
             n = x.drop_stable_losers(stable)
             if n:
                 dropped += n
                 fields[f] = x.settle()
+        self.fresh = left if track else None
         return dropped
 
     # ---- persistence: a plain structure ------------------------------------------------
@@ -238,6 +247,11 @@ def apply_hset(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
                 fields[f] = cur.write(t, ctx)
             if len(v) > LISTPACK_MAX_VALUE or len(f) > LISTPACK_MAX_VALUE:
                 e.big = True
+        fresh = e.fresh
+        if fresh is not None:  # a big hash: its next GC visit looks at these (crdt/members.py)
+            fresh.extend(eff[3:n:2])
+            if len(fresh) > len(fields):
+                e.fresh = None
     if len(fields) > LISTPACK_MAX_ENTRIES:
         e.big = True
     _finish(ks, db, key, e, ctx)
@@ -263,6 +277,11 @@ def apply_hincr(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
         else:
             nx = _as_field(cur).incr(c)
         fields[f] = nx
+        fresh = e.fresh
+        if fresh is not None:
+            fresh.append(f)
+            if len(fresh) > len(fields):
+                e.fresh = None
         nv = visible(nx)
     if nv is not None:
         e.note_size(f, nv)

@@ -27,6 +27,7 @@ from typing import Any
 
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
 from ..op import Ctx, Effect
+from . import members as _members
 from .numbers import parse_int
 from .schema import BYTES, repeated
 
@@ -59,9 +60,9 @@ class SetEntry(Entry):
 
     `ht` is Redis's one-way intset -> hashtable conversion (OBJECT ENCODING, member order of
     an intset, SSCAN returning a small set whole). `pool` is a cache for random picks, not
-    part of the CRDT state."""
+    part of the CRDT state. `fresh`: the members a GC visit looks at (crdt/members.py)."""
 
-    __slots__ = ("m", "ht", "pool")
+    __slots__ = ("m", "ht", "pool", "fresh")
     TYPE = b"set"
 
     def __init__(self) -> None:
@@ -70,6 +71,7 @@ class SetEntry(Entry):
         self.m: dict[bytes, Any] = {}
         self.ht = False
         self.pool: list[bytes] | None = None
+        self.fresh: list[bytes] | None = None
 
     # ---- the CRDT operations ---------------------------------------------------------
     def add(self, members: tuple[bytes, ...], ctx: Ctx | None) -> None:
@@ -105,6 +107,11 @@ class SetEntry(Entry):
                         m[x] = kept
                     else:
                         m[x] = st
+            fresh = self.fresh
+            if fresh is not None:  # a big set: its next GC visit looks at these (crdt/members.py)
+                fresh.extend(members)
+                if len(fresh) > len(m):
+                    self.fresh = None
         if not self.ht:
             if len(m) > INTSET_MAX_ENTRIES:
                 self.ht = True
@@ -166,21 +173,28 @@ class SetEntry(Entry):
         never be the one that keeps the member). Returns how many stamps were dropped."""
         dropped = 0
         m = self.m
-        for x, cur in m.items():
+        items, track = _members.visit(m, self.fresh)
+        left: list[bytes] = []
+        for x, cur in items:
             if cur == 0:
                 continue
             if type(cur) is tuple:
                 if stable(cur[0], cur[1]):
                     m[x] = 0
                     dropped += 1
+                else:
+                    left.append(x)
                 continue
             live = [s for s in cur if not stable(s[0], s[1])]
+            if live:
+                left.append(x)
             if len(live) != len(cur):
                 dropped += len(cur) - len(live)
                 if not live:
                     m[x] = 0
                 else:
                     m[x] = live if len(live) > 1 else live[0]
+        self.fresh = left if track else None
         return dropped
 
     # ---- reads -----------------------------------------------------------------------

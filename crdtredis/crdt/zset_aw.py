@@ -50,6 +50,7 @@ from sortedcontainers import SortedList
 
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
 from ..op import Ctx, Effect
+from . import members as _members
 from .schema import BYTES, SCORE, fixed, repeated
 
 # Effect codes (range 60-69; persisted and replicated: never renumber).
@@ -181,7 +182,10 @@ def _compact(m: Member, stable_now: bool) -> Any:
 
 
 class ZsetEntry(Entry):
-    __slots__ = ("recs", "index", "big")
+    """member -> record (a plain float once stable), and the (score, member) index.
+    `fresh`: the members a GC visit looks at (crdt/members.py)."""
+
+    __slots__ = ("recs", "index", "big", "fresh")
     TYPE = b"zset"
 
     def __init__(self) -> None:
@@ -190,6 +194,7 @@ class ZsetEntry(Entry):
         self.index: SortedList = SortedList()
         # Sticky, like Redis: once converted to a skiplist a zset never goes back.
         self.big = False
+        self.fresh: list[bytes] | None = None
 
     def __len__(self) -> int:
         return len(self.recs)
@@ -223,6 +228,11 @@ class ZsetEntry(Entry):
                 index.remove((old, member))
             return
         self.recs[member] = new
+        fresh = self.fresh
+        if fresh is not None and type(new) is not float:  # its next GC visit looks at it (crdt/members.py)
+            fresh.append(member)
+            if len(fresh) > len(self.recs):
+                self.fresh = None
         ns = rec_score(new)
         if old is None:
             index.add((ns, member))
@@ -314,7 +324,9 @@ class ZsetEntry(Entry):
         recs = self.recs
         # Replacing the value of a present key never resizes the dict, so the pass walks
         # it in place (no copy of a million items); most members are plain floats.
-        for m, rec in recs.items():
+        items, track = _members.visit(recs, self.fresh)
+        left: list[bytes] = []
+        for m, rec in items:
             t = type(rec)
             if t is float:
                 continue
@@ -322,6 +334,8 @@ class ZsetEntry(Entry):
                 if rec[1] == 0 or stable(rec[1], rec[2]):
                     recs[m] = rec[0]
                     dropped += 1
+                else:
+                    left.append(m)
                 continue
             stamps = rec.stamps()
             if all(h == 0 or stable(h, o) for h, o in stamps):
@@ -336,6 +350,9 @@ class ZsetEntry(Entry):
                 self.index.add((rec.score, m))
             if nrec is not rec:
                 recs[m] = nrec
+            if type(nrec) is not float:
+                left.append(m)
+        self.fresh = left if track else None
         return dropped
 
     # ---- persistence ---------------------------------------------------------------------
