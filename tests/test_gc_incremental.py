@@ -252,3 +252,25 @@ def test_a_small_collection_keeps_no_member_list(write: Any, attr: str, folded: 
     for argv in write(b"m1", 1):
         node.execute(c, argv)
     assert e.fresh is None
+
+
+@pytest.mark.parametrize(("write", "attr", "folded"), _COLLECTIONS, ids=["set", "hash", "zset"])
+def test_a_decoded_big_collection_tracks_the_members_its_state_shows_stamped(
+        write: Any, attr: str, folded: Any) -> None:
+    node = _peer_node()
+    c = node.new_client("t", "t", lambda: None)
+    n = members.TRACK_MIN + 10
+    for i in range(n):
+        for argv in write(b"m%d" % i, 0):
+            node.execute(c, argv)
+    e = node.keyspace.dbs[0].data[b"c"]
+    _pass(node)
+    assert type(e).from_state(e.state()).fresh == []  # everything folded
+    for x in (b"m7", b"m8"):
+        for argv in write(x, 1):
+            node.execute(c, argv)
+    loaded = type(e).from_state(e.state())
+    assert sorted(loaded.fresh) == [b"m7", b"m8"]
+    assert not folded(getattr(loaded, attr)[b"m7"])
+    small = type(e).from_state((*e.state()[:-1], e.state()[-1][:10]))
+    assert small.fresh is None

@@ -178,15 +178,20 @@ class HashEntry(Entry):
         out = e.fields
         if set(map(_KIND, fields)) <= {0}:  # plain values only (a solo hash, or GC folded it): in C
             out.update(zip(map(_FIELD, fields), map(_VALUE, fields), strict=True))
+            e.fresh = _members.loaded(out, [])
             return e
+        stamped: list[bytes] = []
         for item in fields:
             kind = item[0]
             if kind == 0:
                 out[item[1]] = item[2]
-            elif kind == 1:
+                continue
+            if kind == 1:
                 out[item[1]] = (item[2], item[3], item[4])
             else:
                 out[item[1]] = Field([tuple(v) for v in item[2]], [tuple(c) for c in item[3]])  # type: ignore[misc]
+            stamped.append(item[1])
+        e.fresh = _members.loaded(out, stamped)
         return e
 
 

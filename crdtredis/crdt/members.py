@@ -7,10 +7,12 @@ visit on, `fresh`: every member whose record still holds a stamp that GC has not
 (the visit leaves those), plus every member a write stamps after it (the write appends
 them, inline: SADD, HSET, HINCRBY*, ZADD, ZINCRBY). The next visit looks at those members only; what it leaves is the next `fresh`.
 
-`fresh` is None for "every member": a new or decoded entry (snapshot, replay), one below
-TRACK_MIN (a walk costs little, and its writes append nothing), or one whose list outgrew
-the collection (repeats past its size make a walk the cheaper visit; the write that sees
-it drops the list, which also bounds it while no pass can run).
+`fresh` is None for "every member": a new entry (its first walk costs what writing it
+did), one below TRACK_MIN (a walk costs little, and its writes append nothing), or one
+whose list outgrew the collection (repeats past its size make a walk the cheaper visit;
+the write that sees it drops the list, which also bounds it while no pass can run). A
+decoded one (start-up, a snapshot install) starts with the members its state shows
+stamped (`loaded`): the first pass after start-up visits every key, not every member.
 
 A visit must look at every member that still holds a stamp: what it misses stays
 unfolded until a walk (tests/test_gc_incremental.py holds every visit to a full walk's
@@ -35,3 +37,7 @@ def visit(d: dict[bytes, Any], fresh: list[bytes] | None) -> tuple[Iterable[tupl
     # collector's full passes (over every object of the process) on the way.
     return ((x, d[x]) for x in dict.fromkeys(fresh) if x in d), True
 
+
+def loaded(d: dict[bytes, Any], stamped: list[bytes]) -> list[bytes] | None:
+    """`fresh` of a collection `d` just decoded, in which `stamped` hold stamps."""
+    return stamped if len(d) >= TRACK_MIN else None

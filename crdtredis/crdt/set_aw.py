@@ -247,15 +247,20 @@ class SetEntry(Entry):
         e.thlc, e.torigin, e.ht = thlc, torigin, bool(ht)
         if set(map(type, items)) <= {bytes}:  # no stamps (a solo set, or GC folded them): in C
             e.m.update(dict.fromkeys(items, 0))
+            e.fresh = _members.loaded(e.m, [])
             return e
         m = e.m
+        stamped: list[bytes] = []
         for item in items:
             if type(item) is bytes:
                 m[item] = 0
-            elif len(item) == 3:
+                continue
+            if len(item) == 3:
                 m[item[0]] = (item[1], _origin(item[2]))
             else:
                 m[item[0]] = [(h, _origin(o)) for h, o in item[1]]
+            stamped.append(item[0])
+        e.fresh = _members.loaded(m, stamped)
         return e
 
 

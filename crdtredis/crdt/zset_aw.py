@@ -376,11 +376,14 @@ class ZsetEntry(Entry):
         e = cls()
         e.thlc, e.torigin, e.big = thlc, torigin, bool(big)
         out = e.recs
+        stamped: list[bytes] = []
         for item in recs:
             kind, m = item[0], item[1]
             if kind == 0:
                 out[m] = float(item[2])
-            elif kind == 1:
+                continue
+            stamped.append(m)
+            if kind == 1:
                 out[m] = (float(item[2]), item[3], intern(item[4]))
             else:
                 base = [(float(b[0]), b[1], intern(b[2])) for b in item[2]]
@@ -391,6 +394,7 @@ class ZsetEntry(Entry):
                 if rec is not None:
                     out[m] = rec
         e.index = SortedList((rec_score(r), m) for m, r in out.items())
+        e.fresh = _members.loaded(out, stamped)
         return e
 
 
