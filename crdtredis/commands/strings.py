@@ -563,7 +563,11 @@ def _incr(node: Node, client: Client, key: bytes, delta: int) -> Reply:
     new = value + delta
     if not helpers.LLONG_MIN <= new <= LLONG_MAX:
         raise CommandError(errors.OVERFLOW)
-    node.emit((INCR, db.index, key, delta))
+    if e is not None and not db.expires:
+        # Node.emit's CREATE check, already answered: the key exists and cannot have expired.
+        node._emit((INCR, db.index, key, delta))
+    else:
+        node.emit((INCR, db.index, key, delta))
     if node.notify is not None:
         notify_event(node, STRING, b"incrby", key, db.index)
     return new
