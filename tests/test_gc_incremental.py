@@ -63,12 +63,14 @@ _ORIGINAL_GC = SimReplica.gc
 @given(steps=plans, seed=st.integers(0, 2**32 - 1))
 def test_an_incremental_pass_leaves_nothing_a_full_pass_would_collect(steps: list[Any], seed: int) -> None:
     SimReplica.gc = _checked_gc  # type: ignore[method-assign]
-    track_min, members.TRACK_MIN = members.TRACK_MIN, 0  # every collection tracks its members
+    # Every collection tracks its members, and every visit looks at its list only.
+    saved = members.TRACK_MIN, members.WALK_FACTOR
+    members.TRACK_MIN, members.WALK_FACTOR = 0, 0
     try:
         check(play(steps, seed))
     finally:
         SimReplica.gc = _ORIGINAL_GC  # type: ignore[method-assign]
-        members.TRACK_MIN = track_min
+        members.TRACK_MIN, members.WALK_FACTOR = saved
 
 
 def _peer_node() -> Node:
@@ -274,3 +276,23 @@ def test_a_decoded_big_collection_tracks_the_members_its_state_shows_stamped(
     assert not folded(getattr(loaded, attr)[b"m7"])
     small = type(e).from_state((*e.state()[:-1], e.state()[-1][:10]))
     assert small.fresh is None
+
+
+@pytest.mark.parametrize(("write", "attr", "folded"), _COLLECTIONS, ids=["set", "hash", "zset"])
+def test_a_visit_walks_when_its_list_holds_more_than_a_part_of_the_members(
+        write: Any, attr: str, folded: Any) -> None:
+    node = _peer_node()
+    c = node.new_client("t", "t", lambda: None)
+    n = members.TRACK_MIN + 10
+    for i in range(n):
+        for argv in write(b"m%d" % i, 0):
+            node.execute(c, argv)
+    e = node.keyspace.dbs[0].data[b"c"]
+    d = getattr(e, attr)
+    _pass(node)
+    for i in range(n // members.WALK_FACTOR + 1):
+        for argv in write(b"m%d" % i, 1):
+            node.execute(c, argv)
+    d[b"m%d" % (n - 1)] = d[b"m0"]  # a stamp the list does not name: only a walk folds it
+    _pass(node)
+    assert e.fresh == [] and all(folded(r) for r in d.values())

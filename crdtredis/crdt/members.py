@@ -5,7 +5,9 @@ its members: one written field of a hash of five million cost a walk of five mil
 one event-loop turn. So a collection of TRACK_MIN members or more keeps, from its first
 visit on, `fresh`: every member whose record still holds a stamp that GC has not folded
 (the visit leaves those), plus every member a write stamps after it (the write appends
-them, inline: SADD, HSET, HINCRBY*, ZADD, ZINCRBY). The next visit looks at those members only; what it leaves is the next `fresh`.
+them, inline: SADD, HSET, HINCRBY*, ZADD, ZINCRBY). The next visit looks at those members
+only, or walks every member when they are more than an eighth of them (WALK_FACTOR); what
+it leaves is the next `fresh`.
 
 `fresh` is None for "every member": a new entry (its first walk costs what writing it
 did), one below TRACK_MIN (a walk costs little, and its writes append nothing), or one
@@ -25,17 +27,22 @@ from typing import Any
 
 # The least collection size whose visits track their stamped members.
 TRACK_MIN = 1024
+# A visit walks every member anyway when its list holds more than 1/WALK_FACTOR of them: a
+# walk reads the dict in order, the list's members are looked up at random (a cache miss
+# each). In process, after 100k random writes into a sorted set of 200k-600k members, the
+# list's visit cost 43-49 ms where the walk cost 29-47 (bench/RESULTS.md).
+WALK_FACTOR = 8
 
 
 def visit(d: dict[bytes, Any], fresh: list[bytes] | None) -> tuple[Iterable[tuple[bytes, Any]], bool]:
     """(the (member, record) pairs a visit looks at, whether it keeps `fresh` after).
     The walk of every member yields the dict's own items: a visit replaces the records of
     present members only, which never resizes the dict."""
-    if fresh is None:
-        return d.items(), len(d) >= TRACK_MIN
+    if fresh is None or len(fresh) * WALK_FACTOR > len(d):
+        return d.items(), fresh is not None or len(d) >= TRACK_MIN
     # A generator, not a list of pairs: 100k tuples kept alive at once set off the cyclic
     # collector's full passes (over every object of the process) on the way.
-    return ((x, d[x]) for x in dict.fromkeys(fresh) if x in d), True
+    return ((x, r) for x in dict.fromkeys(fresh) if (r := d.get(x)) is not None), True
 
 
 def loaded(d: dict[bytes, Any], stamped: list[bytes]) -> list[bytes] | None:
