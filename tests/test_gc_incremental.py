@@ -203,20 +203,29 @@ _COLLECTIONS = [
 ]
 
 
+class _Collection:
+    """A node with peers and one collection `c` of `n` members written through its
+    commands (`put(x, k)` writes member x anew, the k-th time)."""
+
+    def __init__(self, write: Any, attr: str, n: int) -> None:
+        self.node = _peer_node()
+        self.client = self.node.new_client("t", "t", lambda: None)
+        self.write = write
+        for i in range(n):
+            self.put(b"m%d" % i)
+        self.e = self.node.keyspace.dbs[0].data[b"c"]
+        self.d = getattr(self.e, attr)
+
+    def put(self, x: bytes, k: int = 0) -> None:
+        for argv in self.write(x, k):
+            self.node.execute(self.client, argv)
+
+
 @pytest.mark.parametrize(("write", "attr", "folded"), _COLLECTIONS, ids=["set", "hash", "zset"])
 def test_a_big_collection_s_visit_looks_at_the_members_written_since(write: Any, attr: str, folded: Any) -> None:
-    node = _peer_node()
-    c = node.new_client("t", "t", lambda: None)
-
-    def put(x: bytes, k: int = 0) -> None:
-        for argv in write(x, k):
-            node.execute(c, argv)
-
     n = members.TRACK_MIN + 10
-    for i in range(n):
-        put(b"m%d" % i)
-    e = node.keyspace.dbs[0].data[b"c"]
-    d = getattr(e, attr)
+    col = _Collection(write, attr, n)
+    node, e, d, put = col.node, col.e, col.d, col.put
     assert e.fresh is None  # never visited: the first visit walks every member
     _pass(node)
     assert e.fresh == [] and all(folded(r) for r in d.values())
@@ -244,33 +253,21 @@ def test_a_big_collection_s_visit_looks_at_the_members_written_since(write: Any,
 
 @pytest.mark.parametrize(("write", "attr", "folded"), _COLLECTIONS, ids=["set", "hash", "zset"])
 def test_a_small_collection_keeps_no_member_list(write: Any, attr: str, folded: Any) -> None:
-    node = _peer_node()
-    c = node.new_client("t", "t", lambda: None)
-    for i in range(10):
-        for argv in write(b"m%d" % i, 0):
-            node.execute(c, argv)
-    e = node.keyspace.dbs[0].data[b"c"]
-    _pass(node)
-    for argv in write(b"m1", 1):
-        node.execute(c, argv)
-    assert e.fresh is None
+    col = _Collection(write, attr, 10)
+    _pass(col.node)
+    col.put(b"m1", 1)
+    assert col.e.fresh is None
 
 
 @pytest.mark.parametrize(("write", "attr", "folded"), _COLLECTIONS, ids=["set", "hash", "zset"])
 def test_a_decoded_big_collection_tracks_the_members_its_state_shows_stamped(
         write: Any, attr: str, folded: Any) -> None:
-    node = _peer_node()
-    c = node.new_client("t", "t", lambda: None)
-    n = members.TRACK_MIN + 10
-    for i in range(n):
-        for argv in write(b"m%d" % i, 0):
-            node.execute(c, argv)
-    e = node.keyspace.dbs[0].data[b"c"]
-    _pass(node)
+    col = _Collection(write, attr, members.TRACK_MIN + 10)
+    e = col.e
+    _pass(col.node)
     assert type(e).from_state(e.state()).fresh == []  # everything folded
     for x in (b"m7", b"m8"):
-        for argv in write(x, 1):
-            node.execute(c, argv)
+        col.put(x, 1)
     loaded = type(e).from_state(e.state())
     assert sorted(loaded.fresh) == [b"m7", b"m8"]
     assert not folded(getattr(loaded, attr)[b"m7"])
@@ -281,18 +278,12 @@ def test_a_decoded_big_collection_tracks_the_members_its_state_shows_stamped(
 @pytest.mark.parametrize(("write", "attr", "folded"), _COLLECTIONS, ids=["set", "hash", "zset"])
 def test_a_visit_walks_when_its_list_holds_more_than_a_part_of_the_members(
         write: Any, attr: str, folded: Any) -> None:
-    node = _peer_node()
-    c = node.new_client("t", "t", lambda: None)
     n = members.TRACK_MIN + 10
-    for i in range(n):
-        for argv in write(b"m%d" % i, 0):
-            node.execute(c, argv)
-    e = node.keyspace.dbs[0].data[b"c"]
-    d = getattr(e, attr)
-    _pass(node)
+    col = _Collection(write, attr, n)
+    d = col.d
+    _pass(col.node)
     for i in range(n // members.WALK_FACTOR + 1):
-        for argv in write(b"m%d" % i, 1):
-            node.execute(c, argv)
+        col.put(b"m%d" % i, 1)
     d[b"m%d" % (n - 1)] = d[b"m0"]  # a stamp the list does not name: only a walk folds it
-    _pass(node)
-    assert e.fresh == [] and all(folded(r) for r in d.values())
+    _pass(col.node)
+    assert col.e.fresh == [] and all(folded(r) for r in d.values())
