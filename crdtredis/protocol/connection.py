@@ -338,6 +338,8 @@ class RedisProtocol(asyncio.Protocol):
                 cmds = reader.parse(data)
             else:
                 cmds = reader.get_commands()
+            if len(cmds) == 1 and not reader.more:
+                client.batching = False  # one request: nothing could share its op
             while cmds:
                 executed = True
                 it = iter(cmds)
