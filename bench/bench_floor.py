@@ -18,11 +18,10 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 
-from common import Server, free_port, start_crdt, start_redis, workdir
+from common import Server, free_port, median, start_crdt, start_redis, workdir
 
 # The real server, with Node.execute answering a bare PING and nothing else.
 STUB = """
@@ -38,14 +37,6 @@ def execute(self, client, argv):
 node.Node.execute = execute
 sys.exit(main(sys.argv[1:]))
 """
-
-
-def cpu_s(pid: int) -> tuple[float, float]:
-    """(user, system) CPU seconds of a process, from /proc/PID/stat."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def run(port: int, n: int) -> float:
@@ -75,9 +66,9 @@ def main() -> None:
     try:
         for _ in range(ns.runs):
             for name, srv in servers.items():
-                u0, s0 = cpu_s(srv.proc.pid)
+                u0, s0 = srv.cpu_split()
                 rps = run(srv.port, ns.n)
-                u1, s1 = cpu_s(srv.proc.pid)
+                u1, s1 = srv.cpu_split()
                 got[name].append((rps, (u1 - u0) / ns.n * 1e6, (s1 - s0) / ns.n * 1e6))
     finally:
         for s in servers.values():
@@ -86,11 +77,9 @@ def main() -> None:
     print(f"redis-benchmark -n {ns.n} -c 50 -P 16 -t ping_mbulk; medians of {ns.runs} runs\n")
     print("| server | user µs/request | system µs/request | total | ops/s | ops/s ratio |")
     print("|---|---|---|---|---|---|")
-    base = statistics.median(x[0] for x in got["redis-server AOF everysec"])
+    base = median([x[0] for x in got["redis-server AOF everysec"]])
     for name, xs in got.items():
-        rps = statistics.median(x[0] for x in xs)
-        u = statistics.median(x[1] for x in xs)
-        s = statistics.median(x[2] for x in xs)
+        rps, u, s = (median([x[i] for x in xs]) for i in range(3))
         print(f"| {name} | {u:.2f} | {s:.2f} | {u + s:.2f} | {rps:,.0f} | {rps / base:.2f} |")
 
 

@@ -72,9 +72,14 @@ class Server:
         self.log.close()
 
     def cpu_seconds(self) -> float:
+        return sum(self.cpu_split())
+
+    def cpu_split(self) -> tuple[float, float]:
+        """(user, system) CPU seconds of the server process so far, from /proc/PID/stat."""
         with open(f"/proc/{self.proc.pid}/stat") as f:
             parts = f.read().rsplit(")", 1)[1].split()
-        return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+        tick = os.sysconf("SC_CLK_TCK")
+        return int(parts[11]) / tick, int(parts[12]) / tick
 
     def rss(self) -> int:
         return rss_bytes(self.proc.pid)
