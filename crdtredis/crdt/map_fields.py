@@ -252,11 +252,8 @@ def apply_hset(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
                 fields[f] = cur.write(t, ctx)
             if len(v) > LISTPACK_MAX_VALUE or len(f) > LISTPACK_MAX_VALUE:
                 e.big = True
-        fresh = e.fresh
-        if fresh is not None:  # a big hash: its next GC visit looks at these (crdt/members.py)
-            fresh.extend(eff[3:n:2])
-            if len(fresh) > len(fields):
-                e.fresh = None
+        if e.fresh is not None:  # a big hash: its next GC visit looks at these
+            _members.stamped(e, eff[3:n:2], len(fields))
     if len(fields) > LISTPACK_MAX_ENTRIES:
         e.big = True
     _finish(ks, db, key, e, ctx)
@@ -282,11 +279,8 @@ def apply_hincr(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
         else:
             nx = _as_field(cur).incr(c)
         fields[f] = nx
-        fresh = e.fresh
-        if fresh is not None:
-            fresh.append(f)
-            if len(fresh) > len(fields):
-                e.fresh = None
+        if e.fresh is not None:
+            _members.stamped(e, (f,), len(fields))
         nv = visible(nx)
     if nv is not None:
         e.note_size(f, nv)

@@ -4,8 +4,8 @@ A pass visits the keys ops wrote (`Db.note`), and a collection's visit used to w
 its members: one written field of a hash of five million cost a walk of five million, in
 one event-loop turn. So a collection of TRACK_MIN members or more keeps, from its first
 visit on, `fresh`: every member whose record still holds a stamp that GC has not folded
-(the visit leaves those), plus every member a write stamps after it (the write appends
-them, inline: SADD, HSET, HINCRBY*, ZADD, ZINCRBY). The next visit looks at those members
+(the visit leaves those), plus every member a write stamps after it (`stamped`: SADD,
+HSET, HINCRBY*, ZADD, ZINCRBY). The next visit looks at those members
 only, or walks every member when they are more than an eighth of them (WALK_FACTOR); what
 it leaves is the next `fresh`.
 
@@ -29,8 +29,9 @@ from typing import Any
 TRACK_MIN = 1024
 # A visit walks every member anyway when its list holds more than 1/WALK_FACTOR of them: a
 # walk reads the dict in order, the list's members are looked up at random (a cache miss
-# each). In process, after 100k random writes into a sorted set of 200k-600k members, the
-# list's visit cost 43-49 ms where the walk cost 29-47 (bench/RESULTS.md).
+# each). In process, after 100k random writes into a sorted set of 95k-600k members, a
+# visit of the list cost 43-49 ms where a walk cost 29-47 (bench/RESULTS.md, "Inside big
+# collections").
 WALK_FACTOR = 8
 
 
@@ -49,3 +50,14 @@ def visit(d: dict[bytes, Any], fresh: list[bytes] | None) -> tuple[Iterable[tupl
 def loaded(d: dict[bytes, Any], stamped: list[bytes]) -> list[bytes] | None:
     """`fresh` of a collection `d` just decoded, in which `stamped` hold stamps."""
     return stamped if len(d) >= TRACK_MIN else None
+
+
+def stamped(e: Any, xs: Iterable[bytes], size: int) -> None:
+    """Members `xs` of collection `e` (of `size` members) now hold stamps: the next visit
+    looks at them. The caller tests `e.fresh is not None` first, so a collection without
+    a list pays one attribute test per write; a list grown past the collection's size is
+    dropped (the next visit walks)."""
+    fresh = e.fresh
+    fresh.extend(xs)
+    if len(fresh) > size:
+        e.fresh = None

@@ -107,11 +107,8 @@ class SetEntry(Entry):
                         m[x] = kept
                     else:
                         m[x] = st
-            fresh = self.fresh
-            if fresh is not None:  # a big set: its next GC visit looks at these (crdt/members.py)
-                fresh.extend(members)
-                if len(fresh) > len(m):
-                    self.fresh = None
+            if self.fresh is not None:  # a big set: its next GC visit looks at these
+                _members.stamped(self, members, len(m))
         if not self.ht:
             if len(m) > INTSET_MAX_ENTRIES:
                 self.ht = True

@@ -228,11 +228,8 @@ class ZsetEntry(Entry):
                 index.remove((old, member))
             return
         self.recs[member] = new
-        fresh = self.fresh
-        if fresh is not None and type(new) is not float:  # its next GC visit looks at it (crdt/members.py)
-            fresh.append(member)
-            if len(fresh) > len(self.recs):
-                self.fresh = None
+        if self.fresh is not None and type(new) is not float:  # its next GC visit looks at it
+            _members.stamped(self, (member,), len(self.recs))
         ns = rec_score(new)
         if old is None:
             index.add((ns, member))
