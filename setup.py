@@ -5,8 +5,9 @@ missing, as in python:3.11-slim), the decoders in COMPILED are also compiled, ea
 `_<name>_native` next to its source: the op-log decoder crdtredis/wire/fastdec.py (~3.5x
 faster op-log decoding at start-up), the op encoder crdtredis/wire/fastenc.py (the op log's
 group commit, on every write), the snapshot decoders crdtredis/wire/fastval.py and
-crdtredis/storage/strbatch.py, and the bulk apply loops crdtredis/keyspace_batch.py (start-up
-replay, a peer's batch) (bench/RESULTS.md, issue 12). The build copies each source to
+crdtredis/storage/strbatch.py, the bulk apply loops crdtredis/keyspace_batch.py (start-up
+replay, a peer's batch) and the request splitter crdtredis/protocol/fastreq.py (pipelined
+requests) (bench/RESULTS.md, issue 12). The build copies each source to
 that module name with the source's SHA-256 appended; the source uses the compiled copy only
 when that digest matches its own (crdtredis/wire/native.py), so an edited source (an
 editable install not rebuilt since) runs as written, never a stale build. Without mypyc or
@@ -29,6 +30,7 @@ COMPILED = [
     os.path.join("crdtredis", "wire", "fastenc.py"),
     os.path.join("crdtredis", "storage", "strbatch.py"),
     os.path.join("crdtredis", "keyspace_batch.py"),
+    os.path.join("crdtredis", "protocol", "fastreq.py"),
 ]
 
 
