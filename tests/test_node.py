@@ -4,6 +4,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from crdtredis.clock import hlc_ms
 from crdtredis.commands import new_node
 from crdtredis.config import default_config
@@ -64,6 +66,31 @@ def test_without_an_event_loop_every_op_reads_the_clock() -> None:
     node, c = _node()
     node.execute(c, [b"SET", b"a", b"1"])
     assert node._wall == 0
+
+
+def test_the_loop_kept_for_the_wall_clock_is_the_one_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    """_read_wall keeps the loop it ran in (no get_running_loop, a getpid() each turn):
+    once that loop has stopped, the node reads the clock per op without a loop, and takes
+    the next loop it runs in."""
+    node, c = _node()
+    asked = []
+    real = asyncio.get_running_loop
+    monkeypatch.setattr(asyncio, "get_running_loop", lambda: asked.append(1) or real())
+
+    async def two_turns() -> None:
+        for turn in range(2):
+            node.execute(c, [b"SET", b"a", b"%d" % turn])
+            first = node.hlc.last
+            node.execute(c, [b"SET", b"b", b"1"])
+            assert node.hlc.last == first + 1  # the turn's wall, kept
+            await asyncio.sleep(0.002)
+            assert node._wall == 0  # forgotten at the end of the turn
+
+    asyncio.run(two_turns())
+    assert len(asked) == 1  # the second turn used the loop it kept
+    node.execute(c, [b"SET", b"a", b"1"])
+    assert node._wall == 0  # that loop is closed: no loop, nothing kept
+    asyncio.run(two_turns())
 
 
 # ---- a read batch's writes share one op (Node.execute, MERGEABLE) --------------------------
