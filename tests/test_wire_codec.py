@@ -152,6 +152,7 @@ def test_the_compiled_encoder_writes_the_pure_encoders_bytes(stream: list[Op], t
     for op in stream:
         for eff in op.effects:
             assert fastenc.encode_effect(eff) == fastenc.EFFECT(eff)
+            assert fastenc.EFFECT(list(eff)) == fastenc.encode_effect(eff)  # not a tuple: made one
     bad = Op("o.1", 1, 1, {}, [("x", 0, b"k")])  # not an effect: a clear error from both
     with pytest.raises(TypeError):
         fastenc.OpEncoder().encode_ops([bad], [])
