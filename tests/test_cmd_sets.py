@@ -569,3 +569,18 @@ def test_random_choices_use_the_module_rng(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(set_cmds, "_RNG", random.Random(1))
     b = [s.run("SRANDMEMBER", "s"), s.run("SRANDMEMBER", "s", "5"), s.run("SRANDMEMBER", "s", "-5")]
     assert a == b
+
+
+def test_sadd_of_one_member_checks_the_ttl_and_the_type_first(single: Single) -> None:
+    """SADD key member skips `_write` for a set in a db without TTLs: a db with one still
+    expires the key first (the member is then new again), and another type still refuses."""
+    now = [1_000_000]
+    single.node.clock = lambda: now[0]
+    assert single.run("SADD", "s", "a") == 1
+    assert single.run("SADD", "s", "a") == 0
+    assert single.run("PEXPIRE", "s", 100) == 1
+    assert single.run("SADD", "s", "a") == 0  # not expired yet
+    now[0] += 200
+    assert single.run("SADD", "s", "a") == 1  # the set expired: a new one
+    single.run("SET", "str", "v")
+    assert single.run("SADD", "str", "a") == WRONGTYPE
