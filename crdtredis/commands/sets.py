@@ -74,8 +74,15 @@ def sadd_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         # expire, no type to refuse): ~0.1 us of a SADD that finds its member.
         db = node.keyspace.dbs[client.db]
         e = db.data.get(argv[1])
-        if e.__class__ is not SetEntry or db.expires:
-            e = check_type(lookup_write(node, db, argv[1]), SetEntry)
+        if e.__class__ is SetEntry and not db.expires:
+            if argv[2] in e.m:
+                return 0
+            # Node.emit's CREATE check, already answered: the key exists, nothing expires.
+            node._emit((SADD, db.index, argv[1], argv[2]))
+            if node.notify is not None:
+                notify_event(node, SET, b"sadd", argv[1], db.index)
+            return 1
+        e = check_type(lookup_write(node, db, argv[1]), SetEntry)
         if e is not None and argv[2] in e.m:
             return 0
         members = [argv[2]]

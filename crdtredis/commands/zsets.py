@@ -353,7 +353,13 @@ def _zadd_one(node: Node, client: Client, argv: list[bytes]) -> int:
     s = parse_score(argv[2])
     key = argv[1]
     m = argv[3]
-    db, e = _write(node, client, key)
+    db = node.keyspace.dbs[client.db]
+    e = db.data.get(key)
+    # `_write` inlined, and Node.emit's CREATE check with it, for a sorted set in a db
+    # without TTLs (nothing to expire, no type to refuse).
+    direct = e.__class__ is ZsetEntry and not db.expires
+    if not direct:
+        e = check_type(lookup_write(node, db, key), ZsetEntry)
     if e is None:
         big = len(m) > LISTPACK_MAX_VALUE
         added = 1
@@ -370,7 +376,11 @@ def _zadd_one(node: Node, client: Client, argv: list[bytes]) -> int:
             return 0  # no change is no write (see `_zadd`)
         else:
             added = 0
-    node.emit((ZADD, db.index, key, m, 0.0 if (s == 0.0 and not big) else s))
+    eff = (ZADD, db.index, key, m, 0.0 if (s == 0.0 and not big) else s)
+    if direct:
+        node._emit(eff)
+    else:
+        node.emit(eff)
     if node.notify is not None:
         notify_event(node, ZSET, b"zadd", key, db.index)
     return added
