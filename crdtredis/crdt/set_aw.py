@@ -88,19 +88,20 @@ class SetEntry(Entry):
                 m[x] = 0
         else:
             h = ctx.hlc
-            o = _origin(ctx.origin)
+            o = ctx.origin
+            o = _ORIGINS.get(o) or _origin(o)  # the interned origin, its call saved (every add with peers)
             st = (h, o)
-            obs = ctx.observed
             for x in members:
                 cur = m.get(x)
                 if cur is None or cur == 0:
                     m[x] = st
                 elif type(cur) is tuple:
-                    if obs(cur[0], cur[1]) or cur == st:
+                    if ctx.observed(cur[0], cur[1]) or cur == st:
                         m[x] = st
                     else:
                         m[x] = [cur, st]
                 else:
+                    obs = ctx.observed
                     kept = [s for s in cur if not obs(s[0], s[1]) and s != st]
                     if kept:
                         kept.append(st)
