@@ -26,6 +26,19 @@ _MAX_COUNT_DIGITS: Final = 5
 _MAX_LEN_DIGITS: Final = 18
 
 
+def _digits(data: bytes, pos: int, n: int) -> tuple[int, int]:
+    """The decimal number at data[pos:n] and the offset after its last digit (compiled, the
+    pair is returned as a C struct, not a tuple object)."""
+    v = 0
+    while pos < n:
+        c = data[pos]
+        if c < 48 or c > 57:
+            break
+        v = v * 10 + (c - 48)
+        pos += 1
+    return v, pos
+
+
 def split_requests(data: bytes, pos: int, cmds: list[list[bytes]], max_bulk: int) -> int:
     """Append to `cmds` the argument lists of the complete canonical requests at
     data[pos:], in order; return the offset after the last one taken (a request boundary,
@@ -35,15 +48,8 @@ def split_requests(data: bytes, pos: int, cmds: list[list[bytes]], max_bulk: int
         start = pos
         if data[pos] != 42:  # `*`
             return start
-        pos += 1
-        count = 0
-        d0 = pos
-        while pos < n:
-            c = data[pos]
-            if c < 48 or c > 57:
-                break
-            count = count * 10 + (c - 48)
-            pos += 1
+        d0 = pos + 1
+        count, pos = _digits(data, d0, n)
         nd = pos - d0
         if nd == 0 or nd > _MAX_COUNT_DIGITS or data[d0] == 48:  # also `*0`: Redis skips it
             return start
@@ -54,15 +60,8 @@ def split_requests(data: bytes, pos: int, cmds: list[list[bytes]], max_bulk: int
         while count:
             if pos >= n or data[pos] != 36:  # `$`
                 return start
-            pos += 1
-            ln = 0
-            d0 = pos
-            while pos < n:
-                c = data[pos]
-                if c < 48 or c > 57:
-                    break
-                ln = ln * 10 + (c - 48)
-                pos += 1
+            d0 = pos + 1
+            ln, pos = _digits(data, d0, n)
             nd = pos - d0
             if nd == 0 or nd > _MAX_LEN_DIGITS or (nd > 1 and data[d0] == 48) or ln > max_bulk:
                 return start
