@@ -118,6 +118,23 @@ def test_set_deadline_in_the_past_deletes(r: R, node: Node) -> None:
     assert r("SET", "p", "v", "PXAT", 1, "GET") == b"old" and r("EXISTS", "p") == 0
 
 
+def test_a_relative_ttl_is_never_past_when_the_clock_ticks_during_the_command(r: R, node: Node) -> None:
+    """SET/SETEX/PSETEX/GETEX with EX or PX judge "already expired" against the reading of
+    the clock the deadline was made from: a clock that moves 1 ms per reading (a command
+    that straddles a millisecond) still creates the key with its TTL, which then expires on
+    access and counts in expired_keys, as in Redis."""
+    ticks = iter(range(1_000_000, 10_000_000))
+    node.clock = lambda: next(ticks)
+    for argv in (["SET", "k", "v", "PX", 1], ["PSETEX", "k", 1, "v"], ["SETEX", "k", 1, "v"]):
+        r("DEL", "k")
+        assert r(*argv) == OK and b"k" in node.keyspace.dbs[0].data, argv
+    r("SET", "g", "v")
+    assert r("GETEX", "g", "PX", 1) == b"v" and deadline(node, b"g") is not None
+    before = node.expired_keys
+    node.clock = lambda: 20_000_000
+    assert r("GET", "g") is None and node.expired_keys == before + 1
+
+
 def test_set_keepttl(r: R, node: Node) -> None:
     r("SET", "k", "v", "PXAT", FAR_MS)
     assert r("SET", "k", "w", "KEEPTTL") == OK and deadline(node, b"k") == FAR_MS

@@ -147,8 +147,11 @@ def _parse_string_opts(argv: list[bytes], start: int, for_set: bool) -> tuple[se
     return flags, expire, unit
 
 
-def _deadline(node: Node, cmd: str, arg: bytes, unit: str) -> int:
-    """Redis getExpireMillisecondsOrReply: absolute deadline in unix ms."""
+def _deadline(node: Node, cmd: str, arg: bytes, unit: str, now: int) -> int:
+    """Redis getExpireMillisecondsOrReply: absolute deadline in unix ms. `now` is the
+    command's one reading of the clock: whether the deadline has already passed is judged
+    against the same reading, so EX/PX (at least 1 ms ahead) never count as passed because
+    the clock ticked during the command (Redis 7.2's command time snapshot)."""
     v = helpers.arg_int(arg)
     seconds = unit in (_EX, _EXAT)
     if v <= 0 or (seconds and v > LLONG_MAX // 1000):
@@ -156,15 +159,16 @@ def _deadline(node: Node, cmd: str, arg: bytes, unit: str) -> int:
     if seconds:
         v *= 1000
     if unit in (_EX, _PX):
-        v += node.now_ms()
+        v += now
     if v > LLONG_MAX:  # Redis sees the signed overflow as a value <= 0
         raise CommandError(errors.invalid_expire(cmd))
     return v
 
 
-def _emit_set(node: Node, db: Db, key: bytes, value: bytes, keepttl: bool, deadline: int | None) -> None:
+def _emit_set(node: Node, db: Db, key: bytes, value: bytes, keepttl: bool, deadline: int | None,
+              now: int) -> None:
     if deadline is not None:
-        if deadline <= node.now_ms():
+        if deadline <= now:  # `now`: the reading the deadline was made with (_deadline)
             # Already expired: Redis's key is gone at the next access; ours at once.
             node.emit((DEL, db.index, key))
         else:
@@ -201,7 +205,8 @@ def set_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     flags, expire, unit = _parse_string_opts(argv, 3, True)
     db = db_of(node, client)
     key = argv[1]
-    deadline = _deadline(node, "set", expire, unit) if expire is not None else None
+    now = node.now_ms()
+    deadline = _deadline(node, "set", expire, unit, now) if expire is not None else None
     old: bytes | None = None
     if _GET in flags:
         old = read_string(node, db, key)
@@ -209,7 +214,7 @@ def set_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         found = lookup_write(node, db, key) is not None
         if (_NX in flags and found) or (_XX in flags and not found):
             return old if _GET in flags else None
-    _emit_set(node, db, key, argv[2], _KEEPTTL in flags, deadline)
+    _emit_set(node, db, key, argv[2], _KEEPTTL in flags, deadline, now)
     return old if _GET in flags else OK
 
 
@@ -226,8 +231,9 @@ def setnx_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 
 
 def _setex(node: Node, client: Client, argv: list[bytes], cmd: str, unit: str) -> Reply:
-    deadline = _deadline(node, cmd, argv[2], unit)
-    _emit_set(node, db_of(node, client), argv[1], argv[3], False, deadline)
+    now = node.now_ms()
+    deadline = _deadline(node, cmd, argv[2], unit, now)
+    _emit_set(node, db_of(node, client), argv[1], argv[3], False, deadline, now)
     return OK
 
 
@@ -279,8 +285,9 @@ def getex_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if value is None:
         return None
     if expire is not None:
-        deadline = _deadline(node, "getex", expire, unit)
-        if deadline <= node.now_ms():
+        now = node.now_ms()
+        deadline = _deadline(node, "getex", expire, unit, now)
+        if deadline <= now:
             node.emit((DEL, db.index, key))
             notify_event(node, GENERIC, b"del", key, db.index)
         else:
