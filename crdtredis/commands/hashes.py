@@ -56,15 +56,17 @@ def _hset(node: Node, client: Client, argv: list[bytes]) -> int:
     if len(argv) == 4:  # one field: the common case, no dedupe or generator
         db = node.keyspace.dbs[client.db]
         e = db.data.get(argv[1])
-        if e.__class__ is HashEntry and not db.expires:
-            # `_write` inlined, and Node.emit's CREATE check with it: the key exists and
-            # nothing in its db expires.
-            created = 0 if argv[2] in e.fields else 1
-            node._emit((HSET, db.index, argv[1], argv[2], argv[3]))
-        else:
+        # `_write` inlined, and Node.emit's CREATE check with it, for a hash in a db without
+        # TTLs (nothing to expire, no type to refuse).
+        direct = e.__class__ is HashEntry and not db.expires
+        if not direct:
             e = check_type(lookup_write(node, db, argv[1]), HashEntry)
-            created = 0 if e is not None and argv[2] in e.fields else 1
-            node.emit((HSET, db.index, argv[1], argv[2], argv[3]))
+        created = 0 if e is not None and argv[2] in e.fields else 1
+        eff = (HSET, db.index, argv[1], argv[2], argv[3])
+        if direct:
+            node._emit(eff)
+        else:
+            node.emit(eff)
     else:
         db, e = _write(node, client, argv[1])
         pairs = _dedupe_pairs(argv[2:])

@@ -69,20 +69,15 @@ def sadd_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     # A member already there is a no-op, as in Redis: nothing is written or shipped for it,
     # so a concurrent SREM of it wins (the outcome of the one serial order its reply 0
     # allows: docs/semantics.md, "Sets"). Only the new members are added.
+    direct = False
     if len(argv) == 3:
-        # `_write` inlined for the common case, a set in a db without TTLs (nothing to
-        # expire, no type to refuse): ~0.1 us of a SADD that finds its member.
+        # `_write` inlined, and Node.emit's CREATE check with it, for a set in a db without
+        # TTLs (nothing to expire, no type to refuse): ~0.1 us of a SADD that finds its member.
         db = node.keyspace.dbs[client.db]
         e = db.data.get(argv[1])
-        if e.__class__ is SetEntry and not db.expires:
-            if argv[2] in e.m:
-                return 0
-            # Node.emit's CREATE check, already answered: the key exists, nothing expires.
-            node._emit((SADD, db.index, argv[1], argv[2]))
-            if node.notify is not None:
-                notify_event(node, SET, b"sadd", argv[1], db.index)
-            return 1
-        e = check_type(lookup_write(node, db, argv[1]), SetEntry)
+        direct = e.__class__ is SetEntry and not db.expires
+        if not direct:
+            e = check_type(lookup_write(node, db, argv[1]), SetEntry)
         if e is not None and argv[2] in e.m:
             return 0
         members = [argv[2]]
@@ -94,7 +89,11 @@ def sadd_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
             members = [x for x in members if x not in m]
             if not members:
                 return 0
-    node.emit((SADD, db.index, argv[1], *members))
+    eff = (SADD, db.index, argv[1], *members)
+    if direct:
+        node._emit(eff)
+    else:
+        node.emit(eff)
     if node.notify is not None:
         notify_event(node, SET, b"sadd", argv[1], db.index)
     return len(members)
