@@ -7,7 +7,8 @@ faster op-log decoding at start-up), the op encoder crdtredis/wire/fastenc.py (t
 group commit, on every write), the snapshot decoders crdtredis/wire/fastval.py and
 crdtredis/storage/strbatch.py, the bulk apply loops crdtredis/keyspace_batch.py (start-up
 replay, a peer's batch) and the request splitter crdtredis/protocol/fastreq.py (pipelined
-requests) (bench/RESULTS.md, issue 12). The build copies each source to
+requests) (bench/RESULTS.md, issue 12); Cython compiles crdtredis/atoms.pyx, the untracking of
+new tuples of atoms (crdtredis/atoms.py). The build copies each source to
 that module name with the source's SHA-256 appended; the source uses the compiled copy only
 when that digest matches its own (crdtredis/wire/native.py), so an edited source (an
 editable install not rebuilt since) runs as written, never a stale build. Without mypyc or
@@ -34,10 +35,15 @@ COMPILED = [
 ]
 
 
+# Compiled with Cython (pure-Python fallback: crdtredis/atoms.py).
+ATOMS = os.path.join("crdtredis", "atoms.pyx")
+
+
 def native_copy(source: str) -> str:
     """Write the compiled copy's source (`_<name>_native.py`, with the digest); its path."""
     head, name = os.path.split(source)
-    native = os.path.join(head, f"_{name[:-3]}_native.py")
+    base, ext = os.path.splitext(name)
+    native = os.path.join(head, f"_{base}_native{ext}")
     with open(source, "rb") as f:
         src = f.read()
     digest = hashlib.sha256(src).hexdigest()
@@ -65,4 +71,25 @@ def native_extensions() -> list:
     return exts
 
 
-setup(ext_modules=native_extensions())
+def cython_extensions() -> list:
+    """crdtredis/atoms.pyx as crdtredis._atoms_native (Cython: it calls the C API's
+    PyObject_GC_UnTrack, which mypyc cannot reach). Optional like the mypyc group."""
+    if os.environ.get("CRDT_REDIS_PURE"):
+        return []
+    try:
+        from Cython.Build import cythonize
+        from setuptools import Extension
+    except ImportError:
+        return []
+    try:
+        copy = native_copy(ATOMS)
+        exts = cythonize([Extension("crdtredis._atoms_native", [copy])], language_level=3, quiet=True)
+    except Exception as e:  # noqa: BLE001 - a pure build is always a valid build
+        print(f"crdt-redis: not compiling {ATOMS} ({e}); pure Python")
+        return []
+    for ext in exts:
+        ext.optional = True
+    return exts
+
+
+setup(ext_modules=native_extensions() + cython_extensions())

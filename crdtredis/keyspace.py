@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterator
 from itertools import chain
 from typing import Any
 
+from .atoms import untracked
 from .clock import LOGICAL_BITS as _LOGICAL_BITS
 from .clock import stable_upto
 from .crdt.schema import Check, has_check, register_check
@@ -457,7 +458,7 @@ class Keyspace:
                         if type(e) is tuple:
                             h = e[1]
                             if h % second and stable(h, e[2]):
-                                data[key] = (e[0], coarse(h), e[2])  # stable: the coarse stamp
+                                data[key] = untracked((e[0], coarse(h), e[2]))  # stable: the coarse stamp
                             continue
                     n += self._gc_key(db, key, stable)
                 yield n
@@ -554,7 +555,7 @@ class Keyspace:
         if type(e) is tuple and key not in db.expires and stable(e[1], e[2]):
             c = self.coarse(e[1])
             if c is not e[1]:
-                db.data[key] = (e[0], c, e[2])  # stable, no TTL: the coarse stamp (module doc)
+                db.data[key] = untracked((e[0], c, e[2]))  # stable, no TTL: the coarse stamp (module doc)
         return n
 
     # ---- expiry ----------------------------------------------------------------------

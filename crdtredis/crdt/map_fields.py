@@ -27,6 +27,7 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
+from ..atoms import untracked
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
 from ..op import Ctx, Effect
 from . import members as _members
@@ -239,7 +240,7 @@ def apply_hset(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
         for i in range(3, n, 2):
             f = eff[i]
             v = eff[i + 1]
-            t = (v, h, o)
+            t = untracked((v, h, o))
             cur = fields.get(f)
             if cur is None or type(cur) is bytes:
                 fields[f] = t

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..atoms import untracked
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
 from ..op import Ctx, Effect
 from . import members as _members
@@ -90,7 +91,7 @@ class SetEntry(Entry):
             h = ctx.hlc
             o = ctx.origin
             o = _ORIGINS.get(o) or _origin(o)  # the interned origin, its call saved (every add with peers)
-            st = (h, o)
+            st = untracked((h, o))
             for x in members:
                 cur = m.get(x)
                 if cur is None or cur == 0:

@@ -38,6 +38,7 @@ from bisect import insort
 from collections.abc import Callable
 from typing import Any
 
+from ..atoms import untracked
 from ..keyspace import CREATE, STRING, Db, Entry, Keyspace, register_effect
 from ..op import Ctx, Effect
 from . import codes, hll
@@ -442,7 +443,7 @@ def apply_partial_effect(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     if ks.solo and type(s) is tuple and visible and eff[0] == _APPEND \
             and len(s[0]) + len(eff[3]) <= APPEND_COPY_MAX:
         # Stable at once, like a solo INCR: the value's stamp stays (a TTL its SET wrote).
-        db.data[key] = (s[0] + eff[3], s[1], s[2])
+        db.data[key] = untracked((s[0] + eff[3], s[1], s[2]))
         if db.watched or db.waiters:
             db.touch(key)
         return

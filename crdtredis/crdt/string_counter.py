@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..atoms import tracked, untracked
 from ..keyspace import SET_KIND, STRING, Db, Entry, Keyspace, register_effect
 from ..op import Ctx, Effect
 from . import codes
@@ -59,7 +60,7 @@ class CounterStr(Entry):
         c._d = delta
         c._b = None
         c.thlc, c.torigin = ctx.hlc, ctx.origin
-        return c
+        return untracked(c)  # atoms only until _unlean (crdtredis/atoms.py)
 
     @classmethod
     def of_tuple_incr(cls, t: Any, delta: Delta, ctx: Ctx) -> CounterStr:
@@ -72,12 +73,12 @@ class CounterStr(Entry):
         if h > t[1] or (h == t[1] and o > t[2]):
             c._reg = None
             c._d = delta
-            c._b = (t[0], t[1], t[2])
+            c._b = untracked((t[0], t[1], t[2]))
             c.thlc, c.torigin = h, o
-        else:
-            c._reg = CounterReg.of_val_incr((t[0], t[1], t[2]), (h, o, delta))
-            c._d = 0
-            c.thlc, c.torigin = t[1], t[2]
+            return untracked(c)  # atoms only until _unlean (crdtredis/atoms.py)
+        c._reg = CounterReg.of_val_incr((t[0], t[1], t[2]), (h, o, delta))
+        c._d = 0
+        c.thlc, c.torigin = t[1], t[2]
         return c
 
     @property
@@ -87,6 +88,7 @@ class CounterStr(Entry):
 
     def _unlean(self) -> CounterReg:
         """The full form of a lean one: its register, holding the one increment."""
+        tracked(self)  # a lean one may be untracked: it is about to hold a container
         b = self._b
         if b is None:
             r = self._reg = CounterReg.of_incr((self.thlc, self.torigin, self._d))
@@ -252,7 +254,7 @@ def apply_set(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
             # Solo and no TTL: stable at once, so the coarse stamp (keyspace module
             # docstring); `ks.coarse` inlined for the second it returned last.
             h = ks.coarse_last if ks.coarse_lo <= h < ks.coarse_hi else ks.coarse(h)
-        data[key] = (eff[3], h, ctx.origin)
+        data[key] = untracked((eff[3], h, ctx.origin))
     else:
         _set_slow(ks, db, key, eff[3], ctx)
     if mode == _TTL_CLEAR:
@@ -311,7 +313,7 @@ def apply_incr(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
         # keeps its stamp, so a TTL its SET wrote stays tied to it (ExpiryReg).
         nv = incr_value(None if e is None else e[0], delta)
         if nv is not None:
-            data[key] = (nv, ctx.hlc, ctx.origin) if e is None else (nv, e[1], e[2])
+            data[key] = untracked((nv, ctx.hlc, ctx.origin) if e is None else (nv, e[1], e[2]))
         if db.watched or db.waiters:
             db.touch(key)
         return

@@ -48,6 +48,7 @@ from typing import Any
 
 from sortedcontainers import SortedList
 
+from ..atoms import untracked
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
 from ..op import Ctx, Effect
 from . import members as _members
@@ -232,17 +233,17 @@ class ZsetEntry(Entry):
             _members.stamped(self, (member,), len(self.recs))
         ns = rec_score(new)
         if old is None:
-            index.add((ns, member))
+            index.add(untracked((ns, member)))
             if len(member) > LISTPACK_MAX_VALUE or len(self.recs) > LISTPACK_MAX_ENTRIES:
                 self.big = True
         elif not same_score(old, ns):
             index.remove((old, member))
-            index.add((ns, member))
+            index.add(untracked((ns, member)))
 
     def zadd(self, member: bytes, score: float, ctx: Ctx, stable_now: bool) -> None:
         rec = self.recs.get(member)
         if rec is None:
-            self._store(member, None, score if stable_now else (score, ctx.hlc, intern(ctx.origin)))
+            self._store(member, None, score if stable_now else untracked((score, ctx.hlc, intern(ctx.origin))))
             return
         t = type(rec)
         if stable_now and t is float:
@@ -250,7 +251,7 @@ class ZsetEntry(Entry):
             return
         old = rec_score(rec)
         if t is float or (t is tuple and (ctx.observed(rec[1], rec[2]) or (rec[1] == ctx.hlc and rec[2] == ctx.origin))):
-            new: Any = score if stable_now else (score, ctx.hlc, intern(ctx.origin))
+            new: Any = score if stable_now else untracked((score, ctx.hlc, intern(ctx.origin)))
         else:
             m = _expand(rec)
             m.zadd(score, ctx)
@@ -344,7 +345,7 @@ class ZsetEntry(Entry):
             nrec = _compact(rec, False)
             if not same_score(before, rec.score):  # never expected: folding keeps the sum exact
                 self.index.remove((before, m))
-                self.index.add((rec.score, m))
+                self.index.add(untracked((rec.score, m)))
             if nrec is not rec:
                 recs[m] = nrec
             if type(nrec) is not float:
@@ -456,13 +457,13 @@ def apply_zadd(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
             old = recs.get(m)
             if old is None:
                 recs[m] = s
-                index.add((s, m))
+                index.add(untracked((s, m)))
                 if not e.big and (len(m) > LISTPACK_MAX_VALUE or len(recs) > LISTPACK_MAX_ENTRIES):
                     e.big = True
             elif type(old) is float:
                 if not same_score(old, s):
                     index.remove((old, m))
-                    index.add((s, m))
+                    index.add(untracked((s, m)))
                 recs[m] = s
             else:
                 e.zadd(m, s, ctx, True)
@@ -480,7 +481,7 @@ def apply_zincr(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
         s = _add(old, eff[4])
         if not same_score(old, s):
             e.index.remove((old, m))
-            e.index.add((s, m))
+            e.index.add(untracked((s, m)))
         e.recs[m] = s
     else:
         e.zincr(m, eff[4], ctx, ks.solo)

@@ -1,0 +1,52 @@
+"""Objects that hold only atoms, taken out of the cyclic collector's sight when they are made.
+
+The write paths leave one or two objects per write that live as long as their key: a
+string's record `(value, hlc, origin)`, a hash field's `(value, hlc, origin)` on a replica
+with peers, an add stamp `(hlc, origin)`, a sorted set's index entry `(score, member)`, the
+lean CounterStr of an INCR on a replica with peers. CPython tracks every new container.
+The collector's next young pass (every 50,000 allocations, gctune.py) reads each one and
+each of its referents (objects scattered over the heap, a cache miss each), untracks a tuple
+that holds only atoms, and moves everything else to an older generation, whose passes read
+it again: 0.25-0.5 µs per write in process, 7-10% of a SET (bench/RESULTS.md, "Objects of
+atoms untracked when made").
+
+`untracked(o)` untracks `o` at once when everything it references is an atom (no object
+the collector follows: bytes, str, int, float, None, untracked tuples), the collector's own
+test for tuples. An untracked object is, for the collector, a root whose referents are
+alive, so untracking never frees anything early; what it gives up is finding a reference
+cycle through `o`. Tuples cannot change; for a mutable object the caller must call
+`tracked(o)` before giving it a reference to a container (CounterStr._unlean), so an
+untracked object only ever holds atoms.
+
+Both come from a module compiled with Cython (atoms.pyx, built by setup.py): untracking is
+a C API call. Without that build (no C compiler, CRDT_REDIS_PURE=1, or an edited atoms.pyx
+not rebuilt) they return `o` unchanged and the collector does its work later, as before.
+Either way the same objects hold the same values.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .wire.native import native_module
+
+_T = TypeVar("_T")
+
+
+def untracked_pure(o: _T) -> _T:
+    return o
+
+
+def native() -> tuple[Callable[[Any], Any], Callable[[Any], Any]] | None:
+    """The compiled (untracked, tracked) if they were built from this atoms.pyx, else None."""
+    nat = native_module("crdtredis._atoms_native", os.path.join(os.path.dirname(__file__), "atoms.pyx"))
+    return None if nat is None else (nat.untracked, nat.tracked)
+
+
+if TYPE_CHECKING:
+    def untracked(o: _T) -> _T: ...
+
+    def tracked(o: _T) -> _T: ...
+else:
+    untracked, tracked = native() or (untracked_pure, untracked_pure)

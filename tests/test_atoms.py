@@ -1,0 +1,126 @@
+"""crdtredis/atoms.py: objects of atoms leave the cyclic collector's sight when made.
+
+`untracked` must untrack exactly what holds no object the collector follows (the
+collector's own test for tuples), never anything else; `tracked` undoes it. The write
+paths that use it must leave their records untracked on a compiled build, and a lean
+counter that becomes a full one must be tracked again before it holds containers.
+"""
+from __future__ import annotations
+
+import dataclasses
+import gc
+import os
+from typing import Any
+
+import pytest
+
+from crdtredis import atoms
+from crdtredis.commands import new_node
+from crdtredis.config import default_config
+from crdtredis.crdt.string_counter import CounterStr
+from crdtredis.wire import fastdec
+
+IMPLS = {"pure": (atoms.untracked_pure, atoms.untracked_pure)}
+_NATIVE = atoms.native()
+if _NATIVE is not None:
+    IMPLS["compiled"] = _NATIVE
+COMPILED = _NATIVE is not None and atoms.untracked is _NATIVE[0]
+
+
+def test_the_compiled_module_is_used_when_the_build_is() -> None:
+    """CI builds the compiled modules (Cython beside mypyc): there the write paths must
+    get the compiled `untracked`, or the saving silently goes (CRDT_REDIS_PURE=1 builds
+    none)."""
+    if os.environ.get("CRDT_REDIS_PURE") or not fastdec.compiled():
+        return
+    assert COMPILED
+
+
+def _atoms_tuple() -> tuple[Any, ...]:
+    return (b"v" + os.urandom(4), 1 << 62, "origin", 1.5, None, -7)
+
+
+@pytest.mark.parametrize("impl", sorted(IMPLS))
+def test_untracked_takes_only_what_holds_nothing_to_follow(impl: str) -> None:
+    untracked, tracked = IMPLS[impl]
+    lean = untracked(_atoms_tuple())
+    nested_lean = untracked((b"x", lean))
+    keep = [
+        (b"x", []),                       # a list
+        (b"x", {"a": 1}),                 # a dict
+        (b"x", (1, [])),                  # a tuple that holds a list
+        (b"x", gc.collect.__self__),      # a module
+        [b"x", []],                       # a list that holds a list
+    ]
+    for o in keep:
+        assert gc.is_tracked(o)
+        assert untracked(o) is o
+        assert gc.is_tracked(o), o
+    moved = impl == "compiled"
+    assert gc.is_tracked(lean) is not moved
+    assert gc.is_tracked(nested_lean) is not moved
+    # Not only tuples: any object of atoms (a mutable one is its caller's to track again
+    # before it takes a container, the module's rule).
+    mutable = untracked([b"x", 1])
+    assert gc.is_tracked(mutable) is not moved
+    # Values are never touched, and tracking again is idempotent.
+    assert lean[2] == "origin" and nested_lean[1] is lean and mutable == [b"x", 1]
+    for o in (lean, mutable):
+        assert tracked(o) is o
+        tracked(o)
+        assert gc.is_tracked(o)
+
+
+@pytest.mark.parametrize("impl", sorted(IMPLS))
+def test_a_lean_counter_is_tracked_again_before_it_holds_a_container(impl: str, monkeypatch: Any) -> None:
+    from crdtredis.crdt import string_counter
+
+    untracked, tracked = IMPLS[impl]
+    monkeypatch.setattr(string_counter, "untracked", untracked)
+    monkeypatch.setattr(string_counter, "tracked", tracked)
+
+    class Ctx:
+        hlc = 5 << 16
+        origin = "a"
+
+    c = CounterStr.of_incr(3, Ctx())  # type: ignore[arg-type]
+    assert gc.is_tracked(c) is (impl == "pure")
+    c2 = CounterStr.of_tuple_incr((b"10", 1 << 16, "b"), 2, Ctx())  # type: ignore[arg-type]
+    assert gc.is_tracked(c2) is (impl == "pure")
+    for x in (c, c2):
+        reg = x.reg  # the full form: a CounterReg with lists
+        assert gc.is_tracked(x)
+        gc.collect()
+        assert x.reg is reg and x.value == reg.value
+    assert c.value == b"3" and c2.value == b"12"
+
+
+def _node(solo: bool) -> Any:
+    node = new_node(dataclasses.replace(default_config(), replica_id="n1", peers=()))
+    node.keyspace.solo = solo
+    return node, node.new_client("t", "t", lambda: None)
+
+
+@pytest.mark.parametrize("solo", [True, False], ids=["solo", "peers"])
+def test_the_write_paths_leave_their_records_untracked(solo: bool) -> None:
+    if not COMPILED:
+        pytest.skip("atoms.pyx is not compiled in this build")
+    node, client = _node(solo)
+    for argv in ([b"SET", b"s", b"v"], [b"INCR", b"n"], [b"HSET", b"h", b"f", b"v"],
+                 [b"SADD", b"t", b"m"], [b"ZADD", b"z", b"1.5", b"m"], [b"ZADD", b"z", b"2", b"m"]):
+        node.execute(client, argv)
+    data = node.keyspace.dbs[0].data
+    assert data[b"s"][0] == b"v" and not gc.is_tracked(data[b"s"])
+    if solo:  # with peers an APPEND makes a BitStr (partial writes that merge)
+        node.execute(client, [b"APPEND", b"s", b"w"])
+        assert data[b"s"][0] == b"vw" and not gc.is_tracked(data[b"s"])
+    assert not gc.is_tracked(data[b"n"])  # a tuple (solo) or a lean CounterStr (peers)
+    z = data[b"z"]
+    assert list(z.index) == [(2.0, b"m")] and not any(gc.is_tracked(x) for x in z.index)
+    if not solo:
+        assert not gc.is_tracked(data[b"h"].fields[b"f"])
+        assert not gc.is_tracked(data[b"t"].m[b"m"])
+        assert not gc.is_tracked(z.recs[b"m"])
+    node.execute(client, [b"INCR", b"n"])  # the full counter: tracked again
+    assert node.execute(client, [b"GET", b"n"]) == b"2"
+    assert gc.is_tracked(data[b"n"]) is (not solo)
