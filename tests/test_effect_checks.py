@@ -195,6 +195,22 @@ def test_apply_never_raises_on_effects_their_checks_accept(solo: bool, pre: list
                 assert reply is None or type(reply) is bytes
 
 
+@pytest.mark.parametrize("solo", [True, False], ids=["solo", "peers"])
+@pytest.mark.parametrize("code", [40, 50, 60], ids=["sadd", "hset", "zadd"])
+def test_an_add_of_nothing_leaves_no_empty_key(code: int, solo: bool) -> None:
+    """A peer's SADD/HSET/ZADD effect naming no member passes its check (no local command
+    makes one, but a repeated group may be empty): it must not leave an empty collection
+    behind (Redis never shows one), whatever shortcut the apply takes past
+    Keyspace.settle."""
+    r = Replica("me")
+    r.node.set_solo(solo)
+    hlc = (time.time_ns() // 1_000_000) << 16
+    eff = (code, 0, b"k")
+    assert check_effect(eff, MAX_BULK) is None
+    r.node.apply_remote(Op("p.1", 1, hlc, {}, [eff]))
+    assert r.run("EXISTS", "k") == 0 and r.run("DBSIZE") == 0 and r.run("TYPE", "k") == b"none"
+
+
 # ---- whole batches ---------------------------------------------------------------------------------
 def test_a_malformed_effect_refuses_the_whole_batch() -> None:
     r = Replica("me")
