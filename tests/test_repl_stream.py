@@ -90,6 +90,7 @@ async def test_a_node_pushes_to_an_older_peer_with_requests_and_takes_its_pushes
         assert old.versions == {1}
         info = r.info("replication")
         assert info["peer0"]["stream"] == "http"
+        assert 1 <= int(info["peer0"]["batches_sent"]) <= int(info["peer0"]["ops_sent"])
         # The old peer's own push (version 1, POST) is applied.
         b = pb.OpBatch(version=1, sender="old.1", replica_id="old", status="member", cluster_id=old.cluster_id)
         b.ops.add().ParseFromString(encode_op(Op("old.1", 1, time.time_ns() // 1_000_000 << 16, {},

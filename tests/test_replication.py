@@ -179,6 +179,8 @@ def test_a_peer_that_calls_us_after_a_heal_ends_our_backoff(tmp_path: Path) -> N
         r0, r1 = nodes[0].client(), nodes[1].client()
         r1.set("k", "before")
         wait_until(lambda: r0.get("k") == b"before", timeout=30, msg="n1's push stream never came up")
+        sent = _peer_state(r1)  # what pushed it is counted: ops, and the batches that held them
+        assert 1 <= int(sent["batches_sent"]) <= int(sent["ops_sent"]), sent
         for p in links.values():
             p.cut()
         wait_until(lambda: _peer_state(r1)["state"] == "down", timeout=20, msg="n1 never saw the cut")

@@ -36,7 +36,8 @@ def _info_replication(node: Node) -> list[tuple[str, Any]]:
             f"peer{i}",
             f"url={p['url']},replica_id={p['replica_id']},state={p['state']},lag_ops={p['lag_ops']},"
             f"lag_ms={p['lag_ms']},last_contact={p['last_contact']},retries={p['retries']},"
-            f"bytes_in={p['bytes_in']},bytes_out={p['bytes_out']},stream={p['stream']},"
+            f"bytes_in={p['bytes_in']},bytes_out={p['bytes_out']},ops_sent={p['ops_sent']},"
+            f"batches_sent={p['batches_sent']},stream={p['stream']},"
             f"acked={_vv_text(p['acked_vv'])}",
         ))
     return items

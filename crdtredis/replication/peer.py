@@ -38,6 +38,7 @@ class Peer:
         self.bytes_in = 0
         self.bytes_out = 0
         self.ops_sent = 0
+        self.batches_sent = 0  # ops_sent / batches_sent: how well pushes batch
         self.ops_received = 0
         self.last_error = ""
         self.cursor: int | None = None  # backlog position of the next op to consider
@@ -111,7 +112,7 @@ class Peer:
             "acked_vv": dict(self.acked_vv or {}), "lag_ops": ops, "lag_ms": ms,
             "last_contact": round(self.last_contact, 3), "retries": self.retries,
             "bytes_in": self.bytes_in, "bytes_out": self.bytes_out,
-            "ops_sent": self.ops_sent, "ops_received": self.ops_received,
+            "ops_sent": self.ops_sent, "batches_sent": self.batches_sent, "ops_received": self.ops_received,
             "stream": "http" if self.http_push else ("up" if self.streaming else "down"),
             "snapshots": self.snapshots, "last_error": self.last_error,
         }
@@ -281,6 +282,7 @@ class PeerLink:
             if ok:
                 p.cursor = nxt
                 p.ops_sent += n
+                p.batches_sent += 1
             else:
                 p.cursor = None
             if not more:

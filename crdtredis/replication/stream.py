@@ -230,6 +230,8 @@ class _Stream:
         body = self.link.repl.batch_bytes(parts, version=VERSION)
         self.inflight += 1
         p.ops_sent += n
+        if n:  # not the hello
+            p.batches_sent += 1
         p.bytes_out += len(body)
         await self.ws.send_bytes(body)
 
