@@ -7,7 +7,7 @@ lean CounterStr of an INCR on a replica with peers. CPython tracks every new con
 The collector's next young pass (every 50,000 allocations, gctune.py) reads each one and
 each of its referents (objects scattered over the heap, a cache miss each), untracks a tuple
 that holds only atoms, and moves everything else to an older generation, whose passes read
-it again: 0.25-0.5 µs per write in process, 7-10% of a SET (bench/RESULTS.md, "Objects of
+it again: 0.25-0.7 µs per write in process, 7-12% of the write (bench/RESULTS.md, "Objects of
 atoms untracked when made").
 
 `untracked(o)` untracks `o` at once when everything it references is an atom (no object
