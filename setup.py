@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 
 from setuptools import setup
 
@@ -40,7 +41,7 @@ ATOMS = os.path.join("crdtredis", "atoms.pyx")
 
 
 def native_copy(source: str) -> str:
-    """Write the compiled copy's source (`_<name>_native.py`, with the digest); its path."""
+    """Write the compiled copy's source (`_<name>_native.py` or `.pyx`, with the digest); its path."""
     head, name = os.path.split(source)
     base, ext = os.path.splitext(name)
     native = os.path.join(head, f"_{base}_native{ext}")
@@ -53,43 +54,38 @@ def native_copy(source: str) -> str:
     return native
 
 
-def native_extensions() -> list:
+def optional(what: str, build: Callable[[], list]) -> list:
+    """The extensions `build()` makes, each optional (no C compiler: build_ext skips it and
+    the build stays pure); none with CRDT_REDIS_PURE=1, without the compiler package, or
+    when it fails (a pure build is always a valid build)."""
     if os.environ.get("CRDT_REDIS_PURE"):
         return []
     try:
-        from mypyc.build import mypycify
+        exts = build()
     except ImportError:
         return []
-    try:
-        # One shared library for the group, inside the package (not a top-level module).
-        exts = mypycify([native_copy(s) for s in COMPILED], opt_level="3", group_name="crdtredis._native")
     except Exception as e:  # noqa: BLE001 - a pure build is always a valid build
-        print(f"crdt-redis: not compiling {', '.join(COMPILED)} ({e}); pure Python")
-        return []
-    for ext in exts:
-        ext.optional = True  # no C compiler: build_ext skips it and the build stays pure
-    return exts
-
-
-def cython_extensions() -> list:
-    """crdtredis/atoms.pyx as crdtredis._atoms_native (Cython: it calls the C API's
-    PyObject_GC_UnTrack, which mypyc cannot reach). Optional like the mypyc group."""
-    if os.environ.get("CRDT_REDIS_PURE"):
-        return []
-    try:
-        from Cython.Build import cythonize
-        from setuptools import Extension
-    except ImportError:
-        return []
-    try:
-        copy = native_copy(ATOMS)
-        exts = cythonize([Extension("crdtredis._atoms_native", [copy])], language_level=3, quiet=True)
-    except Exception as e:  # noqa: BLE001 - a pure build is always a valid build
-        print(f"crdt-redis: not compiling {ATOMS} ({e}); pure Python")
+        print(f"crdt-redis: not compiling {what} ({e}); pure Python")
         return []
     for ext in exts:
         ext.optional = True
     return exts
 
 
-setup(ext_modules=native_extensions() + cython_extensions())
+def mypyc_group() -> list:
+    from mypyc.build import mypycify
+
+    # One shared library for the group, inside the package (not a top-level module).
+    return mypycify([native_copy(s) for s in COMPILED], opt_level="3", group_name="crdtredis._native")
+
+
+def cython_atoms() -> list:
+    """crdtredis/atoms.pyx as crdtredis._atoms_native (Cython: it calls the C API's
+    PyObject_GC_UnTrack, which mypyc cannot reach)."""
+    from Cython.Build import cythonize
+    from setuptools import Extension
+
+    return cythonize([Extension("crdtredis._atoms_native", [native_copy(ATOMS)])], language_level=3, quiet=True)
+
+
+setup(ext_modules=optional(", ".join(COMPILED), mypyc_group) + optional(ATOMS, cython_atoms))
