@@ -283,14 +283,8 @@ def apply_sadd(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     m = e.m
     changed = not (db.watched or db.waiters) or any(x not in m for x in eff[3:])
     e.add(eff[3:], None if ks.solo else ctx)
-    h = ctx.hlc
-    if h > e.thlc or (h == e.thlc and ctx.origin > e.torigin):  # Entry.touch, inlined
-        e.thlc = h
-        e.torigin = ctx.origin
-    # Keyspace.settle has nothing to do for a non-empty visible set that no TTL, WATCH,
-    # blocked reader or other type involves (the hot path skips its call, as HSET's).
-    if db.shadow or db.expires or db.watched or db.waiters or not e.m:
-        ks.settle(db, key, changed)
+    e.touch(ctx)
+    ks.settle(db, key, changed)
 
 
 def apply_srem(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:

@@ -467,14 +467,8 @@ def apply_zadd(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
                 recs[m] = s
             else:
                 e.zadd(m, s, ctx, True)
-    h = ctx.hlc
-    if h > e.thlc or (h == e.thlc and ctx.origin > e.torigin):  # Entry.touch, inlined
-        e.thlc = h
-        e.torigin = ctx.origin
-    # Keyspace.settle has nothing to do for a non-empty visible sorted set that no TTL,
-    # WATCH, blocked reader or other type involves (the hot path skips its call).
-    if db.shadow or db.expires or db.watched or db.waiters or not e.recs:
-        ks.settle(db, key)
+    e.touch(ctx)
+    ks.settle(db, key)
 
 
 def apply_zincr(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
