@@ -34,7 +34,8 @@ from .wire.native import native_module
 _T = TypeVar("_T")
 
 
-def untracked_pure(o: _T) -> _T:
+def unchanged(o: _T) -> _T:
+    """Both functions without the compiled module: the collector does the work later."""
     return o
 
 
@@ -49,4 +50,4 @@ if TYPE_CHECKING:
 
     def tracked(o: _T) -> _T: ...
 else:
-    untracked, tracked = native() or (untracked_pure, untracked_pure)
+    untracked, tracked = native() or (unchanged, unchanged)

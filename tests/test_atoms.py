@@ -20,7 +20,7 @@ from crdtredis.config import default_config
 from crdtredis.crdt.string_counter import CounterStr
 from crdtredis.wire import fastdec
 
-IMPLS = {"pure": (atoms.untracked_pure, atoms.untracked_pure)}
+IMPLS = {"pure": (atoms.unchanged, atoms.unchanged)}
 _NATIVE = atoms.native()
 if _NATIVE is not None:
     IMPLS["compiled"] = _NATIVE
