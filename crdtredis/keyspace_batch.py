@@ -1,5 +1,6 @@
-"""The keyspace's two bulk apply loops: a peer's batch (`apply_many`, the healing replica's hot
-path) and start-up replay of one op-log record (`replay`). Each does for every op what
+"""The keyspace's bulk apply loops: a peer's batch (`apply_many`, the healing replica's hot
+path), start-up replay of one op-log record (`replay`) and a local write's several effects
+(`apply_local_all`: MSET). Each does for every op what
 `Keyspace.apply` does (the same effects, vectors and counters), with the per-op bookkeeping
 hoisted out of the loop: one context object reused from op to op (no apply function keeps
 it; `apply_local` reuses its own the same way), the local deps rebuilt once per batch, and
@@ -166,6 +167,42 @@ def replay_py(ks: Keyspace, ops: list[RawOp], listeners: list[Callable[[Op], Any
     return applied, skipped, gaps, top
 
 
+def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq: int, hlc: int) -> None:
+    """`Keyspace.apply_local` of each of `effs` in turn (Node._emit_all: MSET's SETs), the
+    k-th with seq + k and hlc + k, each appended to `into` (its op's effects) just before
+    it applies, as Node._emit does; the vectors and the dirty count are updated once,
+    after the last effect that applied (an apply that raises leaves what `_emit` would)."""
+    ctx = ks._ctx
+    ctx.deps = ks.deps
+    dbs = ks.dbs
+    noted: bool = not ks.solo
+    db: Any
+    eff: Any
+    done: int = 0
+    try:
+        for eff in effs:
+            ctx.seq = seq + done
+            ctx.hlc = hlc + done
+            into.append(eff)
+            db = dbs[eff[1]]
+            fn = _APPLY.get(eff[0])
+            if fn is None or db.shadow:
+                ks._dispatch(db, eff, ctx)
+            else:
+                fn(ks, db, eff, ctx)
+            if noted and not db.gc_all:  # Db.note, inlined as in apply_local
+                keys = db.gc_keys
+                keys.append(eff[2])
+                if len(keys) > db.gc_cap:
+                    db.visit_whole()
+            done += 1
+    finally:
+        if done:
+            ks.vv[ks.origin] = seq + done - 1
+            ks.vh[ks.origin] = hlc + done - 1
+            ks.dirty += done
+
+
 def _native() -> Any:
     """The compiled copy of this module, if it was built from this source."""
     return native_module("crdtredis._keyspace_batch_native", __file__)
@@ -176,8 +213,10 @@ _NATIVE: Any = _native() if __name__ == "crdtredis.keyspace_batch" else None
 apply_many: Callable[[Keyspace, list[Op]], list[Op]] = apply_many_py if _NATIVE is None else _NATIVE.apply_many_py
 replay: Callable[[Keyspace, list[RawOp], list[Callable[[Op], Any]]], tuple[int, int, int, int]] = \
     replay_py if _NATIVE is None else _NATIVE.replay_py
+apply_local_all: Callable[[Keyspace, list[Effect], list[Effect], int, int], None] = \
+    apply_local_all_py if _NATIVE is None else _NATIVE.apply_local_all_py
 
 
 def compiled() -> bool:
-    """True when `apply_many` and `replay` are the compiled loops."""
+    """True when `apply_many`, `replay` and `apply_local_all` are the compiled loops."""
     return _NATIVE is not None

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from time import perf_counter_ns as _perf_ns
 from typing import TYPE_CHECKING, Any
 
-from . import errors
+from . import errors, keyspace_batch
 from .client import Client
 from .clock import HLC, HLC_WRITE_LIMIT, LOGICAL_BITS, hlc_ms, wall_hlc
 from .cmdtable import Command, CommandTable
@@ -504,6 +504,27 @@ class Node:
             existed = eff[2] in ks.dbs[eff[1]].data
             ks.apply_local(eff, seq, hlc)
             hook(eff, existed)
+
+    def _emit_all(self, effs: list[Effect]) -> None:
+        """`_emit` of each of `effs` in turn (MSET's SETs): the op and the clock are touched
+        once for the lot, and they are applied in one call (keyspace_batch.apply_local_all),
+        each effect still taking `apply_local`'s steps with the seq and HLC `_emit` gives
+        it. With an emit hook, one `_emit` each (the hook sees each key before its write)."""
+        self._emit(effs[0])
+        rest = effs[1:]
+        if not rest:
+            return
+        if self.emit_hook is not None:
+            for eff in rest:
+                self._emit(eff)
+            return
+        op = self._group
+        assert op is not None  # `_emit` opened it
+        n = len(op.effects)
+        last = op.hlc + n + len(rest) - 1
+        if last > self.hlc.last:
+            self.hlc.last = last
+        keyspace_batch.apply_local_all(self.keyspace, rest, op.effects, op.seq + n, op.hlc + n)
 
     def _read_wall(self) -> int:
         """The wall-clock part of new HLC timestamps, kept until the event loop's next

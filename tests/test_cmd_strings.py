@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from crdtredis import errors
+from crdtredis import errors, keyspace_batch
 from crdtredis.commands import new_node
 from crdtredis.config import default_config
 from crdtredis.crdt import codes
@@ -236,6 +236,77 @@ def test_mget_mset_msetnx(r: R, node: Node) -> None:
     assert r("MSETNX", "p", 1, "q") == err(errors.wrong_arity("msetnx"))
     r("SET", "t", "v", "PXAT", FAR_MS)
     assert r("MSET", "t", "w") == OK and deadline(node, b"t") is None
+
+
+_ALL_IMPLS = ["py"] + (["native"] if keyspace_batch.compiled() else [])
+
+
+@pytest.fixture(params=_ALL_IMPLS)
+def emit_all_impl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """MSET's bulk apply, both as Python and as the compiled copy when it was built."""
+    native = keyspace_batch._NATIVE
+    monkeypatch.setattr(keyspace_batch, "apply_local_all", keyspace_batch.apply_local_all_py
+                        if request.param == "py" else native.apply_local_all_py)
+    return str(request.param)
+
+
+def test_mset_stamps_each_key_as_its_own_set_would(emit_all_impl: str) -> None:
+    """MSET emits its SETs in one go (Node._emit_all): each key still gets the seq and HLC
+    one `_emit` after the other gives it, and the clock's vector and dirty count end where
+    they would."""
+    node = make_node("t", ("http://x",))
+    r = R(node)
+    ops: list[Op] = []
+    node.op_listeners.append(ops.append)
+    ks = node.keyspace
+    dirty = ks.dirty
+    assert r("MSET", "a", 1, "b", 2, "a", 3, "c", 4) == OK
+    (op,) = ops
+    assert [e[2] for e in op.effects] == [b"a", b"b", b"a", b"c"]
+    assert ks.vv[op.origin] == op.seq + 3 and ks.vh[op.origin] == op.hlc + 3
+    assert ks.dirty == dirty + 4 and node.hlc.last >= op.hlc + 3
+    data = ks.dbs[0].data
+    assert data[b"a"][:2] == (b"3", op.hlc + 2) and data[b"b"][:2] == (b"2", op.hlc + 1)
+    assert data[b"c"][:2] == (b"4", op.hlc + 3)
+    assert r("SET", "d", 5) == OK and ops[-1].seq == op.seq + 4 and ops[-1].hlc > op.hlc + 3
+    # A peer applying the op ends where the origin is.
+    peer = make_node("p", ("http://x",))
+    assert peer.apply_remote(op)
+    assert {k: v[:2] for k, v in peer.keyspace.dbs[0].data.items()} == \
+        {k: v[:2] for k, v in data.items() if k != b"d"}
+
+
+def test_mset_with_an_emit_hook_sees_each_key_before_its_write(emit_all_impl: str) -> None:
+    node = make_node()
+    r = R(node)
+    seen: list[tuple[bytes, bool]] = []
+    node.emit_hook = lambda eff, existed: seen.append((eff[2], existed))
+    assert r("MSET", "a", 1, "b", 2, "a", 3) == OK
+    assert seen == [(b"a", False), (b"b", False), (b"a", True)]
+    assert r("MGET", "a", "b") == [b"3", b"2"]
+
+
+def test_mset_effect_that_fails_to_apply_leaves_the_op_as_emit_does(emit_all_impl: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """An apply that raises (a bug, MemoryError) mid-MSET: the effects before it applied and
+    counted, it in the op as `_emit` leaves it, the rest never emitted."""
+    from crdtredis import keyspace as ks_mod
+    node = make_node("t", ("http://x",))
+    r = R(node)
+    real = ks_mod._APPLY[codes.SET]
+
+    def failing(ks: Any, db: Any, eff: Any, ctx: Any) -> None:
+        if eff[2] == b"b":
+            raise MemoryError("boom")
+        real(ks, db, eff, ctx)
+
+    monkeypatch.setitem(ks_mod._APPLY, codes.SET, failing)
+    with pytest.raises(MemoryError):
+        r("MSET", "a", 1, "z", 0, "b", 2, "c", 3)
+    op = node._group
+    assert op is not None and [e[2] for e in op.effects] == [b"a", b"z", b"b"]
+    assert node.keyspace.vv[op.origin] == op.seq + 1
+    assert r("MGET", "a", "z", "b", "c") == [b"1", b"0", None, None]
 
 
 # ---- APPEND / STRLEN / ranges ------------------------------------------------------------

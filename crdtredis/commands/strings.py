@@ -318,12 +318,14 @@ def mset_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if len(argv) % 2 == 0:
         raise CommandError(errors.wrong_arity("mset"))
     dbi = db_of(node, client).index
-    # Node.emit's only step for a SET without KEEPTTL is Node._emit.
-    emit = node._emit
+    # Node.emit's only step for a SET without KEEPTTL is Node._emit: here for all the keys at
+    # once, unless keyspace events are on (each key's "set" follows its own write, as in Redis).
+    if node.notify is None:
+        node._emit_all([(SET, dbi, argv[j], argv[j + 1], TTL_CLEAR, None) for j in range(1, len(argv), 2)])
+        return OK
     for j in range(1, len(argv), 2):
-        emit((SET, dbi, argv[j], argv[j + 1], TTL_CLEAR, None))
-        if node.notify is not None:
-            notify_event(node, STRING, b"set", argv[j], dbi)
+        node._emit((SET, dbi, argv[j], argv[j + 1], TTL_CLEAR, None))
+        notify_event(node, STRING, b"set", argv[j], dbi)
     return OK
 
 
