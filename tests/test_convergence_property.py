@@ -42,6 +42,8 @@ FAMILIES: dict[str, list[Any]] = {
         st.tuples(st.just("SET"), key, num),
         st.tuples(st.just("SETPX"), key, num, ms),
         st.tuples(st.just("SET"), key, num, st.just("KEEPTTL")),
+        # MSET's SETs are applied in one call (keyspace_batch.apply_local_all).
+        st.tuples(st.just("MSET"), key, num, key, val),
         st.tuples(st.just("INCRBY"), key, st.integers(-3, 3)),
         st.tuples(st.just("INCRBYFLOAT"), key, st.sampled_from(["0.5", "-1.25"])),
         st.tuples(st.just("APPEND"), key, val),
@@ -78,6 +80,7 @@ FAMILIES: dict[str, list[Any]] = {
     "ttl": [
         st.tuples(st.just("SET"), key, num),
         st.tuples(st.just("SETPX"), key, num, ms),
+        st.tuples(st.just("MSET"), key, num, key, val),
         st.tuples(st.just("SADD"), key, val),
         st.tuples(st.just("SREM"), key, val),
         st.tuples(st.just("EXPIRE"), key, ms),
