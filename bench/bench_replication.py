@@ -218,12 +218,15 @@ def cpu_bench(wd: str, runs: int, n: int) -> None:
           f"origin and redis-benchmark on core {ORIGIN_CPU}, peers and replicas on core {OTHERS_CPU}; "
           f"crdt GC: one pass per {GC_INTERVAL_S:.0f} s of writes (module comment); medians of {runs} runs\n")
     print("| family | redis CPU µs/write alone / +2 replicas (ratio) | crdt CPU µs/write alone / +2 peers, "
-          "writes and replication (ratio) | + GC at its cadence (ratio) | redis ops/s alone / +2 | "
-          "crdt ops/s alone / +2 peers (ratio) |")
-    print("|---|---|---|---|---|---|")
+          "writes and replication (ratio) | that ratio in each run, in order | + GC at its cadence (ratio) | "
+          "redis ops/s alone / +2 | crdt ops/s alone / +2 peers (ratio) |")
+    print("|---|---|---|---|---|---|---|")
+
+    def ratios(a: str, b: str, fam: str, f: Callable[[tuple[float, float, float]], float]) -> list[float]:
+        return [f(y) / f(x) for x, y in zip(got[(a, fam)], got[(b, fam)], strict=True)]  # run order
 
     def ratio(a: str, b: str, fam: str, f: Callable[[tuple[float, float, float]], float]) -> float:
-        return median([f(y) / f(x) for x, y in zip(got[(a, fam)], got[(b, fam)], strict=True)])
+        return median(ratios(a, b, fam, f))
 
     def ops(x: tuple[float, float, float]) -> float:
         return x[0]
@@ -239,6 +242,7 @@ def cpu_bench(wd: str, runs: int, n: int) -> None:
         ra, rr, ca, cp = (m[st.name] for st in setups)
         print(f"| {f.upper()} | {ra[1]:.2f} / {rr[1]:.2f} ({ratio('redis + 0', 'redis + 2', f, cpu):.2f}x) | "
               f"{ca[1]:.2f} / {cp[1]:.2f} ({ratio('crdt alone', 'crdt + 2', f, cpu):.2f}x) | "
+              f"{' '.join(f'{x:.2f}' for x in ratios('crdt alone', 'crdt + 2', f, cpu))} | "
               f"{ca[2]:.2f} / {cp[2]:.2f} ({ratio('crdt alone', 'crdt + 2', f, total):.2f}x) | "
               f"{ra[0]:,.0f} / {rr[0]:,.0f} | {ca[0]:,.0f} / {cp[0]:,.0f} "
               f"({ratio('crdt alone', 'crdt + 2', f, ops):.2f}) |")
