@@ -61,10 +61,20 @@ def _shard_ext(work: Path) -> None:
     (work / "tests/unit/pubsubshard-ext.tcl").write_text(first)
 
 
+def _ephemeral_low() -> int:
+    """The lowest port the kernel hands out for outgoing connections (and port 0 binds)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def _run(port: int, work: Path, logs: Path, units: list[str]) -> str:
-    # The suite's own test servers take ports from [base-32, base) and base+10000: a random
-    # base keeps clear of other runs on the machine.
-    base = random.randrange(20000, 45000)
+    # The suite's own test servers take ports from [base-32, base) and base+10000, +30 for
+    # the client port: a random base keeps clear of other runs on the machine, and keeping
+    # all of them below the kernel's ephemeral range keeps clear of every connection's
+    # local port (a CI run's `unit/multi` once found its client port taken that way).
+    base = random.randrange(10000, max(10001, _ephemeral_low() - 10000 - 40))
     env = dict(os.environ, REDIS_TCL_WORK=str(work), REDIS_TCL_LOGDIR=str(logs),
                REDIS_TCL_EXTRA_ARGS=f"--baseport {base} --portcount 30")
     r = subprocess.run(["bash", str(RUNNER), "127.0.0.1", str(port), *units], capture_output=True,
