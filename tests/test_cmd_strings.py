@@ -309,32 +309,6 @@ def test_mset_effect_that_fails_to_apply_leaves_the_op_as_emit_does(emit_all_imp
     assert r("MGET", "a", "z", "b", "c") == [b"1", b"0", None, None]
 
 
-def test_incr_hint_is_keyed_by_the_value_object_read() -> None:
-    """A solo INCR's apply takes the command's result (string_counter.incr_hint) only for
-    the very value object the command read and the same delta: an equal value in another
-    object, another delta or a stale hint is computed again."""
-    from crdtredis.crdt import string_counter
-    node = make_node()
-    r = R(node)
-    assert r("SET", "k", "100") == OK and r("INCR", "k") == 101 and r("INCRBY", "k", -3) == 98
-    data = node.keyspace.dbs[0].data
-    cur = data[b"k"][0]
-    equal = b"".join([b"9", b"8"])  # b"98" again, in another object
-    assert equal == cur and equal is not cur
-    string_counter.incr_hint(equal, 1, b"bogus")
-    node._emit((codes.INCR, 0, b"k", 1))
-    assert data[b"k"][0] == b"99"
-    string_counter.incr_hint(data[b"k"][0], 2, b"bogus")
-    node._emit((codes.INCR, 0, b"k", 1))
-    assert data[b"k"][0] == b"100"
-    string_counter.incr_hint(data[b"k"][0], 1, b"101")  # what the command hands over: used
-    node._emit((codes.INCR, 0, b"k", 1))
-    assert data[b"k"][0] == b"101"
-    assert r("INCR", "new") == 1 and r("DECR", "new") == 0 and r("INCRBY", "new", 5) == 5
-    assert r("GET", "new") == b"5" and r("INCRBYFLOAT", "new", "0.5") == b"5.5"
-    assert r("INCR", "new") == err(errors.NOT_INTEGER) and r("GET", "new") == b"5.5"
-
-
 # ---- APPEND / STRLEN / ranges ------------------------------------------------------------
 def test_append_strlen(r: R, node: Node) -> None:
     assert r("APPEND", "k", "abc") == 3 and r("APPEND", "k", "def") == 6

@@ -16,7 +16,7 @@ from .. import errors
 from ..crdt import codes
 from ..crdt.numbers import incr_value, parse_decimal, parse_int
 from ..crdt.string_bits import BitStr
-from ..crdt.string_counter import CounterStr, incr_hint, string_value
+from ..crdt.string_counter import CounterStr, string_value
 from ..keyspace import Db, entry_stamp
 from ..notify import GENERIC, STRING, notify_event
 from ..reply import OK, CommandError, Map, Reply
@@ -572,8 +572,6 @@ def _incr(node: Node, client: Client, key: bytes, delta: int) -> Reply:
     new = value + delta
     if not helpers.LLONG_MIN <= new <= LLONG_MAX:
         raise CommandError(errors.OVERFLOW)
-    if node.keyspace.solo:  # its apply folds the increment at once: hand it the result
-        incr_hint(old, delta, b"%d" % new)
     if e is not None and not db.expires:
         # Node.emit's CREATE check, already answered: the key exists and cannot have expired.
         node._emit((INCR, db.index, key, delta))
