@@ -70,10 +70,11 @@ def _ephemeral_low() -> int:
 
 
 def _run(port: int, work: Path, logs: Path, units: list[str]) -> str:
-    # The suite's own test servers take ports from [base-32, base) and base+10000, +30 for
-    # the client port: a random base keeps clear of other runs on the machine, and keeping
-    # all of them below the kernel's ephemeral range keeps clear of every connection's
-    # local port (a CI run's `unit/multi` once found its client port taken that way).
+    # The suite takes its clients' port from [base-32, base), its test servers' from
+    # [base, base+30), and each of those +10000 must be free too: a random base keeps clear
+    # of other runs on the machine, and keeping all of them below the kernel's ephemeral
+    # range keeps clear of every connection's local port (a CI run's `unit/multi` once found
+    # its client port taken that way).
     base = random.randrange(10000, max(10001, _ephemeral_low() - 10000 - 40))
     env = dict(os.environ, REDIS_TCL_WORK=str(work), REDIS_TCL_LOGDIR=str(logs),
                REDIS_TCL_EXTRA_ARGS=f"--baseport {base} --portcount 30")
