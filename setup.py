@@ -8,14 +8,15 @@ group commit, on every write), the snapshot decoders crdtredis/wire/fastval.py a
 crdtredis/storage/strbatch.py, the bulk apply loops crdtredis/keyspace_batch.py (start-up
 replay, a peer's batch) and the request splitter crdtredis/protocol/fastreq.py (pipelined
 requests) (bench/RESULTS.md, issue 12); Cython compiles crdtredis/atoms.pyx, the untracking of
-new tuples of atoms (crdtredis/atoms.py). The build copies each source to
+new tuples of atoms (crdtredis/atoms.py), and crdtredis/cmdstats.pyx, every command's timing
+and counters (crdtredis/cmdstats.py). The build copies each source to
 that module name with the source's SHA-256 appended; the source uses the compiled copy only
 when that digest matches its own (crdtredis/wire/native.py), so an edited source (an
 editable install not rebuilt since) runs as written, never a stale build. Without mypyc or
 a compiler, or with CRDT_REDIS_PURE=1 in the environment, the package is pure Python and
 behaves the same (CI runs the tests against the compiled build and, in
-test_wire_fastdec.py, test_wire_fastval.py and test_snapshot_format.py, against the pure
-modules too).
+test_wire_fastdec.py, test_wire_fastval.py, test_snapshot_format.py, test_atoms.py and
+test_cmdstats.py, against the pure modules too).
 """
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ COMPILED = [
 ]
 
 
-# Compiled with Cython (pure-Python fallback: crdtredis/atoms.py).
-ATOMS = os.path.join("crdtredis", "atoms.pyx")
+# Compiled with Cython (pure-Python fallbacks: crdtredis/atoms.py, crdtredis/cmdstats.py).
+CYTHON = [os.path.join("crdtredis", "atoms.pyx"), os.path.join("crdtredis", "cmdstats.pyx")]
 
 
 def native_copy(source: str) -> str:
@@ -79,13 +80,17 @@ def mypyc_group() -> list:
     return mypycify([native_copy(s) for s in COMPILED], opt_level="3", group_name="crdtredis._native")
 
 
-def cython_atoms() -> list:
-    """crdtredis/atoms.pyx as crdtredis._atoms_native (Cython: it calls the C API's
-    PyObject_GC_UnTrack, which mypyc cannot reach)."""
+def cython_modules() -> list:
+    """Each of CYTHON as crdtredis._<name>_native (Cython, not mypyc: atoms.pyx calls the C
+    API's PyObject_GC_UnTrack, cmdstats.pyx keeps C fields and reads clock_gettime)."""
     from Cython.Build import cythonize
     from setuptools import Extension
 
-    return cythonize([Extension("crdtredis._atoms_native", [native_copy(ATOMS)])], language_level=3, quiet=True)
+    exts = []
+    for src in CYTHON:
+        base = os.path.splitext(os.path.basename(src))[0]
+        exts.append(Extension(f"crdtredis._{base}_native", [native_copy(src)]))
+    return cythonize(exts, language_level=3, quiet=True)
 
 
-setup(ext_modules=optional(", ".join(COMPILED), mypyc_group) + optional(ATOMS, cython_atoms))
+setup(ext_modules=optional(", ".join(COMPILED), mypyc_group) + optional(", ".join(CYTHON), cython_modules))

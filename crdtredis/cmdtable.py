@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .cmdstats import CmdStats
 from .reply import Reply
 
 if TYPE_CHECKING:
@@ -21,9 +22,6 @@ if TYPE_CHECKING:
     from .node import Node
 
 Handler = Callable[["Node", "Client", list[bytes]], Reply]
-# Command.hist: bucket b counts the durations of b bits (octaves of nanoseconds; one index
-# per call costs ~40 ns, quarter octaves cost ~100 ns: 20% of a GET).
-HIST_BUCKETS = 65
 ClientHook = Callable[["Node", "Client"], None]
 # Runs a command for a client that needs the session checks (see Node.hooked).
 HookedRun = Callable[["Node", "Client", "Command", list[bytes]], Reply]
@@ -35,8 +33,8 @@ ClientCommandHook = Callable[["Node", "Client", "Command", list[bytes]], None]
 class Command:
     __slots__ = (
         "name", "handler", "arity", "flags", "first_key", "last_key", "step", "group",
-        "summary", "since", "acl", "calls", "errors", "nsec", "write", "noauth",
-        "subcommands", "parent", "getkeys", "hist", "merge",
+        "summary", "since", "acl", "stats", "write", "noauth",
+        "subcommands", "parent", "getkeys", "merge",
     )
 
     def __init__(
@@ -65,14 +63,9 @@ class Command:
         self.summary = summary
         self.since = since
         self.acl = acl
-        self.calls = 0
-        self.errors = 0
-        # Nanoseconds, not µs: a GET takes well under 1 µs, so summing whole µs per call
-        # would count it as 0 (INFO shows `usec`).
-        self.nsec = 0
-        # Latency histogram (LATENCY HISTOGRAM, INFO latencystats): calls by duration in
-        # octave buckets of nanoseconds (Node.call; commands/latency.py reads it).
-        self.hist: list[int] = [0] * HIST_BUCKETS
+        # Calls, time, failed calls and the latency histogram (LATENCY HISTOGRAM, INFO
+        # latencystats): recorded by cmdstats.timed_call, read through the properties below.
+        self.stats = CmdStats()
         self.write = "write" in flags
         self.noauth = "no_auth" in flags
         self.subcommands: dict[bytes, Command] = {}
@@ -89,6 +82,36 @@ class Command:
             return []
         last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
         return list(range(self.first_key, last + 1, self.step))
+
+    @property
+    def calls(self) -> int:
+        return self.stats.calls
+
+    @calls.setter
+    def calls(self, value: int) -> None:
+        self.stats.calls = value
+
+    @property
+    def errors(self) -> int:
+        return self.stats.errors
+
+    @errors.setter
+    def errors(self, value: int) -> None:
+        self.stats.errors = value
+
+    @property
+    def nsec(self) -> int:
+        return self.stats.nsec
+
+    @nsec.setter
+    def nsec(self, value: int) -> None:
+        self.stats.nsec = value
+
+    @property
+    def hist(self) -> list[int]:
+        """A copy of the duration histogram: bucket b counts the calls of b-bit durations
+        in ns (cmdstats.HIST_BUCKETS)."""
+        return self.stats.histogram()
 
     @property
     def usec(self) -> int:

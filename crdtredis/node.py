@@ -14,12 +14,12 @@ import resource
 import secrets
 import time
 from collections.abc import Callable
-from time import perf_counter_ns as _perf_ns
 from typing import TYPE_CHECKING, Any
 
 from . import errors, keyspace_batch
 from .client import Client
 from .clock import HLC, HLC_WRITE_LIMIT, LOGICAL_BITS, hlc_ms, wall_hlc
+from .cmdstats import timed_call
 from .cmdtable import Command, CommandTable
 from .crdt import codes
 from .keyspace import CREATE, Keyspace, typed_codes
@@ -209,12 +209,8 @@ class Node:
         if cmd.write and (self.persistence_error is not None or self.sync_error is not None):
             return self._reject(client, self._write_refusal(), cmd)
         client.last_cmd = argv[0]
-        t0 = _perf_ns()
-        try:
-            self.keyspace.emptied = None
-            reply = cmd.handler(self, client, argv)
-        except CommandError as e:
-            reply = ErrorReply(e.message)
+        self.keyspace.emptied = None
+        reply = timed_call(cmd.stats, cmd.handler, self, client, argv, cmd)
         op = self._group
         if op is not None:
             if cmd.merge and client.batching and self.merge_writes and len(op.effects) < MERGE_CAP:
@@ -224,15 +220,6 @@ class Node:
                 self._merging = None
                 self.close_group()
                 client.last_seq = op.seq + len(op.effects) - 1
-        dt = _perf_ns() - t0
-        cmd.calls += 1
-        cmd.nsec += dt
-        cmd.hist[dt.bit_length()] += 1
-        if dt >= self.slow_ns:
-            self.on_slow(client, cmd, argv, dt, reply)
-        if type(reply) is ErrorReply:
-            cmd.errors += 1
-            self._count_error(reply.message)
         return reply
 
     def _execute_checked(self, client: Client, argv: list[bytes]) -> Reply:
@@ -307,27 +294,14 @@ class Node:
         if hooked:
             self._table.before_call(self, client, cmd, argv)
         client.last_cmd = argv[0]
-        t0 = _perf_ns()
-        try:
-            self.keyspace.emptied = None
-            reply = cmd.handler(self, client, argv)
-        except CommandError as e:
-            reply = ErrorReply(e.message)
+        self.keyspace.emptied = None
+        reply = timed_call(cmd.stats, cmd.handler, self, client, argv, cmd)
         # While a script is busy the open group is the script's: what other clients run
         # meanwhile (SCRIPT KILL, ...) must not close it (scripting/busy.py).
         if self._group is not None and not client.in_exec and self.busy_error is None:
             op = self.close_group()
             if op is not None:
                 client.last_seq = op.seq + len(op.effects) - 1
-        dt = _perf_ns() - t0
-        cmd.calls += 1
-        cmd.nsec += dt
-        cmd.hist[dt.bit_length()] += 1
-        if dt >= self.slow_ns:
-            self.on_slow(client, cmd, argv, dt, reply)
-        if type(reply) is ErrorReply:
-            cmd.errors += 1
-            self._count_error(reply.message)
         if hooked:
             self._table.after_call(self, client, cmd, argv, reply)
         return reply

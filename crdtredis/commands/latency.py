@@ -6,12 +6,12 @@ in a ring of the last 160 seconds with an event, and the all-time maximum. "comm
 "fast-command" come from commands/slowlog.py, "expire-cycle" from the server's cron.
 
 Histograms: every command's `Command.hist` counts its calls by duration in octave
-buckets of nanoseconds (recorded in Node.call). LATENCY HISTOGRAM shows them the way Redis
+buckets of nanoseconds (recorded by cmdstats.timed_call). LATENCY HISTOGRAM shows them the way Redis
 shows its HDR histograms (cumulative counts at 1, 2, 4, 8, 16, 33 µs...), and INFO
 latencystats the percentiles of latency-tracking-info-percentiles, each the upper bound of
 the bucket it falls in (within a factor of 2; Redis's HDR histograms are within 1%: finer
-buckets cost a GET 20% more). With latency-tracking off, every command records into one
-shared scratch list instead.
+buckets cost a GET 20% more). With latency-tracking off, no command records its durations
+(CmdStats.track) and the histograms are empty.
 """
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .. import errors, info
-from ..cmdtable import HIST_BUCKETS
 from ..reply import ErrorReply, Map, Reply, Verbatim
 from .config_cmd import register_config_hook
 from .helpers import help_reply
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
 
 TS_LEN = 160
 GRAPH_COLS = 80
-_SCRATCH = [0] * HIST_BUCKETS
 
 
 class TimeSeries:
@@ -137,15 +135,15 @@ def reset_histograms(node: Node) -> None:
     """CONFIG RESETSTAT: histograms start over (Redis frees them)."""
     track = _tracking(node)
     for c in info.all_commands():
-        c.hist = [0] * HIST_BUCKETS if track else _SCRATCH
+        c.stats.clear_histogram()
+        c.stats.track = track
 
 
 def _set_tracking(node: Node, value: str) -> None:
     for c in info.all_commands():
-        if value == "yes" and c.hist is _SCRATCH:
-            c.hist = [0] * HIST_BUCKETS
-        elif value != "yes":
-            c.hist = _SCRATCH
+        if value != "yes":
+            c.stats.clear_histogram()
+        c.stats.track = value == "yes"
 
 
 register_config_hook("latency-tracking", _set_tracking)
@@ -163,7 +161,7 @@ def latencystats_section(node: Node) -> list[tuple[str, Any]]:
     pcts = [float(x) for x in node.runtime.get("latency-tracking-info-percentiles", "50 99 99.9").split()]
     out: list[tuple[str, Any]] = []
     for c in info.all_commands():
-        if c.hist is _SCRATCH or not any(c.hist):
+        if not c.stats.track or not any(c.hist):
             continue
         vals = ",".join(f"p{_fmt_pct(p)}={percentile_us(c, p):.3f}" for p in pcts)
         out.append((f"latency_percentiles_usec_{c.fullname}", vals))
@@ -421,7 +419,7 @@ def latency_histogram_cmd(node: Node, client: Client, argv: list[bytes]) -> Repl
                 cmds.extend(c.subcommands.values())
     items: list[tuple[Any, Any]] = []
     for c in cmds:
-        if c.hist is _SCRATCH:
+        if not c.stats.track:
             continue
         calls, points = cdf(c)
         if calls:
