@@ -8,15 +8,16 @@ group commit, on every write), the snapshot decoders crdtredis/wire/fastval.py a
 crdtredis/storage/strbatch.py, the bulk apply loops crdtredis/keyspace_batch.py (start-up
 replay, a peer's batch) and the request splitter crdtredis/protocol/fastreq.py (pipelined
 requests) (bench/RESULTS.md, issue 12); Cython compiles crdtredis/atoms.pyx, the untracking of
-new tuples of atoms (crdtredis/atoms.py), and crdtredis/cmdstats.pyx, every command's timing
-and counters (crdtredis/cmdstats.py). The build copies each source to
+new tuples of atoms (crdtredis/atoms.py), crdtredis/cmdstats.pyx, every command's timing and
+counters (crdtredis/cmdstats.py), and crdtredis/protocol/plainrun.pyx, the request loop of a
+read batch (crdtredis/protocol/plainrun.py). The build copies each source to
 that module name with the source's SHA-256 appended; the source uses the compiled copy only
 when that digest matches its own (crdtredis/wire/native.py), so an edited source (an
 editable install not rebuilt since) runs as written, never a stale build. Without mypyc or
 a compiler, or with CRDT_REDIS_PURE=1 in the environment, the package is pure Python and
 behaves the same (CI runs the tests against the compiled build and, in
 test_wire_fastdec.py, test_wire_fastval.py, test_snapshot_format.py, test_atoms.py and
-test_cmdstats.py, against the pure modules too).
+test_cmdstats.py and test_plainrun.py, against the pure modules too).
 """
 from __future__ import annotations
 
@@ -38,7 +39,11 @@ COMPILED = [
 
 
 # Compiled with Cython (pure-Python fallbacks: crdtredis/atoms.py, crdtredis/cmdstats.py).
-CYTHON = [os.path.join("crdtredis", "atoms.pyx"), os.path.join("crdtredis", "cmdstats.pyx")]
+CYTHON = [
+    os.path.join("crdtredis", "atoms.pyx"),
+    os.path.join("crdtredis", "cmdstats.pyx"),
+    os.path.join("crdtredis", "protocol", "plainrun.pyx"),
+]
 
 
 def native_copy(source: str) -> str:
@@ -81,15 +86,16 @@ def mypyc_group() -> list:
 
 
 def cython_modules() -> list:
-    """Each of CYTHON as crdtredis._<name>_native (Cython, not mypyc: atoms.pyx calls the C
-    API's PyObject_GC_UnTrack, cmdstats.pyx keeps C fields and reads clock_gettime)."""
+    """Each of CYTHON as `_<name>_native` in its package (Cython, not mypyc: atoms.pyx calls
+    the C API's PyObject_GC_UnTrack, cmdstats.pyx keeps C fields and reads clock_gettime,
+    plainrun.pyx writes replies into the output buffer with memcpy)."""
     from Cython.Build import cythonize
     from setuptools import Extension
 
     exts = []
     for src in CYTHON:
-        base = os.path.splitext(os.path.basename(src))[0]
-        exts.append(Extension(f"crdtredis._{base}_native", [native_copy(src)]))
+        copy = native_copy(src)
+        exts.append(Extension(os.path.splitext(copy)[0].replace(os.sep, "."), [copy]))
     return cythonize(exts, language_level=3, quiet=True)
 
 

@@ -9,6 +9,7 @@ from typing import Any, cast
 import pytest
 
 from crdtredis.client import Client
+from crdtredis.protocol import connection, plainrun
 from crdtredis.protocol.connection import (
     WRITE_HIGH_WATER,
     WRITE_LOW_WATER,
@@ -70,6 +71,17 @@ class FakeTransport:
     @property
     def output(self) -> bytes:
         return b"".join(self.writes)
+
+
+@pytest.fixture(autouse=True, params=["compiled", "python"] if plainrun.native() is not None else ["python"])
+def request_loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs with the compiled loop of plain requests (plainrun.pyx) and with
+    the connection's Python loop alone (a build without it): the wire must be the same."""
+    if request.param == "python":
+        monkeypatch.setattr(connection, "_RUN_PLAIN", None)
+    else:
+        assert connection._RUN_PLAIN is not None
+    return str(request.param)
 
 
 class FakeServer:

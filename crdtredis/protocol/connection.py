@@ -35,6 +35,8 @@ from typing import Any, Protocol, cast
 
 from crdtredis import limits
 from crdtredis.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
+from crdtredis.protocol import plainrun
+from crdtredis.protocol.plainrun import CLOSING, DONE, RAISED
 from crdtredis.protocol.reader import ProtocolError, RequestReader
 from crdtredis.protocol.resp import _BULK_HDR, _INT_MIN, _INT_REPLY, _TABLE, encode_reply
 from crdtredis.protocol.turn import TurnWriter, turn_writer
@@ -60,6 +62,8 @@ FAIR_CHUNK = 64 * 1024
 _OK_WIRE = b"+OK\r\n"
 _now = time.time
 _NOTHING: Any = object()  # "no pending reply" (None is a reply: the null bulk string)
+# The compiled loop of a read batch's plain requests, or None: the loop below does it all.
+_RUN_PLAIN = plainrun.native()
 
 
 class ServerLike(Protocol):
@@ -307,6 +311,7 @@ class RedisProtocol(asyncio.Protocol):
         client = self._client
         reader = self._reader
         execute = self._execute
+        run_plain = _RUN_PLAIN
         out = self._out
         if out is None:
             out = self._out = bytearray()
@@ -342,12 +347,28 @@ class RedisProtocol(asyncio.Protocol):
                 client.batching = False  # one request: nothing could share its op
             while cmds:
                 executed = True
-                it = iter(cmds)
-                for argv in it:
+                i, n = 0, len(cmds)
+                while i < n:
+                    argv = cmds[i]
+                    i += 1
                     try:
-                        reply = execute(client, argv)
+                        if run_plain is None or client.special:
+                            reply = execute(client, argv)
+                        else:
+                            # The compiled loop runs and encodes what it can (plainrun.py),
+                            # then hands over the request it stopped on, if any.
+                            j, reply, state = run_plain(execute, client, cmds, i - 1, out)
+                            if state == DONE:
+                                break
+                            if state == CLOSING:
+                                self._finish(out, executed, close=True)
+                                return
+                            argv = cmds[j]
+                            i = j + 1
+                            if state == RAISED:
+                                raise reply
                         if reply.__class__ is Deferred:
-                            self._backlog = list(it)
+                            self._backlog = cmds[i:]
                             self._block(out, reply)
                             return
                         if client.special:
@@ -358,8 +379,8 @@ class RedisProtocol(asyncio.Protocol):
                             out += _INT_REPLY[reply - _INT_MIN] if _INT_MIN <= reply < _TABLE \
                                 else b":%d\r\n" % reply
                         elif reply.__class__ is bytes:  # GET's: a bulk string in RESP2 and 3 alike
-                            n = len(reply)
-                            out += _BULK_HDR[n] if n < _TABLE else b"$%d\r\n" % n
+                            ln = len(reply)
+                            out += _BULK_HDR[ln] if ln < _TABLE else b"$%d\r\n" % ln
                             out += reply
                             out += b"\r\n"
                         else:
