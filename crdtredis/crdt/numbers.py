@@ -11,8 +11,13 @@ it; the counter register (crdt/counter_reg.py) folds replicated increments with 
 """
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from decimal import Context, Decimal, InvalidOperation
 from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from ..wire.native import native_module
 
 Delta = int | bytes
 
@@ -34,8 +39,9 @@ _MAX_LD_CHARS = 5 * 1024
 _MAX_DELTA_EXP = 4940
 
 
-def parse_int(b: bytes) -> int | None:
-    """Redis string2ll: optional '-', digits, no leading zeros/space/'+', fits int64."""
+def py_parse_int(b: bytes) -> int | None:
+    """Redis string2ll: optional '-', digits, no leading zeros/space/'+', fits int64.
+    (`parse_int` is its compiled twin when built: see the end of this module.)"""
     # Hot (every INCR parses twice): a non-negative number below 10^18 in one test.
     # bytes.isdigit() accepts ASCII digits only.
     if b.isdigit() and len(b) < 19 and (b[0] != 48 or len(b) == 1):
@@ -52,6 +58,11 @@ def parse_int(b: bytes) -> int | None:
     if v < -(1 << 63) or v > (1 << 63) - 1:
         return None
     return v
+
+
+def py_format_int(v: int) -> bytes:
+    """The decimal text of `v`, as Redis prints an integer (str(v).encode() costs 30% more)."""
+    return b"%d" % v
 
 
 def parse_decimal(b: bytes) -> Decimal | None:
@@ -203,15 +214,31 @@ def incr_value(value: bytes | None, delta: Delta) -> bytes | None:
     of a value that is not a float, or a result that is not finite."""
     if type(delta) is int:
         if value is None:
-            return b"%d" % delta
+            return format_int(delta)
         iv = parse_int(value)
         if iv is None:
             return None
         r = iv + delta
         if r > LLONG_MAX or r < LLONG_MIN:
             return None
-        return b"%d" % r  # (str(r).encode() costs 30% more, on every INCR)
+        return format_int(r)
     inc = parse_ld(delta)  # type: ignore[arg-type]
     if not isinstance(inc, Fraction):
         return None
     return ld_add(value, inc)
+
+
+# Every INCR parses its value twice (the command to answer, the apply to store) and prints
+# the sum; in Python that is ~130 ns a parse, 40% of what an INCR's own code costs.
+# crdt/intparse.pyx does both in C (~30 ns a parse, bench/RESULTS.md): setup.py builds it
+# with Cython, and it is used only while built from the intparse.pyx beside this file.
+def native() -> tuple[Callable[[bytes], int | None], Callable[[int], bytes]] | None:
+    nat = native_module("crdtredis.crdt._intparse_native", os.path.join(os.path.dirname(__file__), "intparse.pyx"))
+    return None if nat is None else (nat.parse_int, nat.format_int)
+
+
+if TYPE_CHECKING:
+    parse_int = py_parse_int
+    format_int = py_format_int
+else:
+    parse_int, format_int = native() or (py_parse_int, py_format_int)
