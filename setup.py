@@ -9,16 +9,16 @@ crdtredis/storage/strbatch.py, the bulk apply loops crdtredis/keyspace_batch.py 
 replay, a peer's batch) and the request splitter crdtredis/protocol/fastreq.py (pipelined
 requests) (bench/RESULTS.md, issue 12); Cython compiles crdtredis/atoms.pyx, the untracking of
 new tuples of atoms (crdtredis/atoms.py), crdtredis/cmdstats.pyx, every command's timing and
-counters (crdtredis/cmdstats.py), and crdtredis/protocol/plainrun.pyx, the request loop of a
-read batch (crdtredis/protocol/plainrun.py), and crdtredis/crdt/intparse.pyx, the integer
-parsing and printing of every INCR (crdtredis/crdt/numbers.py). The build copies each source to
+counters (crdtredis/cmdstats.py), crdtredis/protocol/plainrun.pyx, the request loop of a read
+batch (crdtredis/protocol/plainrun.py), and crdtredis/crdt/intparse.pyx, the integer parsing
+and printing of every INCR (crdtredis/crdt/numbers.py). The build copies each source to
 that module name with the source's SHA-256 appended; the source uses the compiled copy only
 when that digest matches its own (crdtredis/wire/native.py), so an edited source (an
 editable install not rebuilt since) runs as written, never a stale build. Without mypyc or
 a compiler, or with CRDT_REDIS_PURE=1 in the environment, the package is pure Python and
 behaves the same (CI runs the tests against the compiled build and, in
-test_wire_fastdec.py, test_wire_fastval.py, test_snapshot_format.py, test_atoms.py and
-test_cmdstats.py, test_plainrun.py and test_intparse.py, against the pure modules too).
+test_wire_fastdec.py, test_wire_fastval.py, test_snapshot_format.py, test_atoms.py,
+test_cmdstats.py, test_connection.py and test_intparse.py, against the pure code too).
 """
 from __future__ import annotations
 
