@@ -98,7 +98,9 @@ def cython_modules() -> list:
     exts = []
     for src in CYTHON:
         copy = native_copy(src)
-        exts.append(Extension(os.path.splitext(copy)[0].replace(os.sep, "."), [copy]))
+        # crdtredis/native_int.h, shared by the modules that print integers.
+        exts.append(Extension(os.path.splitext(copy)[0].replace(os.sep, "."), [copy],
+                              include_dirs=["crdtredis"], depends=[os.path.join("crdtredis", "native_int.h")]))
     return cythonize(exts, language_level=3, quiet=True)
 
 

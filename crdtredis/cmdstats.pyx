@@ -64,12 +64,16 @@ cdef class CmdStats:
             self._hist[i] = 0
 
     def record(self, int64_t dt):
-        if dt < 0:
-            dt = 0
-        self.calls += 1
-        self.nsec += dt
-        if self.track:
-            self._hist[_bits(dt)] += 1
+        _count(self, dt)
+
+
+cdef inline void _count(CmdStats st, int64_t dt) noexcept:
+    if dt < 0:
+        dt = 0
+    st.calls += 1
+    st.nsec += dt
+    if st.track:
+        st._hist[_bits(dt)] += 1
 
 
 def timed_call(CmdStats st, handler, node, client, argv, cmd):
@@ -80,12 +84,7 @@ def timed_call(CmdStats st, handler, node, client, argv, cmd):
     except _CommandError as e:
         reply = _ErrorReply(e.message)
     dt = _now_ns() - t0
-    if dt < 0:
-        dt = 0
-    st.calls += 1
-    st.nsec += dt
-    if st.track:
-        st._hist[_bits(dt)] += 1
+    _count(st, dt)
     # The threshold as it is after the command (CONFIG SET slowlog-log-slower-than logs itself).
     if dt >= <int64_t>node.slow_ns:
         node.on_slow(client, cmd, argv, dt, reply)

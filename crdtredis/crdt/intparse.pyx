@@ -9,6 +9,9 @@ from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_FromLongLong, PyL
 
 from crdtredis.crdt.numbers import py_format_int, py_parse_int
 
+cdef extern from "native_int.h":
+    int crdt_lltoa(char* buf, int end, long long v) noexcept nogil
+
 cdef object _py_parse = py_parse_int
 cdef object _py_format = py_format_int
 
@@ -54,22 +57,12 @@ def format_int(v):
     """b"%d" % v (numbers.py_format_int)."""
     cdef int overflow = 0
     cdef long long x
-    cdef unsigned long long u
     cdef char buf[24]
-    cdef int pos = 24
+    cdef int pos
     if type(v) is not int:
         return _py_format(v)
     x = PyLong_AsLongLongAndOverflow(v, &overflow)
     if overflow:
         return _py_format(v)
-    u = <unsigned long long>(-(x + 1)) + 1 if x < 0 else <unsigned long long>x
-    while True:
-        pos -= 1
-        buf[pos] = <char>(48 + u % 10)
-        u //= 10
-        if u == 0:
-            break
-    if x < 0:
-        pos -= 1
-        buf[pos] = 45
+    pos = crdt_lltoa(buf, 24, x)
     return PyBytes_FromStringAndSize(buf + pos, 24 - pos)

@@ -39,24 +39,17 @@ cdef inline int _append_bytes(bytearray out, bytes b) except -1:
     return _append(out, PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b))
 
 
+cdef extern from "native_int.h":
+    int crdt_lltoa(char* buf, int end, long long v) noexcept nogil
+
+
 cdef int _append_line(bytearray out, char kind, long long v) except -1:
     # `<kind><v>\r\n` (`:` for an integer reply, `$` for a bulk header), as b"%d" writes v.
     cdef char buf[24]
-    cdef int pos = 24
-    cdef unsigned long long u = <unsigned long long>(-(v + 1)) + 1 if v < 0 else <unsigned long long>v
-    buf[23] = 10
+    cdef int pos
     buf[22] = 13
-    pos = 22
-    while True:
-        pos -= 1
-        buf[pos] = <char>(48 + u % 10)
-        u //= 10
-        if u == 0:
-            break
-    if v < 0:
-        pos -= 1
-        buf[pos] = 45
-    pos -= 1
+    buf[23] = 10
+    pos = crdt_lltoa(buf, 22, v) - 1
     buf[pos] = kind
     return _append(out, buf + pos, 24 - pos)
 
