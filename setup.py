@@ -11,14 +11,16 @@ requests) (bench/RESULTS.md, issue 12); Cython compiles crdtredis/atoms.pyx, the
 new tuples of atoms (crdtredis/atoms.py), crdtredis/cmdstats.pyx, every command's timing and
 counters (crdtredis/cmdstats.py), crdtredis/protocol/plainrun.pyx, the request loop of a read
 batch (crdtredis/protocol/plainrun.py), and crdtredis/crdt/intparse.pyx, the integer parsing
-and printing of every INCR (crdtredis/crdt/numbers.py). The build copies each source to
+and printing of every INCR (crdtredis/crdt/numbers.py), and crdtredis/wire/encops.pyx, the
+op log's encoder of every group commit (crdtredis/wire/fastenc.py). The build copies each source to
 that module name with the source's SHA-256 appended; the source uses the compiled copy only
 when that digest matches its own (crdtredis/wire/native.py), so an edited source (an
 editable install not rebuilt since) runs as written, never a stale build. Without mypyc or
 a compiler, or with CRDT_REDIS_PURE=1 in the environment, the package is pure Python and
 behaves the same (CI runs the tests against the compiled build and, in
 test_wire_fastdec.py, test_wire_fastval.py, test_snapshot_format.py, test_atoms.py,
-test_cmdstats.py, test_connection.py and test_intparse.py, against the pure code too).
+test_cmdstats.py, test_connection.py, test_intparse.py and test_wire_codec.py, against the
+pure code too).
 """
 from __future__ import annotations
 
@@ -39,12 +41,14 @@ COMPILED = [
 ]
 
 
-# Compiled with Cython (pure-Python fallbacks: crdtredis/atoms.py, crdtredis/cmdstats.py).
+# Compiled with Cython (pure-Python fallbacks: atoms.py, cmdstats.py, protocol/plainrun.py,
+# crdt/numbers.py, wire/fastenc.py).
 CYTHON = [
     os.path.join("crdtredis", "atoms.pyx"),
     os.path.join("crdtredis", "cmdstats.pyx"),
     os.path.join("crdtredis", "protocol", "plainrun.pyx"),
     os.path.join("crdtredis", "crdt", "intparse.pyx"),
+    os.path.join("crdtredis", "wire", "encops.pyx"),
 ]
 
 

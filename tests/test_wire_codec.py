@@ -137,27 +137,39 @@ def test_list_effect_hot_shapes_encode_as_the_generic_loop() -> None:
 @given(st.lists(ops, min_size=1, max_size=6), st.sampled_from([b"\x12", b""]))
 def test_the_compiled_encoder_writes_the_pure_encoders_bytes(stream: list[Op], tag: bytes) -> None:
     """wire/fastenc.py runs compiled when setup.py built it (codec.OpEncoder is then the
-    compiled class): both copies give the same bytes for the same ops, deps elision
-    included. Without a build both names are the pure encoder, and this still holds."""
+    Cython class of wire/encops.pyx, or mypyc's copy of fastenc's): every copy gives the
+    same bytes for the same ops, deps elision included (what `out` joins to: the Cython
+    one appends a tagged call's ops as one item). Without a build all names are the pure
+    encoder, and this still holds."""
     import pytest
 
     from crdtredis.wire import fastenc
 
-    pure, used = fastenc.OpEncoder(), OpEncoder()
-    a: list[bytes] = []
-    b: list[bytes] = []
-    pure.encode_ops(stream, a, tag)
-    used.encode_ops(stream, b, tag)
-    assert a == b
+    encoders = [OpEncoder, fastenc.ENCODER, fastenc.OpEncoder]
+    if fastenc._NATIVE is not None:
+        encoders.append(fastenc._NATIVE.OpEncoder)
+    if fastenc._CYTHON is not None:
+        encoders.append(fastenc._CYTHON.OpEncoder)
+    outs = []
+    for cls in encoders:
+        enc = cls()
+        out: list[bytes] = [b"head"]
+        enc.encode_ops(stream, out, tag)
+        enc.encode_ops(stream[:1], out, tag)  # the deps context carries over: elided
+        enc.reset_deps()
+        enc.encode_ops(stream[-1:], out, tag)  # and is gone after reset_deps
+        outs.append(b"".join(out))
+        if not tag:  # untagged, one item per op: encode() returns the last
+            assert len(out) == 1 + len(stream) + 2 and cls().encode(stream[0]) == fastenc.OpEncoder().encode(stream[0])
+    assert all(o == outs[0] for o in outs[1:])
     for op in stream:
         for eff in op.effects:
             assert fastenc.encode_effect(eff) == fastenc.EFFECT(eff)
             assert fastenc.EFFECT(list(eff)) == fastenc.encode_effect(eff)  # not a tuple: made one
-    bad = Op("o.1", 1, 1, {}, [("x", 0, b"k")])  # not an effect: a clear error from both
-    with pytest.raises(TypeError):
-        fastenc.OpEncoder().encode_ops([bad], [])
-    with pytest.raises(TypeError):
-        OpEncoder().encode_ops([bad], [])
+    bad = Op("o.1", 1, 1, {}, [("x", 0, b"k")])  # not an effect: a clear error from each
+    for cls in encoders:
+        with pytest.raises(TypeError):
+            cls().encode_ops([bad], [])
 
 
 def test_the_encoder_is_compiled_when_the_build_is() -> None:
@@ -170,3 +182,41 @@ def test_the_encoder_is_compiled_when_the_build_is() -> None:
     if os.environ.get("CRDT_REDIS_PURE") or not fastdec.compiled():
         return
     assert fastenc.compiled() and OpEncoder is not fastenc.OpEncoder
+    assert fastenc.cython() and OpEncoder is fastenc._CYTHON.OpEncoder  # Cython builds with mypyc
+
+
+def test_the_cython_encoder_writes_every_argument_kind_and_length_as_fastenc() -> None:
+    """wire/encops.pyx writes bytes, ints, floats, strings and None itself and hands the
+    rest to fastenc; each length field starts as one byte and moves when it needs more
+    (the boundaries at 127/128 and 16383/16384 bytes), big values included."""
+    import random as _random
+
+    from crdtredis.wire import fastenc
+
+    if fastenc._CYTHON is None:
+        return
+    rnd = _random.Random(7)
+    args: list[object] = [None, True, False, 0, 1, -1, 63, 64, -64, -65, 2**63 - 1, -(2**63), 2**63, -(2**63) - 1,
+                          2**70, 0.0, -0.0, 1.5, float("inf"), float("nan"), "", "a", "é" * 70, "\U0001f600",
+                          b"", b"x", (1, b"a"), [b"a", 2], {b"f": 1}, bytearray(b"ba"), 10**30]
+    for n in (125, 126, 127, 128, 129, 16380, 16383, 16384, 16385, 2**21 + 3):
+        args.append(b"v" * n)
+    for _ in range(2000):
+        eff = (rnd.choice([0, 10, 127, 128, 300, 2**31]), rnd.choice([0, 1, 15, 200]),
+               rnd.choice([b"", b"k", b"k" * 130, b"k" * 16400]), *rnd.sample(args, rnd.randint(0, 4)))
+        ops = [Op(rnd.choice(["o.1", "é.2"]), rnd.choice([1, 2**14, 2**40]), rnd.choice([0, 2**57, 2**64 - 1]),
+                  {"p.1": rnd.randint(0, 5)}, [eff] * rnd.randint(1, 3))]
+        for tag in (b"\x12", b""):
+            a: list[bytes] = []
+            b: list[bytes] = []
+            fastenc.OpEncoder().encode_ops(ops, a, tag)
+            fastenc._CYTHON.OpEncoder().encode_ops(ops, b, tag)
+            assert b"".join(a) == b"".join(b), eff
+    for bad in ("\ud800", 2**64, -1):  # the errors fastenc raises: no bytes written
+        out: list[bytes] = []
+        op = Op("o.1", 1, 1, {}, [(10, 0, b"k", bad)]) if isinstance(bad, str) else Op("o.1", bad, 1, {}, [(10, 0, b"k")])
+        for cls in (fastenc.OpEncoder, fastenc._CYTHON.OpEncoder):
+            try:
+                cls().encode_ops([op], out)
+            except (UnicodeEncodeError, OverflowError, ValueError, IndexError):
+                pass
