@@ -26,6 +26,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .atoms import untracked
+from .crdt.codes import TTL_CLEAR as _TTL_CLEAR
+from .crdt.string_counter import apply_set as _apply_set
 from .keyspace import _APPLY, _ETYPE, CREATE, STRING, Keyspace
 from .op import Ctx, Effect, Op
 from .wire.native import native_module
@@ -171,25 +174,80 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     """`Keyspace.apply_local` of each of `effs` in turn (Node._emit_all: MSET's SETs), the
     k-th with seq + k and hlc + k, each appended to `into` (its op's effects) just before
     it applies, as Node._emit does; the vectors and the dirty count are updated once,
-    after the last effect that applied (an apply that raises leaves what `_emit` would)."""
+    after the last effect that applied (an apply that raises leaves what `_emit` would).
+
+    A SET (dispatched to string_counter.apply_set) without TTL to a key holding nothing or a plain string whose stamp it observed,
+    in a db with nothing hidden, expiring, watched or waited on, is written here: what
+    string_counter.apply_set does in that case (the stored tuple, the coarse stamp when
+    solo), without a call per key (MSET of new or plain keys: the common case). The db's
+    state is checked once per run of such SETs, and again after any other apply, which
+    may change it. tests/test_cmd_strings.py holds MSET to one SET per key."""
     ctx = ks._ctx
-    ctx.deps = ks.deps
+    deps: dict[Any, Any] = ks.deps
+    ctx.deps = deps
+    origin: Any = ctx.origin
     dbs = ks.dbs
-    noted: bool = not ks.solo
+    solo: bool = ks.solo
+    noted: bool = not solo
+    # Module globals as locals: the compiled loop reads a global from a dict each time.
+    apply_fns = _APPLY
+    set_fn: Any = _apply_set
+    untrack = untracked
+    ttl_clear: int = _TTL_CLEAR
     db: Any
     eff: Any
+    e: Any
+    te: tuple[Any, ...]
+    ok: bool
+    data: dict[Any, Any] = {}
+    fast: Any = None  # the db whose plain SETs are written here (docstring), else None
+    stamp: Any = None  # the coarse stamp of the second [lo, hi) (solo: Keyspace.coarse)
+    lo: int = 0
+    hi: int = 0
     done: int = 0
     try:
         for eff in effs:
-            ctx.seq = seq + done
-            ctx.hlc = hlc + done
+            h: int = hlc + done
             into.append(eff)
             db = dbs[eff[1]]
-            fn = _APPLY.get(eff[0])
+            fn = apply_fns.get(eff[0])
+            if fn is set_fn and isinstance(eff, tuple) and len(eff) == 6 and eff[4] == ttl_clear and eff[5] is None:
+                if db is not fast:
+                    fast = None if db.shadow or db.expires or db.watched or db.waiters else db
+                    data = db.data
+                if fast is not None:
+                    key = eff[2]
+                    e = data.get(key)
+                    if e is None:
+                        ok = True
+                    elif type(e) is tuple:
+                        te = e
+                        ok = te[1] < h if te[2] == origin else deps.get(te[2], 0) >= te[1]
+                    else:
+                        ok = False
+                    if ok:
+                        if not solo:
+                            data[key] = untrack((eff[3], h, origin))
+                        else:
+                            if not lo <= h < hi:
+                                stamp = ks.coarse(h)
+                                lo = ks.coarse_lo
+                                hi = ks.coarse_hi
+                            data[key] = untrack((eff[3], stamp, origin))
+                        if noted and not db.gc_all:  # Db.note, inlined as in apply_local
+                            keys = db.gc_keys
+                            keys.append(key)
+                            if len(keys) > db.gc_cap:
+                                db.visit_whole()
+                        done += 1
+                        continue
+            ctx.seq = seq + done
+            ctx.hlc = h
             if fn is None or db.shadow:
                 ks._dispatch(db, eff, ctx)
             else:
                 fn(ks, db, eff, ctx)
+            fast = None  # that apply may have changed what the fast case needs: look again
             if noted and not db.gc_all:  # Db.note, inlined as in apply_local
                 keys = db.gc_keys
                 keys.append(eff[2])

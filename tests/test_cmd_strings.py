@@ -10,6 +10,8 @@ import time
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from crdtredis import errors, keyspace_batch
 from crdtredis.commands import new_node
@@ -816,3 +818,115 @@ def test_incr_value_applies_or_refuses_like_redis() -> None:
     assert len(format_decimal(Decimal("1e4932"))) == 4933
     assert parse_decimal(b"1e5000") is None and parse_decimal(b"1e-5000") is None
     assert parse_decimal(b"0." + b"1" * 5117) is not None and parse_decimal(b"0." + b"1" * 5118) is None
+
+
+def _reference_apply_local_all(ks: Any, effs: list[Any], into: list[Any], seq: int, hlc: int) -> None:
+    """`apply_local_all` as it was before its inline SET: every effect through its type's
+    apply function, as `Keyspace.apply_local` does one by one (the reference below)."""
+    ctx = ks._ctx
+    ctx.deps = ks.deps
+    done = 0
+    try:
+        for eff in effs:
+            ctx.seq = seq + done
+            ctx.hlc = hlc + done
+            into.append(eff)
+            db = ks.dbs[eff[1]]
+            fn = ks_mod_apply().get(eff[0])
+            if fn is None or db.shadow:
+                ks._dispatch(db, eff, ctx)
+            else:
+                fn(ks, db, eff, ctx)
+            if not (ks.solo or db.gc_all):
+                db.note(eff[2])
+            done += 1
+    finally:
+        if done:
+            ks.vv[ks.origin] = seq + done - 1
+            ks.vh[ks.origin] = hlc + done - 1
+            ks.dirty += done
+
+
+def ks_mod_apply() -> dict[int, Any]:
+    from crdtredis import keyspace as ks_mod
+    return ks_mod._APPLY
+
+
+_KEYS = st.sampled_from(["a", "b", "c"])
+_VALS = st.sampled_from(["1", "x", "22"])
+_STEPS = st.lists(st.one_of(
+    st.lists(st.tuples(_KEYS, _VALS), min_size=1, max_size=4).map(lambda kv: ("MSET", *[x for p in kv for x in p])),
+    st.tuples(st.just("SET"), _KEYS, _VALS),
+    st.tuples(st.just("SET"), _KEYS, _VALS, st.just("PXAT"), st.just(str(FAR_MS + 10**9))),  # the clock: FAR_MS
+    st.tuples(st.just("INCR"), _KEYS),
+    st.tuples(st.just("HSET"), _KEYS, st.just("f"), _VALS),
+    st.tuples(st.just("DEL"), _KEYS),
+    st.tuples(st.just("SELECT"), st.sampled_from(["0", "1"])),
+    st.tuples(st.just("WATCH"), _KEYS),
+    st.tuples(st.just("UNWATCH")),
+    st.tuples(st.just("txn")),  # MULTI / PING / EXEC: nil when a WATCHed key was touched
+    st.tuples(st.just("peer"), st.sampled_from(["SET", "INCR", "HSET"]), _KEYS),
+), max_size=25)
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps=_STEPS, peers=st.booleans())
+@example(steps=[("SET", "b", "1"), ("peer", "HSET", "b"), ("MSET", "a", "1", "b", "2")], peers=True)  # b's hash hidden
+@example(steps=[("WATCH", "b"), ("MSET", "a", "1", "b", "2"), ("txn",)], peers=False)
+@example(steps=[("MSET", "a", "1", "b", "2")], peers=True)  # GC's notes
+def test_mset_inline_set_leaves_the_state_every_apply_function_would(steps: list[tuple[str, ...]], peers: bool) -> None:
+    """keyspace_batch.apply_local_all writes the common SETs of an MSET itself (no apply_set
+    call per key): with and without peers, over keys that are new, plain strings, counters,
+    hashes, expiring, watched, or hidden behind a peer's concurrent write, it leaves the
+    exact CRDT state, vectors and dirty count the call-per-key loop leaves (both copies of
+    the loop, Python and compiled)."""
+    impls = [keyspace_batch.apply_local_all_py]
+    if keyspace_batch.compiled():
+        impls.append(keyspace_batch._NATIVE.apply_local_all_py)
+    from tests.support.state import dump_keyspace
+
+    ids = ("http://x",) if peers else ()
+    cfg = dataclasses.replace(default_config(), replica_id="t", peers=ids)
+    nodes = [new_node(cfg, incarnation="1") for _ in range(1 + len(impls))]  # one origin
+    loops = [_reference_apply_local_all, *impls]
+    peer = make_node("p", ("http://x",))
+    for n in [*nodes, peer]:
+        n.clock = lambda: FAR_MS  # the same stamps on every node
+    clients = [R(n) for n in nodes]
+    pr = R(peer)
+    for n in nodes:
+        n.keyspace._gc_seal()  # from here GC notes each key written (Db.gc_all is off)
+    saved = keyspace_batch.apply_local_all
+    try:
+        for step in steps:
+            if step[0] == "peer":
+                if not peers:
+                    continue
+                argv = {"SET": ("SET", step[2], "p"), "INCR": ("INCR", step[2]),
+                        "HSET": ("HSET", step[2], "g", "p")}[step[1]]
+                ops: list[Op] = []
+                peer.op_listeners.append(ops.append)
+                pr(*argv)
+                peer.op_listeners.remove(ops.append)
+                for n in nodes:
+                    for op in ops:
+                        n.apply_remote(op)
+                continue
+            replies = []
+            for loop, r in zip(loops, clients, strict=True):
+                keyspace_batch.apply_local_all = loop  # type: ignore[assignment]
+                if step[0] == "txn":
+                    r("MULTI")
+                    r("PING")
+                    replies.append(r("EXEC"))
+                else:
+                    replies.append(r(*step))
+            assert all(x == replies[0] for x in replies), (step, replies)
+        want = dump_keyspace(nodes[0])
+        ks0 = nodes[0].keyspace
+        for n in nodes[1:]:
+            assert dump_keyspace(n) == want
+            assert (n.keyspace.vv, n.keyspace.vh, n.keyspace.dirty) == (ks0.vv, ks0.vh, ks0.dirty)
+            assert [list(db.gc_keys) for db in n.keyspace.dbs[:2]] == [list(db.gc_keys) for db in ks0.dbs[:2]]
+    finally:
+        keyspace_batch.apply_local_all = saved  # type: ignore[assignment]
