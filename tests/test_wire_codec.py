@@ -220,3 +220,42 @@ def test_the_cython_encoder_writes_every_argument_kind_and_length_as_fastenc() -
                 cls().encode_ops([op], out)
             except (UnicodeEncodeError, OverflowError, ValueError, IndexError):
                 pass
+
+
+def test_one_encoder_shared_by_threads_writes_each_calls_bytes() -> None:
+    """An encoder used by two threads at once (the GIL can pass to another thread while a
+    call is in a Python callback, here fastenc's `_value` for list arguments) must not
+    mix their bytes: the Cython encoder's second caller writes into its own buffer."""
+    import threading
+
+    from crdtredis.wire import fastenc
+
+    enc = OpEncoder()
+    errors: list[str] = []
+
+    def work(t: int) -> None:
+        origin = f"o.{t}"  # one deps context per thread: the bytes are deterministic
+        deps = {"p.1": t}
+        ops = [Op(origin, s, 1 << 40, deps, [(10, 0, b"k%d" % s, [b"v" * 40] * 30, (1, [2, 3]), True)])
+               for s in range(1, 201)]
+        want_enc = fastenc.OpEncoder()
+        for op in ops:
+            want = want_enc.encode(op)
+            got = enc.encode(op)
+            if got != want:
+                errors.append(f"thread {t} seq {op.seq}")
+                return
+
+    import sys
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    try:
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert not errors, errors

@@ -218,6 +218,10 @@ cdef class OpEncoder:
     cdef dict _origin_hdr
     cdef dict _last_deps
     cdef _Buf _buf
+    # Set while a call writes into `_buf`. A call that finds it set (another thread got the
+    # GIL while this one was in a Python callback: a snapshot install or recovery thread,
+    # say) writes into a buffer of its own instead of into the one in use.
+    cdef bint _busy
 
     def __init__(self):
         self._origin_hdr = {}
@@ -250,10 +254,16 @@ cdef class OpEncoder:
         """Append the ops' encoding to `out`: each op preceded by `tag` and its length (as
         field 2, `ops`, of an OpBatch), all of them as one bytes object; with an empty
         `tag`, each op's bytes as their own item. What `out` joins to is fastenc's."""
-        cdef _Buf b = self._buf
+        cdef _Buf b
+        cdef bint shared = not self._busy
         cdef Py_ssize_t at = 0, ea, tl = len(tag)
         cdef uint64_t seq, hlc
         cdef int k
+        if shared:
+            b = self._buf
+            self._busy = True  # (no Python call between the test and this: no thread switch)
+        else:
+            b = _Buf()
         b.n = 0
         try:
             for op in ops:
@@ -292,7 +302,9 @@ cdef class OpEncoder:
                 out.append(PyBytes_FromStringAndSize(b.p, b.n))
         finally:
             b.n = 0
-            if b.cap > _KEEP:
-                PyMem_Free(b.p)
-                b.p = NULL
-                b.cap = 0
+            if shared:
+                self._busy = False
+                if b.cap > _KEEP:
+                    PyMem_Free(b.p)
+                    b.p = NULL
+                    b.cap = 0
