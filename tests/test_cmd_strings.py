@@ -821,35 +821,15 @@ def test_incr_value_applies_or_refuses_like_redis() -> None:
 
 
 def _reference_apply_local_all(ks: Any, effs: list[Any], into: list[Any], seq: int, hlc: int) -> None:
-    """`apply_local_all` as it was before its inline SET: every effect through its type's
-    apply function, as `Keyspace.apply_local` does one by one (the reference below)."""
-    ctx = ks._ctx
-    ctx.deps = ks.deps
-    done = 0
+    """`apply_local_all_py` with its inline SET turned off (it compares each effect's apply
+    function with `_apply_set`, here an object no effect maps to): every effect through its
+    type's apply function, as `Keyspace.apply_local` does one by one (the reference below)."""
+    saved = keyspace_batch._apply_set
+    keyspace_batch._apply_set = object()  # type: ignore[assignment]
     try:
-        for eff in effs:
-            ctx.seq = seq + done
-            ctx.hlc = hlc + done
-            into.append(eff)
-            db = ks.dbs[eff[1]]
-            fn = ks_mod_apply().get(eff[0])
-            if fn is None or db.shadow:
-                ks._dispatch(db, eff, ctx)
-            else:
-                fn(ks, db, eff, ctx)
-            if not (ks.solo or db.gc_all):
-                db.note(eff[2])
-            done += 1
+        keyspace_batch.apply_local_all_py(ks, effs, into, seq, hlc)
     finally:
-        if done:
-            ks.vv[ks.origin] = seq + done - 1
-            ks.vh[ks.origin] = hlc + done - 1
-            ks.dirty += done
-
-
-def ks_mod_apply() -> dict[int, Any]:
-    from crdtredis import keyspace as ks_mod
-    return ks_mod._APPLY
+        keyspace_batch._apply_set = saved
 
 
 _KEYS = st.sampled_from(["a", "b", "c"])
