@@ -42,12 +42,13 @@ COMPILED = [
 
 
 # Compiled with Cython (pure-Python fallbacks: atoms.py, cmdstats.py, protocol/plainrun.py,
-# crdt/numbers.py, wire/fastenc.py).
+# crdt/numbers.py, crdt/list_packed.py, wire/fastenc.py).
 CYTHON = [
     os.path.join("crdtredis", "atoms.pyx"),
     os.path.join("crdtredis", "cmdstats.pyx"),
     os.path.join("crdtredis", "protocol", "plainrun.pyx"),
     os.path.join("crdtredis", "crdt", "intparse.pyx"),
+    os.path.join("crdtredis", "crdt", "blockpack.pyx"),
     os.path.join("crdtredis", "wire", "encops.pyx"),
 ]
 
@@ -95,7 +96,7 @@ def cython_modules() -> list:
     """Each of CYTHON as `_<name>_native` in its package (Cython, not mypyc: atoms.pyx calls
     the C API's PyObject_GC_UnTrack, cmdstats.pyx keeps C fields and reads clock_gettime,
     plainrun.pyx writes replies into the output buffer with memcpy, intparse.pyx reads
-    digits from the bytes' own buffer)."""
+    digits from the bytes' own buffer, blockpack.pyx fills arrays through their buffers)."""
     from Cython.Build import cythonize
     from setuptools import Extension
 

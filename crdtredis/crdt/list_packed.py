@@ -19,12 +19,15 @@ read path of list_rga works on both; every write thaws the block first (list_rga
 """
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from itertools import accumulate
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ..wire.native import native_module
 
 
 class Packed:
@@ -42,10 +45,10 @@ class Packed:
         return bisect_right(self.rstart, j) - 1
 
 
-def pack(vals: Sequence[bytes | None], hl: Sequence[int], oi: Sequence[int]) -> Packed | None:
+def py_pack(vals: Sequence[bytes | None], hl: Sequence[int], oi: Sequence[int]) -> Packed | None:
     """The packed form of a block, or None when it holds a tombstone (or a non-bytes value).
     Comprehensions and C calls, not a loop per element: a stack or a queue fed one value
-    per command packs a block every few hundred writes."""
+    per command packs a block every 1,024 writes (and `pack`, below, is compiled)."""
     n = len(vals)
     if n and set(map(type, vals)) != {bytes}:
         return None
@@ -63,7 +66,7 @@ def pack(vals: Sequence[bytes | None], hl: Sequence[int], oi: Sequence[int]) -> 
     return _assemble(vals, rstart, rh, roi)  # type: ignore[arg-type]
 
 
-def from_runs(vals: Sequence[bytes | None], rstart: array[int], rh: array[int], roi: array[int]) -> Packed | None:
+def py_from_runs(vals: Sequence[bytes | None], rstart: array[int], rh: array[int], roi: array[int]) -> Packed | None:
     """`pack` of a block whose runs are known already (a snapshot's run columns:
     list_blocks.blocks_from_runs), so they are not found again element by element."""
     if vals and set(map(type, vals)) != {bytes}:
@@ -80,15 +83,15 @@ def _assemble(vals: Sequence[bytes], rstart: array[int], rh: array[int], roi: ar
     return Packed(b"".join(vals), offs, rstart, rh, roi)
 
 
-def unpack(p: Packed) -> tuple[list[bytes | None], array[int], array[int]]:
+def py_unpack(p: Packed) -> tuple[list[bytes | None], array[int], array[int]]:
     """(values, hlcs, origin-index codes) of a packed block, as a thawed block holds them."""
     blob, offs = p.blob, p.offs
     vals: list[bytes | None] = [blob[a:b] for a, b in zip(offs, offs[1:])]  # noqa: B905
-    hl, oi = expand(p.n, p.rstart, p.rh, p.roi)
+    hl, oi = py_expand(p.n, p.rstart, p.rh, p.roi)
     return vals, hl, oi
 
 
-def expand(n: int, rstart: array[int], rh: array[int], roi: array[int]) -> tuple[array[int], array[int]]:
+def py_expand(n: int, rstart: array[int], rh: array[int], roi: array[int]) -> tuple[array[int], array[int]]:
     """Per-element hlcs and origin-index codes of n elements in the given runs."""
     nr = len(rstart)
     if nr == n:  # every element its own run (one-value pushes): the run columns are the ids
@@ -100,6 +103,23 @@ def expand(n: int, rstart: array[int], rh: array[int], roi: array[int]) -> tuple
         hl.extend(array("q", [rh[r]]) * k)
         oi.extend(array("Q", range(roi[r], roi[r] + k)))
     return hl, oi
+
+
+# Packing costs a Python loop step per element in the twins above: with one-value pushes,
+# 7% of an LPUSH or RPUSH (a 1,024-element block packed every 1,024 pushes) and 4% of an
+# LPOP (one thawed every 1,024 pops); crdt/blockpack.pyx does the same in C (bench/RESULTS.md).
+# setup.py builds it with Cython, and it is used only while built from the blockpack.pyx
+# beside this file.
+def native() -> tuple[Any, Any, Any, Any] | None:
+    """The compiled (pack, from_runs, unpack, expand), or None when not built from this source."""
+    nat = native_module("crdtredis.crdt._blockpack_native", os.path.join(os.path.dirname(__file__), "blockpack.pyx"))
+    return None if nat is None else (nat.pack, nat.from_runs, nat.unpack, nat.expand)
+
+
+if TYPE_CHECKING:
+    pack, from_runs, unpack, expand = py_pack, py_from_runs, py_unpack, py_expand
+else:
+    pack, from_runs, unpack, expand = native() or (py_pack, py_from_runs, py_unpack, py_expand)
 
 
 class _View(ABC):
