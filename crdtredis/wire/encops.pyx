@@ -120,27 +120,32 @@ cdef int _close(_Buf b, Py_ssize_t at) except -1:
     return 0
 
 
+cdef int _lenval(_Buf b, char tag, const char* s, Py_ssize_t m) except -1:
+    """An argument whose Value is one length-delimited field (bytes: tag 0x12, str: 0x2a):
+    tag 0x22, the Value's length, the field's tag, m, the m bytes at s."""
+    _reserve(b, 22 + m)
+    b.p[b.n] = 0x22
+    b.n += 1
+    b.n += _putvar(b.p + b.n, <uint64_t>(1 + _varlen(<uint64_t>m) + m))
+    b.p[b.n] = tag
+    b.n += 1
+    b.n += _putvar(b.p + b.n, <uint64_t>m)
+    memcpy(b.p + b.n, s, m)
+    b.n += m
+    return 0
+
+
 cdef int _arg(_Buf b, object a) except -1:
     """One `Effect.args` field (tag 0x22, length, Value): fastenc's argument loop."""
     cdef type t = type(a)
-    cdef Py_ssize_t m, at
+    cdef Py_ssize_t m
     cdef long long v
     cdef int ovf = 0
     cdef uint64_t z
     cdef const char* s
     cdef bytes e
     if t is bytes:
-        m = PyBytes_GET_SIZE(a)
-        _reserve(b, 22 + m)
-        b.p[b.n] = 0x22
-        b.n += 1
-        b.n += _putvar(b.p + b.n, <uint64_t>(1 + _varlen(<uint64_t>m) + m))
-        b.p[b.n] = 0x12  # Value.b
-        b.n += 1
-        b.n += _putvar(b.p + b.n, <uint64_t>m)
-        memcpy(b.p + b.n, PyBytes_AS_STRING(a), m)
-        b.n += m
-        return 0
+        return _lenval(b, 0x12, PyBytes_AS_STRING(a), PyBytes_GET_SIZE(a))  # Value.b
     if a is None:
         return _raw(b, b"\x22\x02\x20\x01", 4)
     if t is int:
@@ -163,17 +168,8 @@ cdef int _arg(_Buf b, object a) except -1:
         b.n += 11
         return 0
     elif t is str:
-        s = PyUnicode_AsUTF8AndSize(a, &m)  # str.encode(): strict UTF-8
-        _reserve(b, 1)
-        b.p[b.n] = 0x22
-        b.n += 1
-        at = _open(b)
-        _reserve(b, 11)
-        b.p[b.n] = 0x2a  # Value.s
-        b.n += 1
-        b.n += _putvar(b.p + b.n, <uint64_t>m)
-        _raw(b, s, m)
-        return _close(b, at)
+        s = PyUnicode_AsUTF8AndSize(a, &m)  # str.encode(): strict UTF-8 (raises before a byte is written)
+        return _lenval(b, 0x2a, s, m)  # Value.s
     e = _py_value(a)  # anything else, as fastenc encodes it
     _reserve(b, 1)
     b.p[b.n] = 0x22
