@@ -72,7 +72,7 @@ def check_index(e: ListEntry) -> None:
     vals = e.values()
     assert e.size == len(vals) == sum(b.live for b in e.blocks)
     for i, blk in enumerate(e.blocks):
-        assert blk.idx == i
+        assert blk.idx - e.blocks[0].idx == i  # positions are relative (list_blocks._Block.idx)
         assert blk.vals, "no empty blocks"
         assert blk.live == len(blk.vals) - blk.vals.count(None)
         live = [j for j, v in enumerate(blk.vals) if v is not None]
@@ -107,6 +107,7 @@ def packing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tiny blocks, every block but the last written packed: packed blocks everywhere."""
     monkeypatch.setattr(list_blocks, "BLOCK", 4)
     monkeypatch.setattr(list_blocks, "MAX_BLOCK", 8)
+    monkeypatch.setattr(list_blocks, "HEAD_BLOCK", 3)
     monkeypatch.setattr(list_blocks, "MIN_PACK", 2)
     monkeypatch.setattr(list_blocks, "HOT", 1)
 
@@ -342,6 +343,7 @@ def test_losing_peers_purges_tombstones() -> None:
 def test_wrong_hint_falls_back_to_nearby_blocks_then_the_id_dict(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(list_blocks, "BLOCK", 4)
     monkeypatch.setattr(list_blocks, "MAX_BLOCK", 8)
+    monkeypatch.setattr(list_blocks, "HEAD_BLOCK", 3)
     ks = keyspace()
     vals = [str(i).encode() for i in range(100)]
     apply(ks, "a", 10, {}, ins(None, vals))
@@ -366,6 +368,7 @@ def test_block_index_matches_a_plain_list_under_random_ops(monkeypatch: pytest.M
                                                             packed: bool) -> None:
     monkeypatch.setattr(list_blocks, "BLOCK", 4)
     monkeypatch.setattr(list_blocks, "MAX_BLOCK", 8)
+    monkeypatch.setattr(list_blocks, "HEAD_BLOCK", 3)
     if packed:
         monkeypatch.setattr(list_blocks, "MIN_PACK", 2)
         monkeypatch.setattr(list_blocks, "HOT", 1)
@@ -420,6 +423,7 @@ def test_queue_and_stack_ops_keep_the_lazy_index_exact(monkeypatch: pytest.Monke
     rebuilt after splits and dropped blocks), against a plain list."""
     monkeypatch.setattr(list_blocks, "BLOCK", 4)
     monkeypatch.setattr(list_blocks, "MAX_BLOCK", 8)
+    monkeypatch.setattr(list_blocks, "HEAD_BLOCK", 3)
     if packed:
         monkeypatch.setattr(list_blocks, "MIN_PACK", 2)
         monkeypatch.setattr(list_blocks, "HOT", 1)

@@ -23,6 +23,11 @@ ElemId = tuple[int, str, int]
 
 BLOCK = 512  # elements per block after a split
 MAX_BLOCK = 1024  # a longer block is split
+# LPUSH starts a new head block at this size (RPUSH fills the tail block to MAX_BLOCK): every
+# push at the head shifts the head block's three arrays, and a smaller head block shifts less.
+# Measured (bench/RESULTS.md): 256 was no faster than 512 and cost 1.7 more bytes an element
+# in block overhead. A new head block costs O(1): block positions are relative (_Block.idx).
+HEAD_BLOCK = 512
 HOT = 4  # the blocks written last stay thawed (per list); the others are packed
 MIN_PACK = 64  # smaller blocks stay thawed (a packed block has a fixed overhead)
 _I_MASK = (1 << 32) - 1
@@ -62,6 +67,10 @@ class _Block:
         self.vals = vals
         self.hl = hl
         self.oi = oi
+        # The block's position in ListEntry.blocks is idx - blocks[0].idx: a block added or
+        # dropped at either end leaves every other block's idx as it is, so an LPUSH that
+        # starts a head block, or an LPOP that empties one, renumbers nothing (_rebuild,
+        # O(blocks), runs after a split or a drop in the middle).
         self.idx = 0
         self.fwl = 0  # the live count as the Fenwick tree has it (ListEntry.fwd)
         # Not None while packed: vals, hl and oi are then read-only views of it.
@@ -168,14 +177,24 @@ def blocks_from_runs(vals: list[bytes | None], rh: array[int], roi: array[int], 
 
 # ---- ListEntry internals: blocks and the Fenwick tree -------------------------------------
 def _rebuild(self: ListEntry) -> None:
-    """Renumber the blocks after a structure change (a split, a block dropped): O(blocks),
-    a plain loop. The Fenwick tree is only marked stale: it is rebuilt by the next lookup
-    that needs it (_fw_find), so a stack or a queue, whose ends are found without it
-    (_locate), never pays for it, however often its head block splits or empties."""
+    """Renumber the blocks after a structure change (a split, a block dropped in the
+    middle): O(blocks), a plain loop. The Fenwick tree is only marked stale: it is rebuilt
+    by the next lookup that needs it (_fw_find), so a stack or a queue, whose ends are found
+    without it (_locate), never pays for it, however often its end blocks come and go."""
     for i, blk in enumerate(self.blocks):
         blk.idx = i
+    self._restructured()
+
+
+def _restructured(self: ListEntry) -> None:
+    """A block came or went: the Fenwick tree (indexed by position) is stale."""
     self.fw = None
     self.fwd.clear()
+
+
+def _pos(self: ListEntry, blk: _Block) -> int:
+    """`blk`'s index in self.blocks (see _Block.idx)."""
+    return blk.idx - self.blocks[0].idx
 
 
 def _fw_build(self: ListEntry) -> list[int]:
@@ -237,11 +256,12 @@ def _fw_flush(self: ListEntry) -> list[int]:
     if fw is None:
         return self._fw_build()
     n = len(fw) - 1
+    base = self.blocks[0].idx - 1
     for blk in self.fwd:
         d = blk.live - blk.fwl
         if d:
             blk.fwl = blk.live
-            i = blk.idx + 1
+            i = blk.idx - base
             while i <= n:
                 fw[i] += d
                 i += i & -i
@@ -312,7 +332,7 @@ def _find(self: ListEntry, eid: ElemId, hint: int) -> tuple[_Block, int] | None:
         blk, j = self._locate(hint)
         if blk.hl[j] == h and blk.oi[j] == oi:
             return blk, j
-        b = blk.idx
+        b = blk.idx - blocks[0].idx
         for nb in (b, b - 1, b + 1):
             if 0 <= nb < len(blocks):
                 j = blocks[nb].find(h, oi)
@@ -345,19 +365,21 @@ def _put(self: ListEntry, b: int, j: int, h: int, oi0: int, vals: Sequence[bytes
     if j == len(blk.vals) >= MAX_BLOCK and b == len(blocks) - 1:
         # Appending to a full tail block: start a new one (keeps RPUSH O(1)).
         blk = _empty_block()
-        blk.idx = b = len(blocks)
+        blk.idx = blocks[-1].idx + 1
+        b = len(blocks)
         blocks.append(blk)
         if self.fw is not None:
             self._fw_append()
         self._thaw(blk)
         j = 0
-    elif j == 0 and b == 0 and len(blk.vals) >= MAX_BLOCK:
+    elif j == 0 and b == 0 and len(blk.vals) >= HEAD_BLOCK:
         # Prepending to a full head block (LPUSH): start a new one too, rather than split
         # it: no copy of the full block, and the head block, where every LPUSH shifts the
-        # arrays, holds 0-1024 elements instead of 512-1024.
+        # arrays, holds 0-HEAD_BLOCK elements.
         blk = _empty_block()
+        blk.idx = blocks[0].idx - 1
         blocks.insert(0, blk)
-        self._rebuild()
+        self._restructured()
         self._thaw(blk)
     if n == 1:
         if j == len(blk.vals):
@@ -401,7 +423,7 @@ def push_head(self: ListEntry, h: int, origin: str, value: bytes) -> bool:
     blk = blocks[0]
     vals = blk.vals
     hot = self.hot
-    if blk.packed is not None or not vals or len(vals) >= MAX_BLOCK \
+    if blk.packed is not None or not vals or len(vals) >= HEAD_BLOCK \
             or (hot[-1] is not blk if hot else len(blocks) > 1):
         return False
     hl = blk.hl
@@ -534,8 +556,13 @@ def _kill(self: ListEntry, blk: _Block, j: int, stamp: tuple[int, str]) -> None:
     blk.hi -= 1
     if vals:
         self.fwd.add(blk)
+        return
+    blocks = self.blocks
+    b = blk.idx - blocks[0].idx
+    del blocks[b]
+    if b == 0 or b == len(blocks):  # an end block (a pop's): no other position moves
+        self._restructured()
     else:
-        del self.blocks[blk.idx]
         self._rebuild()
 
 

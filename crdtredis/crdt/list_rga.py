@@ -129,7 +129,7 @@ class ListEntry(Entry):
         want = stop - start + 1
         out: list[bytes] = []
         blocks = self.blocks
-        b = blk.idx
+        b = blk.idx - blocks[0].idx
         while want > 0 and b < len(blocks):
             blk = blocks[b]
             vals = blk.vals
@@ -227,7 +227,7 @@ class ListEntry(Entry):
         if ref is not None:
             pos = self._find(ref, hint)
             if pos is not None:  # unknown reference: impossible under causal delivery; use the head
-                b, j = pos[0].idx, pos[1] + 1
+                b, j = self._pos(pos[0]), pos[1] + 1
         # Skip the elements with a larger id: inserts after the same reference that are
         # newer (concurrent ones), with everything inserted after them.
         origin = ctx.origin
@@ -305,8 +305,8 @@ class ListEntry(Entry):
         pl = self._find(last, lhint)
         if pf is None or pl is None:
             return  # a kept boundary is always known under causal delivery
-        bf, jf = pf[0].idx, pf[1]
-        bl, jl = pl[0].idx, pl[1]
+        bf, jf = self._pos(pf[0]), pf[1]
+        bl, jl = self._pos(pl[0]), pl[1]
         if (bl, jl) < (bf, jf):
             return
         self._kill_observed(bl, jl + 1, len(self.blocks), 0, ctx)
@@ -452,6 +452,8 @@ class ListEntry(Entry):
 
     # ---- internals: blocks and the Fenwick tree (crdt/list_blocks.py) ----------------------
     _rebuild = list_blocks._rebuild
+    _restructured = list_blocks._restructured
+    _pos = list_blocks._pos
     _compact = list_blocks._compact
     _thaw = list_blocks._thaw
     _fw_build = list_blocks._fw_build
