@@ -483,17 +483,23 @@ class Node:
         """`_emit` of each of `effs` in turn (MSET's SETs): the op and the clock are touched
         once for the lot, and they are applied in one call (keyspace_batch.apply_local_all),
         each effect still taking `apply_local`'s steps with the seq and HLC `_emit` gives
-        it. With an emit hook, one `_emit` each (the hook sees each key before its write)."""
-        self._emit(effs[0])
-        rest = effs[1:]
-        if not rest:
-            return
-        if self.emit_hook is not None:
-            for eff in rest:
-                self._emit(eff)
-            return
+        it. With an emit hook, one `_emit` each (the hook sees each key before its write).
+        When the op is open already (a read batch's writes share one), the first effect
+        joins the others in that call; else `_emit` opens the op with it."""
         op = self._group
-        assert op is not None  # `_emit` opened it
+        if op is None or self.emit_hook is not None:
+            self._emit(effs[0])
+            rest = effs[1:]
+            if not rest:
+                return
+            if self.emit_hook is not None:
+                for eff in rest:
+                    self._emit(eff)
+                return
+            op = self._group
+            assert op is not None  # `_emit` opened it
+        else:
+            rest = effs
         n = len(op.effects)
         last = op.hlc + n + len(rest) - 1
         if last > self.hlc.last:

@@ -278,6 +278,35 @@ def test_mset_stamps_each_key_as_its_own_set_would(emit_all_impl: str) -> None:
         {k: v[:2] for k, v in data.items() if k != b"d"}
 
 
+def test_mset_joining_a_read_batchs_open_op_stamps_as_emit_would(emit_all_impl: str) -> None:
+    """In a read batch the writes share one op (MERGEABLE): an MSET after a SET appends all
+    its SETs to that open op in one call, each with the seq and HLC that one `_emit` after
+    the other gives it; a peer applying the op ends where the origin is."""
+    node = make_node("t", ("http://x",))
+    client = node.new_client("a:1", "b:2", lambda: None)
+    client.batching = True
+    ops: list[Op] = []
+    node.op_listeners.append(ops.append)
+    ks = node.keyspace
+    dirty = ks.dirty
+    assert node.execute(client, [b"SET", b"x", b"0"]) == OK
+    op = node._group
+    assert op is not None and not ops  # left open for the batch's next write
+    assert node.execute(client, [b"MSET", b"a", b"1", b"b", b"2", b"a", b"3"]) == OK
+    assert node._group is op
+    node.batch_done()
+    assert ops == [op] and [e[2] for e in op.effects] == [b"x", b"a", b"b", b"a"]
+    assert ks.vv[op.origin] == op.seq + 3 and ks.vh[op.origin] == op.hlc + 3
+    assert ks.dirty == dirty + 4 and node.hlc.last >= op.hlc + 3
+    data = ks.dbs[0].data
+    assert data[b"x"][:2] == (b"0", op.hlc) and data[b"b"][:2] == (b"2", op.hlc + 2)
+    assert data[b"a"][:2] == (b"3", op.hlc + 3)
+    assert client.last_seq == op.seq + 3
+    peer = make_node("p", ("http://x",))
+    assert peer.apply_remote(op)
+    assert {k: v[:2] for k, v in peer.keyspace.dbs[0].data.items()} == {k: v[:2] for k, v in data.items()}
+
+
 def test_mset_with_an_emit_hook_sees_each_key_before_its_write(emit_all_impl: str) -> None:
     node = make_node()
     r = R(node)
