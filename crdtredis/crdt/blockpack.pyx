@@ -1,12 +1,12 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 # The compiled twins of crdtredis/crdt/list_packed.py's `py_pack`, `py_from_runs`,
 # `py_unpack` and `py_expand` (list_packed.py documents the packed form and why these
-# exist: a stack or a queue fed one value per command packs a 1,024-element block every
-# 1,024 writes, and thaws one every 1,024 pops). setup.py builds this file with Cython as
-# crdtredis.crdt._blockpack_native, from a copy carrying its SHA-256, and list_packed.py
-# binds them only while the digest matches (crdtredis/wire/native.py). Anything but the
-# shapes the list code passes (a list of values, arrays of typecodes q / Q / I) goes to
-# the Python twin, so the results are always the twin's.
+# exist: a stack or a queue fed one value per command packs a block for every block's
+# worth of pushes, and thaws one for every block's worth of pops). setup.py builds this
+# file with Cython as crdtredis.crdt._blockpack_native, from a copy carrying its SHA-256,
+# and list_packed.py binds them only while the digest matches (crdtredis/wire/native.py).
+# Anything but the shapes the list code passes (a list of values, arrays of typecodes
+# q / Q / I) goes to the Python twin, so the results are always the twin's.
 
 from cpython.array cimport array, clone
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE

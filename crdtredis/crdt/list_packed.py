@@ -48,7 +48,8 @@ class Packed:
 def py_pack(vals: Sequence[bytes | None], hl: Sequence[int], oi: Sequence[int]) -> Packed | None:
     """The packed form of a block, or None when it holds a tombstone (or a non-bytes value).
     Comprehensions and C calls, not a loop per element: a stack or a queue fed one value
-    per command packs a block every 1,024 writes (and `pack`, below, is compiled)."""
+    per command packs a block every 512 (LPUSH) or 1,024 (RPUSH) writes (and `pack`, below,
+    is compiled)."""
     n = len(vals)
     if n and set(map(type, vals)) != {bytes}:
         return None
@@ -106,8 +107,9 @@ def py_expand(n: int, rstart: array[int], rh: array[int], roi: array[int]) -> tu
 
 
 # Packing costs a Python loop step per element in the twins above: with one-value pushes,
-# 7% of an LPUSH or RPUSH (a 1,024-element block packed every 1,024 pushes) and 4% of an
-# LPOP (one thawed every 1,024 pops); crdt/blockpack.pyx does the same in C (bench/RESULTS.md).
+# 7% of an LPUSH or RPUSH (a block packed for every block's worth of pushes) and 4% of an
+# LPOP (a block thawed for every block's worth of pops); crdt/blockpack.pyx does the same in
+# C (bench/RESULTS.md).
 # setup.py builds it with Cython, and it is used only while built from the blockpack.pyx
 # beside this file.
 def native() -> tuple[Any, Any, Any, Any] | None:
