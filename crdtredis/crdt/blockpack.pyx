@@ -151,6 +151,9 @@ def unpack(p):
     cdef Py_ssize_t n = len(offs) - 1
     if n < 0:
         return _py_unpack(p)
+    # The list first: its allocation is the one here that can run the cyclic collector
+    # (and so Python code); nothing runs between reading the buffers below and using them.
+    cdef list vals = PyList_New(n)
     cdef unsigned int* o = (<array>offs).data.as_uints
     cdef const char* src = PyBytes_AS_STRING(blob)
     cdef Py_ssize_t size = PyBytes_GET_SIZE(blob)
@@ -158,7 +161,6 @@ def unpack(p):
     for j in range(n):
         if o[j] > o[j + 1] or <Py_ssize_t>o[j + 1] > size:
             return _py_unpack(p)  # not offsets `pack` wrote: the twin's slicing decides
-    cdef list vals = PyList_New(n)
     cdef object v
     for j in range(n):
         v = PyBytes_FromStringAndSize(src + o[j], o[j + 1] - o[j])
