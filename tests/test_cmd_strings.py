@@ -278,6 +278,24 @@ def test_mset_stamps_each_key_as_its_own_set_would(emit_all_impl: str) -> None:
         {k: v[:2] for k, v in data.items() if k != b"d"}
 
 
+_SET_EFFECTS = [keyspace_batch.set_effects_py] + ([keyspace_batch._NATIVE.set_effects_py]
+                                                  if keyspace_batch.compiled() else [])
+
+
+@pytest.mark.parametrize("set_effects", _SET_EFFECTS)
+@settings(max_examples=300, deadline=None)
+@given(dbi=st.integers(min_value=0, max_value=15),
+       pairs=st.lists(st.tuples(st.binary(max_size=8), st.binary(max_size=8)), min_size=1, max_size=12))
+def test_mset_effects_are_one_set_per_key_and_value(set_effects: Any, dbi: int,
+                                                    pairs: list[tuple[bytes, bytes]]) -> None:
+    """keyspace_batch.set_effects (Python and compiled): MSET's effects are what `SET key
+    value` emits for each pair, in argv's order (repeated keys included)."""
+    argv = [b"MSET", *[x for p in pairs for x in p]]
+    want = [(codes.SET, dbi, k, v, codes.TTL_CLEAR, None) for k, v in pairs]
+    got = set_effects(dbi, argv)
+    assert got == want and all(type(e) is tuple for e in got)
+
+
 def test_mset_joining_a_read_batchs_open_op_stamps_as_emit_would(emit_all_impl: str) -> None:
     """In a read batch the writes share one op (MERGEABLE): an MSET after a SET appends all
     its SETs to that open op in one call, each with the seq and HLC that one `_emit` after

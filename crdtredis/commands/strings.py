@@ -12,7 +12,7 @@ import weakref
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
+from .. import errors, keyspace_batch
 from ..crdt import codes
 from ..crdt.numbers import incr_value, parse_decimal, parse_int
 from ..crdt.string_bits import BitStr
@@ -321,7 +321,7 @@ def mset_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     # Node.emit's only step for a SET without KEEPTTL is Node._emit: here for all the keys at
     # once, unless keyspace events are on (each key's "set" follows its own write, as in Redis).
     if node.notify is None:
-        node._emit_all([(SET, dbi, argv[j], argv[j + 1], TTL_CLEAR, None) for j in range(1, len(argv), 2)])
+        node._emit_all(keyspace_batch.set_effects(dbi, argv))
         return OK
     for j in range(1, len(argv), 2):
         node._emit((SET, dbi, argv[j], argv[j + 1], TTL_CLEAR, None))
