@@ -13,7 +13,7 @@ c b a at the head, RPUSH the chain after the last live element. Ids grow along c
 new element goes after its reference, past every element with a larger id.
 
 Storage (the costs the issue asks for). Elements live in document order in blocks of
-~512-1024, each block three parallel arrays: values (None = tombstone), hlc (array 'q') and
+~512-1024 (up to 512 for the head blocks LPUSH starts), each block three parallel arrays: values (None = tombstone), hlc (array 'q') and
 origin-code<<32|i (array 'Q'), so an element costs a list slot, its value and 16 bytes of
 id, with no per-element Python object. A Fenwick tree over the blocks' live counts maps a
 visible index to its block in O(log n); appends at the tail and pops at the head touch one
