@@ -11,7 +11,6 @@
 from cpython.array cimport array, clone
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
-from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
 from libc.string cimport memcpy
 
@@ -71,9 +70,8 @@ def pack(vals, hl, oi):
     if n == 0 or len(hl) != n or len(oi) != n:
         return _py_pack(vals, hl, oi)
     cdef Py_ssize_t j
-    for j in range(n):
-        if type(<object>PyList_GET_ITEM(vals, j)) is not bytes:
-            return None
+    # Values that are not all bytes: `_assemble` answers None (after the runs, found
+    # needlessly then; a block of pushed values is bytes).
     cdef long long* h = (<array>hl).data.as_longlongs
     cdef unsigned long long* c = (<array>oi).data.as_ulonglongs
     # A run starts where the id is not the previous one's successor (same hlc, index + 1;
