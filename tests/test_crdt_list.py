@@ -108,6 +108,8 @@ def packing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(list_blocks, "BLOCK", 4)
     monkeypatch.setattr(list_blocks, "MAX_BLOCK", 8)
     monkeypatch.setattr(list_blocks, "HEAD_BLOCK", 3)
+    monkeypatch.setattr(list_blocks, "HOLE_MIN", 2)
+    monkeypatch.setattr(list_blocks, "HOLES", 3)
     monkeypatch.setattr(list_blocks, "MIN_PACK", 2)
     monkeypatch.setattr(list_blocks, "HOT", 1)
 
@@ -344,6 +346,8 @@ def test_wrong_hint_falls_back_to_nearby_blocks_then_the_id_dict(monkeypatch: py
     monkeypatch.setattr(list_blocks, "BLOCK", 4)
     monkeypatch.setattr(list_blocks, "MAX_BLOCK", 8)
     monkeypatch.setattr(list_blocks, "HEAD_BLOCK", 3)
+    monkeypatch.setattr(list_blocks, "HOLE_MIN", 2)
+    monkeypatch.setattr(list_blocks, "HOLES", 3)
     ks = keyspace()
     vals = [str(i).encode() for i in range(100)]
     apply(ks, "a", 10, {}, ins(None, vals))
@@ -369,6 +373,8 @@ def test_block_index_matches_a_plain_list_under_random_ops(monkeypatch: pytest.M
     monkeypatch.setattr(list_blocks, "BLOCK", 4)
     monkeypatch.setattr(list_blocks, "MAX_BLOCK", 8)
     monkeypatch.setattr(list_blocks, "HEAD_BLOCK", 3)
+    monkeypatch.setattr(list_blocks, "HOLE_MIN", 2)
+    monkeypatch.setattr(list_blocks, "HOLES", 3)
     if packed:
         monkeypatch.setattr(list_blocks, "MIN_PACK", 2)
         monkeypatch.setattr(list_blocks, "HOT", 1)
@@ -424,6 +430,8 @@ def test_queue_and_stack_ops_keep_the_lazy_index_exact(monkeypatch: pytest.Monke
     monkeypatch.setattr(list_blocks, "BLOCK", 4)
     monkeypatch.setattr(list_blocks, "MAX_BLOCK", 8)
     monkeypatch.setattr(list_blocks, "HEAD_BLOCK", 3)
+    monkeypatch.setattr(list_blocks, "HOLE_MIN", 2)
+    monkeypatch.setattr(list_blocks, "HOLES", 3)
     if packed:
         monkeypatch.setattr(list_blocks, "MIN_PACK", 2)
         monkeypatch.setattr(list_blocks, "HOT", 1)
@@ -457,6 +465,74 @@ def test_queue_and_stack_ops_keep_the_lazy_index_exact(monkeypatch: pytest.Monke
         e = rga.existing(ks.dbs[0], b"l")
         if e is not None and h % 50 == 0:
             check_index(e)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_solo_pops_leave_holes_that_read_restart_and_join_as_the_list(monkeypatch: pytest.MonkeyPatch,
+                                                                       seed: int) -> None:
+    """Without peers, popping the head of a block longer than HOLE_MIN leaves a hole instead
+    of shifting the block (list_blocks._kill); pushes at the head then land before the holes,
+    pops at either end and removals in the middle meet them, and every lookup, a restart
+    from the state and a switch to peers (with gc) show the plain list. Head blocks bigger
+    than HOLE_MIN, as in production (512 > 64), so an LPUSH can put a value before holes."""
+    monkeypatch.setattr(list_blocks, "BLOCK", 6)
+    monkeypatch.setattr(list_blocks, "MAX_BLOCK", 12)
+    monkeypatch.setattr(list_blocks, "HEAD_BLOCK", 8)
+    monkeypatch.setattr(list_blocks, "HOLE_MIN", 3)
+    monkeypatch.setattr(list_blocks, "HOLES", 4)
+    rnd = random.Random(seed)
+    ks = keyspace(solo=True)
+    model: list[tuple[bytes, Any]] = []
+    removed: list[Any] = []
+    holes = 0
+    for h in range(1, 2500):
+        r = rnd.random()
+        e = rga.existing(ks.dbs[0], b"l")
+        if r < 0.45 or len(model) < 2:
+            v = str(h).encode()
+            if r < 0.2 or not model:
+                apply(ks, "me", h, {}, ins(None, [v]))
+                model.insert(0, (v, (h, "me", 0)))
+            else:
+                k = len(model) - 1
+                apply(ks, "me", h, {}, rga.insert_effect(0, b"l", model[k][1], k, [v], "~", len(model)))
+                model.append((v, (h, "me", 0)))
+        elif r < 0.9:
+            assert e is not None
+            k = 0 if r < 0.75 else (len(model) - 1 if r < 0.85 else rnd.randrange(len(model)))
+            apply(ks, "me", h, {}, rga.remove_effect(0, b"l", [model[k][1]], [k], "~", len(model)))
+            removed.append(model[k][1])
+            del model[k]
+        else:
+            assert e is not None
+            k = rnd.randrange(len(model))
+            assert e.at(k) == model[k]
+            if removed:
+                # Removing an element again (perhaps a hole now) changes nothing, stamps nothing.
+                apply(ks, "me", h, {}, rem([removed[-1]], [0]))
+        e = rga.existing(ks.dbs[0], b"l")
+        assert visible(ks) == [v for v, _ in model]
+        if e is not None:
+            holes = max(holes, sum(b.vals.count(None) for b in e.blocks))
+            assert not e.rm
+            if h % 25 == 0:
+                check_index(e)
+    assert holes >= 3, "the test never made holes"
+    e = rga.existing(ks.dbs[0], b"l")
+    assert e is not None
+    assert any(None in b.vals for b in e.blocks), "the test ended without holes"
+    # The state has no holes: the one the solo code that shifted made (a restart shows the
+    # list, and its snapshot is the bytes it was).
+    s = e.state()
+    assert None not in s["vals"] and not s["rm"]
+    assert ListEntry.from_state(s).values() == [v for v, _ in model]
+    check_index(ListEntry.from_state(s))
+    # Peers join: the holes go before any peer's op meets them (no stampless tombstones).
+    e.set_peers(True)
+    assert not any(None in b.vals for b in e.blocks)
+    assert e.values() == [v for v, _ in model]
+    assert e.state() == s
+    check_index(e)
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -30,6 +30,11 @@ MAX_BLOCK = 1024  # a longer block is split
 HEAD_BLOCK = 512
 HOT = 4  # the blocks written last stay thawed (per list); the others are packed
 MIN_PACK = 64  # smaller blocks stay thawed (a packed block has a fixed overhead)
+# Without peers, removing the first live element of a block longer than HOLE_MIN, with only
+# holes before it, leaves a hole (a tombstone without a stamp) instead of shifting the
+# block's arrays; the holes are taken out together once there are HOLES of them (`_kill`).
+HOLE_MIN = 64
+HOLES = 64
 _I_MASK = (1 << 32) - 1
 
 # Origin string <-> small code, per process (ids are compared by the strings).
@@ -550,11 +555,37 @@ def _kill(self: ListEntry, blk: _Block, j: int, stamp: tuple[int, str]) -> None:
     if self.where is not None:
         self.where.pop(blk.hl[j] << 64 | blk.oi[j], None)
     vals = blk.vals
-    del vals[j]
-    del blk.hl[j]
-    del blk.oi[j]
-    blk.hi -= 1
-    if vals:
+    if blk.live:
+        n = len(vals)
+        if j == blk.lo == n - blk.live - 1 and n > HOLE_MIN:
+            # The first live element of a big block, with nothing but holes before it (LPOP
+            # of a queue): a hole rather than a shift of the three arrays (~0.1-0.3 us for
+            # 512-1,024 elements), i.e. a tombstone without a removal stamp (solo: every
+            # removal is stable), the holes taken out together once there are HOLES of them.
+            vals[j] = None
+            j += 1
+            if j < HOLES:
+                blk.lo = j
+            else:
+                del vals[:j]
+                del blk.hl[:j]
+                del blk.oi[:j]
+                blk.lo = 0
+                blk.hi -= j
+            self.fwd.add(blk)
+            return
+        del vals[j]
+        del blk.hl[j]
+        del blk.oi[j]
+        hi = blk.hi - 1
+        if len(vals) != blk.live:  # holes: the live bounds skip the ones now at either end
+            while vals[hi - 1] is None:
+                hi -= 1
+            lo = blk.lo
+            while vals[lo] is None:
+                lo += 1
+            blk.lo = lo
+        blk.hi = hi
         self.fwd.add(blk)
         return
     blocks = self.blocks
@@ -564,6 +595,20 @@ def _kill(self: ListEntry, blk: _Block, j: int, stamp: tuple[int, str]) -> None:
         self._restructured()
     else:
         self._rebuild()
+
+
+def drop_holes(self: ListEntry) -> None:
+    """Take out the holes solo pops left (`_kill`): before the list meets peers' ops, whose
+    tombstones carry removal stamps, as the solo code's removals are final."""
+    for blk in self.blocks:
+        vals = blk.vals
+        if blk.live != len(vals):
+            keep = [j for j in range(len(vals)) if vals[j] is not None]
+            hl, oi = blk.hl, blk.oi
+            blk.vals = [vals[j] for j in keep]
+            blk.hl = array("q", [hl[j] for j in keep])
+            blk.oi = array("Q", [oi[j] for j in keep])
+            blk.recount()
 
 
 def _tmin(self: ListEntry, ctx: Ctx) -> int:

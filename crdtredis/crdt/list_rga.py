@@ -273,6 +273,8 @@ class ListEntry(Entry):
             return  # already dropped here, or never seen: nothing to do
         blk, j = pos
         if blk.vals[j] is None:
+            if not self.peers:
+                return  # a hole (list_blocks._kill): removed for good already
             pid = _pid(blk.hl[j], blk.oi[j])
             old = self.rm.get(pid)
             stamp = (ctx.hlc, ctx.origin)
@@ -314,9 +316,12 @@ class ListEntry(Entry):
         self._compact()
 
     def set_peers(self, peers: bool) -> None:
-        """Track Keyspace.solo; on a solo replica every tombstone is stable: drop them."""
+        """Track Keyspace.solo; on a solo replica every tombstone is stable: drop them. With
+        peers, the holes solo pops left go too (list_blocks._kill)."""
         self.peers = peers
-        if not peers and (self.rm or self.vst):
+        if peers:
+            list_blocks.drop_holes(self)
+        elif self.rm or self.vst:
             self.gc(lambda h, o: True)
 
     # ---- causal stability ----------------------------------------------------------------
@@ -400,14 +405,17 @@ class ListEntry(Entry):
                     nxt_h, nxt_o = h, o + k
                 values.extend(vals[:])
                 continue
+            holes = not self.peers and blk.live != len(vals)  # solo pops' (list_blocks._kill)
             for j in range(len(vals)):
+                if holes and vals[j] is None:
+                    continue  # a removal as final as the solo code's others: not state
                 h, o = hl[j], oi[j]
                 if h == nxt_h and o == nxt_o:
                     rn[-1] += 1
                 else:
                     start(h, o, 1)
                 nxt_h, nxt_o = h, o + 1
-            values.extend(vals)
+            values.extend([v for v in vals if v is not None] if holes else vals)
         if sys.byteorder == "big":
             for a in (rh, ro, ri, rn):
                 a.byteswap()
