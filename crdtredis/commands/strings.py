@@ -320,12 +320,13 @@ def mset_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     dbi = db_of(node, client).index
     # Node.emit's only step for a SET without KEEPTTL is Node._emit: here for all the keys at
     # once, unless keyspace events are on (each key's "set" follows its own write, as in Redis).
+    effs = keyspace_batch.set_effects(dbi, argv)
     if node.notify is None:
-        node._emit_all(keyspace_batch.set_effects(dbi, argv))
+        node._emit_all(effs)
         return OK
-    for j in range(1, len(argv), 2):
-        node._emit((SET, dbi, argv[j], argv[j + 1], TTL_CLEAR, None))
-        notify_event(node, STRING, b"set", argv[j], dbi)
+    for eff in effs:
+        node._emit(eff)
+        notify_event(node, STRING, b"set", eff[2], dbi)
     return OK
 
 

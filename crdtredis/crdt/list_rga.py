@@ -35,8 +35,10 @@ last HOT written blocks is stores its values as one blob with offsets and its id
 are; a write thaws its block first (`_thaw`), and a block leaves the HOT set packed again.
 
 Tombstones. On a solo replica (Keyspace.solo) every op is causally stable at once: removed
-elements are deleted on the spot. Otherwise a removed element stays as a tombstone (its position
-orders concurrent inserts that reference it) until gc() finds its removal causally stable
+elements are deleted on the spot (a pop at the head of a big block leaves a hole, taken out
+with the next ones in one move and never written to the state: list_blocks._kill). Otherwise a
+removed element stays as a tombstone (its position orders concurrent inserts that reference
+it) until gc() finds its removal causally stable
 *and* the insert of the element now following it stable: dropping it earlier can change
 where a later insert concurrent with that follower lands. Origins only ever reference live
 elements, so no future op names a dropped tombstone. A list with tombstones but no live
