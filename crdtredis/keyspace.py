@@ -502,6 +502,23 @@ class Keyspace:
         for db in self.dbs:
             db.visit_whole()
 
+    def leave_solo(self) -> None:
+        """No longer alone: every entry that keeps a solo form of its own takes its peers
+        form now (a list's `peers`: it deletes removed elements on the spot while false).
+        Each list apply brings that flag up to date, but a removal of the key (DEL, a write
+        of another type, FLUSHDB) reaches the entry through `remove_observed`, which cannot
+        tell; a stale flag there deleted elements that a concurrent insert of the replica
+        that just joined refers to, and the two placed that insert apart."""
+        self.solo = False
+        for db in self.dbs:
+            for e in db.data.values():
+                if getattr(e, "peers", True) is False:
+                    e.set_peers(True)
+            for hidden in db.shadow.values():
+                for h in hidden.values():
+                    if getattr(h, "peers", True) is False:
+                        h.set_peers(True)
+
     def _gc_key(self, db: Db, key: bytes, stable: Callable[[int, str], bool]) -> int:
         n = 0
         e = db.data.get(key)

@@ -582,9 +582,11 @@ class Node:
         """Alone in the cluster (durable state): ops are stable once applied, and an
         expired key can be dropped at once."""
         ks = self.keyspace
-        ks.solo = solo
         ks.expiry_safe = _always if solo else _never
-        if not solo:
+        if solo:
+            ks.solo = True
+        else:
+            ks.leave_solo()
             ks.gc_visit_all()  # what was written alone was never noted for GC (gc_chunks)
 
     def used_memory_rss(self) -> int:

@@ -342,6 +342,40 @@ def test_losing_peers_purges_tombstones() -> None:
     check_index(e)
 
 
+@pytest.mark.parametrize("holes", [False, True])
+def test_a_solo_list_meets_a_joining_replicas_inserts_as_a_member(monkeypatch: pytest.MonkeyPatch,
+                                                                  holes: bool) -> None:
+    """A replica founded alone keeps its lists in their solo form (removals deleted on the
+    spot, holes from pops); a new replica joins with its list, and A's DEL of the list is
+    concurrent with B's inserts after two of its elements. When A leaves solo, its lists take
+    their peers form at once: the DEL reaches the list through remove_observed (no list
+    apply brings the flag up to date first), so with a solo list A would delete p and q on
+    the spot and put B's inserts at the head, newest first: [y, x] at A, [x, y] at B."""
+    monkeypatch.setattr(list_blocks, "HOLE_MIN", 2)
+    a, b = keyspace(solo=True), keyspace()
+    vals = [b"o", b"n", b"p", b"q", b"r"]
+    for ks in (a, b):
+        apply(ks, "a", 10, {}, ins(None, vals))
+        if holes:  # two pops at the head: holes in A's solo list (tombstones in B's)
+            apply(ks, "a", 11, {}, rem([(10, "a", 0)], [0]))
+            apply(ks, "a", 12, {}, rem([(10, "a", 1)], [0]))
+    if holes:
+        assert None in entry(a).blocks[0].vals
+    a.leave_solo()
+    assert entry(a).peers and None not in entry(a).blocks[0].vals
+    dl = ("a", 30, {"a": 12}, (codes.DEL, 0, b"l"))
+    xs = [("b", 20, {"a": 12}, ins((10, "a", 2), [b"x"], hint=0)),
+          ("b", 21, {"a": 12}, ins((10, "a", 3), [b"y"], hint=2))]
+    apply(a, *dl)
+    for op in xs:
+        apply(b, *op)
+    for op in xs:
+        apply(a, *op)
+    apply(b, *dl)
+    assert visible(a) == visible(b) == [b"x", b"y"]
+    check_index(entry(a))
+
+
 def test_wrong_hint_falls_back_to_nearby_blocks_then_the_id_dict(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(list_blocks, "BLOCK", 4)
     monkeypatch.setattr(list_blocks, "MAX_BLOCK", 8)
