@@ -142,8 +142,8 @@ def run_command(c: SimCluster, i: int, cmd: tuple[Any, ...]) -> None:
         c.run(i, name, *args)
 
 
-def play(steps: list[Any], seed: int, replicas: int = 3) -> SimCluster:
-    c = SimCluster(replicas, seed)
+def play(steps: list[Any], seed: int, replicas: int = 3, solo: bool = False) -> SimCluster:
+    c = SimCluster(replicas, seed, solo)
     for s in steps:
         n = len(c.replicas)
         kind = s[0]
@@ -212,3 +212,12 @@ def check(c: SimCluster) -> None:
 @given(steps=plans, seed=st.integers(0, 2**32 - 1))
 def test_replicas_converge_with_gc_restarts_wipes_and_joins(steps: list[Any], seed: int) -> None:
     check(play(steps, seed))
+
+
+@settings(max_examples=max(50, EXAMPLES // 2), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=plans, seed=st.integers(0, 2**32 - 1))
+def test_a_replica_founded_alone_converges_with_the_replicas_that_join_it(steps: list[Any], seed: int) -> None:
+    """One replica founded alone (solo: removals final at once, coarse stamps, list holes)
+    takes writes, then replicas join it by snapshot (it leaves solo at the first) and
+    everything above goes on: all of them end up showing what the reference shows."""
+    check(play(steps, seed, replicas=1, solo=True))

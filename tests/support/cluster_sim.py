@@ -52,6 +52,7 @@ class SimReplica:
         self.log: list[Op] = []  # ops applied after the base, in order
         self.inbox: list[Op] = []
         self.membership = Membership(rid)
+        self.solo = False  # founded alone and no one joined yet (Node.set_solo)
         self.node = self._new_node()
         self.client = self.node.new_client("sim", "sim", lambda: None)
         self.synced = True
@@ -61,6 +62,8 @@ class SimReplica:
         node = new_node(cfg)
         node.clock = self.clock
         node.op_listeners.append(self._on_op)
+        if getattr(self, "solo", False):  # durable cluster state: a restart stays solo
+            node.set_solo(True)
         return node
 
     def _on_op(self, op: Op) -> None:
@@ -162,11 +165,17 @@ def _fresh_membership(rid: str, known: Membership, also: str = "", without: str 
 
 
 class SimCluster:
-    def __init__(self, n: int, seed: int) -> None:
+    def __init__(self, n: int, seed: int, solo: bool = False) -> None:
+        """n replicas founded together; or, with `solo`, one replica founded alone, which
+        leaves solo when the first replica joins it (replication/cluster.py)."""
         self.rng = random.Random(seed)
         self.clock = Clock()
         self.seq = 1
         self.replicas = [SimReplica(f"r{i}", self.clock, self._next()) for i in range(n)]
+        if solo:
+            assert n == 1, "only a replica alone is solo"
+            self.replicas[0].solo = True
+            self.replicas[0].node.set_solo(True)
         for r in self.replicas:  # founded together: everyone knows everyone
             for o in self.replicas:
                 if o is not r:
@@ -286,6 +295,10 @@ class SimCluster:
 
     def join(self, source: int) -> int:
         """A brand-new replica joins from `source`; returns its index."""
+        for o in self.replicas:
+            if o.solo:  # the founder takes the joiner in: no longer alone (cluster.py)
+                o.solo = False
+                o.node.set_solo(False)
         r = SimReplica(f"r{len(self.replicas)}", self.clock, self._next())
         r.wipe_and_join(self.replicas[source], r.inc_ms)
         self.replicas.append(r)
