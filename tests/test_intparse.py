@@ -20,7 +20,7 @@ INT64 = st.integers(min_value=numbers.LLONG_MIN, max_value=numbers.LLONG_MAX)
 def test_numbers_binds_the_compiled_twins_when_the_build_has_them() -> None:
     if os.environ.get("CRDT_REDIS_PURE") or not fastdec.compiled():
         return
-    assert NATIVE is not None and (numbers.parse_int, numbers.format_int) == NATIVE
+    assert NATIVE is not None and (numbers.parse_int, numbers.format_int, numbers.incr_int) == NATIVE
 
 
 @settings(max_examples=3000, deadline=None)
@@ -57,3 +57,38 @@ def test_parse_int_of_other_buffers_takes_the_python_path() -> None:
 def test_format_int_prints_as_percent_d(v: int) -> None:
     assert NATIVE is not None
     assert NATIVE[1](v) == b"%d" % v == numbers.py_format_int(v)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(value=st.one_of(
+    st.none(),
+    INT64.map(lambda v: b"%d" % v),
+    st.sampled_from([b"9223372036854775807", b"-9223372036854775808", b"0", b"-0", b"007", b"", b"x", b"1 "]),
+    st.binary(max_size=22),
+), delta=st.one_of(
+    INT64,
+    st.sampled_from([0, 1, -1, numbers.LLONG_MAX, numbers.LLONG_MIN]),
+    st.integers(min_value=-(1 << 70), max_value=1 << 70),
+))
+@example(value=b"9223372036854775807", delta=1)
+@example(value=b"-9223372036854775808", delta=-1)
+@example(value=b"9223372036854775806", delta=1)
+@example(value=b"-1", delta=numbers.LLONG_MIN)
+@example(value=None, delta=1 << 64)
+def test_incr_int_answers_as_its_python_twin(value: bytes | None, delta: int) -> None:
+    """INCRBY's apply (numbers.incr_value): the text of the sum, or None when the value is
+    not an int64's text or the sum leaves int64, exactly as the Python twin, which is the
+    parse, sum and print it replaces."""
+    assert NATIVE is not None
+    got = NATIVE[2](value, delta)
+    assert got == numbers.py_incr_int(value, delta)
+    want = None
+    iv = 0 if value is None else numbers.py_parse_int(value)
+    if iv is not None and (value is None or numbers.LLONG_MIN <= iv + delta <= numbers.LLONG_MAX):
+        want = b"%d" % (iv + delta)
+    assert got == want
+
+
+def test_incr_int_of_other_buffers_takes_the_python_path() -> None:
+    assert NATIVE is not None
+    assert NATIVE[2](bytearray(b"12"), 3) == numbers.py_incr_int(bytearray(b"12"), 3) == b"15"  # type: ignore[arg-type]

@@ -208,20 +208,26 @@ def parse_bigint(b: bytes) -> int | None:
     return int(s) if s is b else -int(s)
 
 
+def py_incr_int(value: bytes | None, delta: int) -> bytes | None:
+    """The text of `value` (None: 0) plus `delta`, or None when `value` is not an int64's
+    text or the sum leaves int64 (`incr_int` is its compiled twin when built)."""
+    if value is None:
+        return py_format_int(delta)
+    iv = py_parse_int(value)
+    if iv is None:
+        return None
+    r = iv + delta
+    if r > LLONG_MAX or r < LLONG_MIN:
+        return None
+    return py_format_int(r)
+
+
 def incr_value(value: bytes | None, delta: Delta) -> bytes | None:
     """`value` after one increment, exactly as Redis stores it; None where Redis would refuse
     the increment: INCRBY of a value that is not an int64, a sum outside int64, INCRBYFLOAT
     of a value that is not a float, or a result that is not finite."""
     if type(delta) is int:
-        if value is None:
-            return format_int(delta)
-        iv = parse_int(value)
-        if iv is None:
-            return None
-        r = iv + delta
-        if r > LLONG_MAX or r < LLONG_MIN:
-            return None
-        return format_int(r)
+        return incr_int(value, delta)
     inc = parse_ld(delta)  # type: ignore[arg-type]
     if not isinstance(inc, Fraction):
         return None
@@ -230,15 +236,18 @@ def incr_value(value: bytes | None, delta: Delta) -> bytes | None:
 
 # Every INCR parses its value twice (the command to answer, the apply to store) and prints
 # the sum; in Python that is ~130 ns a parse, 40% of what an INCR's own code costs.
-# crdt/intparse.pyx does both in C (~30 ns a parse, bench/RESULTS.md): setup.py builds it
-# with Cython, and it is used only while built from the intparse.pyx beside this file.
-def native() -> tuple[Callable[[bytes], int | None], Callable[[int], bytes]] | None:
+# crdt/intparse.pyx does both in C (~30 ns a parse, bench/RESULTS.md), and the apply's
+# parse, sum and print in one call (`incr_int`: ~160 ns in three, ~50 in one): setup.py
+# builds it with Cython, and it is used only while built from the intparse.pyx beside this file.
+def native() -> tuple[Callable[[bytes], int | None], Callable[[int], bytes],
+                      Callable[[bytes | None, int], bytes | None]] | None:
     nat = native_module("crdtredis.crdt._intparse_native", os.path.join(os.path.dirname(__file__), "intparse.pyx"))
-    return None if nat is None else (nat.parse_int, nat.format_int)
+    return None if nat is None else (nat.parse_int, nat.format_int, nat.incr_int)
 
 
 if TYPE_CHECKING:
     parse_int = py_parse_int
     format_int = py_format_int
+    incr_int = py_incr_int
 else:
-    parse_int, format_int = native() or (py_parse_int, py_format_int)
+    parse_int, format_int, incr_int = native() or (py_parse_int, py_format_int, py_incr_int)
