@@ -18,7 +18,6 @@ cdef object _py_format = py_format_int
 cdef object _py_incr = py_incr_int
 
 
-
 def parse_int(b):
     """Redis string2ll (numbers.py_parse_int): optional '-', digits, no leading zeros,
     inside int64; else None."""
@@ -96,8 +95,6 @@ def format_int(v):
     """b"%d" % v (numbers.py_format_int)."""
     cdef int overflow = 0
     cdef long long x
-    cdef char buf[24]
-    cdef int pos
     if type(v) is not int:
         return _py_format(v)
     x = PyLong_AsLongLongAndOverflow(v, &overflow)
