@@ -32,7 +32,7 @@ from bisect import insort
 from typing import Any
 
 from ..op import Ctx
-from .numbers import LLONG_MAX, Delta, incr_value, parse_int
+from .numbers import LLONG_MAX, Delta, format_int, incr_value, parse_int
 
 Val = tuple[bytes, int, str]  # (value, hlc, origin): one register write
 Contrib = tuple[int, str, Delta]  # (hlc, origin, delta): one increment
@@ -73,7 +73,7 @@ class CounterReg:
         if type(d) is int and abs(d) <= LLONG_MAX:
             # What recompute() would find: the integer sum of one increment.
             r._fold = (d, abs(d))
-            r.value = str(d).encode()
+            r.value = format_int(d)
             return r
         r._fold = None
         nv = incr_value(None, d)
@@ -139,7 +139,7 @@ class CounterReg:
                 total += d
             else:
                 if bound <= LLONG_MAX:
-                    self.value = str(total).encode()
+                    self.value = format_int(total)
                     self._fold = (total, bound)
                     return
         v = base
@@ -177,7 +177,7 @@ class CounterReg:
                 contrib.append(c)
                 self._unsorted = True
                 self._fold = (fold[0] + d, fold[1] + abs(d))
-                self.value = str(self._fold[0]).encode()
+                self.value = format_int(self._fold[0])
             else:  # re-fold in stamp order
                 insort(self.contrib, c, key=_cstamp)
                 self.recompute()
@@ -187,7 +187,7 @@ class CounterReg:
             # The value is the sum's text: add, without parsing it back (incr_value).
             t = fold[0] + d
             self._fold = (t, fold[1] + abs(d))
-            self.value = str(t).encode()
+            self.value = format_int(t)
             return self
         # Without a write, b"" means no increment applied yet (not an empty string value).
         prev = self.value if self.vals else (self.value or None)
