@@ -454,6 +454,18 @@ def test_block_index_matches_a_plain_list_under_random_ops(monkeypatch: pytest.M
                 assert not e.rm
 
 
+def push_one(ks: Keyspace, model: list[tuple[bytes, Any]], h: int, left: bool) -> None:
+    """LPUSH (left, or an empty list) or RPUSH of one value at hlc h, on the list and its model."""
+    v = str(h).encode()
+    if left or not model:
+        apply(ks, "me", h, {}, ins(None, [v]))
+        model.insert(0, (v, (h, "me", 0)))
+    else:
+        k = len(model) - 1
+        apply(ks, "me", h, {}, rga.insert_effect(0, b"l", model[k][1], k, [v], "~", len(model)))
+        model.append((v, (h, "me", 0)))
+
+
 @pytest.mark.parametrize("packed", [False, True])
 @pytest.mark.parametrize("peers", [True, False])
 def test_queue_and_stack_ops_keep_the_lazy_index_exact(monkeypatch: pytest.MonkeyPatch, peers: bool,
@@ -476,14 +488,7 @@ def test_queue_and_stack_ops_keep_the_lazy_index_exact(monkeypatch: pytest.Monke
         r = rnd.random()
         e = rga.existing(ks.dbs[0], b"l")
         if r < 0.5 or not model:
-            v = str(h).encode()
-            if r < 0.25 or not model:
-                apply(ks, "me", h, {}, ins(None, [v]))
-                model.insert(0, (v, (h, "me", 0)))
-            else:
-                k = len(model) - 1
-                apply(ks, "me", h, {}, rga.insert_effect(0, b"l", model[k][1], k, [v], "~", len(model)))
-                model.append((v, (h, "me", 0)))
+            push_one(ks, model, h, r < 0.25)
         elif r < 0.85:
             assert e is not None
             left = rnd.random() < 0.5
@@ -523,14 +528,7 @@ def test_solo_pops_leave_holes_that_read_restart_and_join_as_the_list(monkeypatc
         r = rnd.random()
         e = rga.existing(ks.dbs[0], b"l")
         if r < 0.45 or len(model) < 2:
-            v = str(h).encode()
-            if r < 0.2 or not model:
-                apply(ks, "me", h, {}, ins(None, [v]))
-                model.insert(0, (v, (h, "me", 0)))
-            else:
-                k = len(model) - 1
-                apply(ks, "me", h, {}, rga.insert_effect(0, b"l", model[k][1], k, [v], "~", len(model)))
-                model.append((v, (h, "me", 0)))
+            push_one(ks, model, h, r < 0.2)
         elif r < 0.9:
             assert e is not None
             k = 0 if r < 0.75 else (len(model) - 1 if r < 0.85 else rnd.randrange(len(model)))
