@@ -55,6 +55,11 @@ class Entry(ABC):
     def encoding(self) -> bytes:
         return b"raw"
 
+    def leave_solo(self) -> None:
+        """The replica is no longer alone (Keyspace.leave_solo): take the form a replica with
+        peers keeps. Only lists keep a solo form of their own (ListEntry.peers)."""
+        return None  # every other type's form is the same alone or not
+
     def winner_stamp(self) -> tuple[int, str] | None:
         """Stamp of the register write whose value is shown (strings only): a TTL written
         by a SET belongs to that write (ExpiryReg)."""

@@ -503,21 +503,21 @@ class Keyspace:
             db.visit_whole()
 
     def leave_solo(self) -> None:
-        """No longer alone: every entry that keeps a solo form of its own takes its peers
-        form now (a list's `peers`: it deletes removed elements on the spot while false).
-        Each list apply brings that flag up to date, but a removal of the key (DEL, a write
-        of another type, FLUSHDB) reaches the entry through `remove_observed`, which cannot
-        tell; a stale flag there deleted elements that a concurrent insert of the replica
-        that just joined refers to, and the two placed that insert apart."""
+        """No longer alone: every entry takes its peers form now (Entry.leave_solo; a list
+        deletes removed elements on the spot while solo). Each list apply brings a list's
+        form up to date, but a removal of the key (DEL, a write of another type, FLUSHDB)
+        reaches the entry through `remove_observed`, which cannot tell; a stale solo list
+        there deleted elements that a concurrent insert of the replica that just joined
+        refers to, and the two placed that insert apart."""
         self.solo = False
         for db in self.dbs:
             for e in db.data.values():
-                if getattr(e, "peers", True) is False:
-                    e.set_peers(True)
+                if type(e) is not tuple:  # a plain string has no form of its own
+                    e.leave_solo()
             for hidden in db.shadow.values():
                 for h in hidden.values():
-                    if getattr(h, "peers", True) is False:
-                        h.set_peers(True)
+                    if type(h) is not tuple:
+                        h.leave_solo()
 
     def _gc_key(self, db: Db, key: bytes, stable: Callable[[int, str], bool]) -> int:
         n = 0

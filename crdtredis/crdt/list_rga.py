@@ -326,6 +326,10 @@ class ListEntry(Entry):
         elif self.rm or self.vst:
             self.gc(lambda h, o: True)
 
+    def leave_solo(self) -> None:
+        if not self.peers:
+            self.set_peers(True)
+
     # ---- causal stability ----------------------------------------------------------------
     def gc(self, stable: Callable[[int, str], bool]) -> int:
         """Drop tombstones and LSET stamps that no concurrent op can still need.
