@@ -13,15 +13,16 @@ c b a at the head, RPUSH the chain after the last live element. Ids grow along c
 new element goes after its reference, past every element with a larger id.
 
 Storage (the costs the issue asks for). Elements live in document order in blocks of
-~512-1024 (up to 512 for the head blocks LPUSH starts), each block three parallel arrays: values (None = tombstone), hlc (array 'q') and
-origin-code<<32|i (array 'Q'), so an element costs a list slot, its value and 16 bytes of
-id, with no per-element Python object. A Fenwick tree over the blocks' live counts maps a
+~512-1024 (up to 512 for the head blocks LPUSH starts), each block three parallel arrays:
+values (None = tombstone), hlc (array 'q') and origin-code<<32|i (array 'Q'), so an element
+costs a list slot, its value and 16 bytes of id, with no per-element Python object. A Fenwick tree over the blocks' live counts maps a
 visible index to its block in O(log n); appends at the tail and pops at the head touch one
 block. The tree is brought up to date only by a lookup that needs it (list_blocks._fw_find):
 the ends are found without it, so a queue or a stack never pays for it. One-value pushes
 and pops at either end have fast paths (push_head, push_after_last, remove1, end) that
-decline, changing nothing, whenever the general code could decide otherwise. Origin strings are interned as small process-local codes (never persisted: state()
-and effects use the strings).
+decline, changing nothing, whenever the general code could decide otherwise. Origin
+strings are interned as small process-local codes (never persisted: state() and effects use
+the strings).
 
 Locating an element named by an effect: every effect carries the element's visible index
 at its origin (a hint). At the origin, and at peers without concurrent changes in front of
