@@ -66,6 +66,17 @@ class PyCmdStats:
         if self.track:
             self._hist[dt.bit_length()] += 1
 
+    def record_run(self, k: int, dt: int) -> None:
+        """Count `k` calls that took `dt` ns together (a run of pipelined SETs applied in
+        one call, setrun.py): `dt` in the total, `dt // k` each in the histogram."""
+        if k <= 0:
+            return
+        dt = max(dt, 0)
+        self.calls += k
+        self.nsec += dt
+        if self.track:
+            self._hist[(dt // k).bit_length()] += k
+
 
 def py_timed_call(st: PyCmdStats, handler: Callable[[Node, Client, list[bytes]], Reply], node: Node,
                   client: Client, argv: list[bytes], cmd: Command) -> Reply:

@@ -66,6 +66,19 @@ cdef class CmdStats:
     def record(self, int64_t dt):
         _count(self, dt)
 
+    def record_run(self, int64_t k, int64_t dt):
+        # k calls that took dt ns together (cmdstats.py PyCmdStats.record_run).
+        cdef int64_t each
+        if k <= 0:
+            return
+        if dt < 0:
+            dt = 0
+        each = dt // k
+        self.calls += k
+        self.nsec += dt
+        if self.track:
+            self._hist[_bits(each)] += k
+
 
 cdef inline void _count(CmdStats st, int64_t dt) noexcept:
     if dt < 0:

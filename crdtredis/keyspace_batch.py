@@ -276,6 +276,20 @@ def set_effects_py(dbi: int, argv: list[Any]) -> list[Effect]:
     return out
 
 
+def run_effects_py(dbi: int, cmds: list[Any], i: int, j: int) -> list[Effect]:
+    """The effects of cmds[i:j], each a `SET key value` (setrun.py: a read batch's run of
+    pipelined SETs): (SET, dbi, key, value, TTL_CLEAR, None) each, as set_cmd emits."""
+    code: Any = _SET
+    ttl: Any = _TTL_CLEAR
+    db: Any = dbi
+    out: list[Effect] = []
+    argv: Any
+    for x in range(i, j):
+        argv = cmds[x]
+        out.append((code, db, argv[1], argv[2], ttl, None))
+    return out
+
+
 def _native() -> Any:
     """The compiled copy of this module, if it was built from this source."""
     return native_module("crdtredis._keyspace_batch_native", __file__)
@@ -289,9 +303,11 @@ replay: Callable[[Keyspace, list[RawOp], list[Callable[[Op], Any]]], tuple[int, 
 apply_local_all: Callable[[Keyspace, list[Effect], list[Effect], int, int], None] = \
     apply_local_all_py if _NATIVE is None else _NATIVE.apply_local_all_py
 set_effects: Callable[[int, list[Any]], list[Effect]] = set_effects_py if _NATIVE is None else _NATIVE.set_effects_py
+run_effects: Callable[[int, list[Any], int, int], list[Effect]] = \
+    run_effects_py if _NATIVE is None else _NATIVE.run_effects_py
 
 
 def compiled() -> bool:
-    """True when `apply_many`, `replay`, `apply_local_all` and `set_effects` are the compiled
-    loops."""
+    """True when `apply_many`, `replay`, `apply_local_all`, `set_effects` and `run_effects`
+    are the compiled loops."""
     return _NATIVE is not None

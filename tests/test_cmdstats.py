@@ -136,6 +136,23 @@ def test_tracking_off_keeps_the_histogram_empty_not_the_counters(impl: str) -> N
 
 
 @pytest.mark.parametrize("impl", sorted(IMPLS))
+def test_a_run_of_calls_counts_each_with_the_run_s_mean(impl: str) -> None:
+    """record_run (setrun.py): k calls, the whole time in the total, the mean in the
+    histogram k times; nothing for an empty run, a negative time as 0."""
+    st = IMPLS[impl][0]()
+    st.record_run(16, 16 * 1000 + 15)
+    hist = st.histogram()
+    assert (st.calls, st.nsec) == (16, 16015)
+    assert hist[(1000).bit_length()] == 16 and sum(hist) == 16
+    st.record_run(0, 500)
+    st.record_run(3, -7)
+    assert (st.calls, st.nsec) == (19, 16015) and st.histogram()[0] == 3
+    st.track = False
+    st.record_run(2, 1 << 40)
+    assert st.calls == 21 and sum(st.histogram()) == 19
+
+
+@pytest.mark.parametrize("impl", sorted(IMPLS))
 def test_command_reads_and_resets_its_counters_through_the_stats(impl: str) -> None:
     stats_cls, timed_call = IMPLS[impl]
     cmd = Command("x", lambda n, c, a: OK, 1, (), 0, 0, 0, "g", "", "", ())

@@ -66,6 +66,24 @@ _NOTHING: Any = object()  # "no pending reply" (None is a reply: the null bulk s
 _RUN_PLAIN = plainrun.native()
 
 
+def _is_set(argv: list[bytes]) -> bool:
+    """`SET key value`, spelled as Node.execute's straight path takes it (plainrun.pyx)."""
+    return len(argv) == 3 and (argv[0] == b"SET" or argv[0] == b"set")
+
+
+def _set_run(run_sets: Callable[..., tuple[int, BaseException | None]], client: Client, cmds: list[list[bytes]],
+             i: int, out: bytearray) -> tuple[int, BaseException | None]:
+    """The Python loop's twin of plainrun.pyx's SET runs: cmds[i] and cmds[i + 1] are SETs;
+    the run of them from i goes to `run_sets`, whose OKs are written here."""
+    j = i + 2
+    while j < len(cmds) and _is_set(cmds[j]):
+        j += 1
+    k, exc = run_sets(client, cmds, i, j)
+    if k > 0:
+        out += _OK_WIRE * k
+    return k, exc
+
+
 class ServerLike(Protocol):
     proto_max_bulk_len: int
     # client-output-buffer-limit by class: {"normal": (hard, soft, soft_seconds), ...}.
@@ -98,6 +116,9 @@ class RedisProtocol(asyncio.Protocol):
     def __init__(self, server: ServerLike) -> None:
         self._server = server
         self._execute = server.execute
+        # A read batch's runs of pipelined SETs, in one call each (crdtredis/setrun.py);
+        # None for a server without it (a test's plain ServerLike).
+        self._run_sets: Callable[..., tuple[int, BaseException | None]] | None = getattr(server, "run_sets", None)
         self._reader = RequestReader(server.proto_max_bulk_len)
         self._transport: asyncio.Transport | None = None
         self._client: Client = Client(0)  # replaced in connection_made
@@ -312,6 +333,7 @@ class RedisProtocol(asyncio.Protocol):
         reader = self._reader
         execute = self._execute
         run_plain = _RUN_PLAIN
+        run_sets = self._run_sets
         out = self._out
         if out is None:
             out = self._out = bytearray()
@@ -353,11 +375,23 @@ class RedisProtocol(asyncio.Protocol):
                     i += 1
                     try:
                         if run_plain is None or client.special:
+                            if run_sets is not None and i < n and _is_set(argv) and _is_set(cmds[i]):
+                                # A run of SETs in one call, as the compiled loop does it.
+                                k, exc = _set_run(run_sets, client, cmds, i - 1, out)
+                                if k < 0:
+                                    run_sets = None
+                                elif k > 0:
+                                    i += k - 1
+                                    if exc is not None:
+                                        argv = cmds[i]
+                                        i += 1
+                                        raise exc
+                                    continue
                             reply = execute(client, argv)
                         else:
                             # The compiled loop runs and encodes what it can (plainrun.py),
                             # then hands over the request it stopped on, if any.
-                            j, reply, state = run_plain(execute, client, cmds, i - 1, out)
+                            j, reply, state = run_plain(execute, client, cmds, i - 1, out, run_sets)
                             if state == DONE:
                                 break
                             if state == CLOSING:

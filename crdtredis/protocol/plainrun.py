@@ -1,9 +1,10 @@
 """The compiled request loop of a connection's read batch (crdtredis/protocol/plainrun.pyx).
 
-`run_plain(execute, client, cmds, i, out)` runs cmds[i:] in order, each through
-`execute(client, argv)`, and encodes into `out` the replies of the plain kinds, the
-replies of nearly every pipelined request: OK, an int of 64 bits, a bulk string, a status
-(+PONG) and None (the null of the client's RESP version), byte for byte as
+`run_plain(execute, client, cmds, i, out, run_sets=None)` runs cmds[i:] in order, each
+through `execute(client, argv)` (a run of two or more `SET key value` through one
+`run_sets(client, cmds, i, j)` call instead, crdtredis/setrun.py), and encodes into `out`
+the replies of the plain kinds, the replies of nearly every pipelined request: OK, an int
+of 64 bits, a bulk string, a status (+PONG) and None (the null of the client's RESP version), byte for byte as
 protocol/resp.py's `encode_reply` writes them. It stops and returns
 `(j, obj, state)` at the first request it cannot finish alone:
 
@@ -38,7 +39,7 @@ CLOSING = 1
 REPLY = 2
 RAISED = 3
 
-RunPlain = Callable[[Callable[[Any, list[bytes]], Any], Any, list[list[bytes]], int, bytearray],
+RunPlain = Callable[[Callable[[Any, list[bytes]], Any], Any, list[list[bytes]], int, bytearray, Any],
                     tuple[int, Any, int]]
 
 

@@ -54,13 +54,41 @@ cdef int _append_line(bytearray out, char kind, long long v) except -1:
     return _append(out, buf + pos, 24 - pos)
 
 
-def run_plain(execute, client, list cmds, Py_ssize_t i, bytearray out):
+cdef inline bint _is_set(object argv):
+    # `SET key value` spelled as Node.execute's straight path takes it (SET or set).
+    cdef const char* p
+    if type(argv) is not list or len(<list>argv) != 3:
+        return False
+    a0 = (<list>argv)[0]
+    if type(a0) is not bytes or PyBytes_GET_SIZE(a0) != 3:
+        return False
+    p = PyBytes_AS_STRING(a0)
+    return (p[0] == 115 and p[1] == 101 and p[2] == 116) or (p[0] == 83 and p[1] == 69 and p[2] == 84)
+
+
+def run_plain(execute, client, list cmds, Py_ssize_t i, bytearray out, run_sets=None):
     cdef Py_ssize_t n = len(cmds)
-    cdef Py_ssize_t ln
+    cdef Py_ssize_t ln, j, k
     cdef long long v
     cdef int overflow
+    cdef bint runs = run_sets is not None
     while i < n:
         try:
+            # A run of two or more SETs goes to run_sets (crdtredis/setrun.py) in one call.
+            if runs and i + 1 < n and _is_set(cmds[i]) and _is_set(cmds[i + 1]):
+                j = i + 2
+                while j < n and _is_set(cmds[j]):
+                    j += 1
+                k, exc = run_sets(client, cmds, i, j)
+                if k < 0:
+                    runs = False
+                elif k > 0:
+                    for j in range(k):
+                        _append(out, b"+OK\r\n", 5)
+                    i += k
+                    if exc is not None:
+                        return i, exc, RAISED
+                    continue
             reply = execute(client, cmds[i])
             if client.special:
                 return i, reply, REPLY
