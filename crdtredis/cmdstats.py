@@ -67,8 +67,8 @@ class PyCmdStats:
             self._hist[dt.bit_length()] += 1
 
     def record_run(self, k: int, dt: int) -> None:
-        """Count `k` calls that took `dt` ns together (a run of pipelined SETs applied in
-        one call, setrun.py): `dt` in the total, `dt // k` each in the histogram."""
+        """Count `k` calls that took `dt` ns together (a run of pipelined requests run in
+        one call, runs.py): `dt` in the total, `dt // k` each in the histogram."""
         if k <= 0:
             return
         dt = max(dt, 0)

@@ -277,7 +277,7 @@ def set_effects_py(dbi: int, argv: list[Any]) -> list[Effect]:
 
 
 def run_effects_py(dbi: int, cmds: list[Any], i: int, j: int) -> list[Effect]:
-    """The effects of cmds[i:j], each a `SET key value` (setrun.py: a read batch's run of
+    """The effects of cmds[i:j], each a `SET key value` (runs.py: a read batch's run of
     pipelined SETs): (SET, dbi, key, value, TTL_CLEAR, None) each, as set_cmd emits."""
     code: Any = _SET
     ttl: Any = _TTL_CLEAR

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import errors, keyspace_batch, setrun
+from . import errors, keyspace_batch, runs
 from .client import Client
 from .clock import HLC, HLC_WRITE_LIMIT, LOGICAL_BITS, hlc_ms, wall_hlc
 from .cmdstats import timed_call
@@ -222,9 +222,9 @@ class Node:
                 client.last_seq = op.seq + len(op.effects) - 1
         return reply
 
-    def run_sets(self, client: Client, cmds: list[list[bytes]], i: int, j: int) -> tuple[int, BaseException | None]:
-        """A read batch's run of pipelined `SET key value` requests in one call (setrun.py)."""
-        return setrun.run_sets(self, client, cmds, i, j, MERGE_CAP)
+    def run_cmds(self, client: Client, cmds: list[list[bytes]], i: int, j: int) -> runs.Run:
+        """A read batch's run of pipelined requests of one write command in one call (runs.py)."""
+        return runs.run_cmds(self, client, cmds, i, j, MERGE_CAP)
 
     def _execute_checked(self, client: Client, argv: list[bytes]) -> Reply:
         """`execute` with every check, in Redis's order (processCommand)."""

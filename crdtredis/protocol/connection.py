@@ -66,22 +66,33 @@ _NOTHING: Any = object()  # "no pending reply" (None is a reply: the null bulk s
 _RUN_PLAIN = plainrun.native()
 
 
-def _is_set(argv: list[bytes]) -> bool:
-    """`SET key value`, spelled as Node.execute's straight path takes it (plainrun.pyx)."""
-    return len(argv) == 3 and (argv[0] == b"SET" or argv[0] == b"set")
+def _same_name(a: list[bytes], b: list[bytes]) -> bool:
+    """Two requests spelled alike (runs.py), as plainrun.pyx compares them."""
+    return bool(a) and bool(b) and a[0] == b[0]
 
 
-def _set_run(run_sets: Callable[..., tuple[int, BaseException | None]], client: Client, cmds: list[list[bytes]],
-             i: int, out: bytearray) -> tuple[int, BaseException | None]:
-    """The Python loop's twin of plainrun.pyx's SET runs: cmds[i] and cmds[i + 1] are SETs;
-    the run of them from i goes to `run_sets`, whose OKs are written here."""
-    j = i + 2
-    while j < len(cmds) and _is_set(cmds[j]):
+def _cmd_run(run_cmds: Callable[..., Any], client: Client, cmds: list[list[bytes]], a: int,
+             out: bytearray) -> tuple[int, Any, BaseException | None, int]:
+    """The Python loop's twin of plainrun.pyx's runs: cmds[a] and cmds[a + 1] are spelled
+    alike; the run of them from a goes to `run_cmds` (runs.py). Returns `(k, last, exc, j)`:
+    j ends the run; k and exc as `run_cmds` returns them. With exc, the k replies are
+    written; else those but the last are, and `last` is the last (the caller writes it)."""
+    j = a + 2
+    while j < len(cmds) and _same_name(cmds[a], cmds[j]):
         j += 1
-    k, exc = run_sets(client, cmds, i, j)
-    if k > 0:
-        out += _OK_WIRE * k
-    return k, exc
+    k, replies, exc = run_cmds(client, cmds, a, j)
+    if k <= 0 and exc is None:
+        return k, _NOTHING, None, j
+    resp = client.resp
+    done = k if exc is not None else k - 1
+    if replies is None:
+        out += _OK_WIRE * done
+    else:
+        for x in range(done):
+            encode_reply(out, replies[x], resp)
+    if exc is not None:
+        return k, _NOTHING, exc, j
+    return k, OK if replies is None else replies[k - 1], None, j
 
 
 class ServerLike(Protocol):
@@ -116,9 +127,9 @@ class RedisProtocol(asyncio.Protocol):
     def __init__(self, server: ServerLike) -> None:
         self._server = server
         self._execute = server.execute
-        # A read batch's runs of pipelined SETs, in one call each (crdtredis/setrun.py);
+        # A read batch's runs of one write command, in one call each (crdtredis/runs.py);
         # None for a server without it (a test's plain ServerLike).
-        self._run_sets: Callable[..., tuple[int, BaseException | None]] | None = getattr(server, "run_sets", None)
+        self._run_cmds: Callable[..., Any] | None = getattr(server, "run_cmds", None)
         self._reader = RequestReader(server.proto_max_bulk_len)
         self._transport: asyncio.Transport | None = None
         self._client: Client = Client(0)  # replaced in connection_made
@@ -333,7 +344,8 @@ class RedisProtocol(asyncio.Protocol):
         reader = self._reader
         execute = self._execute
         run_plain = _RUN_PLAIN
-        run_sets = self._run_sets
+        run_cmds = self._run_cmds
+        skip = 0  # the Python loop starts no run before this request (run_cmds declined one)
         out = self._out
         if out is None:
             out = self._out = bytearray()
@@ -375,23 +387,25 @@ class RedisProtocol(asyncio.Protocol):
                     i += 1
                     try:
                         if run_plain is None or client.special:
-                            if run_sets is not None and i < n and _is_set(argv) and _is_set(cmds[i]):
-                                # A run of SETs in one call, as the compiled loop does it.
-                                k, exc = _set_run(run_sets, client, cmds, i - 1, out)
+                            reply = _NOTHING
+                            if run_cmds is not None and skip < i < n and _same_name(argv, cmds[i]):
+                                # A run in one call, as the compiled loop hands it over.
+                                k, reply, exc, j = _cmd_run(run_cmds, client, cmds, i - 1, out)
                                 if k < 0:
-                                    run_sets = None
-                                elif k > 0:
+                                    skip = j
+                                elif exc is not None:
+                                    i += k
+                                    argv = cmds[i - 1]
+                                    raise exc
+                                elif k > 0:  # the run's last reply is handled below
                                     i += k - 1
-                                    if exc is not None:
-                                        argv = cmds[i]
-                                        i += 1
-                                        raise exc
-                                    continue
-                            reply = execute(client, argv)
+                                    argv = cmds[i - 1]
+                            if reply is _NOTHING:
+                                reply = execute(client, argv)
                         else:
                             # The compiled loop runs and encodes what it can (plainrun.py),
                             # then hands over the request it stopped on, if any.
-                            j, reply, state = run_plain(execute, client, cmds, i - 1, out, run_sets)
+                            j, reply, state = run_plain(execute, client, cmds, i - 1, out, run_cmds)
                             if state == DONE:
                                 break
                             if state == CLOSING:

@@ -1,12 +1,12 @@
 """The compiled request loop of a connection's read batch (crdtredis/protocol/plainrun.pyx).
 
-`run_plain(execute, client, cmds, i, out, run_sets=None)` runs cmds[i:] in order, each
-through `execute(client, argv)` (a run of two or more `SET key value` through one
-`run_sets(client, cmds, i, j)` call instead, crdtredis/setrun.py), and encodes into `out`
-the replies of the plain kinds, the replies of nearly every pipelined request: OK, an int
-of 64 bits, a bulk string, a status (+PONG) and None (the null of the client's RESP version), byte for byte as
-protocol/resp.py's `encode_reply` writes them. It stops and returns
-`(j, obj, state)` at the first request it cannot finish alone:
+`run_plain(execute, client, cmds, i, out, run_cmds=None)` runs cmds[i:] in order, each
+through `execute(client, argv)` (a run of two or more requests spelled alike through one
+`run_cmds(client, cmds, i, j)` call instead, when it takes them: crdtredis/runs.py), and
+encodes into `out` the replies of the plain kinds, the replies of nearly every pipelined
+request: OK, an int of 64 bits, a bulk string, a status (+PONG) and None (the null of the
+client's RESP version), byte for byte as protocol/resp.py's `encode_reply` writes them.
+It stops and returns `(j, obj, state)` at the first request it cannot finish alone:
 
 - DONE: every request ran, every reply is in `out` (j == len(cmds));
 - CLOSING: request j-1 ran, its reply is in `out`, and the client is closing (QUIT);

@@ -7,7 +7,7 @@
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.long cimport PyLong_AsLongLongAndOverflow
-from libc.string cimport memcpy
+from libc.string cimport memcmp, memcpy
 
 from crdtredis.protocol.resp import _BULK_HDR, _INT_MIN, _INT_REPLY, _TABLE
 from crdtredis.reply import OK, Status
@@ -54,37 +54,82 @@ cdef int _append_line(bytearray out, char kind, long long v) except -1:
     return _append(out, buf + pos, 24 - pos)
 
 
-cdef inline bint _is_set(object argv):
-    # `SET key value` spelled as Node.execute's straight path takes it (SET or set).
-    cdef const char* p
-    if type(argv) is not list or len(<list>argv) != 3:
+cdef inline bint _same_name(object a, object b):
+    # Two requests spelled alike: argv[0] byte for byte (runs.py).
+    if type(a) is not list or type(b) is not list or len(<list>a) == 0 or len(<list>b) == 0:
         return False
-    a0 = (<list>argv)[0]
-    if type(a0) is not bytes or PyBytes_GET_SIZE(a0) != 3:
+    x = (<list>a)[0]
+    y = (<list>b)[0]
+    if type(x) is not bytes or type(y) is not bytes:
         return False
-    p = PyBytes_AS_STRING(a0)
-    return (p[0] == 115 and p[1] == 101 and p[2] == 116) or (p[0] == 83 and p[1] == 69 and p[2] == 84)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(x)
+    return n == PyBytes_GET_SIZE(y) and memcmp(PyBytes_AS_STRING(x), PyBytes_AS_STRING(y), n) == 0
 
 
-def run_plain(execute, client, list cmds, Py_ssize_t i, bytearray out, run_sets=None):
-    cdef Py_ssize_t n = len(cmds)
-    cdef Py_ssize_t ln, j, k
+cdef int _put(bytearray out, object reply, object client) except -1:
+    # Encode a plain reply (module docstring of plainrun.py) into `out`: 0, or 1 when the
+    # reply is of another kind (nothing written).
+    cdef Py_ssize_t ln
     cdef long long v
     cdef int overflow
-    cdef bint runs = run_sets is not None
+    if reply is _OK:
+        _append(out, b"+OK\r\n", 5)
+    elif type(reply) is int:
+        v = PyLong_AsLongLongAndOverflow(reply, &overflow)
+        if overflow:
+            return 1
+        if _IMIN <= v < _TAB:
+            _append_bytes(out, <bytes>_INTS[v - _IMIN])
+        else:
+            _append_line(out, 58, v)
+    elif type(reply) is bytes:
+        ln = PyBytes_GET_SIZE(reply)
+        if ln < _TAB:
+            _append_bytes(out, <bytes>_BULK[ln])
+        else:
+            _append_line(out, 36, ln)
+        _append(out, PyBytes_AS_STRING(reply), ln)
+        _append(out, b"\r\n", 2)
+    elif reply is None:  # a missing key's GET: the null of the client's protocol
+        if client.resp == 2:
+            _append(out, b"$-1\r\n", 5)
+        else:
+            _append(out, b"_\r\n", 3)
+    elif type(reply) is _Status:
+        _append(out, b"+", 1)
+        _append(out, PyBytes_AS_STRING(reply), PyBytes_GET_SIZE(reply))
+        _append(out, b"\r\n", 2)
+    else:
+        return 1
+    return 0
+
+
+def run_plain(execute, client, list cmds, Py_ssize_t i, bytearray out, run_cmds=None):
+    cdef Py_ssize_t n = len(cmds)
+    cdef Py_ssize_t j, k, m
+    cdef Py_ssize_t skip = 0  # no run starts before this request (run_cmds declined one)
+    cdef bint runs = run_cmds is not None
+    cdef list got
     while i < n:
         try:
-            # A run of two or more SETs goes to run_sets (crdtredis/setrun.py) in one call.
-            if runs and i + 1 < n and _is_set(cmds[i]) and _is_set(cmds[i + 1]):
+            # Two or more requests spelled alike go to run_cmds (crdtredis/runs.py) at once.
+            if runs and i >= skip and i + 1 < n and _same_name(cmds[i], cmds[i + 1]):
                 j = i + 2
-                while j < n and _is_set(cmds[j]):
+                while j < n and _same_name(cmds[i], cmds[j]):
                     j += 1
-                k, exc = run_sets(client, cmds, i, j)
+                k, replies, exc = run_cmds(client, cmds, i, j)
                 if k < 0:
-                    runs = False
-                elif k > 0:
-                    for j in range(k):
-                        _append(out, b"+OK\r\n", 5)
+                    skip = j
+                elif k > 0 or exc is not None:
+                    if replies is None:
+                        for m in range(k):
+                            _append(out, b"+OK\r\n", 5)
+                    else:
+                        got = <list>replies
+                        for m in range(k):
+                            if _put(out, got[m], client):
+                                # Only the last can be of another kind (runs.py).
+                                return i + m, got[m], REPLY
                     i += k
                     if exc is not None:
                         return i, exc, RAISED
@@ -92,34 +137,7 @@ def run_plain(execute, client, list cmds, Py_ssize_t i, bytearray out, run_sets=
             reply = execute(client, cmds[i])
             if client.special:
                 return i, reply, REPLY
-            if reply is _OK:
-                _append(out, b"+OK\r\n", 5)
-            elif type(reply) is int:
-                v = PyLong_AsLongLongAndOverflow(reply, &overflow)
-                if overflow:
-                    return i, reply, REPLY
-                if _IMIN <= v < _TAB:
-                    _append_bytes(out, <bytes>_INTS[v - _IMIN])
-                else:
-                    _append_line(out, 58, v)
-            elif type(reply) is bytes:
-                ln = PyBytes_GET_SIZE(reply)
-                if ln < _TAB:
-                    _append_bytes(out, <bytes>_BULK[ln])
-                else:
-                    _append_line(out, 36, ln)
-                _append(out, PyBytes_AS_STRING(reply), ln)
-                _append(out, b"\r\n", 2)
-            elif reply is None:  # a missing key's GET: the null of the client's protocol
-                if client.resp == 2:
-                    _append(out, b"$-1\r\n", 5)
-                else:
-                    _append(out, b"_\r\n", 3)
-            elif type(reply) is _Status:
-                _append(out, b"+", 1)
-                _append(out, PyBytes_AS_STRING(reply), PyBytes_GET_SIZE(reply))
-                _append(out, b"\r\n", 2)
-            else:
+            if _put(out, reply, client):
                 return i, reply, REPLY
         except Exception as exc:
             return i, exc, RAISED

@@ -1,0 +1,165 @@
+"""A read batch's run of pipelined requests of one write command, executed in one call.
+
+A client that pipelines writes (a cache warm-up, a queue producer, `redis-cli --pipe`,
+redis-benchmark) sends runs of the same command in one read. Run one by one, each request
+pays for `Node.execute`'s checks and its timing before its handler runs. The request loops
+(protocol/plainrun.pyx and its Python twin in protocol/connection.py) hand a run of two or
+more requests spelled alike (`argv[0]` byte for byte) to `run_cmds`, which does what
+`execute` would do for each, with the checks made once for the run:
+
+* only MERGEABLE writes (node.py) run this way: their effects join the op a read batch's
+  writes share (`Node._merging`) exactly as they would one by one, and the op closes
+  where `execute` closes it (`MERGE_CAP` effects);
+* `SET key value` (no options) is the commonest pipelined write: without keyspace events
+  or a `new`-key hook, a run of them joining an open op is applied in one
+  `Node._emit_all` (MSET's path: `keyspace_batch.apply_local_all`, the same seq, HLC,
+  vectors and GC notes per effect);
+* every other run calls each request's handler in turn, as `execute` does; the run stops
+  after a request whose arity is wrong (left to `execute`, which rejects it), after a
+  reply the loops do not encode themselves (an error, an array: handed back last, for the
+  connection to write as it writes any reply), and where the op fills up;
+* the run is timed once: INFO commandstats counts each call and the whole time, the
+  latency histogram and SLOWLOG see each request as the run's mean (Redis times each
+  call; a run's requests are one command's, pipelined together).
+
+Whatever makes a request need more than that (tracking, MONITOR, CLIENT PAUSE, ACL rules,
+maxmemory, a busy script, a write refusal, MULTI, a read, a blocked or special client)
+makes `run_cmds` decline, and the requests take `Node.execute` one by one.
+"""
+from __future__ import annotations
+
+from time import perf_counter_ns
+from typing import TYPE_CHECKING
+
+from . import keyspace_batch
+from .reply import OK, CommandError, ErrorReply, Reply, Status
+
+if TYPE_CHECKING:
+    from .client import Client
+    from .cmdtable import Command
+    from .node import Node
+
+# `run_cmds` declined this run: its requests go one by one.
+NOT_HERE = -1
+
+_INT_LO = -(1 << 63)
+_INT_HI = 1 << 63
+
+Run = tuple[int, "list[Reply] | None", "BaseException | None"]
+
+
+def run_cmds(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, merge_cap: int) -> Run:
+    """Execute a prefix of cmds[i:j] (requests spelled alike: the loop checks) and return
+    `(k, replies, exc)`: the first k of them ran, with `replies` theirs (None: each
+    answers +OK). Each reply but the last is one the loops encode themselves (plainrun.py);
+    the last may be any reply. With `exc` not None, request i + k then raised it, as
+    `Node.execute` would have raised it, and the requests after it have not run.
+    k == 0 (no exc): run cmds[i] through `Node.execute` (its arity is wrong) and try again
+    after it; k == NOT_HERE: not this run, whose requests go one by one."""
+    cmd = node._plain.get(cmds[i][0])
+    if cmd is None or not cmd.merge or client.special or node.hooked or client.in_multi \
+            or client.in_exec or not client.authenticated or not client.batching \
+            or not node.merge_writes or node.persistence_error is not None or node.sync_error is not None:
+        return NOT_HERE, None, None
+    if node._merging is not None and node._merging is not client:
+        node.end_merge()  # as `execute` does: another client's writes do not share this op
+    op = node._group
+    if op is not None and node._merging is not client:
+        return NOT_HERE, None, None  # an op open outside the batch's sharing (not expected)
+    if cmd.name == "set" and node.notify is None and node.emit_hook is None:
+        m = i
+        while m < j and len(cmds[m]) == 3:
+            m += 1
+        if m > i:
+            if op is None:
+                # The first SET opens the batch's op as `execute` would (a refusal to stamp
+                # past the clock's end being its reply); the next call takes the others.
+                return _each(node, client, cmds, i, i + 1, cmd, merge_cap)
+            return _sets(node, client, cmds, i, min(m - i, merge_cap - len(op.effects)), cmd, merge_cap)
+    return _each(node, client, cmds, i, j, cmd, merge_cap)
+
+
+def _sets(node: Node, client: Client, cmds: list[list[bytes]], i: int, k: int, cmd: Command, merge_cap: int) -> Run:
+    """k SETs of `SET key value` (module docstring), joining the open op, which has room."""
+    op = node._group
+    assert op is not None
+    before = len(op.effects)
+    t0 = perf_counter_ns()
+    try:
+        node._emit_all(keyspace_batch.run_effects(client.db, cmds, i, i + k))
+    except Exception as exc:  # an apply raised: the SETs before it are done (_emit_all)
+        k = max(len(op.effects) - before - 1, 0)
+        _count(node, client, cmds, i, k, None, perf_counter_ns() - t0, cmd)
+        return k, None, exc
+    _count(node, client, cmds, i, k, None, perf_counter_ns() - t0, cmd)
+    _after(node, client, merge_cap)
+    return k, None, None
+
+
+def _each(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command, merge_cap: int) -> Run:
+    """Each request's handler in turn, as `execute` calls it (module docstring)."""
+    handler = cmd.handler
+    arity = cmd.arity
+    ks = node.keyspace
+    replies: list[Reply] = []
+    exc: BaseException | None = None
+    t0 = perf_counter_ns()
+    try:
+        for x in range(i, j):
+            argv = cmds[x]
+            n = len(argv)
+            if n != arity and (arity > 0 or n < -arity):
+                break  # `execute` rejects it
+            client.last_cmd = argv[0]
+            ks.emptied = None
+            try:
+                reply = handler(node, client, argv)
+            except CommandError as e:
+                reply = ErrorReply(e.message)
+            replies.append(reply)
+            if not _after(node, client, merge_cap):
+                break
+            c = reply.__class__
+            if not (reply is OK or c is bytes or reply is None or c is Status
+                    or (c is int and _INT_LO <= reply < _INT_HI)):  # type: ignore[operator]
+                break  # the connection writes it (plainrun.py)
+    except Exception as e:
+        exc = e
+    _count(node, client, cmds, i, len(replies), replies, perf_counter_ns() - t0, cmd)
+    return len(replies), replies, exc
+
+
+def _after(node: Node, client: Client, merge_cap: int) -> bool:
+    """`execute`'s step after a mergeable write: the op stays open for the client's next
+    write, or closes once full (False: the run ends there)."""
+    op = node._group
+    if op is None:
+        return True
+    if len(op.effects) < merge_cap:
+        node._merging = client
+        return True
+    node._merging = None
+    node.close_group()
+    client.last_seq = op.seq + len(op.effects) - 1
+    return False
+
+
+def _count(node: Node, client: Client, cmds: list[list[bytes]], i: int, k: int, replies: list[Reply] | None,
+           dt: int, cmd: Command) -> None:
+    """What `timed_call` and `execute` record of each of the k requests that ran (`replies`
+    None: each answered +OK). Only the last reply can be an error (`_each` stops there)."""
+    if not k:
+        return
+    st = cmd.stats
+    st.record_run(k, dt)
+    each = dt // k
+    if each >= node.slow_ns:
+        for x in range(k):
+            node.on_slow(client, cmd, cmds[i + x], each, OK if replies is None else replies[x])
+    if replies is not None:
+        last = replies[k - 1]
+        if last.__class__ is ErrorReply:
+            st.errors += 1
+            node._count_error(last.message)
+    client.last_cmd = cmds[i + k - 1][0]
+    node.keyspace.emptied = None

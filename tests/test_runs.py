@@ -1,0 +1,351 @@
+"""crdtredis/runs.py: a read batch's run of pipelined requests of one write command in one call.
+
+Whatever a connection's read batch holds, running its runs in one call must give what
+running each request one by one gives: the same reply bytes, the same keyspace events, the
+same ops (boundaries, seqs, effects), the same values, the same counters. Each test drives
+a real RedisProtocol over a real Node, with the compiled request loop and with the Python
+one."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import hiredis
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from crdtredis import keyspace, runs
+from crdtredis.commands import new_node
+from crdtredis.config import default_config
+from crdtredis.crdt import codes
+from crdtredis.node import MERGE_CAP, Node
+from crdtredis.protocol import connection, plainrun
+from crdtredis.protocol.connection import RedisProtocol
+from crdtredis.protocol.resp import encode_command
+from crdtredis.reply import OK
+
+LOOPS = ["compiled", "python"] if plainrun.native() is not None else ["python"]
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: Any) -> None:
+        self.writes.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def pause_reading(self) -> None: ...
+
+    def resume_reading(self) -> None: ...
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None: ...
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 6379)}.get(name, default)
+
+
+def _count_replies(data: bytes) -> int:
+    r = hiredis.Reader()
+    r.feed(data)
+    n = 0
+    while r.gets() is not False:
+        n += 1
+    return n
+
+
+def _drive(node: Node, chunks: list[bytes], use_runs: bool, loop: str, events: bool = False) -> tuple[bytes, Any, bytes]:
+    """Feed `chunks` to one connection (each a read), then wait for every reply. With
+    `events`, another connection subscribed to every keyspace event first: its bytes come
+    third."""
+    want = _count_replies(b"".join(chunks))
+
+    async def go() -> tuple[bytes, Any, bytes]:
+        sub = _Transport()
+        if events:
+            node.execute(node.new_client("c", "c", lambda: None), [b"CONFIG", b"SET", b"notify-keyspace-events", b"KEA"])
+            sp = RedisProtocol(node)
+            sp.connection_made(sub)  # type: ignore[arg-type]
+            sp.data_received(encode_command([b"PSUBSCRIBE", b"__key*__:*"]))
+        proto = RedisProtocol(node)
+        if not use_runs:
+            proto._run_cmds = None
+        t = _Transport()
+        proto.connection_made(t)  # type: ignore[arg-type]
+        for chunk in chunks:
+            proto.data_received(chunk)
+            await asyncio.sleep(0)
+        for _ in range(1000):  # a bounded number of loop turns, not a timed wait
+            if _count_replies(b"".join(t.writes)) >= want:
+                break
+            await asyncio.sleep(0)
+        for _ in range(10):  # the subscriber's pushes go out at the end of a turn
+            await asyncio.sleep(0)
+        return b"".join(t.writes), proto._client, b"".join(sub.writes)
+
+    saved = connection._RUN_PLAIN
+    if loop == "python":
+        connection._RUN_PLAIN = None
+    try:
+        return asyncio.run(go())
+    finally:
+        connection._RUN_PLAIN = saved
+
+
+def _ops(node: Node) -> list[Any]:
+    ops: list[Any] = []
+    node.op_listeners.append(ops.append)
+    return ops
+
+
+def _shape(ops: list[Any]) -> list[Any]:
+    """What must match between two nodes: each op's seq, HLC and effects."""
+    return [(op.seq, op.hlc, list(op.effects)) for op in ops]
+
+
+_KEYS = [b"a", b"b", b"c"]
+_T = b"4102444800000"  # deadlines fixed in advance, so that both nodes' ops hold the same ones
+# Request shapes, each taking a key and a small value. Runs of one shape are drawn, so runs
+# of every mergeable write come up, with type conflicts (WRONGTYPE in the middle of a run),
+# wrong arity, replies the loops do not encode (LPOP with a count: an array), reads and
+# MULTI between them.
+_SHAPES = [
+    lambda k, v: [b"SET", k, v], lambda k, v: [b"set", k, v], lambda k, v: [b"Set", k, v],
+    lambda k, v: [b"SET", k, v, b"PXAT", _T], lambda k, v: [b"SET", k], lambda k, v: [b"GET", k],
+    lambda k, v: [b"INCR", k], lambda k, v: [b"incrby", k, b"2"], lambda k, v: [b"INCR"],
+    lambda k, v: [b"LPUSH", k, v], lambda k, v: [b"RPUSH", k, v, v], lambda k, v: [b"LPOP", k],
+    lambda k, v: [b"LPOP", k, b"2"], lambda k, v: [b"SADD", k, v], lambda k, v: [b"SREM", k, v],
+    lambda k, v: [b"HSET", k, v, v], lambda k, v: [b"HDEL", k, v], lambda k, v: [b"ZADD", k, b"1", v],
+    lambda k, v: [b"DEL", k], lambda k, v: [b"PEXPIREAT", k, _T], lambda k, v: [b"APPEND", k, v],
+    lambda k, v: [b"MULTI"], lambda k, v: [b"EXEC"], lambda k, v: [b"WATCH", k],
+]
+_REQ = st.tuples(st.sampled_from(_KEYS), st.sampled_from([b"x", b"y", b"1", b""]))
+_RUN = st.tuples(st.sampled_from(range(len(_SHAPES))), st.lists(_REQ, min_size=1, max_size=6)).map(
+    lambda t: [_SHAPES[t[0]](k, v) for k, v in t[1]])
+_BATCH = st.lists(_RUN, max_size=8).map(lambda rs: [r for run in rs for r in run])
+_COUNTED = [b"set", b"incr", b"incrby", b"lpush", b"rpush", b"lpop", b"sadd", b"srem", b"hset", b"hdel", b"zadd",
+            b"del", b"append"]
+
+
+def _stats(node: Node) -> list[tuple[int, int]]:
+    return [(node.commands[c].stats.calls, node.commands[c].stats.errors) for c in _COUNTED]
+
+
+def _compare(batches: list[list[list[bytes]]], cuts: list[int], loop: str, solo: bool, events: bool = False) -> None:
+    got = []
+    for use_runs in (False, True):
+        node = new_node(default_config())
+        node.set_solo(solo)
+        # One fixed wall clock: HLCs then follow from the ops alone (element ids in list
+        # effects are HLCs), the same at both nodes however long each request took.
+        node.clock = lambda: 1_800_000_000_000
+        ops = _ops(node)
+        before = _stats(node)
+        chunks = []
+        for reqs in batches:
+            data = b"".join(encode_command(r) for r in reqs)
+            cut = min(cuts[len(chunks) % len(cuts)], len(data)) if cuts else len(data)
+            chunks += [data[:cut], data[cut:]] if 0 < cut < len(data) else [data]
+        out, client, pushed = _drive(node, chunks, use_runs, loop, events)
+        counted = [(a - c, b - d) for (a, b), (c, d) in zip(_stats(node), before, strict=True)]
+        last = (counted, dict(node.error_counts), client.last_seq, client.last_cmd)
+        values = [(k, node.execute(client, [b"TYPE", k]), node.execute(client, [b"DUMP", k])) for k in _KEYS]
+        got.append((out, pushed, _shape(ops), values, last))
+    assert got[1] == got[0]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("solo", [True, False])
+@settings(max_examples=150, deadline=None)
+@given(batches=st.lists(_BATCH, min_size=1, max_size=4),
+       cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=3))
+@example(batches=[[[b"SET", b"a", b"1"], [b"SET", b"b", b"2"], [b"set", b"c", b"3"]]], cuts=[])  # last_cmd: set
+def test_a_batch_s_runs_give_what_one_by_one_gives(batches: list[list[list[bytes]]], cuts: list[int],
+                                                    loop: str, solo: bool) -> None:
+    _compare(batches, cuts, loop, solo)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+@settings(max_examples=60, deadline=None)
+@given(batches=st.lists(_BATCH, min_size=1, max_size=3))
+def test_keyspace_events_of_a_run_follow_each_write_as_one_by_one(batches: list[list[list[bytes]]], loop: str) -> None:
+    _compare(batches, [], loop, False, events=True)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_runs_longer_than_an_op_holds_close_it_where_one_by_one_does(loop: str) -> None:
+    sets = [[b"SET", b"k%d" % (i % 7), b"v%d" % i] for i in range(3 * MERGE_CAP + 5)]
+    _compare([[[b"INCR", b"n"], *sets], sets[:MERGE_CAP - 1] + [[b"GET", b"k1"]] + sets], [], loop, False)
+    node = new_node(default_config())
+    ops = _ops(node)
+    _drive(node, [b"".join(encode_command(r) for r in sets)], True, loop)
+    assert [len(op.effects) for op in ops] == [MERGE_CAP, MERGE_CAP, MERGE_CAP, 5]
+    incrs = [[b"INCRBY", b"n%d" % (i % 5), b"3"] for i in range(2 * MERGE_CAP + 1)]
+    _compare([[[b"SET", b"x", b"1"], *incrs, *sets]], [], loop, True)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_set_whose_apply_raises_answers_an_internal_error_and_the_run_goes_on(loop: str) -> None:
+    real = keyspace._APPLY[codes.SET]
+
+    def apply(ks: Any, db: Any, eff: Any, ctx: Any) -> None:
+        if eff[3] == b"boom":
+            raise RuntimeError("boom")
+        real(ks, db, eff, ctx)
+
+    reqs = [[b"SET", b"a", b"1"], [b"SET", b"b", b"2"], [b"SET", b"c", b"boom"], [b"SET", b"a", b"3"],
+            [b"SET", b"b", b"boom"], [b"SET", b"c", b"4"]]
+    outs = []
+    for use_runs in (False, True):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setitem(keyspace._APPLY, codes.SET, apply)
+            node = new_node(default_config())
+            node.set_solo(False)
+            node.clock = lambda: 1_800_000_000_000  # as _compare fixes it
+            # A watched key turns off apply_local_all's inline SETs: each goes through _APPLY.
+            watcher = node.new_client("w", "w", lambda: None)
+            node.execute(watcher, [b"WATCH", b"zzz"])
+            ops = _ops(node)
+            out, client, _ = _drive(node, [b"".join(encode_command(r) for r in reqs)], use_runs, loop)
+        outs.append((out, _shape(ops), [node.execute(client, [b"GET", k]) for k in _KEYS]))
+    assert outs[1] == outs[0]
+    assert outs[1][0].count(b"-ERR") == 2 and outs[1][0].count(b"+OK") == 4
+    assert outs[1][2] == [b"3", b"2", b"4"]
+
+
+@pytest.mark.parametrize("reqs", [
+    [[b"SET", b"k%d" % i, b"v"] for i in range(20)],
+    [[b"INCR", b"k%d" % (i % 3)] for i in range(20)],
+])
+def test_each_request_of_a_run_is_counted_timed_and_slowlogged(reqs: list[list[bytes]],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    node = new_node(default_config())
+    client = node.new_client("t", "t", lambda: None)
+    assert node.execute(client, [b"CONFIG", b"SET", b"slowlog-log-slower-than", b"0"]) is not None
+    node.execute(client, [b"SLOWLOG", b"RESET"])
+    st_ = node.commands[reqs[0][0].lower()].stats
+    calls, hist = st_.calls, sum(st_.histogram())
+    ran = []
+    real = runs.run_cmds
+
+    def spy(*a: Any) -> Any:
+        r = real(*a)
+        ran.append(r[0])
+        return r
+
+    monkeypatch.setattr(runs, "run_cmds", spy)
+    out, _, _ = _drive(node, [b"".join(encode_command(r) for r in reqs)], True, LOOPS[0])
+    assert _count_replies(out) == 20 and b"-" not in out
+    # A SET run's first SET opens the batch's op alone, the others join it at once.
+    assert ran == ([1, 19] if reqs[0][0] == b"SET" else [20])
+    assert st_.calls - calls == 20 and sum(st_.histogram()) - hist == 20
+    log = node.execute(client, [b"SLOWLOG", b"GET", b"100"])
+    assert [e[3] for e in log][:20] == [r for r in reversed(reqs)]
+
+
+def test_a_run_s_error_reply_is_counted_and_ends_the_run() -> None:
+    node = new_node(default_config())
+    client = node.new_client("t", "t", lambda: None)
+    node.execute(client, [b"LPUSH", b"l", b"x"])
+    st_ = node.commands[b"incr"].stats
+    calls, errors = st_.calls, st_.errors
+    client.batching = True
+    node.execute(client, [b"INCR", b"n"])
+    cmds = [[b"INCR", b"n"], [b"INCR", b"l"], [b"INCR", b"n"]]
+    k, replies, exc = node.run_cmds(client, cmds, 0, 3)
+    assert (k, exc) == (2, None) and replies is not None and replies[0] == 2
+    assert replies[1].message.startswith("WRONGTYPE")
+    assert (st_.calls - calls, st_.errors - errors) == (3, 1)
+    assert node.error_counts.get("WRONGTYPE") == 1
+
+
+@pytest.mark.parametrize("setup", [
+    [b"CLIENT", b"TRACKING", b"ON", b"REDIRECT", b"1"],  # invalidations after each op
+    [b"CLIENT", b"PAUSE", b"10000", b"WRITE"],
+    [b"CONFIG", b"SET", b"maxmemory", b"100mb"],  # evictions before each command
+    [b"MULTI"],  # queued, not run
+])
+def test_a_run_declines_where_a_request_does_more_than_write(setup: list[bytes]) -> None:
+    node = new_node(default_config())
+    other = node.new_client("o", "o", lambda: None)
+    client = node.new_client("t", "t", lambda: None)
+    node.execute(other if setup[:2] == [b"CLIENT", b"PAUSE"] else client, setup)
+    client.batching = True
+    if setup != [b"MULTI"]:
+        node.execute(client, [b"SET", b"x", b"1"])
+    for cmds in ([[b"SET", b"a", b"1"], [b"SET", b"b", b"2"]], [[b"SADD", b"a", b"1"], [b"SADD", b"b", b"2"]]):
+        assert node.run_cmds(client, cmds, 0, 2) == (runs.NOT_HERE, None, None)
+    assert node.execute(other, [b"EXISTS", b"a", b"b"]) == 0  # nothing ran
+
+
+@pytest.mark.parametrize("cmds", [
+    [[b"GET", b"a"], [b"GET", b"b"]],  # a read: each closes the batch's op
+    [[b"LINSERT", b"a", b"BEFORE", b"x", b"y"]] * 2,  # a write that does not share ops
+    [[b"sEt", b"a", b"1"]] * 2,  # neither spelling: the checked path
+])
+def test_a_run_of_anything_but_a_mergeable_write_declines(cmds: list[list[bytes]]) -> None:
+    node = new_node(default_config())
+    client = node.new_client("t", "t", lambda: None)
+    client.batching = True
+    node.execute(client, [b"SET", b"x", b"1"])
+    assert node.run_cmds(client, cmds, 0, 2) == (runs.NOT_HERE, None, None)
+
+
+def test_a_set_run_opens_the_batch_s_op_with_its_first_set_alone() -> None:
+    node = new_node(default_config())
+    client = node.new_client("t", "t", lambda: None)
+    other = node.new_client("o", "o", lambda: None)
+    ops = _ops(node)
+    cmds = [[b"SET", b"a", b"1"], [b"SET", b"b", b"2"], [b"SET", b"c", b"3"]]
+    client.batching = other.batching = True
+    node.execute(other, [b"SET", b"z", b"0"])  # another client's op is open: closed first
+    assert node.run_cmds(client, cmds, 0, 3) == (1, [OK], None)
+    assert len(ops) == 1 and node._merging is client
+    assert node.run_cmds(client, cmds, 1, 3) == (2, None, None)  # the others join it at once
+    node.batch_done()
+    assert [[e[2] for e in op.effects] for op in ops] == [[b"z"], [b"a", b"b", b"c"]]
+
+
+def test_a_run_of_writes_that_write_nothing_runs_without_an_op() -> None:
+    """SADDs of a present member emit nothing (docs/semantics.md, "Sets"): no op is open,
+    and the run still goes in one call."""
+    node = new_node(default_config())
+    client = node.new_client("t", "t", lambda: None)
+    node.execute(client, [b"SADD", b"s", b"m"])
+    ops = _ops(node)
+    client.batching = True
+    assert node.run_cmds(client, [[b"SADD", b"s", b"m"]] * 5, 0, 5) == (5, [0] * 5, None)
+    assert node._group is None and ops == []
+
+
+@pytest.mark.parametrize("cmds", [
+    [[b"SET", b"k%d" % i, b"v"] for i in range(MERGE_CAP + 3)],
+    [[b"HSET", b"h", b"f%d" % i, b"v"] for i in range(MERGE_CAP + 3)],
+])
+def test_a_run_that_fills_the_op_closes_it_with_the_client_s_last_seq(cmds: list[list[bytes]]) -> None:
+    """What WAIT after the run waits for: the seq of its last write, as `execute` records it
+    when a write fills the op (the batch's end finds no open op to record it then)."""
+    node = new_node(default_config())
+    client = node.new_client("t", "t", lambda: None)
+    ops = _ops(node)
+    client.batching = True
+    node.execute(client, [b"SET", b"z", b"1"])
+    k, _, exc = node.run_cmds(client, cmds, 0, len(cmds))
+    assert (k, exc) == (MERGE_CAP - 1, None)
+    assert len(ops) == 1 and len(ops[0].effects) == MERGE_CAP and node._merging is None
+    assert client.last_seq == ops[0].seq + MERGE_CAP - 1
+    # A new op: a SET run's first SET opens it alone; any other run goes on.
+    assert node.run_cmds(client, cmds, MERGE_CAP - 1, len(cmds))[0] == (1 if cmds[0][0] == b"SET" else 4)
