@@ -1,4 +1,4 @@
-"""A read batch's run of pipelined requests of one write command, executed in one call.
+"""A read batch's run of pipelined requests of one command, executed in one call.
 
 A client that pipelines writes (a cache warm-up, a queue producer, `redis-cli --pipe`,
 redis-benchmark) sends runs of the same command in one read. Run one by one, each request
@@ -7,9 +7,10 @@ pays for `Node.execute`'s checks and its timing before its handler runs. The req
 more requests spelled alike (`argv[0]` byte for byte) to `run_cmds`, which does what
 `execute` would do for each, with the checks made once for the run:
 
-* only MERGEABLE writes (node.py) run this way: their effects join the op a read batch's
+* MERGEABLE writes (node.py) run this way: their effects join the op a read batch's
   writes share (`Node._merging`) exactly as they would one by one, and the op closes
-  where `execute` closes it (`MERGE_CAP` effects);
+  where `execute` closes it (`MERGE_CAP` effects); so do the common reads (`READS`),
+  which close that op first and any op one of them opens at once, as `execute` does;
 * `SET key value` (no options) is the commonest pipelined write: without keyspace events
   or a `new`-key hook, a run of them joining an open op is applied in one
   `Node._emit_all` (MSET's path: `keyspace_batch.apply_local_all`, the same seq, HLC,
@@ -23,8 +24,8 @@ more requests spelled alike (`argv[0]` byte for byte) to `run_cmds`, which does 
   call; a run's requests are one command's, pipelined together).
 
 Whatever makes a request need more than that (tracking, MONITOR, CLIENT PAUSE, ACL rules,
-maxmemory, a busy script, a write refusal, MULTI, a read, a blocked or special client)
-makes `run_cmds` decline, and the requests take `Node.execute` one by one.
+maxmemory, a busy script, a write refusal, MULTI, any other command, a blocked or special
+client) makes `run_cmds` decline, and the requests take `Node.execute` one by one.
 """
 from __future__ import annotations
 
@@ -42,6 +43,13 @@ if TYPE_CHECKING:
 # `run_cmds` declined this run: its requests go one by one.
 NOT_HERE = -1
 
+# Reads whose handlers do nothing `execute` would have to do around them: besides the
+# MERGEABLE writes, runs of these go in one call too (their replies are mostly plain).
+READS = frozenset({
+    "get", "strlen", "getrange", "exists", "type", "ttl", "pttl", "hget", "hexists", "hlen", "hstrlen",
+    "sismember", "scard", "zscore", "zcard", "zrank", "llen", "lindex",
+})
+
 _INT_LO = -(1 << 63)
 _INT_HI = 1 << 63
 
@@ -57,12 +65,12 @@ def run_cmds(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int
     k == 0 (no exc): run cmds[i] through `Node.execute` (its arity is wrong) and try again
     after it; k == NOT_HERE: not this run, whose requests go one by one."""
     cmd = node._plain.get(cmds[i][0])
-    if cmd is None or not cmd.merge or client.special or node.hooked or client.in_multi \
-            or client.in_exec or not client.authenticated or not client.batching \
+    if cmd is None or not (cmd.merge or cmd.name in READS) or client.special or node.hooked \
+            or client.in_multi or client.in_exec or not client.authenticated or not client.batching \
             or not node.merge_writes or node.persistence_error is not None or node.sync_error is not None:
         return NOT_HERE, None, None
-    if node._merging is not None and node._merging is not client:
-        node.end_merge()  # as `execute` does: another client's writes do not share this op
+    if node._merging is not None and not (cmd.merge and node._merging is client):
+        node.end_merge()  # as `execute` does: a read, or another client's write, closes it
     op = node._group
     if op is not None and node._merging is not client:
         return NOT_HERE, None, None  # an op open outside the batch's sharing (not expected)
@@ -92,7 +100,7 @@ def _sets(node: Node, client: Client, cmds: list[list[bytes]], i: int, k: int, c
         _count(node, client, cmds, i, k, None, perf_counter_ns() - t0, cmd)
         return k, None, exc
     _count(node, client, cmds, i, k, None, perf_counter_ns() - t0, cmd)
-    _after(node, client, merge_cap)
+    _after(node, client, cmd, merge_cap)
     return k, None, None
 
 
@@ -117,7 +125,7 @@ def _each(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, c
             except CommandError as e:
                 reply = ErrorReply(e.message)
             replies.append(reply)
-            if not _after(node, client, merge_cap):
+            if not _after(node, client, cmd, merge_cap):
                 break
             c = reply.__class__
             if not (reply is OK or c is bytes or reply is None or c is Status
@@ -129,19 +137,20 @@ def _each(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, c
     return len(replies), replies, exc
 
 
-def _after(node: Node, client: Client, merge_cap: int) -> bool:
-    """`execute`'s step after a mergeable write: the op stays open for the client's next
-    write, or closes once full (False: the run ends there)."""
+def _after(node: Node, client: Client, cmd: Command, merge_cap: int) -> bool:
+    """`execute`'s step after a command: a mergeable write's op stays open for the client's
+    next write, or closes once full (False: the run ends there); an op a read opened
+    closes at once."""
     op = node._group
     if op is None:
         return True
-    if len(op.effects) < merge_cap:
+    if cmd.merge and len(op.effects) < merge_cap:
         node._merging = client
         return True
     node._merging = None
     node.close_group()
     client.last_seq = op.seq + len(op.effects) - 1
-    return False
+    return not cmd.merge
 
 
 def _count(node: Node, client: Client, cmds: list[list[bytes]], i: int, k: int, replies: list[Reply] | None,
