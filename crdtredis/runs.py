@@ -108,6 +108,7 @@ def _each(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, c
     """Each request's handler in turn, as `execute` calls it (module docstring)."""
     handler = cmd.handler
     arity = cmd.arity
+    merge = cmd.merge
     ks = node.keyspace
     replies: list[Reply] = []
     exc: BaseException | None = None
@@ -125,11 +126,15 @@ def _each(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, c
             except CommandError as e:
                 reply = ErrorReply(e.message)
             replies.append(reply)
-            if not _after(node, client, cmd, merge_cap):
+            op = node._group
+            # `_after` when it has anything to do: most of the time a write joined the
+            # client's op, which has room, or a read opened none.
+            if op is not None and (not merge or node._merging is not client or len(op.effects) >= merge_cap) \
+                    and not _after(node, client, cmd, merge_cap):
                 break
             c = reply.__class__
-            if not (reply is OK or c is bytes or reply is None or c is Status
-                    or (c is int and _INT_LO <= reply < _INT_HI)):  # type: ignore[operator]
+            if not ((c is int and _INT_LO <= reply < _INT_HI) or reply is OK  # type: ignore[operator]
+                    or c is bytes or reply is None or c is Status):
                 break  # the connection writes it (plainrun.py)
     except Exception as e:
         exc = e

@@ -50,7 +50,12 @@ def _dedupe_pairs(pairs: list[bytes]) -> list[bytes]:
     return [x for kv in d.items() for x in kv]
 
 
-def _hset(node: Node, client: Client, argv: list[bytes]) -> int:
+# HSET key field value [field value ...]
+@command("hset", -4, "write denyoom fast", 1, 1, 1, group="hash",
+         summary="Set the string value of a hash field", since="2.0.0", acl="hash fast")
+def hset_cmd(node: Node, client: Client, argv: list[bytes]) -> int:
+    # The handler itself, not a wrapper of a shared function: a frame fewer per HSET
+    # (HMSET calls it).
     if len(argv) % 2:
         raise CommandError(errors.wrong_arity(argv[0].decode("utf-8", "replace").lower()))
     if len(argv) == 4:  # one field: the common case, no dedupe or generator
@@ -81,18 +86,11 @@ def _hset(node: Node, client: Client, argv: list[bytes]) -> int:
     return created
 
 
-# HSET key field value [field value ...]
-@command("hset", -4, "write denyoom fast", 1, 1, 1, group="hash",
-         summary="Set the string value of a hash field", since="2.0.0", acl="hash fast")
-def hset_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
-    return _hset(node, client, argv)
-
-
 # HMSET key field value [field value ...]
 @command("hmset", -4, "write denyoom fast", 1, 1, 1, group="hash",
          summary="Set multiple hash fields to multiple values", since="2.0.0", acl="hash fast")
 def hmset_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
-    _hset(node, client, argv)
+    hset_cmd(node, client, argv)
     return OK
 
 
