@@ -33,6 +33,11 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
 from . import keyspace_batch
+from .crdt.codes import INCR as _INCR
+from .crdt.numbers import parse_int
+from .crdt.string_counter import CounterStr
+from .keyspace import CREATE
+from .op import Effect
 from .reply import OK, CommandError, ErrorReply, Reply, Status
 
 if TYPE_CHECKING:
@@ -52,6 +57,7 @@ READS = frozenset({
 
 _INT_LO = -(1 << 63)
 _INT_HI = 1 << 63
+LLONG_MAX = (1 << 63) - 1
 
 Run = tuple[int, "list[Reply] | None", "BaseException | None"]
 
@@ -84,6 +90,13 @@ def run_cmds(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int
                 # past the clock's end being its reply); the next call takes the others.
                 return _each(node, client, cmds, i, i + 1, cmd, merge_cap)
             return _sets(node, client, cmds, i, min(m - i, merge_cap - len(op.effects)), cmd, merge_cap)
+    elif cmd.name == "incr" and node.notify is None and node.emit_hook is None \
+            and not node.keyspace.dbs[client.db].expires:
+        if op is None:
+            return _each(node, client, cmds, i, i + 1, cmd, merge_cap)  # as a SET run's first
+        k, replies, exc = _incrs(node, client, cmds, i, min(j, i + merge_cap - len(op.effects)), cmd, merge_cap)
+        if k or exc is not None:
+            return k, replies, exc
     return _each(node, client, cmds, i, j, cmd, merge_cap)
 
 
@@ -102,6 +115,64 @@ def _sets(node: Node, client: Client, cmds: list[list[bytes]], i: int, k: int, c
     _count(node, client, cmds, i, k, None, perf_counter_ns() - t0, cmd)
     _after(node, client, cmd, merge_cap)
     return k, None, None
+
+
+def _incrs(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command, merge_cap: int) -> Run:
+    """INCRs of `INCR key`, joining the open op, which has room for cmds[i:j], in a db
+    without TTLs: what commands/strings.py `_incr` answers and emits for each, the effects
+    then applied in one `Node._emit_all`. A key incremented earlier in the run reads the
+    value the run gave it, as it would once that INCR had applied. The run stops before an
+    INCR `_incr` would refuse (another type, not an integer, an overflow): `_each` or
+    `execute` answers it."""
+    data = node.keyspace.dbs[client.db].data
+    dbi = client.db
+    effs: list[Effect] = []
+    replies: list[Reply] = []
+    given: dict[bytes, int] = {}  # the run's keys, with the value the run gave them
+    for x in range(i, j):
+        argv = cmds[x]
+        if len(argv) != 2:
+            break
+        key = argv[1]
+        value = given.get(key)
+        code = _INCR
+        if value is None:
+            e = data.get(key)
+            if e is None:
+                value = 0
+                code = _INCR | CREATE  # Node.emit's mark for a write to a missing key
+            else:
+                if e.__class__ is tuple:
+                    old = e[0]
+                elif e.__class__ is CounterStr:
+                    old = e.value
+                else:
+                    break
+                value = parse_int(old)
+                if value is None:
+                    break
+        if value >= LLONG_MAX:
+            break
+        value += 1
+        given[key] = value
+        effs.append((code, dbi, key, 1))
+        replies.append(value)
+    k = len(effs)
+    if not k:
+        return 0, None, None
+    op = node._group
+    assert op is not None
+    before = len(op.effects)
+    t0 = perf_counter_ns()
+    try:
+        node._emit_all(effs)
+    except Exception as exc:  # an apply raised: the INCRs before it are done (_emit_all)
+        k = max(len(op.effects) - before - 1, 0)
+        _count(node, client, cmds, i, k, replies[:k], perf_counter_ns() - t0, cmd)
+        return k, replies[:k], exc
+    _count(node, client, cmds, i, k, replies, perf_counter_ns() - t0, cmd)
+    _after(node, client, cmd, merge_cap)
+    return k, replies, None
 
 
 def _each(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command, merge_cap: int) -> Run:

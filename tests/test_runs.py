@@ -135,7 +135,8 @@ _SHAPES = [
     lambda k, v: [b"DEL", k], lambda k, v: [b"PEXPIREAT", k, _T], lambda k, v: [b"APPEND", k, v],
     lambda k, v: [b"PEXPIREAT", k, _SOON], lambda k, v: [b"EXISTS", k], lambda k, v: [b"HGET", k, v],
     lambda k, v: [b"SISMEMBER", k, v], lambda k, v: [b"LLEN", k], lambda k, v: [b"TTL", k],
-    lambda k, v: [b"SMEMBERS", k],
+    lambda k, v: [b"SMEMBERS", k], lambda k, v: [b"INCR", k], lambda k, v: [b"incr", k],
+    lambda k, v: [b"SET", k, b"9223372036854775805"],  # INCRs overflow a few later
     lambda k, v: [b"MULTI"], lambda k, v: [b"EXEC"], lambda k, v: [b"WATCH", k],
 ]
 _REQ = st.tuples(st.sampled_from(_KEYS), st.sampled_from([b"x", b"y", b"1", b""]))
@@ -249,6 +250,7 @@ def test_a_set_whose_apply_raises_answers_an_internal_error_and_the_run_goes_on(
 @pytest.mark.parametrize("reqs", [
     [[b"SET", b"k%d" % i, b"v"] for i in range(20)],
     [[b"INCR", b"k%d" % (i % 3)] for i in range(20)],
+    [[b"SADD", b"s", b"m%d" % (i % 3)] for i in range(20)],
 ])
 def test_each_request_of_a_run_is_counted_timed_and_slowlogged(reqs: list[list[bytes]],
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
@@ -269,8 +271,9 @@ def test_each_request_of_a_run_is_counted_timed_and_slowlogged(reqs: list[list[b
     monkeypatch.setattr(runs, "run_cmds", spy)
     out, _, _ = _drive(node, [b"".join(encode_command(r) for r in reqs)], True, LOOPS[0])
     assert _count_replies(out) == 20 and b"-" not in out
-    # A SET run's first SET opens the batch's op alone, the others join it at once.
-    assert ran == ([1, 19] if reqs[0][0] == b"SET" else [20])
+    # A SET or INCR run's first request opens the batch's op alone, the others join it at
+    # once; any other run goes in one call.
+    assert ran == ([1, 19] if reqs[0][0] in (b"SET", b"INCR") else [20])
     assert st_.calls - calls == 20 and sum(st_.histogram()) - hist == 20
     log = node.execute(client, [b"SLOWLOG", b"GET", b"100"])
     assert [e[3] for e in log][:20] == [r for r in reversed(reqs)]
@@ -280,16 +283,39 @@ def test_a_run_s_error_reply_is_counted_and_ends_the_run() -> None:
     node = new_node(default_config())
     client = node.new_client("t", "t", lambda: None)
     node.execute(client, [b"LPUSH", b"l", b"x"])
-    st_ = node.commands[b"incr"].stats
+    st_ = node.commands[b"hset"].stats
     calls, errors = st_.calls, st_.errors
     client.batching = True
-    node.execute(client, [b"INCR", b"n"])
-    cmds = [[b"INCR", b"n"], [b"INCR", b"l"], [b"INCR", b"n"]]
+    node.execute(client, [b"HSET", b"h", b"f", b"1"])
+    cmds = [[b"HSET", b"h", b"g", b"2"], [b"HSET", b"l", b"f", b"1"], [b"HSET", b"h", b"k", b"3"]]
     k, replies, exc = node.run_cmds(client, cmds, 0, 3)
-    assert (k, exc) == (2, None) and replies is not None and replies[0] == 2
+    assert (k, exc) == (2, None) and replies is not None and replies[0] == 1
     assert replies[1].message.startswith("WRONGTYPE")
     assert (st_.calls - calls, st_.errors - errors) == (3, 1)
     assert node.error_counts.get("WRONGTYPE") == 1
+
+
+@pytest.mark.parametrize("setup, bad, err", [
+    ([b"LPUSH", b"b", b"x"], b"b", "WRONGTYPE"),
+    ([b"SET", b"b", b"abc"], b"b", "ERR value is not an integer"),
+    ([b"SET", b"b", b"9223372036854775806"], b"b", "ERR increment or decrement would overflow"),
+])
+def test_an_incr_run_stops_before_an_incr_it_would_refuse(setup: list[bytes], bad: bytes, err: str) -> None:
+    """Another type, a value that is not an integer, an overflow (the second INCR of b
+    there): the INCRs before it go in one call, and it goes through the handler, which
+    answers the error."""
+    node = new_node(default_config())
+    client = node.new_client("t", "t", lambda: None)
+    node.execute(client, setup)
+    client.batching = True
+    node.execute(client, [b"INCR", b"a"])
+    cmds = [[b"INCR", b"a"], [b"INCR", b"b"], [b"INCR", b"b"], [b"INCR", b"a"]]
+    k, replies, exc = node.run_cmds(client, cmds, 0, 4)
+    first = 2 if err.startswith("ERR increment") else 1
+    assert exc is None and k == first and replies is not None
+    assert replies == [2, 9223372036854775807][:first]
+    k, replies, exc = node.run_cmds(client, cmds, first, 4)
+    assert exc is None and k == 1 and replies is not None and replies[0].message.startswith(err)
 
 
 @pytest.mark.parametrize("setup", [
