@@ -11,12 +11,13 @@ more requests spelled alike (`argv[0]` byte for byte) to `run_cmds`, which does 
   writes share (`Node._merging`) exactly as they would one by one, and the op closes
   where `execute` closes it (`MERGE_CAP` effects); so do the common reads (`READS`),
   which close that op first and any op one of them opens at once, as `execute` does;
-* `SET key value` (no options) is the commonest pipelined write: without keyspace events
-  or a `new`-key hook, a run of them joining an open op is applied in one
-  `Node._emit_all` (MSET's path: `keyspace_batch.apply_local_all`, the same seq, HLC,
-  vectors and GC notes per effect);
+* `SET key value` (no options), `INCR key` and `HSET key field value` are the commonest
+  pipelined writes: without keyspace events or a `new`-key hook, a run of them joining an
+  open op is applied in one `Node._emit_all` (MSET's path: `keyspace_batch.
+  apply_local_all`, the same seq, HLC, vectors and GC notes per effect), the INCRs' and
+  HSETs' replies and effects computed first as their handlers would (`_incrs`, `_hsets`);
 * every other run calls each request's handler in turn, as `execute` does; the run stops
-  after a request whose arity is wrong (left to `execute`, which rejects it), after a
+  before a request whose arity is wrong (left to `execute`, which rejects it), after a
   reply the loops do not encode themselves (an error, an array: handed back last, for the
   connection to write as it writes any reply), and where the op fills up;
 * the run is timed once: INFO commandstats counts each call and the whole time, the
@@ -34,6 +35,8 @@ from typing import TYPE_CHECKING
 
 from . import keyspace_batch
 from .crdt.codes import INCR as _INCR
+from .crdt.map_fields import HSET as _HSET
+from .crdt.map_fields import HashEntry
 from .crdt.numbers import parse_int
 from .crdt.string_counter import CounterStr
 from .keyspace import CREATE
@@ -90,11 +93,12 @@ def run_cmds(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int
                 # past the clock's end being its reply); the next call takes the others.
                 return _each(node, client, cmds, i, i + 1, cmd, merge_cap)
             return _sets(node, client, cmds, i, min(m - i, merge_cap - len(op.effects)), cmd, merge_cap)
-    elif cmd.name == "incr" and node.notify is None and node.emit_hook is None \
+    elif (cmd.name == "incr" or cmd.name == "hset") and node.notify is None and node.emit_hook is None \
             and not node.keyspace.dbs[client.db].expires:
         if op is None:
             return _each(node, client, cmds, i, i + 1, cmd, merge_cap)  # as a SET run's first
-        k, replies, exc = _incrs(node, client, cmds, i, min(j, i + merge_cap - len(op.effects)), cmd, merge_cap)
+        run = _incrs if cmd.name == "incr" else _hsets
+        k, replies, exc = run(node, client, cmds, i, min(j, i + merge_cap - len(op.effects)), cmd, merge_cap)
         if k or exc is not None:
             return k, replies, exc
     return _each(node, client, cmds, i, j, cmd, merge_cap)
@@ -102,19 +106,29 @@ def run_cmds(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int
 
 def _sets(node: Node, client: Client, cmds: list[list[bytes]], i: int, k: int, cmd: Command, merge_cap: int) -> Run:
     """k SETs of `SET key value` (module docstring), joining the open op, which has room."""
+    return _emit_run(node, client, cmds, i, keyspace_batch.run_effects(client.db, cmds, i, i + k), None, cmd,
+                     merge_cap)
+
+
+def _emit_run(node: Node, client: Client, cmds: list[list[bytes]], i: int, effs: list[Effect],
+              replies: list[Reply] | None, cmd: Command, merge_cap: int) -> Run:
+    """The effects of cmds[i:i + len(effs)], one each, with their replies (None: +OK),
+    applied in one `Node._emit_all`, joining the open op; then counted as `execute` counts."""
     op = node._group
     assert op is not None
+    k = len(effs)
     before = len(op.effects)
     t0 = perf_counter_ns()
     try:
-        node._emit_all(keyspace_batch.run_effects(client.db, cmds, i, i + k))
-    except Exception as exc:  # an apply raised: the SETs before it are done (_emit_all)
+        node._emit_all(effs)
+    except Exception as exc:  # an apply raised: the requests before it are done (_emit_all)
         k = max(len(op.effects) - before - 1, 0)
-        _count(node, client, cmds, i, k, None, perf_counter_ns() - t0, cmd)
-        return k, None, exc
-    _count(node, client, cmds, i, k, None, perf_counter_ns() - t0, cmd)
+        done = None if replies is None else replies[:k]
+        _count(node, client, cmds, i, k, done, perf_counter_ns() - t0, cmd)
+        return k, done, exc
+    _count(node, client, cmds, i, k, replies, perf_counter_ns() - t0, cmd)
     _after(node, client, cmd, merge_cap)
-    return k, None, None
+    return k, replies, None
 
 
 def _incrs(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command, merge_cap: int) -> Run:
@@ -157,22 +171,48 @@ def _incrs(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, 
         given[key] = value
         effs.append((code, dbi, key, 1))
         replies.append(value)
-    k = len(effs)
-    if not k:
+    if not effs:
         return 0, None, None
-    op = node._group
-    assert op is not None
-    before = len(op.effects)
-    t0 = perf_counter_ns()
-    try:
-        node._emit_all(effs)
-    except Exception as exc:  # an apply raised: the INCRs before it are done (_emit_all)
-        k = max(len(op.effects) - before - 1, 0)
-        _count(node, client, cmds, i, k, replies[:k], perf_counter_ns() - t0, cmd)
-        return k, replies[:k], exc
-    _count(node, client, cmds, i, k, replies, perf_counter_ns() - t0, cmd)
-    _after(node, client, cmd, merge_cap)
-    return k, replies, None
+    return _emit_run(node, client, cmds, i, effs, replies, cmd, merge_cap)
+
+
+def _hsets(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command, merge_cap: int) -> Run:
+    """HSETs of `HSET key field value`, joining the open op, which has room for cmds[i:j],
+    in a db without TTLs: what commands/hashes.py `hset_cmd` answers and emits for each
+    (1 for a new field), the effects then applied in one `Node._emit_all`. A field set
+    earlier in the run, or a key the run created, reads as they would once applied. The run
+    stops before an HSET of a key of another type (the handler answers WRONGTYPE)."""
+    data = node.keyspace.dbs[client.db].data
+    dbi = client.db
+    effs: list[Effect] = []
+    replies: list[Reply] = []
+    made: set[bytes] = set()  # keys this run creates
+    given: set[tuple[bytes, bytes]] = set()  # (key, field) this run sets
+    for x in range(i, j):
+        argv = cmds[x]
+        if len(argv) != 4:
+            break
+        key = argv[1]
+        f = argv[2]
+        code = _HSET
+        if key in made:
+            created = 0 if (key, f) in given else 1
+        else:
+            e = data.get(key)
+            if e is None:
+                created = 1
+                code = _HSET | CREATE  # Node.emit's mark for a write to a missing key
+                made.add(key)
+            elif e.__class__ is HashEntry:
+                created = 0 if f in e.fields or (key, f) in given else 1
+            else:
+                break
+        given.add((key, f))
+        effs.append((code, dbi, key, f, argv[3]))
+        replies.append(created)
+    if not effs:
+        return 0, None, None
+    return _emit_run(node, client, cmds, i, effs, replies, cmd, merge_cap)
 
 
 def _each(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command, merge_cap: int) -> Run:

@@ -271,9 +271,9 @@ def test_each_request_of_a_run_is_counted_timed_and_slowlogged(reqs: list[list[b
     monkeypatch.setattr(runs, "run_cmds", spy)
     out, _, _ = _drive(node, [b"".join(encode_command(r) for r in reqs)], True, LOOPS[0])
     assert _count_replies(out) == 20 and b"-" not in out
-    # A SET or INCR run's first request opens the batch's op alone, the others join it at
-    # once; any other run goes in one call.
-    assert ran == ([1, 19] if reqs[0][0] in (b"SET", b"INCR") else [20])
+    # A SET, INCR or HSET run's first request opens the batch's op alone, the others join
+    # it at once; any other run goes in one call.
+    assert ran == ([1, 19] if reqs[0][0] in (b"SET", b"INCR", b"HSET") else [20])
     assert st_.calls - calls == 20 and sum(st_.histogram()) - hist == 20
     log = node.execute(client, [b"SLOWLOG", b"GET", b"100"])
     assert [e[3] for e in log][:20] == [r for r in reversed(reqs)]
@@ -283,16 +283,32 @@ def test_a_run_s_error_reply_is_counted_and_ends_the_run() -> None:
     node = new_node(default_config())
     client = node.new_client("t", "t", lambda: None)
     node.execute(client, [b"LPUSH", b"l", b"x"])
-    st_ = node.commands[b"hset"].stats
+    st_ = node.commands[b"sadd"].stats
     calls, errors = st_.calls, st_.errors
     client.batching = True
-    node.execute(client, [b"HSET", b"h", b"f", b"1"])
-    cmds = [[b"HSET", b"h", b"g", b"2"], [b"HSET", b"l", b"f", b"1"], [b"HSET", b"h", b"k", b"3"]]
+    node.execute(client, [b"SADD", b"s", b"a"])
+    cmds = [[b"SADD", b"s", b"b"], [b"SADD", b"l", b"a"], [b"SADD", b"s", b"c"]]
     k, replies, exc = node.run_cmds(client, cmds, 0, 3)
     assert (k, exc) == (2, None) and replies is not None and replies[0] == 1
     assert replies[1].message.startswith("WRONGTYPE")
     assert (st_.calls - calls, st_.errors - errors) == (3, 1)
     assert node.error_counts.get("WRONGTYPE") == 1
+
+
+def test_an_hset_run_stops_before_an_hset_of_another_type() -> None:
+    node = new_node(default_config())
+    client = node.new_client("t", "t", lambda: None)
+    node.execute(client, [b"LPUSH", b"l", b"x"])
+    client.batching = True
+    node.execute(client, [b"HSET", b"h", b"f", b"1"])
+    # h exists: f is there, g is new, then there; n is new, then there, with f, then g.
+    cmds = [[b"HSET", b"h", b"f", b"2"], [b"HSET", b"h", b"g", b"1"], [b"HSET", b"h", b"g", b"2"],
+            [b"HSET", b"n", b"f", b"1"], [b"HSET", b"n", b"f", b"2"], [b"HSET", b"n", b"g", b"3"],
+            [b"HSET", b"l", b"f", b"1"], [b"HSET", b"h", b"k", b"3"]]
+    assert node.run_cmds(client, cmds, 0, 8) == (6, [0, 1, 0, 1, 0, 1], None)
+    k, replies, exc = node.run_cmds(client, cmds, 6, 8)
+    assert k == 1 and replies is not None and replies[0].message.startswith("WRONGTYPE")
+    assert node.execute(client, [b"HGETALL", b"n"]).items == [(b"f", b"2"), (b"g", b"3")]
 
 
 @pytest.mark.parametrize("setup, bad, err", [
@@ -380,6 +396,7 @@ def test_a_run_of_writes_that_write_nothing_runs_without_an_op() -> None:
 @pytest.mark.parametrize("cmds", [
     [[b"SET", b"k%d" % i, b"v"] for i in range(MERGE_CAP + 3)],
     [[b"HSET", b"h", b"f%d" % i, b"v"] for i in range(MERGE_CAP + 3)],
+    [[b"SADD", b"s", b"m%d" % i] for i in range(MERGE_CAP + 3)],
 ])
 def test_a_run_that_fills_the_op_closes_it_with_the_client_s_last_seq(cmds: list[list[bytes]]) -> None:
     """What WAIT after the run waits for: the seq of its last write, as `execute` records it
@@ -393,5 +410,5 @@ def test_a_run_that_fills_the_op_closes_it_with_the_client_s_last_seq(cmds: list
     assert (k, exc) == (MERGE_CAP - 1, None)
     assert len(ops) == 1 and len(ops[0].effects) == MERGE_CAP and node._merging is None
     assert client.last_seq == ops[0].seq + MERGE_CAP - 1
-    # A new op: a SET run's first SET opens it alone; any other run goes on.
-    assert node.run_cmds(client, cmds, MERGE_CAP - 1, len(cmds))[0] == (1 if cmds[0][0] == b"SET" else 4)
+    # A new op: a SET or HSET run's first request opens it alone; any other run goes on.
+    assert node.run_cmds(client, cmds, MERGE_CAP - 1, len(cmds))[0] == (1 if cmds[0][0] != b"SADD" else 4)
