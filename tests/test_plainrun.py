@@ -127,3 +127,53 @@ def test_an_exception_is_handed_back_with_the_request_that_raised_it() -> None:
     assert bytes(out) == b"+PONG\r\n"
     with pytest.raises(KeyboardInterrupt):  # not an Exception: it propagates, as in the Python loop
         RUN(lambda c, a: (_ for _ in ()).throw(KeyboardInterrupt()), _Client(), [[b"X"]], 0, out)
+
+
+def test_a_run_s_replies_are_written_and_its_last_other_kind_handed_back() -> None:
+    """runs.py hands back (k, replies, exc); the loop writes them in order. A last reply of
+    another kind goes back to the connection with its request; one before the last (not
+    expected from runs.py) is written by encode_reply, never re-run."""
+    assert RUN is not None
+    ran: list[list[bytes]] = []
+
+    def execute(c: Any, argv: list[bytes]) -> Any:
+        ran.append(argv)
+        return OK
+
+    cmds = [[b"A", b"1"], [b"A", b"2"], [b"A", b"3"], [b"B"]]
+    err = ErrorReply("ERR x")
+
+    def runs(c: Any, cs: list[list[bytes]], i: int, j: int) -> Any:
+        assert (i, j) == (0, 3)
+        return 3, [7, err, b"v"], None
+
+    out = bytearray()
+    assert RUN(execute, _Client(), cmds, 0, out, runs) == (4, None, plainrun.DONE)
+    assert bytes(out) == b":7\r\n-ERR x\r\n$1\r\nv\r\n+OK\r\n" and ran == [[b"B"]]
+
+    def runs_last(c: Any, cs: list[list[bytes]], i: int, j: int) -> Any:
+        return 2, [b"v", [b"a"]], None
+
+    out = bytearray()
+    assert RUN(execute, _Client(), cmds, 0, out, runs_last) == (1, [b"a"], plainrun.REPLY)
+    assert bytes(out) == b"$1\r\nv\r\n"
+
+
+def test_a_declined_run_is_not_offered_again_and_its_requests_run_one_by_one() -> None:
+    assert RUN is not None
+    offered: list[tuple[int, int]] = []
+
+    def runs(c: Any, cs: list[list[bytes]], i: int, j: int) -> Any:
+        offered.append((i, j))
+        return -1, None, None
+
+    ran: list[bytes] = []
+    cmds = [[b"A", b"%d" % k] for k in range(5)] + [[b"B"], [b"B"]]
+
+    def execute(c: Any, argv: list[bytes]) -> Any:
+        ran.append(argv[0])
+        return PONG
+
+    out = bytearray()
+    assert RUN(execute, _Client(), cmds, 0, out, runs) == (7, None, plainrun.DONE)
+    assert offered == [(0, 5), (5, 7)] and len(ran) == 7

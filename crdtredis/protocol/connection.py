@@ -127,7 +127,7 @@ class RedisProtocol(asyncio.Protocol):
     def __init__(self, server: ServerLike) -> None:
         self._server = server
         self._execute = server.execute
-        # A read batch's runs of one write command, in one call each (crdtredis/runs.py);
+        # A read batch's runs of one command, in one call each (crdtredis/runs.py);
         # None for a server without it (a test's plain ServerLike).
         self._run_cmds: Callable[..., Any] | None = getattr(server, "run_cmds", None)
         self._reader = RequestReader(server.proto_max_bulk_len)
@@ -345,7 +345,6 @@ class RedisProtocol(asyncio.Protocol):
         execute = self._execute
         run_plain = _RUN_PLAIN
         run_cmds = self._run_cmds
-        skip = 0  # the Python loop starts no run before this request (run_cmds declined one)
         out = self._out
         if out is None:
             out = self._out = bytearray()
@@ -382,6 +381,7 @@ class RedisProtocol(asyncio.Protocol):
             while cmds:
                 executed = True
                 i, n = 0, len(cmds)
+                skip = 0  # the Python loop starts no run before cmds[skip] (run_cmds declined one)
                 while i < n:
                     argv = cmds[i]
                     i += 1

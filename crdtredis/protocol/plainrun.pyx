@@ -9,7 +9,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 from libc.string cimport memcmp, memcpy
 
-from crdtredis.protocol.resp import _BULK_HDR, _INT_MIN, _INT_REPLY, _TABLE
+from crdtredis.protocol.resp import _BULK_HDR, _INT_MIN, _INT_REPLY, _TABLE, encode_reply
 from crdtredis.reply import OK, Status
 
 # What run_plain stopped on (plainrun.py's DONE, CLOSING, REPLY, RAISED).
@@ -20,6 +20,7 @@ cdef enum:
     RAISED = 3
 
 cdef object _OK = OK
+cdef object _encode_reply = encode_reply
 cdef object _Status = Status
 cdef list _BULK = _BULK_HDR
 cdef list _INTS = _INT_REPLY
@@ -128,8 +129,10 @@ def run_plain(execute, client, list cmds, Py_ssize_t i, bytearray out, run_cmds=
                         got = <list>replies
                         for m in range(k):
                             if _put(out, got[m], client):
-                                # Only the last can be of another kind (runs.py).
-                                return i + m, got[m], REPLY
+                                if m == k - 1 and exc is None:
+                                    return i + m, got[m], REPLY  # the connection writes it
+                                # (runs.py ends a run at such a reply: not expected here)
+                                _encode_reply(out, got[m], client.resp)
                     i += k
                     if exc is not None:
                         return i, exc, RAISED
