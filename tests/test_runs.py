@@ -76,6 +76,7 @@ def _drive(node: Node, chunks: list[bytes], use_runs: bool, loop: str, events: b
 
     async def go() -> tuple[bytes, Any, bytes]:
         sub = _Transport()
+        sp: RedisProtocol | None = None
         if events:
             node.execute(node.new_client("c", "c", lambda: None), [b"CONFIG", b"SET", b"notify-keyspace-events", b"KEA"])
             sp = RedisProtocol(node)
@@ -88,13 +89,17 @@ def _drive(node: Node, chunks: list[bytes], use_runs: bool, loop: str, events: b
         proto.connection_made(t)  # type: ignore[arg-type]
         for chunk in chunks:
             proto.data_received(chunk)
+            # The next chunk comes in a later loop turn, as a socket's next read would
+            # (the turn's end closes the batch's op and writes its replies).
             await asyncio.sleep(0)
-        for _ in range(1000):  # a bounded number of loop turns, not a timed wait
-            if _count_replies(b"".join(t.writes)) >= want:
+        # Poll, a bounded number of loop turns (no timed wait), until every reply and every
+        # keyspace event pushed to the subscriber (written at the end of a turn) is out.
+        for _ in range(1000):
+            if _count_replies(b"".join(t.writes)) >= want and (sp is None or not sp.output_size()):
                 break
             await asyncio.sleep(0)
-        for _ in range(10):  # the subscriber's pushes go out at the end of a turn
-            await asyncio.sleep(0)
+        else:
+            raise AssertionError("replies or pushes still pending after 1000 loop turns")
         return b"".join(t.writes), proto._client, b"".join(sub.writes)
 
     saved = connection._RUN_PLAIN
