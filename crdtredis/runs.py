@@ -38,6 +38,7 @@ from .crdt.codes import INCR as _INCR
 from .crdt.map_fields import HSET as _HSET
 from .crdt.map_fields import HashEntry
 from .crdt.numbers import parse_int
+from .crdt.schema import INT64_MAX, INT64_MIN
 from .crdt.string_counter import CounterStr
 from .keyspace import CREATE
 from .op import Effect
@@ -58,9 +59,6 @@ READS = frozenset({
     "sismember", "scard", "zscore", "zcard", "zrank", "llen", "lindex",
 })
 
-_INT_LO = -(1 << 63)
-_INT_HI = 1 << 63
-LLONG_MAX = (1 << 63) - 1
 
 Run = tuple[int, "list[Reply] | None", "BaseException | None"]
 
@@ -165,7 +163,7 @@ def _incrs(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, 
                 value = parse_int(old)
                 if value is None:
                     break
-        if value >= LLONG_MAX:
+        if value >= INT64_MAX:
             break
         value += 1
         given[key] = value
@@ -244,7 +242,7 @@ def _each(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, c
                     and not _after(node, client, cmd, merge_cap):
                 break
             c = reply.__class__
-            if not ((c is int and _INT_LO <= reply < _INT_HI) or reply is OK  # type: ignore[operator]
+            if not ((c is int and INT64_MIN <= reply <= INT64_MAX) or reply is OK  # type: ignore[operator]
                     or c is bytes or reply is None or c is Status):
                 break  # the connection writes it (plainrun.py)
     except Exception as e:

@@ -18,6 +18,7 @@ from crdtredis.protocol.connection import (
 )
 from crdtredis.protocol.resp import encode_command
 from crdtredis.reply import OK, PONG, Deferred, ErrorReply, Map
+from tests.support.aio import until
 
 
 class FakeTransport:
@@ -159,16 +160,6 @@ def connect(server: FakeServer | None = None, **kw: Any) -> tuple[RedisProtocol,
 
 def cmds(*argvs: list[bytes]) -> bytes:
     return b"".join(encode_command(a) for a in argvs)
-
-
-async def until(cond: Callable[[], bool], timeout: float = 2.0) -> None:
-    """Let the loop run until `cond` holds (bounded by a deadline)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not cond():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0)
 
 
 # -- batching ----------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from crdtredis.protocol import connection, plainrun
 from crdtredis.protocol.connection import RedisProtocol
 from crdtredis.protocol.resp import encode_command
 from crdtredis.reply import OK
+from tests.support.aio import until
 
 LOOPS = ["compiled", "python"] if plainrun.native() is not None else ["python"]
 
@@ -72,7 +73,6 @@ def _drive(node: Node, chunks: list[bytes], use_runs: bool, loop: str, events: b
     """Feed `chunks` to one connection (each a read), then wait for every reply. With
     `events`, another connection subscribed to every keyspace event first: its bytes come
     third."""
-    want = _count_replies(b"".join(chunks))
 
     async def go() -> tuple[bytes, Any, bytes]:
         sub = _Transport()
@@ -87,19 +87,15 @@ def _drive(node: Node, chunks: list[bytes], use_runs: bool, loop: str, events: b
             proto._run_cmds = None
         t = _Transport()
         proto.connection_made(t)  # type: ignore[arg-type]
+        sent = b""
         for chunk in chunks:
             proto.data_received(chunk)
-            # The next chunk comes in a later loop turn, as a socket's next read would
-            # (the turn's end closes the batch's op and writes its replies).
-            await asyncio.sleep(0)
-        # Poll, a bounded number of loop turns (no timed wait), until every reply and every
-        # keyspace event pushed to the subscriber (written at the end of a turn) is out.
-        for _ in range(1000):
-            if _count_replies(b"".join(t.writes)) >= want and (sp is None or not sp.output_size()):
-                break
-            await asyncio.sleep(0)
-        else:
-            raise AssertionError("replies or pushes still pending after 1000 loop turns")
+            sent += chunk
+            # The next chunk comes once this one's replies are out, as a client's next read
+            # would follow them (the turn's end closes the batch's op and writes its replies).
+            await until(lambda n=_count_replies(sent): _count_replies(b"".join(t.writes)) >= n)
+        # And every keyspace event pushed to the subscriber (written at a turn's end) is out.
+        await until(lambda: sp is None or not sp.output_size())
         return b"".join(t.writes), proto._client, b"".join(sub.writes)
 
     saved = connection._RUN_PLAIN
