@@ -29,6 +29,10 @@ from typing import Any
 from .atoms import untracked
 from .crdt.codes import SET as _SET
 from .crdt.codes import TTL_CLEAR as _TTL_CLEAR
+from .crdt.map_fields import HSET as _HSET
+from .crdt.map_fields import LISTPACK_MAX_ENTRIES as _HASH_MAX_ENTRIES
+from .crdt.map_fields import LISTPACK_MAX_VALUE as _HASH_MAX_VALUE
+from .crdt.map_fields import HashEntry as _HashEntry
 from .crdt.string_counter import apply_set as _apply_set
 from .keyspace import _APPLY, _ETYPE, CREATE, STRING, Keyspace
 from .op import Ctx, Effect, Op
@@ -182,7 +186,14 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     string_counter.apply_set does in that case (the stored tuple, the coarse stamp when
     solo), without a call per key (MSET of new or plain keys: the common case). The db's
     state is checked once per run of such SETs, and again after any other apply, which
-    may change it. tests/test_cmd_strings.py holds MSET to one SET per key."""
+    may change it. tests/test_cmd_strings.py holds MSET to one SET per key.
+
+    An HSET of one field (`HSET key field value`, runs.py's HSET runs) to a visible hash in
+    a db with nothing hidden, watched or waited on is written here too: what
+    crdt/map_fields.apply_hset does in that case (the bare value when solo; with peers the
+    stamped value over none, a stable value or one write's stamped value), without its
+    call; a field holding increments kept apart goes to apply_hset.
+    tests/test_inline_hset.py holds this path to apply_hset."""
     ctx = ks._ctx
     deps: dict[Any, Any] = ks.deps
     ctx.deps = deps
@@ -195,6 +206,12 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     set_fn: Any = _apply_set
     untrack = untracked
     ttl_clear: int = _TTL_CLEAR
+    hset_code: int = _HSET
+    hash_cls: Any = _HashEntry
+    fresh: Any
+    max_value: int = _HASH_MAX_VALUE
+    max_entries: int = _HASH_MAX_ENTRIES
+    fields: dict[Any, Any]
     db: Any
     eff: Any
     e: Any
@@ -236,6 +253,42 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                                 hi = ks.coarse_hi
                             data[key] = untrack((eff[3], stamp, origin))
                         if noted and not db.gc_all:  # Db.note, inlined as in apply_local
+                            keys = db.gc_keys
+                            keys.append(key)
+                            if len(keys) > db.gc_cap:
+                                db.visit_whole()
+                        done += 1
+                        continue
+            elif eff[0] == hset_code and len(eff) == 5 and not (db.shadow or db.watched or db.waiters):
+                key = eff[2]
+                e = db.data.get(key)
+                if type(e) is hash_cls:
+                    f = eff[3]
+                    v = eff[4]
+                    fields = e.fields
+                    if solo:
+                        fields[f] = v
+                        ok = True
+                    else:
+                        # A local write observes every stamp the state holds (its deps are
+                        # all that was applied): it replaces a stable value or one write's
+                        # stamped value; a Field (increments kept apart) is apply_hset's.
+                        cur = fields.get(f)
+                        ok = cur is None or type(cur) is bytes or type(cur) is tuple
+                        if ok:
+                            fields[f] = untrack((v, h, origin))
+                            fresh = e.fresh
+                            if fresh is not None:  # a big hash: its next GC visit looks at f
+                                fresh.append(f)  # crdt/members.stamped, inlined
+                                if len(fresh) > len(fields):
+                                    e.fresh = None
+                    if ok:
+                        if len(v) > max_value or len(f) > max_value or len(fields) > max_entries:
+                            e.big = True
+                        # map_fields._finish: a local stamp is past every stamp applied.
+                        e.thlc = h
+                        e.torigin = origin
+                        if noted and not db.gc_all:
                             keys = db.gc_keys
                             keys.append(key)
                             if len(keys) > db.gc_cap:
