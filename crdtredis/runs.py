@@ -30,11 +30,15 @@ client) makes `run_cmds` decline, and the requests take `Node.execute` one by on
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
 from . import keyspace_batch
 from .crdt.codes import INCR as _INCR
+from .crdt.codes import LINSERT as _LINSERT
+from .crdt.codes import LREMOVE as _LREMOVE
+from .crdt.list_rga import ElemId, ListEntry
 from .crdt.map_fields import HSET as _HSET
 from .crdt.map_fields import HashEntry
 from .crdt.numbers import parse_int
@@ -91,14 +95,15 @@ def run_cmds(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int
                 # past the clock's end being its reply); the next call takes the others.
                 return _each(node, client, cmds, i, i + 1, cmd, merge_cap)
             return _sets(node, client, cmds, i, min(m - i, merge_cap - len(op.effects)), cmd, merge_cap)
-    elif (cmd.name == "incr" or cmd.name == "hset") and node.notify is None and node.emit_hook is None \
-            and not node.keyspace.dbs[client.db].expires:
-        if op is None:
-            return _each(node, client, cmds, i, i + 1, cmd, merge_cap)  # as a SET run's first
-        run = _incrs if cmd.name == "incr" else _hsets
-        k, replies, exc = run(node, client, cmds, i, min(j, i + merge_cap - len(op.effects)), cmd, merge_cap)
-        if k or exc is not None:
-            return k, replies, exc
+    else:
+        run = _ONE_PASS.get(cmd.name)
+        if run is not None and node.notify is None and node.emit_hook is None \
+                and not node.keyspace.dbs[client.db].expires:
+            if op is None:
+                return _each(node, client, cmds, i, i + 1, cmd, merge_cap)  # as a SET run's first
+            k, replies, exc = run(node, client, cmds, i, min(j, i + merge_cap - len(op.effects)), cmd, merge_cap)
+            if k or exc is not None:
+                return k, replies, exc
     return _each(node, client, cmds, i, j, cmd, merge_cap)
 
 
@@ -213,6 +218,105 @@ def _hsets(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, 
     return _emit_run(node, client, cmds, i, effs, replies, cmd, merge_cap)
 
 
+def _pushes(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command,
+            merge_cap: int) -> Run:
+    """LPUSHes or RPUSHes of `PUSH key element` to visible lists, joining the open op, which
+    has room for cmds[i:j], in a db without TTLs or hidden types: what commands/lists.py
+    `_push1` answers (the list's new length) and emits for each, the effects then applied in
+    one `Node._emit_all`. An RPUSH refers to the list's last element: after an RPUSH of the
+    run to that list, the element it adds, whose id is (its effect's HLC, this node, 0) as
+    every insert of one value names it. The run stops before a push `_push1` leaves to the
+    generic path (a key that is not a visible list)."""
+    db = node.keyspace.dbs[client.db]
+    if db.shadow:
+        return 0, None, None
+    data = db.data
+    dbi = client.db
+    left = cmd.name == "lpush"
+    op = node._group
+    assert op is not None
+    h0 = op.hlc + len(op.effects)  # the HLC `_emit_all` gives the run's first effect
+    own = node.origin
+    effs: list[Effect] = []
+    replies: list[Reply] = []
+    sizes: dict[bytes, int] = {}  # the run's lists, with the length the run gave them
+    last: dict[bytes, int] = {}  # RPUSH: the run's lists, with the HLC of its last push to each
+    for x in range(i, j):
+        argv = cmds[x]
+        if len(argv) != 3:
+            break
+        key = argv[1]
+        size = sizes.get(key)
+        if size is None:
+            e = data.get(key)
+            if e.__class__ is not ListEntry:
+                break
+            size = e.size
+            if left:
+                effs.append((_LINSERT, dbi, key, 0, "", 0, -1, argv[2]))
+            else:
+                h, o, ri = e.end(False)[1]
+                effs.append((_LINSERT, dbi, key, h, "" if o == own else o, ri, size - 1 if size <= 2 else -2,
+                             argv[2]))  # _push1's _hint(size - 1, size)
+        elif left:
+            effs.append((_LINSERT, dbi, key, 0, "", 0, -1, argv[2]))
+        else:
+            effs.append((_LINSERT, dbi, key, last[key], "", 0, size - 1 if size <= 2 else -2, argv[2]))
+        if not left:
+            last[key] = h0 + len(effs) - 1
+        size += 1
+        sizes[key] = size
+        replies.append(size)
+    if not effs:
+        return 0, None, None
+    return _emit_run(node, client, cmds, i, effs, replies, cmd, merge_cap)
+
+
+def _pops(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command,
+          merge_cap: int) -> Run:
+    """LPOPs or RPOPs of `POP key` (no COUNT) of visible lists, joining the open op, which
+    has room for cmds[i:j], in a db without TTLs or hidden types: what commands/lists.py
+    `_pop1` answers (the element) and emits for each, the effects then applied in one
+    `Node._emit_all`. The run's pops of one list take its elements in turn from that end.
+    The run stops before a pop `_pop1` leaves to the generic path (a key that is not a
+    visible list, or a list's last element: that pop deletes the key)."""
+    db = node.keyspace.dbs[client.db]
+    if db.shadow:
+        return 0, None, None
+    data = db.data
+    dbi = client.db
+    left = cmd.name == "lpop"
+    own = node.origin
+    effs: list[Effect] = []
+    replies: list[Reply] = []
+    sizes: dict[bytes, int] = {}  # the run's lists, with the length the run left them
+    ends: dict[bytes, Iterator[tuple[bytes, ElemId]]] = {}  # their elements from that end
+    for x in range(i, j):
+        argv = cmds[x]
+        if len(argv) != 2:
+            break
+        key = argv[1]
+        size = sizes.get(key)
+        if size is None:
+            e = data.get(key)
+            if e.__class__ is not ListEntry:
+                break
+            size = e.size
+            it = ends[key] = e.iter_items(reverse=not left)
+        else:
+            it = ends[key]
+        if size < 2:
+            break
+        v, (h, o, ri) = next(it)
+        k = 0 if left else size - 1
+        effs.append((_LREMOVE, dbi, key, h, "" if o == own else o, ri, k if k <= size >> 1 else -2))  # _hint(k, size)
+        sizes[key] = size - 1
+        replies.append(v)
+    if not effs:
+        return 0, None, None
+    return _emit_run(node, client, cmds, i, effs, replies, cmd, merge_cap)
+
+
 def _each(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command, merge_cap: int) -> Run:
     """Each request's handler in turn, as `execute` calls it (module docstring)."""
     handler = cmd.handler
@@ -286,3 +390,7 @@ def _count(node: Node, client: Client, cmds: list[list[bytes]], i: int, k: int, 
             node._count_error(last.message)
     client.last_cmd = cmds[i + k - 1][0]
     node.keyspace.emptied = None
+
+
+# Runs computed in one pass and applied in one `Node._emit_all` (module docstring).
+_ONE_PASS = {"incr": _incrs, "hset": _hsets, "lpush": _pushes, "rpush": _pushes, "lpop": _pops, "rpop": _pops}
