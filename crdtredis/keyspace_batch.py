@@ -1,6 +1,6 @@
 """The keyspace's bulk apply loops: a peer's batch (`apply_many`, the healing replica's hot
 path), start-up replay of one op-log record (`replay`) and a local write's several effects
-(`apply_local_all`: MSET). Each does for every op what
+(`apply_local_all`: MSET, runs.py's runs). Each does for every op what
 `Keyspace.apply` does (the same effects, vectors and counters), with the per-op bookkeeping
 hoisted out of the loop: one context object reused from op to op (no apply function keeps
 it; `apply_local` reuses its own the same way), the local deps rebuilt once per batch, and

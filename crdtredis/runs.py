@@ -11,11 +11,12 @@ more requests spelled alike (`argv[0]` byte for byte) to `run_cmds`, which does 
   writes share (`Node._merging`) exactly as they would one by one, and the op closes
   where `execute` closes it (`MERGE_CAP` effects); so do the common reads (`READS`),
   which close that op first and any op one of them opens at once, as `execute` does;
-* `SET key value` (no options), `INCR key` and `HSET key field value` are the commonest
-  pipelined writes: without keyspace events or a `new`-key hook, a run of them joining an
-  open op is applied in one `Node._emit_all` (MSET's path: `keyspace_batch.
-  apply_local_all`, the same seq, HLC, vectors and GC notes per effect), the INCRs' and
-  HSETs' replies and effects computed first as their handlers would (`_incrs`, `_hsets`);
+* `SET key value` (no options), `INCR key`, `HSET key field value`, `LPUSH`/`RPUSH key
+  element` and `LPOP`/`RPOP key` are the commonest pipelined writes: without keyspace
+  events or a `new`-key hook, a run of them joining an open op is applied in one
+  `Node._emit_all` (MSET's path: `keyspace_batch.apply_local_all`, the same seq, HLC,
+  vectors and GC notes per effect), the replies and effects computed first as the
+  handlers would (`_incrs`, `_hsets`, `_pushes`, `_pops`);
 * every other run calls each request's handler in turn, as `execute` does; the run stops
   before a request whose arity is wrong (left to `execute`, which rejects it), after a
   reply the loops do not encode themselves (an error, an array: handed back last, for the
