@@ -212,6 +212,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     max_value: int = _HASH_MAX_VALUE
     max_entries: int = _HASH_MAX_ENTRIES
     fields: dict[Any, Any]
+    written: bool
     db: Any
     eff: Any
     e: Any
@@ -227,6 +228,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
         for eff in effs:
             h: int = hlc + done
             into.append(eff)
+            written = False  # by one of the inline cases below
             db = dbs[eff[1]]
             fn = apply_fns.get(eff[0])
             if fn is set_fn and isinstance(eff, tuple) and len(eff) == 6 and eff[4] == ttl_clear and eff[5] is None:
@@ -252,13 +254,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                                 lo = ks.coarse_lo
                                 hi = ks.coarse_hi
                             data[key] = untrack((eff[3], stamp, origin))
-                        if noted and not db.gc_all:  # Db.note, inlined as in apply_local
-                            keys = db.gc_keys
-                            keys.append(key)
-                            if len(keys) > db.gc_cap:
-                                db.visit_whole()
-                        done += 1
-                        continue
+                        written = True
             elif eff[0] == hset_code and len(eff) == 5 and not (db.shadow or db.watched or db.waiters):
                 key = eff[2]
                 e = db.data.get(key)
@@ -288,20 +284,15 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                         # map_fields._finish: a local stamp is past every stamp applied.
                         e.thlc = h
                         e.torigin = origin
-                        if noted and not db.gc_all:
-                            keys = db.gc_keys
-                            keys.append(key)
-                            if len(keys) > db.gc_cap:
-                                db.visit_whole()
-                        done += 1
-                        continue
-            ctx.seq = seq + done
-            ctx.hlc = h
-            if fn is None or db.shadow:
-                ks._dispatch(db, eff, ctx)
-            else:
-                fn(ks, db, eff, ctx)
-            fast = None  # that apply may have changed what the fast case needs: look again
+                        written = True
+            if not written:
+                ctx.seq = seq + done
+                ctx.hlc = h
+                if fn is None or db.shadow:
+                    ks._dispatch(db, eff, ctx)
+                else:
+                    fn(ks, db, eff, ctx)
+                fast = None  # that apply may have changed what the fast case needs: look again
             if noted and not db.gc_all:  # Db.note, inlined as in apply_local
                 keys = db.gc_keys
                 keys.append(eff[2])

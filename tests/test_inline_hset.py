@@ -20,7 +20,7 @@ from crdtredis.crdt.map_fields import HSET, HashEntry
 from crdtredis.keyspace import CREATE
 from crdtredis.node import Node
 from crdtredis.op import Op
-from tests.support.state import dump_keyspace
+from tests.support.state import assert_same_keyspaces
 from tests.test_cmd_strings import FAR_MS, R
 
 _KEYS = st.sampled_from(["a", "b"])
@@ -43,14 +43,11 @@ _STEPS = st.lists(st.one_of(
 
 
 def _reference(ks: Any, effs: list[Any], into: list[Any], seq: int, hlc: int) -> None:
-    """`apply_local_all_py` with its inline HSET turned off (no effect code equals -1):
-    every HSET through apply_hset, as `Keyspace.apply_local` does one by one."""
-    saved = keyspace_batch._HSET
-    keyspace_batch._HSET = -1  # type: ignore[misc]
-    try:
-        keyspace_batch.apply_local_all_py(ks, effs, into, seq, hlc)
-    finally:
-        keyspace_batch._HSET = saved  # type: ignore[misc]
+    """What `Node._emit` does for each effect one by one: `Keyspace.apply_local`, every
+    HSET through apply_hset."""
+    for k, eff in enumerate(effs):
+        into.append(eff)
+        ks.apply_local(eff, seq + k, hlc + k)
 
 
 def _run(node: Node, triples: list[tuple[str, str, str]]) -> None:
@@ -93,6 +90,8 @@ def _hashes(node: Node) -> dict[bytes, tuple[Any, ...]]:
                 ("run", [("b", "f", "x"), ("a", "f", "y")]), ("txn",)], peers=False)  # the inline one touches a
 @example(steps=[("fill", "a"), ("HSET", "a", "f", "1"), ("run", [("a", "f", "x"), ("a", "g", "x")])],
          peers=False)  # the inline one writes the 513th field
+@example(steps=[("HSET", "a", "f", "1"), ("run", [("a", "f", "x"), ("a", "h" * 70, "1")])],
+         peers=False)  # the inline one writes a field past listpack's value size
 @example(steps=[("HSET", "a", "f", "1"), ("HSET", "a", "g", "1"), ("gc", "a"),
                 ("run", [("a", "f", "x"), ("a", "f", "y")])], peers=True)  # `fresh` as long as the hash
 def test_inline_hset_leaves_what_apply_hset_leaves(steps: list[tuple[Any, ...]], peers: bool,
@@ -143,13 +142,7 @@ def test_inline_hset_leaves_what_apply_hset_leaves(steps: list[tuple[Any, ...]],
                 else:
                     replies.append(r(*step))
             assert all(x == replies[0] for x in replies), (step, replies)
-        want = dump_keyspace(nodes[0])
-        ks0 = nodes[0].keyspace
-        for n in nodes[1:]:
-            assert dump_keyspace(n) == want
-            assert _hashes(n) == _hashes(nodes[0])
-            assert (n.keyspace.vv, n.keyspace.vh, n.keyspace.dirty) == (ks0.vv, ks0.vh, ks0.dirty)
-            assert list(n.keyspace.dbs[0].gc_keys) == list(ks0.dbs[0].gc_keys)
-            assert n.keyspace.dbs[0].gc_all == ks0.dbs[0].gc_all
+        assert_same_keyspaces(nodes, dbs=1)
+        assert all(_hashes(n) == _hashes(nodes[0]) for n in nodes[1:])
     finally:
         keyspace_batch.apply_local_all = saved  # type: ignore[assignment]

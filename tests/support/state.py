@@ -25,6 +25,19 @@ def dump_keyspace(node: Any) -> dict[tuple[int, bytes], Any]:
     return out
 
 
+def assert_same_keyspaces(nodes: list[Any], dbs: int = 2) -> None:
+    """Every node's keyspace equals the first's: the full CRDT state, the vectors, the dirty
+    count and GC's notes (keys noted, whole-db visits) of the first `dbs` dbs."""
+    want = dump_keyspace(nodes[0])
+    ks0 = nodes[0].keyspace
+    notes0 = [(list(db.gc_keys), db.gc_all) for db in ks0.dbs[:dbs]]
+    for n in nodes[1:]:
+        ks = n.keyspace
+        assert dump_keyspace(n) == want
+        assert (ks.vv, ks.vh, ks.dirty) == (ks0.vv, ks0.vh, ks0.dirty)
+        assert [(list(db.gc_keys), db.gc_all) for db in ks.dbs[:dbs]] == notes0
+
+
 def dump_client(r: redis.Redis, databases: int = 16) -> dict[tuple[int, bytes], Any]:
     """What a client sees: every db, key, type, value and whether it has a TTL."""
     out: dict[tuple[int, bytes], Any] = {}
