@@ -41,6 +41,17 @@ class R:
         return self.node.execute(self.c, argv)
 
 
+def from_peer(peer: Node, nodes: list[Node], *argv: Any) -> None:
+    """`argv` run at `peer`, then its ops applied at each of `nodes` (a concurrent write)."""
+    ops: list[Op] = []
+    peer.op_listeners.append(ops.append)
+    R(peer)(*argv)
+    peer.op_listeners.remove(ops.append)
+    for n in nodes:
+        for op in ops:
+            n.apply_remote(op)
+
+
 def err(msg: str) -> ErrorReply:
     return ErrorReply(msg)
 
@@ -916,7 +927,6 @@ def test_mset_inline_set_leaves_the_state_every_apply_function_would(steps: list
     for n in [*nodes, peer]:
         n.clock = lambda: FAR_MS  # the same stamps on every node
     clients = [R(n) for n in nodes]
-    pr = R(peer)
     for n in nodes:
         n.keyspace._gc_seal()  # from here GC notes each key written (Db.gc_all is off)
     saved = keyspace_batch.apply_local_all
@@ -927,13 +937,7 @@ def test_mset_inline_set_leaves_the_state_every_apply_function_would(steps: list
                     continue
                 argv = {"SET": ("SET", step[2], "p"), "INCR": ("INCR", step[2]),
                         "HSET": ("HSET", step[2], "g", "p")}[step[1]]
-                ops: list[Op] = []
-                peer.op_listeners.append(ops.append)
-                pr(*argv)
-                peer.op_listeners.remove(ops.append)
-                for n in nodes:
-                    for op in ops:
-                        n.apply_remote(op)
+                from_peer(peer, nodes, *argv)
                 continue
             replies = []
             for loop, r in zip(loops, clients, strict=True):

@@ -19,9 +19,8 @@ from crdtredis.crdt import members
 from crdtredis.crdt.map_fields import HSET, HashEntry
 from crdtredis.keyspace import CREATE
 from crdtredis.node import Node
-from crdtredis.op import Op
 from tests.support.state import assert_same_keyspaces
-from tests.test_cmd_strings import FAR_MS, R
+from tests.test_cmd_strings import FAR_MS, R, from_peer
 
 _KEYS = st.sampled_from(["a", "b"])
 _FIELDS = st.sampled_from(["f", "g", "h" * 70])  # the last is past listpack's value size
@@ -117,13 +116,7 @@ def test_inline_hset_leaves_what_apply_hset_leaves(steps: list[tuple[Any, ...]],
                 key, f = step[2], step[3]
                 argv = {"HSET": ("HSET", key, f, "p"), "HINCRBY": ("HINCRBY", key, f, "2"),
                         "SET": ("SET", key, "p")}[step[1]]
-                ops: list[Op] = []
-                peer.op_listeners.append(ops.append)
-                R(peer)(*argv)
-                peer.op_listeners.remove(ops.append)
-                for n in nodes:
-                    for op in ops:
-                        n.apply_remote(op)
+                from_peer(peer, nodes, *argv)
                 continue
             replies = []
             for loop, n, r in zip(loops, nodes, clients, strict=True):
