@@ -52,6 +52,9 @@ def stop(nodes: list[CrdtRedisProc], links: dict[Any, TcpProxy]) -> None:
 
 
 def wait_links(nodes: list[CrdtRedisProc], counts: list[int]) -> None:
+    """Every replica has synced (founded the cluster or joined it), then sees its peers up."""
+    for node in nodes:
+        node.wait_synced(timeout=30)
     for node, c in zip(nodes, counts, strict=True):
         wait_until(lambda node=node, c=c: _up(node) >= c, timeout=30, msg=f"{node.name} peers up")
 

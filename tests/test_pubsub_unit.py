@@ -130,6 +130,17 @@ def test_down_peers_get_nothing_and_are_not_marked_visited() -> None:
     assert link.dropped == 1
 
 
+@pytest.mark.parametrize("state", ["joining", "snapshot"])
+def test_peers_that_answer_but_have_not_synced_get_messages(state: str) -> None:
+    # A joining peer refuses ops, not pub/sub: dropping its messages lost some for good
+    # (the relayed copies were overtaken by direct ones once it had synced).
+    link, pubsub, queued = fake_link("a", [FakePeer("u-b", "b", state=state), FakePeer("u-c", "c", state="connecting")])
+    pubsub.publish(b"ch", b"m")
+    assert [r for r, _m in queued] == ["b"]
+    assert queued[0][1].visited == frozenset({"a", "b"})
+    assert link.dropped == 1  # c has never answered
+
+
 def test_receiver_delivers_once_in_order_and_relays_to_unvisited_peers() -> None:
     link, pubsub, queued = fake_link("b", [FakePeer("u-a", "a"), FakePeer("u-c", "c")])
     sub, rec = client(1)

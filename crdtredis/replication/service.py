@@ -466,7 +466,6 @@ class Replication:
         if batch.replica_id == self.node.replica_id and batch.sender != self.node.origin:
             return 409, f"replica_id {batch.replica_id} is ours: two nodes share one id"
         return None
-        return None
 
     def _admit(self, batch: Any, ops: list[Op], push: bool) -> str | None:
         """Why a parsed push or pull must be refused (409): identity, cluster size
