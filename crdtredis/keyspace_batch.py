@@ -27,8 +27,10 @@ from collections.abc import Callable
 from typing import Any
 
 from .atoms import untracked
+from .crdt.codes import LINSERT as _LINSERT
 from .crdt.codes import SET as _SET
 from .crdt.codes import TTL_CLEAR as _TTL_CLEAR
+from .crdt.list_rga import ListEntry as _ListEntry
 from .crdt.map_fields import HSET as _HSET
 from .crdt.map_fields import LISTPACK_MAX_ENTRIES as _HASH_MAX_ENTRIES
 from .crdt.map_fields import LISTPACK_MAX_VALUE as _HASH_MAX_VALUE
@@ -193,7 +195,14 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     crdt/map_fields.apply_hset does in that case (the bare value when solo; with peers the
     stamped value over none, a stable value or one write's stamped value), without its
     call; a field holding increments kept apart goes to apply_hset.
-    tests/test_inline_hset.py holds this path to apply_hset."""
+    tests/test_inline_hset.py holds this path to apply_hset.
+
+    Consecutive one-value pushes to one visible list (runs.py's LPUSH and RPUSH runs: at
+    the head, or each after the element the one before it added), in a db with nothing
+    hidden, expiring, watched or waited on, go to the list in one call
+    (crdt/list_push.py's runs: one move of the end block's arrays instead of one each);
+    when the list declines, they apply one by one. tests/test_push_runs.py holds this
+    path to apply_insert."""
     ctx = ks._ctx
     deps: dict[Any, Any] = ks.deps
     ctx.deps = deps
@@ -208,6 +217,8 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     ttl_clear: int = _TTL_CLEAR
     hset_code: int = _HSET
     hash_cls: Any = _HashEntry
+    insert_code: int = _LINSERT
+    list_cls: Any = _ListEntry
     fresh: Any
     max_value: int = _HASH_MAX_VALUE
     max_entries: int = _HASH_MAX_ENTRIES
@@ -224,12 +235,49 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     lo: int = 0
     hi: int = 0
     done: int = 0
+    n: int = len(effs)
+    m: int
+    k: int
+    values: list[Any]
+    singly: int = 0  # effects before this one are not tried as a run of pushes again
     try:
-        for eff in effs:
+        while done < n:
+            eff = effs[done]
             h: int = hlc + done
+            db = dbs[eff[1]]
+            if eff[0] == insert_code and len(eff) == 8 and done + 1 < n and done >= singly \
+                    and not (db.shadow or db.expires or db.watched or db.waiters):
+                # A run of one-value pushes to one list (runs.py's LPUSH / RPUSH runs): the
+                # pushes apply_insert's fast path makes, in one move (crdt/list_push.py).
+                key = eff[2]
+                e = db.data.get(key)
+                if type(e) is list_cls and e.peers is not solo:
+                    m = done + 1
+                    if eff[3] == 0:
+                        while m < n and _head_push(effs[m], eff[1], key):
+                            m += 1
+                    else:
+                        while m < n and _next_push(effs[m], eff[1], key, hlc + m - 1):
+                            m += 1
+                    k = m - done
+                    singly = m  # if the run declines, its pushes go one by one (no new scan)
+                    if k > 1:
+                        values = [effs[t][7] for t in range(done, m)]
+                        if e.push_head_run(h, origin, values) if eff[3] == 0 else \
+                                e.push_after_last_run(h, origin, eff[3], eff[4] or origin, eff[5], values):
+                            e.thlc = h + k - 1  # apply_insert's: a local stamp is past every one
+                            e.torigin = origin
+                            for t in range(done, m):
+                                into.append(effs[t])
+                                if noted and not db.gc_all:  # Db.note, as below
+                                    keys = db.gc_keys
+                                    keys.append(key)
+                                    if len(keys) > db.gc_cap:
+                                        db.visit_whole()
+                            done = m
+                            continue
             into.append(eff)
             written = False  # by one of the inline cases below
-            db = dbs[eff[1]]
             fn = apply_fns.get(eff[0])
             if fn is set_fn and isinstance(eff, tuple) and len(eff) == 6 and eff[4] == ttl_clear and eff[5] is None:
                 if db is not fast:
@@ -304,6 +352,20 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
             ks.vv[ks.origin] = seq + done - 1
             ks.vh[ks.origin] = hlc + done - 1
             ks.dirty += done
+
+
+def _head_push(eff: Any, dbi: Any, key: Any) -> bool:
+    """`eff` is a one-value push at the head of list `key` of db `dbi` (LPUSH)."""
+    return bool(type(eff) is tuple and len(eff) == 8 and eff[0] == _LINSERT and eff[3] == 0 and eff[1] == dbi
+                and eff[2] == key)
+
+
+def _next_push(eff: Any, dbi: Any, key: Any, prev: int) -> bool:
+    """`eff` is a one-value push of list `key` of db `dbi` right after the element the
+    effect stamped `prev` added (RPUSH after RPUSH, runs.py: that element is (prev, this
+    node, 0))."""
+    return bool(type(eff) is tuple and len(eff) == 8 and eff[0] == _LINSERT and eff[3] == prev and eff[4] == ""
+                and eff[5] == 0 and eff[1] == dbi and eff[2] == key)
 
 
 def set_effects_py(dbi: int, argv: list[Any]) -> list[Effect]:

@@ -450,31 +450,38 @@ class Node:
             return (_SET, eff[1], eff[2], eff[3], codes.TTL_SET, reg.deadline)
         return eff
 
+    def open_group(self) -> Op:
+        """Open the op a write joins, with no effect yet: its first effect gets the op's
+        seq and HLC. `_emit` opens it for the first write; a pipelined run opens it before
+        computing its effects (runs.py), as an RPUSH's effect names the element an earlier
+        one in the run adds, by its HLC."""
+        ks = self.keyspace
+        # HLC.now inlined (one call fewer per write): past every stamp issued or seen.
+        clock = self.hlc
+        hlc = clock.last + 1
+        wall = self._wall or self._read_wall() or wall_hlc()  # HLC.now(0) reads the clock
+        if wall > hlc:
+            hlc = wall
+        clock.last = hlc
+        if hlc > HLC_WRITE_LIMIT:
+            # The HLC followed a stamp near the end of its 64 bits (a peer's op stamped
+            # in the far future, logged before such ops were refused): an op stamped past
+            # it could not be encoded, so refuse the write rather than answer OK for it.
+            raise CommandError(errors.CLOCK_EXHAUSTED)
+        op = self._group = Op(self.origin, ks.vv.get(self.origin, 0) + 1, hlc, ks.deps, [])
+        return op
+
     def _emit(self, eff: Effect) -> None:
         op = self._group
         ks = self.keyspace
         if op is None:
-            seq = ks.vv.get(self.origin, 0) + 1
-            # HLC.now inlined (one call fewer per write): past every stamp issued or seen.
-            clock = self.hlc
-            hlc = clock.last + 1
-            wall = self._wall or self._read_wall() or wall_hlc()  # HLC.now(0) reads the clock
-            if wall > hlc:
-                hlc = wall
-            clock.last = hlc
-            if hlc > HLC_WRITE_LIMIT:
-                # The HLC followed a stamp near the end of its 64 bits (a peer's op stamped
-                # in the far future, logged before such ops were refused): an op stamped past
-                # it could not be encoded, so refuse the write rather than answer OK for it.
-                raise CommandError(errors.CLOCK_EXHAUSTED)
-            self._group = Op(self.origin, seq, hlc, ks.deps, [eff])
-        else:
-            n = len(op.effects)
-            seq = op.seq + n
-            hlc = op.hlc + n
-            if hlc > self.hlc.last:
-                self.hlc.last = hlc
-            op.effects.append(eff)
+            op = self.open_group()
+        n = len(op.effects)
+        seq = op.seq + n
+        hlc = op.hlc + n
+        if hlc > self.hlc.last:
+            self.hlc.last = hlc
+        op.effects.append(eff)
         hook = self.emit_hook
         if hook is None:
             ks.apply_local(eff, seq, hlc)
@@ -484,31 +491,26 @@ class Node:
             hook(eff, existed)
 
     def _emit_all(self, effs: list[Effect]) -> None:
-        """`_emit` of each of `effs` in turn (MSET's SETs): the op and the clock are touched
-        once for the lot, and they are applied in one call (keyspace_batch.apply_local_all),
-        each effect still taking `apply_local`'s steps with the seq and HLC `_emit` gives
-        it. With an emit hook, one `_emit` each (the hook sees each key before its write).
-        When the op is open already (a read batch's writes share one), the first effect
-        joins the others in that call; else `_emit` opens the op with it."""
+        """`_emit` of each of `effs` in turn (MSET's SETs, runs.py's runs): the op and the
+        clock are touched once for the lot, and they are applied in one call
+        (keyspace_batch.apply_local_all), each effect still taking `apply_local`'s steps
+        with the seq and HLC `_emit` gives it. With an emit hook, one `_emit` each (the hook
+        sees each key before its write). When no op is open, it is opened first, as
+        `_emit` opens it for the first effect."""
+        if self.emit_hook is not None:
+            for eff in effs:
+                self._emit(eff)
+            return
         op = self._group
-        if op is None or self.emit_hook is not None:
-            self._emit(effs[0])
-            rest = effs[1:]
-            if not rest:
-                return
-            if self.emit_hook is not None:
-                for eff in rest:
-                    self._emit(eff)
-                return
-            op = self._group
-            assert op is not None  # `_emit` opened it
-        else:
-            rest = effs
+        if op is None:
+            if not effs:
+                return  # no write: no op
+            op = self.open_group()
         n = len(op.effects)
-        last = op.hlc + n + len(rest) - 1
+        last = op.hlc + n + len(effs) - 1
         if last > self.hlc.last:
             self.hlc.last = last
-        keyspace_batch.apply_local_all(self.keyspace, rest, op.effects, op.seq + n, op.hlc + n)
+        keyspace_batch.apply_local_all(self.keyspace, effs, op.effects, op.seq + n, op.hlc + n)
 
     def _read_wall(self) -> int:
         """The wall-clock part of new HLC timestamps, kept until the event loop's next

@@ -46,7 +46,7 @@ from .crdt.numbers import parse_int
 from .crdt.schema import INT64_MAX, INT64_MIN
 from .crdt.string_counter import CounterStr
 from .keyspace import CREATE
-from .op import Effect
+from .op import Effect, Op
 from .reply import OK, CommandError, ErrorReply, Reply, Status
 
 if TYPE_CHECKING:
@@ -91,21 +91,26 @@ def run_cmds(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int
         while m < j and len(cmds[m]) == 3:
             m += 1
         if m > i:
-            if op is None:
-                # The first SET opens the batch's op as `execute` would (a refusal to stamp
-                # past the clock's end being its reply); the next call takes the others.
-                return _each(node, client, cmds, i, i + 1, cmd, merge_cap)
-            return _sets(node, client, cmds, i, min(m - i, merge_cap - len(op.effects)), cmd, merge_cap)
+            room = merge_cap - len(op.effects) if op is not None else merge_cap
+            return _sets(node, client, cmds, i, min(m - i, room), cmd, merge_cap)
     else:
         run = _ONE_PASS.get(cmd.name)
         if run is not None and node.notify is None and node.emit_hook is None \
                 and not node.keyspace.dbs[client.db].expires:
-            if op is None:
-                return _each(node, client, cmds, i, i + 1, cmd, merge_cap)  # as a SET run's first
-            k, replies, exc = run(node, client, cmds, i, min(j, i + merge_cap - len(op.effects)), cmd, merge_cap)
+            room = merge_cap - len(op.effects) if op is not None else merge_cap
+            k, replies, exc = run(node, client, cmds, i, min(j, i + room), cmd, merge_cap)
             if k or exc is not None:
                 return k, replies, exc
     return _each(node, client, cmds, i, j, cmd, merge_cap)
+
+
+def _open(node: Node) -> Op | None:
+    """The batch's op, opened as `_emit` opens it for a write (its first effect gets the
+    seq and HLC it would get there); None if the clock refuses a new stamp."""
+    try:
+        return node.open_group()
+    except CommandError:
+        return None
 
 
 def _sets(node: Node, client: Client, cmds: list[list[bytes]], i: int, k: int, cmd: Command, merge_cap: int) -> Run:
@@ -119,13 +124,17 @@ def _emit_run(node: Node, client: Client, cmds: list[list[bytes]], i: int, effs:
     """The effects of cmds[i:i + len(effs)], one each, with their replies (None: +OK),
     applied in one `Node._emit_all`, joining the open op; then counted as `execute` counts."""
     op = node._group
-    assert op is not None
     k = len(effs)
-    before = len(op.effects)
+    before = len(op.effects) if op is not None else 0
     t0 = perf_counter_ns()
     try:
         node._emit_all(effs)
     except Exception as exc:  # an apply raised: the requests before it are done (_emit_all)
+        op = node._group
+        if op is None:
+            # `_emit` refused to open the op (the clock is at its end): nothing applied;
+            # the first request answers the refusal as its handler would.
+            return _each(node, client, cmds, i, i + 1, cmd, merge_cap)
         k = max(len(op.effects) - before - 1, 0)
         done = None if replies is None else replies[:k]
         _count(node, client, cmds, i, k, done, perf_counter_ns() - t0, cmd)
@@ -234,14 +243,12 @@ def _pushes(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int,
     data = db.data
     dbi = client.db
     left = cmd.name == "lpush"
-    op = node._group
-    assert op is not None
-    h0 = op.hlc + len(op.effects)  # the HLC `_emit_all` gives the run's first effect
+    h0 = -1  # the HLC `_emit_all` gives the run's first effect, once an RPUSH needs it
     own = node.origin
     effs: list[Effect] = []
     replies: list[Reply] = []
     sizes: dict[bytes, int] = {}  # the run's lists, with the length the run gave them
-    last: dict[bytes, int] = {}  # RPUSH: the run's lists, with the HLC of its last push to each
+    last: dict[bytes, int] = {}  # RPUSH: the run's lists, with the index in effs of its last push to each
     for x in range(i, j):
         argv = cmds[x]
         if len(argv) != 3:
@@ -262,9 +269,16 @@ def _pushes(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int,
         elif left:
             effs.append((_LINSERT, dbi, key, 0, "", 0, -1, argv[2]))
         else:
-            effs.append((_LINSERT, dbi, key, last[key], "", 0, size - 1 if size <= 2 else -2, argv[2]))
+            if h0 < 0:
+                # The batch's op: open already, or opened now as `_emit_all` would open it
+                # for the run's first effect (that reads the clock once, as it would).
+                op = node._group or _open(node)
+                if op is None:
+                    break  # the clock refuses: `_emit_run` answers it as the handler would
+                h0 = op.hlc + len(op.effects)
+            effs.append((_LINSERT, dbi, key, h0 + last[key], "", 0, size - 1 if size <= 2 else -2, argv[2]))
         if not left:
-            last[key] = h0 + len(effs) - 1
+            last[key] = len(effs) - 1
         size += 1
         sizes[key] = size
         replies.append(size)

@@ -18,16 +18,18 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from crdtredis import keyspace, runs
+from crdtredis import errors, keyspace, runs
+from crdtredis.clock import HLC_MAX
 from crdtredis.commands import new_node
 from crdtredis.config import default_config
 from crdtredis.crdt import codes
 from crdtredis.node import MERGE_CAP, Node
+from crdtredis.op import Op
 from crdtredis.protocol import connection, plainrun
 from crdtredis.protocol.connection import RedisProtocol
 from crdtredis.protocol.resp import encode_command
-from crdtredis.reply import OK
 from tests.support.aio import until
+from tests.support.state import dump_keyspace
 
 LOOPS = ["compiled", "python"] if plainrun.native() is not None else ["python"]
 
@@ -324,9 +326,9 @@ def test_each_request_of_a_run_is_counted_timed_and_slowlogged(reqs: list[list[b
     monkeypatch.setattr(runs, "run_cmds", spy)
     out, _, _ = _drive(node, [b"".join(encode_command(r) for r in reqs)], True, LOOPS[0])
     assert _count_replies(out) == 20 and b"-" not in out
-    # A SET, INCR or HSET run's first request opens the batch's op alone, the others join
-    # it at once; any other run goes in one call.
-    assert ran == ([1, 19] if reqs[0][0] in (b"SET", b"INCR", b"HSET") else [20])
+    # The whole run goes in one call, its first request included (that one opens the
+    # batch's op, in `_emit_all`).
+    assert ran == [20]
     assert st_.calls - calls == 20 and sum(st_.histogram()) - hist == 20
     log = node.execute(client, [b"SLOWLOG", b"GET", b"100"])
     assert [e[3] for e in log][:20] == [r for r in reversed(reqs)]
@@ -419,19 +421,19 @@ def test_a_run_of_anything_but_a_mergeable_write_or_a_common_read_declines(cmds:
     assert node.run_cmds(client, cmds, 0, 2) == (runs.NOT_HERE, None, None)
 
 
-def test_a_set_run_opens_the_batch_s_op_with_its_first_set_alone() -> None:
+def test_a_set_run_opens_the_batch_s_op_with_its_first_set() -> None:
     node = new_node(default_config())
     client = node.new_client("t", "t", lambda: None)
     other = node.new_client("o", "o", lambda: None)
     ops = _ops(node)
-    cmds = [[b"SET", b"a", b"1"], [b"SET", b"b", b"2"], [b"SET", b"c", b"3"]]
+    cmds = [[b"SET", b"a", b"1"], [b"SET", b"b", b"2"], [b"SET", b"c", b"3"], [b"SET", b"d", b"4"]]
     client.batching = other.batching = True
     node.execute(other, [b"SET", b"z", b"0"])  # another client's op is open: closed first
-    assert node.run_cmds(client, cmds, 0, 3) == (1, [OK], None)
+    assert node.run_cmds(client, cmds, 0, 3) == (3, None, None)  # in one call, the first opening it
     assert len(ops) == 1 and node._merging is client
-    assert node.run_cmds(client, cmds, 1, 3) == (2, None, None)  # the others join it at once
+    assert node.run_cmds(client, cmds, 3, 4) == (1, None, None)  # the next run joins it
     node.batch_done()
-    assert [[e[2] for e in op.effects] for op in ops] == [[b"z"], [b"a", b"b", b"c"]]
+    assert [[e[2] for e in op.effects] for op in ops] == [[b"z"], [b"a", b"b", b"c", b"d"]]
 
 
 def test_a_run_of_writes_that_write_nothing_runs_without_an_op() -> None:
@@ -463,5 +465,33 @@ def test_a_run_that_fills_the_op_closes_it_with_the_client_s_last_seq(cmds: list
     assert (k, exc) == (MERGE_CAP - 1, None)
     assert len(ops) == 1 and len(ops[0].effects) == MERGE_CAP and node._merging is None
     assert client.last_seq == ops[0].seq + MERGE_CAP - 1
-    # A new op: a SET or HSET run's first request opens it alone; any other run goes on.
-    assert node.run_cmds(client, cmds, MERGE_CAP - 1, len(cmds))[0] == (1 if cmds[0][0] != b"SADD" else 4)
+    # The rest of the run goes on in a new op (its first write opens it).
+    assert node.run_cmds(client, cmds, MERGE_CAP - 1, len(cmds))[0] == 4
+    node.batch_done()
+    assert len(ops) == 2 and len(ops[1].effects) == 4
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("reqs", [
+    [[b"SET", b"k", b"v"]] * 3,
+    [[b"INCR", b"n"]] * 3,
+    [[b"HSET", b"h", b"f", b"v"]] * 3,
+    [[b"RPUSH", b"l", b"v"]] * 3,
+    [[b"LPUSH", b"l", b"v"]] * 3,
+    [[b"LPOP", b"l"]] * 3,
+])
+def test_a_run_on_a_clock_at_its_end_answers_each_request_the_refusal(reqs: list[list[bytes]], loop: str) -> None:
+    # The run's first write opens the op; when the clock refuses a new stamp, each request
+    # answers the handler's refusal and nothing is applied or logged (as one by one).
+    node = new_node(default_config())
+    c = node.new_client("t", "t", lambda: None)
+    for cmd in ([b"HSET", b"h", b"f", b"v"], [b"RPUSH", b"l", b"a", b"b", b"c", b"d"], [b"SET", b"n", b"1"]):
+        node.execute(c, cmd)
+    node.apply_remote(Op("x.1", 1, HLC_MAX - 5, {}, [(10, 0, b"other", b"v", 0, None)]))
+    before = (dump_keyspace(node), dict(node.keyspace.vv))
+    out, _, _ = _drive(node, [b"".join(encode_command(r) for r in reqs)], True, loop)
+    r = hiredis.Reader()
+    r.feed(out)
+    replies = [r.gets() for _ in reqs]
+    assert all(isinstance(x, hiredis.ReplyError) and str(x) == errors.CLOCK_EXHAUSTED for x in replies), replies
+    assert (dump_keyspace(node), dict(node.keyspace.vv)) == before

@@ -3,8 +3,7 @@ parallel arrays, a Fenwick tree over the blocks' live counts, packed cold blocks
 per-process origin codes of element ids. list_rga.py has the RGA rules and the Entry surface;
 the functions here are ListEntry's internal methods (bound in its class body), kept apart so
 that each module stays small: they move, split, pack and kill elements, never decide order
-(the one-value push fast paths only check that the RGA's order puts the value at the end
-they write, and decline otherwise)."""
+(the one-value push fast paths, and their runs, are in list_push.py)."""
 from __future__ import annotations
 
 from array import array
@@ -416,75 +415,6 @@ def _put(self: ListEntry, b: int, j: int, h: int, oi0: int, vals: Sequence[bytes
         self._split(b)
     else:
         self.fwd.add(blk)
-
-
-def push_head(self: ListEntry, h: int, origin: str, value: bytes) -> bool:
-    """`insert` of one value at the head, when the head block is thawed, hot and not
-    full and the first element's id is smaller than (h, origin), so the RGA puts the
-    new element first (always at the origin: the HLC is past every id it has seen).
-    False, having changed nothing, when any of that does not hold: the caller then
-    takes `insert`, which decides the same way with no precondition."""
-    blocks = self.blocks
-    blk = blocks[0]
-    vals = blk.vals
-    hot = self.hot
-    if blk.packed is not None or not vals or len(vals) >= HEAD_BLOCK \
-            or (hot[-1] is not blk if hot else len(blocks) > 1):
-        return False
-    hl = blk.hl
-    eh = hl[0]
-    if eh > h or (eh == h and _ORIGINS[blk.oi[0] >> 32] >= origin):
-        return False  # a concurrent insert at the head with a larger id: it stays first
-    code = _CODES.get(origin)
-    if code is None:
-        code = _code(origin)
-    self.origins.add(code)
-    oi = code << 32
-    vals.insert(0, value)
-    hl.insert(0, h)
-    blk.oi.insert(0, oi)
-    blk.lo = 0
-    blk.hi = blk.hi + 1 if blk.live else 1
-    blk.live += 1
-    self.size += 1
-    if self.where is not None:
-        self.where[h << 64 | oi] = blk
-    self.fwd.add(blk)
-    return True
-
-
-def push_after_last(self: ListEntry, h: int, origin: str, rh: int, ro: str, ri: int, value: bytes) -> bool:
-    """`insert` of one value after element (rh, ro, ri) when that element is the last
-    one stored (RPUSH), in a thawed, hot, not full block: nothing follows it, so the
-    RGA puts the new element there. False, having changed nothing, otherwise."""
-    blocks = self.blocks
-    blk = blocks[-1]
-    vals = blk.vals
-    n = len(vals)
-    hot = self.hot
-    if blk.packed is not None or not n or n >= MAX_BLOCK \
-            or (hot[-1] is not blk if hot else len(blocks) > 1):
-        return False
-    rc = _CODES.get(ro)
-    if rc is None or blk.hl[n - 1] != rh or blk.oi[n - 1] != (rc << 32 | ri):
-        return False
-    code = _CODES.get(origin)
-    if code is None:
-        code = _code(origin)
-    self.origins.add(code)
-    oi = code << 32
-    vals.append(value)
-    blk.hl.append(h)
-    blk.oi.append(oi)
-    if not blk.live:
-        blk.lo = n
-    blk.hi = n + 1
-    blk.live += 1
-    self.size += 1
-    if self.where is not None:
-        self.where[h << 64 | oi] = blk
-    self.fwd.add(blk)
-    return True
 
 
 def _fw_append(self: ListEntry) -> None:

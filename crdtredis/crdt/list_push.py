@@ -1,0 +1,160 @@
+"""A list's pushes at its ends (crdt/list_rga.py): the one-value fast paths of `insert`
+(LPUSH / RPUSH of one value to a visible list), and their runs: k such pushes to one list
+applied one after the other, as a pipelined run of them applies (keyspace_batch), in one
+move of the end block's arrays instead of k. ListEntry's internal methods (bound in its
+class body), as those of list_blocks.py; they only check that the RGA's order puts each
+value at the end they write, and decline, having changed nothing, otherwise."""
+from __future__ import annotations
+
+from array import array
+from typing import TYPE_CHECKING
+
+from .list_blocks import _CODES, _ORIGINS, HEAD_BLOCK, MAX_BLOCK, _code
+
+if TYPE_CHECKING:
+    from .list_rga import ListEntry
+
+
+def push_head(self: ListEntry, h: int, origin: str, value: bytes) -> bool:
+    """`insert` of one value at the head, when the head block is thawed, hot and not
+    full and the first element's id is smaller than (h, origin), so the RGA puts the
+    new element first (always at the origin: the HLC is past every id it has seen).
+    False, having changed nothing, when any of that does not hold: the caller then
+    takes `insert`, which decides the same way with no precondition."""
+    blocks = self.blocks
+    blk = blocks[0]
+    vals = blk.vals
+    hot = self.hot
+    if blk.packed is not None or not vals or len(vals) >= HEAD_BLOCK \
+            or (hot[-1] is not blk if hot else len(blocks) > 1):
+        return False
+    hl = blk.hl
+    eh = hl[0]
+    if eh > h or (eh == h and _ORIGINS[blk.oi[0] >> 32] >= origin):
+        return False  # a concurrent insert at the head with a larger id: it stays first
+    code = _CODES.get(origin)
+    if code is None:
+        code = _code(origin)
+    self.origins.add(code)
+    oi = code << 32
+    vals.insert(0, value)
+    hl.insert(0, h)
+    blk.oi.insert(0, oi)
+    blk.lo = 0
+    blk.hi = blk.hi + 1 if blk.live else 1
+    blk.live += 1
+    self.size += 1
+    if self.where is not None:
+        self.where[h << 64 | oi] = blk
+    self.fwd.add(blk)
+    return True
+
+
+def push_after_last(self: ListEntry, h: int, origin: str, rh: int, ro: str, ri: int, value: bytes) -> bool:
+    """`insert` of one value after element (rh, ro, ri) when that element is the last
+    one stored (RPUSH), in a thawed, hot, not full block: nothing follows it, so the
+    RGA puts the new element there. False, having changed nothing, otherwise."""
+    blocks = self.blocks
+    blk = blocks[-1]
+    vals = blk.vals
+    n = len(vals)
+    hot = self.hot
+    if blk.packed is not None or not n or n >= MAX_BLOCK \
+            or (hot[-1] is not blk if hot else len(blocks) > 1):
+        return False
+    rc = _CODES.get(ro)
+    if rc is None or blk.hl[n - 1] != rh or blk.oi[n - 1] != (rc << 32 | ri):
+        return False
+    code = _CODES.get(origin)
+    if code is None:
+        code = _code(origin)
+    self.origins.add(code)
+    oi = code << 32
+    vals.append(value)
+    blk.hl.append(h)
+    blk.oi.append(oi)
+    if not blk.live:
+        blk.lo = n
+    blk.hi = n + 1
+    blk.live += 1
+    self.size += 1
+    if self.where is not None:
+        self.where[h << 64 | oi] = blk
+    self.fwd.add(blk)
+    return True
+
+
+def push_head_run(self: ListEntry, h: int, origin: str, values: list[bytes]) -> bool:
+    """`push_head` of each of `values` in turn, the t-th stamped h + t: the state those
+    k calls leave, when each of them would succeed (the head block has room for all k,
+    and the first push's id is larger than the first element's: the later ones are
+    larger still, so each goes first). False, having changed nothing, otherwise."""
+    k = len(values)
+    blocks = self.blocks
+    blk = blocks[0]
+    vals = blk.vals
+    hot = self.hot
+    if blk.packed is not None or not vals or len(vals) + k > HEAD_BLOCK \
+            or (hot[-1] is not blk if hot else len(blocks) > 1):
+        return False
+    hl = blk.hl
+    eh = hl[0]
+    if eh > h or (eh == h and _ORIGINS[blk.oi[0] >> 32] >= origin):
+        return False
+    code = _CODES.get(origin)
+    if code is None:
+        code = _code(origin)
+    self.origins.add(code)
+    oi = code << 32
+    vals[0:0] = values[::-1]  # the last pushed is first
+    hl[0:0] = array("q", range(h + k - 1, h - 1, -1))
+    blk.oi[0:0] = array("Q", [oi]) * k
+    blk.lo = 0
+    blk.hi = blk.hi + k if blk.live else k
+    blk.live += k
+    self.size += k
+    where = self.where
+    if where is not None:
+        for t in range(k):
+            where[(h + t) << 64 | oi] = blk
+    self.fwd.add(blk)
+    return True
+
+
+def push_after_last_run(self: ListEntry, h: int, origin: str, rh: int, ro: str, ri: int,
+                        values: list[bytes]) -> bool:
+    """`push_after_last` of each of `values` in turn, the first after element (rh, ro, ri)
+    and each next one after the one before it, the t-th stamped h + t: the state those k
+    calls leave when each would succeed (that element is the last one stored, in a block
+    with room for all k). False, having changed nothing, otherwise."""
+    k = len(values)
+    blocks = self.blocks
+    blk = blocks[-1]
+    vals = blk.vals
+    n = len(vals)
+    hot = self.hot
+    if blk.packed is not None or not n or n + k > MAX_BLOCK \
+            or (hot[-1] is not blk if hot else len(blocks) > 1):
+        return False
+    rc = _CODES.get(ro)
+    if rc is None or blk.hl[n - 1] != rh or blk.oi[n - 1] != (rc << 32 | ri):
+        return False
+    code = _CODES.get(origin)
+    if code is None:
+        code = _code(origin)
+    self.origins.add(code)
+    oi = code << 32
+    vals += values
+    blk.hl.extend(range(h, h + k))
+    blk.oi.extend(array("Q", [oi]) * k)
+    if not blk.live:
+        blk.lo = n
+    blk.hi = n + k
+    blk.live += k
+    self.size += k
+    where = self.where
+    if where is not None:
+        for t in range(k):
+            where[(h + t) << 64 | oi] = blk
+    self.fwd.add(blk)
+    return True
