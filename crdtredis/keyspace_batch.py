@@ -28,6 +28,7 @@ from typing import Any
 
 from .atoms import untracked
 from .crdt.codes import LINSERT as _LINSERT
+from .crdt.codes import LREMOVE as _LREMOVE
 from .crdt.codes import SET as _SET
 from .crdt.codes import TTL_CLEAR as _TTL_CLEAR
 from .crdt.list_rga import ListEntry as _ListEntry
@@ -200,9 +201,10 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     Consecutive one-value pushes to one visible list (runs.py's LPUSH and RPUSH runs: at
     the head, or each after the element the one before it added), in a db with nothing
     hidden, expiring, watched or waited on, go to the list in one call
-    (crdt/list_push.py's runs: one move of the end block's arrays instead of one each);
-    when the list declines, they apply one by one. tests/test_push_runs.py holds this
-    path to apply_insert."""
+    (crdt/list_ends.py's runs: one move of the end block's arrays instead of one each);
+    when the list declines, they apply one by one. So do consecutive pops of one list from
+    one end, for as long as it stays visible (list_ends.pop_run). tests/test_list_end_runs.py
+    holds these paths to apply_insert and apply_remove."""
     ctx = ks._ctx
     deps: dict[Any, Any] = ks.deps
     ctx.deps = deps
@@ -218,6 +220,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     hset_code: int = _HSET
     hash_cls: Any = _HashEntry
     insert_code: int = _LINSERT
+    remove_code: int = _LREMOVE
     list_cls: Any = _ListEntry
     fresh: Any
     max_value: int = _HASH_MAX_VALUE
@@ -239,7 +242,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     m: int
     k: int
     values: list[Any]
-    singly: int = 0  # effects before this one are not tried as a run of pushes again
+    singly: int = 0  # effects before this one are not tried as a run of pushes or pops again
     try:
         while done < n:
             eff = effs[done]
@@ -248,7 +251,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
             if eff[0] == insert_code and len(eff) == 8 and done + 1 < n and done >= singly \
                     and not (db.shadow or db.expires or db.watched or db.waiters):
                 # A run of one-value pushes to one list (runs.py's LPUSH / RPUSH runs): the
-                # pushes apply_insert's fast path makes, in one move (crdt/list_push.py).
+                # pushes apply_insert's fast path makes, in one move (crdt/list_ends.py).
                 key = eff[2]
                 e = db.data.get(key)
                 if type(e) is list_cls and e.peers is not solo:
@@ -267,14 +270,26 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                                 e.push_after_last_run(h, origin, eff[3], eff[4] or origin, eff[5], values):
                             e.thlc = h + k - 1  # apply_insert's: a local stamp is past every one
                             e.torigin = origin
-                            for t in range(done, m):
-                                into.append(effs[t])
-                                if noted and not db.gc_all:  # Db.note, as below
-                                    keys = db.gc_keys
-                                    keys.append(key)
-                                    if len(keys) > db.gc_cap:
-                                        db.visit_whole()
+                            _applied(effs, done, m, into, db, key, noted)
                             done = m
+                            continue
+            elif eff[0] == remove_code and len(eff) == 7 and (eff[6] == 0 or eff[6] == -2) and done + 1 < n \
+                    and done >= singly and not (db.shadow or db.expires or db.watched or db.waiters):
+                # A run of pops of one list (runs.py's LPOP / RPOP runs) that leaves it
+                # visible: apply_remove's fast path for each, in one call (crdt/list_ends.py).
+                key = eff[2]
+                e = db.data.get(key)
+                if type(e) is list_cls and e.peers is not solo:
+                    m = done + 1
+                    while m < n and _pop(effs[m], eff[1], key, eff[6]):
+                        m += 1
+                    singly = m  # the ones the list declines go one by one (no new scan)
+                    if m - done > 1:
+                        k = e.pop_run(eff[6] == 0, h, origin,
+                                      [(effs[t][3], effs[t][4] or origin, effs[t][5]) for t in range(done, m)])
+                        if k:
+                            _applied(effs, done, done + k, into, db, key, noted)
+                            done += k
                             continue
             into.append(eff)
             written = False  # by one of the inline cases below
@@ -352,6 +367,24 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
             ks.vv[ks.origin] = seq + done - 1
             ks.vh[ks.origin] = hlc + done - 1
             ks.dirty += done
+
+
+def _applied(effs: list[Any], i: int, j: int, into: list[Any], db: Any, key: Any, noted: bool) -> None:
+    """effs[i:j], a run applied to `key` in one call: appended to their op, each noted for
+    GC (Db.note, as the loop notes each effect)."""
+    for t in range(i, j):
+        into.append(effs[t])
+        if noted and not db.gc_all:
+            keys = db.gc_keys
+            keys.append(key)
+            if len(keys) > db.gc_cap:
+                db.visit_whole()
+
+
+def _pop(eff: Any, dbi: Any, key: Any, hint: Any) -> bool:
+    """`eff` pops list `key` of db `dbi` from the same end (LPOP / RPOP of one element)."""
+    return bool(type(eff) is tuple and len(eff) == 7 and eff[0] == _LREMOVE and eff[6] == hint and eff[1] == dbi
+                and eff[2] == key)
 
 
 def _head_push(eff: Any, dbi: Any, key: Any) -> bool:

@@ -3,7 +3,7 @@ parallel arrays, a Fenwick tree over the blocks' live counts, packed cold blocks
 per-process origin codes of element ids. list_rga.py has the RGA rules and the Entry surface;
 the functions here are ListEntry's internal methods (bound in its class body), kept apart so
 that each module stays small: they move, split, pack and kill elements, never decide order
-(the one-value push fast paths, and their runs, are in list_push.py)."""
+(the one-value push fast paths, and their runs, are in list_ends.py)."""
 from __future__ import annotations
 
 from array import array

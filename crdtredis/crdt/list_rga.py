@@ -19,10 +19,9 @@ costs a list slot, its value and 16 bytes of id, with no per-element Python obje
 visible index to its block in O(log n); appends at the tail and pops at the head touch one
 block. The tree is brought up to date only by a lookup that needs it (list_blocks._fw_find):
 the ends are found without it, so a queue or a stack never pays for it. One-value pushes
-and pops at either end have fast paths (list_push.py's push_head, push_after_last and their
-runs; remove1, end) that decline, changing nothing, whenever the general code could decide
-otherwise. Origin
-strings are interned as small process-local codes (never persisted: state() and effects use
+and pops at either end have fast paths (list_ends.py's push_head, push_after_last and the
+runs of pushes and pops; remove1, end) that decline, changing nothing, whenever the general
+code could decide otherwise. Origin strings are interned as small process-local codes (never persisted: state() and effects use
 the strings).
 
 Locating an element named by an effect: every effect carries the element's visible index
@@ -57,7 +56,7 @@ from typing import Any
 
 from ..keyspace import Db, Entry, Keyspace, register_effect, register_type
 from ..op import Ctx, Effect
-from . import codes, list_blocks, list_packed, list_push
+from . import codes, list_blocks, list_ends, list_packed
 from .list_blocks import _CODES, _I_MASK, _ORIGINS, ElemId, _Block, _code, _empty_block, _pid, _unpid
 from .schema import BYTES, HLC, INT64, STR, UINT32, fixed, repeated
 
@@ -478,10 +477,11 @@ class ListEntry(Entry):
     _locate = list_blocks._locate
     _find = list_blocks._find
     _put = list_blocks._put
-    push_head = list_push.push_head
-    push_after_last = list_push.push_after_last
-    push_head_run = list_push.push_head_run
-    push_after_last_run = list_push.push_after_last_run
+    push_head = list_ends.push_head
+    push_after_last = list_ends.push_after_last
+    push_head_run = list_ends.push_head_run
+    push_after_last_run = list_ends.push_after_last_run
+    pop_run = list_ends.pop_run
     _fw_append = list_blocks._fw_append
     _split = list_blocks._split
     _kill = list_blocks._kill

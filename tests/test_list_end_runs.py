@@ -1,20 +1,23 @@
 """keyspace_batch.apply_local_all applies a run of one-value pushes to one list (runs.py's
-pipelined LPUSH / RPUSH runs) in one move (crdt/list_push.py): it must leave exactly what
-apply_insert leaves one push at a time, solo and with peers, at the edges of the head block
-(HEAD_BLOCK) and of a block (MAX_BLOCK), over packed blocks, a built id locator, a peer's
-concurrent pushes, GC, and where it must decline (a watched key, a TTL, another type); and
-so must its compiled copy."""
+pipelined LPUSH / RPUSH runs) in one move, and a run of pops of one list in one call
+(crdt/list_ends.py): it must leave exactly what apply_insert and apply_remove leave one
+effect at a time, solo and with peers, at the edges of the head block (HEAD_BLOCK) and of
+a block (MAX_BLOCK), over packed blocks, a built id locator, a peer's concurrent pushes,
+GC, and where it must decline (a watched key, a TTL, another type); and so must its
+compiled copy."""
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from crdtredis import keyspace_batch
 from crdtredis.commands import new_node
 from crdtredis.config import default_config
+from crdtredis.crdt import codes
 from crdtredis.crdt.list_blocks import _ORIGINS, HEAD_BLOCK, MAX_BLOCK
 from crdtredis.crdt.list_rga import ListEntry
 from crdtredis.node import Node
@@ -24,7 +27,8 @@ from tests.test_cmd_strings import FAR_MS, R, from_peer
 _KEYS = st.sampled_from(["a", "b"])
 _PUSH = st.sampled_from(["LPUSH", "RPUSH"])
 _STEPS = st.lists(st.one_of(
-    st.tuples(st.just("run"), _PUSH, st.lists(_KEYS, min_size=1, max_size=40)),
+    st.tuples(st.just("run"), st.sampled_from(["LPUSH", "RPUSH", "LPOP", "RPOP"]),
+              st.lists(_KEYS, min_size=1, max_size=40)),
     st.tuples(st.just("fill"), _PUSH, _KEYS,
               st.sampled_from([1, 100, HEAD_BLOCK - 3, HEAD_BLOCK, MAX_BLOCK - 3, MAX_BLOCK + 5])),
     st.tuples(st.sampled_from(["LPOP", "RPOP"]), _KEYS, st.sampled_from(["1", "30"])),
@@ -90,11 +94,20 @@ def _lists(node: Node) -> dict[bytes, Any]:
 @example(steps=[("fill", "RPUSH", "a", 100), ("where", "a"), ("run", "RPUSH", ["a", "b", "a", "a"]),
                 ("run", "LPUSH", ["a", "a"])], peers=True)
 @example(steps=[("fill", "RPUSH", "a", 100), ("peer", "RPUSH", "a"), ("run", "RPUSH", ["a", "a"])], peers=True)
+@example(steps=[("fill", "RPUSH", "a", MAX_BLOCK + 5), ("fill", "RPUSH", "a", MAX_BLOCK + 5), ("where", "a"),
+                ("run", "RPUSH", ["a"] * 5), ("run", "LPOP", ["a"] * 5), ("run", "LPUSH", ["a"] * 5)],
+         peers=False)  # the id locator is built (several blocks): the runs keep it
 @example(steps=[("fill", "LPUSH", "a", 1), ("EXPIRE", "a"), ("run", "LPUSH", ["a", "a"])], peers=False)
 @example(steps=[("fill", "LPUSH", "a", 1), ("WATCH", "a"), ("run", "LPUSH", ["a", "a"])], peers=True)
 @example(steps=[("fill", "RPUSH", "a", MAX_BLOCK + 5), ("fill", "RPUSH", "a", MAX_BLOCK + 5),
                 ("fill", "RPUSH", "a", MAX_BLOCK + 5), ("run", "LPUSH", ["a"] * 5), ("run", "RPUSH", ["a"] * 5)],
          peers=False)  # packed blocks behind
+@example(steps=[("fill", "RPUSH", "a", MAX_BLOCK + 5), ("run", "LPOP", ["a"] * 40), ("run", "RPOP", ["a"] * 9)],
+         peers=True)  # the head block's last element, then the next block
+@example(steps=[("fill", "RPUSH", "a", 600), ("run", "LPOP", ["a"] * 40), ("run", "LPOP", ["a", "b", "a"] * 13)],
+         peers=False)  # solo: holes, then taken out together
+@example(steps=[("fill", "RPUSH", "a", 3), ("run", "RPOP", ["a"] * 4)], peers=True)  # to the last one
+@example(steps=[("fill", "RPUSH", "a", 100), ("where", "a"), ("run", "RPOP", ["a"] * 5)], peers=False)
 def test_push_runs_leave_what_one_push_at_a_time_leaves(steps: list[tuple[Any, ...]], peers: bool) -> None:
     loops: list[Any] = [_reference, keyspace_batch.apply_local_all_py]
     if keyspace_batch.compiled():
@@ -118,7 +131,8 @@ def test_push_runs_leave_what_one_push_at_a_time_leaves(steps: list[tuple[Any, .
             for loop, n, r in zip(loops, nodes, clients, strict=True):
                 keyspace_batch.apply_local_all = loop  # type: ignore[assignment]
                 if step[0] == "run":
-                    cmds = [[step[1].encode(), k.encode(), b"v%d" % (counter + t)] for t, k in enumerate(step[2])]
+                    cmds = [[step[1].encode(), k.encode(), b"v%d" % (counter + t)][:3 if "PUSH" in step[1] else 2]
+                            for t, k in enumerate(step[2])]
                     replies.append(_pipelined(n, r.c, cmds))
                 elif step[0] == "fill":
                     replies.append(r(step[1], step[2], *[f"f{counter + t}" for t in range(step[3])]))
@@ -149,23 +163,79 @@ def test_push_runs_leave_what_one_push_at_a_time_leaves(steps: list[tuple[Any, .
         keyspace_batch.apply_local_all = saved  # type: ignore[assignment]
 
 
-def test_a_push_run_is_applied_in_one_move() -> None:
-    # The run's pushes reach the list through one push_head_run call (not one each), so
-    # the test above compares the run path, not the one-by-one fallback.
+@pytest.mark.parametrize("cmd", [b"LPUSH", b"RPUSH"])
+def test_a_push_run_is_applied_in_one_move(cmd: bytes) -> None:
+    # The run's pushes reach the list through one call (not one each), so the test above
+    # compares the run path, not the one-by-one fallback.
     node = new_node(dataclasses.replace(default_config(), replica_id="t"))
     r = R(node)
     r("RPUSH", "a", "x")
     calls = []
-    real = ListEntry.push_head_run
+    name = "push_head_run" if cmd == b"LPUSH" else "push_after_last_run"
+    real = getattr(ListEntry, name)
 
-    def spy(self: ListEntry, h: int, origin: str, values: list[bytes]) -> bool:
-        calls.append(len(values))
-        return real(self, h, origin, values)
+    def spy(self: ListEntry, *args: Any) -> bool:
+        calls.append(len(args[-1]))
+        return bool(real(self, *args))
 
-    ListEntry.push_head_run = spy  # type: ignore[method-assign]
+    setattr(ListEntry, name, spy)
     try:
-        assert _pipelined(node, r.c, [[b"LPUSH", b"a", b"v%d" % t] for t in range(10)]) == list(range(2, 12))
+        assert _pipelined(node, r.c, [[cmd, b"a", b"v%d" % t] for t in range(10)]) == list(range(2, 12))
     finally:
-        ListEntry.push_head_run = real  # type: ignore[method-assign]
+        setattr(ListEntry, name, real)
     assert calls == [10]
-    assert r("LRANGE", "a", "0", "-1") == [b"v%d" % t for t in range(9, -1, -1)] + [b"x"]
+    pushed = [b"v%d" % t for t in range(10)]
+    assert r("LRANGE", "a", "0", "-1") == (pushed[::-1] + [b"x"] if cmd == b"LPUSH" else [b"x"] + pushed)
+
+
+@pytest.mark.parametrize("cmd", [b"LPOP", b"RPOP"])
+def test_a_pop_run_is_applied_in_one_call(cmd: bytes) -> None:
+    node = new_node(dataclasses.replace(default_config(), replica_id="t", peers=("http://x",)))
+    r = R(node)
+    r("RPUSH", "a", *[f"x{t}" for t in range(20)])
+    calls = []
+    real = ListEntry.pop_run
+
+    def spy(self: ListEntry, left: bool, h: int, origin: str, ids: list[Any]) -> int:
+        calls.append(len(ids))
+        return real(self, left, h, origin, ids)
+
+    ListEntry.pop_run = spy  # type: ignore[method-assign]
+    try:
+        popped = _pipelined(node, r.c, [[cmd, b"a"]] * 10)
+    finally:
+        ListEntry.pop_run = real  # type: ignore[method-assign]
+    assert calls == [10]
+    xs = [b"x%d" % t for t in range(20)]
+    assert popped == (xs[:10] if cmd == b"LPOP" else xs[:9:-1])
+    assert r("LRANGE", "a", "0", "-1") == (xs[10:] if cmd == b"LPOP" else xs[:10])
+
+
+@pytest.mark.parametrize("code", ["push", "pop"])
+def test_a_run_stays_in_its_db(code: str) -> None:
+    # Effects of one list key in two dbs, one after the other, are two lists' writes.
+    loops: list[Any] = [_reference, keyspace_batch.apply_local_all_py]
+    if keyspace_batch.compiled():
+        loops.append(keyspace_batch._NATIVE.apply_local_all_py)
+    nodes = [new_node(dataclasses.replace(default_config(), replica_id="t"), incarnation="1") for _ in loops]
+    saved = keyspace_batch.apply_local_all
+    try:
+        for loop, n in zip(loops, nodes, strict=True):
+            n.clock = lambda: FAR_MS
+            r = R(n)
+            for db in (b"0", b"1"):
+                r("SELECT", db)
+                r("RPUSH", "a", "x", "y", "z")
+            keyspace_batch.apply_local_all = loop  # type: ignore[assignment]
+            if code == "push":
+                effs = [(codes.LINSERT, db, b"a", 0, "", 0, -1, b"v%d" % db) for db in (0, 0, 1, 1)]
+            else:
+                ids = {db: [(h, o, i) for _v, (h, o, i) in n.keyspace.dbs[db].data[b"a"].iter_items()]
+                       for db in (0, 1)}
+                effs = [(codes.LREMOVE, db, b"a", *ids[db][t], 0) for db, t in ((0, 0), (0, 1), (1, 0), (1, 1))]
+                effs = [(c, db, k, h, "", i, hint) for c, db, k, h, _o, i, hint in effs]
+            n._emit_all(effs)
+            n.close_group()
+        assert_same_keyspaces(nodes, dbs=2)
+    finally:
+        keyspace_batch.apply_local_all = saved  # type: ignore[assignment]

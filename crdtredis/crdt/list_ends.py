@@ -1,9 +1,12 @@
-"""A list's pushes at its ends (crdt/list_rga.py): the one-value fast paths of `insert`
-(LPUSH / RPUSH of one value to a visible list), and their runs: k such pushes to one list
-applied one after the other, as a pipelined run of them applies (keyspace_batch), in one
-move of the end block's arrays instead of k. ListEntry's internal methods (bound in its
-class body), as those of list_blocks.py; they only check that the RGA's order puts each
-value at the end they write, and decline, having changed nothing, otherwise."""
+"""A list's writes at its ends (crdt/list_rga.py): the one-value fast paths of `insert`
+(LPUSH / RPUSH of one value to a visible list), and runs of them and of pops: k pushes to
+one list applied one after the other, as a pipelined run of them applies (keyspace_batch),
+in one move of the end block's arrays instead of k, and k pops in one call instead of k
+trips through apply_remove. ListEntry's internal methods (bound in its class body), as
+those of list_blocks.py; they only check that the RGA's order puts each value at the end
+they write (or that each popped element is the end one), and decline, having changed
+nothing, otherwise.
+"""
 from __future__ import annotations
 
 from array import array
@@ -158,3 +161,26 @@ def push_after_last_run(self: ListEntry, h: int, origin: str, rh: int, ro: str, 
             where[(h + t) << 64 | oi] = blk
     self.fwd.add(blk)
     return True
+
+
+def pop_run(self: ListEntry, left: bool, h: int, origin: str, ids: list[tuple[int, str, int]]) -> int:
+    """`remove1` of each element of `ids` in turn, the t-th stamped (h + t, origin), as an
+    LPOP (`left`) or RPOP run's effects ask, for as long as each is the first (last) live
+    element of the end block and not its last one (whose removal may drop the block:
+    `remove1` takes that one). What those calls leave; the number removed."""
+    blocks = self.blocks
+    if not blocks:
+        return 0
+    blk = blocks[0] if left else blocks[-1]
+    kill = self._kill
+    k = 0
+    for eh, eo, ei in ids:
+        if blk.live < 2:
+            break
+        j = blk.lo if left else blk.hi - 1
+        code = _CODES.get(eo)
+        if code is None or blk.hl[j] != eh or blk.oi[j] != (code << 32 | ei):
+            break
+        kill(blk, j, (h + k, origin))
+        k += 1
+    return k
