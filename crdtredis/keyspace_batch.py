@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .atoms import untracked
+from .crdt.codes import INCR as _INCR
 from .crdt.codes import LINSERT as _LINSERT
 from .crdt.codes import LREMOVE as _LREMOVE
 from .crdt.codes import SET as _SET
@@ -36,6 +37,7 @@ from .crdt.map_fields import HSET as _HSET
 from .crdt.map_fields import LISTPACK_MAX_ENTRIES as _HASH_MAX_ENTRIES
 from .crdt.map_fields import LISTPACK_MAX_VALUE as _HASH_MAX_VALUE
 from .crdt.map_fields import HashEntry as _HashEntry
+from .crdt.numbers import incr_int as _incr_int
 from .crdt.string_counter import apply_set as _apply_set
 from .keyspace import _APPLY, _ETYPE, CREATE, STRING, Keyspace
 from .op import Ctx, Effect, Op
@@ -198,6 +200,11 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     call; a field holding increments kept apart goes to apply_hset.
     tests/test_inline_hset.py holds this path to apply_hset.
 
+    An INCR on a replica without peers, of a missing key or a plain string, in a db with
+    nothing hidden, watched or waited on, is folded here: string_counter.apply_incr's solo
+    case (the register's new value keeps its stamp) without its call; tests/test_inline_incr.py
+    holds it to apply_incr.
+
     Consecutive one-value pushes to one visible list (runs.py's LPUSH and RPUSH runs: at
     the head, or each after the element the one before it added), in a db with nothing
     hidden, expiring, watched or waited on, go to the list in one call
@@ -220,6 +227,9 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     hset_code: int = _HSET
     hash_cls: Any = _HashEntry
     insert_code: int = _LINSERT
+    incr_code: int = _INCR
+    incr_create: int = _INCR | CREATE
+    incr: Any = _incr_int
     remove_code: int = _LREMOVE
     list_cls: Any = _ListEntry
     fresh: Any
@@ -348,6 +358,27 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                         e.thlc = h
                         e.torigin = origin
                         written = True
+            elif (eff[0] == incr_code or eff[0] == incr_create) and solo and type(eff[3]) is int \
+                    and not (db.shadow or db.watched or db.waiters):
+                # An INCR on a replica without peers (runs.py's INCR runs): string_counter.
+                # apply_incr's solo case, folded into the register at once, without its call.
+                # With CREATE (the origin saw no key) on a key holding nothing, no value or
+                # TTL, `_dispatch`'s observed-remove has nothing to remove (`_apply_one`).
+                key = eff[2]
+                data = db.data
+                e = data.get(key)
+                if e is None and not (db.expires and key in db.expires):
+                    nv = incr(None, eff[3])
+                    if nv is not None:
+                        data[key] = untrack((nv, h, origin))
+                        written = True
+                elif type(e) is tuple and eff[0] == incr_code:
+                    te = e
+                    nv = incr(te[0], eff[3])
+                    if nv is not None:  # (else apply_incr stores nothing either: it answers)
+                        data[key] = untrack((nv, te[1], te[2]))  # the value keeps its stamp
+                        written = True
+                fast = None  # `data` is this db's now: the SET case looks again
             if not written:
                 ctx.seq = seq + done
                 ctx.hlc = h

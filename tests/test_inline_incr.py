@@ -1,0 +1,85 @@
+"""keyspace_batch.apply_local_all folds an INCR on a replica without peers itself (runs.py's
+INCR runs): it must leave exactly what string_counter.apply_incr leaves one INCR at a time,
+over missing keys, plain strings (integers, not integers, at the int64 edge), values with a
+TTL, watched keys, other types and a replica with peers (where apply_incr keeps counting);
+and so must its compiled copy."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from crdtredis import keyspace_batch
+from crdtredis.commands import new_node
+from crdtredis.config import default_config
+from tests.support.state import assert_same_keyspaces
+from tests.test_cmd_strings import FAR_MS, R
+from tests.test_list_end_runs import _pipelined, _reference
+
+_KEYS = st.sampled_from(["a", "b"])
+_STEPS = st.lists(st.one_of(
+    st.tuples(st.just("run"), st.lists(_KEYS, min_size=1, max_size=20)),
+    st.tuples(st.just("SET"), _KEYS, st.sampled_from(["1", "-7", "x", "9223372036854775806", " 1"])),
+    st.tuples(st.just("INCRBYFLOAT"), _KEYS, st.just("1.5")),
+    st.tuples(st.just("DEL"), _KEYS),
+    st.tuples(st.just("EXPIRE"), _KEYS, st.just("1000")),
+    st.tuples(st.just("LPUSH"), _KEYS, st.just("v")),
+    st.tuples(st.just("WATCH"), _KEYS),
+    st.tuples(st.just("txn")),  # MULTI / PING / EXEC: nil when a WATCHed key was touched
+), max_size=12)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=_STEPS, peers=st.booleans())
+@example(steps=[("run", ["a", "a", "b"]), ("SET", "a", "9223372036854775806"), ("run", ["a", "a", "a"])], peers=False)
+@example(steps=[("SET", "a", "1"), ("EXPIRE", "a", "1000"), ("run", ["a", "a"])], peers=False)
+@example(steps=[("SET", "a", "1"), ("WATCH", "a"), ("run", ["b", "a"]), ("txn",)], peers=False)
+@example(steps=[("SET", "a", "x"), ("run", ["b", "a"])], peers=False)
+def test_inline_incr_leaves_what_apply_incr_leaves(steps: list[tuple[Any, ...]], peers: bool) -> None:
+    loops: list[Any] = [_reference, keyspace_batch.apply_local_all_py]
+    if keyspace_batch.compiled():
+        loops.append(keyspace_batch._NATIVE.apply_local_all_py)
+    cfg = dataclasses.replace(default_config(), replica_id="t", peers=("http://x",) if peers else ())
+    nodes = [new_node(cfg, incarnation="1") for _ in loops]
+    for n in nodes:
+        n.clock = lambda: FAR_MS  # the same stamps on every node
+    clients = [R(n) for n in nodes]
+    saved = keyspace_batch.apply_local_all
+    try:
+        for step in steps:
+            replies = []
+            for loop, n, r in zip(loops, nodes, clients, strict=True):
+                keyspace_batch.apply_local_all = loop  # type: ignore[assignment]
+                if step[0] == "run":
+                    replies.append(_pipelined(n, r.c, [[b"INCR", k.encode()] for k in step[1]]))
+                elif step[0] == "txn":
+                    r("MULTI")
+                    r("PING")
+                    replies.append(r("EXEC"))
+                else:
+                    replies.append(r(*step))
+            assert all(repr(x) == repr(replies[0]) for x in replies), (step, replies)
+        assert_same_keyspaces(nodes, dbs=1)
+    finally:
+        keyspace_batch.apply_local_all = saved  # type: ignore[assignment]
+
+
+def test_an_incr_run_folds_in_the_loop() -> None:
+    # Without peers the run's INCRs never reach apply_incr (the test above compares the
+    # inline case, not the fallback).
+    from crdtredis.crdt import string_counter
+    from crdtredis.keyspace import _APPLY
+
+    node = new_node(dataclasses.replace(default_config(), replica_id="t"))
+    r = R(node)
+    r("SET", "a", "5")
+    calls = []
+    code = next(c for c, f in _APPLY.items() if f is string_counter.apply_incr)
+    _APPLY[code] = lambda *a: calls.append(a) or string_counter.apply_incr(*a)
+    try:
+        assert _pipelined(node, r.c, [[b"INCR", b"a"], [b"INCR", b"b"]] * 3) == [6, 1, 7, 2, 8, 3]
+    finally:
+        _APPLY[code] = string_counter.apply_incr
+    assert calls == [] and r("MGET", "a", "b") == [b"8", b"3"]
