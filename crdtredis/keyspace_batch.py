@@ -295,8 +295,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                         m += 1
                     singly = m  # the ones the list declines go one by one (no new scan)
                     if m - done > 1:
-                        k = e.pop_run(eff[6] == 0, h, origin,
-                                      [(effs[t][3], effs[t][4] or origin, effs[t][5]) for t in range(done, m)])
+                        k = e.pop_run(eff[6] == 0, h, origin, effs[done:m])
                         if k:
                             _applied(effs, done, done + k, into, db, key, noted)
                             done += k

@@ -33,6 +33,7 @@ _STEPS = st.lists(st.one_of(
               st.sampled_from([1, 100, HEAD_BLOCK - 3, HEAD_BLOCK, MAX_BLOCK - 3, MAX_BLOCK + 5])),
     st.tuples(st.sampled_from(["LPOP", "RPOP"]), _KEYS, st.sampled_from(["1", "30"])),
     st.tuples(st.just("DEL"), _KEYS),
+    st.tuples(st.just("LSET"), _KEYS, st.sampled_from(["0", "1", "-1"])),  # with peers: a value stamp
     st.tuples(st.just("SET"), _KEYS),
     st.tuples(st.just("EXPIRE"), _KEYS),
     st.tuples(st.just("WATCH"), _KEYS),
@@ -107,6 +108,17 @@ def _lists(node: Node) -> dict[bytes, Any]:
 @example(steps=[("fill", "RPUSH", "a", 600), ("run", "LPOP", ["a"] * 40), ("run", "LPOP", ["a", "b", "a"] * 13)],
          peers=False)  # solo: holes, then taken out together
 @example(steps=[("fill", "RPUSH", "a", 3), ("run", "RPOP", ["a"] * 4)], peers=True)  # to the last one
+@example(steps=[("fill", "LPUSH", "a", 200), ("run", "LPOP", ["a"] * 40), ("run", "LPOP", ["a"] * 40),
+                ("run", "RPOP", ["a"] * 3)], peers=True)  # the head block is the hot one: inline removals
+@example(steps=[("fill", "LPUSH", "a", 200), ("run", "LPOP", ["a"] * 40), ("run", "LPOP", ["a"] * 40)],
+         peers=False)  # solo: holes in a big block, taken out together past HOLES
+@example(steps=[("fill", "LPUSH", "a", 60), ("run", "LPOP", ["a"] * 10), ("LSET", "a", "3"),
+                ("run", "RPOP", ["a", "b", "a"] * 5)], peers=False)  # solo: a small block shifts
+@example(steps=[("fill", "RPUSH", "a", 200), ("run", "RPOP", ["a"] * 40), ("fill", "RPUSH", "a", 1),
+                ("run", "LPOP", ["a"] * 3), ("run", "RPOP", ["a"] * 40)], peers=True)
+@example(steps=[("fill", "RPUSH", "a", 200), ("run", "LPOP", ["a"] * 5), ("run", "RPOP", ["a"] * 40)],
+         peers=False)  # solo, from the tail of a block with holes at its head
+@example(steps=[("fill", "RPUSH", "a", 10), ("LSET", "a", "1"), ("run", "LPOP", ["a"] * 4)], peers=True)
 @example(steps=[("fill", "RPUSH", "a", 100), ("where", "a"), ("run", "RPOP", ["a"] * 5)], peers=False)
 def test_push_runs_leave_what_one_push_at_a_time_leaves(steps: list[tuple[Any, ...]], peers: bool) -> None:
     loops: list[Any] = [_reference, keyspace_batch.apply_local_all_py]
@@ -138,6 +150,8 @@ def test_push_runs_leave_what_one_push_at_a_time_leaves(steps: list[tuple[Any, .
                     replies.append(r(step[1], step[2], *[f"f{counter + t}" for t in range(step[3])]))
                 elif step[0] in ("LPOP", "RPOP"):
                     replies.append(r(step[0], step[1], step[2]))
+                elif step[0] == "LSET":
+                    replies.append(r("LSET", step[1], step[2], "z"))
                 elif step[0] == "SET":
                     replies.append(r("SET", step[1], "s"))
                 elif step[0] == "EXPIRE":
@@ -196,9 +210,9 @@ def test_a_pop_run_is_applied_in_one_call(cmd: bytes) -> None:
     calls = []
     real = ListEntry.pop_run
 
-    def spy(self: ListEntry, left: bool, h: int, origin: str, ids: list[Any]) -> int:
-        calls.append(len(ids))
-        return real(self, left, h, origin, ids)
+    def spy(self: ListEntry, left: bool, h: int, origin: str, effs: list[Any]) -> int:
+        calls.append(len(effs))
+        return real(self, left, h, origin, effs)
 
     ListEntry.pop_run = spy  # type: ignore[method-assign]
     try:

@@ -10,9 +10,9 @@ nothing, otherwise.
 from __future__ import annotations
 
 from array import array
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .list_blocks import _CODES, _ORIGINS, HEAD_BLOCK, MAX_BLOCK, _code
+from .list_blocks import _CODES, _ORIGINS, HEAD_BLOCK, HOLE_MIN, HOLES, MAX_BLOCK, _Block, _code
 
 if TYPE_CHECKING:
     from .list_rga import ListEntry
@@ -163,23 +163,101 @@ def push_after_last_run(self: ListEntry, h: int, origin: str, rh: int, ro: str, 
     return True
 
 
-def pop_run(self: ListEntry, left: bool, h: int, origin: str, ids: list[tuple[int, str, int]]) -> int:
-    """`remove1` of each element of `ids` in turn, the t-th stamped (h + t, origin), as an
-    LPOP (`left`) or RPOP run's effects ask, for as long as each is the first (last) live
-    element of the end block and not its last one (whose removal may drop the block:
-    `remove1` takes that one). What those calls leave; the number removed."""
+def pop_run(self: ListEntry, left: bool, h: int, origin: str, effs: list[tuple[Any, ...]]) -> int:
+    """`remove1` of the element each of `effs` names, in turn (LREMOVE effects of one
+    element, as an LPOP (`left`) or RPOP run emits them: (code, db, key, hlc, origin or ""
+    for `origin`, i, hint)), the t-th stamped (h + t, origin), for as long as each is the
+    first (last) live element of the end block and not its last one (whose removal may
+    drop the block: `remove1` takes that one). What those calls leave; the number removed.
+
+    Each removal is list_blocks._kill's, inline for a thawed, hot block without value
+    stamps (nor, solo, an id locator): a tombstone with peers, a hole or a shift solo."""
     blocks = self.blocks
     if not blocks:
         return 0
     blk = blocks[0] if left else blocks[-1]
+    hot = self.hot
+    peers = self.peers
+    if blk.packed is not None or (hot and hot[-1] is not blk) or self.vst or (not peers and self.where is not None):
+        return _pop_run_killing(self, blk, left, h, origin, effs)
+    vals = blk.vals
+    hl = blk.hl
+    oi = blk.oi
+    rm = self.rm
+    k = 0
+    seen = None
+    code = None
+    for eff in effs:
+        live = blk.live
+        if live < 2:
+            break
+        eo = eff[4] or origin
+        if eo is not seen:
+            code = _CODES.get(eo)
+            seen = eo
+        j = blk.lo if left else blk.hi - 1
+        if code is None or hl[j] != eff[3] or oi[j] != (code << 32 | eff[5]):
+            break
+        live -= 1
+        blk.live = live
+        if peers:  # a tombstone with its removal stamp; the live bounds skip it
+            vals[j] = None
+            if left:
+                lo = j + 1
+                while lo < blk.hi and vals[lo] is None:
+                    lo += 1
+                blk.lo = lo
+            else:
+                hi = j
+                while hi > blk.lo and vals[hi - 1] is None:
+                    hi -= 1
+                blk.hi = hi
+            rm[hl[j] << 64 | oi[j]] = (h + k, origin)
+        else:
+            n = len(vals)
+            if j == blk.lo == n - live - 1 and n > HOLE_MIN:  # a hole (see _kill)
+                vals[j] = None
+                j += 1
+                if j < HOLES:
+                    blk.lo = j
+                else:
+                    del vals[:j]
+                    del hl[:j]
+                    del oi[:j]
+                    blk.lo = 0
+                    blk.hi -= j
+            else:
+                del vals[j]
+                del hl[j]
+                del oi[j]
+                hi = blk.hi - 1
+                if len(vals) != live:
+                    while vals[hi - 1] is None:
+                        hi -= 1
+                    lo = blk.lo
+                    while vals[lo] is None:
+                        lo += 1
+                    blk.lo = lo
+                blk.hi = hi
+        k += 1
+    if k:
+        self.size -= k
+        self.fwd.add(blk)
+    return k
+
+
+def _pop_run_killing(self: ListEntry, blk: _Block, left: bool, h: int, origin: str,
+                     effs: list[tuple[Any, ...]]) -> int:
+    """`pop_run` through list_blocks._kill, one call each (it thaws the block, drops value
+    stamps and locator entries)."""
     kill = self._kill
     k = 0
-    for eh, eo, ei in ids:
+    for eff in effs:
         if blk.live < 2:
             break
         j = blk.lo if left else blk.hi - 1
-        code = _CODES.get(eo)
-        if code is None or blk.hl[j] != eh or blk.oi[j] != (code << 32 | ei):
+        code = _CODES.get(eff[4] or origin)
+        if code is None or blk.hl[j] != eff[3] or blk.oi[j] != (code << 32 | eff[5]):
             break
         kill(blk, j, (h + k, origin))
         k += 1
