@@ -159,7 +159,7 @@ def test_push_runs_leave_what_one_push_at_a_time_leaves(steps: list[tuple[Any, .
                 elif step[0] == "where":
                     e = n.keyspace.dbs[0].data.get(step[1].encode())
                     if type(e) is ListEntry and e.size:
-                        blk = e.blocks[0]
+                        blk = next(b for b in e.blocks if b.live)
                         j = next(j for j, v in enumerate(blk.vals) if v is not None)
                         # The first element, asked for with a hint that misses it.
                         replies.append(e._find((blk.hl[j], _ORIGINS[blk.oi[j] >> 32], blk.oi[j] & 0xFFFFFFFF),
