@@ -33,11 +33,14 @@ from .crdt.codes import LREMOVE as _LREMOVE
 from .crdt.codes import SET as _SET
 from .crdt.codes import TTL_CLEAR as _TTL_CLEAR
 from .crdt.list_rga import ListEntry as _ListEntry
-from .crdt.map_fields import HSET as _HSET
+from .crdt.list_rga import apply_insert as _apply_insert
+from .crdt.list_rga import apply_remove as _apply_remove
 from .crdt.map_fields import LISTPACK_MAX_ENTRIES as _HASH_MAX_ENTRIES
 from .crdt.map_fields import LISTPACK_MAX_VALUE as _HASH_MAX_VALUE
 from .crdt.map_fields import HashEntry as _HashEntry
+from .crdt.map_fields import apply_hset as _apply_hset
 from .crdt.numbers import incr_int as _incr_int
+from .crdt.string_counter import apply_incr as _apply_incr
 from .crdt.string_counter import apply_set as _apply_set
 from .keyspace import _APPLY, _ETYPE, CREATE, STRING, Keyspace
 from .op import Ctx, Effect, Op
@@ -224,13 +227,13 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     set_fn: Any = _apply_set
     untrack = untracked
     ttl_clear: int = _TTL_CLEAR
-    hset_code: int = _HSET
     hash_cls: Any = _HashEntry
-    insert_code: int = _LINSERT
-    incr_code: int = _INCR
+    insert_fn: Any = _apply_insert
+    remove_fn: Any = _apply_remove
+    hset_fn: Any = _apply_hset
+    incr_fn: Any = _apply_incr
     incr_create: int = _INCR | CREATE
     incr: Any = _incr_int
-    remove_code: int = _LREMOVE
     list_cls: Any = _ListEntry
     fresh: Any
     max_value: int = _HASH_MAX_VALUE
@@ -258,7 +261,10 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
             eff = effs[done]
             h: int = hlc + done
             db = dbs[eff[1]]
-            if eff[0] == insert_code and len(eff) == 8 and done + 1 < n and done >= singly \
+            # The apply function, compared by identity below: cheaper in the compiled loop
+            # than comparing the effect's code (an object) with each case's.
+            fn = apply_fns.get(eff[0])
+            if fn is insert_fn and len(eff) == 8 and done + 1 < n and done >= singly \
                     and not (db.shadow or db.expires or db.watched or db.waiters):
                 # A run of one-value pushes to one list (runs.py's LPUSH / RPUSH runs): the
                 # pushes apply_insert's fast path makes, in one move (crdt/list_ends.py).
@@ -283,8 +289,8 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                             _applied(effs, done, m, into, db, key, noted)
                             done = m
                             continue
-            elif eff[0] == remove_code and len(eff) == 7 and (eff[6] == 0 or eff[6] == -2) and done + 1 < n \
-                    and done >= singly and not (db.shadow or db.expires or db.watched or db.waiters):
+            elif fn is remove_fn and len(eff) == 7 and done + 1 < n and done >= singly \
+                    and (eff[6] == 0 or eff[6] == -2) and not (db.shadow or db.expires or db.watched or db.waiters):
                 # A run of pops of one list (runs.py's LPOP / RPOP runs) that leaves it
                 # visible: apply_remove's fast path for each, in one call (crdt/list_ends.py).
                 key = eff[2]
@@ -302,7 +308,6 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                             continue
             into.append(eff)
             written = False  # by one of the inline cases below
-            fn = apply_fns.get(eff[0])
             if fn is set_fn and isinstance(eff, tuple) and len(eff) == 6 and eff[4] == ttl_clear and eff[5] is None:
                 if db is not fast:
                     fast = None if db.shadow or db.expires or db.watched or db.waiters else db
@@ -327,7 +332,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                                 hi = ks.coarse_hi
                             data[key] = untrack((eff[3], stamp, origin))
                         written = True
-            elif eff[0] == hset_code and len(eff) == 5 and not (db.shadow or db.watched or db.waiters):
+            elif fn is hset_fn and len(eff) == 5 and not (db.shadow or db.watched or db.waiters):
                 key = eff[2]
                 e = db.data.get(key)
                 if type(e) is hash_cls:
@@ -357,7 +362,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                         e.thlc = h
                         e.torigin = origin
                         written = True
-            elif (eff[0] == incr_code or eff[0] == incr_create) and solo and type(eff[3]) is int \
+            elif (fn is incr_fn or fn is None and eff[0] == incr_create) and solo and type(eff[3]) is int \
                     and not (db.shadow or db.watched or db.waiters):
                 # An INCR on a replica without peers (runs.py's INCR runs): string_counter.
                 # apply_incr's solo case, folded into the register at once, without its call.
@@ -371,7 +376,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                     if nv is not None:
                         data[key] = untrack((nv, h, origin))
                         written = True
-                elif type(e) is tuple and eff[0] == incr_code:
+                elif type(e) is tuple and fn is incr_fn:
                     te = e
                     nv = incr(te[0], eff[3])
                     if nv is not None:  # (else apply_incr stores nothing either: it answers)

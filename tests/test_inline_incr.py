@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -66,9 +67,10 @@ def test_inline_incr_leaves_what_apply_incr_leaves(steps: list[tuple[Any, ...]],
         keyspace_batch.apply_local_all = saved  # type: ignore[assignment]
 
 
-def test_an_incr_run_folds_in_the_loop() -> None:
+def test_an_incr_run_folds_in_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     # Without peers the run's INCRs never reach apply_incr (the test above compares the
-    # inline case, not the fallback).
+    # inline case, not the fallback). Spied in the interpreted copy of the loop, which
+    # finds apply_incr at call time (the compiled copy is the same source).
     from crdtredis.crdt import string_counter
     from crdtredis.keyspace import _APPLY
 
@@ -76,10 +78,17 @@ def test_an_incr_run_folds_in_the_loop() -> None:
     r = R(node)
     r("SET", "a", "5")
     calls = []
+
+    def spy(*a: Any) -> None:
+        calls.append(a)
+        string_counter.apply_incr(*a)
+
     code = next(c for c, f in _APPLY.items() if f is string_counter.apply_incr)
-    _APPLY[code] = lambda *a: calls.append(a) or string_counter.apply_incr(*a)
-    try:
-        assert _pipelined(node, r.c, [[b"INCR", b"a"], [b"INCR", b"b"]] * 3) == [6, 1, 7, 2, 8, 3]
-    finally:
-        _APPLY[code] = string_counter.apply_incr
+    monkeypatch.setitem(_APPLY, code, spy)
+    monkeypatch.setattr(keyspace_batch, "_apply_incr", spy)
+    monkeypatch.setattr(keyspace_batch, "apply_local_all", keyspace_batch.apply_local_all_py)
+    assert _pipelined(node, r.c, [[b"INCR", b"a"], [b"INCR", b"b"]] * 3) == [6, 1, 7, 2, 8, 3]
     assert calls == [] and r("MGET", "a", "b") == [b"8", b"3"]
+    # With peers they do (so the spy would see a fallback).
+    node = new_node(dataclasses.replace(default_config(), replica_id="t", peers=("http://x",)))
+    assert _pipelined(node, R(node).c, [[b"INCR", b"a"]] * 3) == [1, 2, 3] and len(calls) == 3
