@@ -456,7 +456,9 @@ def _split(self: ListEntry, b: int) -> None:
     self._rebuild()
 
 def _kill(self: ListEntry, blk: _Block, j: int, stamp: tuple[int, str]) -> None:
-    """Remove the live element at (blk, j): a tombstone with peers, gone without."""
+    """Remove the live element at (blk, j): a tombstone with peers, gone without.
+    list_ends.pop_run makes these removals inline for a pipelined run of pops: a change
+    here goes there too (tests/test_list_end_runs.py compares the two)."""
     hot = self.hot
     if blk.packed is not None or (hot and hot[-1] is not blk):
         self._thaw(blk)
