@@ -5,7 +5,6 @@ concurrent write or increment, watched, or shadowed by another type; and so must
 compiled copy."""
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
@@ -13,14 +12,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from crdtredis import keyspace_batch
-from crdtredis.commands import new_node
-from crdtredis.config import default_config
 from crdtredis.crdt import members
 from crdtredis.crdt.map_fields import HSET, HashEntry
 from crdtredis.keyspace import CREATE
 from crdtredis.node import Node
+from tests.support.loops import loop_nodes
 from tests.support.state import assert_same_keyspaces
-from tests.test_cmd_strings import FAR_MS, R, from_peer
+from tests.test_cmd_strings import R, from_peer
 
 _KEYS = st.sampled_from(["a", "b"])
 _FIELDS = st.sampled_from(["f", "g", "h" * 70])  # the last is past listpack's value size
@@ -39,14 +37,6 @@ _STEPS = st.lists(st.one_of(
     st.tuples(st.just("gc"), _KEYS),  # every stamp of the key stable: folded, `fresh` kept
     st.tuples(st.just("peer"), st.sampled_from(["HSET", "HINCRBY", "SET"]), _KEYS, _FIELDS),
 ), max_size=20)
-
-
-def _reference(ks: Any, effs: list[Any], into: list[Any], seq: int, hlc: int) -> None:
-    """What `Node._emit` does for each effect one by one: `Keyspace.apply_local`, every
-    HSET through apply_hset."""
-    for k, eff in enumerate(effs):
-        into.append(eff)
-        ks.apply_local(eff, seq + k, hlc + k)
 
 
 def _run(node: Node, triples: list[tuple[str, str, str]]) -> None:
@@ -97,15 +87,7 @@ def test_inline_hset_leaves_what_apply_hset_leaves(steps: list[tuple[Any, ...]],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     # Every GC visit starts tracking the hash's fields (the same value for every example).
     monkeypatch.setattr(members, "TRACK_MIN", 0)
-    loops: list[Any] = [_reference, keyspace_batch.apply_local_all_py]
-    if keyspace_batch.compiled():
-        loops.append(keyspace_batch._NATIVE.apply_local_all_py)
-    cfg = dataclasses.replace(default_config(), replica_id="t", peers=("http://x",) if peers else ())
-    nodes = [new_node(cfg, incarnation="1") for _ in loops]
-    peer = new_node(dataclasses.replace(default_config(), replica_id="p", peers=("http://x",)))
-    for n in [*nodes, peer]:
-        n.clock = lambda: FAR_MS  # the same stamps on every node
-        n.keyspace._gc_seal()  # from here GC notes each key written
+    loops, nodes, peer = loop_nodes(peers)
     clients = [R(n) for n in nodes]
     saved = keyspace_batch.apply_local_all
     try:

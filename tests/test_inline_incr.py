@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from crdtredis import keyspace_batch
 from crdtredis.commands import new_node
 from crdtredis.config import default_config
+from tests.support.loops import loop_nodes, pipelined
 from tests.support.state import assert_same_keyspaces
-from tests.test_cmd_strings import FAR_MS, R
-from tests.test_list_end_runs import _pipelined, _reference
+from tests.test_cmd_strings import R
 
 _KEYS = st.sampled_from(["a", "b"])
 _STEPS = st.lists(st.one_of(
@@ -39,13 +39,7 @@ _STEPS = st.lists(st.one_of(
 @example(steps=[("SET", "a", "1"), ("WATCH", "a"), ("run", ["b", "a"]), ("txn",)], peers=False)
 @example(steps=[("SET", "a", "x"), ("run", ["b", "a"])], peers=False)
 def test_inline_incr_leaves_what_apply_incr_leaves(steps: list[tuple[Any, ...]], peers: bool) -> None:
-    loops: list[Any] = [_reference, keyspace_batch.apply_local_all_py]
-    if keyspace_batch.compiled():
-        loops.append(keyspace_batch._NATIVE.apply_local_all_py)
-    cfg = dataclasses.replace(default_config(), replica_id="t", peers=("http://x",) if peers else ())
-    nodes = [new_node(cfg, incarnation="1") for _ in loops]
-    for n in nodes:
-        n.clock = lambda: FAR_MS  # the same stamps on every node
+    loops, nodes, _peer = loop_nodes(peers)
     clients = [R(n) for n in nodes]
     saved = keyspace_batch.apply_local_all
     try:
@@ -54,7 +48,7 @@ def test_inline_incr_leaves_what_apply_incr_leaves(steps: list[tuple[Any, ...]],
             for loop, n, r in zip(loops, nodes, clients, strict=True):
                 keyspace_batch.apply_local_all = loop  # type: ignore[assignment]
                 if step[0] == "run":
-                    replies.append(_pipelined(n, r.c, [[b"INCR", k.encode()] for k in step[1]]))
+                    replies.append(pipelined(n, r.c, [[b"INCR", k.encode()] for k in step[1]]))
                 elif step[0] == "txn":
                     r("MULTI")
                     r("PING")
@@ -87,8 +81,8 @@ def test_an_incr_run_folds_in_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(_APPLY, code, spy)
     monkeypatch.setattr(keyspace_batch, "_apply_incr", spy)
     monkeypatch.setattr(keyspace_batch, "apply_local_all", keyspace_batch.apply_local_all_py)
-    assert _pipelined(node, r.c, [[b"INCR", b"a"], [b"INCR", b"b"]] * 3) == [6, 1, 7, 2, 8, 3]
+    assert pipelined(node, r.c, [[b"INCR", b"a"], [b"INCR", b"b"]] * 3) == [6, 1, 7, 2, 8, 3]
     assert calls == [] and r("MGET", "a", "b") == [b"8", b"3"]
     # With peers they do (so the spy would see a fallback).
     node = new_node(dataclasses.replace(default_config(), replica_id="t", peers=("http://x",)))
-    assert _pipelined(node, R(node).c, [[b"INCR", b"a"]] * 3) == [1, 2, 3] and len(calls) == 3
+    assert pipelined(node, R(node).c, [[b"INCR", b"a"]] * 3) == [1, 2, 3] and len(calls) == 3

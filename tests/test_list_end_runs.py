@@ -21,8 +21,9 @@ from crdtredis.crdt import codes
 from crdtredis.crdt.list_blocks import _ORIGINS, HEAD_BLOCK, MAX_BLOCK
 from crdtredis.crdt.list_rga import ListEntry
 from crdtredis.node import Node
+from tests.support.loops import loop_nodes, pipelined
 from tests.support.state import assert_same_keyspaces
-from tests.test_cmd_strings import FAR_MS, R, from_peer
+from tests.test_cmd_strings import R, from_peer
 
 _KEYS = st.sampled_from(["a", "b"])
 _PUSH = st.sampled_from(["LPUSH", "RPUSH"])
@@ -42,34 +43,6 @@ _STEPS = st.lists(st.one_of(
     st.tuples(st.just("gc"), _KEYS),
     st.tuples(st.just("peer"), _PUSH, _KEYS),
 ), max_size=16)
-
-
-def _reference(ks: Any, effs: list[Any], into: list[Any], seq: int, hlc: int) -> None:
-    """What `Node._emit` does for each effect one by one: `Keyspace.apply_local`, every
-    push through apply_insert."""
-    for k, eff in enumerate(effs):
-        into.append(eff)
-        ks.apply_local(eff, seq + k, hlc + k)
-
-
-def _pipelined(node: Node, client: Any, cmds: list[list[bytes]]) -> list[Any]:
-    """`cmds` as one read batch of one client: runs.run_cmds where it takes them, else
-    `Node.execute` (as the request loops do)."""
-    client.batching = True
-    out: list[Any] = []
-    i = 0
-    while i < len(cmds):
-        k, replies, exc = node.run_cmds(client, cmds, i, len(cmds))
-        assert exc is None
-        if k <= 0:
-            out.append(node.execute(client, cmds[i]))
-            k = 1
-        else:
-            out += replies if replies is not None else [None] * k
-        i += k
-    node.batch_done()
-    client.batching = False
-    return out
 
 
 def _lists(node: Node) -> dict[bytes, Any]:
@@ -121,15 +94,7 @@ def _lists(node: Node) -> dict[bytes, Any]:
 @example(steps=[("fill", "RPUSH", "a", 10), ("LSET", "a", "1"), ("run", "LPOP", ["a"] * 4)], peers=True)
 @example(steps=[("fill", "RPUSH", "a", 100), ("where", "a"), ("run", "RPOP", ["a"] * 5)], peers=False)
 def test_push_runs_leave_what_one_push_at_a_time_leaves(steps: list[tuple[Any, ...]], peers: bool) -> None:
-    loops: list[Any] = [_reference, keyspace_batch.apply_local_all_py]
-    if keyspace_batch.compiled():
-        loops.append(keyspace_batch._NATIVE.apply_local_all_py)
-    cfg = dataclasses.replace(default_config(), replica_id="t", peers=("http://x",) if peers else ())
-    nodes = [new_node(cfg, incarnation="1") for _ in loops]
-    peer = new_node(dataclasses.replace(default_config(), replica_id="p", peers=("http://x",)))
-    for n in [*nodes, peer]:
-        n.clock = lambda: FAR_MS  # the same stamps on every node
-        n.keyspace._gc_seal()  # from here GC notes each key written
+    loops, nodes, peer = loop_nodes(peers)
     clients = [R(n) for n in nodes]
     saved = keyspace_batch.apply_local_all
     counter = 0
@@ -145,7 +110,7 @@ def test_push_runs_leave_what_one_push_at_a_time_leaves(steps: list[tuple[Any, .
                 if step[0] == "run":
                     cmds = [[step[1].encode(), k.encode(), b"v%d" % (counter + t)][:3 if "PUSH" in step[1] else 2]
                             for t, k in enumerate(step[2])]
-                    replies.append(_pipelined(n, r.c, cmds))
+                    replies.append(pipelined(n, r.c, cmds))
                 elif step[0] == "fill":
                     replies.append(r(step[1], step[2], *[f"f{counter + t}" for t in range(step[3])]))
                 elif step[0] in ("LPOP", "RPOP"):
@@ -194,7 +159,7 @@ def test_a_push_run_is_applied_in_one_move(cmd: bytes) -> None:
 
     setattr(ListEntry, name, spy)
     try:
-        assert _pipelined(node, r.c, [[cmd, b"a", b"v%d" % t] for t in range(10)]) == list(range(2, 12))
+        assert pipelined(node, r.c, [[cmd, b"a", b"v%d" % t] for t in range(10)]) == list(range(2, 12))
     finally:
         setattr(ListEntry, name, real)
     assert calls == [10]
@@ -216,7 +181,7 @@ def test_a_pop_run_is_applied_in_one_call(cmd: bytes) -> None:
 
     ListEntry.pop_run = spy  # type: ignore[method-assign]
     try:
-        popped = _pipelined(node, r.c, [[cmd, b"a"]] * 10)
+        popped = pipelined(node, r.c, [[cmd, b"a"]] * 10)
     finally:
         ListEntry.pop_run = real  # type: ignore[method-assign]
     assert calls == [10]
@@ -228,14 +193,10 @@ def test_a_pop_run_is_applied_in_one_call(cmd: bytes) -> None:
 @pytest.mark.parametrize("code", ["push", "pop"])
 def test_a_run_stays_in_its_db(code: str) -> None:
     # Effects of one list key in two dbs, one after the other, are two lists' writes.
-    loops: list[Any] = [_reference, keyspace_batch.apply_local_all_py]
-    if keyspace_batch.compiled():
-        loops.append(keyspace_batch._NATIVE.apply_local_all_py)
-    nodes = [new_node(dataclasses.replace(default_config(), replica_id="t"), incarnation="1") for _ in loops]
+    loops, nodes, _peer = loop_nodes(False)
     saved = keyspace_batch.apply_local_all
     try:
         for loop, n in zip(loops, nodes, strict=True):
-            n.clock = lambda: FAR_MS
             r = R(n)
             for db in (b"0", b"1"):
                 r("SELECT", db)
