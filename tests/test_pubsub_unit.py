@@ -14,6 +14,7 @@ from crdtredis.client import Client
 from crdtredis.commands.monitor import quote
 from crdtredis.pubsub import PubSub
 from crdtredis.replication import pubsub_link
+from crdtredis.replication.peer import Peer
 from crdtredis.replication.pubsub_link import DecodeError, Msg, PubsubLink, decode_batch, encode_batch
 
 
@@ -86,6 +87,8 @@ def test_bad_batches_are_rejected(body: bytes) -> None:
 
 # ---- relay and de-duplication --------------------------------------------------------------
 class FakePeer:
+    unreachable = Peer.unreachable  # what the link asks of a peer's state, as peer.py answers it
+
     def __init__(self, url: str, replica_id: str, state: str = "up") -> None:
         self.url = url
         self.replica_id = replica_id

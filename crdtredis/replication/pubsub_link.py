@@ -43,8 +43,6 @@ QUEUE_MAX = 100_000
 BATCH_BYTES = 1 << 20
 # Streams whose last counter a receiver remembers (least recently seen forgotten first).
 STREAMS_MAX = 4096
-# Peer states (peer.py) in which the peer has answered and takes pub/sub messages.
-_REACHABLE = frozenset({"up", "joining", "snapshot"})
 
 
 class Msg:
@@ -267,7 +265,7 @@ class PubsubLink:
         # messages are not data, and its POST /repl/publish takes them. Treating it as down
         # dropped messages for it while the cluster formed, and the copies relayed through a
         # third replica could then be overtaken by direct ones and lost.
-        return not peer.forgotten and peer.state in _REACHABLE and self.repl.session is not None
+        return not peer.forgotten and not peer.unreachable and self.repl.session is not None
 
     def publish(self, channel: bytes, message: bytes, shard: bool) -> None:
         """PUBLISH/SPUBLISH at this replica (already delivered locally)."""
