@@ -16,7 +16,16 @@ second, and a sample is also taken after every 16 MB written):
 Between samples, the bytes of write commands and replicated ops are added and what this
 node evicts (its estimated size) is subtracted, so a pipeline of big writes counts before
 the next sample; each sample starts over from what the allocators say, so estimates never
-accumulate. What `not_counted` returns is left out (the replication backlog when no
+accumulate by more than the meter's `band`.
+
+The band (set while maxmemory is: commands/maxmemory.py): a sample within `band` bytes of
+the estimate keeps the estimate. What the allocators hold moves by hundreds of KB with no
+change to the data (an op record waiting for the log, a client's buffers, a reply being
+built), so a sample taken at a different moment than the one before it would move
+used_memory, and with it eviction, by that much at random; Redis's own count moves only
+with what is allocated for data. Within the band, used_memory moves only with what is
+written and freed, the way a client that watches it expects (a limit set 100 KB above
+used_memory is reached by writing 100 KB). Beyond it, the sample wins as before. What `not_counted` returns is left out (the replication backlog when no
 maxmemory bounds it: commands/maxmemory.py). The process's code and libraries are not
 allocations and are not counted either; used_memory_startup is what the interpreter and the loaded modules had allocated when the
 node started (~15-20 MB).
@@ -106,7 +115,8 @@ def shared_allocators() -> Allocators:
 
 
 class Meter:
-    __slots__ = ("alloc", "base", "written", "freed", "credit", "rss", "peak", "startup", "not_counted", "at")
+    __slots__ = ("alloc", "base", "written", "freed", "credit", "rss", "peak", "startup", "not_counted", "at",
+                 "band")
 
     def __init__(self, not_counted: Callable[[], int] = _nothing, alloc: Allocators | None = None) -> None:
         self.not_counted = not_counted
@@ -115,19 +125,26 @@ class Meter:
         self.freed = 0
         self.credit = 0
         self.at = 0.0  # time.monotonic() of the last sample
+        self.band = 0  # a sample this close to the estimate keeps it (module docstring)
         self.rss = read_rss(self)
         self.base = 0
         self.sample()
         self.startup = self.base
         self.peak = self.base
 
-    def sample(self) -> int:
-        """Ask the allocators (or read RSS) now and start over from what they say."""
+    def sample(self, exact: bool = False) -> int:
+        """Ask the allocators (or read RSS) now and start over from what they say, unless
+        that is within `band` of the estimate (`exact`: whatever the band)."""
         self.at = time.monotonic()
         rss = read_rss(self)
         nc = self.not_counted()
         if self.alloc.ok:
-            self.base = self.alloc.in_use() - nc
+            measured = self.alloc.in_use() - nc
+            if self.band and not exact:
+                estimate = self.base + self.written - self.freed
+                if abs(measured - estimate) <= self.band:
+                    measured = estimate
+            self.base = measured
         else:
             # RSS fallback: the credit left is what writes have not used up, less any
             # growth of RSS beyond what was written (that memory was not free for reuse).

@@ -91,6 +91,72 @@ def test_meter_follows_the_allocators_not_rss() -> None:
     assert m.used() == base + 600
 
 
+class _Jitter:
+    """Allocators whose in-use figure the test sets."""
+
+    ok = True
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def in_use(self) -> int:
+        return self.n
+
+
+def test_meter_band_keeps_the_estimate_against_allocator_jitter() -> None:
+    a = _Jitter(50_000_000)
+    m = Meter(alloc=a)  # type: ignore[arg-type]
+    assert m.used() == 50_000_000
+    m.band = 256 << 10
+    # An op record or a reply buffer comes and goes: the data did not change.
+    a.n = 50_000_000 - 200_000
+    assert m.sample() == 50_000_000
+    a.n = 50_000_000 + 200_000
+    assert m.sample() == 50_000_000
+    # What was written moves used_memory by what it wrote, and a sample agreeing with
+    # that within the band keeps it.
+    m.note_write(100_000)
+    a.n = 50_000_000 + 250_000
+    assert m.sample() == 50_100_000
+    assert m.used() == 50_100_000
+    # Beyond the band the allocators win, and exact samples ignore the band.
+    a.n = 50_100_000 + 300_000
+    assert m.sample() == 50_400_000
+    a.n = 50_400_000 - 1_000
+    assert m.sample(exact=True) == 50_399_000
+    # Without a band (maxmemory off) every sample is what the allocators say.
+    m.band = 0
+    a.n = 50_399_000 + 10_000
+    assert m.sample() == 50_409_000
+
+
+def test_maxmemory_sets_the_band() -> None:
+    c = Cluster(1, 0)  # loads the command table: maxmemory imports only after it
+    from crdtredis.commands.maxmemory import BAND, evictor_of
+
+    r = c[0]
+    ev = evictor_of(r.node)
+    assert ev.meter.band == 0
+    r.run("CONFIG", "SET", "maxmemory", str(1 << 40))
+    assert ev.meter.band == BAND
+    r.run("CONFIG", "SET", "maxmemory", "0")
+    assert ev.meter.band == 0
+
+
+def test_info_sees_a_flushall_at_once(tmp_path: Path) -> None:
+    node = CrdtRedisProc(tmp_path / "n", "a", settings={"appendfsync": "no"}).start()
+    try:
+        r = node.client()
+        for i in range(5):
+            r.set(f"big{i}", "x" * (1 << 20))
+        grown = int(r.info("memory")["used_memory"])
+        r.flushall()
+        # Within 0.1 s of the last sample, INFO still measures: the data changed.
+        assert int(r.info("memory")["used_memory"]) < grown - (4 << 20)
+    finally:
+        node.stop()
+
+
 def test_meter_rss_fallback_credits_evictions_until_reused() -> None:
     import crdtredis.memory as mem
 

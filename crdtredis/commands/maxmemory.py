@@ -57,6 +57,9 @@ BACKLOG_MIN = 8 << 20
 # A refusal (OOM) re-measures memory first when the last sample is older than this: at
 # most one ~1 ms sample per 20 ms while every write is refused.
 RESAMPLE_BEFORE_OOM_S = 0.02
+# While maxmemory is set, a sample this close to the estimate keeps the estimate: what the
+# allocators hold moves this much with no change to the data (memory.py, "The band").
+BAND = 256 << 10
 LFU_INIT_VAL = 5
 # Requests that MULTI still takes when out of memory (Redis processCommand).
 _MULTI_OOM_OK = frozenset({"exec", "discard", "quit", "reset"})
@@ -70,6 +73,7 @@ class Evictor:
         self.node = node
         self.maxmemory = 0
         self._meter: Meter | None = None  # made on first use (`meter`)
+        self.info_dirty = -1  # keyspace.dirty when INFO memory last sampled
         self.policy = "noeviction"
         self.samples = 5
         self.tenacity = 10
@@ -120,6 +124,7 @@ class Evictor:
             node.remote_op_listeners.append(self._remote_listener)
         elif not on and self._remote_listener in node.remote_op_listeners:
             node.remote_op_listeners.remove(self._remote_listener)
+        self.meter.band = BAND if on else 0
         if not on:
             self.oom = False
         elif time.monotonic() - self.meter.at > 0.1:
@@ -312,8 +317,8 @@ class Evictor:
         if result == FAIL and time.monotonic() - self.meter.at > RESAMPLE_BEFORE_OOM_S:
             # Between samples used memory is an estimate (memory.py): it adds what was
             # written, but not what other replicas' deletes (their evictions) freed here.
-            # Before a write is refused for want of memory, measure again.
-            if self.meter.sample() <= self.maxmemory:
+            # Before a write is refused for want of memory, measure again, band or not.
+            if self.meter.sample(exact=True) <= self.maxmemory:
                 return OK
         return result
 
@@ -552,8 +557,13 @@ def _memory(node: Node) -> list[tuple[str, Any]]:
 
     ev = evictor_of(node)
     m = ev.meter
-    if time.monotonic() - m.at > 0.1:  # as exact as Redis's INFO, at ~1 ms per call at most
+    # As exact as Redis's INFO, at ~1 ms per call at most: a figure up to 0.1 s old is
+    # reused only while the data has not changed since INFO last sampled (without maxmemory
+    # nothing estimates what writes add or free between samples: a FLUSHALL would not show).
+    dirty = node.keyspace.dirty
+    if time.monotonic() - m.at > 0.1 or dirty != ev.info_dirty:
         m.sample()
+        ev.info_dirty = dirty
     used = m.used()
     rss = m.rss
     backlog = _not_counted(node)

@@ -194,5 +194,5 @@ def memory_purge_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
             return ErrorReply("ERR Error purging dirty pages")
     m = evictor_of(node).meter
     m.credit = 0  # what was freed went back to the kernel, or stays as free heap: start over
-    m.sample()
+    m.sample(exact=True)
     return OK
