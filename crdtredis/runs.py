@@ -39,6 +39,7 @@ from . import keyspace_batch
 from .crdt.codes import INCR as _INCR
 from .crdt.codes import LINSERT as _LINSERT
 from .crdt.codes import LREMOVE as _LREMOVE
+from .crdt.list_blocks import _I_MASK, _ORIGINS
 from .crdt.list_rga import ElemId, ListEntry
 from .crdt.map_fields import HSET as _HSET
 from .crdt.map_fields import HashEntry
@@ -303,6 +304,29 @@ def _pops(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, c
     left = cmd.name == "lpop"
     own = node.origin
     effs: list[Effect] = []
+    first = cmds[i]
+    if len(first) == 2:
+        # The usual pipeline: pops of one list. What they take is read in one slice of its
+        # end block (`end_items`), when the run's elements lie there side by side.
+        key = first[1]
+        c = i + 1
+        while c < j and len(cmds[c]) == 2 and cmds[c][1] == key:
+            c += 1
+        e = data.get(key)
+        if c - i > 1 and e.__class__ is ListEntry and e.size > 2:
+            s0 = e.size
+            n = min(c - i, s0 - 1)
+            got = e.end_items(n, left)
+            if got is not None:
+                vals, hls, ois = got
+                add = effs.append
+                for t in range(n):
+                    oid = ois[t]
+                    name = _ORIGINS[oid >> 32]
+                    # _hint(k, size): 0 from the head; from the tail size - 1, past half but for size 2
+                    add((_LREMOVE, dbi, key, hls[t], "" if name == own else name, oid & _I_MASK,
+                         0 if left else (-2 if s0 - t > 2 else 1)))
+                return _emit_run(node, client, cmds, i, effs, vals, cmd, merge_cap)  # type: ignore[arg-type]
     replies: list[Reply] = []
     sizes: dict[bytes, int] = {}  # the run's lists, with the length the run left them
     ends: dict[bytes, Iterator[tuple[bytes, ElemId]]] = {}  # their elements from that end

@@ -42,7 +42,24 @@ _STEPS = st.lists(st.one_of(
     st.tuples(st.just("where"), _KEYS),  # build the list's id locator (a lookup that misses its hint)
     st.tuples(st.just("gc"), _KEYS),
     st.tuples(st.just("peer"), _PUSH, _KEYS),
+    st.tuples(st.just("LREM"), _KEYS),  # the third element: with peers a tombstone inside the block
 ), max_size=16)
+
+
+def _check_end_items(node: Node) -> None:
+    """`end_items` (what a run of pops reads, runs.py `_pops`) is None or the first n
+    elements from that end, as `iter_items` walks them."""
+    for e in node.keyspace.dbs[0].data.values():
+        if type(e) is not ListEntry:
+            continue
+        for left in (True, False):
+            items = list(e.iter_items(reverse=not left))
+            for n in sorted({1, 2, 5, 17, 64, e.size - 1, e.size}):
+                got = e.end_items(n, left)
+                if got is not None:
+                    vals, hls, ois = got
+                    ids = [(h, _ORIGINS[o >> 32], o & 0xFFFFFFFF) for h, o in zip(hls, ois, strict=True)]
+                    assert list(zip(vals, ids, strict=True)) == items[:n]
 
 
 def _lists(node: Node) -> dict[bytes, Any]:
@@ -93,6 +110,11 @@ def _lists(node: Node) -> dict[bytes, Any]:
          peers=False)  # solo, from the tail of a block with holes at its head
 @example(steps=[("fill", "RPUSH", "a", 10), ("LSET", "a", "1"), ("run", "LPOP", ["a"] * 4)], peers=True)
 @example(steps=[("fill", "RPUSH", "a", 100), ("where", "a"), ("run", "RPOP", ["a"] * 5)], peers=False)
+@example(steps=[("fill", "RPUSH", "a", 10), ("LREM", "a"), ("run", "LPOP", ["a"] * 5),
+                ("fill", "LPUSH", "a", 10), ("LREM", "a"), ("run", "RPOP", ["a"] * 12)], peers=True)
+@example(steps=[("fill", "RPUSH", "a", MAX_BLOCK + 5), ("fill", "RPUSH", "a", MAX_BLOCK + 5),
+                ("fill", "RPUSH", "a", MAX_BLOCK + 5), ("run", "LPOP", ["a"] * 40), ("run", "RPOP", ["a"] * 40)],
+         peers=False)  # the head block packed: the pops walk it
 def test_push_runs_leave_what_one_push_at_a_time_leaves(steps: list[tuple[Any, ...]], peers: bool) -> None:
     loops, nodes, peer = loop_nodes(peers)
     clients = [R(n) for n in nodes]
@@ -117,6 +139,9 @@ def test_push_runs_leave_what_one_push_at_a_time_leaves(steps: list[tuple[Any, .
                     replies.append(r(step[0], step[1], step[2]))
                 elif step[0] == "LSET":
                     replies.append(r("LSET", step[1], step[2], "z"))
+                elif step[0] == "LREM":
+                    third = r("LINDEX", step[1], "2")
+                    replies.append(r("LREM", step[1], "1", third) if isinstance(third, bytes) else third)
                 elif step[0] == "SET":
                     replies.append(r("SET", step[1], "s"))
                 elif step[0] == "EXPIRE":
@@ -136,6 +161,7 @@ def test_push_runs_leave_what_one_push_at_a_time_leaves(steps: list[tuple[Any, .
                     replies.append(r(*step))
             counter += 1000
             assert all(x == replies[0] for x in replies), (step, replies)
+            _check_end_items(nodes[0])
         assert_same_keyspaces(nodes, dbs=1)
         assert all(_lists(n) == _lists(nodes[0]) for n in nodes[1:])
     finally:
@@ -173,18 +199,28 @@ def test_a_pop_run_is_applied_in_one_call(cmd: bytes) -> None:
     r = R(node)
     r("RPUSH", "a", *[f"x{t}" for t in range(20)])
     calls = []
+    read = []
     real = ListEntry.pop_run
+    real_items = ListEntry.end_items
 
     def spy(self: ListEntry, left: bool, h: int, origin: str, effs: list[Any]) -> int:
         calls.append(len(effs))
         return real(self, left, h, origin, effs)
 
+    def spy_items(self: ListEntry, n: int, left: bool) -> Any:
+        got = real_items(self, n, left)
+        read.append(None if got is None else len(got[0]))
+        return got
+
     ListEntry.pop_run = spy  # type: ignore[method-assign]
+    ListEntry.end_items = spy_items  # type: ignore[method-assign]
     try:
         popped = pipelined(node, r.c, [[cmd, b"a"]] * 10)
     finally:
         ListEntry.pop_run = real  # type: ignore[method-assign]
+        ListEntry.end_items = real_items  # type: ignore[method-assign]
     assert calls == [10]
+    assert read == [10]  # what they pop is read in one slice (runs.py _pops)
     xs = [b"x%d" % t for t in range(20)]
     assert popped == (xs[:10] if cmd == b"LPOP" else xs[:9:-1])
     assert r("LRANGE", "a", "0", "-1") == (xs[10:] if cmd == b"LPOP" else xs[:10])

@@ -482,6 +482,7 @@ class ListEntry(Entry):
     push_head_run = list_ends.push_head_run
     push_after_last_run = list_ends.push_after_last_run
     pop_run = list_ends.pop_run
+    end_items = list_ends.end_items
     _fw_append = list_blocks._fw_append
     _split = list_blocks._split
     _kill = list_blocks._kill
