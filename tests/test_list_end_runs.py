@@ -115,6 +115,13 @@ def _lists(node: Node) -> dict[bytes, Any]:
 @example(steps=[("fill", "RPUSH", "a", MAX_BLOCK + 5), ("fill", "RPUSH", "a", MAX_BLOCK + 5),
                 ("fill", "RPUSH", "a", MAX_BLOCK + 5), ("run", "LPOP", ["a"] * 40), ("run", "RPOP", ["a"] * 40)],
          peers=False)  # the head block packed: the pops walk it
+@example(steps=[("fill", "LPUSH", "a", 100), ("run", "LPOP", ["a"] * 40), ("run", "LPOP", ["a"] * 40)],
+         peers=False)  # solo: holes, taken out at HOLES, then shifts once the block is small
+@example(steps=[("fill", "RPUSH", "a", MAX_BLOCK + 5), ("fill", "LPUSH", "a", 100), ("run", "LPOP", ["a"] * 40),
+                ("run", "LPOP", ["a"] * 70)], peers=False)  # solo: the head block's last element is remove1's
+@example(steps=[("fill", "LPUSH", "a", 70), ("run", "LPOP", ["a"] * 3), *[("LREM", "a")] * 7,
+                ("run", "LPOP", ["a"] * 5)], peers=False)  # solo: holes lead a block shrunk below HOLE_MIN
+@example(steps=[("fill", "LPUSH", "a", 30), ("run", "LPOP", ["a"] * 5)], peers=False)  # a small block shifts
 def test_push_runs_leave_what_one_push_at_a_time_leaves(steps: list[tuple[Any, ...]], peers: bool) -> None:
     loops, nodes, peer = loop_nodes(peers)
     clients = [R(n) for n in nodes]
@@ -250,3 +257,22 @@ def test_a_run_stays_in_its_db(code: str) -> None:
         assert_same_keyspaces(nodes, dbs=2)
     finally:
         keyspace_batch.apply_local_all = saved  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize("peers", [False, True])
+@pytest.mark.parametrize("left", [True, False])
+@pytest.mark.parametrize("size", [30, 100])
+def test_a_pop_run_naming_another_element_changes_nothing(peers: bool, left: bool, size: int) -> None:
+    # pop_run takes an element only if the effect names the one at that end: an effect
+    # naming the next one (same origin and op, another HLC) is declined, list untouched.
+    node = new_node(dataclasses.replace(default_config(), replica_id="t", peers=("http://x",) if peers else ()))
+    r = R(node)
+    for t in range(size):  # one op each: the elements differ by HLC only
+        r("LPUSH", "a", f"x{t}")
+    e = node.keyspace.dbs[0].data[b"a"]
+    before = _lists(node)
+    items = list(e.iter_items(reverse=not left))
+    second = items[1][1]
+    eff = (codes.LREMOVE, 0, b"a", second[0], "", second[2], 0 if left else -2)
+    assert e.pop_run(left, 1 << 60, node.origin, [eff, eff]) == 0
+    assert _lists(node) == before
