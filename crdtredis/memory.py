@@ -25,8 +25,10 @@ built), so a sample taken at a different moment than the one before it would mov
 used_memory, and with it eviction, by that much at random; Redis's own count moves only
 with what is allocated for data. Within the band, used_memory moves only with what is
 written and freed, the way a client that watches it expects (a limit set 100 KB above
-used_memory is reached by writing 100 KB). Beyond it, the sample wins as before. What `not_counted` returns is left out (the replication backlog when no
-maxmemory bounds it: commands/maxmemory.py). The process's code and libraries are not
+used_memory is reached by writing 100 KB). Beyond it, the sample wins as before.
+
+What `not_counted` returns is left out (the replication backlog when no maxmemory bounds
+it: commands/maxmemory.py). The process's code and libraries are not
 allocations and are not counted either; used_memory_startup is what the interpreter and the loaded modules had allocated when the
 node started (~15-20 MB).
 
