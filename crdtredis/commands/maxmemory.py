@@ -104,6 +104,7 @@ class Evictor:
             node = self.node
             # Under maxmemory the (then bounded) backlog counts: see _cap_backlog.
             m = self._meter = Meter(lambda: 0 if self.maxmemory else _not_counted(node))
+            m.band = BAND if self.maxmemory else 0
         return m
 
     def start_meter(self) -> None:
@@ -124,7 +125,8 @@ class Evictor:
             node.remote_op_listeners.append(self._remote_listener)
         elif not on and self._remote_listener in node.remote_op_listeners:
             node.remote_op_listeners.remove(self._remote_listener)
-        self.meter.band = BAND if on else 0
+        if self._meter is not None:  # (made lazily, with the band: `meter`)
+            self._meter.band = BAND if on else 0
         if not on:
             self.oom = False
         elif time.monotonic() - self.meter.at > 0.1:
