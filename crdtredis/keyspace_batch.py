@@ -20,7 +20,9 @@ own work (locals, tuple unpacking, dict reads, comparisons) then runs as C: ~10%
 instructions per replayed op of bench_persistence's log than the same loop interpreted. `apply_many` and `replay` are the compiled functions when that build was
 made from this very source (wire/native.py), else these; both do the same. Values that
 come from outside (effects, deps, origins, entries) are typed Any so that the compiled
-copy checks nothing Python would not: it accepts and does exactly what this code does."""
+copy checks nothing Python would not: it accepts and does exactly what this code does.
+`apply_local_all`'s effects are the exception: this node's handlers made them, as tuples
+(op.Effect), and typed so their items are read in C, not with a call each."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -219,13 +221,15 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     deps: dict[Any, Any] = ks.deps
     ctx.deps = deps
     origin: Any = ctx.origin
-    dbs = ks.dbs
+    dbs: list[Any] = ks.dbs
     solo: bool = ks.solo
     noted: bool = not solo
     # Module globals as locals: the compiled loop reads a global from a dict each time.
     apply_fns = _APPLY
     set_fn: Any = _apply_set
-    untrack = untracked
+    # Any: typed as `untracked`'s `(o: T) -> T`, the compiled call's result is unpacked and
+    # packed again into a new tuple, which the collector tracks (the record it stores).
+    untrack: Any = untracked
     ttl_clear: int = _TTL_CLEAR
     hash_cls: Any = _HashEntry
     insert_fn: Any = _apply_insert
@@ -241,9 +245,10 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     fields: dict[Any, Any]
     written: bool
     db: Any
-    eff: Any
+    eff: tuple[Any, ...]  # local effects are tuples: their items read in C (Any: a call each)
     e: Any
     te: tuple[Any, ...]
+    th: int
     ok: bool
     data: dict[Any, Any] = {}
     fast: Any = None  # the db whose plain SETs are written here (docstring), else None
@@ -308,7 +313,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                             continue
             into.append(eff)
             written = False  # by one of the inline cases below
-            if fn is set_fn and isinstance(eff, tuple) and len(eff) == 6 and eff[4] == ttl_clear and eff[5] is None:
+            if fn is set_fn and len(eff) == 6 and eff[4] == ttl_clear and eff[5] is None:
                 if db is not fast:
                     fast = None if db.shadow or db.expires or db.watched or db.waiters else db
                     data = db.data
@@ -319,7 +324,11 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                         ok = True
                     elif type(e) is tuple:
                         te = e
-                        ok = te[1] < h if te[2] == origin else deps.get(te[2], 0) >= te[1]
+                        if te[2] == origin:
+                            th = te[1]  # compared as ints, not h boxed to compare with an object
+                            ok = th < h
+                        else:
+                            ok = deps.get(te[2], 0) >= te[1]
                     else:
                         ok = False
                     if ok:

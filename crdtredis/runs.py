@@ -16,7 +16,8 @@ more requests spelled alike (`argv[0]` byte for byte) to `run_cmds`, which does 
   events or a `new`-key hook, a run of them joining an open op is applied in one
   `Node._emit_all` (MSET's path: `keyspace_batch.apply_local_all`, the same seq, HLC,
   vectors and GC notes per effect), the replies and effects computed first as the
-  handlers would (`_incrs`, `_hsets`, `_pushes`, `_pops`);
+  handlers would (`_incrs`, `_hsets`, `_pushes`, `_pops`); so is a run of MSETs (`_msets`:
+  redis-benchmark's, a bulk loader's), its SETs in one `_emit_all` instead of one a request;
 * every other run calls each request's handler in turn, as `execute` does; the run stops
   before a request whose arity is wrong (left to `execute`, which rejects it), after a
   reply the loops do not encode themselves (an error, an array: handed back last, for the
@@ -31,6 +32,7 @@ client) makes `run_cmds` decline, and the requests take `Node.execute` one by on
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
@@ -94,6 +96,10 @@ def run_cmds(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int
         if m > i:
             room = merge_cap - len(op.effects) if op is not None else merge_cap
             return _sets(node, client, cmds, i, min(m - i, room), cmd, merge_cap)
+    elif cmd.name == "mset" and node.notify is None and node.emit_hook is None:
+        k, replies, exc = _msets(node, client, cmds, i, j, cmd, merge_cap)
+        if k or exc is not None:
+            return k, replies, exc
     else:
         run = _ONE_PASS.get(cmd.name)
         if run is not None and node.notify is None and node.emit_hook is None \
@@ -120,12 +126,38 @@ def _sets(node: Node, client: Client, cmds: list[list[bytes]], i: int, k: int, c
                      merge_cap)
 
 
-def _emit_run(node: Node, client: Client, cmds: list[list[bytes]], i: int, effs: list[Effect],
-              replies: list[Reply] | None, cmd: Command, merge_cap: int) -> Run:
-    """The effects of cmds[i:i + len(effs)], one each, with their replies (None: +OK),
-    applied in one `Node._emit_all`, joining the open op; then counted as `execute` counts."""
+def _msets(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command, merge_cap: int) -> Run:
+    """MSETs (`MSET key value [key value ...]`), joining the open op: what commands/strings.py
+    `mset_cmd` emits for each (keyspace_batch.set_effects: a SET per key and value), all
+    applied in one `Node._emit_all`, each answering +OK. As `execute` merges them, each joins
+    the op while it holds fewer than `merge_cap` effects, so the run ends with the MSET that
+    fills it (an MSET is never split between ops). The run stops before an MSET of the wrong
+    arity (`execute` answers it)."""
     op = node._group
-    k = len(effs)
+    room = merge_cap - len(op.effects) if op is not None else merge_cap
+    dbi = client.db
+    effs: list[Effect] = []
+    ends: list[int] = []  # the end in effs of each request's effects
+    for x in range(i, j):
+        argv = cmds[x]
+        if not len(argv) & 1:
+            break
+        effs += keyspace_batch.set_effects(dbi, argv)
+        ends.append(len(effs))
+        if len(effs) >= room:
+            break
+    if not ends:
+        return 0, None, None
+    return _emit_run(node, client, cmds, i, effs, None, cmd, merge_cap, ends)
+
+
+def _emit_run(node: Node, client: Client, cmds: list[list[bytes]], i: int, effs: list[Effect],
+              replies: list[Reply] | None, cmd: Command, merge_cap: int, ends: list[int] | None = None) -> Run:
+    """The effects of cmds[i:i + len(effs)], one each (or, with `ends`, cmds[i + x]'s ending
+    at ends[x]), with their replies (None: +OK), applied in one `Node._emit_all`, joining
+    the open op; then counted as `execute` counts."""
+    op = node._group
+    k = len(effs) if ends is None else len(ends)
     before = len(op.effects) if op is not None else 0
     t0 = perf_counter_ns()
     try:
@@ -136,7 +168,9 @@ def _emit_run(node: Node, client: Client, cmds: list[list[bytes]], i: int, effs:
             # `_emit` refused to open the op (the clock is at its end): nothing applied;
             # the first request answers the refusal as its handler would.
             return _each(node, client, cmds, i, i + 1, cmd, merge_cap)
-        k = max(len(op.effects) - before - 1, 0)
+        k = max(len(op.effects) - before - 1, 0)  # effects applied before the one that raised
+        if ends is not None:  # the requests whose effects all applied; the next one raised
+            k = bisect_right(ends, k)
         done = None if replies is None else replies[:k]
         _count(node, client, cmds, i, k, done, perf_counter_ns() - t0, cmd)
         return k, done, exc

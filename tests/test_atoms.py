@@ -124,3 +124,28 @@ def test_the_write_paths_leave_their_records_untracked(solo: bool) -> None:
     node.execute(client, [b"INCR", b"n"])  # the full counter: tracked again
     assert node.execute(client, [b"GET", b"n"]) == b"2"
     assert gc.is_tracked(data[b"n"]) is (not solo)
+
+
+@pytest.mark.parametrize("solo", [True, False], ids=["solo", "peers"])
+def test_pipelined_runs_and_mset_leave_their_records_untracked(solo: bool) -> None:
+    """runs.py's runs and MSET write their records in keyspace_batch.apply_local_all's
+    compiled loop: those must be untracked too (a compiled call typed `(o: T) -> T` once
+    handed back a fresh, tracked copy of what `untracked` untracked)."""
+    if not COMPILED:
+        pytest.skip("atoms.pyx is not compiled in this build")
+    node, client = _node(solo)
+    node.execute(client, [b"HSET", b"h", b"f0", b"v"])
+    client.batching = True
+    for cmds in ([[b"SET", b"s%d" % i, b"v"] for i in range(3)], [[b"INCR", b"n%d" % i] for i in range(3)],
+                 [[b"HSET", b"h", b"f%d" % i, b"v"] for i in range(3)],
+                 [[b"MSET", b"m%d" % i, b"v", b"p%d" % i, b"w"] for i in range(3)]):
+        assert node.run_cmds(client, cmds, 0, len(cmds))[0] == 3
+    node.batch_done()
+    node.execute(client, [b"MSET", b"m9", b"v", b"s0", b"w"])
+    data = node.keyspace.dbs[0].data
+    records = [data[k] for k in (b"s0", b"s1", b"s2", b"m0", b"m2", b"p1", b"m9", b"n0", b"n2")]
+    assert all(type(r) is tuple for r in records[:7]), records
+    fields = list(data[b"h"].fields.values())
+    assert all(type(f) is (bytes if solo else tuple) for f in fields), fields
+    tracked = [x for x in records + fields if gc.is_tracked(x)]
+    assert not tracked

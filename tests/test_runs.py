@@ -144,13 +144,15 @@ _SHAPES = [
     lambda k, v: [b"SET", k, b"9223372036854775805"],  # INCRs overflow a few later
     lambda k, v: [b"RPUSH", k, v], lambda k, v: [b"RPOP", k], lambda k, v: [b"rpush", k, v],
     lambda k, v: [b"LPUSH", k, v, v],
+    lambda k, v: [b"MSET", k, v], lambda k, v: [b"mset", k, v, b"c", v], lambda k, v: [b"MSET", k, v, k],
+    lambda k, v: [b"MSET", *[k, v, b"b", v] * 13],  # 26 SETs: a run of them fills the op
     lambda k, v: [b"MULTI"], lambda k, v: [b"EXEC"], lambda k, v: [b"WATCH", k],
 ]
 _REQ = st.tuples(st.sampled_from(_KEYS), st.sampled_from([b"x", b"y", b"1", b""]))
 _RUN = st.tuples(st.sampled_from(range(len(_SHAPES))), st.lists(_REQ, min_size=1, max_size=6)).map(
     lambda t: [_SHAPES[t[0]](k, v) for k, v in t[1]])
 _BATCH = st.lists(_RUN, max_size=8).map(lambda rs: [r for run in rs for r in run])
-_COUNTED = [b"set", b"incr", b"incrby", b"lpush", b"rpush", b"lpop", b"rpop", b"sadd", b"srem", b"hset", b"hdel", b"zadd",
+_COUNTED = [b"set", b"mset", b"incr", b"incrby", b"lpush", b"rpush", b"lpop", b"rpop", b"sadd", b"srem", b"hset", b"hdel", b"zadd",
             b"del", b"append", b"get", b"exists", b"hget", b"sismember", b"llen", b"ttl"]
 
 
@@ -302,10 +304,65 @@ def test_a_set_whose_apply_raises_answers_an_internal_error_and_the_run_goes_on(
     assert outs[1][2] == [b"3", b"2", b"4"]
 
 
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("solo", [True, False])
+def test_an_mset_whose_apply_raises_leaves_what_one_by_one_leaves(loop: str, solo: bool) -> None:
+    """An MSET run's SETs apply in one call: when one of them raises, the MSETs before it
+    are done and answered, that MSET's SETs before it applied (as its handler leaves them),
+    and the run goes on after it, all as one by one."""
+    real = keyspace._APPLY[codes.SET]
+
+    def apply(ks: Any, db: Any, eff: Any, ctx: Any) -> None:
+        if eff[3] == b"boom":
+            raise RuntimeError("boom")
+        real(ks, db, eff, ctx)
+
+    reqs = [[b"MSET", b"a", b"1", b"b", b"2"], [b"MSET", b"c", b"3"], [b"MSET", b"a", b"4", b"b", b"boom", b"c", b"5"],
+            [b"MSET", b"c", b"6", b"b", b"7"], [b"MSET", b"a", b"boom"], [b"MSET", b"a", b"8"]]
+    outs = []
+    for use_runs in (False, True):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setitem(keyspace._APPLY, codes.SET, apply)
+            node = new_node(default_config())
+            node.set_solo(solo)
+            node.clock = lambda: 1_800_000_000_000
+            watcher = node.new_client("w", "w", lambda: None)
+            node.execute(watcher, [b"WATCH", b"zzz"])  # each SET through _APPLY (above)
+            ops = _ops(node)
+            out, client, _ = _drive(node, [b"".join(encode_command(r) for r in reqs)], use_runs, loop)
+        outs.append((out, _shape(ops), [node.execute(client, [b"GET", k]) for k in _KEYS], client.last_seq))
+    assert outs[1] == outs[0]
+    assert outs[1][0].count(b"-ERR") == 2 and outs[1][0].count(b"+OK") == 4
+    assert outs[1][2] == [b"8", b"7", b"6"]
+
+
+def test_an_mset_run_fills_the_op_as_one_by_one_and_never_splits_an_mset() -> None:
+    """MSETs join the op while it holds fewer than MERGE_CAP effects, so the one that
+    fills it ends the run, whole, past the cap (as `execute` merges them)."""
+    node = new_node(default_config())
+    client = node.new_client("t", "t", lambda: None)
+    ops = _ops(node)
+    client.batching = True
+    node.execute(client, [b"SET", b"z", b"1"])
+    cmds = [[b"MSET", b"k%d" % i, b"v", b"j%d" % i, b"w", b"i%d" % i, b"x"] for i in range(40)]
+    k, replies, exc = node.run_cmds(client, cmds, 0, len(cmds))
+    assert (k, replies, exc) == (21, None, None)  # 1 + 3 * 21 = 64 effects
+    assert len(ops) == 1 and len(ops[0].effects) == MERGE_CAP and node._merging is None
+    assert client.last_seq == ops[0].seq + MERGE_CAP - 1
+    cmds = [[b"MSET", *[b"m%d" % i, b"v"] * 5] for i in range(20)]
+    assert node.run_cmds(client, cmds, 0, len(cmds))[0] == 13  # 13 * 5 = 65: the 13th crosses the cap
+    assert len(ops) == 2 and len(ops[1].effects) == 65
+    assert node.run_cmds(client, cmds, 13, len(cmds))[0] == 7
+    node.batch_done()
+    assert len(ops) == 3 and len(ops[2].effects) == 35
+    assert node.execute(client, [b"MGET", b"k20", b"j20", b"i20", b"k21", b"m19"]) == [b"v", b"w", b"x", None, b"v"]
+
+
 @pytest.mark.parametrize("reqs", [
     [[b"SET", b"k%d" % i, b"v"] for i in range(20)],
     [[b"INCR", b"k%d" % (i % 3)] for i in range(20)],
     [[b"SADD", b"s", b"m%d" % (i % 3)] for i in range(20)],
+    [[b"MSET", b"k%d" % i, b"v", b"j", b"w"] for i in range(20)],
 ])
 def test_each_request_of_a_run_is_counted_timed_and_slowlogged(reqs: list[list[bytes]],
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
@@ -479,6 +536,7 @@ def test_a_run_that_fills_the_op_closes_it_with_the_client_s_last_seq(cmds: list
     [[b"RPUSH", b"l", b"v"]] * 3,
     [[b"LPUSH", b"l", b"v"]] * 3,
     [[b"LPOP", b"l"]] * 3,
+    [[b"MSET", b"k", b"v", b"j", b"w"]] * 3,
 ])
 def test_a_run_on_a_clock_at_its_end_answers_each_request_the_refusal(reqs: list[list[bytes]], loop: str) -> None:
     # The run's first write opens the op; when the clock refuses a new stamp, each request
