@@ -6,8 +6,9 @@ missing, as in python:3.11-slim), the decoders in COMPILED are also compiled, ea
 faster op-log decoding at start-up), the op encoder crdtredis/wire/fastenc.py (the op log's
 group commit, on every write), the snapshot decoders crdtredis/wire/fastval.py and
 crdtredis/storage/strbatch.py, the bulk apply loops crdtredis/keyspace_batch.py (start-up
-replay, a peer's batch) and the request splitter crdtredis/protocol/fastreq.py (pipelined
-requests) (bench/RESULTS.md, issue 12); Cython compiles crdtredis/atoms.pyx, the untracking of
+replay, a peer's batch) (bench/RESULTS.md, issue 12); Cython compiles the request splitter
+crdtredis/protocol/fastreq.pyx (every pipelined request; its twin is fastreq.py),
+crdtredis/atoms.pyx, the untracking of
 new tuples of atoms (crdtredis/atoms.py), crdtredis/cmdstats.pyx, every command's timing and
 counters (crdtredis/cmdstats.py), crdtredis/protocol/plainrun.pyx, the request loop of a read
 batch (crdtredis/protocol/plainrun.py), and crdtredis/crdt/intparse.pyx, the integer parsing
@@ -37,16 +38,16 @@ COMPILED = [
     os.path.join("crdtredis", "wire", "fastenc.py"),
     os.path.join("crdtredis", "storage", "strbatch.py"),
     os.path.join("crdtredis", "keyspace_batch.py"),
-    os.path.join("crdtredis", "protocol", "fastreq.py"),
 ]
 
 
-# Compiled with Cython (pure-Python fallbacks: atoms.py, cmdstats.py, protocol/plainrun.py,
+# Compiled with Cython (pure-Python fallbacks: atoms.py, cmdstats.py, protocol/plainrun.py, protocol/fastreq.py,
 # crdt/numbers.py, crdt/list_packed.py, wire/fastenc.py).
 CYTHON = [
     os.path.join("crdtredis", "atoms.pyx"),
     os.path.join("crdtredis", "cmdstats.pyx"),
     os.path.join("crdtredis", "protocol", "plainrun.pyx"),
+    os.path.join("crdtredis", "protocol", "fastreq.pyx"),
     os.path.join("crdtredis", "crdt", "intparse.pyx"),
     os.path.join("crdtredis", "crdt", "blockpack.pyx"),
     os.path.join("crdtredis", "wire", "encops.pyx"),
@@ -94,7 +95,8 @@ def mypyc_group() -> list:
 
 def cython_modules() -> list:
     """Each of CYTHON as `_<name>_native` in its package (Cython, not mypyc: atoms.pyx calls
-    the C API's PyObject_GC_UnTrack, cmdstats.pyx keeps C fields and reads clock_gettime,
+    the C API's PyObject_GC_UnTrack, fastreq.pyx reads requests through a char pointer,
+    cmdstats.pyx keeps C fields and reads clock_gettime,
     plainrun.pyx writes replies into the output buffer with memcpy, intparse.pyx reads
     digits from the bytes' own buffer, blockpack.pyx fills arrays through their buffers)."""
     from Cython.Build import cythonize
