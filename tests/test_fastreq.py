@@ -136,3 +136,10 @@ def test_split_bounds(impl: str) -> None:
     assert fn(big, 0, cmds, 1) == len(big) and len(cmds[0]) == 99_999
     ten = b"*1\r\n$10\r\n0123456789\r\n"
     assert fn(ten, 0, cmds := [], 10) == len(ten) and cmds == [[b"0123456789"]]
+    # A limit past what a C long long holds (the compiled twin clamps it) refuses nothing.
+    assert fn(ten, 0, cmds := [], 2**70) == len(ten) and cmds == [[b"0123456789"]]
+    # 18 digits of length are read (then the payload is missing); 19 are refused outright,
+    # whatever the limit, and so is a value past the long long's range.
+    for line in (b"*1\r\n$999999999999999999\r\nab\r\n", b"*1\r\n$9999999999999999999\r\n",
+                 b"*1\r\n$99999999999999999999999\r\n"):
+        assert fn(ten + line, 0, cmds := [], 2**70) == len(ten) and cmds == [[b"0123456789"]]

@@ -37,7 +37,9 @@ log = logging.getLogger("crdtredis.storage")
 _RECORD_HEAD = b"\x08\x01"
 # In a cluster under `everysec`, the least time from one fsync's start to the next's while
 # writes keep coming (OpLog._sync_behind): durable acks lag the writes by about this much.
-CLUSTER_FSYNC_GAP = 0.01
+# 50 ms, not 10: 20 fsyncs a second instead of 100 took ~15% off an origin's CPU per HSET
+# with 2 peers (bench/RESULTS.md, 2026-12-07); only GC and expiry drops wait on these acks.
+CLUSTER_FSYNC_GAP = 0.05
 
 
 def _all_acked(end_vv: dict[str, int] | None) -> bool:
