@@ -1,5 +1,6 @@
 """keyspace_batch.apply_local_all folds an INCR on a replica without peers itself (runs.py's
-INCR runs): it must leave exactly what string_counter.apply_incr leaves one INCR at a time,
+INCR runs), and makes the lean counter of a missing key's INCR on a replica with peers: it
+must leave exactly what string_counter.apply_incr leaves one INCR at a time,
 over missing keys, plain strings (integers, not integers, at the int64 edge), values with a
 TTL, watched keys, other types and a replica with peers (where apply_incr keeps counting);
 and so must its compiled copy."""
@@ -15,9 +16,11 @@ from hypothesis import strategies as st
 from crdtredis import keyspace_batch
 from crdtredis.commands import new_node
 from crdtredis.config import default_config
+from crdtredis.crdt import codes
+from crdtredis.keyspace import CREATE
 from tests.support.loops import loop_nodes, pipelined
 from tests.support.state import assert_same_keyspaces
-from tests.test_cmd_strings import R
+from tests.test_cmd_strings import R, from_peer
 
 _KEYS = st.sampled_from(["a", "b"])
 _STEPS = st.lists(st.one_of(
@@ -83,6 +86,38 @@ def test_an_incr_run_folds_in_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(keyspace_batch, "apply_local_all", keyspace_batch.apply_local_all_py)
     assert pipelined(node, r.c, [[b"INCR", b"a"], [b"INCR", b"b"]] * 3) == [6, 1, 7, 2, 8, 3]
     assert calls == [] and r("MGET", "a", "b") == [b"8", b"3"]
-    # With peers they do (so the spy would see a fallback).
+    # With peers, the first INCR of a missing key makes its lean counter in the loop; the
+    # next ones count in that counter, in apply_incr (so the spy would see a fallback).
     node = new_node(dataclasses.replace(default_config(), replica_id="t", peers=("http://x",)))
-    assert pipelined(node, R(node).c, [[b"INCR", b"a"]] * 3) == [1, 2, 3] and len(calls) == 3
+    assert pipelined(node, R(node).c, [[b"INCR", b"a"]] * 3) == [1, 2, 3] and len(calls) == 2
+    assert type(node.keyspace.dbs[0].data[b"a"]) is string_counter.CounterStr
+
+
+def test_an_incr_of_a_key_whose_ttl_outlived_its_value_refreshes_it_as_apply_incr_does() -> None:
+    """With peers, a missing key can still have a TTL: a peer's EXPIRE concurrent with our
+    DEL of its value. Its INCR is then not the loop's lean case (apply_incr settles the TTL
+    against the new counter, refresh_expiry), and every copy of the loop must leave what
+    the reference leaves."""
+    loops, nodes, peer = loop_nodes(True)
+    from_peer(peer, nodes, "SET", "a", "1")
+    for n in nodes:
+        R(n)("DEL", "a")
+    from_peer(peer, nodes, "PEXPIRE", "a", "100000000")
+    for n in nodes:
+        assert n.keyspace.dbs[0].data.get(b"a") is None and b"a" in n.keyspace.dbs[0].expires
+    saved = keyspace_batch.apply_local_all
+    try:
+        replies = []
+        for loop, n in zip(loops, nodes, strict=True):
+            keyspace_batch.apply_local_all = loop  # type: ignore[assignment]
+            # runs.py's INCR runs decline in a db with TTLs: the effects go to the loop here,
+            # as a run's would (what `_incrs` emits for a key it sees missing).
+            n._emit_all([(codes.INCR | CREATE, 0, b"a", 1), (codes.INCR, 0, b"a", 1)])
+            n.close_group()
+            r = R(n)
+            replies.append((r("GET", "a"), r("PTTL", "a")))
+        assert all(x == replies[0] for x in replies), replies
+        assert replies[0][0] == b"2"
+        assert_same_keyspaces(nodes, dbs=1)
+    finally:
+        keyspace_batch.apply_local_all = saved  # type: ignore[assignment]
