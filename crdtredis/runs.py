@@ -140,7 +140,7 @@ def _msets(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, 
     ends: list[int] = []  # the end in effs of each request's effects
     for x in range(i, j):
         argv = cmds[x]
-        if not len(argv) & 1:
+        if len(argv) < 3 or not len(argv) & 1:
             break
         effs += keyspace_batch.set_effects(dbi, argv)
         ends.append(len(effs))

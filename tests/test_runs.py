@@ -145,6 +145,7 @@ _SHAPES = [
     lambda k, v: [b"RPUSH", k, v], lambda k, v: [b"RPOP", k], lambda k, v: [b"rpush", k, v],
     lambda k, v: [b"LPUSH", k, v, v],
     lambda k, v: [b"MSET", k, v], lambda k, v: [b"mset", k, v, b"c", v], lambda k, v: [b"MSET", k, v, k],
+    lambda k, v: [b"MSET"],
     lambda k, v: [b"MSET", *[k, v, b"b", v] * 13],  # 26 SETs: a run of them fills the op
     lambda k, v: [b"MULTI"], lambda k, v: [b"EXEC"], lambda k, v: [b"WATCH", k],
 ]
@@ -334,6 +335,14 @@ def test_an_mset_whose_apply_raises_leaves_what_one_by_one_leaves(loop: str, sol
     assert outs[1] == outs[0]
     assert outs[1][0].count(b"-ERR") == 2 and outs[1][0].count(b"+OK") == 4
     assert outs[1][2] == [b"8", b"7", b"6"]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_run_of_bare_msets_answers_each_the_arity_error(loop: str) -> None:
+    node = new_node(default_config())
+    out, _, _ = _drive(node, [b"".join(encode_command(r) for r in [[b"MSET"], [b"MSET"], [b"MSET", b"a", b"1"]])],
+                       True, loop)
+    assert out == b"-ERR wrong number of arguments for 'mset' command\r\n" * 2 + b"+OK\r\n"
 
 
 def test_an_mset_run_fills_the_op_as_one_by_one_and_never_splits_an_mset() -> None:
