@@ -17,7 +17,7 @@ import pytest
 from crdtredis import atoms
 from crdtredis.commands import new_node
 from crdtredis.config import default_config
-from crdtredis.crdt.string_counter import CounterStr
+from crdtredis.crdt.string_counter import LEAN_MAX, CounterStr
 from crdtredis.wire import fastdec
 
 IMPLS = {"pure": (atoms.unchanged, atoms.unchanged)}
@@ -121,8 +121,13 @@ def test_the_write_paths_leave_their_records_untracked(solo: bool) -> None:
         assert not gc.is_tracked(data[b"h"].fields[b"f"])
         assert not gc.is_tracked(data[b"t"].m[b"m"])
         assert not gc.is_tracked(z.recs[b"m"])
-    node.execute(client, [b"INCR", b"n"])  # the full counter: tracked again
-    assert node.execute(client, [b"GET", b"n"]) == b"2"
+    node.execute(client, [b"INCR", b"n"])  # a second increment: still lean, untracked
+    assert node.execute(client, [b"GET", b"n"]) == b"2" and not gc.is_tracked(data[b"n"])
+    for _ in range(LEAN_MAX - 2):
+        node.execute(client, [b"INCR", b"n"])
+    assert not gc.is_tracked(data[b"n"])  # LEAN_MAX increments: lean
+    node.execute(client, [b"INCR", b"n"])  # one more: the full counter, tracked again
+    assert node.execute(client, [b"GET", b"n"]) == b"%d" % (LEAN_MAX + 1)
     assert gc.is_tracked(data[b"n"]) is (not solo)
 
 

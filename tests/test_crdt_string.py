@@ -6,7 +6,7 @@ from __future__ import annotations
 from itertools import permutations, product
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from crdtredis.crdt import codes
@@ -244,6 +244,68 @@ def test_lean_counter_answers_as_the_full_form_after_any_next_op() -> None:
                 c.remove_observed(ctx)
         assert read(lean) == read(full), (d, base, kind)
         assert entry_state(entry_from_state(*entry_state(lean))) == entry_state(full)
+
+
+_LEAN_STEP = st.one_of(
+    # An increment: its HLC (mostly later than the ones before it: the lean form grows), its
+    # origin and its delta (floats and values that overflow: refused at their turn).
+    st.tuples(st.just("incr"), st.integers(1, 40), st.sampled_from("ab"),
+              st.sampled_from([1, -3, 7, 2**62, -(2**62), 2**63 - 1, b"0.5", b"junk"])),
+    st.tuples(st.just("set"), st.integers(1, 40), st.sampled_from("ab"), st.integers(0, 40)),
+    st.tuples(st.just("remove"), st.integers(1, 40), st.sampled_from("ab"), st.integers(0, 40)),
+)
+
+
+@settings(max_examples=400, deadline=None)
+# An earlier increment from another origin than the last: a GC cut that has the last but
+# not it must not fold.
+@example(base=None, first=1, steps=[("incr", 1, "b", 1), ("incr", 1, "a", 1)], climb=True)
+@given(base=st.sampled_from([None, (b"5", 1, "b"), (b"x", 1, "a"), (b"9223372036854775800", 1, "b")]),
+       first=st.sampled_from([1, -2, 2**63 - 1, b"1.5"]), steps=st.lists(_LEAN_STEP, max_size=14),
+       climb=st.booleans())
+def test_a_lean_counter_answers_as_the_full_form_after_any_ops(
+        base: Any, first: Any, steps: list[tuple[Any, ...]], climb: bool) -> None:
+    """The lean form keeps up to LEAN_MAX increments in stamp order (CounterStr). After
+    every step of any sequence (increments later or earlier than the last, from either
+    origin, of any delta; writes and removals that observed a prefix), it must answer as
+    the full form does: value, stamps, state, GC folds at any cut, and a state round trip.
+    With `climb`, each increment's HLC is made later than the last (the common case: a
+    replica's own INCRs), so the lean form reaches LEAN_MAX and beyond."""
+    from crdtredis.crdt.string_counter import LEAN_MAX, CounterStr
+    from crdtredis.op import Ctx
+
+    def read(c: CounterStr) -> Any:
+        return (c.value, c.is_empty(), c.winner_stamp(), c.state(), c.thlc, c.torigin,
+                c.fold_if_stable(lambda h, o: True), c.fold_if_stable(lambda h, o: h < 20),
+                c.fold_if_stable(lambda h, o: o == "a"), c.fold_if_stable(lambda h, o: False))
+
+    ctx0 = Ctx("a", 1, 2, {})
+    if base is None:
+        lean, full = CounterStr.of_incr(first, ctx0), CounterStr()
+    else:
+        lean, full = CounterStr.of_tuple_incr(base, first, ctx0), CounterStr.from_tuple(base)
+    full.incr(first, ctx0)
+    assert read(lean) == read(full)
+    top = 2
+    seq = {"a": 1, "b": 1}
+    for i, (kind, h, o, arg) in enumerate(steps):
+        # No two ops share an HLC (as no two ops of one origin do): the step's index breaks ties.
+        h = top = top + 100 * h + i if climb else 100 * h + i
+        seq[o] += 1
+        if kind == "incr":
+            ctx = Ctx(o, seq[o], h, {})
+            for c in (lean, full):
+                c.incr(arg, ctx)
+        else:
+            ctx = Ctx(o, seq[o], h, {"a": 100 * arg, "b": 100 * arg})  # observed every stamp up to it
+            for c in (lean, full):
+                if kind == "set":
+                    c.set(b"%d" % arg, ctx)
+                else:
+                    c.remove_observed(ctx)
+        assert read(lean) == read(full), (kind, h, o, arg)
+        assert entry_state(entry_from_state(*entry_state(lean))) == entry_state(full)
+    assert len(lean._e) <= 3 * (LEAN_MAX - 1)
 
 
 def test_counter_all_stable_answers_as_every_stamp_checked() -> None:

@@ -25,6 +25,9 @@ from .numbers import Delta, incr_value
 from .schema import BYTES, DELTA, INT64, INT64_MAX, INT64_MIN, fixed, one_of, optional
 
 _TTL_CLEAR = codes.TTL_CLEAR
+# Increments a lean counter keeps before its second one and on (CounterStr docstring): a
+# key incremented that many times before GC folds it takes the full form.
+LEAN_MAX = 8
 
 
 class CounterStr(Entry):
@@ -32,17 +35,20 @@ class CounterStr(Entry):
     writes kept until something observes the loser, or increments kept apart from the
     writes so that a concurrent SET removes only those it observed.
 
-    Lean form (`of_incr`, `of_tuple_incr`): one increment on top of nothing or of one
-    register write `_b` (a plain string's tuple, older than the increment), the first INCR
-    of a key on a replica with peers. The increment's stamp is the entry's type stamp
-    (`thlc`, `torigin`), its delta `_d`, and there is no register (`_reg` None) until a
-    second op needs one (`reg`). The object is then the only one the INCR allocates, as a
-    solo node's tuple is: the full form was five or six (the entry, its CounterReg, two
-    lists, the contribution and the write), every one tracked by the cyclic collector until
-    the GC pass folded it (bench_replication cpu). The lean form is the same state: every
-    answer equals the full form's."""
+    Lean form (`of_incr`, `of_tuple_incr`): up to LEAN_MAX increments, in stamp
+    order, on top of nothing or of one register write `_b` (a plain string's tuple, older
+    than the increments): the INCRs of a key on a replica with peers until GC folds them.
+    The last increment's stamp is the entry's type stamp (`thlc`, `torigin`) and its delta
+    `_d`; the ones before it are `_e`, a flat tuple (hlc, origin, delta, hlc, ...). There
+    is no register (`_reg` None) until an op the lean form cannot hold needs one (`reg`:
+    a write, a removal, an increment older than the last, one past LEAN_MAX).
+    The lean object holds atoms only, so the collector never tracks it: the full form was
+    five or six objects (the entry, its CounterReg, two lists, the contribution and the
+    write), every one tracked until the GC pass folded it, and the young collections their
+    allocations brought cost an INCR with peers ~1 µs (bench/RESULTS.md). The lean form is
+    the same state: every answer equals the full form's."""
 
-    __slots__ = ("_reg", "_d", "_b")
+    __slots__ = ("_reg", "_d", "_b", "_e")
     TYPE = STRING
     STATE_TAG = b"counter"
 
@@ -51,6 +57,7 @@ class CounterStr(Entry):
         self._reg: CounterReg | None = CounterReg([], [])
         self._d: Delta = 0
         self._b: Val | None = None
+        self._e: tuple[Any, ...] = ()
 
     @classmethod
     def of_incr(cls, delta: Delta, ctx: Ctx) -> CounterStr:
@@ -59,6 +66,7 @@ class CounterStr(Entry):
         c._reg = None
         c._d = delta
         c._b = None
+        c._e = ()
         c.thlc, c.torigin = ctx.hlc, ctx.origin
         return untracked(c)  # atoms only until _unlean (crdtredis/atoms.py)
 
@@ -70,6 +78,7 @@ class CounterStr(Entry):
         c = cls.__new__(cls)
         h, o = ctx.hlc, ctx.origin
         c._b = None
+        c._e = ()
         if h > t[1] or (h == t[1] and o > t[2]):
             c._reg = None
             c._d = delta
@@ -87,16 +96,25 @@ class CounterStr(Entry):
         return self._unlean() if r is None else r
 
     def _unlean(self) -> CounterReg:
-        """The full form of a lean one: its register, holding the one increment."""
+        """The full form of a lean one: its register, holding the lean increments."""
         tracked(self)  # a lean one may be untracked: it is about to hold a container
         b = self._b
-        if b is None:
-            r = self._reg = CounterReg.of_incr((self.thlc, self.torigin, self._d))
+        last = (self.thlc, self.torigin, self._d)
+        if self._e:
+            r = self._reg = CounterReg([] if b is None else [b], [*self._lean_contrib(), last])
+            self._e = ()
+        elif b is None:
+            r = self._reg = CounterReg.of_incr(last)
         else:
-            r = self._reg = CounterReg.of_val_incr(b, (self.thlc, self.torigin, self._d))
-            self._b = None
+            r = self._reg = CounterReg.of_val_incr(b, last)
+        self._b = None
         self._d = 0
         return r
+
+    def _lean_contrib(self) -> list[tuple[Any, Any, Any]]:
+        """The lean form's increments before its last, in stamp order."""
+        e = self._e
+        return [(e[i], e[i + 1], e[i + 2]) for i in range(0, len(e), 3)]
 
     def touch(self, ctx: Ctx) -> None:
         if self._reg is None:
@@ -114,13 +132,18 @@ class CounterStr(Entry):
     def value(self) -> bytes:
         r = self._reg
         if r is None:
-            # As CounterReg.of_incr / of_val_incr fold it: a refused increment is skipped.
+            # As CounterReg.recompute folds them: in stamp order, a refused one skipped.
             b = self._b
-            base = None if b is None else b[0]
-            v = incr_value(base, self._d)
-            if v is None:
-                return b"" if base is None else base
-            return v
+            v = None if b is None else b[0]
+            e = self._e
+            for i in range(2, len(e), 3):
+                nv = incr_value(v, e[i])
+                if nv is not None:
+                    v = nv
+            nv = incr_value(v, self._d)
+            if nv is not None:
+                v = nv
+            return b"" if v is None else v
         return r.value
 
     @property
@@ -135,9 +158,16 @@ class CounterStr(Entry):
         # Hot for a counter many replicas increment (a healing replica merges a partition's
         # worth into one key): the register and Entry.touch inline.
         r = self._reg
-        if r is None:
-            r = self._unlean()
         h, o = ctx.hlc, ctx.origin
+        if r is None:
+            if (h > self.thlc or (h == self.thlc and o > self.torigin)) and len(self._e) < 3 * (LEAN_MAX - 1):
+                # Stays lean: the last increment joins the earlier ones (atoms only, untracked).
+                self._e = untracked(self._e + (self.thlc, self.torigin, self._d))
+                self._d = delta
+                self.thlc = h
+                self.torigin = o
+                return
+            r = self._unlean()
         r.incr((h, o, delta))
         if h > self.thlc or (h == self.thlc and o > self.torigin):
             self.thlc = h
@@ -159,7 +189,8 @@ class CounterStr(Entry):
     def state(self) -> Any:
         if self._reg is None:
             b = self._b
-            return ([] if b is None else [b], self.thlc, self.torigin, [(self.thlc, self.torigin, self._d)])
+            return ([] if b is None else [b], self.thlc, self.torigin,
+                    [*self._lean_contrib(), (self.thlc, self.torigin, self._d)])
         r = self._reg
         return (sorted(r.vals, key=lambda v: (v[1], v[2])), self.thlc, self.torigin,
                 [(h, o, d) for h, o, d in r.contrib])
@@ -185,6 +216,10 @@ class CounterStr(Entry):
             b = self._b
             if h and not stable(h, self.torigin) or b is not None and not stable(b[1], b[2]):
                 return None
+            e = self._e
+            for i in range(0, len(e), 3):
+                if not stable(e[i], e[i + 1]):
+                    return None
             return self.stable_tuple()
         if r.empty() or not r.all_stable(stable):
             return None
