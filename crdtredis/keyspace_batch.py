@@ -209,8 +209,10 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     An INCR on a replica without peers, of a missing key or a plain string, in a db with
     nothing hidden, watched or waited on, is folded here: string_counter.apply_incr's solo
     case (the register's new value keeps its stamp) without its call; with peers, an INCR of
-    a missing key makes apply_incr's lean counter here (CounterStr.of_incr), without the
-    calls around it. tests/test_inline_incr.py holds both to apply_incr.
+    a missing key makes apply_incr's lean counter here (CounterStr.of_incr), and one of a
+    plain string or a counter without a TTL counts in it here (CounterStr.of_tuple_incr,
+    CounterStr.incr), without the calls around them. tests/test_inline_incr.py holds these
+    to apply_incr.
 
     Consecutive one-value pushes to one visible list (runs.py's LPUSH and RPUSH runs: at
     the head, or each after the element the one before it added), in a db with nothing
@@ -241,6 +243,8 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     incr_create: int = _INCR | CREATE
     incr: Any = _incr_int
     counter_of_incr: Any = _CounterStr.of_incr
+    counter_of_tuple_incr: Any = _CounterStr.of_tuple_incr
+    counter_cls: Any = _CounterStr
     list_cls: Any = _ListEntry
     fresh: Any
     max_value: int = _HASH_MAX_VALUE
@@ -401,6 +405,21 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                     nv = incr(te[0], eff[3])
                     if nv is not None:  # (else apply_incr stores nothing either: it answers)
                         data[key] = untrack((nv, te[1], te[2]))  # the value keeps its stamp
+                        written = True
+                elif not solo and fn is incr_fn and not (db.expires and key in db.expires):
+                    # With peers, of a plain string (a counter GC folded) or of a counter:
+                    # apply_incr's middle case (CounterStr.of_tuple_incr, CounterStr.incr)
+                    # without `_dispatch` and apply_incr around it. (A key with a TTL is
+                    # apply_incr's: it settles the TTL against the counter.)
+                    if type(e) is tuple:
+                        ctx.seq = seq + done
+                        ctx.hlc = h
+                        data[key] = counter_of_tuple_incr(e, eff[3], ctx)
+                        written = True
+                    elif type(e) is counter_cls:
+                        ctx.seq = seq + done
+                        ctx.hlc = h
+                        e.incr(eff[3], ctx)
                         written = True
                 fast = None  # `data` is this db's now: the SET case looks again
             if not written:

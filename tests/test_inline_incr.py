@@ -1,9 +1,9 @@
 """keyspace_batch.apply_local_all folds an INCR on a replica without peers itself (runs.py's
-INCR runs), and makes the lean counter of a missing key's INCR on a replica with peers: it
-must leave exactly what string_counter.apply_incr leaves one INCR at a time,
-over missing keys, plain strings (integers, not integers, at the int64 edge), values with a
-TTL, watched keys, other types and a replica with peers (where apply_incr keeps counting);
-and so must its compiled copy."""
+INCR runs), and on a replica with peers makes the lean counter of a missing key's INCR and
+counts a plain string's or a counter's INCR in its counter: it must leave exactly what
+string_counter.apply_incr leaves one INCR at a time, over missing keys, plain strings
+(integers, not integers, at the int64 edge), values with a TTL, watched keys, other types
+and a replica with peers (counters past LEAN_MAX included); and so must its compiled copy."""
 from __future__ import annotations
 
 import dataclasses
@@ -41,6 +41,7 @@ _STEPS = st.lists(st.one_of(
 @example(steps=[("SET", "a", "1"), ("EXPIRE", "a", "1000"), ("run", ["a", "a"])], peers=False)
 @example(steps=[("SET", "a", "1"), ("WATCH", "a"), ("run", ["b", "a"]), ("txn",)], peers=False)
 @example(steps=[("SET", "a", "x"), ("run", ["b", "a"])], peers=False)
+@example(steps=[("SET", "a", "1"), ("run", ["a", "b"] * 6), ("DEL", "b"), ("run", ["a", "b"])], peers=True)
 def test_inline_incr_leaves_what_apply_incr_leaves(steps: list[tuple[Any, ...]], peers: bool) -> None:
     loops, nodes, _peer = loop_nodes(peers)
     clients = [R(n) for n in nodes]
@@ -86,11 +87,21 @@ def test_an_incr_run_folds_in_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(keyspace_batch, "apply_local_all", keyspace_batch.apply_local_all_py)
     assert pipelined(node, r.c, [[b"INCR", b"a"], [b"INCR", b"b"]] * 3) == [6, 1, 7, 2, 8, 3]
     assert calls == [] and r("MGET", "a", "b") == [b"8", b"3"]
-    # With peers, the first INCR of a missing key makes its lean counter in the loop; the
-    # next ones count in that counter, in apply_incr (so the spy would see a fallback).
+    # With peers, the first INCR of a missing key makes its lean counter in the loop, the
+    # next ones count in it there, and so do INCRs of a plain string (a SET's, or a counter
+    # GC folded): none reaches apply_incr.
     node = new_node(dataclasses.replace(default_config(), replica_id="t", peers=("http://x",)))
-    assert pipelined(node, R(node).c, [[b"INCR", b"a"]] * 3) == [1, 2, 3] and len(calls) == 2
-    assert type(node.keyspace.dbs[0].data[b"a"]) is string_counter.CounterStr
+    r = R(node)
+    r("SET", "b", "5")
+    assert type(node.keyspace.dbs[0].data[b"b"]) is tuple
+    assert pipelined(node, r.c, [[b"INCR", b"a"], [b"INCR", b"b"]] * 3) == [1, 6, 2, 7, 3, 8]
+    assert calls == [] and r("MGET", "a", "b") == [b"3", b"8"]
+    assert all(type(node.keyspace.dbs[0].data[k]) is string_counter.CounterStr for k in (b"a", b"b"))
+    # Past LEAN_MAX increments the counter takes its full form, in CounterStr.incr, still
+    # from the loop.
+    n = string_counter.LEAN_MAX + 2
+    assert pipelined(node, r.c, [[b"INCR", b"a"]] * n) == list(range(4, 4 + n)) and calls == []
+    assert node.keyspace.dbs[0].data[b"a"]._reg is not None
 
 
 def test_an_incr_of_a_key_whose_ttl_outlived_its_value_refreshes_it_as_apply_incr_does() -> None:
