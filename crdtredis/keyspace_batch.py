@@ -42,6 +42,7 @@ from .crdt.map_fields import LISTPACK_MAX_VALUE as _HASH_MAX_VALUE
 from .crdt.map_fields import HashEntry as _HashEntry
 from .crdt.map_fields import apply_hset as _apply_hset
 from .crdt.numbers import incr_int as _incr_int
+from .crdt.string_counter import LEAN_MAX as _LEAN_MAX
 from .crdt.string_counter import CounterStr as _CounterStr
 from .crdt.string_counter import apply_incr as _apply_incr
 from .crdt.string_counter import apply_set as _apply_set
@@ -245,6 +246,9 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     counter_of_incr: Any = _CounterStr.of_incr
     counter_of_tuple_incr: Any = _CounterStr.of_tuple_incr
     counter_cls: Any = _CounterStr
+    new_obj: Any = object.__new__
+    lean_cap: int = 3 * (_LEAN_MAX - 1)
+    c: Any
     list_cls: Any = _ListEntry
     fresh: Any
     max_value: int = _HASH_MAX_VALUE
@@ -408,18 +412,39 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                         written = True
                 elif not solo and fn is incr_fn and not (db.expires and key in db.expires):
                     # With peers, of a plain string (a counter GC folded) or of a counter:
-                    # apply_incr's middle case (CounterStr.of_tuple_incr, CounterStr.incr)
-                    # without `_dispatch` and apply_incr around it. (A key with a TTL is
-                    # apply_incr's: it settles the TTL against the counter.)
+                    # apply_incr's middle case without `_dispatch` and apply_incr around it,
+                    # and when the increment is the newest (always, for a local one) the
+                    # lean form's code itself: CounterStr.of_tuple_incr's and
+                    # CounterStr.incr's lean branches, without their calls (~0.35 µs of a
+                    # 3.2 µs INCR with peers in process). A key with a TTL is apply_incr's:
+                    # it settles the TTL against the counter.
                     if type(e) is tuple:
-                        ctx.seq = seq + done
-                        ctx.hlc = h
-                        data[key] = counter_of_tuple_incr(e, eff[3], ctx)
+                        te = e
+                        th = te[1]
+                        if h > th or h == th and origin > te[2]:
+                            c = new_obj(counter_cls)
+                            c._reg = None
+                            c._d = eff[3]
+                            c._b = untrack(te)  # a plain string: (value, hlc, origin)
+                            c._e = ()
+                            c.thlc = h
+                            c.torigin = origin
+                            data[key] = untrack(c)
+                        else:
+                            ctx.seq = seq + done
+                            ctx.hlc = h
+                            data[key] = counter_of_tuple_incr(e, eff[3], ctx)
                         written = True
                     elif type(e) is counter_cls:
-                        ctx.seq = seq + done
-                        ctx.hlc = h
-                        e.incr(eff[3], ctx)
+                        if e._reg is None and len(e._e) < lean_cap and (h > e.thlc or h == e.thlc and origin > e.torigin):
+                            e._e = untrack(e._e + (e.thlc, e.torigin, e._d))
+                            e._d = eff[3]
+                            e.thlc = h
+                            e.torigin = origin
+                        else:
+                            ctx.seq = seq + done
+                            ctx.hlc = h
+                            e.incr(eff[3], ctx)
                         written = True
                 fast = None  # `data` is this db's now: the SET case looks again
             if not written:

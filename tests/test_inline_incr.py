@@ -132,3 +132,29 @@ def test_an_incr_of_a_key_whose_ttl_outlived_its_value_refreshes_it_as_apply_inc
         assert_same_keyspaces(nodes, dbs=1)
     finally:
         keyspace_batch.apply_local_all = saved  # type: ignore[assignment]
+
+
+def test_a_peers_string_or_counter_counts_in_the_loop_as_apply_incr_counts() -> None:
+    """With peers, the loop's own lean code (a plain string becoming a lean counter, a lean
+    counter taking one more increment) must leave what apply_incr leaves when the value or
+    the last increment is a peer's (its stamp, not ours, was the type stamp) and for any
+    delta, not only a run's 1."""
+    loops, nodes, peer = loop_nodes(True)
+    from_peer(peer, nodes, "SET", "a", "1")  # a plain string, the peer's stamp
+    from_peer(peer, nodes, "INCRBY", "b", "3")  # a lean counter, its last increment the peer's
+    for n in nodes:
+        assert type(n.keyspace.dbs[0].data[b"a"]) is tuple
+    saved = keyspace_batch.apply_local_all
+    try:
+        replies = []
+        for loop, n in zip(loops, nodes, strict=True):
+            keyspace_batch.apply_local_all = loop  # type: ignore[assignment]
+            n._emit_all([(codes.INCR, 0, b"a", 5), (codes.INCR, 0, b"b", 7), (codes.INCR, 0, b"b", -2)])
+            n.close_group()
+            e = n.keyspace.dbs[0].data[b"b"]
+            replies.append((R(n)("MGET", "a", "b"), e.thlc, e.torigin, e.state()))
+        assert all(x == replies[0] for x in replies), replies
+        assert replies[0][0] == [b"6", b"8"] and replies[0][2] == nodes[0].origin
+        assert_same_keyspaces(nodes, dbs=1)
+    finally:
+        keyspace_batch.apply_local_all = saved  # type: ignore[assignment]
