@@ -249,6 +249,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     new_obj: Any = object.__new__
     lean_cap: int = 3 * (_LEAN_MAX - 1)
     c: Any
+    hb: Any  # an HLC as an object: a compiled int is boxed at each store
     list_cls: Any = _ListEntry
     fresh: Any
     max_value: int = _HASH_MAX_VALUE
@@ -358,6 +359,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                 if type(e) is hash_cls:
                     f = eff[3]
                     v = eff[4]
+                    hb = h  # boxed once, for the field's stamp and the type stamp
                     fields = e.fields
                     if solo:
                         fields[f] = v
@@ -369,7 +371,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                         cur = fields.get(f)
                         ok = cur is None or type(cur) is bytes or type(cur) is tuple
                         if ok:
-                            fields[f] = untrack((v, h, origin))
+                            fields[f] = untrack((v, hb, origin))
                             fresh = e.fresh
                             if fresh is not None:  # a big hash: its next GC visit looks at f
                                 fresh.append(f)  # crdt/members.stamped, inlined
@@ -379,7 +381,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                         if len(v) > max_value or len(f) > max_value or len(fields) > max_entries:
                             e.big = True
                         # map_fields._finish: a local stamp is past every stamp applied.
-                        e.thlc = h
+                        e.thlc = hb
                         e.torigin = origin
                         written = True
             elif (fn is incr_fn or fn is None and eff[0] == incr_create) and type(eff[3]) is int \
