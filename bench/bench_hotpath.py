@@ -1,6 +1,7 @@
 """In-process CPU per request of the hot path (issue 2), no sockets, no redis-benchmark.
 
     python bench/bench_hotpath.py [--runs 5] [-n 200000] [--clients 8] [--pipeline 16] [--profile set] [--peers] [--random N]
+                                  [--warm N] [--gc]
 
 A Node with the op log attached (appendfsync everysec, as the server runs by default) is
 driven through the real connection adapter (`RedisProtocol` on fake transports): each of
@@ -11,6 +12,11 @@ op log's group commit (encoding, one framed write per loop turn) and the reply e
 not the sockets.
 
 `--profile TEST` runs cProfile over that test instead and prints the top functions.
+
+`--random N --warm M --gc` times the steady state of a long write load with peers: M
+requests of each test first (so most of the N keys or members exist), then one GC pass
+with everything stable, as bench_replication's windows find it (e.g. INCR of counters GC
+folded into plain strings).
 """
 from __future__ import annotations
 
@@ -126,6 +132,15 @@ async def _drive(conns: list[tuple[RedisProtocol, _Transport]], test: str, n: in
     return (time.process_time() - t0) / (rounds * len(conns) * PIPELINE) * 1e6
 
 
+def _gc_pass(conns: list[tuple[RedisProtocol, _Transport]]) -> None:
+    """--gc: one GC pass with everything applied stable, as a node with peers runs it once
+    every peer has acked what it wrote (bench_replication's windows begin with one): what
+    the timed requests then find is what GC folded (counters as plain strings, fields and
+    members without stamps), the steady state of a long write load."""
+    ks = conns[0][0]._server.keyspace  # type: ignore[attr-defined]
+    sum(ks.gc_chunks(lambda hlc, origin: True))
+
+
 async def _main(ns: argparse.Namespace) -> None:
     d = tempfile.mkdtemp(prefix="crdt-hot-")
     gctune.tune()  # the server's GC thresholds: young collections otherwise dominate lists
@@ -143,7 +158,9 @@ async def _main(ns: argparse.Namespace) -> None:
             return
         res: dict[str, list[float]] = {t: [] for t in tests}
         for t in tests:
-            await _drive(conns, t, ns.n // 10)  # warm up
+            await _drive(conns, t, ns.warm if ns.warm is not None else ns.n // 10)  # warm up
+            if ns.gc:
+                _gc_pass(conns)
         for _ in range(ns.runs):
             for t in tests:
                 res[t].append(await _drive(conns, t, ns.n))
@@ -168,6 +185,8 @@ def main() -> None:
     ap.add_argument("--profile", default="")
     ap.add_argument("--random", type=int, default=0, help="as redis-benchmark -r N (0: the literal keys)")
     ap.add_argument("--peers", action="store_true", help="apply as a node with peers does (not solo)")
+    ap.add_argument("--warm", type=int, default=None, help="requests of each test before timing (default n/10)")
+    ap.add_argument("--gc", action="store_true", help="a GC pass after each test's warm-up (_gc_pass)")
     ns = ap.parse_args()
     globals()["PIPELINE"] = ns.pipeline
     globals()["RANDOM"] = ns.random

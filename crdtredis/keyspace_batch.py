@@ -429,6 +429,8 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                             c._d = eff[3]
                             c._b = untrack(te)  # a plain string: (value, hlc, origin)
                             c._e = ()
+                            nv = incr(te[0], eff[3])
+                            c._v = te[0] if nv is None else nv
                             c.thlc = h
                             c.torigin = origin
                             data[key] = untrack(c)
@@ -441,6 +443,9 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                         if e._reg is None and len(e._e) < lean_cap and (h > e.thlc or h == e.thlc and origin > e.torigin):
                             e._e = untrack(e._e + (e.thlc, e.torigin, e._d))
                             e._d = eff[3]
+                            nv = incr(e._v, eff[3])
+                            if nv is not None:
+                                e._v = nv
                             e.thlc = h
                             e.torigin = origin
                         else:

@@ -137,11 +137,13 @@ def test_an_incr_of_a_key_whose_ttl_outlived_its_value_refreshes_it_as_apply_inc
 def test_a_peers_string_or_counter_counts_in_the_loop_as_apply_incr_counts() -> None:
     """With peers, the loop's own lean code (a plain string becoming a lean counter, a lean
     counter taking one more increment) must leave what apply_incr leaves when the value or
-    the last increment is a peer's (its stamp, not ours, was the type stamp) and for any
-    delta, not only a run's 1."""
+    the last increment is a peer's (its stamp, not ours, was the type stamp), for any
+    delta, not only a run's 1, and for increments the value refuses (the loop never gets
+    one from a run, which stops before them, but its copies must still fold as apply_incr)."""
     loops, nodes, peer = loop_nodes(True)
     from_peer(peer, nodes, "SET", "a", "1")  # a plain string, the peer's stamp
     from_peer(peer, nodes, "INCRBY", "b", "3")  # a lean counter, its last increment the peer's
+    from_peer(peer, nodes, "SET", "c", "x")  # an increment of it is refused (skipped in the fold)
     for n in nodes:
         assert type(n.keyspace.dbs[0].data[b"a"]) is tuple
     saved = keyspace_batch.apply_local_all
@@ -149,12 +151,13 @@ def test_a_peers_string_or_counter_counts_in_the_loop_as_apply_incr_counts() -> 
         replies = []
         for loop, n in zip(loops, nodes, strict=True):
             keyspace_batch.apply_local_all = loop  # type: ignore[assignment]
-            n._emit_all([(codes.INCR, 0, b"a", 5), (codes.INCR, 0, b"b", 7), (codes.INCR, 0, b"b", -2)])
+            n._emit_all([(codes.INCR, 0, b"a", 5), (codes.INCR, 0, b"b", 7), (codes.INCR, 0, b"b", -2),
+                         (codes.INCR, 0, b"c", 1), (codes.INCR, 0, b"c", 2)])
             n.close_group()
             e = n.keyspace.dbs[0].data[b"b"]
-            replies.append((R(n)("MGET", "a", "b"), e.thlc, e.torigin, e.state()))
+            replies.append((R(n)("MGET", "a", "b", "c"), e.thlc, e.torigin, e.state()))
         assert all(x == replies[0] for x in replies), replies
-        assert replies[0][0] == [b"6", b"8"] and replies[0][2] == nodes[0].origin
+        assert replies[0][0] == [b"6", b"8", b"x"] and replies[0][2] == nodes[0].origin
         assert_same_keyspaces(nodes, dbs=1)
     finally:
         keyspace_batch.apply_local_all = saved  # type: ignore[assignment]

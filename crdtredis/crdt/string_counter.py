@@ -42,13 +42,16 @@ class CounterStr(Entry):
     `_d`; the ones before it are `_e`, a flat tuple (hlc, origin, delta, hlc, ...). There
     is no register (`_reg` None) until an op the lean form cannot hold needs one (`reg`:
     a write, a removal, an increment older than the last, one past LEAN_MAX).
-    The lean object holds atoms only, so the collector never tracks it: the full form was
+    `_v` is the value those increments fold to (as `value` folds them: in stamp order, a
+    refused one skipped), kept as each joins: an INCR answers from it, where folding them
+    again cost a few hundred ns a read of a counter incremented since GC (every INCR
+    of a hot counter). The lean object holds atoms only, so the collector never tracks it: the full form was
     five or six objects (the entry, its CounterReg, two lists, the contribution and the
     write), every one tracked until the GC pass folded it, and the young collections their
     allocations brought cost an INCR with peers ~1 µs (bench/RESULTS.md). The lean form is
     the same state: every answer equals the full form's."""
 
-    __slots__ = ("_reg", "_d", "_b", "_e")
+    __slots__ = ("_reg", "_d", "_b", "_e", "_v")
     TYPE = STRING
     STATE_TAG = b"counter"
 
@@ -58,6 +61,7 @@ class CounterStr(Entry):
         self._d: Delta = 0
         self._b: Val | None = None
         self._e: tuple[Any, ...] = ()
+        self._v: bytes | None = None  # the lean form's value (class docstring)
 
     @classmethod
     def of_incr(cls, delta: Delta, ctx: Ctx) -> CounterStr:
@@ -67,6 +71,7 @@ class CounterStr(Entry):
         c._d = delta
         c._b = None
         c._e = ()
+        c._v = incr_value(None, delta)
         c.thlc, c.torigin = ctx.hlc, ctx.origin
         return untracked(c)  # atoms only until _unlean (crdtredis/atoms.py)
 
@@ -83,10 +88,13 @@ class CounterStr(Entry):
             c._reg = None
             c._d = delta
             c._b = untracked((t[0], t[1], t[2]))
+            nv = incr_value(t[0], delta)
+            c._v = t[0] if nv is None else nv
             c.thlc, c.torigin = h, o
             return untracked(c)  # atoms only until _unlean (crdtredis/atoms.py)
         c._reg = CounterReg.of_val_incr((t[0], t[1], t[2]), (h, o, delta))
         c._d = 0
+        c._v = None
         c.thlc, c.torigin = t[1], t[2]
         return c
 
@@ -109,6 +117,7 @@ class CounterStr(Entry):
             r = self._reg = CounterReg.of_val_incr(b, last)
         self._b = None
         self._d = 0
+        self._v = None
         return r
 
     def _lean_contrib(self) -> list[tuple[Any, Any, Any]]:
@@ -132,17 +141,7 @@ class CounterStr(Entry):
     def value(self) -> bytes:
         r = self._reg
         if r is None:
-            # As CounterReg.recompute folds them: in stamp order, a refused one skipped.
-            b = self._b
-            v = None if b is None else b[0]
-            e = self._e
-            for i in range(2, len(e), 3):
-                nv = incr_value(v, e[i])
-                if nv is not None:
-                    v = nv
-            nv = incr_value(v, self._d)
-            if nv is not None:
-                v = nv
+            v = self._v  # folded as each increment joined (class docstring)
             return b"" if v is None else v
         return r.value
 
@@ -164,6 +163,9 @@ class CounterStr(Entry):
                 # Stays lean: the last increment joins the earlier ones (atoms only, untracked).
                 self._e = untracked(self._e + (self.thlc, self.torigin, self._d))
                 self._d = delta
+                nv = incr_value(self._v, delta)
+                if nv is not None:  # refused: skipped, as CounterReg.recompute skips it
+                    self._v = nv
                 self.thlc = h
                 self.torigin = o
                 return
