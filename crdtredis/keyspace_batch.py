@@ -440,7 +440,8 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                             data[key] = counter_of_tuple_incr(e, eff[3], ctx)
                         written = True
                     elif type(e) is counter_cls:
-                        if e._reg is None and len(e._e) < lean_cap and (h > e.thlc or h == e.thlc and origin > e.torigin):
+                        if e._reg is None and len(e._e) < lean_cap \
+                                and (h > e.thlc or h == e.thlc and origin > e.torigin):
                             e._e = untrack(e._e + (e.thlc, e.torigin, e._d))
                             e._d = eff[3]
                             nv = incr(e._v, eff[3])

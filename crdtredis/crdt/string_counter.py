@@ -42,10 +42,11 @@ class CounterStr(Entry):
     `_d`; the ones before it are `_e`, a flat tuple (hlc, origin, delta, hlc, ...). There
     is no register (`_reg` None) until an op the lean form cannot hold needs one (`reg`:
     a write, a removal, an increment older than the last, one past LEAN_MAX).
-    `_v` is the value those increments fold to (as `value` folds them: in stamp order, a
-    refused one skipped), kept as each joins: an INCR answers from it, where folding them
-    again cost a few hundred ns a read of a counter incremented since GC (every INCR
-    of a hot counter). The lean object holds atoms only, so the collector never tracks it: the full form was
+    `_v` is the value those increments fold to (in stamp order, a refused one skipped, as
+    CounterReg.recompute folds them), kept as each joins: `value` reads it. Folding them
+    again at each read cost a few hundred ns per INCR of a counter incremented since GC
+    (every INCR of a hot counter; bench/RESULTS.md, 2026-12-07 morning).
+    The lean object holds atoms only, so the collector never tracks it: the full form was
     five or six objects (the entry, its CounterReg, two lists, the contribution and the
     write), every one tracked until the GC pass folded it, and the young collections their
     allocations brought cost an INCR with peers ~1 µs (bench/RESULTS.md). The lean form is
