@@ -442,3 +442,32 @@ def test_an_expired_key_may_be_dropped_only_once_everything_it_holds_is_stable()
     late = ExpiryReg([(1600, h(800), "me.1", EXPIRE_KIND)])
     late.resolve(None)
     assert not safe(late, h(900))
+
+
+def test_a_snapshot_that_does_not_cover_our_ops_is_refused_before_it_is_loaded(
+        tmp_path: Any, monkeypatch: Any) -> None:
+    """The header's vector decides: a snapshot taken before our last write reached its
+    maker is refused without loading its keys (a second keyspace in memory, which under
+    maxmemory took the replica past its limit at every retry)."""
+    from crdtredis.keyspace import Keyspace
+    from crdtredis.storage import snapshot
+    from crdtredis.storage.snapshot import write_base_file
+
+    node, repl = _repl(["http://127.0.0.1:1"])
+    c = node.new_client("t", "t", lambda: None)
+    node.execute(c, [b"SET", b"a", b"1"])
+    # The peer's snapshot holds our first write only.
+    peer = Keyspace("peer.1", len(node.keyspace.dbs))
+    peer.dbs[0].data[b"a"] = node.keyspace.dbs[0].data[b"a"]
+    peer.vv.update(node.keyspace.vv)
+    peer.vh.update(node.keyspace.vh)
+    path = str(tmp_path / "snap.base")
+    write_base_file(peer, max(peer.vh.values()), path)
+    node.execute(c, [b"SET", b"b", b"2"])  # then we write again
+
+    loads = []
+    real = snapshot.load_base
+    monkeypatch.setattr(snapshot, "load_base", lambda *a, **k: loads.append(a) or real(*a, **k))
+    assert repl._install_snapshot(path) is False
+    assert loads == []  # refused from its header
+    assert node.keyspace.dbs[0].data.keys() == {b"a", b"b"}

@@ -610,9 +610,19 @@ class Replication:
                 pass
 
     def _install_snapshot(self, path: str) -> bool:
-        from ..storage.snapshot import load_base
+        from ..storage.snapshot import base_header, load_base
 
         node = self.node
+        # The header's vector first: a snapshot that does not cover our ops (we wrote while
+        # it was taken) is refused before it is loaded, not after. Loading it held a second
+        # keyspace in memory for nothing, which under maxmemory took the replica past its
+        # limit with every key evicted (writes refused with OOM) at each retry: seven
+        # retries in a row while its clients kept writing (tests/test_maxmemory.py).
+        head = base_header(path)
+        if head is not None and isinstance(head.get("vv"), dict) \
+                and not vv_covers(head["vv"], dict(node.keyspace.vv)):
+            log.info("snapshot does not cover our ops yet; pushing ours first")
+            return False
         fresh = Keyspace(node.origin, len(node.keyspace.dbs))
         load_base(path, fresh)
         if not vv_covers(fresh.vv, node.keyspace.vv):
