@@ -88,7 +88,7 @@ class CounterStr(Entry):
         if h > t[1] or (h == t[1] and o > t[2]):
             c._reg = None
             c._d = delta
-            c._b = untracked((t[0], t[1], t[2]))
+            c._b = untracked(t)  # a plain string's (value, hlc, origin), shared (immutable)
             nv = incr_value(t[0], delta)
             c._v = t[0] if nv is None else nv
             c.thlc, c.torigin = h, o

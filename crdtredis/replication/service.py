@@ -618,6 +618,8 @@ class Replication:
         # keyspace in memory for nothing, which under maxmemory took the replica past its
         # limit with every key evicted (writes refused with OOM) at each retry: seven
         # retries in a row while its clients kept writing (tests/test_maxmemory.py).
+        # Our vector is copied (one C-level step) before each check: this runs in a worker
+        # thread while the loop may add an origin to it, which would break an iteration.
         head = base_header(path)
         if head is not None and isinstance(head.get("vv"), dict) \
                 and not vv_covers(head["vv"], dict(node.keyspace.vv)):
@@ -625,7 +627,7 @@ class Replication:
             return False
         fresh = Keyspace(node.origin, len(node.keyspace.dbs))
         load_base(path, fresh)
-        if not vv_covers(fresh.vv, node.keyspace.vv):
+        if not vv_covers(fresh.vv, dict(node.keyspace.vv)):
             log.info("snapshot does not cover our ops yet; pushing ours first")
             return False
         # Swap on the loop thread: nothing may run between the check and the swap.
