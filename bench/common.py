@@ -112,12 +112,53 @@ def start_redis(workdir: str, *extra: str, cpus: str | None = None) -> Server:
     return Server(argv, port, workdir)
 
 
+# redis-benchmark seeds the generator of its -r keys with time(NULL) ^ getpid()
+# (redis-benchmark.c, main). Two runs some seconds and as many pids apart can get the same
+# seed, and the later one then writes exactly the keys the earlier one wrote: a window of
+# SADDs meant to add members finds every one there and answers 0 without a write. That
+# happened in bench_replication's windows (one family's per-run ratios spanned 0.76-2.31).
+# So every run with -r gets a seed no earlier run had (`_fresh_pid`).
+_SEEDS: set[int] = set()
+
+
+def _seeds(t: int, pid: int) -> set[int]:
+    """The seeds a redis-benchmark started at wall second t (or the next) with `pid` has."""
+    return {t ^ pid, (t + 1) ^ pid}
+
+
+def _fresh_pid() -> None:
+    """Spawn throwaway processes until the next pid gives a seed no earlier run had."""
+    for _ in range(1000):
+        try:
+            with open("/proc/sys/kernel/ns_last_pid") as f:
+                nxt = int(f.read()) + 1
+        except OSError:
+            return  # no way to tell: hope
+        if not _seeds(int(time.time()), nxt) & _SEEDS:
+            return
+        subprocess.run(["true"], check=True)
+
+
 def redis_benchmark(port: int, tests: str, n: int, clients: int = 50, pipeline: int = 16,
                     extra: tuple[str, ...] = (), cpus: str | None = None) -> dict[str, float]:
-    out = subprocess.run(
-        [*pinned(cpus), "redis-benchmark", "-p", str(port), "-q", "-n", str(n), "-c", str(clients), "-P", str(pipeline),
-         "-t", tests, *extra], capture_output=True, text=True, check=True, timeout=600,
-    ).stdout
+    argv = [*pinned(cpus), "redis-benchmark", "-p", str(port), "-q", "-n", str(n), "-c", str(clients), "-P",
+            str(pipeline), "-t", tests, *extra]
+    if "-r" in extra:
+        _fresh_pid()
+    t = int(time.time())
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if "-r" in extra:
+        seeds = _seeds(t, proc.pid)  # taskset execs redis-benchmark: the same pid
+        if seeds & _SEEDS:
+            print(f"warning: redis-benchmark (pid {proc.pid}) may repeat an earlier run's keys", file=sys.stderr)
+        _SEEDS.update(seeds)
+    try:
+        out, err = proc.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, argv, out, err)
     res: dict[str, float] = {}
     for line in out.replace("\r", "\n").splitlines():
         m = re.match(r"^([A-Z_a-z ()0-9]+): ([0-9.]+) requests per second", line.strip())
