@@ -42,6 +42,10 @@ from .crdt.map_fields import LISTPACK_MAX_VALUE as _HASH_MAX_VALUE
 from .crdt.map_fields import HashEntry as _HashEntry
 from .crdt.map_fields import apply_hset as _apply_hset
 from .crdt.numbers import incr_int as _incr_int
+from .crdt.set_aw import _ORIGINS as _SET_ORIGINS
+from .crdt.set_aw import SetEntry as _SetEntry
+from .crdt.set_aw import _origin as _set_origin
+from .crdt.set_aw import apply_sadd as _apply_sadd
 from .crdt.string_counter import LEAN_MAX as _LEAN_MAX
 from .crdt.string_counter import CounterStr as _CounterStr
 from .crdt.string_counter import apply_incr as _apply_incr
@@ -207,6 +211,11 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     call; a field holding increments kept apart goes to apply_hset.
     tests/test_inline_hset.py holds this path to apply_hset.
 
+    A SADD of one member (runs.py's SADD runs) that a hashtable-encoded set lacks, in a db
+    with nothing hidden, expiring, watched or waited on, is written here too: what
+    crdt/set_aw.apply_sadd does in that case, without its calls. tests/test_inline_sadd.py
+    holds this path to apply_sadd.
+
     An INCR on a replica without peers, of a missing key or a plain string, in a db with
     nothing hidden, watched or waited on, is folded here: string_counter.apply_incr's solo
     case (the register's new value keeps its stamp) without its call; with peers, an INCR of
@@ -252,6 +261,12 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     hb: Any  # an HLC as an object: a compiled int is boxed at each store
     list_cls: Any = _ListEntry
     fresh: Any
+    sadd_fn: Any = _apply_sadd
+    set_cls: Any = _SetEntry
+    # The one str object every set stamp of this origin shares (set_aw._origin).
+    set_origin: Any = _SET_ORIGINS.get(origin) or _set_origin(origin)
+    members: dict[Any, Any]
+    pool: Any
     max_value: int = _HASH_MAX_VALUE
     max_entries: int = _HASH_MAX_ENTRIES
     fields: dict[Any, Any]
@@ -381,6 +396,35 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                         if len(v) > max_value or len(f) > max_value or len(fields) > max_entries:
                             e.big = True
                         # map_fields._finish: a local stamp is past every stamp applied.
+                        e.thlc = hb
+                        e.torigin = origin
+                        written = True
+            elif fn is sadd_fn and len(eff) == 4 and not (db.shadow or db.expires or db.watched or db.waiters):
+                # A SADD of one member (runs.py's SADD runs) new to a set in hashtable
+                # encoding: what crdt/set_aw.apply_sadd does then (SetEntry.add: the member
+                # unstamped when solo, with this write's stamp with peers, and GC's note of
+                # it in a big set; the type stamp), without its calls. Small sets (intset
+                # encoding: a member may convert it) and members already there are its.
+                key = eff[2]
+                e = db.data.get(key)
+                if type(e) is set_cls and e.ht:
+                    f = eff[3]
+                    members = e.m
+                    if f not in members:
+                        pool = e.pool
+                        if pool is not None:
+                            pool.append(f)
+                        hb = h  # boxed once, for the member's stamp and the type stamp
+                        if solo:
+                            members[f] = 0
+                        else:
+                            members[f] = untrack((hb, set_origin))
+                            fresh = e.fresh
+                            if fresh is not None:  # a big set: its next GC visit looks at f
+                                fresh.append(f)  # crdt/members.stamped, inlined
+                                if len(fresh) > len(members):
+                                    e.fresh = None
+                        # Entry.touch: a local stamp is past every stamp applied.
                         e.thlc = hb
                         e.torigin = origin
                         written = True

@@ -11,12 +11,12 @@ more requests spelled alike (`argv[0]` byte for byte) to `run_cmds`, which does 
   writes share (`Node._merging`) exactly as they would one by one, and the op closes
   where `execute` closes it (`MERGE_CAP` effects); so do the common reads (`READS`),
   which close that op first and any op one of them opens at once, as `execute` does;
-* `SET key value` (no options), `INCR key`, `HSET key field value`, `LPUSH`/`RPUSH key
-  element` and `LPOP`/`RPOP key` are the commonest pipelined writes: without keyspace
-  events or a `new`-key hook, a run of them joining an open op is applied in one
-  `Node._emit_all` (MSET's path: `keyspace_batch.apply_local_all`, the same seq, HLC,
+* `SET key value` (no options), `INCR key`, `HSET key field value`, `SADD key member`,
+  `LPUSH`/`RPUSH key element` and `LPOP`/`RPOP key` are the commonest pipelined writes:
+  without keyspace events or a `new`-key hook, a run of them joining an open op is applied
+  in one `Node._emit_all` (MSET's path: `keyspace_batch.apply_local_all`, the same seq, HLC,
   vectors and GC notes per effect), the replies and effects computed first as the
-  handlers would (`_incrs`, `_hsets`, `_pushes`, `_pops`); so is a run of MSETs (`_msets`:
+  handlers would (`_incrs`, `_hsets`, `_sadds`, `_pushes`, `_pops`); so is a run of MSETs (`_msets`:
   redis-benchmark's, a bulk loader's), its SETs in one `_emit_all` instead of one a request;
 * every other run calls each request's handler in turn, as `execute` does; the run stops
   before a request whose arity is wrong (left to `execute`, which rejects it), after a
@@ -47,6 +47,8 @@ from .crdt.map_fields import HSET as _HSET
 from .crdt.map_fields import HashEntry
 from .crdt.numbers import parse_int
 from .crdt.schema import INT64_MAX, INT64_MIN
+from .crdt.set_aw import SADD as _SADD
+from .crdt.set_aw import SetEntry
 from .crdt.string_counter import CounterStr
 from .keyspace import CREATE
 from .op import Effect, Op
@@ -263,6 +265,50 @@ def _hsets(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, 
     return _emit_run(node, client, cmds, i, effs, replies, cmd, merge_cap)
 
 
+def _sadds(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command, merge_cap: int) -> Run:
+    """SADDs of `SADD key member`, joining the open op, which has room for cmds[i:j], in a
+    db without TTLs: what commands/sets.py `sadd_cmd` answers and emits for each (1 and an
+    effect for a new member; 0 and nothing for one already there, as in Redis), the effects
+    then applied in one `Node._emit_all`. A member added earlier in the run, or a key the
+    run created, reads as they would once applied. The run stops before a SADD of a key of
+    another type (the handler answers WRONGTYPE)."""
+    data = node.keyspace.dbs[client.db].data
+    dbi = client.db
+    effs: list[Effect] = []
+    replies: list[Reply] = []
+    ends: list[int] = []  # the end in effs of each request's effect (none for a member there)
+    made: set[bytes] = set()  # keys this run creates
+    given: set[tuple[bytes, bytes]] = set()  # (key, member) this run adds
+    for x in range(i, j):
+        argv = cmds[x]
+        if len(argv) != 3:
+            break
+        key = argv[1]
+        member = argv[2]
+        code = _SADD
+        if key not in made:
+            e = data.get(key)
+            if e is None:
+                code = _SADD | CREATE  # Node.emit's mark for a write to a missing key
+                made.add(key)
+            elif e.__class__ is not SetEntry:
+                break
+            elif member in e.m:
+                replies.append(0)
+                ends.append(len(effs))
+                continue
+        if (key, member) in given:
+            replies.append(0)
+        else:
+            given.add((key, member))
+            effs.append((code, dbi, key, member))
+            replies.append(1)
+        ends.append(len(effs))
+    if not replies:
+        return 0, None, None
+    return _emit_run(node, client, cmds, i, effs, replies, cmd, merge_cap, ends)
+
+
 def _pushes(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command,
             merge_cap: int) -> Run:
     """LPUSHes or RPUSHes of `PUSH key element` to visible lists, joining the open op, which
@@ -466,4 +512,4 @@ def _count(node: Node, client: Client, cmds: list[list[bytes]], i: int, k: int, 
 
 
 # Runs computed in one pass and applied in one `Node._emit_all` (module docstring).
-_ONE_PASS = {"incr": _incrs, "hset": _hsets, "lpush": _pushes, "rpush": _pushes, "lpop": _pops, "rpop": _pops}
+_ONE_PASS = {"incr": _incrs, "hset": _hsets, "sadd": _sadds, "lpush": _pushes, "rpush": _pushes, "lpop": _pops, "rpop": _pops}

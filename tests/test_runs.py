@@ -395,11 +395,13 @@ def test_a_run_s_error_reply_is_counted_and_ends_the_run() -> None:
     node = new_node(default_config())
     client = node.new_client("t", "t", lambda: None)
     node.execute(client, [b"LPUSH", b"l", b"x"])
-    st_ = node.commands[b"sadd"].stats
+    node.execute(client, [b"SADD", b"s", b"b", b"c"])
+    st_ = node.commands[b"srem"].stats
     calls, errors = st_.calls, st_.errors
     client.batching = True
-    node.execute(client, [b"SADD", b"s", b"a"])
-    cmds = [[b"SADD", b"s", b"b"], [b"SADD", b"l", b"a"], [b"SADD", b"s", b"c"]]
+    node.execute(client, [b"SREM", b"s", b"a"])
+    # SREM runs take each request's handler in turn (`_each`).
+    cmds = [[b"SREM", b"s", b"b"], [b"SREM", b"l", b"a"], [b"SREM", b"s", b"c"]]
     k, replies, exc = node.run_cmds(client, cmds, 0, 3)
     assert (k, exc) == (2, None) and replies is not None and replies[0] == 1
     assert replies[1].message.startswith("WRONGTYPE")
@@ -421,6 +423,28 @@ def test_an_hset_run_stops_before_an_hset_of_another_type() -> None:
     k, replies, exc = node.run_cmds(client, cmds, 6, 8)
     assert k == 1 and replies is not None and replies[0].message.startswith("WRONGTYPE")
     assert node.execute(client, [b"HGETALL", b"n"]).items == [(b"f", b"2"), (b"g", b"3")]
+
+
+def test_a_sadd_run_stops_before_a_sadd_of_another_type() -> None:
+    node = new_node(default_config())
+    client = node.new_client("t", "t", lambda: None)
+    node.execute(client, [b"LPUSH", b"l", b"x"])
+    client.batching = True
+    node.execute(client, [b"SADD", b"s", b"a"])
+    # s exists: a is there, b is new, then there; n is new, then holds a, then b too.
+    cmds = [[b"SADD", b"s", b"a"], [b"SADD", b"s", b"b"], [b"SADD", b"s", b"b"],
+            [b"SADD", b"n", b"a"], [b"SADD", b"n", b"a"], [b"SADD", b"n", b"b"],
+            [b"SADD", b"l", b"a"], [b"SADD", b"s", b"c"]]
+    assert node.run_cmds(client, cmds, 0, 8) == (6, [0, 1, 0, 1, 0, 1], None)
+    k, replies, exc = node.run_cmds(client, cmds, 6, 8)
+    assert k == 1 and replies is not None and replies[0].message.startswith("WRONGTYPE")
+    assert node.execute(client, [b"SCARD", b"n"]) == 2 and node.execute(client, [b"SISMEMBER", b"n", b"b"]) == 1
+    # A run whose members are all there answers 0s and writes nothing.
+    node.end_merge()
+    ops = node.keyspace.ops_applied
+    assert node.run_cmds(client, cmds, 0, 3)[:2] == (3, [0, 0, 0])
+    node.end_merge()
+    assert node.keyspace.ops_applied == ops
 
 
 @pytest.mark.parametrize("setup, bad, err", [
