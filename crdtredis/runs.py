@@ -12,11 +12,12 @@ more requests spelled alike (`argv[0]` byte for byte) to `run_cmds`, which does 
   where `execute` closes it (`MERGE_CAP` effects); so do the common reads (`READS`),
   which close that op first and any op one of them opens at once, as `execute` does;
 * `SET key value` (no options), `INCR key`, `HSET key field value`, `SADD key member`,
-  `LPUSH`/`RPUSH key element` and `LPOP`/`RPOP key` are the commonest pipelined writes:
+  `ZADD key score member`, `LPUSH`/`RPUSH key element` and `LPOP`/`RPOP key` are the
+  commonest pipelined writes:
   without keyspace events or a `new`-key hook, a run of them joining an open op is applied
   in one `Node._emit_all` (MSET's path: `keyspace_batch.apply_local_all`, the same seq, HLC,
   vectors and GC notes per effect), the replies and effects computed first as the
-  handlers would (`_incrs`, `_hsets`, `_sadds`, `_pushes`, `_pops`); so is a run of MSETs (`_msets`:
+  handlers would (`_incrs`, `_hsets`, `_sadds`, `_zadds`, `_pushes`, `_pops`); so is a run of MSETs (`_msets`:
   redis-benchmark's, a bulk loader's), its SETs in one `_emit_all` instead of one a request;
 * every other run calls each request's handler in turn, as `execute` does; the run stops
   before a request whose arity is wrong (left to `execute`, which rejects it), after a
@@ -35,7 +36,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterator
 from time import perf_counter_ns
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import keyspace_batch
 from .crdt.codes import INCR as _INCR
@@ -50,6 +51,10 @@ from .crdt.schema import INT64_MAX, INT64_MIN
 from .crdt.set_aw import SADD as _SADD
 from .crdt.set_aw import SetEntry
 from .crdt.string_counter import CounterStr
+from .crdt.zset_aw import LISTPACK_MAX_ENTRIES as _ZSET_MAX_ENTRIES
+from .crdt.zset_aw import LISTPACK_MAX_VALUE as _ZSET_MAX_VALUE
+from .crdt.zset_aw import ZADD as _ZADD
+from .crdt.zset_aw import ZsetEntry, rec_score
 from .keyspace import CREATE
 from .op import Effect, Op
 from .reply import OK, CommandError, ErrorReply, Reply, Status
@@ -309,6 +314,71 @@ def _sadds(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, 
     return _emit_run(node, client, cmds, i, effs, replies, cmd, merge_cap, ends)
 
 
+def _zadds(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command, merge_cap: int) -> Run:
+    """ZADDs of `ZADD key score member` (no flags), joining the open op, which has room for
+    cmds[i:j], in a db without TTLs: what commands/zsets.py `_zadd_one` answers and emits for
+    each (1 for a new member; nothing for a score the member already has), the effects then
+    applied in one `Node._emit_all`. A member's score and a key's size and encoding (a zero
+    score is written 0.0 in listpack encoding, as Redis stores it) read as the run's earlier
+    ZADDs left them. The run stops before a score `parse_score` refuses or a key of another
+    type (the handler answers the error)."""
+    # Here, not at the top: the commands package imports node.py, which imports this module.
+    from .commands.zset_args import parse_score
+
+    data = node.keyspace.dbs[client.db].data
+    dbi = client.db
+    effs: list[Effect] = []
+    replies: list[Reply] = []
+    ends: list[int] = []  # the end in effs of each request's effect (none for a score unchanged)
+    sizes: dict[bytes, list[Any]] = {}  # the run's keys: [entry or None, members, big] as the run left them
+    given: dict[tuple[bytes, bytes], float] = {}  # (key, member) -> the score the run gave it
+    for x in range(i, j):
+        argv = cmds[x]
+        if len(argv) != 4:
+            break
+        try:  # a flag (NX, XX, GT, LT, CH, INCR) is no score either: `_zadd` parses it
+            s = parse_score(argv[2])
+        except CommandError:
+            break
+        key = argv[1]
+        m = argv[3]
+        st = sizes.get(key)
+        code = _ZADD
+        if st is None:
+            e = data.get(key)
+            if e is None:
+                code = _ZADD | CREATE  # Node.emit's mark for a write to a missing key
+                st = [None, 0, False]
+            elif e.__class__ is ZsetEntry:
+                st = [e, len(e.recs), e.big]
+            else:
+                break
+            sizes[key] = st
+        cur = given.get((key, m))
+        if cur is None and st[0] is not None:
+            rec = st[0].recs.get(m)
+            if rec is not None:
+                cur = rec if type(rec) is float else rec_score(rec)
+        if cur is None:
+            added = 1
+            st[1] += 1
+            if len(m) > _ZSET_MAX_VALUE or st[1] > _ZSET_MAX_ENTRIES:
+                st[2] = True  # as ZsetEntry._store marks it when the member is added
+        elif s == cur:
+            replies.append(0)  # no change is no write (`_zadd`)
+            ends.append(len(effs))
+            continue
+        else:
+            added = 0
+        given[(key, m)] = s
+        effs.append((code, dbi, key, m, 0.0 if (s == 0.0 and not st[2]) else s))
+        replies.append(added)
+        ends.append(len(effs))
+    if not replies:
+        return 0, None, None
+    return _emit_run(node, client, cmds, i, effs, replies, cmd, merge_cap, ends)
+
+
 def _pushes(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command,
             merge_cap: int) -> Run:
     """LPUSHes or RPUSHes of `PUSH key element` to visible lists, joining the open op, which
@@ -512,4 +582,4 @@ def _count(node: Node, client: Client, cmds: list[list[bytes]], i: int, k: int, 
 
 
 # Runs computed in one pass and applied in one `Node._emit_all` (module docstring).
-_ONE_PASS = {"incr": _incrs, "hset": _hsets, "sadd": _sadds, "lpush": _pushes, "rpush": _pushes, "lpop": _pops, "rpop": _pops}
+_ONE_PASS = {"incr": _incrs, "hset": _hsets, "sadd": _sadds, "zadd": _zadds, "lpush": _pushes, "rpush": _pushes, "lpop": _pops, "rpop": _pops}
