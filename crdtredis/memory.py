@@ -27,6 +27,14 @@ with what is allocated for data. Within the band, used_memory moves only with wh
 written and freed, the way a client that watches it expects (a limit set 100 KB above
 used_memory is reached by writing 100 KB). Beyond it, the sample wins as before.
 
+While a peer's snapshot installs (replication/service.py: a second keyspace is built beside
+the current one, which it then replaces), the meter is `held`: a sample that measures more
+than the estimate keeps the estimate, so used_memory, and eviction with it, move only with
+what clients and peers write meanwhile, not with the keyspace being loaded. The sample
+taken when the install ends measures what is left: the new keyspace, or the current one if
+the snapshot was refused. Redis has no such moment: a replica drops its data before it
+loads a master's RDB.
+
 What `not_counted` returns is left out (the replication backlog when no maxmemory bounds
 it: commands/maxmemory.py). The process's code and libraries are not
 allocations and are not counted either; used_memory_startup is what the interpreter and the loaded modules had allocated when the
@@ -45,7 +53,8 @@ import re
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 SAMPLE_AFTER_BYTES = 16 << 20
 # Bytes a written or evicted argument costs beyond its length (its bytes object and the
@@ -118,7 +127,7 @@ def shared_allocators() -> Allocators:
 
 class Meter:
     __slots__ = ("alloc", "base", "written", "freed", "credit", "rss", "peak", "startup", "not_counted", "at",
-                 "band")
+                 "band", "held")
 
     def __init__(self, not_counted: Callable[[], int] = _nothing, alloc: Allocators | None = None) -> None:
         self.not_counted = not_counted
@@ -128,6 +137,7 @@ class Meter:
         self.credit = 0
         self.at = 0.0  # time.monotonic() of the last sample
         self.band = 0  # a sample this close to the estimate keeps it (module docstring)
+        self.held = 0  # snapshot installs under way: samples never raise the estimate (module docstring)
         self.rss = read_rss(self)
         self.base = 0
         self.sample()
@@ -140,18 +150,21 @@ class Meter:
         self.at = time.monotonic()
         rss = read_rss(self)
         nc = self.not_counted()
+        estimate = self.base + self.written - self.freed
         if self.alloc.ok:
             measured = self.alloc.in_use() - nc
-            if self.band and not exact:
-                estimate = self.base + self.written - self.freed
-                if abs(measured - estimate) <= self.band:
-                    measured = estimate
+            if self.band and not exact and abs(measured - estimate) <= self.band:
+                measured = estimate
+            if self.held and measured > estimate:
+                measured = estimate  # a snapshot loading beside the keyspace (module docstring)
             self.base = measured
         else:
             # RSS fallback: the credit left is what writes have not used up, less any
             # growth of RSS beyond what was written (that memory was not free for reuse).
             self.credit = max(0, self.credit + self.freed - max(self.written, rss - self.rss))
             self.base = rss - nc - self.credit
+            if self.held and self.base > estimate:
+                self.base = estimate
         self.rss = rss
         self.written = 0
         self.freed = 0
@@ -165,6 +178,18 @@ class Meter:
         if u > self.peak:
             self.peak = u
         return u
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Samples inside the block never raise the estimate (module docstring); one exact
+        sample when it ends."""
+        self.held += 1
+        try:
+            yield
+        finally:
+            self.held -= 1
+            if not self.held:
+                self.sample(exact=True)
 
     def note_write(self, n: int) -> None:
         self.written += n

@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,6 +129,70 @@ def test_meter_band_keeps_the_estimate_against_allocator_jitter() -> None:
     m.band = 0
     a.n = 50_399_000 + 10_000
     assert m.sample() == 50_409_000
+
+
+def test_a_held_meter_keeps_the_estimate_while_a_snapshot_loads() -> None:
+    """A peer's snapshot loads beside the keyspace it replaces: while it does, samples never
+    raise used_memory above the estimate (writes still count), and the exact sample when
+    the install ends measures what is left."""
+    a = _Jitter(50_000_000)
+    m = Meter(alloc=a)  # type: ignore[arg-type]
+    with m.hold():
+        a.n = 90_000_000  # the second keyspace, growing
+        assert m.sample() == 50_000_000 and m.sample(exact=True) == 50_000_000
+        m.note_write(1_000)  # a client's write meanwhile counts
+        assert m.used() == 50_001_000
+        a.n = 40_000_000  # an eviction frees memory: a lower measure is taken
+        assert m.sample() == 40_000_000
+        a.n = 60_000_000
+    # The install replaced the keyspace: the sample that ends the hold is the allocators'.
+    assert m.used() == 60_000_000
+    a.n = 70_000_000
+    assert m.sample() == 70_000_000
+
+
+def test_a_snapshot_install_holds_the_meter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replication._fetch_snapshot installs with the node's meter held, and samples when done."""
+    import asyncio
+    import dataclasses
+
+    from crdtredis.commands import new_node
+    from crdtredis.config import default_config
+    from crdtredis.replication.service import Replication
+
+    cfg = dataclasses.replace(default_config(), replica_id="me", peers=("http://127.0.0.1:1",),
+                              data_dir=str(tmp_path))
+    node = new_node(cfg)  # loads the command table: maxmemory imports only after it
+    from crdtredis.commands.maxmemory import evictor_of
+
+    repl = Replication(node, cfg)
+    meter = evictor_of(node).meter
+    seen: list[int] = []
+    monkeypatch.setattr(repl, "_install_snapshot", lambda path: seen.append(meter.held) or True)
+
+    class _Body:
+        async def iter_chunked(self, n: int) -> Any:
+            yield b"snapshot bytes"
+
+    class _Resp:
+        status = 200
+        content = _Body()
+
+        async def __aenter__(self) -> _Resp:
+            return self
+
+        async def __aexit__(self, *a: Any) -> None:
+            return None
+
+    class _Session:
+        def get(self, url: str, headers: Any = None) -> _Resp:
+            return _Resp()
+
+    repl.session = _Session()  # type: ignore[assignment]
+    peer = next(iter(repl.peers.values()))
+    at = meter.at
+    assert asyncio.run(repl._fetch_snapshot(peer)) is True
+    assert seen == [1] and meter.held == 0 and meter.at > at
 
 
 def test_maxmemory_sets_the_band() -> None:

@@ -12,6 +12,7 @@ its cluster status (joining and founding: cluster.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import tempfile
@@ -599,7 +600,11 @@ class Replication:
                     async for chunk in r.content.iter_chunked(1 << 20):
                         f.write(chunk)
                         peer.bytes_in += len(chunk)
-            ok = await asyncio.to_thread(self._install_snapshot, path)
+            # The snapshot loads beside our keyspace, which it then replaces: what it takes
+            # meanwhile is not counted against maxmemory (memory.py: Meter.hold).
+            ev = getattr(self.node, "maxmem", None)
+            with ev.meter.hold() if ev is not None else contextlib.nullcontext():
+                ok = await asyncio.to_thread(self._install_snapshot, path)
             peer.snapshots += 1 if ok else 0
             return ok
         finally:
