@@ -32,13 +32,13 @@ from ..http_guard import (
     read_peer_body,
     refuse,
 )
-from ..keyspace import ExpiryReg, Keyspace
+from ..keyspace import ExpiryReg
 from ..op import Op
 from ..tls import peer_client_context
 from ..wire import ops_pb2 as pb
 from ..wire.codec import DecodeError
 from . import info_section as _info_section  # noqa: F401 - registers INFO replication
-from . import stream
+from . import snapshot_install, stream
 from .admission import refusal as admission_refusal
 from .backlog import Backlog, TooOld
 from .cluster import ClusterGlue
@@ -615,61 +615,8 @@ class Replication:
                 pass
 
     def _install_snapshot(self, path: str) -> bool:
-        from ..storage.snapshot import base_header, load_base
-
-        node = self.node
-        # The header's vector first: a snapshot that does not cover our ops (we wrote while
-        # it was taken) is refused before it is loaded, not after. Loading it held a second
-        # keyspace in memory for nothing, which under maxmemory took the replica past its
-        # limit with every key evicted (writes refused with OOM) at each retry: seven
-        # retries in a row while its clients kept writing (tests/test_maxmemory.py).
-        # Our vector is copied (one C-level step) before each check: this runs in a worker
-        # thread while the loop may add an origin to it, which would break an iteration.
-        head = base_header(path)
-        if head is not None and isinstance(head.get("vv"), dict) \
-                and not vv_covers(head["vv"], dict(node.keyspace.vv)):
-            log.info("snapshot does not cover our ops yet; pushing ours first")
-            return False
-        fresh = Keyspace(node.origin, len(node.keyspace.dbs))
-        load_base(path, fresh)
-        if not vv_covers(fresh.vv, dict(node.keyspace.vv)):
-            log.info("snapshot does not cover our ops yet; pushing ours first")
-            return False
-        # Swap on the loop thread: nothing may run between the check and the swap.
-        fut = asyncio.run_coroutine_threadsafe(self._swap(fresh, path), self._loop_ref)
-        return fut.result()
-
-    async def _swap(self, fresh: Keyspace, path: str) -> bool:
-        node = self.node
-        ks = node.keyspace
-        if not vv_covers(fresh.vv, ks.vv):
-            return False
-        persistence = node.persistence
-        if persistence is not None and persistence.oplog is not None:
-            persistence.oplog.install_base(path)
-        for db, new in zip(ks.dbs, fresh.dbs, strict=True):
-            watched, waiters = db.watched, db.waiters
-            db.data, db.expires, db.shadow = new.data, new.expires, new.shadow
-            db.visit_whole()  # GC's next pass visits the installed keys (Keyspace.gc_chunks)
-            db.touch_all()
-            db.watched, db.waiters = watched, waiters
-        # Function libraries travel in the snapshot too (crdt/functions.py).
-        ks.functions.load_state(fresh.functions.state())
-        ks.vv.clear()
-        ks.vv.update(fresh.vv)
-        ks.vh.clear()
-        ks.vh.update(fresh.vh)
-        deps = dict(ks.vh)
-        deps.pop(ks.origin, None)
-        ks.deps = deps
-        for h in fresh.vh.values():
-            node.hlc.observe(h)
-        if persistence is not None and persistence.oplog is not None:
-            persistence.oplog.mark_durable(ks.vv, ks.vh)  # the base is fsynced
-        self.backlog.evicted.update(fresh.vv)
-        self.snapshot_installs += 1
-        log.info("installed a snapshot: %d keys", sum(len(d.data) for d in ks.dbs))
-        return True
+        """In a worker thread: load the snapshot at `path`, then swap it in on the loop."""
+        return snapshot_install.install(self, path)
 
     # ---- introspection -----------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
