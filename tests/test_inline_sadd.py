@@ -6,7 +6,6 @@ folded stable, holding a peer's concurrent add, with a pool of random picks, wat
 expiring, or shadowed by another type; and so must its compiled copy."""
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
@@ -14,14 +13,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from crdtredis import keyspace_batch
-from crdtredis.commands import new_node
-from crdtredis.config import default_config
 from crdtredis.crdt import members
 from crdtredis.crdt.set_aw import SetEntry
 from crdtredis.node import Node
-from tests.support.loops import loop_nodes, pipelined
+from tests.support.loops import loop_nodes, one_by_one_node, pipelined
 from tests.support.state import assert_same_keyspaces
-from tests.test_cmd_strings import FAR_MS, R, from_peer
+from tests.test_cmd_strings import R, from_peer
 
 _KEYS = st.sampled_from(["a", "b"])
 _MEMBERS = st.sampled_from(["1", "2", "x", "element:000000000007"])
@@ -40,15 +37,6 @@ _STEPS = st.lists(st.one_of(
     st.tuples(st.just("gc"), _KEYS),  # every stamp of the key stable: folded, `fresh` kept
     st.tuples(st.just("peer"), st.sampled_from(["SADD", "SREM", "SET"]), _KEYS, _MEMBERS),
 ), max_size=20)
-
-
-def _one_by_one(peers: bool) -> Node:
-    """A node like loop_nodes' whose SADDs each take `Node.execute` (sadd_cmd)."""
-    cfg = dataclasses.replace(default_config(), replica_id="t", peers=("http://x",) if peers else ())
-    n = new_node(cfg, incarnation="1")
-    n.clock = lambda: FAR_MS
-    n.keyspace._gc_seal()
-    return n
 
 
 def _sets(node: Node) -> dict[bytes, tuple[Any, ...]]:
@@ -78,7 +66,7 @@ def test_sadd_runs_leave_what_sadd_leaves(steps: list[tuple[Any, ...]], peers: b
     # Every GC visit starts tracking the set's members (the same value for every example).
     monkeypatch.setattr(members, "TRACK_MIN", 0)
     loops, nodes, peer = loop_nodes(peers)
-    single = _one_by_one(peers)
+    single = one_by_one_node(peers)
     every = [*nodes, single]
     clients = [R(n) for n in every]
     # What each node ships: the same effects in the same order, however they are grouped
@@ -139,7 +127,7 @@ def test_a_sadd_run_adds_in_the_loop(peers: bool, monkeypatch: pytest.MonkeyPatc
     from crdtredis.crdt import set_aw
     from crdtredis.keyspace import _APPLY
 
-    node = _one_by_one(peers)
+    node = one_by_one_node(peers)
     r = R(node)
     r("SADD", "s", *[f"m{i}" for i in range(600)])
     calls = []

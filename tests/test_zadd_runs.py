@@ -5,7 +5,6 @@ peer's concurrent score, folded stable by GC, watched, expiring or shadowed by a
 with scores that are zero (either sign), infinite, repeated, invalid or a flag."""
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
@@ -13,14 +12,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from crdtredis import keyspace_batch
-from crdtredis.commands import new_node
-from crdtredis.config import default_config
 from crdtredis.crdt import members
 from crdtredis.crdt.zset_aw import ZsetEntry
 from crdtredis.node import Node
-from tests.support.loops import loop_nodes, pipelined
+from tests.support.loops import loop_nodes, one_by_one_node, pipelined
 from tests.support.state import assert_same_keyspaces
-from tests.test_cmd_strings import FAR_MS, R, from_peer
+from tests.test_cmd_strings import R, from_peer
 
 _KEYS = st.sampled_from(["a", "b"])
 _MEMBERS = st.sampled_from(["x", "y", "m7", "l" * 70])  # the last is past listpack's value size
@@ -42,15 +39,6 @@ _STEPS = st.lists(st.one_of(
     st.tuples(st.just("gc"), _KEYS),  # every stamp of the key stable: folded
     st.tuples(st.just("peer"), st.sampled_from(["ZADD", "ZREM", "SET"]), _KEYS, _MEMBERS),
 ), max_size=20)
-
-
-def _one_by_one(peers: bool) -> Node:
-    """A node like loop_nodes' whose ZADDs each take `Node.execute` (`_zadd_one`)."""
-    cfg = dataclasses.replace(default_config(), replica_id="t", peers=("http://x",) if peers else ())
-    n = new_node(cfg, incarnation="1")
-    n.clock = lambda: FAR_MS
-    n.keyspace._gc_seal()
-    return n
 
 
 def _zsets(node: Node) -> dict[bytes, tuple[Any, ...]]:
@@ -86,7 +74,7 @@ def test_zadd_runs_leave_what_zadd_leaves(steps: list[tuple[Any, ...]], peers: b
     # Every GC visit starts tracking the sorted set's members (the same value for every example).
     monkeypatch.setattr(members, "TRACK_MIN", 0)
     loops, nodes, peer = loop_nodes(peers)
-    single = _one_by_one(peers)
+    single = one_by_one_node(peers)
     every = [*nodes, single]
     clients = [R(n) for n in every]
     # What each node ships: the same effects in the same order, however they are grouped
@@ -115,7 +103,7 @@ def test_zadd_runs_leave_what_zadd_leaves(steps: list[tuple[Any, ...]], peers: b
                             got.append(n.execute(r.c, argv))
                         replies.append(got)
                     else:
-                        replies.append(_pipelined(n, r.c, cmds))
+                        replies.append(pipelined(n, r.c, cmds))
                 elif step[0] == "fill":
                     replies.append(r("ZADD", step[1], *[x for i in range(127) for x in ("1", f"m{i}")]))
                 elif step[0] == "enc":
@@ -140,27 +128,8 @@ def test_zadd_runs_leave_what_zadd_leaves(steps: list[tuple[Any, ...]], peers: b
         keyspace_batch.apply_local_all = saved  # type: ignore[assignment]
 
 
-def _pipelined(node: Node, client: Any, cmds: list[list[bytes]]) -> list[Any]:
-    """`pipelined`, where a request the run leaves to `Node.execute` may answer an error."""
-    client.batching = True
-    out: list[Any] = []
-    i = 0
-    while i < len(cmds):
-        k, replies, exc = node.run_cmds(client, cmds, i, len(cmds))
-        assert exc is None
-        if k <= 0:
-            out.append(node.execute(client, cmds[i]))
-            k = 1
-        else:
-            out += replies if replies is not None else [None] * k
-        i += k
-    node.batch_done()
-    client.batching = False
-    return out
-
-
 def test_a_zadd_run_goes_in_one_call() -> None:
-    node = _one_by_one(False)
+    node = one_by_one_node(False)
     r = R(node)
     r("ZADD", "z", "1", "a")
     ran = []

@@ -28,13 +28,22 @@ def loop_nodes(peers: bool) -> tuple[list[Any], list[Node], Node]:
     loops: list[Any] = [reference, keyspace_batch.apply_local_all_py]
     if keyspace_batch.compiled():
         loops.append(keyspace_batch._NATIVE.apply_local_all_py)
-    cfg = dataclasses.replace(default_config(), replica_id="t", peers=("http://x",) if peers else ())
-    nodes = [new_node(cfg, incarnation="1") for _ in loops]
+    nodes = [one_by_one_node(peers) for _ in loops]
     peer = new_node(dataclasses.replace(default_config(), replica_id="p", peers=("http://x",)))
-    for n in [*nodes, peer]:
-        n.clock = lambda: FAR_MS  # the same stamps on every node
-        n.keyspace._gc_seal()
+    peer.clock = lambda: FAR_MS  # the same stamps on every node
+    peer.keyspace._gc_seal()
     return loops, nodes, peer
+
+
+def one_by_one_node(peers: bool) -> Node:
+    """Replica "t" (with peers or not) on the tests' one clock, GC noting each key written
+    from here on: each of loop_nodes' nodes, and a node for the requests a test sends one
+    at a time through `Node.execute` to compare with them."""
+    cfg = dataclasses.replace(default_config(), replica_id="t", peers=("http://x",) if peers else ())
+    n = new_node(cfg, incarnation="1")
+    n.clock = lambda: FAR_MS
+    n.keyspace._gc_seal()
+    return n
 
 
 def pipelined(node: Node, client: Any, cmds: list[list[bytes]]) -> list[Any]:
