@@ -16,9 +16,8 @@ from crdtredis import keyspace_batch
 from crdtredis.crdt import members
 from crdtredis.crdt.set_aw import SetEntry
 from crdtredis.node import Node
-from tests.support.loops import loop_nodes, one_by_one_node, pipelined
-from tests.support.state import assert_same_keyspaces
-from tests.test_cmd_strings import R, from_peer
+from tests.support.loops import compare_runs, one_by_one_node, pipelined
+from tests.test_cmd_strings import R
 
 _KEYS = st.sampled_from(["a", "b"])
 _MEMBERS = st.sampled_from(["1", "2", "x", "element:000000000007"])
@@ -65,58 +64,15 @@ def test_sadd_runs_leave_what_sadd_leaves(steps: list[tuple[Any, ...]], peers: b
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     # Every GC visit starts tracking the set's members (the same value for every example).
     monkeypatch.setattr(members, "TRACK_MIN", 0)
-    loops, nodes, peer = loop_nodes(peers)
-    single = one_by_one_node(peers)
-    every = [*nodes, single]
-    clients = [R(n) for n in every]
-    # What each node ships: the same effects in the same order, however they are grouped
-    # into ops (a run's share one; one by one, each has its own).
-    shipped: list[list[Any]] = [[] for _ in every]
-    for n, out in zip(every, shipped, strict=True):
-        n.op_listeners.append(lambda op, out=out: out.extend(op.effects))
-    saved = keyspace_batch.apply_local_all
-    try:
-        for step in steps:
-            if step[0] == "peer":
-                if not peers:
-                    continue
-                key, m = step[2], step[3]
-                argv = {"SADD": ("SADD", key, m), "SREM": ("SREM", key, m), "SET": ("SET", key, "p")}[step[1]]
-                from_peer(peer, every, *argv)
-                continue
-            replies = []
-            for loop, n, r in zip([*loops, saved], every, clients, strict=True):
-                keyspace_batch.apply_local_all = loop  # type: ignore[assignment]
-                if step[0] == "run":
-                    cmds = [[b"SADD", k.encode(), m.encode()] for k, m in step[1]]
-                    if n is single:
-                        got = []
-                        for argv in cmds:
-                            got.append(n.execute(r.c, argv))
-                        replies.append(got)
-                    else:
-                        replies.append(pipelined(n, r.c, cmds))
-                elif step[0] == "fill":
-                    replies.append(r("SADD", step[1], *[f"m{i}" for i in range(600)]))
-                elif step[0] == "pick":
-                    r("SRANDMEMBER", step[1])  # its pick is random: not compared
-                elif step[0] == "txn":
-                    r("MULTI")
-                    r("PING")
-                    replies.append(r("EXEC"))
-                elif step[0] == "gc":
-                    ks = n.keyspace
-                    replies.append(ks._gc_key(ks.dbs[0], step[1].encode(), lambda hlc, origin: True))
-                else:
-                    replies.append(r(*step))
-            assert all(repr(x) == repr(replies[0]) for x in replies), (step, replies)
-        for n in every:
-            n.end_merge()  # a run's op left open for the client's next write
-        assert_same_keyspaces(every, dbs=1)
-        assert all(_sets(n) == _sets(every[0]) for n in every[1:])
-        assert all(x == shipped[0] for x in shipped[1:])
-    finally:
-        keyspace_batch.apply_local_all = saved  # type: ignore[assignment]
+    compare_runs(
+        steps, peers,
+        run=lambda step: [[b"SADD", k.encode(), m.encode()] for k, m in step[1]],
+        peer=lambda step: {"SADD": ("SADD", step[2], step[3]), "SREM": ("SREM", step[2], step[3]),
+                           "SET": ("SET", step[2], "p")}[step[1]],
+        own={"fill": lambda r, step: r("SADD", step[1], *[f"m{i}" for i in range(600)]),
+             # SRANDMEMBER builds a big set's pool; its pick is random: not compared.
+             "pick": lambda r, step: r("SRANDMEMBER", step[1]) and None},
+        summary=_sets)
 
 
 @pytest.mark.parametrize("peers", [False, True])

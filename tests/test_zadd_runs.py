@@ -11,13 +11,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from crdtredis import keyspace_batch
 from crdtredis.crdt import members
 from crdtredis.crdt.zset_aw import ZsetEntry
 from crdtredis.node import Node
-from tests.support.loops import loop_nodes, one_by_one_node, pipelined
-from tests.support.state import assert_same_keyspaces
-from tests.test_cmd_strings import R, from_peer
+from tests.support.loops import compare_runs, one_by_one_node, pipelined
+from tests.test_cmd_strings import R
 
 _KEYS = st.sampled_from(["a", "b"])
 _MEMBERS = st.sampled_from(["x", "y", "m7", "l" * 70])  # the last is past listpack's value size
@@ -73,59 +71,14 @@ def test_zadd_runs_leave_what_zadd_leaves(steps: list[tuple[Any, ...]], peers: b
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     # Every GC visit starts tracking the sorted set's members (the same value for every example).
     monkeypatch.setattr(members, "TRACK_MIN", 0)
-    loops, nodes, peer = loop_nodes(peers)
-    single = one_by_one_node(peers)
-    every = [*nodes, single]
-    clients = [R(n) for n in every]
-    # What each node ships: the same effects in the same order, however they are grouped
-    # into ops (a run's share one; one by one, each has its own).
-    shipped: list[list[Any]] = [[] for _ in every]
-    for n, out in zip(every, shipped, strict=True):
-        n.op_listeners.append(lambda op, out=out: out.extend(op.effects))
-    saved = keyspace_batch.apply_local_all
-    try:
-        for step in steps:
-            if step[0] == "peer":
-                if not peers:
-                    continue
-                key, m = step[2], step[3]
-                argv = {"ZADD": ("ZADD", key, "7", m), "ZREM": ("ZREM", key, m), "SET": ("SET", key, "p")}[step[1]]
-                from_peer(peer, every, *argv)
-                continue
-            replies = []
-            for loop, n, r in zip([*loops, saved], every, clients, strict=True):
-                keyspace_batch.apply_local_all = loop  # type: ignore[assignment]
-                if step[0] == "run":
-                    cmds = [[b"ZADD", k.encode(), sc.encode(), m.encode()] for k, sc, m in step[1]]
-                    if n is single:
-                        got = []
-                        for argv in cmds:
-                            got.append(n.execute(r.c, argv))
-                        replies.append(got)
-                    else:
-                        replies.append(pipelined(n, r.c, cmds))
-                elif step[0] == "fill":
-                    replies.append(r("ZADD", step[1], *[x for i in range(127) for x in ("1", f"m{i}")]))
-                elif step[0] == "enc":
-                    replies.append(r("OBJECT", "ENCODING", step[1]))
-                elif step[0] == "txn":
-                    r("MULTI")
-                    r("PING")
-                    replies.append(r("EXEC"))
-                elif step[0] == "gc":
-                    ks = n.keyspace
-                    replies.append(ks._gc_key(ks.dbs[0], step[1].encode(), lambda hlc, origin: True))
-                else:
-                    replies.append(r(*step))
-            assert all(repr(x) == repr(replies[0]) for x in replies), (step, replies)
-        for n in every:
-            n.end_merge()  # a run's op left open for the client's next write
-        assert_same_keyspaces(every, dbs=1)
-        # repr: 0.0 == -0.0, and the sign of a zero score is part of what is kept and shipped.
-        assert all(repr(_zsets(n)) == repr(_zsets(every[0])) for n in every[1:])
-        assert all(repr(x) == repr(shipped[0]) for x in shipped[1:])
-    finally:
-        keyspace_batch.apply_local_all = saved  # type: ignore[assignment]
+    compare_runs(
+        steps, peers,
+        run=lambda step: [[b"ZADD", k.encode(), sc.encode(), m.encode()] for k, sc, m in step[1]],
+        peer=lambda step: {"ZADD": ("ZADD", step[2], "7", step[3]), "ZREM": ("ZREM", step[2], step[3]),
+                           "SET": ("SET", step[2], "p")}[step[1]],
+        own={"fill": lambda r, step: r("ZADD", step[1], *[x for i in range(127) for x in ("1", f"m{i}")]),
+             "enc": lambda r, step: r("OBJECT", "ENCODING", step[1])},
+        summary=_zsets)
 
 
 def test_a_zadd_run_goes_in_one_call() -> None:
@@ -140,7 +93,7 @@ def test_a_zadd_run_goes_in_one_call() -> None:
         ran.append(got[0])
         return got
 
-    node.run_cmds = spy  # type: ignore[method-assign]
+    node.run_cmds = spy  # type: ignore[method-assign, assignment]
     cmds = [[b"ZADD", b"z", b"1", b"a"], [b"ZADD", b"z", b"2", b"a"], [b"ZADD", b"z", b"3", b"b"],
             [b"ZADD", b"n", b"-0", b"a"], [b"ZADD", b"z", b"3", b"b"]]
     assert pipelined(node, r.c, cmds) == [0, 0, 1, 1, 0] and ran == [5]
