@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .atoms import untracked
+from .crdt import map_fields as _map_fields
 from .crdt.codes import INCR as _INCR
 from .crdt.codes import LINSERT as _LINSERT
 from .crdt.codes import LREMOVE as _LREMOVE
@@ -208,7 +209,9 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     a db with nothing hidden, watched or waited on is written here too: what
     crdt/map_fields.apply_hset does in that case (the bare value when solo; with peers the
     stamped value over none, a stable value or one write's stamped value), without its
-    call; a field holding increments kept apart goes to apply_hset.
+    call; a field holding increments kept apart goes to apply_hset. With peers, a hash of
+    map_fields.PEND_MIN fields or more keeps the stamp apart instead (`HashEntry.pend`:
+    map_fields' pending stamps), which apply_hset settles first.
     tests/test_inline_hset.py holds this path to apply_hset.
 
     A SADD of one member (runs.py's SADD runs) that a hashtable-encoded set lacks, in a db
@@ -268,6 +271,8 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     members: dict[Any, Any]
     pool: Any
     max_value: int = _HASH_MAX_VALUE
+    pend_min: int = _map_fields.PEND_MIN  # read per call: tests lower it
+    pend: Any
     max_entries: int = _HASH_MAX_ENTRIES
     fields: dict[Any, Any]
     written: bool
@@ -376,9 +381,11 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                     v = eff[4]
                     hb = h  # boxed once, for the field's stamp and the type stamp
                     fields = e.fields
+                    pend = e.pend
                     if solo:
-                        fields[f] = v
-                        ok = True
+                        ok = pend is None  # (pending stamps left from peers: apply_hset's)
+                        if ok:
+                            fields[f] = v
                     else:
                         # A local write observes every stamp the state holds (its deps are
                         # all that was applied): it replaces a stable value or one write's
@@ -386,12 +393,25 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                         cur = fields.get(f)
                         ok = cur is None or type(cur) is bytes or type(cur) is tuple
                         if ok:
-                            fields[f] = untrack((v, hb, origin))
-                            fresh = e.fresh
-                            if fresh is not None:  # a big hash: its next GC visit looks at f
-                                fresh.append(f)  # crdt/members.stamped, inlined
-                                if len(fresh) > len(fields):
-                                    e.fresh = None
+                            if pend is None and len(fields) >= pend_min:
+                                # A big hash: the stamps of its run's writes kept apart
+                                # (map_fields' pending stamps, `HashEntry.pend`).
+                                e.pend = pend = []
+                                e.porigin = origin
+                            if pend is not None:
+                                fields[f] = v
+                                pend.append(f)
+                                pend.append(hb)
+                                if len(pend) > 4 * len(fields) + 256:
+                                    # Rewritten fields: bounded while no GC pass drops it.
+                                    e.settle_pending()
+                            else:
+                                fields[f] = untrack((v, hb, origin))
+                                fresh = e.fresh
+                                if fresh is not None:  # a big hash: its next GC visit looks at f
+                                    fresh.append(f)  # crdt/members.stamped, inlined
+                                    if len(fresh) > len(fields):
+                                        e.fresh = None
                     if ok:
                         if len(v) > max_value or len(f) > max_value or len(fields) > max_entries:
                             e.big = True

@@ -589,3 +589,44 @@ def test_property_registers_converge_to_spec(script: list[tuple[int, Any, int]],
 @given(script=scripts(everything), seed=st.integers(0, 2**32 - 1))
 def test_property_registers_and_counters_converge_to_spec(script: list[tuple[int, Any, int]], seed: int) -> None:
     check_convergence(script, seed)
+
+
+# ---- pending stamps (HashEntry.pend) --------------------------------------------------------
+
+@settings(max_examples=300, deadline=None)
+@given(writes=st.lists(st.sampled_from([b"f", b"g", b"h"]), min_size=1, max_size=12),
+       cut=st.integers(0, 13), track=st.booleans())
+def test_pending_stamps_read_collect_and_settle_as_their_tuples(writes: list[bytes], cut: int, track: bool) -> None:
+    """A hash holding its local writes' stamps apart (bare values, `pend`) has the state,
+    the GC result (a stable prefix dropped; a field written again later keeps its stamp)
+    and, once settled, the fields of one holding each write's tuple."""
+    pending, stamped = HashEntry(), HashEntry()
+    for e in (pending, stamped):
+        e.fields[b"s"] = b"0"  # a stable field, untouched
+        e.fresh = [] if track else None
+    pending.pend = []
+    pending.porigin = "o"
+    for hlc, f in enumerate(writes, 1):
+        v = b"v%d" % hlc
+        pending.fields[f] = v
+        pending.pend += [f, hlc]
+        stamped.fields[f] = (v, hlc, "o")
+        if stamped.fresh is not None:
+            stamped.fresh.append(f)  # what the tuple's write appends (members.stamped)
+    assert pending.state() == stamped.state()
+
+    def stable(h: int, o: str) -> bool:
+        assert o == "o"
+        return h <= cut
+
+    assert pending.gc(stable) == stamped.gc(stable)
+    assert pending.state() == stamped.state()
+    assert (pending.pend is None) == (cut >= len(writes))
+    pending.settle_pending()
+    assert pending.pend is None
+    assert pending.fields == stamped.fields
+    assert pending.state() == stamped.state()
+    # Every field left stamped is one the next GC visit looks at (None: it walks them all).
+    left = {f for f, x in stamped.fields.items() if type(x) is not bytes}
+    assert pending.fresh is None or left <= set(pending.fresh)
+    assert (pending.fresh is None) <= (not track or bool(left))  # dropped only for its size

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from crdtredis import keyspace_batch
-from crdtredis.crdt import members
+from crdtredis.crdt import map_fields, members
 from crdtredis.crdt.map_fields import HSET, HashEntry
 from crdtredis.keyspace import CREATE
 from crdtredis.node import Node
@@ -35,7 +35,7 @@ _STEPS = st.lists(st.one_of(
     st.tuples(st.just("fill"), _KEYS),  # 511 fields: one short of listpack's most entries
     st.tuples(st.just("txn")),  # MULTI / PING / EXEC: nil when a WATCHed key was touched
     st.tuples(st.just("gc"), _KEYS),  # every stamp of the key stable: folded, `fresh` kept
-    st.tuples(st.just("peer"), st.sampled_from(["HSET", "HINCRBY", "SET"]), _KEYS, _FIELDS),
+    st.tuples(st.just("peer"), st.sampled_from(["HSET", "HINCRBY", "HDEL", "SET"]), _KEYS, _FIELDS),
 ), max_size=20)
 
 
@@ -60,33 +60,59 @@ def _run(node: Node, triples: list[tuple[str, str, str]]) -> None:
         node.close_group()
 
 
+def _gc_list(e: HashEntry) -> list[bytes] | None:
+    """GC's list (`fresh`) as apply_hset leaves it: a pending stamp's field (HashEntry.pend)
+    is what a write's tuple appends, and `settle_pending` appends them in that order."""
+    if e.fresh is None:
+        return None
+    xs = [*e.fresh, *(e.pend[::2] if e.pend is not None else ())]
+    return None if len(xs) > len(e.fields) else xs
+
+
 def _hashes(node: Node) -> dict[bytes, tuple[Any, ...]]:
     """What the state dump leaves out of a hash: listpack/hashtable, GC's list, the type stamp."""
-    return {k: (e.big, None if e.fresh is None else list(e.fresh), e.thlc, e.torigin)
+    return {k: (e.big, _gc_list(e), e.thlc, e.torigin)
             for k, e in node.keyspace.dbs[0].data.items() if type(e) is HashEntry}
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=_STEPS, peers=st.booleans())
-@example(steps=[("HSET", "a", "f", "1"), ("run", [("a", "f", "x"), ("a", "g", "1")])], peers=True)
-@example(steps=[("fill", "a"), ("gc", "a"), ("run", [("a", "f", "x"), ("a", "g", "1")])], peers=True)
-@example(steps=[("peer", "HSET", "a", "f"), ("run", [("a", "f", "x")])], peers=True)
-@example(steps=[("peer", "HINCRBY", "a", "f"), ("run", [("a", "f", "x")])], peers=True)
-@example(steps=[("SET", "a", "1"), ("peer", "HSET", "a", "f"), ("run", [("a", "f", "x")])], peers=True)
+@given(steps=_STEPS, peers=st.booleans(), pend_min=st.sampled_from([0, 3, map_fields.PEND_MIN]))
+@example(steps=[("HSET", "a", "f", "1"), ("run", [("a", "f", "x"), ("a", "g", "1")])], peers=True, pend_min=map_fields.PEND_MIN)
+@example(steps=[("fill", "a"), ("gc", "a"), ("run", [("a", "f", "x"), ("a", "g", "1")])], peers=True, pend_min=map_fields.PEND_MIN)
+@example(steps=[("peer", "HSET", "a", "f"), ("run", [("a", "f", "x")])], peers=True, pend_min=map_fields.PEND_MIN)
+@example(steps=[("peer", "HINCRBY", "a", "f"), ("run", [("a", "f", "x")])], peers=True, pend_min=map_fields.PEND_MIN)
+@example(steps=[("SET", "a", "1"), ("peer", "HSET", "a", "f"), ("run", [("a", "f", "x")])], peers=True, pend_min=map_fields.PEND_MIN)
 @example(steps=[("peer", "HSET", "a", "f"), ("HSET", "b", "f", "1"), ("run", [("b", "f", "x"), ("a", "g", "y")])],
-         peers=True)  # the inline one takes the type stamp from the peer's
+         peers=True, pend_min=map_fields.PEND_MIN)  # the inline one takes the type stamp from the peer's
 @example(steps=[("HSET", "a", "f", "1"), ("HSET", "b", "f", "1"), ("WATCH", "a"),
-                ("run", [("b", "f", "x"), ("a", "f", "y")]), ("txn",)], peers=False)  # the inline one touches a
+                ("run", [("b", "f", "x"), ("a", "f", "y")]), ("txn",)], peers=False, pend_min=map_fields.PEND_MIN)  # the inline one touches a
 @example(steps=[("fill", "a"), ("HSET", "a", "f", "1"), ("run", [("a", "f", "x"), ("a", "g", "x")])],
-         peers=False)  # the inline one writes the 513th field
+         peers=False, pend_min=map_fields.PEND_MIN)  # the inline one writes the 513th field
 @example(steps=[("HSET", "a", "f", "1"), ("run", [("a", "f", "x"), ("a", "h" * 70, "1")])],
-         peers=False)  # the inline one writes a field past listpack's value size
+         peers=False, pend_min=map_fields.PEND_MIN)  # the inline one writes a field past listpack's value size
 @example(steps=[("HSET", "a", "f", "1"), ("HSET", "a", "g", "1"), ("gc", "a"),
-                ("run", [("a", "f", "x"), ("a", "f", "y")])], peers=True)  # `fresh` as long as the hash
-def test_inline_hset_leaves_what_apply_hset_leaves(steps: list[tuple[Any, ...]], peers: bool,
+                ("run", [("a", "f", "x"), ("a", "f", "y")])], peers=True, pend_min=map_fields.PEND_MIN)  # `fresh` as long as the hash
+# Pending stamps (HashEntry.pend) meeting a peer's write, an increment, a delete and GC.
+@example(steps=[("run", [("a", "f", "x"), ("a", "g", "1"), ("a", "f", "y")]), ("peer", "HSET", "a", "f")],
+         peers=True, pend_min=0)
+@example(steps=[("peer", "HSET", "a", "g"), ("run", [("a", "f", "x"), ("a", "f", "y")]), ("peer", "HSET", "a", "f")],
+         peers=True, pend_min=0)  # the peer's write, concurrent, reaches apply_hset (no CREATE)
+@example(steps=[("peer", "HSET", "a", "g"), ("run", [("a", "f", "x")]), ("peer", "HINCRBY", "a", "f")],
+         peers=True, pend_min=0)
+@example(steps=[("run", [("a", "f", "x"), ("a", "f", "y")]), ("HDEL", "a", "f"), ("run", [("a", "g", "z")])],
+         peers=True, pend_min=0)
+@example(steps=[("peer", "HSET", "a", "g"), ("peer", "HSET", "a", "f"), ("run", [("a", "f", "x")]),
+                ("peer", "HDEL", "a", "f")], peers=True, pend_min=0)  # it missed the pending write: that stays
+@example(steps=[("run", [("a", "f", "x"), ("a", "f", "y")]), ("gc", "a"), ("run", [("a", "f", "z")])],
+         peers=True, pend_min=0)
+@example(steps=[("run", [("a", "f", "x")]), ("peer", "SET", "a", "f"), ("run", [("a", "f", "z")])],
+         peers=True, pend_min=0)
+def test_inline_hset_leaves_what_apply_hset_leaves(steps: list[tuple[Any, ...]], peers: bool, pend_min: int,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     # Every GC visit starts tracking the hash's fields (the same value for every example).
     monkeypatch.setattr(members, "TRACK_MIN", 0)
+    # Which hashes the inline writes keep pending stamps for (map_fields' module docstring).
+    monkeypatch.setattr(map_fields, "PEND_MIN", pend_min)
     loops, nodes, peer = loop_nodes(peers)
     clients = [R(n) for n in nodes]
     saved = keyspace_batch.apply_local_all
@@ -97,7 +123,7 @@ def test_inline_hset_leaves_what_apply_hset_leaves(steps: list[tuple[Any, ...]],
                     continue
                 key, f = step[2], step[3]
                 argv = {"HSET": ("HSET", key, f, "p"), "HINCRBY": ("HINCRBY", key, f, "2"),
-                        "SET": ("SET", key, "p")}[step[1]]
+                        "HDEL": ("HDEL", key, f), "SET": ("SET", key, "p")}[step[1]]
                 from_peer(peer, nodes, *argv)
                 continue
             replies = []

@@ -214,6 +214,42 @@ class SimCluster:
             r.node.batch_done()
             self._ship(r, before)
 
+    def pipeline(self, i: int, argvs: list[tuple[Any, ...]]) -> None:
+        """`argvs` as one read batch of a connection to replica i: each run of consecutive
+        requests spelled alike goes to `Node.run_cmds` (runs.py: their effects applied in
+        one keyspace_batch.apply_local_all, its inline cases included), as
+        protocol/connection.py's loop hands it over; the others, and what a run declines,
+        to `Node.execute`."""
+        r = self.replicas[i]
+        assert r.synced, "a replica that has not synced takes no writes"
+        cmds = [[a if isinstance(a, bytes) else str(a).encode() for a in argv] for argv in argvs]
+        node, client = r.node, r.client
+        before = len(r.log)
+        client.batching = True
+        try:
+            x = 0
+            skip = 0  # no run starts before cmds[skip] (run_cmds declined one)
+            while x < len(cmds):
+                if x >= skip and x + 1 < len(cmds) and cmds[x][0] == cmds[x + 1][0]:
+                    j = x + 2
+                    while j < len(cmds) and cmds[j][0] == cmds[x][0]:
+                        j += 1
+                    k, _replies, exc = node.run_cmds(client, cmds, x, j)
+                    if k < 0:
+                        skip = j
+                    elif exc is not None:
+                        x += k + 1  # request x + k raised, as `execute` would have
+                        continue
+                    elif k > 0:
+                        x += k
+                        continue
+                node.execute(client, cmds[x])
+                x += 1
+        finally:
+            client.batching = False
+            node.batch_done()
+            self._ship(r, before)  # the ops the batch closed (a SELECT closes one) and its last
+
     def deliver_one(self, dup: float = 0.1) -> bool:
         cands = [(r, op) for r in self.replicas for op in r.inbox if r.ready(op)]
         if not cands:
