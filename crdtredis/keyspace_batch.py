@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .atoms import untracked
-from .crdt import map_fields as _map_fields
+from .crdt import members as _members
 from .crdt.codes import INCR as _INCR
 from .crdt.codes import LINSERT as _LINSERT
 from .crdt.codes import LREMOVE as _LREMOVE
@@ -210,14 +210,15 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     crdt/map_fields.apply_hset does in that case (the bare value when solo; with peers the
     stamped value over none, a stable value or one write's stamped value), without its
     call; a field holding increments kept apart goes to apply_hset. With peers, a hash of
-    map_fields.PEND_MIN fields or more keeps the stamp apart instead (`HashEntry.pend`:
-    map_fields' pending stamps), which apply_hset settles first.
+    members.PEND_MIN fields or more keeps the stamp apart instead (`HashEntry.pend`:
+    crdt/members.py: pending stamps), which apply_hset settles first.
     tests/test_inline_hset.py holds this path to apply_hset.
 
     A SADD of one member (runs.py's SADD runs) that a hashtable-encoded set lacks, in a db
     with nothing hidden, expiring, watched or waited on, is written here too: what
-    crdt/set_aw.apply_sadd does in that case, without its calls. tests/test_inline_sadd.py
-    holds this path to apply_sadd.
+    crdt/set_aw.apply_sadd does in that case, without its calls; with peers, a set of
+    members.PEND_MIN members or more keeps the stamp apart instead (`SetEntry.pend`,
+    crdt/members.py: pending stamps). tests/test_inline_sadd.py holds this path to apply_sadd.
 
     An INCR on a replica without peers, of a missing key or a plain string, in a db with
     nothing hidden, watched or waited on, is folded here: string_counter.apply_incr's solo
@@ -271,7 +272,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     members: dict[Any, Any]
     pool: Any
     max_value: int = _HASH_MAX_VALUE
-    pend_min: int = _map_fields.PEND_MIN  # read per call: tests lower it
+    pend_min: int = _members.PEND_MIN  # read per call: tests lower it
     pend: Any
     max_entries: int = _HASH_MAX_ENTRIES
     fields: dict[Any, Any]
@@ -438,12 +439,26 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                         if solo:
                             members[f] = 0
                         else:
-                            members[f] = untrack((hb, set_origin))
-                            fresh = e.fresh
-                            if fresh is not None:  # a big set: its next GC visit looks at f
-                                fresh.append(f)  # crdt/members.stamped, inlined
-                                if len(fresh) > len(members):
-                                    e.fresh = None
+                            pend = e.pend
+                            if pend is None and len(members) >= pend_min:
+                                # A big set: the stamps of its run's adds kept apart
+                                # (crdt/members.py: pending stamps, `SetEntry.pend`).
+                                e.pend = pend = []
+                                e.porigin = set_origin
+                            if pend is not None:
+                                members[f] = 0
+                                pend.append(f)
+                                pend.append(hb)
+                                if len(pend) > 4 * len(members) + 256:
+                                    # Bounded while no GC pass drops it (members re-added).
+                                    e.settle_pending()
+                            else:
+                                members[f] = untrack((hb, set_origin))
+                                fresh = e.fresh
+                                if fresh is not None:  # a big set: its next GC visit looks at f
+                                    fresh.append(f)  # crdt/members.stamped, inlined
+                                    if len(fresh) > len(members):
+                                        e.fresh = None
                         # Entry.touch: a local stamp is past every stamp applied.
                         e.thlc = hb
                         e.torigin = origin

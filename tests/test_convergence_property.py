@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crdtredis.crdt import map_fields
+from crdtredis.crdt import members
 from tests.support.cluster_sim import SimCluster, assert_same
 from tests.support.state import assert_one_entry_per_type, visible_state
 
@@ -28,12 +28,12 @@ VALS = ["a", "b"]
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _pending_stamps_in_small_hashes() -> Iterator[None]:
-    """A pipeline's HSETs keep their stamps apart (crdt/map_fields.py, pending stamps) in
-    the few-field hashes here too, not only in hashes of PEND_MIN fields (the other form,
-    a tuple per write, is the one every other apply leaves)."""
+def _pending_stamps_in_small_collections() -> Iterator[None]:
+    """A pipeline's HSETs and SADDs keep their stamps apart (crdt/members.py, pending
+    stamps) in the few-member hashes and sets here too, not only in ones of PEND_MIN (the
+    other form, a stamped record per write, is the one every other apply leaves)."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(map_fields, "PEND_MIN", 0)
+        mp.setattr(members, "PEND_MIN", 0)
         yield
 
 

@@ -535,3 +535,42 @@ def test_property_replicas_converge_to_spec(script: list[tuple[int, Any, int]], 
     for x in c.replicas:
         check_replica(x, history, final=True)
     assert len({tuple(sorted(x.run("SMEMBERS", k).items)) for x in c.replicas for k in KEYS[:1]}) == 1
+
+
+# ---- pending stamps (SetEntry.pend) ---------------------------------------------------------
+
+@settings(max_examples=300, deadline=None)
+@given(adds=st.lists(st.sampled_from([b"a", b"b", b"c", b"d"]), min_size=1, max_size=4, unique=True),
+       cut=st.integers(0, 5), track=st.booleans())
+def test_pending_stamps_read_collect_and_settle_as_their_tuples(adds: list[bytes], cut: int, track: bool) -> None:
+    """A set holding its local adds' stamps apart (`0`, `pend`) has the state, the GC result
+    (a stable prefix dropped) and, once settled, the members of one holding each add's
+    stamp."""
+    pending, stamped = SetEntry(), SetEntry()
+    for e in (pending, stamped):
+        e.m[b"s"] = 0  # a stable member, untouched
+        e.fresh = [] if track else None
+    pending.pend = []
+    pending.porigin = "o"
+    for hlc, x in enumerate(adds, 1):
+        pending.m[x] = 0
+        pending.pend += [x, hlc]
+        stamped.m[x] = (hlc, "o")
+        if stamped.fresh is not None:
+            stamped.fresh.append(x)  # what the stamped add appends (members.stamped)
+    assert pending.state() == stamped.state()
+
+    def stable(h: int, o: str) -> bool:
+        assert o == "o"
+        return h <= cut
+
+    assert pending.gc(stable) == stamped.gc(stable)
+    assert pending.state() == stamped.state()
+    assert (pending.pend is None) == (cut >= len(adds))
+    pending.settle_pending()
+    assert pending.pend is None
+    assert pending.m == stamped.m
+    assert pending.state() == stamped.state()
+    # Every member left stamped is one the next GC visit looks at (None: it walks them all).
+    left = {x for x, s in stamped.m.items() if s != 0}
+    assert pending.fresh is None or left <= set(pending.fresh)

@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from crdtredis import keyspace_batch
-from crdtredis.crdt import map_fields, members
+from crdtredis.crdt import members
 from crdtredis.crdt.map_fields import HSET, HashEntry
 from crdtredis.keyspace import CREATE
 from crdtredis.node import Node
-from tests.support.loops import loop_nodes
+from tests.support.loops import gc_list, loop_nodes
 from tests.support.state import assert_same_keyspaces
 from tests.test_cmd_strings import R, from_peer
 
@@ -60,38 +60,29 @@ def _run(node: Node, triples: list[tuple[str, str, str]]) -> None:
         node.close_group()
 
 
-def _gc_list(e: HashEntry) -> list[bytes] | None:
-    """GC's list (`fresh`) as apply_hset leaves it: a pending stamp's field (HashEntry.pend)
-    is what a write's tuple appends, and `settle_pending` appends them in that order."""
-    if e.fresh is None:
-        return None
-    xs = [*e.fresh, *(e.pend[::2] if e.pend is not None else ())]
-    return None if len(xs) > len(e.fields) else xs
-
-
 def _hashes(node: Node) -> dict[bytes, tuple[Any, ...]]:
     """What the state dump leaves out of a hash: listpack/hashtable, GC's list, the type stamp."""
-    return {k: (e.big, _gc_list(e), e.thlc, e.torigin)
+    return {k: (e.big, gc_list(e, len(e.fields)), e.thlc, e.torigin)
             for k, e in node.keyspace.dbs[0].data.items() if type(e) is HashEntry}
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=_STEPS, peers=st.booleans(), pend_min=st.sampled_from([0, 3, map_fields.PEND_MIN]))
-@example(steps=[("HSET", "a", "f", "1"), ("run", [("a", "f", "x"), ("a", "g", "1")])], peers=True, pend_min=map_fields.PEND_MIN)
-@example(steps=[("fill", "a"), ("gc", "a"), ("run", [("a", "f", "x"), ("a", "g", "1")])], peers=True, pend_min=map_fields.PEND_MIN)
-@example(steps=[("peer", "HSET", "a", "f"), ("run", [("a", "f", "x")])], peers=True, pend_min=map_fields.PEND_MIN)
-@example(steps=[("peer", "HINCRBY", "a", "f"), ("run", [("a", "f", "x")])], peers=True, pend_min=map_fields.PEND_MIN)
-@example(steps=[("SET", "a", "1"), ("peer", "HSET", "a", "f"), ("run", [("a", "f", "x")])], peers=True, pend_min=map_fields.PEND_MIN)
+@given(steps=_STEPS, peers=st.booleans(), pend_min=st.sampled_from([0, 3, members.PEND_MIN]))
+@example(steps=[("HSET", "a", "f", "1"), ("run", [("a", "f", "x"), ("a", "g", "1")])], peers=True, pend_min=members.PEND_MIN)
+@example(steps=[("fill", "a"), ("gc", "a"), ("run", [("a", "f", "x"), ("a", "g", "1")])], peers=True, pend_min=members.PEND_MIN)
+@example(steps=[("peer", "HSET", "a", "f"), ("run", [("a", "f", "x")])], peers=True, pend_min=members.PEND_MIN)
+@example(steps=[("peer", "HINCRBY", "a", "f"), ("run", [("a", "f", "x")])], peers=True, pend_min=members.PEND_MIN)
+@example(steps=[("SET", "a", "1"), ("peer", "HSET", "a", "f"), ("run", [("a", "f", "x")])], peers=True, pend_min=members.PEND_MIN)
 @example(steps=[("peer", "HSET", "a", "f"), ("HSET", "b", "f", "1"), ("run", [("b", "f", "x"), ("a", "g", "y")])],
-         peers=True, pend_min=map_fields.PEND_MIN)  # the inline one takes the type stamp from the peer's
+         peers=True, pend_min=members.PEND_MIN)  # the inline one takes the type stamp from the peer's
 @example(steps=[("HSET", "a", "f", "1"), ("HSET", "b", "f", "1"), ("WATCH", "a"),
-                ("run", [("b", "f", "x"), ("a", "f", "y")]), ("txn",)], peers=False, pend_min=map_fields.PEND_MIN)  # the inline one touches a
+                ("run", [("b", "f", "x"), ("a", "f", "y")]), ("txn",)], peers=False, pend_min=members.PEND_MIN)  # the inline one touches a
 @example(steps=[("fill", "a"), ("HSET", "a", "f", "1"), ("run", [("a", "f", "x"), ("a", "g", "x")])],
-         peers=False, pend_min=map_fields.PEND_MIN)  # the inline one writes the 513th field
+         peers=False, pend_min=members.PEND_MIN)  # the inline one writes the 513th field
 @example(steps=[("HSET", "a", "f", "1"), ("run", [("a", "f", "x"), ("a", "h" * 70, "1")])],
-         peers=False, pend_min=map_fields.PEND_MIN)  # the inline one writes a field past listpack's value size
+         peers=False, pend_min=members.PEND_MIN)  # the inline one writes a field past listpack's value size
 @example(steps=[("HSET", "a", "f", "1"), ("HSET", "a", "g", "1"), ("gc", "a"),
-                ("run", [("a", "f", "x"), ("a", "f", "y")])], peers=True, pend_min=map_fields.PEND_MIN)  # `fresh` as long as the hash
+                ("run", [("a", "f", "x"), ("a", "f", "y")])], peers=True, pend_min=members.PEND_MIN)  # `fresh` as long as the hash
 # Pending stamps (HashEntry.pend) meeting a peer's write, an increment, a delete and GC.
 @example(steps=[("run", [("a", "f", "x"), ("a", "g", "1"), ("a", "f", "y")]), ("peer", "HSET", "a", "f")],
          peers=True, pend_min=0)
@@ -112,7 +103,7 @@ def test_inline_hset_leaves_what_apply_hset_leaves(steps: list[tuple[Any, ...]],
     # Every GC visit starts tracking the hash's fields (the same value for every example).
     monkeypatch.setattr(members, "TRACK_MIN", 0)
     # Which hashes the inline writes keep pending stamps for (map_fields' module docstring).
-    monkeypatch.setattr(map_fields, "PEND_MIN", pend_min)
+    monkeypatch.setattr(members, "PEND_MIN", pend_min)
     loops, nodes, peer = loop_nodes(peers)
     clients = [R(n) for n in nodes]
     saved = keyspace_batch.apply_local_all

@@ -19,17 +19,8 @@ A field takes the leanest form that holds its state (DESIGN §7: per-element mem
 Nothing needs a tombstone: causal delivery means a remove only ever has to forget what is
 already here. `HashEntry.gc` folds fields back to `bytes` once their stamps are stable.
 
-Pending stamps. A hash of PEND_MIN fields or more that this replica writes one field at a
-time in a run (keyspace_batch's HSET case, redis-benchmark's one big hash) keeps the
-bare value in `fields` and the write's stamp apart, in `pend`: (field, hlc) pairs in
-the order written, all of this replica's origin (`porigin`), so their HLCs ascend. A bare
-value whose field is in `pend` is the form `(value, hlc, porigin)` of its last pair there.
-With peers, the stamped tuple cost ~0.25 µs a write (a tuple and an HLC kept alive per
-field, and a cold one freed when the field is written again); the pair costs two list
-appends, and GC drops the stable ones wholesale (one binary search: `stable` is monotone
-in the HLC) instead of folding field by field. Everything else that reads or replaces a
-field's stamp (applies, removes, GC, `state`) first turns the pairs into the stamped form
-(`settle_pending`), or reads them (`state`, without changing the entry).
+Pending stamps (crdt/members.py): a big hash's run of local writes keeps each field's bare
+value, its stamp in `pend`; a bare value whose field is there is `(value, hlc, porigin)`.
 
 HINCRBYFLOAT arithmetic is Redis's x87 80-bit long double (crdt/numbers.py).
 """
@@ -55,9 +46,6 @@ HDEL = 52  # (HDEL, db, key, f1, f2, ...)  observed-remove of those fields
 # Redis 7.0 hash-max-listpack-entries / hash-max-listpack-value defaults.
 LISTPACK_MAX_ENTRIES = 512
 LISTPACK_MAX_VALUE = 64
-# The least hash size whose runs of local writes keep their stamps apart (`pend`): below
-# it, a list of its own for a few writes costs more than their tuples.
-PEND_MIN = 128
 
 STATE_VERSION = 1
 _KIND, _FIELD, _VALUE = itemgetter(0), itemgetter(1), itemgetter(2)  # of a state's field items
@@ -108,49 +96,25 @@ class HashEntry(Entry):
         self.fields: dict[bytes, Any] = {}
         self.big = False
         self.fresh: list[bytes] | None = None
-        # Pending stamps (module docstring): field, hlc, field, hlc, ... of origin `porigin`.
+        # Pending stamps (crdt/members.py): field, hlc, field, hlc, ... of origin `porigin`.
         self.pend: list[Any] | None = None
         self.porigin = ""
 
     def settle_pending(self) -> None:
-        """Give every field of `pend` its stamped form (the module docstring's rule), for
-        the next GC visit to look at, and drop `pend`."""
+        """Give every field of `pend` its stamped form (crdt/members.py, pending stamps),
+        for the next GC visit to look at, and drop `pend`."""
         pend = self.pend
         if pend is None:
             return
         self.pend = None
         fields = self.fields
         o = self.porigin
-        last = dict(zip(pend[::2], pend[1::2], strict=True))  # a field's last pair wins
-        for f, h in last.items():
+        for f, h in _members.pending_stamps(pend).items():
             x = fields.get(f)
             if type(x) is bytes:  # always: nothing else writes a pending field unsettled
                 fields[f] = untracked((x, h, o))
         if self.fresh is not None:  # what the writes' tuples would have appended, in order
             _members.stamped(self, pend[::2], len(fields))
-
-    def _drop_stable_pending(self, stable: Callable[[int, str], bool]) -> int:
-        """GC of `pend`: drop its stable pairs (a prefix: HLCs ascend, `stable` is monotone
-        in the HLC); returns how many fields that leaves unstamped."""
-        pend = self.pend
-        assert pend is not None
-        o = self.porigin
-        lo, hi = 0, len(pend) // 2
-        while lo < hi:  # the first pair not stable
-            mid = (lo + hi) // 2
-            if stable(pend[2 * mid + 1], o):
-                lo = mid + 1
-            else:
-                hi = mid
-        if not lo:
-            return 0
-        gone = set(pend[0:2 * lo:2])
-        if 2 * lo == len(pend):
-            self.pend = None
-        else:
-            del pend[:2 * lo]
-            gone.difference_update(pend[::2])  # still stamped by a later pair
-        return len(gone)
 
     def get(self, field: bytes) -> bytes | None:
         x = self.fields.get(field)
@@ -186,7 +150,7 @@ class HashEntry(Entry):
     def gc(self, stable: Callable[[int, str], bool]) -> int:
         """Fold fields whose stamps are causally stable back to plain bytes; drop stable
         writes that can no longer win. Returns how many stamps were dropped."""
-        dropped = 0 if self.pend is None else self._drop_stable_pending(stable)
+        dropped = 0 if self.pend is None else _members.drop_stable_pending(self, stable)
         fields = self.fields
         # In place: replacing a present field's value never resizes the dict (no copy of
         # a million items per pass; as the sorted set's and the set's passes).
@@ -220,8 +184,8 @@ class HashEntry(Entry):
     def state(self) -> tuple[Any, ...]:
         out: list[tuple[Any, ...]] = []
         pend = self.pend
-        # The stamp of a field's last pair (module docstring), read without settling them.
-        stamps = {} if pend is None else dict(zip(pend[::2], pend[1::2], strict=True))
+        # Its pending stamps (crdt/members.py), read without settling them.
+        stamps = {} if pend is None else _members.pending_stamps(pend)
         o = self.porigin
         for f, x in self.fields.items():
             t = type(x)
