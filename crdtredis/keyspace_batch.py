@@ -403,8 +403,10 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                                 fields[f] = v
                                 pend.append(f)
                                 pend.append(hb)
-                                if len(pend) > 4 * len(fields) + 256:
-                                    # Rewritten fields: bounded while no GC pass drops it.
+                                if len(pend) > 2 * len(fields) + 256:
+                                    # Bounded while no GC pass drops it (a peer down): at
+                                    # most a pair per field and 128 more, about what
+                                    # the tuples would hold; settling is then O(1) a write.
                                     e.settle_pending()
                             else:
                                 fields[f] = untrack((v, hb, origin))
@@ -449,8 +451,8 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                                 members[f] = 0
                                 pend.append(f)
                                 pend.append(hb)
-                                if len(pend) > 4 * len(members) + 256:
-                                    # Bounded while no GC pass drops it (members re-added).
+                                if len(pend) > 2 * len(members) + 256:
+                                    # Bounded as the HSET case's (members re-added).
                                     e.settle_pending()
                             else:
                                 members[f] = untrack((hb, set_origin))
