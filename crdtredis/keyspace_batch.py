@@ -272,7 +272,8 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     members: dict[Any, Any]
     pool: Any
     max_value: int = _HASH_MAX_VALUE
-    pend_min: int = _members.PEND_MIN  # read per call: tests lower it
+    pend_min: int = _members.PEND_MIN  # read per call: tests lower them
+    pend_slack: int = _members.PEND_SLACK
     pend: Any
     max_entries: int = _HASH_MAX_ENTRIES
     fields: dict[Any, Any]
@@ -399,16 +400,15 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                                 # (map_fields' pending stamps, `HashEntry.pend`).
                                 e.pend = pend = []
                                 e.porigin = origin
-                            if pend is not None:
+                            if pend is not None and len(pend) < 4 * len(fields) + pend_slack:
                                 fields[f] = v
                                 pend.append(f)
                                 pend.append(hb)
-                                if len(pend) > 2 * len(fields) + 256:
-                                    # Bounded while no GC pass drops it (a peer down): at
-                                    # most a pair per field and 128 more, about what
-                                    # the tuples would hold; settling is then O(1) a write.
-                                    e.settle_pending()
                             else:
+                                # Not kept apart past two pairs a field (and the slack)
+                                # until a GC pass drops them (crdt/members.py, PEND_SLACK):
+                                # bounded, and no pause to settle them (a pending pair
+                                # stamps only a bare value: this tuple is the newer).
                                 fields[f] = untrack((v, hb, origin))
                                 fresh = e.fresh
                                 if fresh is not None:  # a big hash: its next GC visit looks at f
@@ -447,14 +447,11 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                                 # (crdt/members.py: pending stamps, `SetEntry.pend`).
                                 e.pend = pend = []
                                 e.porigin = set_origin
-                            if pend is not None:
+                            if pend is not None and len(pend) < 4 * len(members) + pend_slack:
                                 members[f] = 0
                                 pend.append(f)
                                 pend.append(hb)
-                                if len(pend) > 2 * len(members) + 256:
-                                    # Bounded as the HSET case's (members re-added).
-                                    e.settle_pending()
-                            else:
+                            else:  # bounded as the HSET case's
                                 members[f] = untrack((hb, set_origin))
                                 fresh = e.fresh
                                 if fresh is not None:  # a big set: its next GC visit looks at f

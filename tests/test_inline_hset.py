@@ -67,43 +67,51 @@ def _hashes(node: Node) -> dict[bytes, tuple[Any, ...]]:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=_STEPS, peers=st.booleans(), pend_min=st.sampled_from([0, 3, members.PEND_MIN]))
-@example(steps=[("HSET", "a", "f", "1"), ("run", [("a", "f", "x"), ("a", "g", "1")])], peers=True, pend_min=members.PEND_MIN)
-@example(steps=[("fill", "a"), ("gc", "a"), ("run", [("a", "f", "x"), ("a", "g", "1")])], peers=True, pend_min=members.PEND_MIN)
-@example(steps=[("peer", "HSET", "a", "f"), ("run", [("a", "f", "x")])], peers=True, pend_min=members.PEND_MIN)
-@example(steps=[("peer", "HINCRBY", "a", "f"), ("run", [("a", "f", "x")])], peers=True, pend_min=members.PEND_MIN)
-@example(steps=[("SET", "a", "1"), ("peer", "HSET", "a", "f"), ("run", [("a", "f", "x")])], peers=True, pend_min=members.PEND_MIN)
+@given(steps=_STEPS, peers=st.booleans(), pend_min=st.sampled_from([0, 3, members.PEND_MIN]),
+       pend_slack=st.sampled_from([0, 2, members.PEND_SLACK]))
+@example(steps=[("HSET", "a", "f", "1"), ("run", [("a", "f", "x"), ("a", "g", "1")])], peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)
+@example(steps=[("fill", "a"), ("gc", "a"), ("run", [("a", "f", "x"), ("a", "g", "1")])], peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)
+@example(steps=[("peer", "HSET", "a", "f"), ("run", [("a", "f", "x")])], peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)
+@example(steps=[("peer", "HINCRBY", "a", "f"), ("run", [("a", "f", "x")])], peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)
+@example(steps=[("SET", "a", "1"), ("peer", "HSET", "a", "f"), ("run", [("a", "f", "x")])], peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)
 @example(steps=[("peer", "HSET", "a", "f"), ("HSET", "b", "f", "1"), ("run", [("b", "f", "x"), ("a", "g", "y")])],
-         peers=True, pend_min=members.PEND_MIN)  # the inline one takes the type stamp from the peer's
+         peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)  # the inline one takes the type stamp from the peer's
 @example(steps=[("HSET", "a", "f", "1"), ("HSET", "b", "f", "1"), ("WATCH", "a"),
-                ("run", [("b", "f", "x"), ("a", "f", "y")]), ("txn",)], peers=False, pend_min=members.PEND_MIN)  # the inline one touches a
+                ("run", [("b", "f", "x"), ("a", "f", "y")]), ("txn",)], peers=False, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)  # the inline one touches a
 @example(steps=[("fill", "a"), ("HSET", "a", "f", "1"), ("run", [("a", "f", "x"), ("a", "g", "x")])],
-         peers=False, pend_min=members.PEND_MIN)  # the inline one writes the 513th field
+         peers=False, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)  # the inline one writes the 513th field
 @example(steps=[("HSET", "a", "f", "1"), ("run", [("a", "f", "x"), ("a", "h" * 70, "1")])],
-         peers=False, pend_min=members.PEND_MIN)  # the inline one writes a field past listpack's value size
+         peers=False, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)  # the inline one writes a field past listpack's value size
 @example(steps=[("HSET", "a", "f", "1"), ("HSET", "a", "g", "1"), ("gc", "a"),
-                ("run", [("a", "f", "x"), ("a", "f", "y")])], peers=True, pend_min=members.PEND_MIN)  # `fresh` as long as the hash
+                ("run", [("a", "f", "x"), ("a", "f", "y")])], peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)  # `fresh` as long as the hash
 # Pending stamps (HashEntry.pend) meeting a peer's write, an increment, a delete and GC.
+@example(steps=[("peer", "HSET", "a", "g"), ("run", [("a", "f", "x"), ("a", "f", "1"), ("a", "f", "y"), ("a", "f", "x"),
+                                                     ("a", "f", "1")]), ("run", [("a", "f", "y")]),
+                ("peer", "HSET", "a", "f")], peers=True, pend_min=0, pend_slack=0)  # full: tuples again
+@example(steps=[("peer", "HSET", "a", "g"), ("run", [("a", "f", "x"), ("a", "f", "1"), ("a", "f", "y"), ("a", "f", "x"),
+                                                     ("a", "f", "1")]), ("gc", "a"), ("run", [("a", "f", "x")])],
+         peers=True, pend_min=0, pend_slack=0)
 @example(steps=[("run", [("a", "f", "x"), ("a", "g", "1"), ("a", "f", "y")]), ("peer", "HSET", "a", "f")],
-         peers=True, pend_min=0)
+         peers=True, pend_min=0, pend_slack=members.PEND_SLACK)
 @example(steps=[("peer", "HSET", "a", "g"), ("run", [("a", "f", "x"), ("a", "f", "y")]), ("peer", "HSET", "a", "f")],
-         peers=True, pend_min=0)  # the peer's write, concurrent, reaches apply_hset (no CREATE)
+         peers=True, pend_min=0, pend_slack=members.PEND_SLACK)  # the peer's write, concurrent, reaches apply_hset (no CREATE)
 @example(steps=[("peer", "HSET", "a", "g"), ("run", [("a", "f", "x")]), ("peer", "HINCRBY", "a", "f")],
-         peers=True, pend_min=0)
+         peers=True, pend_min=0, pend_slack=members.PEND_SLACK)
 @example(steps=[("run", [("a", "f", "x"), ("a", "f", "y")]), ("HDEL", "a", "f"), ("run", [("a", "g", "z")])],
-         peers=True, pend_min=0)
+         peers=True, pend_min=0, pend_slack=members.PEND_SLACK)
 @example(steps=[("peer", "HSET", "a", "g"), ("peer", "HSET", "a", "f"), ("run", [("a", "f", "x")]),
-                ("peer", "HDEL", "a", "f")], peers=True, pend_min=0)  # it missed the pending write: that stays
+                ("peer", "HDEL", "a", "f")], peers=True, pend_min=0, pend_slack=members.PEND_SLACK)  # it missed the pending write: that stays
 @example(steps=[("run", [("a", "f", "x"), ("a", "f", "y")]), ("gc", "a"), ("run", [("a", "f", "z")])],
-         peers=True, pend_min=0)
+         peers=True, pend_min=0, pend_slack=members.PEND_SLACK)
 @example(steps=[("run", [("a", "f", "x")]), ("peer", "SET", "a", "f"), ("run", [("a", "f", "z")])],
-         peers=True, pend_min=0)
-def test_inline_hset_leaves_what_apply_hset_leaves(steps: list[tuple[Any, ...]], peers: bool, pend_min: int,
+         peers=True, pend_min=0, pend_slack=members.PEND_SLACK)
+def test_inline_hset_leaves_what_apply_hset_leaves(steps: list[tuple[Any, ...]], peers: bool, pend_min: int, pend_slack: int,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     # Every GC visit starts tracking the hash's fields (the same value for every example).
     monkeypatch.setattr(members, "TRACK_MIN", 0)
     # Which hashes the inline writes keep pending stamps for (map_fields' module docstring).
     monkeypatch.setattr(members, "PEND_MIN", pend_min)
+    monkeypatch.setattr(members, "PEND_SLACK", pend_slack)  # when it is full
     loops, nodes, peer = loop_nodes(peers)
     clients = [R(n) for n in nodes]
     saved = keyspace_batch.apply_local_all

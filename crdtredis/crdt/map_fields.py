@@ -111,7 +111,7 @@ class HashEntry(Entry):
         o = self.porigin
         for f, h in _members.pending_stamps(pend).items():
             x = fields.get(f)
-            if type(x) is bytes:  # always: nothing else writes a pending field unsettled
+            if type(x) is bytes:  # else a newer stamped record (written while `pend` was full)
                 fields[f] = untracked((x, h, o))
         if self.fresh is not None:  # what the writes' tuples would have appended, in order
             _members.stamped(self, pend[::2], len(fields))
@@ -150,8 +150,10 @@ class HashEntry(Entry):
     def gc(self, stable: Callable[[int, str], bool]) -> int:
         """Fold fields whose stamps are causally stable back to plain bytes; drop stable
         writes that can no longer win. Returns how many stamps were dropped."""
-        dropped = 0 if self.pend is None else _members.drop_stable_pending(self, stable)
         fields = self.fields
+        dropped = 0
+        if self.pend is not None:  # a field holding a (newer) tuple instead: its fold counts
+            dropped = sum(type(fields.get(f)) is bytes for f in _members.drop_stable_pending(self, stable))
         # In place: replacing a present field's value never resizes the dict (no copy of
         # a million items per pass; as the sorted set's and the set's passes).
         items, track = _members.visit(fields, self.fresh)

@@ -32,7 +32,9 @@ since `stable` is monotone in the HLC) instead of folding member by member. What
 reads or replaces a member's stamps (applies, removes, GC, `state`) first gives the pending
 members their stamped records (the entry's `settle_pending`), or reads them (`state`,
 through `pending_stamps`, without changing the entry). `pend` is not in `fresh`: settling
-appends its members there.
+appends its members there. A pending pair stamps a member's stable form only: a member
+holding a stamped record (written when `pend` was full, PEND_SLACK) holds a newer stamp
+than any pair of it, and keeps it.
 """
 from __future__ import annotations
 
@@ -50,6 +52,12 @@ WALK_FACTOR = 8
 # The least collection size whose runs of local writes keep their stamps pending (above):
 # below it, a list of its own for a few writes costs more than their stamped records.
 PEND_MIN = 128
+# `pend` holds at most two pairs a member and PEND_SLACK / 2 more (a growing collection's
+# writes rewrite some members): past that (no GC pass has dropped them: a peer down, or
+# writes faster than the passes), a write takes its stamped record again. A pair costs
+# ~50-90 bytes, a stamped hash field's tuple and HLC 96: at most about twice their memory,
+# and no pause to settle them all at once.
+PEND_SLACK = 4096
 
 
 def visit(d: dict[bytes, Any], fresh: list[bytes] | None) -> tuple[Iterable[tuple[bytes, Any]], bool]:
@@ -85,10 +93,10 @@ def pending_stamps(pend: list[Any]) -> dict[bytes, int]:
     return dict(zip(pend[::2], pend[1::2], strict=True))
 
 
-def drop_stable_pending(e: Any, stable: Callable[[int, str], bool]) -> int:
+def drop_stable_pending(e: Any, stable: Callable[[int, str], bool]) -> set[bytes]:
     """GC of `e.pend`: drop its stable pairs, a prefix (HLCs ascend, `stable` is monotone in
-    the HLC); returns how many members that leaves without a stamp (a member written again
-    by a pair still pending keeps its stamp)."""
+    the HLC); returns the members whose pairs all went (a member written again by a pair
+    still pending keeps its stamp). Of those, the ones in their stable form lost a stamp."""
     pend = e.pend
     o = e.porigin
     lo, hi = 0, len(pend) // 2
@@ -99,11 +107,11 @@ def drop_stable_pending(e: Any, stable: Callable[[int, str], bool]) -> int:
         else:
             hi = mid
     if not lo:
-        return 0
+        return set()
     gone = set(pend[0:2 * lo:2])
     if 2 * lo == len(pend):
         e.pend = None
     else:
         del pend[:2 * lo]
         gone.difference_update(pend[::2])  # still stamped by a later pair
-    return len(gone)
+    return gone

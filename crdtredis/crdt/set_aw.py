@@ -90,7 +90,7 @@ class SetEntry(Entry):
         m = self.m
         o = self.porigin
         for x, h in _members.pending_stamps(pend).items():
-            if type(m.get(x)) is int:  # always: nothing else writes a pending member unsettled
+            if type(m.get(x)) is int:  # else a newer stamped record (written while `pend` was full)
                 m[x] = untracked((h, o))
         if self.fresh is not None:  # what the adds' stamps would have appended, in order
             _members.stamped(self, pend[::2], len(m))
@@ -197,8 +197,10 @@ class SetEntry(Entry):
         """Fold stamps that are causally stable (seen by every replica) to `0`; a stable
         stamp next to live ones is dropped (every future remove observes it, so it can
         never be the one that keeps the member). Returns how many stamps were dropped."""
-        dropped = 0 if self.pend is None else _members.drop_stable_pending(self, stable)
         m = self.m
+        dropped = 0
+        if self.pend is not None:  # a member holding a (newer) stamp instead: its fold counts
+            dropped = sum(type(m.get(x)) is int for x in _members.drop_stable_pending(self, stable))
         items, track = _members.visit(m, self.fresh)
         left: list[bytes] = []
         for x, cur in items:
