@@ -29,7 +29,6 @@ from collections.abc import Callable
 from typing import Any
 
 from .atoms import untracked
-from .crdt import members as _members
 from .crdt.codes import INCR as _INCR
 from .crdt.codes import LINSERT as _LINSERT
 from .crdt.codes import LREMOVE as _LREMOVE
@@ -209,16 +208,13 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     a db with nothing hidden, watched or waited on is written here too: what
     crdt/map_fields.apply_hset does in that case (the bare value when solo; with peers the
     stamped value over none, a stable value or one write's stamped value), without its
-    call; a field holding increments kept apart goes to apply_hset. With peers, a hash of
-    members.PEND_MIN fields or more keeps the stamp apart instead (`HashEntry.pend`:
-    crdt/members.py: pending stamps), which apply_hset settles first.
+    call; a field holding increments kept apart goes to apply_hset.
     tests/test_inline_hset.py holds this path to apply_hset.
 
     A SADD of one member (runs.py's SADD runs) that a hashtable-encoded set lacks, in a db
     with nothing hidden, expiring, watched or waited on, is written here too: what
-    crdt/set_aw.apply_sadd does in that case, without its calls; with peers, a set of
-    members.PEND_MIN members or more keeps the stamp apart instead (`SetEntry.pend`,
-    crdt/members.py: pending stamps). tests/test_inline_sadd.py holds this path to apply_sadd.
+    crdt/set_aw.apply_sadd does in that case, without its calls. tests/test_inline_sadd.py
+    holds this path to apply_sadd.
 
     An INCR on a replica without peers, of a missing key or a plain string, in a db with
     nothing hidden, watched or waited on, is folded here: string_counter.apply_incr's solo
@@ -272,9 +268,6 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     members: dict[Any, Any]
     pool: Any
     max_value: int = _HASH_MAX_VALUE
-    pend_min: int = _members.PEND_MIN  # read per call: tests lower them
-    pend_slack: int = _members.PEND_SLACK
-    pend: Any
     max_entries: int = _HASH_MAX_ENTRIES
     fields: dict[Any, Any]
     written: bool
@@ -383,11 +376,9 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                     v = eff[4]
                     hb = h  # boxed once, for the field's stamp and the type stamp
                     fields = e.fields
-                    pend = e.pend
                     if solo:
-                        ok = pend is None  # (pending stamps left from peers: apply_hset's)
-                        if ok:
-                            fields[f] = v
+                        fields[f] = v
+                        ok = True
                     else:
                         # A local write observes every stamp the state holds (its deps are
                         # all that was applied): it replaces a stable value or one write's
@@ -395,26 +386,12 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                         cur = fields.get(f)
                         ok = cur is None or type(cur) is bytes or type(cur) is tuple
                         if ok:
-                            if pend is None and len(fields) >= pend_min:
-                                # A big hash: the stamps of its run's writes kept apart
-                                # (map_fields' pending stamps, `HashEntry.pend`).
-                                e.pend = pend = []
-                                e.porigin = origin
-                            if pend is not None and len(pend) < 4 * len(fields) + pend_slack:
-                                fields[f] = v
-                                pend.append(f)
-                                pend.append(hb)
-                            else:
-                                # Not kept apart past two pairs a field (and the slack)
-                                # until a GC pass drops them (crdt/members.py, PEND_SLACK):
-                                # bounded, and no pause to settle them (a pending pair
-                                # stamps only a bare value: this tuple is the newer).
-                                fields[f] = untrack((v, hb, origin))
-                                fresh = e.fresh
-                                if fresh is not None:  # a big hash: its next GC visit looks at f
-                                    fresh.append(f)  # crdt/members.stamped, inlined
-                                    if len(fresh) > len(fields):
-                                        e.fresh = None
+                            fields[f] = untrack((v, hb, origin))
+                            fresh = e.fresh
+                            if fresh is not None:  # a big hash: its next GC visit looks at f
+                                fresh.append(f)  # crdt/members.stamped, inlined
+                                if len(fresh) > len(fields):
+                                    e.fresh = None
                     if ok:
                         if len(v) > max_value or len(f) > max_value or len(fields) > max_entries:
                             e.big = True
@@ -441,23 +418,12 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                         if solo:
                             members[f] = 0
                         else:
-                            pend = e.pend
-                            if pend is None and len(members) >= pend_min:
-                                # A big set: the stamps of its run's adds kept apart
-                                # (crdt/members.py: pending stamps, `SetEntry.pend`).
-                                e.pend = pend = []
-                                e.porigin = set_origin
-                            if pend is not None and len(pend) < 4 * len(members) + pend_slack:
-                                members[f] = 0
-                                pend.append(f)
-                                pend.append(hb)
-                            else:  # bounded as the HSET case's
-                                members[f] = untrack((hb, set_origin))
-                                fresh = e.fresh
-                                if fresh is not None:  # a big set: its next GC visit looks at f
-                                    fresh.append(f)  # crdt/members.stamped, inlined
-                                    if len(fresh) > len(members):
-                                        e.fresh = None
+                            members[f] = untrack((hb, set_origin))
+                            fresh = e.fresh
+                            if fresh is not None:  # a big set: its next GC visit looks at f
+                                fresh.append(f)  # crdt/members.stamped, inlined
+                                if len(fresh) > len(members):
+                                    e.fresh = None
                         # Entry.touch: a local stamp is past every stamp applied.
                         e.thlc = hb
                         e.torigin = origin

@@ -2,7 +2,8 @@
 same few keys (type conflicts included), TTLs that expire while the test runs, random causal
 delivery with duplicates, durable acks and gossip at random moments, GC and expiry without
 ops at random points, crash restarts (new incarnations), a wiped replica rejoining and a new
-replica joining by snapshot. After everything is delivered, every replica shows exactly
+replica joining by snapshot. Pipelines run as a connection runs them: runs of one command
+in one call (runs.py). After everything is delivered, every replica shows exactly
 what one replica that applied every op once, in order, without GC, shows; and a restart
 never changes what a replica shows.
 
@@ -10,32 +11,17 @@ CRDT_PROPERTY_EXAMPLES raises the number of examples (500 in CI)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crdtredis.crdt import members
 from tests.support.cluster_sim import SimCluster, assert_same
 from tests.support.state import assert_one_entry_per_type, visible_state
 
 EXAMPLES = int(os.environ.get("CRDT_PROPERTY_EXAMPLES", "500"))
 KEYS = ["k0", "k0", "k0", "k1"]
 VALS = ["a", "b"]
-
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _pending_stamps_in_small_collections() -> Iterator[None]:
-    """A pipeline's HSETs and SADDs keep their stamps apart (crdt/members.py, pending
-    stamps) in the few-member hashes and sets here too, not only in ones of PEND_MIN (the
-    other form, a stamped record per write, is the one every other apply leaves)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(members, "PEND_MIN", 0)
-        yield
-
 
 key = st.sampled_from(KEYS)
 val = st.sampled_from(VALS)
@@ -119,8 +105,8 @@ def steps_of(family: str) -> Any:
         st.tuples(st.just("cmd"), st.integers(0, 3), cmds),
         # A pipeline: one read batch, whose consecutive writes share an op (MERGEABLE).
         st.tuples(st.just("pipe"), st.integers(0, 3), st.lists(cmds, min_size=2, max_size=5)),
-        # One of requests of one command: a run, applied in one call (runs.py, the
-        # inline cases of keyspace_batch.apply_local_all).
+        # Requests of one command: a run, applied in one call (runs.py, the inline
+        # cases of keyspace_batch.apply_local_all), which the checks below hold to the rest.
         st.tuples(st.just("pipe"), st.integers(0, 3),
                   st.sampled_from(kinds).flatmap(lambda k: st.lists(k, min_size=2, max_size=6))),
     )

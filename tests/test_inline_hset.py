@@ -16,7 +16,7 @@ from crdtredis.crdt import members
 from crdtredis.crdt.map_fields import HSET, HashEntry
 from crdtredis.keyspace import CREATE
 from crdtredis.node import Node
-from tests.support.loops import gc_list, loop_nodes
+from tests.support.loops import loop_nodes
 from tests.support.state import assert_same_keyspaces
 from tests.test_cmd_strings import R, from_peer
 
@@ -35,7 +35,7 @@ _STEPS = st.lists(st.one_of(
     st.tuples(st.just("fill"), _KEYS),  # 511 fields: one short of listpack's most entries
     st.tuples(st.just("txn")),  # MULTI / PING / EXEC: nil when a WATCHed key was touched
     st.tuples(st.just("gc"), _KEYS),  # every stamp of the key stable: folded, `fresh` kept
-    st.tuples(st.just("peer"), st.sampled_from(["HSET", "HINCRBY", "HDEL", "SET"]), _KEYS, _FIELDS),
+    st.tuples(st.just("peer"), st.sampled_from(["HSET", "HINCRBY", "SET"]), _KEYS, _FIELDS),
 ), max_size=20)
 
 
@@ -62,56 +62,31 @@ def _run(node: Node, triples: list[tuple[str, str, str]]) -> None:
 
 def _hashes(node: Node) -> dict[bytes, tuple[Any, ...]]:
     """What the state dump leaves out of a hash: listpack/hashtable, GC's list, the type stamp."""
-    return {k: (e.big, gc_list(e, len(e.fields)), e.thlc, e.torigin)
+    return {k: (e.big, None if e.fresh is None else list(e.fresh), e.thlc, e.torigin)
             for k, e in node.keyspace.dbs[0].data.items() if type(e) is HashEntry}
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=_STEPS, peers=st.booleans(), pend_min=st.sampled_from([0, 3, members.PEND_MIN]),
-       pend_slack=st.sampled_from([0, 2, members.PEND_SLACK]))
-@example(steps=[("HSET", "a", "f", "1"), ("run", [("a", "f", "x"), ("a", "g", "1")])], peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)
-@example(steps=[("fill", "a"), ("gc", "a"), ("run", [("a", "f", "x"), ("a", "g", "1")])], peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)
-@example(steps=[("peer", "HSET", "a", "f"), ("run", [("a", "f", "x")])], peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)
-@example(steps=[("peer", "HINCRBY", "a", "f"), ("run", [("a", "f", "x")])], peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)
-@example(steps=[("SET", "a", "1"), ("peer", "HSET", "a", "f"), ("run", [("a", "f", "x")])], peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)
+@given(steps=_STEPS, peers=st.booleans())
+@example(steps=[("HSET", "a", "f", "1"), ("run", [("a", "f", "x"), ("a", "g", "1")])], peers=True)
+@example(steps=[("fill", "a"), ("gc", "a"), ("run", [("a", "f", "x"), ("a", "g", "1")])], peers=True)
+@example(steps=[("peer", "HSET", "a", "f"), ("run", [("a", "f", "x")])], peers=True)
+@example(steps=[("peer", "HINCRBY", "a", "f"), ("run", [("a", "f", "x")])], peers=True)
+@example(steps=[("SET", "a", "1"), ("peer", "HSET", "a", "f"), ("run", [("a", "f", "x")])], peers=True)
 @example(steps=[("peer", "HSET", "a", "f"), ("HSET", "b", "f", "1"), ("run", [("b", "f", "x"), ("a", "g", "y")])],
-         peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)  # the inline one takes the type stamp from the peer's
+         peers=True)  # the inline one takes the type stamp from the peer's
 @example(steps=[("HSET", "a", "f", "1"), ("HSET", "b", "f", "1"), ("WATCH", "a"),
-                ("run", [("b", "f", "x"), ("a", "f", "y")]), ("txn",)], peers=False, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)  # the inline one touches a
+                ("run", [("b", "f", "x"), ("a", "f", "y")]), ("txn",)], peers=False)  # the inline one touches a
 @example(steps=[("fill", "a"), ("HSET", "a", "f", "1"), ("run", [("a", "f", "x"), ("a", "g", "x")])],
-         peers=False, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)  # the inline one writes the 513th field
+         peers=False)  # the inline one writes the 513th field
 @example(steps=[("HSET", "a", "f", "1"), ("run", [("a", "f", "x"), ("a", "h" * 70, "1")])],
-         peers=False, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)  # the inline one writes a field past listpack's value size
+         peers=False)  # the inline one writes a field past listpack's value size
 @example(steps=[("HSET", "a", "f", "1"), ("HSET", "a", "g", "1"), ("gc", "a"),
-                ("run", [("a", "f", "x"), ("a", "f", "y")])], peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)  # `fresh` as long as the hash
-# Pending stamps (HashEntry.pend) meeting a peer's write, an increment, a delete and GC.
-@example(steps=[("peer", "HSET", "a", "g"), ("run", [("a", "f", "x"), ("a", "f", "1"), ("a", "f", "y"), ("a", "f", "x"),
-                                                     ("a", "f", "1")]), ("run", [("a", "f", "y")]),
-                ("peer", "HSET", "a", "f")], peers=True, pend_min=0, pend_slack=0)  # full: tuples again
-@example(steps=[("peer", "HSET", "a", "g"), ("run", [("a", "f", "x"), ("a", "f", "1"), ("a", "f", "y"), ("a", "f", "x"),
-                                                     ("a", "f", "1")]), ("gc", "a"), ("run", [("a", "f", "x")])],
-         peers=True, pend_min=0, pend_slack=0)
-@example(steps=[("run", [("a", "f", "x"), ("a", "g", "1"), ("a", "f", "y")]), ("peer", "HSET", "a", "f")],
-         peers=True, pend_min=0, pend_slack=members.PEND_SLACK)
-@example(steps=[("peer", "HSET", "a", "g"), ("run", [("a", "f", "x"), ("a", "f", "y")]), ("peer", "HSET", "a", "f")],
-         peers=True, pend_min=0, pend_slack=members.PEND_SLACK)  # the peer's write, concurrent, reaches apply_hset (no CREATE)
-@example(steps=[("peer", "HSET", "a", "g"), ("run", [("a", "f", "x")]), ("peer", "HINCRBY", "a", "f")],
-         peers=True, pend_min=0, pend_slack=members.PEND_SLACK)
-@example(steps=[("run", [("a", "f", "x"), ("a", "f", "y")]), ("HDEL", "a", "f"), ("run", [("a", "g", "z")])],
-         peers=True, pend_min=0, pend_slack=members.PEND_SLACK)
-@example(steps=[("peer", "HSET", "a", "g"), ("peer", "HSET", "a", "f"), ("run", [("a", "f", "x")]),
-                ("peer", "HDEL", "a", "f")], peers=True, pend_min=0, pend_slack=members.PEND_SLACK)  # it missed the pending write: that stays
-@example(steps=[("run", [("a", "f", "x"), ("a", "f", "y")]), ("gc", "a"), ("run", [("a", "f", "z")])],
-         peers=True, pend_min=0, pend_slack=members.PEND_SLACK)
-@example(steps=[("run", [("a", "f", "x")]), ("peer", "SET", "a", "f"), ("run", [("a", "f", "z")])],
-         peers=True, pend_min=0, pend_slack=members.PEND_SLACK)
-def test_inline_hset_leaves_what_apply_hset_leaves(steps: list[tuple[Any, ...]], peers: bool, pend_min: int, pend_slack: int,
+                ("run", [("a", "f", "x"), ("a", "f", "y")])], peers=True)  # `fresh` as long as the hash
+def test_inline_hset_leaves_what_apply_hset_leaves(steps: list[tuple[Any, ...]], peers: bool,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     # Every GC visit starts tracking the hash's fields (the same value for every example).
     monkeypatch.setattr(members, "TRACK_MIN", 0)
-    # Which hashes the inline writes keep pending stamps for (map_fields' module docstring).
-    monkeypatch.setattr(members, "PEND_MIN", pend_min)
-    monkeypatch.setattr(members, "PEND_SLACK", pend_slack)  # when it is full
     loops, nodes, peer = loop_nodes(peers)
     clients = [R(n) for n in nodes]
     saved = keyspace_batch.apply_local_all
@@ -122,7 +97,7 @@ def test_inline_hset_leaves_what_apply_hset_leaves(steps: list[tuple[Any, ...]],
                     continue
                 key, f = step[2], step[3]
                 argv = {"HSET": ("HSET", key, f, "p"), "HINCRBY": ("HINCRBY", key, f, "2"),
-                        "HDEL": ("HDEL", key, f), "SET": ("SET", key, "p")}[step[1]]
+                        "SET": ("SET", key, "p")}[step[1]]
                 from_peer(peer, nodes, *argv)
                 continue
             replies = []

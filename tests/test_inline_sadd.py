@@ -16,7 +16,7 @@ from crdtredis import keyspace_batch
 from crdtredis.crdt import members
 from crdtredis.crdt.set_aw import SetEntry
 from crdtredis.node import Node
-from tests.support.loops import compare_runs, gc_list, one_by_one_node, pipelined
+from tests.support.loops import compare_runs, one_by_one_node, pipelined
 from tests.test_cmd_strings import R
 
 _KEYS = st.sampled_from(["a", "b"])
@@ -40,50 +40,30 @@ _STEPS = st.lists(st.one_of(
 
 def _sets(node: Node) -> dict[bytes, tuple[Any, ...]]:
     """What the state dump leaves out of a set: GC's list, the pool, the type stamp."""
-    return {k: (e.ht, gc_list(e, len(e.m)), e.pool, e.thlc, e.torigin)
+    return {k: (e.ht, None if e.fresh is None else list(e.fresh), e.pool, e.thlc, e.torigin)
             for k, e in node.keyspace.dbs[0].data.items() if type(e) is SetEntry}
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=_STEPS, peers=st.booleans(), pend_min=st.sampled_from([0, 3, members.PEND_MIN]),
-       pend_slack=st.sampled_from([0, 2, members.PEND_SLACK]))
-@example(steps=[("fill", "a"), ("run", [("a", "x"), ("a", "x"), ("b", "1"), ("b", "1"), ("a", "1")])], peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)
-@example(steps=[("fill", "a"), ("gc", "a"), ("run", [("a", "x"), ("a", "2")])], peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)
-@example(steps=[("fill", "a"), ("pick", "a"), ("run", [("a", "x")])], peers=False, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)
-@example(steps=[("fill", "a"), ("peer", "SADD", "a", "x"), ("run", [("a", "x"), ("a", "2")])], peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)
+@given(steps=_STEPS, peers=st.booleans())
+@example(steps=[("fill", "a"), ("run", [("a", "x"), ("a", "x"), ("b", "1"), ("b", "1"), ("a", "1")])], peers=True)
+@example(steps=[("fill", "a"), ("gc", "a"), ("run", [("a", "x"), ("a", "2")])], peers=True)
+@example(steps=[("fill", "a"), ("pick", "a"), ("run", [("a", "x")])], peers=False)
+@example(steps=[("fill", "a"), ("peer", "SADD", "a", "x"), ("run", [("a", "x"), ("a", "2")])], peers=True)
 @example(steps=[("peer", "SADD", "a", "x"), ("fill", "a"), ("peer", "SREM", "a", "x"), ("run", [("a", "x")])],
-         peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)
+         peers=True)
 @example(steps=[("fill", "a"), ("fill", "b"), ("WATCH", "a"), ("run", [("b", "x"), ("a", "x")]), ("txn",)],
-         peers=False, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)  # the inline one touches a
-@example(steps=[("SET", "a", "v"), ("run", [("b", "1"), ("a", "1"), ("b", "2")])], peers=False, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)
-@example(steps=[("fill", "a"), ("EXPIRE", "b", "1000"), ("run", [("a", "x")])], peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)
+         peers=False)  # the inline one touches a
+@example(steps=[("SET", "a", "v"), ("run", [("b", "1"), ("a", "1"), ("b", "2")])], peers=False)
+@example(steps=[("fill", "a"), ("EXPIRE", "b", "1000"), ("run", [("a", "x")])], peers=True)
 @example(steps=[("fill", "a"), ("SET", "b", "v"), ("peer", "SADD", "b", "x"), ("run", [("a", "x")])],
-         peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)  # a hidden set in the db: nothing inline there
+         peers=True)  # a hidden set in the db: nothing inline there
 @example(steps=[("SADD", "a", "x"), ("gc", "a"), ("run", [("a", "1")]), ("SREM", "a", "1"), ("run", [("a", "2")]),
-                ("SREM", "a", "2"), ("run", [("a", "2")])], peers=True, pend_min=members.PEND_MIN, pend_slack=members.PEND_SLACK)  # `fresh` grows past the set's size
-# Pending stamps (SetEntry.pend) meeting a peer's add and remove, a remove, DEL and GC.
-@example(steps=[("peer", "SADD", "a", "1"), ("fill", "a"), ("SREM", "a", "m1"), ("SREM", "a", "m2"),
-                ("run", [("a", "x"), ("a", "2"), ("a", "m1"), ("a", "m2")]), ("peer", "SREM", "a", "2"),
-                ("peer", "SADD", "a", "m2")], peers=True, pend_min=0, pend_slack=0)  # full: stamps again
-@example(steps=[("peer", "SADD", "a", "1"), ("fill", "a"), ("run", [("a", "x"), ("a", "2")]),
-                ("peer", "SADD", "a", "x")], peers=True, pend_min=0, pend_slack=members.PEND_SLACK)  # concurrent adds: both stamps
-@example(steps=[("peer", "SADD", "a", "1"), ("peer", "SADD", "a", "x"), ("fill", "a"), ("run", [("a", "2")]),
-                ("peer", "SREM", "a", "2")], peers=True, pend_min=0, pend_slack=members.PEND_SLACK)  # the peer's remove missed it
-@example(steps=[("fill", "a"), ("gc", "a"), ("run", [("a", "x"), ("a", "2")]), ("SREM", "a", "x"),
-                ("run", [("a", "x")])], peers=True, pend_min=0, pend_slack=members.PEND_SLACK)  # settled into a tracked set: GC's list
-@example(steps=[("peer", "SADD", "a", "1"), ("fill", "a"), ("run", [("a", "x")]), ("peer", "SET", "a", "x")],
-         peers=True, pend_min=0, pend_slack=members.PEND_SLACK)  # the peer's overwrite missed the pending add: it stays
-@example(steps=[("fill", "a"), ("run", [("a", "x"), ("a", "2")]), ("gc", "a"), ("run", [("a", "1")])],
-         peers=True, pend_min=0, pend_slack=members.PEND_SLACK)
-@example(steps=[("fill", "a"), ("run", [("a", "x")]), ("DEL", "a"), ("run", [("a", "1"), ("a", "x")])],
-         peers=True, pend_min=0, pend_slack=members.PEND_SLACK)
-def test_sadd_runs_leave_what_sadd_leaves(steps: list[tuple[Any, ...]], peers: bool, pend_min: int, pend_slack: int,
+                ("SREM", "a", "2"), ("run", [("a", "2")])], peers=True)  # `fresh` grows past the set's size
+def test_sadd_runs_leave_what_sadd_leaves(steps: list[tuple[Any, ...]], peers: bool,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     # Every GC visit starts tracking the set's members (the same value for every example).
     monkeypatch.setattr(members, "TRACK_MIN", 0)
-    # Which sets the inline adds keep pending stamps for (crdt/members.py).
-    monkeypatch.setattr(members, "PEND_MIN", pend_min)
-    monkeypatch.setattr(members, "PEND_SLACK", pend_slack)  # when it is full
     compare_runs(
         steps, peers,
         run=lambda step: [[b"SADD", k.encode(), m.encode()] for k, m in step[1]],
@@ -121,10 +101,7 @@ def test_a_sadd_run_adds_in_the_loop(peers: bool, monkeypatch: pytest.MonkeyPatc
     assert calls == [] and r("SCARD", "s") == 602
     assert node.keyspace.vv[node.origin] == seq + 2  # one effect per new member, none for the rest
     e = node.keyspace.dbs[0].data[b"s"]
-    # Its stamp: none when solo; with peers, pending (a set of 600: crdt/members.py).
-    assert e.m[b"new1"] == 0 and e.m[b"new2"] == 0
-    assert e.pend == (None if not peers else [b"new1", node.keyspace.vh[node.origin] - 1,
-                                              b"new2", node.keyspace.vh[node.origin]])
+    assert e.m[b"new1"] == (0 if not peers else (e.m[b"new1"][0], node.origin))
     # A run of members all there writes nothing.
     assert pipelined(node, r.c, [[b"SADD", b"s", b"m1"], [b"SADD", b"s", b"new2"]]) == [0, 0]
     assert node.keyspace.vv[node.origin] == seq + 2

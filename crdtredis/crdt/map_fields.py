@@ -19,9 +19,6 @@ A field takes the leanest form that holds its state (DESIGN §7: per-element mem
 Nothing needs a tombstone: causal delivery means a remove only ever has to forget what is
 already here. `HashEntry.gc` folds fields back to `bytes` once their stamps are stable.
 
-Pending stamps (crdt/members.py): a big hash's run of local writes keeps each field's bare
-value, its stamp in `pend`; a bare value whose field is there is `(value, hlc, porigin)`.
-
 HINCRBYFLOAT arithmetic is Redis's x87 80-bit long double (crdt/numbers.py).
 """
 from __future__ import annotations
@@ -88,7 +85,7 @@ class HashEntry(Entry):
     HSCAN (a small hash is returned in one call). `fresh`: the fields a GC visit looks at
     (crdt/members.py)."""
 
-    __slots__ = ("fields", "big", "fresh", "pend", "porigin")
+    __slots__ = ("fields", "big", "fresh")
     TYPE = b"hash"
 
     def __init__(self) -> None:
@@ -96,25 +93,6 @@ class HashEntry(Entry):
         self.fields: dict[bytes, Any] = {}
         self.big = False
         self.fresh: list[bytes] | None = None
-        # Pending stamps (crdt/members.py): field, hlc, field, hlc, ... of origin `porigin`.
-        self.pend: list[Any] | None = None
-        self.porigin = ""
-
-    def settle_pending(self) -> None:
-        """Give every field of `pend` its stamped form (crdt/members.py, pending stamps),
-        for the next GC visit to look at, and drop `pend`."""
-        pend = self.pend
-        if pend is None:
-            return
-        self.pend = None
-        fields = self.fields
-        o = self.porigin
-        for f, h in _members.pending_stamps(pend).items():
-            x = fields.get(f)
-            if type(x) is bytes:  # else a newer stamped record (written while `pend` was full)
-                fields[f] = untracked((x, h, o))
-        if self.fresh is not None:  # what the writes' tuples would have appended, in order
-            _members.stamped(self, pend[::2], len(fields))
 
     def get(self, field: bytes) -> bytes | None:
         x = self.fields.get(field)
@@ -124,8 +102,6 @@ class HashEntry(Entry):
         return [(f, visible(x)) for f, x in self.fields.items()]
 
     def remove_observed(self, ctx: Ctx) -> None:
-        if self.pend is not None:
-            self.settle_pending()
         kept: dict[bytes, Any] = {}
         for f, x in self.fields.items():
             if type(x) is bytes:
@@ -150,10 +126,8 @@ class HashEntry(Entry):
     def gc(self, stable: Callable[[int, str], bool]) -> int:
         """Fold fields whose stamps are causally stable back to plain bytes; drop stable
         writes that can no longer win. Returns how many stamps were dropped."""
-        fields = self.fields
         dropped = 0
-        if self.pend is not None:  # a field holding a (newer) tuple instead: its fold counts
-            dropped = sum(type(fields.get(f)) is bytes for f in _members.drop_stable_pending(self, stable))
+        fields = self.fields
         # In place: replacing a present field's value never resizes the dict (no copy of
         # a million items per pass; as the sorted set's and the set's passes).
         items, track = _members.visit(fields, self.fresh)
@@ -185,15 +159,10 @@ class HashEntry(Entry):
     # ---- persistence: a plain structure ------------------------------------------------
     def state(self) -> tuple[Any, ...]:
         out: list[tuple[Any, ...]] = []
-        pend = self.pend
-        # Its pending stamps (crdt/members.py), read without settling them.
-        stamps = {} if pend is None else _members.pending_stamps(pend)
-        o = self.porigin
         for f, x in self.fields.items():
             t = type(x)
             if t is bytes:
-                h = stamps.get(f) if stamps else None
-                out.append((0, f, x) if h is None else (1, f, x, h, o))
+                out.append((0, f, x))
             elif t is tuple:
                 out.append((1, f, x[0], x[1], x[2]))
             else:
@@ -255,8 +224,6 @@ def apply_hset(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     e = db.data.get(key)
     if type(e) is not HashEntry:
         e = ks.entry_for(db, key, HashEntry, ctx)
-    if e.pend is not None:
-        e.settle_pending()
     fields = e.fields
     n = len(eff)
     if ks.solo:
@@ -307,8 +274,6 @@ def apply_hincr(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     e = db.data.get(key)
     if type(e) is not HashEntry:
         e = ks.entry_for(db, key, HashEntry, ctx)
-    if e.pend is not None:
-        e.settle_pending()
     fields = e.fields
     cur = fields.get(f)
     if ks.solo:
@@ -337,8 +302,6 @@ def apply_hdel(ks: Keyspace, db: Db, eff: Effect, ctx: Ctx) -> None:
     e = _existing(db, key)
     if e is None:
         return
-    if e.pend is not None:
-        e.settle_pending()
     fields = e.fields
     for f in eff[3:]:
         cur = fields.get(f)

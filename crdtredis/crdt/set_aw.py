@@ -16,9 +16,6 @@ A member's stamps take the leanest form that holds them (DESIGN §7: per-element
 * `(hlc, origin)`             one live add (the usual case with peers);
 * `[(hlc, origin), ...]`      several concurrent adds, none observed by the others.
 
-Pending stamps (crdt/members.py): a big set's run of local adds of new members keeps each
-one's `0`, its stamp in `pend`; a `0` whose member is there is `(hlc, porigin)`.
-
 OBJECT ENCODING follows Redis 7.0 (t_set.c), which has no listpack sets: `intset` while
 every member is an integer (string2ll) and there are at most 512, else `hashtable`, and the
 conversion never goes back (`SetEntry.ht`).
@@ -66,7 +63,7 @@ class SetEntry(Entry):
     an intset, SSCAN returning a small set whole). `pool` is a cache for random picks, not
     part of the CRDT state. `fresh`: the members a GC visit looks at (crdt/members.py)."""
 
-    __slots__ = ("m", "ht", "pool", "fresh", "pend", "porigin")
+    __slots__ = ("m", "ht", "pool", "fresh")
     TYPE = b"set"
 
     def __init__(self) -> None:
@@ -76,31 +73,11 @@ class SetEntry(Entry):
         self.ht = False
         self.pool: list[bytes] | None = None
         self.fresh: list[bytes] | None = None
-        # Pending stamps (crdt/members.py): member, hlc, member, hlc, ... of origin `porigin`.
-        self.pend: list[Any] | None = None
-        self.porigin = ""
-
-    def settle_pending(self) -> None:
-        """Give every member of `pend` its stamped form (crdt/members.py, pending stamps),
-        for the next GC visit to look at, and drop `pend`."""
-        pend = self.pend
-        if pend is None:
-            return
-        self.pend = None
-        m = self.m
-        o = self.porigin
-        for x, h in _members.pending_stamps(pend).items():
-            if type(m.get(x)) is int:  # else a newer stamped record (written while `pend` was full)
-                m[x] = untracked((h, o))
-        if self.fresh is not None:  # what the adds' stamps would have appended, in order
-            _members.stamped(self, pend[::2], len(m))
 
     # ---- the CRDT operations ---------------------------------------------------------
     def add(self, members: tuple[bytes, ...], ctx: Ctx | None) -> None:
         """Add `members` with one stamp, replacing the stamps of them it observed. `ctx`
         None means causally stable (a solo replica): no stamp is kept."""
-        if self.pend is not None:
-            self.settle_pending()
         m = self.m
         pool = self.pool
         if pool is not None:
@@ -146,8 +123,6 @@ class SetEntry(Entry):
 
     def remove(self, members: tuple[bytes, ...], ctx: Ctx | None) -> None:
         """Observed-remove of `members`; `ctx` None removes them outright (a solo replica)."""
-        if self.pend is not None:
-            self.settle_pending()
         m = self.m
         if ctx is None:
             for x in members:
@@ -171,8 +146,6 @@ class SetEntry(Entry):
                     m[x] = kept if len(kept) > 1 else kept[0]
 
     def remove_observed(self, ctx: Ctx) -> None:
-        if self.pend is not None:
-            self.settle_pending()
         obs = ctx.observed
         kept: dict[bytes, Any] = {}
         for x, cur in self.m.items():
@@ -197,10 +170,8 @@ class SetEntry(Entry):
         """Fold stamps that are causally stable (seen by every replica) to `0`; a stable
         stamp next to live ones is dropped (every future remove observes it, so it can
         never be the one that keeps the member). Returns how many stamps were dropped."""
-        m = self.m
         dropped = 0
-        if self.pend is not None:  # a member holding a (newer) stamp instead: its fold counts
-            dropped = sum(type(m.get(x)) is int for x in _members.drop_stable_pending(self, stable))
+        m = self.m
         items, track = _members.visit(m, self.fresh)
         left: list[bytes] = []
         for x, cur in items:
@@ -257,14 +228,9 @@ class SetEntry(Entry):
         """(version, thlc, torigin, ht, items): an item is `member` (stable), `(member,
         hlc, origin)` (one live add) or `(member, [(hlc, origin), ...])` (several)."""
         items: list[Any] = []
-        pend = self.pend
-        # Its pending stamps (crdt/members.py), read without settling them.
-        stamps = {} if pend is None else _members.pending_stamps(pend)
-        o = self.porigin
         for x, cur in self.m.items():
             if cur == 0:
-                h = stamps.get(x) if stamps else None
-                items.append(x if h is None else (x, h, o))
+                items.append(x)
             elif type(cur) is tuple:
                 items.append((x, cur[0], cur[1]))
             else:

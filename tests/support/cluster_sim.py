@@ -17,12 +17,10 @@ commands from the real clock stay consistent with it.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import io
 import random
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from crdtredis.commands import new_node
@@ -200,24 +198,11 @@ class SimCluster:
                 if o is not r:
                     o.inbox.append(op)
 
-    @contextlib.contextmanager
-    def batch(self, i: int) -> Iterator[None]:
-        """The commands run inside are one read batch of a connection: consecutive writes
-        share one op (Node.execute, MERGEABLE) until the batch ends (batch_done)."""
-        r = self.replicas[i]
-        r.client.batching = True
-        try:
-            yield
-        finally:
-            r.client.batching = False
-            before = len(r.log)
-            r.node.batch_done()
-            self._ship(r, before)
-
     def pipeline(self, i: int, argvs: list[tuple[Any, ...]]) -> None:
-        """`argvs` as one read batch of a connection to replica i: each run of consecutive
-        requests spelled alike goes to `Node.run_cmds` (runs.py: their effects applied in
-        one keyspace_batch.apply_local_all, its inline cases included), as
+        """`argvs` as one read batch of a connection to replica i: consecutive writes share
+        one op (Node.execute, MERGEABLE) until the batch ends (batch_done); each run of
+        consecutive requests spelled alike goes to `Node.run_cmds` (runs.py: their effects
+        applied in one keyspace_batch.apply_local_all, its inline cases included), as
         protocol/connection.py's loop hands it over; the others, and what a run declines,
         to `Node.execute`."""
         r = self.replicas[i]

@@ -17,17 +17,6 @@ from tests.support.state import assert_same_keyspaces
 from tests.test_cmd_strings import FAR_MS, R, from_peer
 
 
-def gc_list(e: Any, size: int) -> list[bytes] | None:
-    """GC's list of a hash or set (`fresh`, crdt/members.py) as the loop's stamped records
-    leave it, sorted (a visit reads it as a set): the members of its pending stamps (`pend`)
-    are what those writes append, and `settle_pending` appends them; `size`: the
-    collection's."""
-    if e.fresh is None:
-        return None
-    xs = [*e.fresh, *(e.pend[::2] if e.pend is not None else ())]
-    return None if len(xs) > size else sorted(xs)
-
-
 def reference(ks: Any, effs: list[Any], into: list[Any], seq: int, hlc: int) -> None:
     """What `Node._emit` does for each effect one by one: `Keyspace.apply_local`, every
     effect through its type's apply function."""
