@@ -1,8 +1,9 @@
-"""keyspace_batch.apply_local_all writes a one-field HSET itself (runs.py's HSET runs): it
-must leave exactly what crdt/map_fields.apply_hset leaves, solo and with peers, over hashes
-that are new, small or big, tracked by GC (`fresh`), folded stable, holding a peer's
+"""runs.py's HSET runs answer and emit what commands/hashes.py `hset_cmd` answers and emits
+one request at a time, and keyspace_batch.apply_local_all writes a one-field HSET itself:
+it must leave exactly what crdt/map_fields.apply_hset leaves, solo and with peers, over
+hashes that are new, small or big, tracked by GC (`fresh`), folded stable, holding a peer's
 concurrent write or increment, watched, or shadowed by another type; and so must its
-compiled copy."""
+compiled copy (tests/support/loops.compare_runs)."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,14 +12,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from crdtredis import keyspace_batch
 from crdtredis.crdt import members
-from crdtredis.crdt.map_fields import HSET, HashEntry
-from crdtredis.keyspace import CREATE
+from crdtredis.crdt.map_fields import HashEntry
 from crdtredis.node import Node
-from tests.support.loops import loop_nodes
-from tests.support.state import assert_same_keyspaces
-from tests.test_cmd_strings import R, from_peer
+from tests.support.loops import compare_runs
 
 _KEYS = st.sampled_from(["a", "b"])
 _FIELDS = st.sampled_from(["f", "g", "h" * 70])  # the last is past listpack's value size
@@ -37,27 +34,6 @@ _STEPS = st.lists(st.one_of(
     st.tuples(st.just("gc"), _KEYS),  # every stamp of the key stable: folded, `fresh` kept
     st.tuples(st.just("peer"), st.sampled_from(["HSET", "HINCRBY", "SET"]), _KEYS, _FIELDS),
 ), max_size=20)
-
-
-def _run(node: Node, triples: list[tuple[str, str, str]]) -> None:
-    """HSETs emitted as runs._hsets emits them (CREATE on a key it creates; none from a key
-    of another type on), in one `Node._emit_all`, then the op closed."""
-    db = node.keyspace.dbs[0]
-    made: set[bytes] = set()
-    effs: list[Any] = []
-    for k, f, v in triples:
-        key = k.encode()
-        code = HSET
-        e = db.data.get(key)
-        if e is None and key not in made:
-            code |= CREATE
-            made.add(key)
-        elif e is not None and type(e) is not HashEntry:
-            break
-        effs.append((code, 0, key, f.encode(), v.encode()))
-    if effs:
-        node._emit_all(effs)
-        node.close_group()
 
 
 def _hashes(node: Node) -> dict[bytes, tuple[Any, ...]]:
@@ -87,37 +63,10 @@ def test_inline_hset_leaves_what_apply_hset_leaves(steps: list[tuple[Any, ...]],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     # Every GC visit starts tracking the hash's fields (the same value for every example).
     monkeypatch.setattr(members, "TRACK_MIN", 0)
-    loops, nodes, peer = loop_nodes(peers)
-    clients = [R(n) for n in nodes]
-    saved = keyspace_batch.apply_local_all
-    try:
-        for step in steps:
-            if step[0] == "peer":
-                if not peers:
-                    continue
-                key, f = step[2], step[3]
-                argv = {"HSET": ("HSET", key, f, "p"), "HINCRBY": ("HINCRBY", key, f, "2"),
-                        "SET": ("SET", key, "p")}[step[1]]
-                from_peer(peer, nodes, *argv)
-                continue
-            replies = []
-            for loop, n, r in zip(loops, nodes, clients, strict=True):
-                keyspace_batch.apply_local_all = loop  # type: ignore[assignment]
-                if step[0] == "run":
-                    _run(n, step[1])
-                elif step[0] == "fill":
-                    replies.append(r("HSET", step[1], *[x for i in range(511) for x in (f"m{i}", "1")]))
-                elif step[0] == "txn":
-                    r("MULTI")
-                    r("PING")
-                    replies.append(r("EXEC"))
-                elif step[0] == "gc":
-                    ks = n.keyspace
-                    replies.append(ks._gc_key(ks.dbs[0], step[1].encode(), lambda hlc, origin: True))
-                else:
-                    replies.append(r(*step))
-            assert all(x == replies[0] for x in replies), (step, replies)
-        assert_same_keyspaces(nodes, dbs=1)
-        assert all(_hashes(n) == _hashes(nodes[0]) for n in nodes[1:])
-    finally:
-        keyspace_batch.apply_local_all = saved  # type: ignore[assignment]
+    compare_runs(
+        steps, peers,
+        run=lambda step: [[b"HSET", k.encode(), f.encode(), v.encode()] for k, f, v in step[1]],
+        peer=lambda step: {"HSET": ("HSET", step[2], step[3], "p"), "HINCRBY": ("HINCRBY", step[2], step[3], "2"),
+                           "SET": ("SET", step[2], "p")}[step[1]],
+        own={"fill": lambda r, step: r("HSET", step[1], *[x for i in range(511) for x in (f"m{i}", "1")])},
+        summary=_hashes)
