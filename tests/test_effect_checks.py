@@ -16,7 +16,24 @@ from hypothesis import strategies as st
 
 from crdtredis.commands import load_all
 from crdtredis.crdt import codes, hll
-from crdtredis.crdt.schema import Shape, check_effect, effect_checks
+from crdtredis.crdt.schema import (
+    BYTES,
+    DELTA,
+    HLC,
+    INT64,
+    SCORE,
+    STR,
+    UINT32,
+    Kind,
+    Shape,
+    check_effect,
+    effect_checks,
+    fixed,
+    ints,
+    one_of,
+    optional,
+    repeated,
+)
 from crdtredis.crdt.string_bits import BITINCR, BITW, PFADD, PFMERGE, pack_pairs
 from crdtredis.keyspace import CREATE, typed_codes, unchecked_codes
 from crdtredis.op import Op
@@ -152,6 +169,66 @@ def effect(draw: Any) -> tuple[Any, ...]:
             args += [draw(arg(k)) for k in shape.group]
     c = code | CREATE if code in typed_codes() and draw(st.booleans()) else code
     return (c, 0, key, *args)
+
+
+# ---- a shape's compiled `fast` agrees with its full check --------------------------------------
+WRONG = [None, True, False, 0, 1, -1, 1 << 63, -(1 << 63) - 1, 1 << 32, (1 << 32) - 1, 2.5, -0.0, float("nan"),
+         float("inf"), "", "s", b"", b"b", (b"t",), [1], bytearray(b"x")]
+
+
+# Shapes no module registers today, for the kinds they would compile.
+SYNTHETIC = {1000: fixed(one_of(1, 2, 5)), 1001: repeated(head=(optional(ints(-3, 7)),), group=(STR, SCORE)),
+             1002: repeated(group=(BYTES,), min_groups=2), 1003: fixed(BYTES, extra=lambda _e, _m: None)}
+
+
+def _fast_cases() -> list[tuple[int, Shape, tuple[Any, ...]]]:
+    """Every shape that has a `fast`, with effects of the hot length (the head and one
+    group) made valid but for one argument, set to each example of every kind and each
+    value of WRONG in turn; then one argument fewer and one more."""
+    out: list[tuple[int, Shape, tuple[Any, ...]]] = []
+    pool = [*WRONG, *range(-4, 10), *(x for k in (BYTES, STR, SCORE, HLC, INT64, UINT32, DELTA) for x in k.examples)]
+    for code, shape in sorted({**effect_checks(), **SYNTHETIC}.items()):
+        if not isinstance(shape, Shape) or shape.fast is None:
+            continue
+        kinds = [*shape.head, *shape.group]
+        base = [k.examples[0] for k in kinds]
+        out.append((code, shape, (code, 0, b"k", *base)))
+        for i in range(len(kinds)):
+            for x in pool:
+                out.append((code, shape, (code, 0, b"k", *base[:i], x, *base[i + 1:])))
+        out.append((code, shape, (code, 0, b"k", *base[:-1])))
+        out.append((code, shape, (code, 0, b"k", *base, b"x")))
+    return out
+
+
+def test_a_shapes_fast_accepts_only_what_its_full_check_accepts() -> None:
+    cases = _fast_cases()
+    assert len({c for c, _, _ in cases}) >= 20
+    for code, shape, eff in cases:
+        assert shape.fast is not None
+        ok = shape.general(eff, MAX_BULK) is None
+        if shape.fast(eff):
+            assert ok, (code, eff)
+        elif shape.fast.__name__ == "compiled_fast":  # (a module's own fast may take less: SET with a TTL)
+            # A valid effect of the hot shape (one group, or the head alone) is fast's to
+            # take, or peers pay the general path for their most common effects.
+            assert not (ok and len(eff) == 3 + len(shape.head) + len(shape.group)), (code, eff)
+
+
+def test_fast_is_compiled_only_where_one_group_is_the_whole_check() -> None:
+    assert SYNTHETIC[1000].fast is not None and SYNTHETIC[1001].fast is not None
+    assert SYNTHETIC[1002].fast is None  # one group is too few
+    assert SYNTHETIC[1003].fast is None  # `extra` has no expr
+    assert repeated(group=(Kind("odd", lambda v, _m: v % 2 == 1),)).fast is None  # a kind without expr
+
+
+def test_the_hot_effects_have_a_compiled_fast() -> None:
+    checks = effect_checks()
+    for code, eff in ((40, (40, 0, b"s", b"m")), (50, (50, 0, b"h", b"f", b"v")), (60, (60, 0, b"z", b"m", 1.5)),
+                      (20, (20, 0, b"l", 5, "o.1", 0, -1, b"a")), (41, (41, 0, b"s", b"m"))):
+        shape = checks[code]
+        assert isinstance(shape, Shape) and shape.fast is not None and shape.fast(eff), code
+        assert shape.general(eff, MAX_BULK) is None
 
 
 READS = {

@@ -34,14 +34,18 @@ HLC_MAX = INT64_MAX
 
 class Kind:
     """One argument kind: a predicate (value, max_bulk) -> bool, the words for errors, and
-    a few valid values, edge cases included (tests generate effects from them)."""
+    a few valid values, edge cases included (tests generate effects from them). `expr`,
+    when set, is the same predicate as Python source over `{v}` that does not read
+    max_bulk: Shape compiles a shape's kinds' exprs into its `fast` acceptance."""
 
-    __slots__ = ("name", "ok", "examples")
+    __slots__ = ("name", "ok", "examples", "expr")
 
-    def __init__(self, name: str, ok: Callable[[Any, int], bool], examples: Sequence[Any] = ()) -> None:
+    def __init__(self, name: str, ok: Callable[[Any, int], bool], examples: Sequence[Any] = (),
+                 expr: str | None = None) -> None:
         self.name = name
         self.ok = ok
         self.examples = tuple(examples)
+        self.expr = expr
 
 
 def _int_in(lo: int, hi: int) -> Callable[[Any, int], bool]:
@@ -50,17 +54,20 @@ def _int_in(lo: int, hi: int) -> Callable[[Any, int], bool]:
 
 def ints(lo: int, hi: int, name: str = "") -> Kind:
     return Kind(name or f"an integer in {lo}..{hi}", _int_in(lo, hi),
-                sorted({lo, hi, min(max(0, lo), hi), min(max(1, lo), hi), (lo + hi) // 2}))
+                sorted({lo, hi, min(max(0, lo), hi), min(max(1, lo), hi), (lo + hi) // 2}),
+                expr=f"(type({{v}}) is int and {int(lo)} <= {{v}} <= {int(hi)})")
 
 
-BYTES = Kind("bytes", lambda v, _m: type(v) is bytes, (b"", b"a", b"0", b"-1", b"1.5", b"\xff" * 40))
-STR = Kind("a string", lambda v, _m: type(v) is str, ("", "p.1", "q.ab12", "x" * 70))
+BYTES = Kind("bytes", lambda v, _m: type(v) is bytes, (b"", b"a", b"0", b"-1", b"1.5", b"\xff" * 40),
+             expr="type({v}) is bytes")
+STR = Kind("a string", lambda v, _m: type(v) is str, ("", "p.1", "q.ab12", "x" * 70), expr="type({v}) is str")
 INT64 = ints(INT64_MIN, INT64_MAX, "a 64-bit integer")
 UINT32 = ints(0, (1 << 32) - 1, "an integer in 0..2^32-1")
 HLC = ints(0, HLC_MAX, "an HLC timestamp (0..2^63-1)")
 NONNEG = ints(0, INT64_MAX, "a non-negative 64-bit integer")
 SCORE = Kind("a float that is not NaN", lambda v, _m: type(v) is float and not math.isnan(v),
-             (0.0, -0.0, 1.5, -1e308, math.inf, -math.inf, 5e-324))
+             (0.0, -0.0, 1.5, -1e308, math.inf, -math.inf, 5e-324),
+             expr="(type({v}) is float and {v} == {v})")  # (NaN is the one float unequal to itself)
 # Kinds that are a type test and nothing else (Shape's group fast path).
 _PLAIN: dict[int, type] = {id(BYTES): bytes, id(STR): str}
 
@@ -76,11 +83,13 @@ DELTA = Kind("a 64-bit integer or a decimal text under 5k bytes",
 
 
 def one_of(*values: int) -> Kind:
-    return Kind("one of " + "/".join(map(str, values)), lambda v, _m: type(v) is int and v in values, values)
+    return Kind("one of " + "/".join(map(str, values)), lambda v, _m: type(v) is int and v in values, values,
+                expr=f"(type({{v}}) is int and {{v}} in {tuple(int(x) for x in values)!r})")
 
 
 def optional(k: Kind) -> Kind:
-    return Kind(f"{k.name} or None", lambda v, m: v is None or k.ok(v, m), (None, *k.examples))
+    return Kind(f"{k.name} or None", lambda v, m: v is None or k.ok(v, m), (None, *k.examples),
+                expr=None if k.expr is None else f"({{v}} is None or {k.expr})")
 
 
 def either(a: Kind, b: Kind) -> Kind:
@@ -99,7 +108,13 @@ class Shape:
 
     It runs for every effect a peer sends, so the usual shapes take C-speed paths: a group
     whose kinds are plain types (members, fields, values: bytes) is checked with one
-    `set(map(type, ...))` per position, and `fast(effect)` may accept the hot shape outright."""
+    `set(map(type, ...))` per position, and `fast(effect)` may accept the hot shape outright.
+    Unless the module gives its own, `fast` is compiled from the kinds' `expr`s for the
+    shape of one group (or the head alone, without groups): a peer's SADD of one member,
+    HSET of one field, ZADD or list push of one element. The general path cost a peer
+    0.5-1.2 µs per such effect (a fifth of what it spent on an HSET it applied); the
+    compiled one is a single expression, ~0.1 µs. With `extra` there is no compiled `fast`:
+    its constraints between values have no `expr`."""
 
     __slots__ = ("head", "group", "min_groups", "extra", "fast", "_h", "_g", "_head_ok", "_group_tp")
     _group_tp: tuple[set[type], ...] | None
@@ -111,7 +126,7 @@ class Shape:
         self.group = tuple(group)
         self.min_groups = min_groups
         self.extra = extra
-        self.fast = fast
+        self.fast = fast if fast is not None or extra is not None else _compile_fast(self.head, self.group, min_groups)
         self._h = 3 + len(self.head)
         self._g = len(self.group)
         self._head_ok = tuple(k.ok for k in self.head)
@@ -123,6 +138,10 @@ class Shape:
         fast = self.fast
         if fast is not None and fast(eff):
             return None
+        return self.general(eff, max_bulk)
+
+    def general(self, eff: Effect, max_bulk: int) -> str | None:
+        """The check without `fast`: what `fast` must agree with where it answers True."""
         n = len(eff)
         h = self._h
         g = self._g
@@ -149,6 +168,29 @@ class Shape:
                     if not k.ok(eff[i], max_bulk):
                         return _bad_arg(eff, i, k)
         return self.extra(eff, max_bulk) if self.extra is not None else None
+
+
+# The names a compiled `fast` reads, as its globals (no builtins lookup behind them).
+_FAST_NAMES: dict[str, Any] = {"len": len, "type": type, "bytes": bytes, "str": str, "int": int, "float": float}
+
+
+def _compile_fast(head: Sequence[Kind], group: Sequence[Kind], min_groups: int) -> Callable[[Effect], bool] | None:
+    """`fast` for the shape of the head and one group (the head alone when there is no
+    group): True exactly when the effect has that length and every argument its kind's
+    `expr` (Shape's full check then answers None). None when a kind has no `expr`. The
+    source is made from the exprs of this module's kinds, whose only inserted values are
+    ints (ranges, one_of's values): nothing from a peer reaches it."""
+    if group and min_groups > 1:
+        return None
+    kinds = (*head, *group)
+    exprs = [k.expr for k in kinds]
+    if any(x is None for x in exprs):
+        return None
+    conds = [f"len(e) == {3 + len(kinds)}"] + [str(x).format(v=f"e[{3 + i}]") for i, x in enumerate(exprs)]
+    ns = dict(_FAST_NAMES)
+    exec("def compiled_fast(e):\n    return " + " and ".join(conds) + "\n", ns)  # noqa: S102 - module-made source
+    fast: Callable[[Effect], bool] = ns["compiled_fast"]
+    return fast
 
 
 def fixed(*kinds: Kind, extra: Callable[[Effect, int], str | None] | None = None,
