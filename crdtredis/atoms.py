@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .wire.native import native_module
 
 _T = TypeVar("_T")
+PYX = os.path.join(os.path.dirname(__file__), "atoms.pyx")  # the compiled half's source
 
 
 def unchanged(o: _T) -> _T:
@@ -41,8 +42,33 @@ def unchanged(o: _T) -> _T:
 
 def native() -> tuple[Callable[[Any], Any], Callable[[Any], Any]] | None:
     """The compiled (untracked, tracked) if they were built from this atoms.pyx, else None."""
-    nat = native_module("crdtredis._atoms_native", os.path.join(os.path.dirname(__file__), "atoms.pyx"))
+    nat = native_module("crdtredis._atoms_native", PYX)
     return None if nat is None else (nat.untracked, nat.tracked)
+
+
+class PySlotMaker:
+    """atoms.pyx SlotMaker without the compiled module: the same object, made by
+    `object.__new__` and an attribute store per slot (a function written for the names),
+    then `untrack` (`untracked` unless given)."""
+
+    __slots__ = ("make7",)
+
+    def __init__(self, cls: type, names: tuple[str, ...], untrack: Callable[[Any], Any] | None = None) -> None:
+        if len(names) != 7 or len(set(names)) != 7 or not all(
+                n.isidentifier() and type(getattr(cls, n, None)).__name__ == "member_descriptor" for n in names):
+            raise TypeError(f"{cls.__name__}: seven distinct slots expected")
+        ns: dict[str, Any] = {"new": object.__new__, "cls": cls, "untrack": untrack or untracked}
+        body = "".join(f"    o.{n} = {v}\n" for n, v in zip(names, "abcdefg", strict=True))
+        exec(f"def make7(a, b, c, d, e, f, g):\n    o = new(cls)\n{body}    return untrack(o)\n", ns)  # noqa: S102
+        self.make7: Callable[..., Any] = ns["make7"]
+
+
+def slot_maker(cls: type, names: tuple[str, ...]) -> Any:
+    """What makes instances of `cls` with seven named slots filled, in one call (the lean
+    CounterStr of an INCR with peers: object.__new__ and seven attribute stores were
+    ~0.25 µs of its ~3.5 µs): atoms.pyx's SlotMaker when built, else PySlotMaker."""
+    nat = native_module("crdtredis._atoms_native", PYX)
+    return PySlotMaker(cls, names) if nat is None or untracked is unchanged else nat.SlotMaker(cls, names)
 
 
 if TYPE_CHECKING:

@@ -46,6 +46,7 @@ from .crdt.set_aw import _ORIGINS as _SET_ORIGINS
 from .crdt.set_aw import SetEntry as _SetEntry
 from .crdt.set_aw import _origin as _set_origin
 from .crdt.set_aw import apply_sadd as _apply_sadd
+from .crdt.string_counter import LEAN_MAKER
 from .crdt.string_counter import LEAN_MAX as _LEAN_MAX
 from .crdt.string_counter import CounterStr as _CounterStr
 from .crdt.string_counter import apply_incr as _apply_incr
@@ -252,12 +253,10 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     incr_fn: Any = _apply_incr
     incr_create: int = _INCR | CREATE
     incr: Any = _incr_int
-    counter_of_incr: Any = _CounterStr.of_incr
     counter_of_tuple_incr: Any = _CounterStr.of_tuple_incr
     counter_cls: Any = _CounterStr
-    new_obj: Any = object.__new__
+    lean: Any = LEAN_MAKER  # string_counter's maker of lean counters (LEAN_SLOTS, in that order)
     lean_cap: int = 3 * (_LEAN_MAX - 1)
-    c: Any
     hb: Any  # an HLC as an object: a compiled int is boxed at each store
     list_cls: Any = _ListEntry
     fresh: Any
@@ -445,10 +444,8 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                         if nv is not None:
                             data[key] = untrack((nv, h, origin))
                             written = True
-                    else:
-                        ctx.seq = seq + done
-                        ctx.hlc = h
-                        data[key] = counter_of_incr(eff[3], ctx)
+                    else:  # CounterStr.of_incr, without its call
+                        data[key] = lean.make7(None, eff[3], None, (), incr(None, eff[3]), h, origin)
                         written = True
                 elif solo and type(e) is tuple and fn is incr_fn:
                     te = e
@@ -468,16 +465,10 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                         te = e
                         th = te[1]
                         if h > th or h == th and origin > te[2]:
-                            c = new_obj(counter_cls)
-                            c._reg = None
-                            c._d = eff[3]
-                            c._b = untrack(te)  # a plain string: (value, hlc, origin)
-                            c._e = ()
                             nv = incr(te[0], eff[3])
-                            c._v = te[0] if nv is None else nv
-                            c.thlc = h
-                            c.torigin = origin
-                            data[key] = untrack(c)
+                            # te: a plain string's (value, hlc, origin); made untracked
+                            data[key] = lean.make7(None, eff[3], untrack(te), (), te[0] if nv is None else nv, h,
+                                                   origin)
                         else:
                             ctx.seq = seq + done
                             ctx.hlc = h

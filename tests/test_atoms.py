@@ -7,9 +7,11 @@ counter that becomes a full one must be tracked again before it holds containers
 """
 from __future__ import annotations
 
+import abc
 import dataclasses
 import gc
 import os
+import sys
 from typing import Any
 
 import pytest
@@ -17,8 +19,9 @@ import pytest
 from crdtredis import atoms
 from crdtredis.commands import new_node
 from crdtredis.config import default_config
-from crdtredis.crdt.string_counter import LEAN_MAX, CounterStr
+from crdtredis.crdt.string_counter import LEAN_MAX, LEAN_SLOTS, CounterStr
 from crdtredis.wire import fastdec
+from crdtredis.wire.native import native_module
 
 IMPLS = {"pure": (atoms.unchanged, atoms.unchanged)}
 _NATIVE = atoms.native()
@@ -34,6 +37,8 @@ def test_the_compiled_module_is_used_when_the_build_is() -> None:
     if os.environ.get("CRDT_REDIS_PURE") or not fastdec.compiled():
         return
     assert COMPILED
+    from crdtredis.crdt import string_counter
+    assert type(string_counter.LEAN_MAKER).__module__ == "crdtredis._atoms_native"
 
 
 def _atoms_tuple() -> tuple[Any, ...]:
@@ -78,6 +83,7 @@ def test_a_lean_counter_is_tracked_again_before_it_holds_a_container(impl: str, 
     untracked, tracked = IMPLS[impl]
     monkeypatch.setattr(string_counter, "untracked", untracked)
     monkeypatch.setattr(string_counter, "tracked", tracked)
+    monkeypatch.setattr(string_counter, "LEAN_MAKER", MAKERS[impl](CounterStr, LEAN_SLOTS))
 
     class Ctx:
         hlc = 5 << 16
@@ -93,6 +99,67 @@ def test_a_lean_counter_is_tracked_again_before_it_holds_a_container(impl: str, 
         gc.collect()
         assert x.reg is reg and x.value == reg.value
     assert c.value == b"3" and c2.value == b"12"
+
+
+MAKERS: dict[str, Any] = {"pure": lambda cls, names: atoms.PySlotMaker(cls, names, atoms.unchanged)}
+if _NATIVE is not None:
+    MAKERS["compiled"] = native_module("crdtredis._atoms_native", atoms.PYX).SlotMaker  # type: ignore[union-attr]
+
+
+class Seven:
+    __slots__ = ("a", "b", "c", "d", "e", "f", "g", "unset")
+
+
+@pytest.mark.parametrize("impl", sorted(MAKERS))
+def test_a_slot_maker_fills_the_slots_as_attribute_stores_do(impl: str) -> None:
+    make7 = MAKERS[impl](Seven, tuple("abcdefg")).make7
+    v = b"value" + os.urandom(4)
+    before = sys.getrefcount(v)
+    cls_refs = sys.getrefcount(Seven)  # each instance holds its heap class
+    lean = make7(1, v, None, (), "o", 1.5, untracked_tuple := atoms.untracked((b"x", 2)))
+    assert type(lean) is Seven and [getattr(lean, n) for n in "abcdefg"] == [1, v, None, (), "o", 1.5, untracked_tuple]
+    assert not hasattr(lean, "unset")  # a slot not named stays unset, as after object.__new__
+    assert gc.is_tracked(lean) is (impl == "pure")  # atoms only: untracked when compiled
+    held = make7(1, v, None, [], "o", 1.5, 2)  # a list: must stay tracked either way
+    assert gc.is_tracked(held) and held.d == []
+    made = [make7(i, v, v, v, v, v, v) for i in range(100)]
+    assert sys.getrefcount(v) == before + 2 + 600  # (lean and held hold one each)
+    assert sys.getrefcount(Seven) == cls_refs + 102
+    del made, lean, held
+    assert sys.getrefcount(v) == before and sys.getrefcount(Seven) == cls_refs
+
+
+class WithDict:
+    x = 1
+
+
+class WithWeakref:
+    __slots__ = ("a", "b", "c", "d", "e", "f", "g", "__weakref__")
+
+
+class Abstract(abc.ABC):
+    __slots__ = ("a", "b", "c", "d", "e", "f", "g")
+
+    @abc.abstractmethod
+    def m(self) -> None: ...
+
+
+@pytest.mark.parametrize("impl", sorted(MAKERS))
+@pytest.mark.parametrize(("cls", "names"), [
+    (Seven, tuple("abcdef")), (Seven, tuple("abcdefga")), (Seven, tuple("aabcdef")), (Seven, (*"abcdef", "nope")),
+    (CounterStr, (*LEAN_SLOTS[:6], "value")), (WithDict, tuple("abcdefg")),
+])
+def test_a_slot_maker_refuses_what_is_not_seven_slots(impl: str, cls: type, names: tuple[str, ...]) -> None:
+    with pytest.raises(TypeError):
+        MAKERS[impl](cls, names)
+
+
+@pytest.mark.parametrize("cls", [WithWeakref, Abstract])
+def test_the_compiled_slot_maker_refuses_what_object_new_would_not_make_plain(cls: type) -> None:
+    if "compiled" not in MAKERS:
+        pytest.skip("atoms.pyx is not compiled in this build")
+    with pytest.raises(TypeError):
+        MAKERS["compiled"](cls, tuple("abcdefg"))
 
 
 def _node(solo: bool) -> Any:
