@@ -9,7 +9,7 @@ crdtredis/storage/strbatch.py, the bulk apply loops crdtredis/keyspace_batch.py 
 replay, a peer's batch) (bench/RESULTS.md, issue 12); Cython compiles the request splitter
 crdtredis/protocol/fastreq.pyx (every pipelined request; its twin is fastreq.py),
 crdtredis/atoms.pyx, the untracking of
-new tuples of atoms (crdtredis/atoms.py), crdtredis/cmdstats.pyx, every command's timing and
+new tuples of atoms and the filling of a lean counter's slots (crdtredis/atoms.py), crdtredis/cmdstats.pyx, every command's timing and
 counters (crdtredis/cmdstats.py), crdtredis/protocol/plainrun.pyx, the request loop of a read
 batch (crdtredis/protocol/plainrun.py), and crdtredis/crdt/intparse.pyx, the integer parsing
 and printing of every INCR (crdtredis/crdt/numbers.py), and crdtredis/wire/encops.pyx, the
@@ -95,7 +95,7 @@ def mypyc_group() -> list:
 
 def cython_modules() -> list:
     """Each of CYTHON as `_<name>_native` in its package (Cython, not mypyc: atoms.pyx calls
-    the C API's PyObject_GC_UnTrack, fastreq.pyx reads requests through a char pointer,
+    the C API's PyObject_GC_UnTrack and writes slots at their member offsets, fastreq.pyx reads requests through a char pointer,
     cmdstats.pyx keeps C fields and reads clock_gettime,
     plainrun.pyx writes replies into the output buffer with memcpy, intparse.pyx reads
     digits from the bytes' own buffer, blockpack.pyx fills arrays through their buffers)."""

@@ -444,6 +444,7 @@ class Keyspace:
             data = db.data
             coarse = self.coarse
             second = _SECOND
+            lean_cls: Any = _LEAN_COUNTER[0] if _LEAN_COUNTER else None
             self.gc_visited += len(keys)
             for i in range(0, len(keys), chunk):
                 n = 0
@@ -452,6 +453,7 @@ class Keyspace:
                 # A stamp already on a second's boundary is coarse (the one shared object,
                 # or a value equal to it): nothing to do, without asking `stable`.
                 plain = not db.shadow and not db.expires
+                e: Any
                 for key in keys[i:i + chunk]:
                     if plain:
                         e = data.get(key)
@@ -459,6 +461,27 @@ class Keyspace:
                             h = e[1]
                             if h % second and stable(h, e[2]):
                                 data[key] = untracked((e[0], coarse(h), e[2]))  # stable: the coarse stamp
+                            continue
+                        if type(e) is lean_cls and e._reg is None:
+                            # A lean counter (an INCR's with peers): CounterStr.fold_if_stable's
+                            # lean case and then the folded tuple's coarse stamp, as _gc_key
+                            # does them, without its calls (~1 µs of each counter's visit,
+                            # every counter an INCR made since the last pass).
+                            h = e.thlc
+                            o = e.torigin
+                            b = e._b
+                            if (not h or stable(h, o)) and (b is None or stable(b[1], b[2])):
+                                x = e._e
+                                j = 0
+                                while j < len(x) and stable(x[j], x[j + 1]):
+                                    j += 3
+                                if j >= len(x):
+                                    if b is not None:  # the tuple keeps the register write's stamp
+                                        h = b[1]
+                                        o = b[2]
+                                    v = e._v
+                                    data[key] = untracked((b"" if v is None else v, coarse(h), o))
+                                    n += 1
                             continue
                     n += self._gc_key(db, key, stable)
                 yield n
@@ -693,3 +716,12 @@ TYPE_CODECS: dict[bytes, RebuildFn] = {}
 
 def register_type(name: bytes, rebuild: RebuildFn) -> None:
     TYPE_CODECS[name] = rebuild
+
+
+# crdt/string_counter.py's CounterStr, whose lean form (`_reg` None) GC folds inline
+# (Keyspace.gc_chunks); None until that module is loaded (it imports this one).
+_LEAN_COUNTER: list[type] = []
+
+
+def register_lean_counter(cls: type) -> None:
+    _LEAN_COUNTER[:] = [cls]

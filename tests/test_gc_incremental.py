@@ -287,3 +287,61 @@ def test_a_visit_walks_when_its_list_holds_more_than_a_part_of_the_members(
     d[b"m%d" % (n - 1)] = d[b"m0"]  # a stamp the list does not name: only a walk folds it
     _pass(col.node)
     assert col.e.fresh == [] and all(folded(r) for r in d.values())
+
+
+def _lean_counters(ks: Any) -> list[bytes]:
+    """Lean counters in every form an INCR with peers leaves (of a new key, of a plain
+    string, incremented again, from two origins), under keys k0..kN of db 0."""
+    from crdtredis.crdt.string_counter import CounterStr
+    from crdtredis.op import Ctx
+
+    data = ks.dbs[0].data
+    base = 1_000_000 << 16
+    keys = []
+    for i, (start, incs) in enumerate([
+        (None, [("a", 10)]), (None, [("a", 10), ("a", 20)]), (None, [("a", 10), ("b", 30), ("a", 40)]),
+        ((b"5", 5, "b"), [("a", 10)]), ((b"5", 5, "b"), [("a", 10), ("b", 25)]), ((b"x", 5, "a"), [("b", 12)]),
+        (None, [("b", 0)]), ((b"7", 3, "a"), [("a", 10)] * 1 + [("b", 11), ("a", 12), ("b", 13)]),
+    ]):
+        key = b"k%d" % i
+        for o, h in incs:
+            ctx = Ctx(o, 1, base + h if h else 0, {})
+            e = data.get(key)
+            if e is None and start is None:
+                data[key] = CounterStr.of_incr(1, ctx)
+            elif e is None:
+                data[key] = CounterStr.of_tuple_incr((start[0], base + start[1], start[2]), 1, ctx)
+            else:
+                e.incr(1, ctx)
+        assert type(data[key]) is CounterStr and data[key]._reg is None
+        keys.append(key)
+    return keys
+
+
+@pytest.mark.parametrize("cut", [(0, 0), (50, 50), (10, 0), (10, 30), (40, 12), (5, 5), (12, 25)])
+def test_a_pass_folds_a_lean_counter_as_its_own_fold_does(cut: tuple[int, int]) -> None:
+    """gc_chunks folds lean counters inline: the same tuples, stamps and counts as
+    CounterStr.fold_if_stable and _gc_key's coarse stamp, for each stability cut."""
+    base = 1_000_000 << 16
+    marks = {"a": base + cut[0], "b": base + cut[1]}
+
+    def stable(h: int, o: str) -> bool:
+        return h <= marks[o]
+
+    got = []
+    for inline in (True, False):
+        node = new_node(default_config())
+        ks = node.keyspace
+        ks.solo = False
+        keys = _lean_counters(ks)
+        db = ks.dbs[0]
+        n = sum(ks.gc_chunks(stable)) if inline else sum(ks._gc_key(db, k, stable) for k in keys)
+        got.append((n, [(k, ("folded", db.data[k]) if type(db.data[k]) is tuple else ("lean", db.data[k].state()))
+                        for k in keys]))
+    assert got[0] == got[1]
+    folded = sum(1 for _, (form, _v) in got[0][1] if form == "folded")
+    assert folded == got[0][0]
+    if cut == (50, 50):
+        assert folded == 8
+    if cut == (0, 0):
+        assert folded == 1  # only k6, whose one increment has no stamp

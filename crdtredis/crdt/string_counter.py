@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..atoms import slot_maker, tracked, untracked
-from ..keyspace import SET_KIND, STRING, Db, Entry, Keyspace, register_effect
+from ..keyspace import SET_KIND, STRING, Db, Entry, Keyspace, register_effect, register_lean_counter
 from ..op import Ctx, Effect
 from . import codes
 from .counter_reg import CounterReg, Val
@@ -241,6 +241,7 @@ class CounterStr(Entry):
 # (atoms.py slot_maker). The slots in make7's argument order:
 LEAN_SLOTS = ("_reg", "_d", "_b", "_e", "_v", "thlc", "torigin")
 LEAN_MAKER = slot_maker(CounterStr, LEAN_SLOTS)
+register_lean_counter(CounterStr)  # (Keyspace.gc_chunks folds the lean form inline)
 
 
 def _is_str(e: Any) -> bool:
