@@ -102,6 +102,9 @@ def covers(a: dict[str, int], b: dict[str, int]) -> bool:
 # GC_INTERVAL_S, i.e. (window's wall time / GC_INTERVAL_S) of one, for every window of
 # writes (a pass costs what it costs at that keyspace size, whatever the write rate).
 NO_TIMED_GC = ("--set", "gc_interval=3600")
+# One window's (ops/s, origin CPU µs per write, GC µs per write at cadence, the others' CPU
+# µs per write each): Setup.window.
+Window = tuple[float, float, float, float]
 GC_INTERVAL_S = 10.0  # the server's default gc_interval
 
 
@@ -140,22 +143,26 @@ class Setup:
         if self.crdt:
             self.origin.execute_command("CRDT.GC")
 
-    def window(self, fam: str, n: int) -> tuple[float, float, float]:
+    def window(self, fam: str, n: int) -> Window:
         """(ops/s, origin CPU µs per write until settled, µs per write of the GC pass that
-        follows, charged at the server's cadence) for `n` writes of `fam`."""
+        follows, charged at the server's cadence, the others' CPU µs per write until
+        settled, per server) for `n` writes of `fam`."""
         pid = self.servers[0].proc.pid
         self.settle()
         self.gc()
+        o0 = [thread_cpu_ns(x.proc.pid) for x in self.servers[1:]]
         c0 = thread_cpu_ns(pid)
         t0 = time.perf_counter()
         res = redis_benchmark(self.servers[0].port, fam, n, extra=BENCH_EXTRA, cpus=ORIGIN_CPU)
         wall = time.perf_counter() - t0
         self.settle()
         c1 = thread_cpu_ns(pid)
+        o1 = [thread_cpu_ns(x.proc.pid) for x in self.servers[1:]]
         self.gc()
         c2 = thread_cpu_ns(pid)
         share = min(1.0, wall / GC_INTERVAL_S)
-        return next(iter(res.values()), 0.0), (c1 - c0) / n / 1e3, (c2 - c1) * share / n / 1e3
+        others = sum(b - a for a, b in zip(o0, o1, strict=True)) / max(1, len(o0)) / n / 1e3
+        return next(iter(res.values()), 0.0), (c1 - c0) / n / 1e3, (c2 - c1) * share / n / 1e3, others
 
     def stop(self) -> None:
         for x in self.servers:
@@ -204,7 +211,7 @@ def cpu_bench(wd: str, runs: int, n: int) -> None:
         setups.append(Setup("crdt alone", nodes, crdt=True))
         nodes, _ = cluster(wd, 3, tag="peers", pin=True, extra=(*FAST, *NO_TIMED_GC))
         setups.append(Setup("crdt + 2", nodes, crdt=True))
-        got: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+        got: dict[tuple[str, str], list[Window]] = {}
         for r in range(runs):
             order = setups if r % 2 == 0 else setups[::-1]
             for fam in FAMILIES:
@@ -219,33 +226,36 @@ def cpu_bench(wd: str, runs: int, n: int) -> None:
           f"crdt GC: one pass per {GC_INTERVAL_S:.0f} s of writes (module comment); medians of {runs} runs\n")
     print("| family | redis CPU µs/write alone / +2 replicas (ratio) | crdt CPU µs/write alone / +2 peers, "
           "writes and replication (ratio) | that ratio in each run, in order | + GC at its cadence (ratio) | "
-          "redis ops/s alone / +2 | crdt ops/s alone / +2 peers (ratio) |")
-    print("|---|---|---|---|---|---|---|")
+          "redis ops/s alone / +2 | crdt ops/s alone / +2 peers (ratio) | CPU µs/write of each replica / peer |")
+    print("|---|---|---|---|---|---|---|---|")
 
-    def ratios(a: str, b: str, fam: str, f: Callable[[tuple[float, float, float]], float]) -> list[float]:
+    def ratios(a: str, b: str, fam: str, f: Callable[[Window], float]) -> list[float]:
         return [f(y) / f(x) for x, y in zip(got[(a, fam)], got[(b, fam)], strict=True)]  # run order
 
-    def ratio(a: str, b: str, fam: str, f: Callable[[tuple[float, float, float]], float]) -> float:
+    def ratio(a: str, b: str, fam: str, f: Callable[[Window], float]) -> float:
         return median(ratios(a, b, fam, f))
 
-    def ops(x: tuple[float, float, float]) -> float:
+    def ops(x: Window) -> float:
         return x[0]
 
-    def cpu(x: tuple[float, float, float]) -> float:
+    def cpu(x: Window) -> float:
         return x[1]
 
-    def total(x: tuple[float, float, float]) -> float:
+    def total(x: Window) -> float:
         return x[1] + x[2]
 
+    def others(x: Window) -> float:
+        return x[3]
+
     for f in FAMILIES:
-        m = {st.name: [median([g(x) for x in got[(st.name, f)]]) for g in (ops, cpu, total)] for st in setups}
+        m = {st.name: [median([g(x) for x in got[(st.name, f)]]) for g in (ops, cpu, total, others)] for st in setups}
         ra, rr, ca, cp = (m[st.name] for st in setups)
         print(f"| {f.upper()} | {ra[1]:.2f} / {rr[1]:.2f} ({ratio('redis + 0', 'redis + 2', f, cpu):.2f}x) | "
               f"{ca[1]:.2f} / {cp[1]:.2f} ({ratio('crdt alone', 'crdt + 2', f, cpu):.2f}x) | "
               f"{' '.join(f'{x:.2f}' for x in ratios('crdt alone', 'crdt + 2', f, cpu))} | "
               f"{ca[2]:.2f} / {cp[2]:.2f} ({ratio('crdt alone', 'crdt + 2', f, total):.2f}x) | "
               f"{ra[0]:,.0f} / {rr[0]:,.0f} | {ca[0]:,.0f} / {cp[0]:,.0f} "
-              f"({ratio('crdt alone', 'crdt + 2', f, ops):.2f}) |")
+              f"({ratio('crdt alone', 'crdt + 2', f, ops):.2f}) | {rr[3]:.2f} / {cp[3]:.2f} |")
 
 
 # ---- 2. replication lag ----------------------------------------------------------------------
