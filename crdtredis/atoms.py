@@ -65,8 +65,10 @@ class PySlotMaker:
 
 def slot_maker(cls: type, names: tuple[str, ...]) -> Any:
     """What makes instances of `cls` with seven named slots filled, in one call (the lean
-    CounterStr of an INCR with peers: object.__new__ and seven attribute stores were
-    ~0.25 µs of its ~3.5 µs): atoms.pyx's SlotMaker when built, else PySlotMaker."""
+    CounterStr of an INCR with peers: made in one call instead of object.__new__ and seven
+    attribute stores, or CounterStr.of_incr's Python call for a new key, an INCR with peers
+    took 0.2-0.3 µs less of ~2.9 in process; bench/RESULTS.md): atoms.pyx's SlotMaker when
+    built, else PySlotMaker."""
     nat = native_module("crdtredis._atoms_native", PYX)
     return PySlotMaker(cls, names) if nat is None or untracked is unchanged else nat.SlotMaker(cls, names)
 

@@ -237,8 +237,8 @@ class CounterStr(Entry):
 
 
 # What makes a lean CounterStr in one call (of_incr, of_tuple_incr, keyspace_batch's INCR
-# with peers): object.__new__ and seven attribute stores were ~0.1 µs of an INCR with peers
-# (atoms.py slot_maker). The slots in make7's argument order:
+# with peers), instead of object.__new__ and seven attribute stores (atoms.py slot_maker).
+# The slots in make7's argument order:
 LEAN_SLOTS = ("_reg", "_d", "_b", "_e", "_v", "thlc", "torigin")
 LEAN_MAKER = slot_maker(CounterStr, LEAN_SLOTS)
 register_lean_counter(CounterStr)  # (Keyspace.gc_chunks folds the lean form inline)
