@@ -444,12 +444,12 @@ class Keyspace:
             data = db.data
             coarse = self.coarse
             second = _SECOND
-            lean_cls: Any = _LEAN_COUNTER[0] if _LEAN_COUNTER else None
             self.gc_visited += len(keys)
             for i in range(0, len(keys), chunk):
                 n = 0
                 # No TTLs, no hidden types (per chunk: other code runs between chunks): a
-                # plain string is _gc_key's tuple case alone, inlined (most keys, usually).
+                # plain string is _gc_key's tuple case alone, inlined (most keys, usually),
+                # and an entry that folds to one (`fold_if_stable`) its fold case alone.
                 # A stamp already on a second's boundary is coarse (the one shared object,
                 # or a value equal to it): nothing to do, without asking `stable`.
                 plain = not db.shadow and not db.expires
@@ -462,26 +462,17 @@ class Keyspace:
                             if h % second and stable(h, e[2]):
                                 data[key] = untracked((e[0], coarse(h), e[2]))  # stable: the coarse stamp
                             continue
-                        if type(e) is lean_cls and e._reg is None:
-                            # A lean counter (an INCR's with peers): CounterStr.fold_if_stable's
-                            # lean case and then the folded tuple's coarse stamp, as _gc_key
-                            # does them, without its calls (~1 µs of each counter's visit,
-                            # every counter an INCR made since the last pass).
-                            h = e.thlc
-                            o = e.torigin
-                            b = e._b
-                            if (not h or stable(h, o)) and (b is None or stable(b[1], b[2])):
-                                x = e._e
-                                j = 0
-                                while j < len(x) and stable(x[j], x[j + 1]):
-                                    j += 3
-                                if j >= len(x):
-                                    if b is not None:  # the tuple keeps the register write's stamp
-                                        h = b[1]
-                                        o = b[2]
-                                    v = e._v
-                                    data[key] = untracked((b"" if v is None else v, coarse(h), o))
-                                    n += 1
+                        fold = getattr(e, "fold_if_stable", None)
+                        if fold is not None:
+                            # A counter (each INCR with peers makes one) or a bit string:
+                            # _gc_key's fold and the folded tuple's coarse stamp, without its
+                            # call and its other steps: 1.17-1.48 µs per INCR'd key was
+                            # 0.88-1.15 so (bench/RESULTS.md).
+                            t = fold(stable)
+                            if t is not None:
+                                h = t[1]
+                                data[key] = untracked((t[0], coarse(h), t[2])) if stable(h, t[2]) else t
+                                n += 1
                             continue
                     n += self._gc_key(db, key, stable)
                 yield n
@@ -716,12 +707,3 @@ TYPE_CODECS: dict[bytes, RebuildFn] = {}
 
 def register_type(name: bytes, rebuild: RebuildFn) -> None:
     TYPE_CODECS[name] = rebuild
-
-
-# crdt/string_counter.py's CounterStr, whose lean form (`_reg` None) GC folds inline
-# (Keyspace.gc_chunks); None until that module is loaded (it imports this one).
-_LEAN_COUNTER: list[type] = []
-
-
-def register_lean_counter(cls: type) -> None:
-    _LEAN_COUNTER[:] = [cls]

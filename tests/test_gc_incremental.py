@@ -10,6 +10,7 @@ walks every member; the property runs with every collection tracking its members
 """
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable
 from typing import Any
@@ -320,8 +321,8 @@ def _lean_counters(ks: Any) -> list[bytes]:
 
 @pytest.mark.parametrize("cut", [(0, 0), (50, 50), (10, 0), (10, 30), (40, 12), (5, 5), (12, 25)])
 def test_a_pass_folds_a_lean_counter_as_its_own_fold_does(cut: tuple[int, int]) -> None:
-    """gc_chunks folds lean counters inline: the same tuples, stamps and counts as
-    CounterStr.fold_if_stable and _gc_key's coarse stamp, for each stability cut."""
+    """gc_chunks folds a counter in its plain-db loop: the same tuples, stamps and counts
+    as _gc_key (its fold, then the coarse stamp), for each stability cut."""
     base = 1_000_000 << 16
     marks = {"a": base + cut[0], "b": base + cut[1]}
 
@@ -345,3 +346,42 @@ def test_a_pass_folds_a_lean_counter_as_its_own_fold_does(cut: tuple[int, int]) 
         assert folded == 8
     if cut == (0, 0):
         assert folded == 1  # only k6, whose one increment has no stamp
+
+
+@pytest.mark.parametrize("cut", [0, 3, 6, 9, 12, 100])
+def test_a_pass_folds_what_commands_leave_as_gc_key_does(cut: int) -> None:
+    """The same through commands on a replica with peers: counters in lean and full form,
+    bit strings, and a value GC has nothing to fold, each folded (or not) by gc_chunks's
+    plain-db loop exactly as by _gc_key, with every stamp up to the cut-th write stable."""
+    node = new_node(default_config())
+    ks = node.keyspace
+    ks.solo = False
+    client = node.new_client("t", "t", lambda: None)
+    stamps: list[int] = []
+    for argv in ([b"INCR", b"c1"], [b"SET", b"c2", b"5"], [b"INCRBY", b"c2", b"3"], [b"INCR", b"c3"],
+                 [b"INCRBYFLOAT", b"c3", b"1.5"], [b"SETBIT", b"b1", b"7", b"1"], [b"SETBIT", b"b1", b"9", b"1"],
+                 [b"SET", b"s1", b"x"], [b"INCR", b"c1"], [b"APPEND", b"c1", b"0"], [b"SETBIT", b"b2", b"3", b"1"],
+                 [b"INCR", b"c4"]):
+        node.execute(client, argv)
+        stamps.append(ks.vh[node.origin])
+    mark = 0 if cut == 0 else stamps[min(cut, len(stamps)) - 1]
+
+    def stable(h: int, _o: str) -> bool:
+        return h <= mark
+
+    db = ks.dbs[0]
+    keys = sorted(db.data)
+    before = copy.deepcopy(db.data)
+    got = []
+    for inline in (True, False):
+        db.data = copy.deepcopy(before)
+        db.visit_whole()
+        n = sum(ks.gc_chunks(stable)) if inline else sum(ks._gc_key(db, k, stable) for k in keys)
+        got.append((n, [(k, ("folded", db.data[k]) if type(db.data[k]) is tuple else ("kept", db.data[k].state()))
+                        for k in keys]))
+    assert got[0] == got[1]
+    forms = [form for _, (form, _v) in got[0][1]]
+    if cut == 100:
+        assert forms.count("kept") == 0
+    if cut == 6:
+        assert forms.count("kept") >= 3  # (c1, b1, b2: written after the cut)

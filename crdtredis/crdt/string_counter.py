@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..atoms import slot_maker, tracked, untracked
-from ..keyspace import SET_KIND, STRING, Db, Entry, Keyspace, register_effect, register_lean_counter
+from ..keyspace import SET_KIND, STRING, Db, Entry, Keyspace, register_effect
 from ..op import Ctx, Effect
 from . import codes
 from .counter_reg import CounterReg, Val
@@ -206,15 +206,22 @@ class CounterStr(Entry):
         winning write's stamp: a TTL written by that SET stays tied to it (ExpiryReg)."""
         r = self._reg
         if r is None:
+            # The lean form, every counter an INCR with peers made, which each GC pass then
+            # visits: stable_tuple's and `value`'s lean cases written out here (their calls
+            # were ~0.4 µs of the ~1.2 of each visit).
             h = self.thlc
+            o = self.torigin
             b = self._b
-            if h and not stable(h, self.torigin) or b is not None and not stable(b[1], b[2]):
+            if h and not stable(h, o) or b is not None and not stable(b[1], b[2]):
                 return None
             e = self._e
             for i in range(0, len(e), 3):
                 if not stable(e[i], e[i + 1]):
                     return None
-            return self.stable_tuple()
+            v = self._v
+            if v is None:
+                v = b""
+            return (v, h, o) if b is None else (v, b[1], b[2])
         if r.empty() or not r.all_stable(stable):
             return None
         w = r.winner()
@@ -241,7 +248,6 @@ class CounterStr(Entry):
 # The slots in make7's argument order:
 LEAN_SLOTS = ("_reg", "_d", "_b", "_e", "_v", "thlc", "torigin")
 LEAN_MAKER = slot_maker(CounterStr, LEAN_SLOTS)
-register_lean_counter(CounterStr)  # (Keyspace.gc_chunks folds the lean form inline)
 
 
 def _is_str(e: Any) -> bool:
