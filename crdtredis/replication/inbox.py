@@ -89,8 +89,9 @@ def validate(node: Node, ops: list[Op]) -> int:
     vv_get = vv.get
     # code -> its shape check, for the codes this batch already showed to be known (a
     # healing replica validates a partition's worth of ops: two calls per effect less),
-    # and the check's `fast` acceptance of the code's hot shape (crdt/schema.py Shape: the
-    # check itself answers None at once when it holds), called directly: a call less.
+    # and the check's `fast` acceptance of the code's hot shape (crdt/schema.py Shape),
+    # called first and directly: a call less, and when it declines, the Shape's general
+    # path alone.
     known: dict[Any, Any] = {}
     fasts: dict[Any, Any] = {}
     for op in ops:
@@ -128,8 +129,9 @@ def validate(node: Node, ops: list[Op]) -> int:
             if chk is None:
                 if code is None or not effect_known(code):
                     raise BadBatch(f"op {origin}:{seq} has an unknown effect {eff[:1]!r}")
-                chk = known[code] = check_for(code)
+                chk = check_for(code)
                 fasts[code] = getattr(chk, "fast", None)
+                chk = known[code] = getattr(chk, "general", chk)  # (Shape.__call__ tries fast again)
             db = eff[1]
             if type(db) is not int or not 0 <= db < ndb:
                 raise BadBatch(f"op {origin}:{seq} names database {db!r} of {ndb}")
