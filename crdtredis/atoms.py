@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from types import MemberDescriptorType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .wire.native import native_module
 
 _T = TypeVar("_T")
-PYX = os.path.join(os.path.dirname(__file__), "atoms.pyx")  # the compiled half's source
+# The compiled half, if it was built from this atoms.pyx (looked up once: the lookup hashes it).
+_NATIVE = native_module("crdtredis._atoms_native", os.path.join(os.path.dirname(__file__), "atoms.pyx"))
 
 
 def unchanged(o: _T) -> _T:
@@ -42,8 +44,7 @@ def unchanged(o: _T) -> _T:
 
 def native() -> tuple[Callable[[Any], Any], Callable[[Any], Any]] | None:
     """The compiled (untracked, tracked) if they were built from this atoms.pyx, else None."""
-    nat = native_module("crdtredis._atoms_native", PYX)
-    return None if nat is None else (nat.untracked, nat.tracked)
+    return None if _NATIVE is None else (_NATIVE.untracked, _NATIVE.tracked)
 
 
 class PySlotMaker:
@@ -55,7 +56,7 @@ class PySlotMaker:
 
     def __init__(self, cls: type, names: tuple[str, ...], untrack: Callable[[Any], Any] | None = None) -> None:
         if len(names) != 7 or len(set(names)) != 7 or not all(
-                n.isidentifier() and type(getattr(cls, n, None)).__name__ == "member_descriptor" for n in names):
+                n.isidentifier() and type(getattr(cls, n, None)) is MemberDescriptorType for n in names):
             raise TypeError(f"{cls.__name__}: seven distinct slots expected")
         ns: dict[str, Any] = {"new": object.__new__, "cls": cls, "untrack": untrack or untracked}
         body = "".join(f"    o.{n} = {v}\n" for n, v in zip(names, "abcdefg", strict=True))
@@ -69,8 +70,7 @@ def slot_maker(cls: type, names: tuple[str, ...]) -> Any:
     attribute stores, or CounterStr.of_incr's Python call for a new key, an INCR with peers
     took 0.2-0.3 µs less of ~2.9 in process; bench/RESULTS.md): atoms.pyx's SlotMaker when
     built, else PySlotMaker."""
-    nat = native_module("crdtredis._atoms_native", PYX)
-    return PySlotMaker(cls, names) if nat is None or untracked is unchanged else nat.SlotMaker(cls, names)
+    return PySlotMaker(cls, names) if _NATIVE is None else _NATIVE.SlotMaker(cls, names)
 
 
 if TYPE_CHECKING:

@@ -21,7 +21,6 @@ from crdtredis.commands import new_node
 from crdtredis.config import default_config
 from crdtredis.crdt.string_counter import LEAN_MAX, LEAN_SLOTS, CounterStr
 from crdtredis.wire import fastdec
-from crdtredis.wire.native import native_module
 
 IMPLS = {"pure": (atoms.unchanged, atoms.unchanged)}
 _NATIVE = atoms.native()
@@ -103,7 +102,7 @@ def test_a_lean_counter_is_tracked_again_before_it_holds_a_container(impl: str, 
 
 MAKERS: dict[str, Any] = {"pure": lambda cls, names: atoms.PySlotMaker(cls, names, atoms.unchanged)}
 if _NATIVE is not None:
-    MAKERS["compiled"] = native_module("crdtredis._atoms_native", atoms.PYX).SlotMaker  # type: ignore[union-attr]
+    MAKERS["compiled"] = atoms.slot_maker  # the compiled SlotMaker when the build is there
 
 
 class Seven:
