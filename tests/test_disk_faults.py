@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +187,67 @@ async def test_a_manifest_that_cannot_be_saved_leaves_rotation_undone(
     node2, p2 = await open_node(tmp_path)
     assert dump_keyspace(node2) == state
     await p2.stop()
+
+
+class _HeldFsync:
+    """`oplog.os` whose fsyncs from the worker thread wait until released (the rotation's
+    own fsync, on the event loop's thread, goes through)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(os, name)
+
+    def fsync(self, fd: int) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            assert self.release.wait(10)
+        os.fsync(fd)
+
+
+@pytest.mark.parametrize("policy", ["everysec", "always"])
+async def test_an_fsync_that_ends_after_a_rotation_leaves_the_new_segment_syncing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, policy: str) -> None:
+    """An fsync running while the segment rotates ends with an offset of the old segment:
+    it must not count as synced in the new one. It did: no fsync started again until the
+    new segment outgrew that offset, so the durable vectors (acks, causal stability) stood
+    still, and `always` answered writes without waiting for their fsync."""
+    held = _HeldFsync()
+    monkeypatch.setattr(oplog_mod, "os", held)
+    node, p = await open_node(tmp_path, max_segment_size=4096, appendfsync=policy)
+    log = p.oplog
+    assert log is not None
+    first = log.seg_name
+    for i in range(20):
+        run(node, "SET", f"k{i}", "v" * 40)
+    log.flush()
+    log._start_fsync()  # held in the worker thread, its target an offset of `first`
+    assert log._fsync_running
+    i = 20
+    while log.seg_name == first:
+        run(node, "SET", f"k{i}", "v" * 40)
+        log.flush()
+        i += 1
+    run(node, "SET", "after", "1")
+    log.flush()
+    held.release.set()
+    for _ in range(200):
+        if not log._fsync_running and not log._sync_waiters:
+            break
+        await asyncio.sleep(0.01)
+    assert log.synced <= log.written
+    # The next fsync covers the new segment and moves the durable vectors to every write.
+    run(node, "SET", "later", "1")
+    if policy == "always":
+        assert log.batch_hook() is not None  # a write waits for its fsync
+    else:
+        log.flush()
+        log._start_fsync()
+    for _ in range(200):
+        if not log._fsync_running and log.synced == log.written:
+            break
+        await asyncio.sleep(0.01)
+    assert log.synced == log.written
+    vv, _vh = log.durable()
+    assert vv == node.keyspace.vv
+    await p.stop()
