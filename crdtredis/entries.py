@@ -188,8 +188,12 @@ class Db:
         # GC's work (Keyspace.gc_chunks): the keys ops wrote since its last pass, on a
         # replica with peers, in write order with repeats (an append per write; a set
         # insertion was ~0.27 µs of a ~3.7 µs SET in process, mostly cache misses, and the
-        # pass removes the repeats); `gc_all` when the next pass must visit every key (at
-        # start, after a snapshot install or a flush, or once more than `gc_cap` were noted).
+        # pass removes the repeats), but never the key noted last again: one hot key (a
+        # queue's list, a leaderboard's sorted set) written 300k times filled the list past
+        # `gc_cap` and made every pass visit every key (a pass over 900k keys: 0.6-1.3 s
+        # of CPU, in bench_replication's windows). `gc_all` when the next pass must visit
+        # every key (at start, after a snapshot install or a flush, or once more than
+        # `gc_cap` were noted).
         self.gc_keys: list[bytes] = []
         self.gc_all = True
         self.gc_cap = 1024
@@ -198,9 +202,10 @@ class Db:
         """An op wrote `key` on a replica with peers: GC's next pass visits it."""
         if not self.gc_all:
             keys = self.gc_keys
-            keys.append(key)
-            if len(keys) > self.gc_cap:
-                self.visit_whole()
+            if not keys or keys[-1] != key:
+                keys.append(key)
+                if len(keys) > self.gc_cap:
+                    self.visit_whole()
 
     def visit_whole(self) -> None:
         """GC's next pass visits every key of this db; nothing more is noted until then."""

@@ -217,9 +217,11 @@ class Keyspace:
             fn(self, db, eff, ctx)
         if not (self.solo or db.gc_all):  # GC's work (gc_chunks): Db.note, inlined
             keys = db.gc_keys
-            keys.append(eff[2])
-            if len(keys) > db.gc_cap:
-                db.visit_whole()
+            key = eff[2]
+            if not keys or keys[-1] != key:
+                keys.append(key)
+                if len(keys) > db.gc_cap:
+                    db.visit_whole()
         self.vv[self.origin] = seq
         self.vh[self.origin] = hlc
         self.dirty += 1

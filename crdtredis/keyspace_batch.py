@@ -500,9 +500,11 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                 fast = None  # that apply may have changed what the fast case needs: look again
             if noted and not db.gc_all:  # Db.note, inlined as in apply_local
                 keys = db.gc_keys
-                keys.append(eff[2])
-                if len(keys) > db.gc_cap:
-                    db.visit_whole()
+                key = eff[2]
+                if not keys or keys[-1] != key:
+                    keys.append(key)
+                    if len(keys) > db.gc_cap:
+                        db.visit_whole()
             done += 1
     finally:
         if done:
@@ -512,12 +514,13 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
 
 
 def _applied(effs: list[Any], i: int, j: int, into: list[Any], db: Any, key: Any, noted: bool) -> None:
-    """effs[i:j], a run applied to `key` in one call: appended to their op, each noted for
-    GC (Db.note, as the loop notes each effect)."""
+    """effs[i:j], a run applied to `key` in one call: appended to their op, and the key
+    noted for GC (Db.note, once: the notes of one key in a row are one)."""
     for t in range(i, j):
         into.append(effs[t])
-        if noted and not db.gc_all:
-            keys = db.gc_keys
+    if noted and not db.gc_all:
+        keys = db.gc_keys
+        if not keys or keys[-1] != key:
             keys.append(key)
             if len(keys) > db.gc_cap:
                 db.visit_whole()

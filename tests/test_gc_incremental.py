@@ -24,6 +24,7 @@ from crdtredis.config import default_config
 from crdtredis.crdt import members
 from crdtredis.node import Node
 from tests.support.cluster_sim import Clock, SimReplica
+from tests.support.loops import pipelined
 from tests.test_convergence_property import check, plans, play
 
 EXAMPLES = int(os.environ.get("CRDT_PROPERTY_EXAMPLES", "500")) // 2 or 1
@@ -152,6 +153,30 @@ def test_the_work_list_stays_small() -> None:
     assert not db.gc_keys  # nothing more is noted until the pass
     assert _pass(node) == 8000 + cap + 1
     assert _pass(node) == 0
+
+
+def test_a_key_written_again_right_after_its_note_is_not_noted_again() -> None:
+    """One hot key written past the cap (a queue's list, a hash) keeps the next pass to
+    the keys written: before, its repeats filled the list and the pass visited every key.
+    Through each way a write is noted: a command alone (Keyspace.apply_local), a read
+    batch (keyspace_batch's loop, its runs of pushes included), a peer's op (Db.note)."""
+    node, c = _with_keys(8000)
+    _pass(node)
+    db = node.keyspace.dbs[0]
+    cap = 8000 // 4 + 1024
+    for _ in range(cap + 10):
+        node.execute(c, [b"LPUSH", b"q", b"x"])
+    assert db.gc_keys == [b"q"]
+    pipelined(node, c, [[b"LPUSH", b"q", b"y"]] * 100 + [[b"HSET", b"h", b"f%d" % i, b"v"] for i in range(cap)]
+              + [[b"SADD", b"s", b"m%d" % i] for i in range(cap)] + [[b"INCR", b"n"]] * 100)
+    assert db.gc_keys == [b"q", b"h", b"s", b"n"] and not db.gc_all
+    for k in (b"a", b"b", b"a", b"a"):
+        node.execute(c, [b"SET", k, b"v"])
+    for k in (b"p", b"p", b"a"):
+        db.note(k)
+    assert db.gc_keys == [b"q", b"h", b"s", b"n", b"a", b"b", b"a", b"p", b"a"]
+    assert _pass(node) == 7
+    assert db.gc_keys == [] and _pass(node) == 0
 
 
 def test_the_work_list_stays_small_while_no_pass_completes() -> None:
