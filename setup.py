@@ -42,7 +42,7 @@ COMPILED = [
 
 
 # Compiled with Cython (pure-Python fallbacks: atoms.py, cmdstats.py, protocol/plainrun.py, protocol/fastreq.py,
-# crdt/numbers.py, crdt/list_packed.py, wire/fastenc.py).
+# crdt/numbers.py, crdt/list_packed.py, crdt/members.py, wire/fastenc.py).
 CYTHON = [
     os.path.join("crdtredis", "atoms.pyx"),
     os.path.join("crdtredis", "cmdstats.pyx"),
@@ -50,6 +50,7 @@ CYTHON = [
     os.path.join("crdtredis", "protocol", "fastreq.pyx"),
     os.path.join("crdtredis", "crdt", "intparse.pyx"),
     os.path.join("crdtredis", "crdt", "blockpack.pyx"),
+    os.path.join("crdtredis", "crdt", "memberfold.pyx"),
     os.path.join("crdtredis", "wire", "encops.pyx"),
 ]
 
@@ -98,7 +99,8 @@ def cython_modules() -> list:
     the C API's PyObject_GC_UnTrack and writes slots at their member offsets, fastreq.pyx reads requests through a char pointer,
     cmdstats.pyx keeps C fields and reads clock_gettime,
     plainrun.pyx writes replies into the output buffer with memcpy, intparse.pyx reads
-    digits from the bytes' own buffer, blockpack.pyx fills arrays through their buffers)."""
+    digits from the bytes' own buffer, blockpack.pyx fills arrays through their buffers,
+    memberfold.pyx walks a dict with PyDict_Next's borrowed pointers)."""
     from Cython.Build import cythonize
     from setuptools import Extension
 

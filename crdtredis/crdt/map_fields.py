@@ -126,35 +126,22 @@ class HashEntry(Entry):
     def gc(self, stable: Callable[[int, str], bool]) -> int:
         """Fold fields whose stamps are causally stable back to plain bytes; drop stable
         writes that can no longer win. Returns how many stamps were dropped."""
-        dropped = 0
-        fields = self.fields
-        # In place: replacing a present field's value never resizes the dict (no copy of
-        # a million items per pass; as the sorted set's and the set's passes).
-        items, track = _members.visit(fields, self.fresh)
-        left: list[bytes] = []
-        for f, x in items:
-            t = type(x)
-            if t is bytes:
-                continue
-            if t is tuple:
-                if x[1] == 0 or stable(x[1], x[2]):
-                    fields[f] = x[0]
-                    dropped += 1
-                else:
-                    left.append(f)
-                continue
-            stamps = x.stamps()
-            if all(h == 0 or stable(h, o) for h, o in stamps):
-                fields[f] = x.value
-                dropped += len(stamps)
-                continue
-            left.append(f)
-            n = x.drop_stable_losers(stable)
-            if n:
-                dropped += n
-                fields[f] = x.settle()
+        keys, track = _members.plan(self.fields, self.fresh)
+        dropped, left = _members.fold_triples(self.fields, keys, stable, bytes, self._gc_field)
         self.fresh = left if track else None
         return dropped
+
+    def _gc_field(self, f: bytes, x: Field, stable: Callable[[int, str], bool]) -> tuple[int, bool]:
+        """A field holding increments kept apart (members.Other): folded to its value once
+        every stamp is stable, else its stable losers dropped."""
+        stamps = x.stamps()
+        if all(h == 0 or stable(h, o) for h, o in stamps):
+            self.fields[f] = x.value
+            return len(stamps), False
+        n = x.drop_stable_losers(stable)
+        if n:
+            self.fields[f] = x.settle()
+        return n, True
 
     # ---- persistence: a plain structure ------------------------------------------------
     def state(self) -> tuple[Any, ...]:

@@ -1,4 +1,5 @@
-"""Which members a GC visit of a set, hash or sorted set looks at (Keyspace.gc_chunks).
+"""Which members a GC visit of a set, hash or sorted set looks at (Keyspace.gc_chunks), and
+the visit's fold of their one-stamp records.
 
 A pass visits the keys ops wrote (`Db.note`), and a collection's visit used to walk all of
 its members: one written field of a hash of five million cost a walk of five million, in
@@ -19,11 +20,21 @@ stamped (`loaded`): the first pass after start-up visits every key, not every me
 A visit must look at every member that still holds a stamp: what it misses stays
 unfolded until a walk (tests/test_gc_incremental.py holds every visit to a full walk's
 result, with TRACK_MIN 0).
+
+Most records a visit reads hold nothing to fold, or one stamp: those it folds here
+(`fold_pairs`, `fold_triples`); a record of several stamps goes to its type's code
+(`Other`). With peers, in process, a pass after 300k HSETs into a hash of 730k fields
+cost 1.08-1.21 µs per HSET in Python, 0.61-0.68 with memberfold.pyx's compiled twins;
+after 300k SADDs, 0.23-0.26 and 0.17-0.20 (bench/RESULTS.md, "GC's visits of big
+collections compiled").
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
 from typing import Any
+
+from ..wire.native import native_module
 
 # The least collection size whose visits track their stamped members.
 TRACK_MIN = 1024
@@ -35,16 +46,88 @@ TRACK_MIN = 1024
 WALK_FACTOR = 8
 
 
-def visit(d: dict[bytes, Any], fresh: list[bytes] | None) -> tuple[Iterable[tuple[bytes, Any]], bool]:
-    """(the (member, record) pairs a visit looks at, whether it keeps `fresh` after).
-    The walk of every member yields the dict's own items: a visit replaces the records of
-    present members only, which never resizes the dict."""
+def plan(d: dict[bytes, Any], fresh: list[bytes] | None) -> tuple[dict[bytes, None] | None, bool]:
+    """(the members a visit looks at: None for every member of `d`, else a dict of them
+    (each once), whether it keeps `fresh` after)."""
     if fresh is None or len(fresh) * WALK_FACTOR > len(d):
-        return d.items(), fresh is not None or len(d) >= TRACK_MIN
+        return None, fresh is not None or len(d) >= TRACK_MIN
+    return dict.fromkeys(fresh), True
+
+
+# A visit's records. A walk reads the dict in order and replaces the records of present
+# members only, which never resizes it. `other(member, record, stable) -> (stamps dropped,
+# whether the member still holds a stamp)` takes the records with several stamps (a set's
+# list, a hash's Field, a sorted set's Member); it may replace the member's record, never
+# add or delete a member. Each returns (stamps dropped, the members still stamped).
+Other = Callable[[bytes, Any, Callable[[int, str], bool]], tuple[int, bool]]
+
+
+def _records(d: dict[bytes, Any], keys: dict[bytes, None] | None) -> Iterable[tuple[bytes, Any]]:
+    if keys is None:
+        return d.items()
     # A generator, not a list of pairs: 100k pairs alive at once set off young-generation
     # collections that traverse them (a 100k-member visit: 206-232 ms as a list, 52-70 of
     # them in the collector; 104-113 ms as a generator).
-    return ((x, r) for x in dict.fromkeys(fresh) if (r := d.get(x)) is not None), True
+    return ((x, r) for x in keys if (r := d.get(x)) is not None)
+
+
+def fold_pairs_py(d: dict[bytes, Any], keys: dict[bytes, None] | None, stable: Callable[[int, str], bool],
+                  other: Other) -> tuple[int, list[bytes]]:
+    """A set's visit: a stamp `(hlc, origin)` folds to 0 once stable; 0 holds none."""
+    dropped = 0
+    left: list[bytes] = []
+    size = len(d)
+    for x, cur in _records(d, keys):
+        t = type(cur)
+        if t is tuple:
+            if stable(cur[0], cur[1]):
+                d[x] = 0
+                dropped += 1
+            else:
+                left.append(x)
+        elif t is not int:
+            n, keep = other(x, cur, stable)
+            dropped += n
+            if keep:
+                left.append(x)
+            if len(d) != size:
+                raise RuntimeError("a GC visit changed the collection's size")
+    return dropped, left
+
+
+def fold_triples_py(d: dict[bytes, Any], keys: dict[bytes, None] | None, stable: Callable[[int, str], bool],
+                    plain: type, other: Other) -> tuple[int, list[bytes]]:
+    """A hash's or sorted set's visit: a stamped value `(value, hlc, origin)` folds to
+    `value` once stable (hlc 0: stable already); a value of type `plain` holds none."""
+    dropped = 0
+    left: list[bytes] = []
+    size = len(d)
+    for x, cur in _records(d, keys):
+        t = type(cur)
+        if t is plain:
+            continue
+        if t is tuple:
+            if cur[1] == 0 or stable(cur[1], cur[2]):
+                d[x] = cur[0]
+                dropped += 1
+            else:
+                left.append(x)
+        else:
+            n, keep = other(x, cur, stable)
+            dropped += n
+            if keep:
+                left.append(x)
+            if len(d) != size:
+                raise RuntimeError("a GC visit changed the collection's size")
+    return dropped, left
+
+
+# memberfold.pyx's twins when built from it (the module docstring's figures), else these.
+_NATIVE = native_module("crdtredis.crdt._memberfold_native", os.path.join(os.path.dirname(__file__), "memberfold.pyx"))
+fold_pairs: Callable[[dict[bytes, Any], dict[bytes, None] | None, Callable[[int, str], bool], Other],
+                     tuple[int, list[bytes]]] = fold_pairs_py if _NATIVE is None else _NATIVE.fold_pairs
+fold_triples: Callable[[dict[bytes, Any], dict[bytes, None] | None, Callable[[int, str], bool], type, Other],
+                       tuple[int, list[bytes]]] = fold_triples_py if _NATIVE is None else _NATIVE.fold_triples
 
 
 def loaded(d: dict[bytes, Any], stamped: list[bytes]) -> list[bytes] | None:

@@ -170,31 +170,17 @@ class SetEntry(Entry):
         """Fold stamps that are causally stable (seen by every replica) to `0`; a stable
         stamp next to live ones is dropped (every future remove observes it, so it can
         never be the one that keeps the member). Returns how many stamps were dropped."""
-        dropped = 0
-        m = self.m
-        items, track = _members.visit(m, self.fresh)
-        left: list[bytes] = []
-        for x, cur in items:
-            if cur == 0:
-                continue
-            if type(cur) is tuple:
-                if stable(cur[0], cur[1]):
-                    m[x] = 0
-                    dropped += 1
-                else:
-                    left.append(x)
-                continue
-            live = [s for s in cur if not stable(s[0], s[1])]
-            if live:
-                left.append(x)
-            if len(live) != len(cur):
-                dropped += len(cur) - len(live)
-                if not live:
-                    m[x] = 0
-                else:
-                    m[x] = live if len(live) > 1 else live[0]
+        keys, track = _members.plan(self.m, self.fresh)
+        dropped, left = _members.fold_pairs(self.m, keys, stable, self._gc_stamps)
         self.fresh = left if track else None
         return dropped
+
+    def _gc_stamps(self, x: bytes, cur: list[tuple[int, str]], stable: Callable[[int, str], bool]) -> tuple[int, bool]:
+        """A member with several stamps (members.Other): the stable ones go."""
+        live = [s for s in cur if not stable(s[0], s[1])]
+        if len(live) != len(cur):
+            self.m[x] = 0 if not live else live if len(live) > 1 else live[0]
+        return len(cur) - len(live), bool(live)
 
     # ---- reads -----------------------------------------------------------------------
     def members(self) -> list[bytes]:

@@ -318,40 +318,27 @@ class ZsetEntry(Entry):
         that can no longer win and fold stable increments into the score. `stable(hlc,
         origin)` must mean: every op still to be delivered here has observed that stamp.
         Returns how many stamps were dropped. Visible scores never change."""
-        dropped = 0
-        recs = self.recs
-        # Replacing the value of a present key never resizes the dict, so the pass walks
-        # it in place (no copy of a million items); most members are plain floats.
-        items, track = _members.visit(recs, self.fresh)
-        left: list[bytes] = []
-        for m, rec in items:
-            t = type(rec)
-            if t is float:
-                continue
-            if t is tuple:
-                if rec[1] == 0 or stable(rec[1], rec[2]):
-                    recs[m] = rec[0]
-                    dropped += 1
-                else:
-                    left.append(m)
-                continue
-            stamps = rec.stamps()
-            if all(h == 0 or stable(h, o) for h, o in stamps):
-                recs[m] = rec.score
-                dropped += len(stamps)
-                continue
-            before = rec.score
-            dropped += _gc_member(rec, stable)
-            nrec = _compact(rec, False)
-            if not same_score(before, rec.score):  # never expected: folding keeps the sum exact
-                self.index.remove((before, m))
-                self.index.add(untracked((rec.score, m)))
-            if nrec is not rec:
-                recs[m] = nrec
-            if type(nrec) is not float:
-                left.append(m)
+        keys, track = _members.plan(self.recs, self.fresh)
+        dropped, left = _members.fold_triples(self.recs, keys, stable, float, self._gc_record)
         self.fresh = left if track else None
         return dropped
+
+    def _gc_record(self, m: bytes, rec: Member, stable: Callable[[int, str], bool]) -> tuple[int, bool]:
+        """A member with several stamps (members.Other): folded to its score once every
+        stamp is stable, else collected in part (`_gc_member`)."""
+        stamps = rec.stamps()
+        if all(h == 0 or stable(h, o) for h, o in stamps):
+            self.recs[m] = rec.score
+            return len(stamps), False
+        before = rec.score
+        dropped = _gc_member(rec, stable)
+        nrec = _compact(rec, False)
+        if not same_score(before, rec.score):  # never expected: folding keeps the sum exact
+            self.index.remove((before, m))
+            self.index.add(untracked((rec.score, m)))
+        if nrec is not rec:
+            self.recs[m] = nrec
+        return dropped, type(nrec) is not float
 
     # ---- persistence ---------------------------------------------------------------------
     def state(self) -> tuple[Any, ...]:
