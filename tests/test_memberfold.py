@@ -121,6 +121,17 @@ def test_a_sorted_set_s_plain_scores_are_skipped(impl: str) -> None:
     assert d == {b"a": 1.5, b"b": 2.5, b"c": (0.5, 9, "a")} and not calls
 
 
+@pytest.mark.parametrize("impl", sorted(TRIPLES))
+def test_a_listed_member_whose_record_is_none_is_skipped(impl: str) -> None:
+    """A visit of listed members looks up each with `d.get(x) is not None` (the Python
+    twin): the compiled one skips a None record too."""
+    d: dict[bytes, Any] = {b"a": None, b"b": (b"v", 3, "a")}
+    calls: list[tuple[bytes, Any]] = []
+    assert TRIPLES[impl](d, {b"a": None, b"b": None}, _stable(5), bytes, _other(calls, d)) == (1, [])
+    assert d == {b"a": None, b"b": b"v"} and not calls
+    assert PAIRS[impl if impl in PAIRS else "python"](d, {b"a": None}, _stable(5), _other(calls, d)) == (0, [])
+
+
 @pytest.mark.parametrize("impl", sorted(PAIRS))
 def test_a_callback_that_changes_the_size_stops_the_visit(impl: str) -> None:
     for keys in (None, {b"b": None, b"c": None}):

@@ -32,7 +32,7 @@ def fold_pairs(dict d, dict keys, stable, other):
     while PyDict_Next(src, &pos, &kp, &unused if keys is not None else &vp):
         if keys is not None:
             vp = PyDict_GetItem(d, <object>kp)
-            if vp is NULL:
+            if vp is NULL or vp == <PyObject*>None:  # as the Python twin's `d.get(x) is not None`
                 continue
         if type(<object>vp) is tuple:
             t = <tuple>vp
@@ -72,7 +72,7 @@ def fold_triples(dict d, dict keys, stable, type plain, other):
     while PyDict_Next(src, &pos, &kp, &unused if keys is not None else &vp):
         if keys is not None:
             vp = PyDict_GetItem(d, <object>kp)
-            if vp is NULL:
+            if vp is NULL or vp == <PyObject*>None:  # as the Python twin's `d.get(x) is not None`
                 continue
         if type(<object>vp) is plain:
             continue
