@@ -1,6 +1,7 @@
-"""A GC visit's fold of one-stamp records (crdt/members.py fold_pairs_py / fold_triples_py)
-and their compiled twins (crdt/memberfold.pyx): the same dict, the same counts, the same
-members left, the same records handed to the type's code, in the same order."""
+"""A GC visit's fold of one-stamp records (crdt/members.py fold_py) and its compiled twin
+(crdt/memberfold.pyx), for a set's `(hlc, origin)` stamps and a hash's or sorted set's
+`(value, hlc, origin)`: the same dict, the same counts, the same members left, the same
+records handed to the type's code, in the same order."""
 from __future__ import annotations
 
 import os
@@ -15,11 +16,24 @@ from hypothesis import strategies as st
 from crdtredis.crdt import members
 from crdtredis.wire import fastdec
 
-PAIRS: dict[str, Callable[..., tuple[int, list[bytes]]]] = {"python": members.fold_pairs_py}
-TRIPLES: dict[str, Callable[..., tuple[int, list[bytes]]]] = {"python": members.fold_triples_py}
+Fold = Callable[..., tuple[int, list[bytes]]]
+FOLDS: dict[str, Fold] = {"python": members.fold_py}
 if members._NATIVE is not None:
-    PAIRS["compiled"] = members._NATIVE.fold_pairs
-    TRIPLES["compiled"] = members._NATIVE.fold_triples
+    FOLDS["compiled"] = members._NATIVE.fold
+
+
+def _pairs(fold: Fold) -> Fold:
+    """A set's visit."""
+    return lambda d, keys, stable, other: fold(d, keys, stable, int, 0, other)
+
+
+def _triples(fold: Fold) -> Fold:
+    """A hash's (plain: bytes) or a sorted set's (plain: float) visit."""
+    return lambda d, keys, stable, plain, other: fold(d, keys, stable, plain, 1, other)
+
+
+PAIRS = {k: _pairs(f) for k, f in FOLDS.items()}
+TRIPLES = {k: _triples(f) for k, f in FOLDS.items()}
 
 ORIGINS = ("a", "b")
 # Stamps' HLCs; 0 is a stamp GC already made stable.
@@ -82,7 +96,7 @@ def _run(fold: Callable[..., tuple[int, list[bytes]]], d: dict[bytes, Any], pick
 @given(recs=st.lists(pair_records, max_size=40), pick=picks, cut=st.integers(-1, 7))
 def test_a_set_s_fold_is_the_same_in_both(recs: list[Any], pick: list[int] | None, cut: int) -> None:
     src = {b"m%d" % i: r for i, r in enumerate(recs)}
-    want = _run(members.fold_pairs_py, dict(src), pick, cut)
+    want = _run(PAIRS["python"], dict(src), pick, cut)
     stable = _stable(cut)
     # The rule itself: a one-stamp member folds to 0 once stable, else it stays stamped.
     looked = src if pick is None else {x: src[x] for x in _keys(src, pick) or () if x in src}
@@ -101,7 +115,7 @@ def test_a_set_s_fold_is_the_same_in_both(recs: list[Any], pick: list[int] | Non
 @given(recs=st.lists(triple_records, max_size=40), pick=picks, cut=st.integers(-1, 7))
 def test_a_hash_s_fold_is_the_same_in_both(recs: list[Any], pick: list[int] | None, cut: int) -> None:
     src = {b"m%d" % i: r for i, r in enumerate(recs)}
-    want = _run(members.fold_triples_py, dict(src), pick, cut, bytes)
+    want = _run(TRIPLES["python"], dict(src), pick, cut, bytes)
     stable = _stable(cut)
     looked = src if pick is None else {x: src[x] for x in _keys(src, pick) or () if x in src}
     for x, r in looked.items():
@@ -129,7 +143,7 @@ def test_a_listed_member_whose_record_is_none_is_skipped(impl: str) -> None:
     calls: list[tuple[bytes, Any]] = []
     assert TRIPLES[impl](d, {b"a": None, b"b": None}, _stable(5), bytes, _other(calls, d)) == (1, [])
     assert d == {b"a": None, b"b": b"v"} and not calls
-    assert PAIRS[impl if impl in PAIRS else "python"](d, {b"a": None}, _stable(5), _other(calls, d)) == (0, [])
+    assert PAIRS[impl](d, {b"a": None}, _stable(5), _other(calls, d)) == (0, [])
 
 
 @pytest.mark.parametrize("impl", sorted(PAIRS))
@@ -160,9 +174,14 @@ def test_references_come_back(impl: str) -> None:
     assert (sys.getrefcount(value), sys.getrefcount(key), sys.getrefcount(live)) == before
 
 
-def test_the_compiled_twins_are_used_when_the_build_is() -> None:
+@pytest.mark.parametrize("impl", sorted(FOLDS))
+def test_a_stamp_s_hlc_is_at_0_or_1(impl: str) -> None:
+    with pytest.raises(ValueError, match="at 0 or 1"):
+        FOLDS[impl]({b"a": (b"v", 1, "a")}, None, _stable(5), bytes, 2, _other([], {}))
+
+
+def test_the_compiled_twin_is_used_when_the_build_is() -> None:
     if os.environ.get("CRDT_REDIS_PURE") or not fastdec.compiled():
         return
     assert members._NATIVE is not None
-    assert members.fold_pairs is members._NATIVE.fold_pairs
-    assert members.fold_triples is members._NATIVE.fold_triples
+    assert members.fold is members._NATIVE.fold

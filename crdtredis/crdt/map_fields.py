@@ -127,7 +127,7 @@ class HashEntry(Entry):
         """Fold fields whose stamps are causally stable back to plain bytes; drop stable
         writes that can no longer win. Returns how many stamps were dropped."""
         keys, track = _members.plan(self.fields, self.fresh)
-        dropped, left = _members.fold_triples(self.fields, keys, stable, bytes, self._gc_field)
+        dropped, left = _members.fold(self.fields, keys, stable, bytes, 1, self._gc_field)
         self.fresh = left if track else None
         return dropped
 

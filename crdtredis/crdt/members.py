@@ -22,9 +22,9 @@ unfolded until a walk (tests/test_gc_incremental.py holds every visit to a full 
 result, with TRACK_MIN 0).
 
 Most records a visit reads hold nothing to fold, or one stamp: those it folds here
-(`fold_pairs`, `fold_triples`); a record of several stamps goes to its type's code
+(`fold`); a record of several stamps goes to its type's code
 (`Other`). With peers, in process, a pass after 300k HSETs into a hash of 730k fields
-cost 1.08-1.21 µs per HSET in Python, 0.61-0.68 with memberfold.pyx's compiled twins;
+cost 1.08-1.21 µs per HSET in Python, 0.61-0.68 with memberfold.pyx's compiled twin;
 after 300k SADDs, 0.23-0.26 and 0.17-0.20 (bench/RESULTS.md, "GC's visits of big
 collections compiled").
 """
@@ -58,7 +58,7 @@ def plan(d: dict[bytes, Any], fresh: list[bytes] | None) -> tuple[dict[bytes, No
 # members only, which never resizes it. `other(member, record, stable) -> (stamps dropped,
 # whether the member still holds a stamp)` takes the records with several stamps (a set's
 # list, a hash's Field, a sorted set's Member); it may replace the member's record, never
-# add or delete a member. Each returns (stamps dropped, the members still stamped).
+# add or delete a member. A visit returns (stamps dropped, the members still stamped).
 Other = Callable[[bytes, Any, Callable[[int, str], bool]], tuple[int, bool]]
 
 
@@ -71,34 +71,14 @@ def _records(d: dict[bytes, Any], keys: dict[bytes, None] | None) -> Iterable[tu
     return ((x, r) for x in keys if (r := d.get(x)) is not None)
 
 
-def fold_pairs_py(d: dict[bytes, Any], keys: dict[bytes, None] | None, stable: Callable[[int, str], bool],
-                  other: Other) -> tuple[int, list[bytes]]:
-    """A set's visit: a stamp `(hlc, origin)` folds to 0 once stable; 0 holds none."""
-    dropped = 0
-    left: list[bytes] = []
-    size = len(d)
-    for x, cur in _records(d, keys):
-        t = type(cur)
-        if t is tuple:
-            if stable(cur[0], cur[1]):
-                d[x] = 0
-                dropped += 1
-            else:
-                left.append(x)
-        elif t is not int:
-            n, keep = other(x, cur, stable)
-            dropped += n
-            if keep:
-                left.append(x)
-            if len(d) != size:
-                raise RuntimeError("a GC visit changed the collection's size")
-    return dropped, left
-
-
-def fold_triples_py(d: dict[bytes, Any], keys: dict[bytes, None] | None, stable: Callable[[int, str], bool],
-                    plain: type, other: Other) -> tuple[int, list[bytes]]:
-    """A hash's or sorted set's visit: a stamped value `(value, hlc, origin)` folds to
-    `value` once stable (hlc 0: stable already); a value of type `plain` holds none."""
+def fold_py(d: dict[bytes, Any], keys: dict[bytes, None] | None, stable: Callable[[int, str], bool],
+            plain: type, at: int, other: Other) -> tuple[int, list[bytes]]:
+    """A visit: a record of type `plain` holds no stamp; a tuple holds one, its hlc and
+    origin at `at` and `at + 1`. A set's `(hlc, origin)` (at 0) folds to 0 once stable; a
+    hash's or sorted set's `(value, hlc, origin)` (at 1) folds to its value once stable, or
+    at once when its hlc is 0 (stable already). Any other record is `other`'s."""
+    if at != 0 and at != 1:
+        raise ValueError("a stamp's hlc is at 0 or 1")
     dropped = 0
     left: list[bytes] = []
     size = len(d)
@@ -107,8 +87,9 @@ def fold_triples_py(d: dict[bytes, Any], keys: dict[bytes, None] | None, stable:
         if t is plain:
             continue
         if t is tuple:
-            if cur[1] == 0 or stable(cur[1], cur[2]):
-                d[x] = cur[0]
+            h = cur[at]
+            if at and h == 0 or stable(h, cur[at + 1]):
+                d[x] = cur[0] if at else 0
                 dropped += 1
             else:
                 left.append(x)
@@ -122,12 +103,10 @@ def fold_triples_py(d: dict[bytes, Any], keys: dict[bytes, None] | None, stable:
     return dropped, left
 
 
-# memberfold.pyx's twins when built from it (the module docstring's figures), else these.
+# memberfold.pyx's twin when built from it (the module docstring's figures), else this.
 _NATIVE = native_module("crdtredis.crdt._memberfold_native", os.path.join(os.path.dirname(__file__), "memberfold.pyx"))
-fold_pairs: Callable[[dict[bytes, Any], dict[bytes, None] | None, Callable[[int, str], bool], Other],
-                     tuple[int, list[bytes]]] = fold_pairs_py if _NATIVE is None else _NATIVE.fold_pairs
-fold_triples: Callable[[dict[bytes, Any], dict[bytes, None] | None, Callable[[int, str], bool], type, Other],
-                       tuple[int, list[bytes]]] = fold_triples_py if _NATIVE is None else _NATIVE.fold_triples
+fold: Callable[[dict[bytes, Any], dict[bytes, None] | None, Callable[[int, str], bool], type, int, Other],
+               tuple[int, list[bytes]]] = fold_py if _NATIVE is None else _NATIVE.fold
 
 
 def loaded(d: dict[bytes, Any], stamped: list[bytes]) -> list[bytes] | None:

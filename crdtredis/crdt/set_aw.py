@@ -171,7 +171,7 @@ class SetEntry(Entry):
         stamp next to live ones is dropped (every future remove observes it, so it can
         never be the one that keeps the member). Returns how many stamps were dropped."""
         keys, track = _members.plan(self.m, self.fresh)
-        dropped, left = _members.fold_pairs(self.m, keys, stable, self._gc_stamps)
+        dropped, left = _members.fold(self.m, keys, stable, int, 0, self._gc_stamps)
         self.fresh = left if track else None
         return dropped
 

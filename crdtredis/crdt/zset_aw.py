@@ -319,7 +319,7 @@ class ZsetEntry(Entry):
         origin)` must mean: every op still to be delivered here has observed that stamp.
         Returns how many stamps were dropped. Visible scores never change."""
         keys, track = _members.plan(self.recs, self.fresh)
-        dropped, left = _members.fold_triples(self.recs, keys, stable, float, self._gc_record)
+        dropped, left = _members.fold(self.recs, keys, stable, float, 1, self._gc_record)
         self.fresh = left if track else None
         return dropped
 
