@@ -687,3 +687,70 @@ def test_property_converges_to_spec(program: list[tuple[int, tuple[Any, ...]]], 
             e.gc(stable_at(c, r))
             assert all(type(x) is float for x in e.recs.values())
             assert visible(r) == expected
+
+
+# ---- apply_zadd's loop with peers, held to ZsetEntry.zadd ----------------------------------
+
+
+class _OneEntry:
+    """What apply_zadd asks of a keyspace with peers: the entry, and a settle."""
+
+    solo = False
+
+    def __init__(self, e: ZsetEntry) -> None:
+        self.e = e
+
+    def entry_for(self, db: Any, key: bytes, cls: type, ctx: Ctx) -> ZsetEntry:
+        return self.e
+
+    def settle(self, db: Any, key: bytes) -> None:
+        pass
+
+
+def _form(rec: Any) -> Any:
+    """A record as a comparable value (a Member has no __eq__)."""
+    return ("Member", rec.base, rec.incs, rec.score) if type(rec) is Member else rec
+
+
+_MEMBERS = st.sampled_from([b"a", b"b", b"c", b"d" * 70])
+_SCORES = st.sampled_from([0.0, -0.0, 1.0, 2.5, -3.0, math.inf])
+_ORIGINS = st.sampled_from(["A", "B", "C"])
+_PRIOR = st.lists(st.tuples(st.sampled_from(["zadd", "zincr", "zrem"]), _MEMBERS, _SCORES, _ORIGINS,
+                            st.integers(1, 40), st.dictionaries(_ORIGINS, st.integers(0, 40), max_size=3)),
+                  max_size=12)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_PRIOR, st.lists(st.tuples(_MEMBERS, _SCORES), min_size=1, max_size=4), _ORIGINS, st.integers(1, 45),
+       st.dictionaries(_ORIGINS, st.integers(0, 45), max_size=3), st.booleans())
+def test_apply_zadd_with_peers_does_what_zadd_does(prior: list[Any], pairs: list[tuple[bytes, float]], origin: str,
+                                                   hlc: int, deps: dict[str, int], fresh: bool) -> None:
+    from crdtredis.crdt.zset_aw import apply_zadd
+
+    twins = (ZsetEntry(), ZsetEntry())
+    for e in twins:
+        for kind, m, s, o, h, d in prior:
+            c = Ctx(o, 1, h, d)
+            if kind == "zadd":
+                e.zadd(m, s, c, False)
+            elif kind == "zincr":
+                e.zincr(m, s if math.isfinite(s) else 1.0, c, False)
+            else:
+                e.zrem(m, c, False)
+        e.fresh = [] if fresh else None  # a big zset's GC list, or none
+    inline, called = twins
+    c = Ctx(origin, 1, hlc, deps)
+    eff = (ZADD, 0, b"k", *itertools.chain.from_iterable(pairs))
+    apply_zadd(_OneEntry(inline), None, eff, c)  # type: ignore[arg-type]
+    for m, s in pairs:
+        called.zadd(m, s, c, False)
+    called.touch(c)
+    assert {m: _form(r) for m, r in inline.recs.items()} == {m: _form(r) for m, r in called.recs.items()}
+    for m, rec in inline.recs.items():
+        assert type(rec) is type(called.recs[m])
+        assert sign(inline.score(m)) == sign(called.score(m))
+    assert list(inline.index) == list(called.index)
+    assert [sign(s) for s, _m in inline.index] == [sign(s) for s, _m in called.index]
+    assert (inline.big, inline.fresh, inline.thlc, inline.torigin) == (called.big, called.fresh, called.thlc,
+                                                                        called.torigin)
+    check_index(inline)
