@@ -351,6 +351,34 @@ def test_copy_errors(r: R, opts: list[Any], msg: str) -> None:
     assert r("COPY", "a", "c", *opts) == err(msg)
 
 
+def test_move(r: R, node: Node) -> None:
+    r("SET", "a", 1)
+    assert r("MOVE", "a", 1) == 1 and r("EXISTS", "a") == 0
+    r("SET", "a", 2)
+    assert r("MOVE", "a", 1) == 0 and r("GET", "a") == b"2"  # the target db has it: nothing moves
+    assert r("MOVE", "nokey", 1) == 0
+    r("SELECT", 1)
+    assert r("GET", "a") == b"1"
+    r("SELECT", 0)
+    r("SET", "t", "v", "PXAT", FAR_MS)
+    assert r("MOVE", "t", 2) == 1 and deadline(node, b"t", 2) == FAR_MS and r("EXISTS", "t") == 0
+    r("SET", "p", "v")
+    assert r("MOVE", "p", 3) == 1 and deadline(node, b"p", 3) is None
+    r("RPUSH", "l", "x", "y")
+    assert r("MOVE", "l", 4) == 1
+    r("SELECT", 4)
+    assert r("LRANGE", "l", 0, -1) == [b"x", b"y"]
+
+
+@pytest.mark.parametrize("db,msg", [
+    (0, errors.SAME_OBJECT), (16, errors.DB_INDEX), (-1, errors.DB_INDEX), ("abc", errors.NOT_INTEGER),
+    ("9223372036854775808", errors.NOT_INTEGER), ("2147483648", errors.INT_RANGE),
+])
+def test_move_errors(r: R, db: Any, msg: str) -> None:
+    r("SET", "a", 1)
+    assert r("MOVE", "a", db) == err(msg) and r("GET", "a") == b"1"
+
+
 # ---- EXPIRE family -------------------------------------------------------------------------
 def test_expire_pexpire_expireat_pexpireat(r: R, node: Node) -> None:
     r("SET", "k", "v")
@@ -698,6 +726,28 @@ def test_copy_to_another_db_replicates() -> None:
     p.sync()
     assert state(p.a) == state(p.b)
     assert state(p.b)[(5, b"k")] == (b"v", FAR_MS)
+
+
+def test_move_replicates_and_a_concurrent_write_to_the_source_survives_there() -> None:
+    p = Pair()
+    p.ra("SET", "k", "v", "PXAT", FAR_MS)
+    p.sync()
+    assert p.ra("MOVE", "k", 5) == 1
+    p.rb("APPEND", "k", "w")  # concurrent with the MOVE: the move deletes only what it saw
+    p.sync()
+    assert state(p.a) == state(p.b)
+    assert state(p.b)[(5, b"k")] == (b"v", FAR_MS) and p.rb("GET", "k") == b"w"
+
+
+def test_concurrent_moves_of_one_key_to_two_dbs_leave_it_in_both() -> None:
+    """docs/semantics.md, Keys: MOVE is RENAMENX to another db, a copy at its origin."""
+    p = Pair()
+    p.ra("SET", "k", "v")
+    p.sync()
+    assert p.ra("MOVE", "k", 1) == 1 and p.rb("MOVE", "k", 2) == 1
+    p.sync()
+    assert state(p.a) == state(p.b)
+    assert {k for k in state(p.a)} == {(1, b"k"), (2, b"k")}
 
 
 def test_expired_key_is_hidden_until_safe_then_dropped_everywhere_without_ops() -> None:

@@ -36,6 +36,7 @@ KEYLEVEL = [
     st.tuples(st.just("EXPIRE"), key, ms),
     st.tuples(st.just("PERSIST"), key),
     st.tuples(st.just("RENAME"), key, key),
+    st.tuples(st.just("MOVE"), key, st.sampled_from([0, 1])),  # db 0 -> 1, or 1 -> 0
     st.tuples(st.just("FLUSHDB")),
 ]
 FAMILIES: dict[str, list[Any]] = {
@@ -141,6 +142,8 @@ def requests(c: SimCluster, cmd: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         return [("PEXPIREAT", args[0], now + args[1])]
     if name == "DB1SET":
         return [("SELECT", 1), ("SET", *args), ("SELECT", 0)]
+    if name == "MOVE":
+        return [("MOVE", args[0], 1)] if args[1] else [("SELECT", 1), ("MOVE", args[0], 0), ("SELECT", 0)]
     return [(name, *args)]
 
 

@@ -23,6 +23,7 @@ MODULES = (
     "acl_cmd",
     "strings",
     "keys",
+    "rename",
     "connection",
     "server",
     "introspection",

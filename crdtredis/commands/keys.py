@@ -11,12 +11,11 @@ from __future__ import annotations
 import time
 import weakref
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .. import errors
 from ..clock import hlc_ms
 from ..crdt import codes
-from ..crdt.keys import rebuild_effects
 from ..crdt.numbers import parse_int
 from ..crdt.string_bits import BitStr
 from ..crdt.string_counter import string_value
@@ -29,7 +28,7 @@ from .helpers import LLONG_MAX, LLONG_MIN, db_of, is_string, lookup_read, lookup
 from .registry import command
 from .scan_util import parse_cursor as parse_scan_cursor
 from .scan_util import parse_scan_options
-from .strings import encoding_hint, set_encoding_hint, string_encoding
+from .strings import string_encoding
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -57,7 +56,7 @@ SHARED_REFCOUNT = INT_MAX
 OBJ_SHARED_INTEGERS = 10000
 
 
-def _int32(b: bytes, msg: str | None = None) -> int:
+def int32_arg(b: bytes, msg: str | None = None) -> int:
     """Redis getIntFromObjectOrReply: `msg` (if given) for both failures, like Redis."""
     v = parse_int(b)
     if v is None:
@@ -245,84 +244,6 @@ def randomkey_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     return node.keyspace.random_key(db_of(node, client), node.now_ms())
 
 
-# ---- RENAME / COPY ---------------------------------------------------------------------
-def _write_copy(node: Node, src: Db, key: bytes, dst: Db, newkey: bytes, e: Any) -> None:
-    """Make (dst, newkey) an equal value with the same TTL: DEL, rebuild, EXPIRE."""
-    effects = rebuild_effects(dst.index, newkey, e)
-    deadline = helpers.ttl_ms(src, key)
-    hint = encoding_hint(node, src, key) if is_string(e) else None
-    node.emit((DEL, dst.index, newkey))
-    for eff in effects:
-        node.emit(eff)
-    if deadline is not None:
-        node.emit((EXPIRE, dst.index, newkey, deadline))
-    if hint is not None:
-        set_encoding_hint(node, dst, newkey, hint)
-
-
-def _rename(node: Node, client: Client, argv: list[bytes], nx: bool) -> Reply:
-    db = db_of(node, client)
-    key, newkey = argv[1], argv[2]
-    e = lookup_write(node, db, key)
-    if e is None:
-        raise CommandError(errors.NO_SUCH_KEY)
-    if key == newkey:
-        return 0 if nx else OK
-    if lookup_write(node, db, newkey) is not None and nx:
-        return 0
-    _write_copy(node, db, key, db, newkey, e)
-    node.emit((DEL, db.index, key))
-    notify_event(node, GENERIC, b"rename_from", key, db.index)
-    notify_event(node, GENERIC, b"rename_to", newkey, db.index)
-    return 1 if nx else OK
-
-
-# RENAME key newkey
-@command("rename", 3, "write", 1, 2, 1, summary="Rename a key", since="1.0.0", acl="keyspace slow")
-def rename_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
-    return _rename(node, client, argv, False)
-
-
-# RENAMENX key newkey
-@command("renamenx", 3, "write fast", 1, 2, 1, summary="Rename a key, only if the new key does not exist",
-         since="1.0.0", acl="keyspace fast")
-def renamenx_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
-    return _rename(node, client, argv, True)
-
-
-# COPY source destination [DB destination-db] [REPLACE]
-@command("copy", -3, "write denyoom", 1, 2, 1, summary="Copy a key", since="6.2.0", acl="keyspace slow")
-def copy_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
-    src = db_of(node, client)
-    dbid = src.index
-    replace = False
-    j = 3
-    while j < len(argv):
-        opt = argv[j].lower()
-        if opt == b"replace":
-            replace = True
-        elif opt == b"db" and j + 1 < len(argv):
-            dbid = _int32(argv[j + 1])
-            if not 0 <= dbid < len(node.keyspace.dbs):
-                raise CommandError(errors.DB_INDEX)
-            j += 1
-        else:
-            raise CommandError(errors.SYNTAX)
-        j += 1
-    dst = node.keyspace.dbs[dbid]
-    key, newkey = argv[1], argv[2]
-    if src is dst and key == newkey:
-        raise CommandError(errors.SAME_OBJECT)
-    e = lookup_read(node, src, key)
-    if e is None:
-        return 0
-    if lookup_write(node, dst, newkey) is not None and not replace:
-        return 0
-    _write_copy(node, src, key, dst, newkey, e)
-    notify_event(node, GENERIC, b"copy_to", newkey, dst.index)
-    return 1
-
-
 # ---- expiry ----------------------------------------------------------------------------
 # C's LLONG_MIN / 1000 truncates toward zero.
 _SECONDS_MIN = -(-LLONG_MIN // 1000)
@@ -491,8 +412,8 @@ def flushall_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
 @command("swapdb", 3, "write fast", group="server", summary="Swaps two Redis databases", since="4.0.0",
          acl="keyspace fast dangerous")
 def swapdb_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
-    a = _int32(argv[1], SWAPDB_FIRST)
-    b = _int32(argv[2], SWAPDB_SECOND)
+    a = int32_arg(argv[1], SWAPDB_FIRST)
+    b = int32_arg(argv[2], SWAPDB_SECOND)
     ndb = len(node.keyspace.dbs)
     if not (0 <= a < ndb and 0 <= b < ndb):
         raise CommandError(errors.DB_INDEX)

@@ -84,6 +84,14 @@ KEYS: dict[str, Script] = {
         "COPY a", "COPY", "SET t v EX 100", "COPY t t2", ("TTL t2", int_range(98, 100)), "SET i 123",
         "COPY i i2", "OBJECT ENCODING i2", "GET i2", "COPY a c db 2 replace", "SELECT 2", "GET c",
     ],
+    "move": [
+        "SET a 1", "MOVE a 1", "EXISTS a", "DBSIZE", "SELECT 1", "GET a", "DBSIZE", "SELECT 0", "SET a 2",
+        "MOVE a 1", "GET a", "MOVE nokey 1", "MOVE a 0", "MOVE a 16", "MOVE a -1", "MOVE a abc", "MOVE a 1.5",
+        "MOVE a 9223372036854775808", "MOVE a", "MOVE", "MOVE a 1 2", "SET t v EX 100", "MOVE t 2", "TTL t",
+        "SELECT 2", ("TTL t", int_range(98, 100)), "GET t", "MOVE t 0", "SELECT 0", ("TTL t", int_range(98, 100)),
+        "SET p v", "MOVE p 3", "SELECT 3", "TTL p", "RPUSH l x y", "MOVE l 0", "SELECT 0", "LRANGE l 0 -1",
+        "TYPE l", "SET i 123", "MOVE i 4", "SELECT 4", "OBJECT ENCODING i", "GET i",
+    ],
     "touch": [
         "MSET a 1 b 2", "TOUCH a", "TOUCH a b nokey", "TOUCH a a", "TOUCH nokey", "TOUCH",
     ],

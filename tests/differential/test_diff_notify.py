@@ -34,7 +34,8 @@ SCENARIOS: dict[str, list[Sequence[str | bytes]]] = {
         ["RENAMENX", "y", "w"], ["COPY", "w", "v"], ["COPY", "w", "z", "REPLACE"],
         ["EXPIRE", "v", "100"], ["PEXPIRE", "v", "100000"], ["EXPIRE", "v", "100", "NX"],
         ["PERSIST", "v"], ["PERSIST", "v"], ["EXPIREAT", "v", "1"], ["EXPIRE", "nosuch", "10"],
-        ["SET", "t", "1"], ["PEXPIREAT", "t", "1"], ["FLUSHDB"],
+        ["SET", "t", "1"], ["PEXPIREAT", "t", "1"], ["SET", "m", "1"], ["MOVE", "m", "1"],
+        ["MOVE", "nosuch", "1"], ["FLUSHDB"],
     ],
     "lists": [
         ["LPUSH", "l", "a", "b"], ["RPUSH", "l", "c"], ["LPUSHX", "nol", "x"], ["RPUSHX", "l", "d"],
