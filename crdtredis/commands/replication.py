@@ -1,4 +1,4 @@
-"""WAIT and the CRDT.* commands: acknowledgements and session guarantees across replicas.
+"""WAIT, ROLE and the CRDT.* commands: acknowledgements and session guarantees across replicas.
 
 `CRDT.CLOCK` returns this node's version vector as an opaque token; `CRDT.WAITCLOCK token
 ms` blocks until this node has applied everything the token covers. A client that moves
@@ -94,6 +94,16 @@ def wait_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     for p in node.replication.peers.values():
         p.wake.set()
     return _block(node, node.replication.ack_waiters, ready, timeout, lambda: acked_count(node, seq))
+
+
+# ROLE
+@command("role", 1, "noscript loading stale fast", group="server", summary="Returns the replication role",
+         since="2.8.12", acl="admin fast dangerous")
+def role_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
+    """Every replica takes writes: each is a master, with no Redis replicas (its peers are
+    CRDT peers, listed by INFO replication's crdt_* fields), at INFO's master_repl_offset,
+    0. What INFO replication says, as Redis's ROLE does."""
+    return [b"master", 0, []]
 
 
 def encode_token(vv: dict[str, int]) -> bytes:

@@ -105,6 +105,7 @@ SERVER: dict[str, Script] = {
         ("COMMAND INFO ping echo multi exec watch", COMMAND_INFO), ("COMMAND INFO lcs getex copy scan", COMMAND_INFO),
         "COMMAND INFO nosuchcommand", ("COMMAND INFO get nosuch", COMMAND_INFO), ("COMMAND INFO", TYPE),
     ],
+    "role": ["SET k v", "ROLE", "ROLE x", ("COMMAND INFO role move", COMMAND_INFO), ("HELLO 3", TYPE), "ROLE"],
     "command_info_resp3": [
         ("HELLO 3", TYPE), ("COMMAND INFO get set mset", COMMAND_INFO), "COMMAND INFO nosuchcommand",
         ("COMMAND COUNT", TYPE),
