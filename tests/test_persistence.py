@@ -489,3 +489,45 @@ async def test_an_op_the_encoder_rejects_is_left_out_alone(tmp_path: Path, caplo
     assert "cannot encode" in caplog.text
     assert OpDecoder().decode_batch(_records(seg)[-1]) == [good, after]
     await p.stop()
+
+
+@pytest.mark.parametrize("cmd", [["BGREWRITEAOF"], ["BGSAVE", "SCHEDULE"]])
+async def test_a_rewrite_asked_for_during_a_compaction_runs_after_it(tmp_path: Path, cmd: list[str]) -> None:
+    """Redis answers "scheduled" and runs it once the busy child ends: so does this node.
+    The first compaction covers the log up to where it began; the scheduled one, the
+    writes made while the first ran."""
+    node, p = await open_node(tmp_path)
+    log = p.oplog
+    assert log is not None
+    run(node, "SET", "before", "1")
+    flush(p)
+    held = asyncio.Event()
+    real = log._fork_write
+
+    async def slow_fork_write(ks: Any, hlc: int, path: str) -> bool:
+        await held.wait()  # the first child is still writing
+        return await real(ks, hlc, path)
+
+    log._fork_write = slow_fork_write  # type: ignore[method-assign]
+    assert run(node, "BGREWRITEAOF") == b"Background append only file rewriting started"
+    await asyncio.sleep(0)
+    assert log.compacting
+    run(node, "SET", "during", "2")
+    flush(p)
+    reply = run(node, *cmd)
+    assert reply == (b"Background append only file rewriting scheduled" if cmd[0] == "BGREWRITEAOF"
+                     else b"Background saving scheduled")
+    assert log.compact_scheduled and b"aof_rewrite_scheduled:1" in run(node, "INFO", "persistence").data
+    held.set()
+    for _ in range(1000):
+        if log.manifest.compactions >= 2 and not log.compacting:
+            break
+        await asyncio.sleep(0.01)  # polling (bounded above) for the two background compactions
+    assert log.manifest.compactions == 2 and not log.compact_scheduled
+    # The second base holds the write made during the first: no segment is needed for it.
+    log._fork_write = real  # type: ignore[method-assign]
+    before = dump_keyspace(node)
+    await p.stop()
+    node2, p2 = await open_node(tmp_path)
+    assert dump_keyspace(node2) == before and run(node2, "GET", "during") == b"2"
+    await p2.stop()

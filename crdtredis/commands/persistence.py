@@ -47,9 +47,10 @@ def bgsave_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
         return ErrorReply(_NO_LOG)
     if log.compacting:
         if len(argv) == 2:
+            log.compact_scheduled = True
             return Status(b"Background saving scheduled")
         return ErrorReply(_IN_PROGRESS)
-    asyncio.get_running_loop().create_task(log.compact())
+    log.start_compaction(asyncio.get_running_loop())
     return Status(b"Background saving started")
 
 
@@ -61,8 +62,9 @@ def bgrewriteaof_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     if log is None:
         return ErrorReply(_NO_LOG)
     if log.compacting:
+        log.compact_scheduled = True
         return Status(b"Background append only file rewriting scheduled")
-    asyncio.get_running_loop().create_task(log.compact())
+    log.start_compaction(asyncio.get_running_loop())
     return Status(b"Background append only file rewriting started")
 
 

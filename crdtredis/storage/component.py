@@ -91,6 +91,7 @@ def _info_persistence(node: Node) -> list[tuple[str, Any]]:
         ("loading", d["loading"]),
         ("aof_rewrite_in_progress", d.get("compacting", 0)),
         ("rdb_bgsave_in_progress", d.get("compacting", 0)),
+        ("aof_rewrite_scheduled", d.get("compact_scheduled", 0)),
         ("aof_last_rewrite_time_sec", int(last.get("seconds", -1)) if last else -1),
         ("rdb_last_save_time", node.last_save_time),
         ("aof_rewrites", d.get("compactions", 0)),

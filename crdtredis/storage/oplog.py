@@ -90,7 +90,12 @@ class OpLog:
         # deleted, i.e. has every (not forgotten) peer acked it?
         self.retention: Callable[[dict[str, int] | None], bool] = _all_acked
         self.compacting = False
+        # BGREWRITEAOF (or BGSAVE SCHEDULE) during a compaction: one more once it ends, as
+        # Redis runs a scheduled rewrite after the child it waited for (the running one
+        # covers the log only up to where it began).
+        self.compact_scheduled = False
         self.last_compaction: dict[str, Any] = {}
+        self._stopped = False  # stop() ran: nothing new starts
         # Why the log cannot take writes now (a failed write() or fsync): write commands
         # are refused with MISCONF meanwhile (Node.persistence_error), and one retry timer
         # tries again until it works. A failed rotation is not one: the log keeps using the
@@ -129,6 +134,7 @@ class OpLog:
             self._tasks.append(asyncio.create_task(self._everysec()))
 
     async def stop(self) -> None:
+        self._stopped = True
         for t in self._tasks:
             t.cancel()
         if self._fsync_timer is not None:
@@ -500,7 +506,17 @@ class OpLog:
             and len(self.manifest.segments) > self.compaction_threshold
             and self.loop is not None
         ):
-            self._tasks.append(self.loop.create_task(self.compact()))
+            self.start_compaction(self.loop)
+        return True
+
+    def start_compaction(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Compact in the background (BGSAVE, BGREWRITEAOF, the segment threshold); False
+        when one runs already: `compact_scheduled` then asks for another after it. The
+        task is kept (the loop holds tasks only weakly)."""
+        if self.compacting:
+            return False
+        self._tasks = [t for t in self._tasks if not t.done()]
+        self._tasks.append(loop.create_task(self.compact()))
         return True
 
     # ---- compaction --------------------------------------------------------------------
@@ -516,6 +532,9 @@ class OpLog:
             return self._finish_snapshot(ok, covered, base_name, path, t0)
         finally:
             self.compacting = False
+            if self.compact_scheduled and self.loop is not None and not self._stopped:
+                self.compact_scheduled = False
+                self.start_compaction(self.loop)
 
     def save_sync(self) -> bool:
         """SAVE: the same snapshot, written by this process while it blocks (like Redis)."""
@@ -665,6 +684,7 @@ class OpLog:
             "base": base or "",
             "base_bytes": base_size,
             "compacting": int(self.compacting),
+            "compact_scheduled": int(self.compact_scheduled),
             "compactions": self.manifest.compactions,
             "last_compaction": self.last_compaction,
             "last_save": self.manifest.last_save,
