@@ -515,8 +515,9 @@ class OpLog:
         task is kept (the loop holds tasks only weakly)."""
         if self.compacting:
             return False
+        self.compacting = True  # from now: a BGREWRITEAOF before the task runs is scheduled
         self._tasks = [t for t in self._tasks if not t.done()]
-        self._tasks.append(loop.create_task(self.compact()))
+        self._tasks.append(loop.create_task(self._compact()))
         return True
 
     # ---- compaction --------------------------------------------------------------------
@@ -525,6 +526,10 @@ class OpLog:
         if self.compacting:
             return False
         self.compacting = True
+        return await self._compact()
+
+    async def _compact(self) -> bool:
+        """compact() once `compacting` is set (by it or by start_compaction)."""
         try:
             t0 = time.time()
             covered, base_name, path = self._begin_snapshot()
