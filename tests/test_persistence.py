@@ -501,17 +501,26 @@ async def test_a_rewrite_asked_for_during_a_compaction_runs_after_it(tmp_path: P
     assert log is not None
     run(node, "SET", "before", "1")
     flush(p)
-    held = asyncio.Event()
+    held = asyncio.Event()  # the first child keeps writing until this is set
+    entered = asyncio.Event()  # the first child is writing
+    second_done = asyncio.Event()  # the second child wrote its snapshot
     real = log._fork_write
+    calls = 0
 
     async def slow_fork_write(ks: Any, hlc: int, path: str) -> bool:
-        await held.wait()  # the first child is still writing
-        return await real(ks, hlc, path)
+        nonlocal calls
+        calls += 1
+        entered.set()
+        await held.wait()
+        ok = await real(ks, hlc, path)
+        if calls == 2:
+            second_done.set()
+        return ok
 
     log._fork_write = slow_fork_write  # type: ignore[method-assign]
     assert run(node, "BGREWRITEAOF") == b"Background append only file rewriting started"
     assert log.compacting  # before its task ran: a second request now is scheduled, not started
-    await asyncio.sleep(0)  # one turn: the task begins its snapshot, and its child is held
+    await asyncio.wait_for(entered.wait(), 30)  # the first snapshot began before the next write
     run(node, "SET", "during", "2")
     flush(p)
     reply = run(node, *cmd)
@@ -519,11 +528,10 @@ async def test_a_rewrite_asked_for_during_a_compaction_runs_after_it(tmp_path: P
                      else b"Background saving scheduled")
     assert log.compact_scheduled and b"aof_rewrite_scheduled:1" in run(node, "INFO", "persistence").data
     held.set()
-    for _ in range(1000):
-        if log.manifest.compactions >= 2 and not log.compacting:
-            break
-        await asyncio.sleep(0.01)  # polling (bounded above) for the two background compactions
-    assert log.manifest.compactions == 2 and not log.compact_scheduled
+    # The second compaction ends in the same task step as its child's write: once woken
+    # here, both are done.
+    await asyncio.wait_for(second_done.wait(), 60)
+    assert log.manifest.compactions == 2 and not log.compacting and not log.compact_scheduled
     # The second base holds the write made during the first: no segment is needed for it.
     log._fork_write = real  # type: ignore[method-assign]
     before = dump_keyspace(node)
