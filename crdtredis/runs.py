@@ -30,6 +30,12 @@ more requests spelled alike (`argv[0]` byte for byte) to `run_cmds`, which does 
 Whatever makes a request need more than that (tracking, MONITOR, CLIENT PAUSE, ACL rules,
 maxmemory, a busy script, a write refusal, MULTI, any other command, a blocked or special
 client) makes `run_cmds` decline, and the requests take `Node.execute` one by one.
+
+setup.py compiles this module with mypyc when it can (as `crdtredis._runs_native`): a
+run's checks, its loops over the requests and the calls between these functions then run
+in C, 3-8% of a pipelined request (bench/RESULTS.md). This source is the fallback, and
+runs as written when the build is missing or stale (wire/native.py); tests/test_runs.py
+runs both.
 """
 from __future__ import annotations
 
@@ -38,11 +44,9 @@ from collections.abc import Iterator
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
-from . import keyspace_batch
+from . import keyspace_batch, run_effects
 from .crdt.codes import INCR as _INCR
-from .crdt.codes import LINSERT as _LINSERT
 from .crdt.codes import LREMOVE as _LREMOVE
-from .crdt.list_blocks import _I_MASK, _ORIGINS
 from .crdt.list_rga import ElemId, ListEntry
 from .crdt.map_fields import HSET as _HSET
 from .crdt.map_fields import HashEntry
@@ -392,47 +396,21 @@ def _pushes(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int,
     if db.shadow:
         return 0, None, None
     data = db.data
-    dbi = client.db
     left = cmd.name == "lpush"
-    h0 = -1  # the HLC `_emit_all` gives the run's first effect, once an RPUSH needs it
-    own = node.origin
+    h0 = -1  # the HLC `_emit_all` gives the run's first effect: an RPUSH after an RPUSH needs it
+    if not left:
+        first = cmds[i]
+        if len(first) != 3 or data.get(first[1]).__class__ is not ListEntry:
+            return 0, None, None  # the handler's (arity: `execute`'s)
+        # The batch's op: open already, or opened now as `_emit_all` would open it for the
+        # run's first effect, which this request makes (that reads the clock once, as it would).
+        op = node._group or _open(node)
+        if op is None:
+            return _each(node, client, cmds, i, i + 1, cmd, merge_cap)  # the clock refuses: the handler answers
+        h0 = op.hlc + len(op.effects)
     effs: list[Effect] = []
     replies: list[Reply] = []
-    sizes: dict[bytes, int] = {}  # the run's lists, with the length the run gave them
-    last: dict[bytes, int] = {}  # RPUSH: the run's lists, with the index in effs of its last push to each
-    for x in range(i, j):
-        argv = cmds[x]
-        if len(argv) != 3:
-            break
-        key = argv[1]
-        size = sizes.get(key)
-        if size is None:
-            e = data.get(key)
-            if e.__class__ is not ListEntry:
-                break
-            size = e.size
-            if left:
-                effs.append((_LINSERT, dbi, key, 0, "", 0, -1, argv[2]))
-            else:
-                h, o, ri = e.end(False)[1]
-                effs.append((_LINSERT, dbi, key, h, "" if o == own else o, ri, size - 1 if size <= 2 else -2,
-                             argv[2]))  # _push1's _hint(size - 1, size)
-        elif left:
-            effs.append((_LINSERT, dbi, key, 0, "", 0, -1, argv[2]))
-        else:
-            if h0 < 0:
-                # The batch's op: open already, or opened now as `_emit_all` would open it
-                # for the run's first effect (that reads the clock once, as it would).
-                op = node._group or _open(node)
-                if op is None:
-                    break  # the clock refuses: `_emit_run` answers it as the handler would
-                h0 = op.hlc + len(op.effects)
-            effs.append((_LINSERT, dbi, key, h0 + last[key], "", 0, size - 1 if size <= 2 else -2, argv[2]))
-        if not left:
-            last[key] = len(effs) - 1
-        size += 1
-        sizes[key] = size
-        replies.append(size)
+    run_effects.push_effects(cmds, i, j, client.db, data, node.origin, left, h0, effs, replies)
     if not effs:
         return 0, None, None
     return _emit_run(node, client, cmds, i, effs, replies, cmd, merge_cap)
@@ -469,13 +447,7 @@ def _pops(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, c
             got = e.end_items(n, left)
             if got is not None:
                 vals, hls, ois = got
-                add = effs.append
-                for t in range(n):
-                    oid = ois[t]
-                    name = _ORIGINS[oid >> 32]
-                    # _hint(k, size): 0 from the head; from the tail size - 1, past half but for size 2
-                    add((_LREMOVE, dbi, key, hls[t], "" if name == own else name, oid & _I_MASK,
-                         0 if left else (-2 if s0 - t > 2 else 1)))
+                run_effects.pop_effects(dbi, key, hls, ois, own, left, s0, n, effs)
                 return _emit_run(node, client, cmds, i, effs, vals, cmd, merge_cap)  # type: ignore[arg-type]
     replies: list[Reply] = []
     sizes: dict[bytes, int] = {}  # the run's lists, with the length the run left them
@@ -583,3 +555,24 @@ def _count(node: Node, client: Client, cmds: list[list[bytes]], i: int, k: int, 
 
 # Runs computed in one pass and applied in one `Node._emit_all` (module docstring).
 _ONE_PASS = {"incr": _incrs, "hset": _hsets, "sadd": _sadds, "zadd": _zadds, "lpush": _pushes, "rpush": _pushes, "lpop": _pops, "rpop": _pops}
+
+
+def _native() -> Any:
+    """The compiled copy of this module, if it was built from this source."""
+    from .wire.native import native_module
+    return native_module("crdtredis._runs_native", __file__)
+
+
+# Only this module looks for the compiled copy (the copy itself runs this code too).
+_NATIVE: Any = _native() if __name__ == "crdtredis.runs" else None
+# The source's own entry point and table (tests/test_runs.py runs them too).
+run_cmds_py = run_cmds
+_ONE_PASS_PY = _ONE_PASS
+if _NATIVE is not None:
+    run_cmds = _NATIVE.run_cmds  # noqa: F811
+    _ONE_PASS = _NATIVE._ONE_PASS  # the table the compiled run_cmds reads (tests count in it)
+
+
+def compiled() -> bool:
+    """True when `run_cmds` is the compiled copy's (setup.py)."""
+    return _NATIVE is not None

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from crdtredis import errors, keyspace, runs
+from crdtredis import errors, keyspace, run_effects, runs
 from crdtredis.clock import HLC_MAX
 from crdtredis.commands import new_node
 from crdtredis.config import default_config
@@ -32,6 +32,18 @@ from tests.support.aio import until
 from tests.support.state import dump_keyspace
 
 LOOPS = ["compiled", "python"] if plainrun.native() is not None else ["python"]
+# runs.py and the loops that build a push or pop run's effects (run_effects.py): the
+# build's, and the pure-Python source when the build compiled them.
+EFFECTS = ["compiled", "python"] if run_effects.compiled() or runs.compiled() else ["python"]
+
+
+def _effects(build: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The source's loops instead of the build's: runs.py's, and run_effects.py's."""
+    if build == "python":
+        monkeypatch.setattr(runs, "run_cmds", runs.run_cmds_py)
+        monkeypatch.setattr(runs, "_ONE_PASS", runs._ONE_PASS_PY)
+        monkeypatch.setattr(run_effects, "push_effects", run_effects.push_effects_py)
+        monkeypatch.setattr(run_effects, "pop_effects", run_effects.pop_effects_py)
 
 
 class _Transport:
@@ -202,6 +214,17 @@ def test_a_batch_s_runs_give_what_one_by_one_gives(batches: list[list[list[bytes
     _compare(batches, cuts, loop, solo)
 
 
+@pytest.mark.skipif(len(EFFECTS) < 2, reason="the build compiled neither runs.py nor run_effects.py: the test above runs them")
+@pytest.mark.parametrize("solo", [True, False])
+@settings(max_examples=100, deadline=None)
+@given(batches=st.lists(_BATCH, min_size=1, max_size=4))
+def test_a_batch_s_runs_give_what_one_by_one_gives_with_the_python_effect_loops(batches: list[list[list[bytes]]],
+                                                                                solo: bool) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        _effects("python", mp)
+        _compare(batches, [], LOOPS[0], solo)
+
+
 @pytest.mark.parametrize("loop", LOOPS)
 @settings(max_examples=60, deadline=None)
 @given(batches=st.lists(_BATCH, min_size=1, max_size=3))
@@ -233,13 +256,16 @@ def _hidden_type(node: Node) -> None:
 
 
 @pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("effects", EFFECTS)
 @pytest.mark.parametrize("solo, prep", [(True, None), (False, None), (False, _hidden_type)])
-def test_list_runs_name_each_element_as_one_by_one_does(loop: str, solo: bool, prep: Callable[[Node], None] | None,
+def test_list_runs_name_each_element_as_one_by_one_does(loop: str, effects: str, solo: bool,
+                                                        prep: Callable[[Node], None] | None,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs of pushes and pops computed in one pass (runs._pushes, runs._pops): an RPUSH
     after another of the run refers to the element that one adds, the pops of one list take
     its elements in turn, and a pop of a list's last element is left to the handler. In a
     db with a hidden type the handlers' generic paths answer (none computed in one pass)."""
+    _effects(effects, monkeypatch)
     done: list[int] = []
 
     def counted(run: Any) -> Any:
@@ -256,7 +282,11 @@ def test_list_runs_name_each_element_as_one_by_one_does(loop: str, solo: bool, p
     lpush = [[b"LPUSH", b"ab"[i % 3 // 2:i % 3 // 2 + 1], b"l%d" % i] for i in range(30)]
     lpop = [[b"LPOP", b"ab"[i % 2:i % 2 + 1]] for i in range(40)]
     rpop = [[b"RPOP", b"a"] for i in range(30)]
-    _compare([seed, [[b"GET", b"c"], *rpush, *lpush], [[b"GET", b"c"], *lpop, *rpop, *rpush]], [], loop, solo,
+    # A run whose first push finds another type, and runs cut by a push of two elements.
+    mixed = [[b"SET", b"c", b"x"], [b"RPUSH", b"c", b"1"], [b"RPUSH", b"a", b"m1"], [b"RPUSH", b"a", b"m2"],
+             [b"RPUSH", b"a", b"m3", b"m4"], [b"RPUSH", b"a", b"m5"], [b"RPUSH", b"b", b"m6"], [b"LPUSH", b"c", b"2"],
+             [b"LPUSH", b"a", b"m7"], [b"LPUSH", b"a", b"m8", b"m9"], [b"LPUSH", b"b", b"m10"], [b"LPUSH", b"b", b"m11"]]
+    _compare([seed, [[b"GET", b"c"], *rpush, *lpush], [[b"GET", b"c"], *lpop, *rpop, *rpush], mixed], [], loop, solo,
              prep=prep)
     if prep is None:
         assert sum(done) >= 100  # (the node that runs them: the other runs none)
