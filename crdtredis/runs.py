@@ -11,6 +11,7 @@ more requests spelled alike (`argv[0]` byte for byte) to `run_cmds`, which does 
   writes share (`Node._merging`) exactly as they would one by one, and the op closes
   where `execute` closes it (`MERGE_CAP` effects); so do the common reads (`READS`),
   which close that op first and any op one of them opens at once, as `execute` does;
+* `GET key` of plain strings, in a db without TTLs, answers in one pass (`_gets`);
 * `SET key value` (no options), `INCR key`, `HSET key field value`, `SADD key member`,
   `ZADD key score member`, `LPUSH`/`RPUSH key element` and `LPOP`/`RPOP key` are the
   commonest pipelined writes:
@@ -478,6 +479,29 @@ def _pops(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, c
     return _emit_run(node, client, cmds, i, effs, replies, cmd, merge_cap)
 
 
+def _gets(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command, merge_cap: int) -> Run:
+    """GETs of `GET key` in a db without TTLs: what commands/strings.py `get_cmd` answers
+    for a key holding nothing or a plain string (None; its value), without a handler call
+    each (the commonest pipelined read: a cache's). The run stops before a GET of a key
+    holding anything else (a counter, a bitmap, another type): the handler answers it."""
+    data = node.keyspace.dbs[client.db].data
+    replies: list[Reply] = []
+    t0 = perf_counter_ns()
+    for x in range(i, j):
+        argv = cmds[x]
+        if len(argv) != 2:
+            break
+        e = data.get(argv[1])
+        if e is None:
+            replies.append(None)
+        elif e.__class__ is tuple:
+            replies.append(e[0])
+        else:
+            break
+    _count(node, client, cmds, i, len(replies), replies, perf_counter_ns() - t0, cmd)
+    return len(replies), replies, None
+
+
 def _each(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command, merge_cap: int) -> Run:
     """Each request's handler in turn, as `execute` calls it (module docstring)."""
     handler = cmd.handler
@@ -554,7 +578,7 @@ def _count(node: Node, client: Client, cmds: list[list[bytes]], i: int, k: int, 
 
 
 # Runs computed in one pass and applied in one `Node._emit_all` (module docstring).
-_ONE_PASS = {"incr": _incrs, "hset": _hsets, "sadd": _sadds, "zadd": _zadds, "lpush": _pushes, "rpush": _pushes, "lpop": _pops, "rpop": _pops}
+_ONE_PASS = {"get": _gets, "incr": _incrs, "hset": _hsets, "sadd": _sadds, "zadd": _zadds, "lpush": _pushes, "rpush": _pushes, "lpop": _pops, "rpop": _pops}
 
 
 def _native() -> Any:
