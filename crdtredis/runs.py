@@ -34,7 +34,7 @@ client) makes `run_cmds` decline, and the requests take `Node.execute` one by on
 
 setup.py compiles this module with mypyc when it can (as `crdtredis._runs_native`): a
 run's checks, its loops over the requests and the calls between these functions then run
-in C, 3-8% of a pipelined request (bench/RESULTS.md). This source is the fallback, and
+in C: 5-15% less CPU a pipelined request (bench/RESULTS.md). This source is the fallback, and
 runs as written when the build is missing or stale (wire/native.py); tests/test_runs.py
 runs both.
 """
@@ -577,7 +577,8 @@ def _count(node: Node, client: Client, cmds: list[list[bytes]], i: int, k: int, 
     node.keyspace.emptied = None
 
 
-# Runs computed in one pass and applied in one `Node._emit_all` (module docstring).
+# Runs computed in one pass and applied in one `Node._emit_all` (module docstring); a
+# run of GETs is answered in one pass and applies nothing.
 _ONE_PASS = {"get": _gets, "incr": _incrs, "hset": _hsets, "sadd": _sadds, "zadd": _zadds, "lpush": _pushes, "rpush": _pushes, "lpop": _pops, "rpop": _pops}
 
 
