@@ -3,10 +3,10 @@ built in one loop that setup.py compiles with mypyc when it can (as
 `crdtredis._run_effects_native`; this source is the pure-Python fallback, and runs as
 written when the build is missing or stale: wire/native.py).
 
-Interpreted, building a push's or a pop's effect was most of what a pipelined LPUSH, RPUSH
-or LPOP cost before its apply: a dict lookup or two, an 8-tuple and three appends a
-request, ~0.3 µs of the ~2 µs a request costs in all (bench/RESULTS.md). The loops here do
-exactly what runs.py's did; tests/test_run_effects.py holds both builds to the handlers.
+Interpreted, building a push's or a pop's effect cost a pipelined LPUSH, RPUSH or LPOP a
+dict lookup or two, an 8-tuple and three appends a request: compiled, a request costs
+0.1-0.2 µs less of its ~1.5 µs in process (bench/RESULTS.md). The loops do what runs.py's
+did; tests/test_runs.py holds both builds to the handlers, one request at a time.
 """
 from __future__ import annotations
 
