@@ -6,8 +6,8 @@ missing, as in python:3.11-slim), the decoders in COMPILED are also compiled, ea
 faster op-log decoding at start-up), the op encoder crdtredis/wire/fastenc.py (the op log's
 group commit, on every write), the snapshot decoders crdtredis/wire/fastval.py and
 crdtredis/storage/strbatch.py, the bulk apply loops crdtredis/keyspace_batch.py (start-up
-replay, a peer's batch), the effects of pipelined list pushes and pops crdtredis/run_effects.py
-(bench/RESULTS.md, issue 12); Cython compiles the request splitter
+replay, a peer's batch), a read batch's runs of one command crdtredis/runs.py and the effects
+of pipelined list pushes and pops crdtredis/run_effects.py (bench/RESULTS.md, issue 12); Cython compiles the request splitter
 crdtredis/protocol/fastreq.pyx (every pipelined request; its twin is fastreq.py),
 crdtredis/atoms.pyx, the untracking of
 new tuples of atoms and the filling of a lean counter's slots (crdtredis/atoms.py), crdtredis/cmdstats.pyx, every command's timing and

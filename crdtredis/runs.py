@@ -63,6 +63,7 @@ from .crdt.zset_aw import ZsetEntry, rec_score
 from .keyspace import CREATE
 from .op import Effect, Op
 from .reply import OK, CommandError, ErrorReply, Reply, Status
+from .wire.native import native_module
 
 if TYPE_CHECKING:
     from .client import Client
@@ -584,7 +585,6 @@ _ONE_PASS = {"get": _gets, "incr": _incrs, "hset": _hsets, "sadd": _sadds, "zadd
 
 def _native() -> Any:
     """The compiled copy of this module, if it was built from this source."""
-    from .wire.native import native_module
     return native_module("crdtredis._runs_native", __file__)
 
 

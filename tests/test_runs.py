@@ -34,10 +34,10 @@ from tests.support.state import dump_keyspace
 LOOPS = ["compiled", "python"] if plainrun.native() is not None else ["python"]
 # runs.py and the loops that build a push or pop run's effects (run_effects.py): the
 # build's, and the pure-Python source when the build compiled them.
-EFFECTS = ["compiled", "python"] if run_effects.compiled() or runs.compiled() else ["python"]
+BUILDS = ["compiled", "python"] if run_effects.compiled() or runs.compiled() else ["python"]
 
 
-def _effects(build: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def _build(build: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The source's loops instead of the build's: runs.py's, and run_effects.py's."""
     if build == "python":
         monkeypatch.setattr(runs, "run_cmds", runs.run_cmds_py)
@@ -214,14 +214,14 @@ def test_a_batch_s_runs_give_what_one_by_one_gives(batches: list[list[list[bytes
     _compare(batches, cuts, loop, solo)
 
 
-@pytest.mark.skipif(len(EFFECTS) < 2, reason="the build compiled neither runs.py nor run_effects.py: the test above runs them")
+@pytest.mark.skipif(len(BUILDS) < 2, reason="the build compiled neither runs.py nor run_effects.py: the test above runs them")
 @pytest.mark.parametrize("solo", [True, False])
 @settings(max_examples=100, deadline=None)
 @given(batches=st.lists(_BATCH, min_size=1, max_size=4))
-def test_a_batch_s_runs_give_what_one_by_one_gives_with_the_python_effect_loops(batches: list[list[list[bytes]]],
-                                                                                solo: bool) -> None:
+def test_a_batch_s_runs_give_what_one_by_one_gives_with_the_source_s_loops(batches: list[list[list[bytes]]],
+                                                                           solo: bool) -> None:
     with pytest.MonkeyPatch.context() as mp:
-        _effects("python", mp)
+        _build("python", mp)
         _compare(batches, [], LOOPS[0], solo)
 
 
@@ -256,16 +256,16 @@ def _hidden_type(node: Node) -> None:
 
 
 @pytest.mark.parametrize("loop", LOOPS)
-@pytest.mark.parametrize("effects", EFFECTS)
+@pytest.mark.parametrize("build", BUILDS)
 @pytest.mark.parametrize("solo, prep", [(True, None), (False, None), (False, _hidden_type)])
-def test_list_runs_name_each_element_as_one_by_one_does(loop: str, effects: str, solo: bool,
+def test_list_runs_name_each_element_as_one_by_one_does(loop: str, build: str, solo: bool,
                                                         prep: Callable[[Node], None] | None,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs of pushes and pops computed in one pass (runs._pushes, runs._pops): an RPUSH
     after another of the run refers to the element that one adds, the pops of one list take
     its elements in turn, and a pop of a list's last element is left to the handler. In a
     db with a hidden type the handlers' generic paths answer (none computed in one pass)."""
-    _effects(effects, monkeypatch)
+    _build(build, monkeypatch)
     done: list[int] = []
 
     def counted(run: Any) -> Any:
