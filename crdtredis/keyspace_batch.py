@@ -198,8 +198,9 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     it applies, as Node._emit does; the vectors and the dirty count are updated once,
     after the last effect that applied (an apply that raises leaves what `_emit` would).
 
-    A SET (dispatched to string_counter.apply_set) without TTL to a key holding nothing or a plain string whose stamp it observed,
-    in a db with nothing hidden, expiring, watched or waited on, is written here: what
+    A SET (dispatched to string_counter.apply_set) without TTL to a key holding nothing or
+    a plain string whose stamp it observed, and no TTL register, in a db with nothing
+    hidden, watched or waited on, is written here: what
     string_counter.apply_set does in that case (the stored tuple, the coarse stamp when
     solo), without a call per key (MSET of new or plain keys: the common case). The db's
     state is checked once per run of such SETs, and again after any other apply, which
@@ -212,8 +213,8 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     call; a field holding increments kept apart goes to apply_hset.
     tests/test_inline_hset.py holds this path to apply_hset.
 
-    A SADD of one member (runs.py's SADD runs) that a hashtable-encoded set lacks, in a db
-    with nothing hidden, expiring, watched or waited on, is written here too: what
+    A SADD of one member (runs.py's SADD runs) that a hashtable-encoded set without a TTL
+    lacks, in a db with nothing hidden, watched or waited on, is written here too: what
     crdt/set_aw.apply_sadd does in that case, without its calls. tests/test_inline_sadd.py
     holds this path to apply_sadd.
 
@@ -226,12 +227,16 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     to apply_incr.
 
     Consecutive one-value pushes to one visible list (runs.py's LPUSH and RPUSH runs: at
-    the head, or each after the element the one before it added), in a db with nothing
-    hidden, expiring, watched or waited on, go to the list in one call
+    the head, or each after the element the one before it added), without a TTL, in a db
+    with nothing hidden, watched or waited on, go to the list in one call
     (crdt/list_ends.py's runs: one move of the end block's arrays instead of one each);
     when the list declines, they apply one by one. So do consecutive pops of one list from
     one end, for as long as it stays visible (list_ends.pop_run). tests/test_list_end_runs.py
-    holds these paths to apply_insert and apply_remove."""
+    holds these paths to apply_insert and apply_remove.
+
+    TTLs are checked per key (`Db.expires`: a key with a register is the apply function's,
+    which settles it), not per db: a db where some keys expire is most applications' (a
+    cache, sessions, locks), and their other keys' writes still take these paths."""
     ctx = ks._ctx
     deps: dict[Any, Any] = ks.deps
     ctx.deps = deps
@@ -277,6 +282,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     th: int
     ok: bool
     data: dict[Any, Any] = {}
+    expires: dict[Any, Any] = {}  # the SETs' db's TTL registers (a key with one is apply_set's)
     fast: Any = None  # the db whose plain SETs are written here (docstring), else None
     stamp: Any = None  # the coarse stamp of the second [lo, hi) (solo: Keyspace.coarse)
     lo: int = 0
@@ -296,12 +302,12 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
             # than comparing the effect's code (an object) with each case's.
             fn = apply_fns.get(eff[0])
             if fn is insert_fn and len(eff) == 8 and done + 1 < n and done >= singly \
-                    and not (db.shadow or db.expires or db.watched or db.waiters):
+                    and not (db.shadow or db.watched or db.waiters):
                 # A run of one-value pushes to one list (runs.py's LPUSH / RPUSH runs): the
                 # pushes apply_insert's fast path makes, in one move (crdt/list_ends.py).
                 key = eff[2]
                 e = db.data.get(key)
-                if type(e) is list_cls and e.peers is not solo:
+                if type(e) is list_cls and e.peers is not solo and not (db.expires and key in db.expires):
                     m = done + 1
                     if eff[3] == 0:
                         while m < n and _head_push(effs[m], eff[1], key):
@@ -321,12 +327,12 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                             done = m
                             continue
             elif fn is remove_fn and len(eff) == 7 and done + 1 < n and done >= singly \
-                    and (eff[6] == 0 or eff[6] == -2) and not (db.shadow or db.expires or db.watched or db.waiters):
+                    and (eff[6] == 0 or eff[6] == -2) and not (db.shadow or db.watched or db.waiters):
                 # A run of pops of one list (runs.py's LPOP / RPOP runs) that leaves it
                 # visible: apply_remove's fast path for each, in one call (crdt/list_ends.py).
                 key = eff[2]
                 e = db.data.get(key)
-                if type(e) is list_cls and e.peers is not solo:
+                if type(e) is list_cls and e.peers is not solo and not (db.expires and key in db.expires):
                     m = done + 1
                     while m < n and _pop(effs[m], eff[1], key, eff[6]):
                         m += 1
@@ -341,12 +347,15 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
             written = False  # by one of the inline cases below
             if fn is set_fn and len(eff) == 6 and eff[4] == ttl_clear and eff[5] is None:
                 if db is not fast:
-                    fast = None if db.shadow or db.expires or db.watched or db.waiters else db
+                    fast = None if db.shadow or db.watched or db.waiters else db
                     data = db.data
+                    expires = db.expires
                 if fast is not None:
                     key = eff[2]
                     e = data.get(key)
-                    if e is None:
+                    if expires and key in expires:
+                        ok = False  # apply_set settles the key's TTL register
+                    elif e is None:
                         ok = True
                     elif type(e) is tuple:
                         te = e
@@ -398,7 +407,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                         e.thlc = hb
                         e.torigin = origin
                         written = True
-            elif fn is sadd_fn and len(eff) == 4 and not (db.shadow or db.expires or db.watched or db.waiters):
+            elif fn is sadd_fn and len(eff) == 4 and not (db.shadow or db.watched or db.waiters):
                 # A SADD of one member (runs.py's SADD runs) new to a set in hashtable
                 # encoding: what crdt/set_aw.apply_sadd does then (SetEntry.add: the member
                 # unstamped when solo, with this write's stamp with peers, and GC's note of
@@ -406,7 +415,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                 # encoding: a member may convert it) and members already there are its.
                 key = eff[2]
                 e = db.data.get(key)
-                if type(e) is set_cls and e.ht:
+                if type(e) is set_cls and e.ht and not (db.expires and key in db.expires):
                     f = eff[3]
                     members = e.m
                     if f not in members:

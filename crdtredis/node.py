@@ -409,7 +409,7 @@ class Node:
         if code != _SET:
             if code in self._typed:
                 db = self.keyspace.dbs[eff[1]]
-                if db.expires or eff[2] not in db.data:
+                if eff[2] not in db.data or db.expires and eff[2] in db.expires:
                     eff = self._typed_write(eff)
         elif eff[4] == _TTL_KEEP:
             eff = self._keep_ttl(eff)

@@ -11,7 +11,7 @@ more requests spelled alike (`argv[0]` byte for byte) to `run_cmds`, which does 
   writes share (`Node._merging`) exactly as they would one by one, and the op closes
   where `execute` closes it (`MERGE_CAP` effects); so do the common reads (`READS`),
   which close that op first and any op one of them opens at once, as `execute` does;
-* `GET key` of plain strings, in a db without TTLs, answers in one pass (`_gets`);
+* `GET key` of plain strings without a TTL answers in one pass (`_gets`);
 * `SET key value` (no options), `INCR key`, `HSET key field value`, `SADD key member`,
   `ZADD key score member`, `LPUSH`/`RPUSH key element` and `LPOP`/`RPOP key` are the
   commonest pipelined writes:
@@ -20,6 +20,11 @@ more requests spelled alike (`argv[0]` byte for byte) to `run_cmds`, which does 
   vectors and GC notes per effect), the replies and effects computed first as the
   handlers would (`_incrs`, `_hsets`, `_sadds`, `_zadds`, `_pushes`, `_pops`); so is a run of MSETs (`_msets`:
   redis-benchmark's, a bulk loader's), its SETs in one `_emit_all` instead of one a request;
+* a one-pass run stops before a request of a key with an expiry register (`Db.expires`:
+  a TTL, maybe past, or a register that with peers outlives it until GC), which the
+  handler checks and expires as it would one by one. TTLs on other keys of the db change
+  nothing here: a cache's or a lock's keys with TTLs beside a queue's list used to send
+  every run of the db one by one (2-3x the CPU a request, bench/RESULTS.md);
 * every other run calls each request's handler in turn, as `execute` does; the run stops
   before a request whose arity is wrong (left to `execute`, which rejects it), after a
   reply the loops do not encode themselves (an error, an array: handed back last, for the
@@ -115,8 +120,7 @@ def run_cmds(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int
             return k, replies, exc
     else:
         run = _ONE_PASS.get(cmd.name)
-        if run is not None and node.notify is None and node.emit_hook is None \
-                and not node.keyspace.dbs[client.db].expires:
+        if run is not None and node.notify is None and node.emit_hook is None:
             room = merge_cap - len(op.effects) if op is not None else merge_cap
             k, replies, exc = run(node, client, cmds, i, min(j, i + room), cmd, merge_cap)
             if k or exc is not None:
@@ -193,13 +197,15 @@ def _emit_run(node: Node, client: Client, cmds: list[list[bytes]], i: int, effs:
 
 
 def _incrs(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command, merge_cap: int) -> Run:
-    """INCRs of `INCR key`, joining the open op, which has room for cmds[i:j], in a db
-    without TTLs: what commands/strings.py `_incr` answers and emits for each, the effects
+    """INCRs of `INCR key`, joining the open op, which has room for cmds[i:j], of keys
+    without a TTL: what commands/strings.py `_incr` answers and emits for each, the effects
     then applied in one `Node._emit_all`. A key incremented earlier in the run reads the
     value the run gave it, as it would once that INCR had applied. The run stops before an
     INCR `_incr` would refuse (another type, not an integer, an overflow): `_each` or
     `execute` answers it."""
-    data = node.keyspace.dbs[client.db].data
+    db = node.keyspace.dbs[client.db]
+    data = db.data
+    expires = db.expires
     dbi = client.db
     effs: list[Effect] = []
     replies: list[Reply] = []
@@ -212,6 +218,8 @@ def _incrs(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, 
         value = given.get(key)
         code = _INCR
         if value is None:
+            if expires and key in expires:
+                break  # a TTL (maybe past): the handler's
             e = data.get(key)
             if e is None:
                 value = 0
@@ -239,11 +247,13 @@ def _incrs(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, 
 
 def _hsets(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command, merge_cap: int) -> Run:
     """HSETs of `HSET key field value`, joining the open op, which has room for cmds[i:j],
-    in a db without TTLs: what commands/hashes.py `hset_cmd` answers and emits for each
+    of keys without a TTL: what commands/hashes.py `hset_cmd` answers and emits for each
     (1 for a new field), the effects then applied in one `Node._emit_all`. A field set
     earlier in the run, or a key the run created, reads as they would once applied. The run
     stops before an HSET of a key of another type (the handler answers WRONGTYPE)."""
-    data = node.keyspace.dbs[client.db].data
+    db = node.keyspace.dbs[client.db]
+    data = db.data
+    expires = db.expires
     dbi = client.db
     effs: list[Effect] = []
     replies: list[Reply] = []
@@ -259,6 +269,8 @@ def _hsets(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, 
         if key in made:
             created = 0 if (key, f) in given else 1
         else:
+            if expires and key in expires:
+                break  # a TTL (maybe past): the handler's
             e = data.get(key)
             if e is None:
                 created = 1
@@ -277,13 +289,15 @@ def _hsets(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, 
 
 
 def _sadds(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command, merge_cap: int) -> Run:
-    """SADDs of `SADD key member`, joining the open op, which has room for cmds[i:j], in a
-    db without TTLs: what commands/sets.py `sadd_cmd` answers and emits for each (1 and an
+    """SADDs of `SADD key member`, joining the open op, which has room for cmds[i:j], of
+    keys without a TTL: what commands/sets.py `sadd_cmd` answers and emits for each (1 and an
     effect for a new member; 0 and nothing for one already there, as in Redis), the effects
     then applied in one `Node._emit_all`. A member added earlier in the run, or a key the
     run created, reads as they would once applied. The run stops before a SADD of a key of
     another type (the handler answers WRONGTYPE)."""
-    data = node.keyspace.dbs[client.db].data
+    db = node.keyspace.dbs[client.db]
+    data = db.data
+    expires = db.expires
     dbi = client.db
     effs: list[Effect] = []
     replies: list[Reply] = []
@@ -298,6 +312,8 @@ def _sadds(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, 
         member = argv[2]
         code = _SADD
         if key not in made:
+            if expires and key in expires:
+                break  # a TTL (maybe past): the handler's
             e = data.get(key)
             if e is None:
                 code = _SADD | CREATE  # Node.emit's mark for a write to a missing key
@@ -322,7 +338,7 @@ def _sadds(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, 
 
 def _zadds(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command, merge_cap: int) -> Run:
     """ZADDs of `ZADD key score member` (no flags), joining the open op, which has room for
-    cmds[i:j], in a db without TTLs: what commands/zsets.py `_zadd_one` answers and emits for
+    cmds[i:j], of keys without a TTL: what commands/zsets.py `_zadd_one` answers and emits for
     each (1 for a new member; nothing for a score the member already has), the effects then
     applied in one `Node._emit_all`. A member's score and a key's size and encoding (a zero
     score is written 0.0 in listpack encoding, as Redis stores it) read as the run's earlier
@@ -331,7 +347,9 @@ def _zadds(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, 
     # Here, not at the top: the commands package imports node.py, which imports this module.
     from .commands.zset_args import parse_score
 
-    data = node.keyspace.dbs[client.db].data
+    db = node.keyspace.dbs[client.db]
+    data = db.data
+    expires = db.expires
     dbi = client.db
     effs: list[Effect] = []
     replies: list[Reply] = []
@@ -351,6 +369,8 @@ def _zadds(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, 
         st = sizes.get(key)
         code = _ZADD
         if st is None:
+            if expires and key in expires:
+                break  # a TTL (maybe past): the handler's
             e = data.get(key)
             if e is None:
                 code = _ZADD | CREATE  # Node.emit's mark for a write to a missing key
@@ -388,8 +408,8 @@ def _zadds(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, 
 def _pushes(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command,
             merge_cap: int) -> Run:
     """LPUSHes or RPUSHes of `PUSH key element` to visible lists, joining the open op, which
-    has room for cmds[i:j], in a db without TTLs or hidden types: what commands/lists.py
-    `_push1` answers (the list's new length) and emits for each, the effects then applied in
+    has room for cmds[i:j], of keys without a TTL in a db without hidden types: what
+    commands/lists.py `_push1` answers (the list's new length) and emits for each, the effects then applied in
     one `Node._emit_all`. An RPUSH refers to the list's last element: after an RPUSH of the
     run to that list, the element it adds, whose id is (its effect's HLC, this node, 0) as
     every insert of one value names it. The run stops before a push `_push1` leaves to the
@@ -398,12 +418,13 @@ def _pushes(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int,
     if db.shadow:
         return 0, None, None
     data = db.data
+    expires = db.expires
     left = cmd.name == "lpush"
     h0 = -1  # the HLC `_emit_all` gives the run's first effect: an RPUSH after an RPUSH needs it
     if not left:
         first = cmds[i]
-        if len(first) != 3 or data.get(first[1]).__class__ is not ListEntry:
-            return 0, None, None  # the handler's (arity: `execute`'s)
+        if len(first) != 3 or data.get(first[1]).__class__ is not ListEntry or expires and first[1] in expires:
+            return 0, None, None  # the handler's (arity: `execute`'s; a TTL)
         # The batch's op: open already, or opened now as `_emit_all` would open it for the
         # run's first effect, which this request makes (that reads the clock once, as it would).
         op = node._group or _open(node)
@@ -412,7 +433,7 @@ def _pushes(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int,
         h0 = op.hlc + len(op.effects)
     effs: list[Effect] = []
     replies: list[Reply] = []
-    run_effects.push_effects(cmds, i, j, client.db, data, node.origin, left, h0, effs, replies)
+    run_effects.push_effects(cmds, i, j, client.db, data, expires, node.origin, left, h0, effs, replies)
     if not effs:
         return 0, None, None
     return _emit_run(node, client, cmds, i, effs, replies, cmd, merge_cap)
@@ -421,8 +442,8 @@ def _pushes(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int,
 def _pops(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command,
           merge_cap: int) -> Run:
     """LPOPs or RPOPs of `POP key` (no COUNT) of visible lists, joining the open op, which
-    has room for cmds[i:j], in a db without TTLs or hidden types: what commands/lists.py
-    `_pop1` answers (the element) and emits for each, the effects then applied in one
+    has room for cmds[i:j], of keys without a TTL in a db without hidden types: what
+    commands/lists.py `_pop1` answers (the element) and emits for each, the effects then applied in one
     `Node._emit_all`. The run's pops of one list take its elements in turn from that end.
     The run stops before a pop `_pop1` leaves to the generic path (a key that is not a
     visible list, or a list's last element: that pop deletes the key)."""
@@ -430,6 +451,7 @@ def _pops(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, c
     if db.shadow:
         return 0, None, None
     data = db.data
+    expires = db.expires
     dbi = client.db
     left = cmd.name == "lpop"
     own = node.origin
@@ -443,7 +465,7 @@ def _pops(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, c
         while c < j and len(cmds[c]) == 2 and cmds[c][1] == key:
             c += 1
         e = data.get(key)
-        if c - i > 1 and e.__class__ is ListEntry and e.size > 2:
+        if c - i > 1 and e.__class__ is ListEntry and e.size > 2 and not (expires and key in expires):
             s0 = e.size
             n = min(c - i, s0 - 1)
             got = e.end_items(n, left)
@@ -461,6 +483,8 @@ def _pops(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, c
         key = argv[1]
         size = sizes.get(key)
         if size is None:
+            if expires and key in expires:
+                break  # a TTL (maybe past): the handler's
             e = data.get(key)
             if e.__class__ is not ListEntry:
                 break
@@ -481,17 +505,21 @@ def _pops(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, c
 
 
 def _gets(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command, merge_cap: int) -> Run:
-    """GETs of `GET key` in a db without TTLs: what commands/strings.py `get_cmd` answers
+    """GETs of `GET key` of keys without a TTL: what commands/strings.py `get_cmd` answers
     for a key holding nothing or a plain string (None; its value), without a handler call
     each (the commonest pipelined read: a cache's). The run stops before a GET of a key
     holding anything else (a counter, a bitmap, another type): the handler answers it."""
-    data = node.keyspace.dbs[client.db].data
+    db = node.keyspace.dbs[client.db]
+    data = db.data
+    expires = db.expires
     replies: list[Reply] = []
     t0 = perf_counter_ns()
     for x in range(i, j):
         argv = cmds[x]
         if len(argv) != 2:
             break
+        if expires and argv[1] in expires:
+            break  # a TTL (maybe past): the handler's
         e = data.get(argv[1])
         if e is None:
             replies.append(None)

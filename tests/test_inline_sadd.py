@@ -75,17 +75,21 @@ def test_sadd_runs_leave_what_sadd_leaves(steps: list[tuple[Any, ...]], peers: b
         summary=_sets)
 
 
+@pytest.mark.parametrize("ttl_elsewhere", [False, True])
 @pytest.mark.parametrize("peers", [False, True])
-def test_a_sadd_run_adds_in_the_loop(peers: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_sadd_run_adds_in_the_loop(peers: bool, ttl_elsewhere: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     # New members of a big set never reach apply_sadd (the test above compares the inline
-    # case, not the fallback), and members already there emit nothing. Spied in the
-    # interpreted copy of the loop, which finds apply_sadd at call time.
+    # case, not the fallback), and members already there emit nothing; nor does a TTL on
+    # another key of the db change that. Spied in the interpreted copy of the loop, which
+    # finds apply_sadd at call time.
     from crdtredis.crdt import set_aw
     from crdtredis.keyspace import _APPLY
 
     node = one_by_one_node(peers)
     r = R(node)
     r("SADD", "s", *[f"m{i}" for i in range(600)])
+    if ttl_elsewhere:
+        r("SET", "t", "v", "EX", "1000")
     calls = []
 
     def spy(*a: Any) -> None:

@@ -175,13 +175,17 @@ def test_push_runs_leave_what_one_push_at_a_time_leaves(steps: list[tuple[Any, .
         keyspace_batch.apply_local_all = saved  # type: ignore[assignment]
 
 
+@pytest.mark.parametrize("ttl_elsewhere", [False, True])
 @pytest.mark.parametrize("cmd", [b"LPUSH", b"RPUSH"])
-def test_a_push_run_is_applied_in_one_move(cmd: bytes) -> None:
+def test_a_push_run_is_applied_in_one_move(cmd: bytes, ttl_elsewhere: bool) -> None:
     # The run's pushes reach the list through one call (not one each), so the test above
-    # compares the run path, not the one-by-one fallback.
+    # compares the run path, not the one-by-one fallback; a TTL on another key of the db
+    # changes nothing (runs.py).
     node = new_node(dataclasses.replace(default_config(), replica_id="t"))
     r = R(node)
     r("RPUSH", "a", "x")
+    if ttl_elsewhere:
+        r("SET", "t", "v", "EX", "1000")
     calls = []
     name = "push_head_run" if cmd == b"LPUSH" else "push_after_last_run"
     real = getattr(ListEntry, name)
@@ -200,11 +204,14 @@ def test_a_push_run_is_applied_in_one_move(cmd: bytes) -> None:
     assert r("LRANGE", "a", "0", "-1") == (pushed[::-1] + [b"x"] if cmd == b"LPUSH" else [b"x"] + pushed)
 
 
+@pytest.mark.parametrize("ttl_elsewhere", [False, True])
 @pytest.mark.parametrize("cmd", [b"LPOP", b"RPOP"])
-def test_a_pop_run_is_applied_in_one_call(cmd: bytes) -> None:
+def test_a_pop_run_is_applied_in_one_call(cmd: bytes, ttl_elsewhere: bool) -> None:
     node = new_node(dataclasses.replace(default_config(), replica_id="t", peers=("http://x",)))
     r = R(node)
     r("RPUSH", "a", *[f"x{t}" for t in range(20)])
+    if ttl_elsewhere:
+        r("SET", "t", "v", "EX", "1000")
     calls = []
     read = []
     real = ListEntry.pop_run

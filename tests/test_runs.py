@@ -242,6 +242,43 @@ def test_a_key_that_expires_during_a_run_of_reads_is_deleted_where_one_by_one_do
         assert _compare([batch], [], loop, solo, events=True) == (1 if solo else 0)
 
 
+def _ttls(node: Node) -> None:
+    """Keys t and u of db 0 have TTLs (a string, a counter); g (a string) and _KEYS have
+    none, and a is a list (a push to a missing key is its handler's), written at a fixed time (an RPUSH
+    names the list's last element by its HLC)."""
+    node.clock = lambda: _NOW - 10
+    c = node.new_client("p", "p", lambda: None)
+    node.execute(c, [b"RPUSH", b"a", b"1", b"2", b"3"])
+    node.execute(c, [b"SET", b"g", b"v"])
+    node.execute(c, [b"SET", b"t", b"v", b"PXAT", _T])
+    node.execute(c, [b"SET", b"u", b"5", b"PXAT", _T])
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("solo", [True, False])
+def test_ttls_on_other_keys_leave_runs_in_one_pass_and_a_key_with_one_to_its_handler(
+        loop: str, solo: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TTLs in the db stop only their own keys' runs (runs.py docstring): every run below
+    but those of t and u is computed in one pass, and all answer as one by one. Spied in
+    the source's loops, which find `_each` at call time."""
+    _build("python", monkeypatch)
+    handled: list[bytes] = []
+    each = runs._each
+
+    def spy(node: Node, client: Any, cmds: list[list[bytes]], i: int, j: int, cmd: Any, merge_cap: int) -> Any:
+        handled.append(cmds[i][1])
+        return each(node, client, cmds, i, j, cmd, merge_cap)
+
+    monkeypatch.setattr(runs, "_each", spy)
+    two = lambda *argv: [list(argv)] * 2  # noqa: E731 - a run of two alike
+    batch = [*two(b"LPUSH", b"a", b"x"), *two(b"RPUSH", b"a", b"y"), *two(b"LPOP", b"a"), *two(b"RPOP", b"a"),
+             *two(b"INCR", b"b"), [b"HSET", b"c", b"f", b"1"], [b"HSET", b"c", b"g", b"2"],
+             [b"SADD", b"s", b"m"], [b"SADD", b"s", b"n"], [b"ZADD", b"z", b"1", b"m"], [b"ZADD", b"z", b"2", b"n"],
+             *two(b"GET", b"g"), *two(b"GET", b"t"), *two(b"INCR", b"u")]
+    _compare([batch], [], loop, solo, prep=_ttls)
+    assert handled == [b"t", b"u"]
+
+
 def _hidden_type(node: Node) -> None:
     """Key c of db 0 holds a string and, hidden, a peer's concurrent hash (db.shadow)."""
     node.execute(node.new_client("p", "p", lambda: None), [b"SET", b"c", b"1"])

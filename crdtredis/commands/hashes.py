@@ -61,9 +61,9 @@ def hset_cmd(node: Node, client: Client, argv: list[bytes]) -> int:
     if len(argv) == 4:  # one field: the common case, no dedupe or generator
         db = node.keyspace.dbs[client.db]
         e = db.data.get(argv[1])
-        # `_write` inlined, and Node.emit's CREATE check with it, for a hash in a db without
-        # TTLs (nothing to expire, no type to refuse).
-        direct = e.__class__ is HashEntry and not db.expires
+        # `_write` inlined, and Node.emit's CREATE check with it, for a hash without a TTL
+        # (nothing to expire, no type to refuse).
+        direct = e.__class__ is HashEntry and not (db.expires and argv[1] in db.expires)
         if not direct:
             e = check_type(lookup_write(node, db, argv[1]), HashEntry)
         created = 0 if e is not None and argv[2] in e.fields else 1

@@ -71,11 +71,11 @@ def sadd_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     # allows: docs/semantics.md, "Sets"). Only the new members are added.
     direct = False
     if len(argv) == 3:
-        # `_write` inlined, and Node.emit's CREATE check with it, for a set in a db without
-        # TTLs (nothing to expire, no type to refuse): ~0.1 us of a SADD that finds its member.
+        # `_write` inlined, and Node.emit's CREATE check with it, for a set without a TTL
+        # (nothing to expire, no type to refuse): ~0.1 us of a SADD that finds its member.
         db = node.keyspace.dbs[client.db]
         e = db.data.get(argv[1])
-        direct = e.__class__ is SetEntry and not db.expires
+        direct = e.__class__ is SetEntry and not (db.expires and argv[1] in db.expires)
         if not direct:
             e = check_type(lookup_write(node, db, argv[1]), SetEntry)
         if e is not None and argv[2] in e.m:

@@ -187,7 +187,7 @@ def _emit_set(node: Node, db: Db, key: bytes, value: bytes, keepttl: bool, deadl
 def get_cmd(node: Node, client: Client, argv: list[bytes]) -> Reply:
     db = node.keyspace.dbs[client.db]
     e = db.data.get(argv[1])
-    if e.__class__ is tuple and not db.expires:  # a plain string, no TTL to check: most GETs
+    if e.__class__ is tuple and not (db.expires and argv[1] in db.expires):  # a plain string, no TTL: most GETs
         return e[0]  # type: ignore[no-any-return]
     return read_string(node, db, argv[1])
 
@@ -557,9 +557,10 @@ def _incr(node: Node, client: Client, key: bytes, delta: int) -> Reply:
     db = node.keyspace.dbs[client.db]
     e = db.data.get(key)
     old: bytes | None
-    if not db.expires and (e is None or e.__class__ is tuple):  # no TTL or type to check
+    ttl = bool(db.expires) and key in db.expires
+    if not ttl and (e is None or e.__class__ is tuple):  # no TTL or type to check
         old = None if e is None else e[0]
-    elif not db.expires and e.__class__ is CounterStr:  # a counter with peers, before GC folds it
+    elif not ttl and e.__class__ is CounterStr:  # a counter with peers, before GC folds it
         old = e.value
     else:
         old = _string_or_none(lookup_write(node, db, key))
@@ -573,7 +574,7 @@ def _incr(node: Node, client: Client, key: bytes, delta: int) -> Reply:
     new = value + delta
     if not helpers.LLONG_MIN <= new <= LLONG_MAX:
         raise CommandError(errors.OVERFLOW)
-    if e is not None and not db.expires:
+    if e is not None and not ttl:
         # Node.emit's CREATE check, already answered: the key exists and cannot have expired.
         node._emit((INCR, db.index, key, delta))
     else:

@@ -355,9 +355,9 @@ def _zadd_one(node: Node, client: Client, argv: list[bytes]) -> int:
     m = argv[3]
     db = node.keyspace.dbs[client.db]
     e = db.data.get(key)
-    # `_write` inlined, and Node.emit's CREATE check with it, for a sorted set in a db
-    # without TTLs (nothing to expire, no type to refuse).
-    direct = e.__class__ is ZsetEntry and not db.expires
+    # `_write` inlined, and Node.emit's CREATE check with it, for a sorted set without a
+    # TTL (nothing to expire, no type to refuse).
+    direct = e.__class__ is ZsetEntry and not (db.expires and key in db.expires)
     if not direct:
         e = check_type(lookup_write(node, db, key), ZsetEntry)
     if e is None:
