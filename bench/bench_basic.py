@@ -1,6 +1,6 @@
 """redis-benchmark against crdt-redis and redis-server in the same run (issues 2 and 12).
 
-    python bench/bench_basic.py [--runs 3] [-n 100000] [--tests set,get,...] [--redis-plain]
+    python bench/bench_basic.py [--runs 3] [-n 100000] [--tests set,get,...] [--redis-plain] [--ttl-keys N]
 
 Every write family of issue 12 (SET, INCR, LPUSH, RPUSH, LPOP, SADD, HSET, ZADD, MSET) plus
 PING and GET, pipelined (`-c 50 -P 16`), one redis-benchmark invocation per test so that the
@@ -21,6 +21,10 @@ each request with `perf_counter_ns` measures it (`probe_p50`): redis-benchmark's
 reports this range in steps of 8 µs, coarser than the +20 µs bound it is held to, while the
 probe resolves 1 µs. The probe's own cost is the same for both servers, so its difference
 is theirs.
+
+`--ttl-keys N` first writes N keys with a TTL (`SET session:I x EX 86400`, the keys a
+cache, sessions or locks keep beside the rest) into the db the tests write, in both servers:
+the tests' own keys still have none.
 """
 from __future__ import annotations
 
@@ -77,6 +81,22 @@ def probe_p50(port: int, n: int) -> float:
     return median([x / 1e3 for x in lat])
 
 
+def seed_ttls(port: int, n: int) -> None:
+    """n keys with a TTL (`--ttl-keys`), pipelined on one connection."""
+    reqs = b"".join(b"*5\r\n$3\r\nSET\r\n$%d\r\nsession:%d\r\n$1\r\nx\r\n$2\r\nEX\r\n$5\r\n86400\r\n"
+                    % (len(b"session:%d" % i), i) for i in range(n))
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(reqs)
+        got = b""
+        while got.count(b"\r\n") < n:
+            more = s.recv(65536)
+            if not more:
+                raise RuntimeError("server closed the connection")
+            got += more
+    if got != b"+OK\r\n" * n:
+        raise RuntimeError(f"unexpected replies {got[:80]!r}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
@@ -84,6 +104,7 @@ def main() -> None:
     ap.add_argument("--tests", default=TESTS)
     ap.add_argument("--latency-n", type=int, default=20000, help="requests of the -c 1 -P 1 SET test")
     ap.add_argument("--redis-plain", action="store_true", help="redis-server without AOF")
+    ap.add_argument("--ttl-keys", type=int, default=0, help="keys with a TTL written first (module docstring)")
     ns = ap.parse_args()
     tests = ns.tests.split(",")
     wd = workdir()
@@ -94,6 +115,9 @@ def main() -> None:
     redis_args = () if ns.redis_plain else ("--appendonly", "yes", "--appendfsync", "everysec")
     servers = {"redis": start_redis(wd, *redis_args), "crdt": start_crdt(wd)}
     try:
+        if ns.ttl_keys:
+            for srv in servers.values():
+                seed_ttls(srv.port, ns.ttl_keys)
         for _ in range(ns.runs):
             for name, srv in servers.items():
                 pid = srv.proc.pid
@@ -112,7 +136,8 @@ def main() -> None:
         shutil.rmtree(wd, ignore_errors=True)
     redis_name = "redis-server" + ("" if ns.redis_plain else " AOF everysec")
     print(f"redis-benchmark -q -n {ns.n} -c 50 -P 16 -t TEST, one test per invocation; "
-          f"crdt-redis alone (appendfsync everysec) vs {redis_name}; median of {ns.runs} runs\n")
+          f"crdt-redis alone (appendfsync everysec) vs {redis_name}; median of {ns.runs} runs"
+          + (f"; {ns.ttl_keys} other keys with a TTL in the db" if ns.ttl_keys else "") + "\n")
     print(f"| test | {redis_name} ops/s | crdt-redis ops/s | ops/s ratio | {redis_name} CPU µs/req "
           f"| crdt-redis CPU µs/req | CPU ratio |")
     print("|---|---|---|---|---|---|---|")
