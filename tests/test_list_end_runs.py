@@ -204,6 +204,46 @@ def test_a_push_run_is_applied_in_one_move(cmd: bytes, ttl_elsewhere: bool) -> N
     assert r("LRANGE", "a", "0", "-1") == (pushed[::-1] + [b"x"] if cmd == b"LPUSH" else [b"x"] + pushed)
 
 
+@pytest.mark.parametrize("peers", [False, True])
+def test_blocked_readers_are_woken_by_each_write_to_their_key_and_leave_other_keys_runs_in_one_move(
+        peers: bool) -> None:
+    # keyspace_batch checks blocked readers per key: a run's write to a key someone waits
+    # on (BLPOP q, or a WAIT-like reader of any type) goes to the apply function, which
+    # touches the key, once a write as one by one; the pushes to `a` still go in one move.
+    node = new_node(dataclasses.replace(default_config(), replica_id="t", peers=("http://x",) if peers else ()))
+    r = R(node)
+    r("RPUSH", "a", "x")
+    r("RPUSH", "q", "x")
+    r("SADD", "s", *[f"m{i}" for i in range(600)])  # hashtable encoding: SADD's inline case
+    r("HSET", "h", "f", "v")
+    r("SET", "k", "v")
+    woken: dict[bytes, int] = {}
+    for key in (b"q", b"s", b"h", b"k", b"n"):
+        node.keyspace.dbs[0].waiters[key] = [lambda key=key: woken.__setitem__(key, woken.get(key, 0) + 1)]
+    calls = []
+    real = ListEntry.push_head_run
+
+    def spy(self: ListEntry, *args: Any) -> bool:
+        calls.append(len(args[-1]))
+        return bool(real(self, *args))
+
+    ListEntry.push_head_run = spy  # type: ignore[method-assign]
+    try:
+        pipelined(node, r.c, [[b"LPUSH", b"a", b"v%d" % t] for t in range(5)])
+        pipelined(node, r.c, [[b"LPUSH", b"q", b"v%d" % t] for t in range(3)])
+        pipelined(node, r.c, [[b"SADD", b"s", b"new%d" % t] for t in range(4)])
+        pipelined(node, r.c, [[b"HSET", b"h", b"f%d" % t, b"v"] for t in range(2)])
+        pipelined(node, r.c, [[b"SET", b"k", b"v%d" % t] for t in range(2)])
+        pipelined(node, r.c, [[b"INCR", b"n"] for t in range(3)])
+    finally:
+        ListEntry.push_head_run = real  # type: ignore[method-assign]
+    assert calls == [5]
+    # (n: a touch for each INCR, and one for the first's delete-first of a missing key,
+    # as one by one: Node.emit's CREATE.)
+    assert woken == {b"q": 3, b"s": 4, b"h": 2, b"k": 2, b"n": 4}
+    assert r("LLEN", "q") == 4 and r("SCARD", "s") == 604 and r("GET", "n") == b"3"
+
+
 @pytest.mark.parametrize("ttl_elsewhere", [False, True])
 @pytest.mark.parametrize("cmd", [b"LPOP", b"RPOP"])
 def test_a_pop_run_is_applied_in_one_call(cmd: bytes, ttl_elsewhere: bool) -> None:
