@@ -1,6 +1,6 @@
 """redis-benchmark against crdt-redis and redis-server in the same run (issues 2 and 12).
 
-    python bench/bench_basic.py [--runs 3] [-n 100000] [--tests set,get,...] [--redis-plain] [--ttl-keys N]
+    python bench/bench_basic.py [--runs 3] [-n 100000] [--tests set,get,...] [--redis-plain] [--ttl-keys N] [--blocked-reader]
 
 Every write family of issue 12 (SET, INCR, LPUSH, RPUSH, LPOP, SADD, HSET, ZADD, MSET) plus
 PING and GET, pipelined (`-c 50 -P 16`), one redis-benchmark invocation per test so that the
@@ -24,7 +24,9 @@ is theirs.
 
 `--ttl-keys N` first writes N keys with a TTL (`SET session:I x EX 86400`, the keys a
 cache, sessions or locks keep beside the rest) into the db the tests write, in both servers:
-the tests' own keys still have none.
+the tests' own keys still have none. `--blocked-reader` first blocks a client in each
+server on another key (`BLPOP queue:idle 0`, a queue's worker waiting for a job), kept
+blocked through the runs.
 """
 from __future__ import annotations
 
@@ -97,6 +99,22 @@ def seed_ttls(port: int, n: int) -> None:
         raise RuntimeError(f"unexpected replies {got[:80]!r}")
 
 
+def block_reader(port: int) -> socket.socket:
+    """A client blocked on `queue:idle` (`--blocked-reader`); it stays blocked while the
+    returned socket is open. INFO's blocked_clients says when the server holds it."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"*3\r\n$5\r\nBLPOP\r\n$10\r\nqueue:idle\r\n$1\r\n0\r\n")
+    deadline = time.monotonic() + 10
+    with socket.create_connection(("127.0.0.1", port)) as c:
+        while True:
+            c.sendall(b"*2\r\n$4\r\nINFO\r\n$7\r\nclients\r\n")
+            time.sleep(0.01)
+            if b"blocked_clients:1" in c.recv(65536):
+                return s
+            if time.monotonic() > deadline:
+                raise RuntimeError("the reader did not block")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
@@ -105,6 +123,7 @@ def main() -> None:
     ap.add_argument("--latency-n", type=int, default=20000, help="requests of the -c 1 -P 1 SET test")
     ap.add_argument("--redis-plain", action="store_true", help="redis-server without AOF")
     ap.add_argument("--ttl-keys", type=int, default=0, help="keys with a TTL written first (module docstring)")
+    ap.add_argument("--blocked-reader", action="store_true", help="a client blocked on another key (docstring)")
     ns = ap.parse_args()
     tests = ns.tests.split(",")
     wd = workdir()
@@ -118,6 +137,7 @@ def main() -> None:
         if ns.ttl_keys:
             for srv in servers.values():
                 seed_ttls(srv.port, ns.ttl_keys)
+        readers = [block_reader(srv.port) for srv in servers.values()] if ns.blocked_reader else []
         for _ in range(ns.runs):
             for name, srv in servers.items():
                 pid = srv.proc.pid
@@ -130,6 +150,8 @@ def main() -> None:
                 if ns.latency_n:
                     p50[name].append(bench(srv.port, "set", ns.latency_n, 1, 1)[1] * 1e3)
                     probe[name].append(probe_p50(srv.port, ns.latency_n))
+        for reader in readers:
+            reader.close()
     finally:
         for s in servers.values():
             s.stop()
@@ -137,7 +159,8 @@ def main() -> None:
     redis_name = "redis-server" + ("" if ns.redis_plain else " AOF everysec")
     print(f"redis-benchmark -q -n {ns.n} -c 50 -P 16 -t TEST, one test per invocation; "
           f"crdt-redis alone (appendfsync everysec) vs {redis_name}; median of {ns.runs} runs"
-          + (f"; {ns.ttl_keys} other keys with a TTL in the db" if ns.ttl_keys else "") + "\n")
+          + (f"; {ns.ttl_keys} other keys with a TTL in the db" if ns.ttl_keys else "")
+          + ("; a client blocked on another key" if ns.blocked_reader else "") + "\n")
     print(f"| test | {redis_name} ops/s | crdt-redis ops/s | ops/s ratio | {redis_name} CPU µs/req "
           f"| crdt-redis CPU µs/req | CPU ratio |")
     print("|---|---|---|---|---|---|---|")
