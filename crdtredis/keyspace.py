@@ -449,17 +449,17 @@ class Keyspace:
             self.gc_visited += len(keys)
             for i in range(0, len(keys), chunk):
                 n = 0
-                # No hidden types (per chunk: other code runs between chunks), and a key
-                # without a TTL register: a plain string is _gc_key's tuple case alone,
+                # A key without a hidden type or a TTL register (the dicts read per chunk:
+                # other code runs between chunks): a plain string is _gc_key's tuple case alone,
                 # inlined (most keys, usually), and an entry that folds to one
                 # (`fold_if_stable`) its fold case alone. A stamp already on a second's
                 # boundary is coarse (the one shared object, or a value equal to it):
                 # nothing to do, without asking `stable`.
-                plain = not db.shadow
+                shadow = db.shadow
                 expires = db.expires
                 e: Any
                 for key in keys[i:i + chunk]:
-                    if plain and not (expires and key in expires):
+                    if not (shadow and key in shadow or expires and key in expires):
                         e = data.get(key)
                         if type(e) is tuple:
                             h = e[1]

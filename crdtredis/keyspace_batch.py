@@ -198,49 +198,45 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     it applies, as Node._emit does; the vectors and the dirty count are updated once,
     after the last effect that applied (an apply that raises leaves what `_emit` would).
 
-    A SET (dispatched to string_counter.apply_set) without TTL to a key holding nothing or
-    a plain string whose stamp it observed, and no TTL register, watcher or blocked
-    reader, in a db with nothing hidden, is written here: what
+    Each case below is of a key that is *plain*: no TTL register, hidden type, watcher or
+    blocked reader (`Db.expires`, `Db.shadow`, `Db.watched`, `Db.waiters`). Such a key is
+    the apply function's, which settles its TTL register, resolves its types or touches
+    it. These are checked per key, not per db: a db where some keys expire (a cache's,
+    sessions', locks'), where a worker blocks on a queue (BRPOP), or where, with peers, a
+    DEL left a key's emptied collection hidden until GC, is most applications', and their
+    other keys' writes still take these paths.
+
+    A SET (dispatched to string_counter.apply_set) without TTL to a plain key holding
+    nothing or a plain string whose stamp it observed is written here: what
     string_counter.apply_set does in that case (the stored tuple, the coarse stamp when
     solo), without a call per key (MSET of new or plain keys: the common case). The db's
-    state is checked once per run of such SETs, and again after any other apply, which
-    may change it. tests/test_cmd_strings.py holds MSET to one SET per key.
+    dicts are read once per run of such SETs, and again after any other apply, which
+    may change them. tests/test_cmd_strings.py holds MSET to one SET per key.
 
-    An HSET of one field (`HSET key field value`, runs.py's HSET runs) to a visible hash
-    that no client watches or waits on, in a db with nothing hidden, is written here too:
-    what
-    crdt/map_fields.apply_hset does in that case (the bare value when solo; with peers the
-    stamped value over none, a stable value or one write's stamped value), without its
-    call; a field holding increments kept apart goes to apply_hset.
-    tests/test_inline_hset.py holds this path to apply_hset.
+    An HSET of one field (`HSET key field value`, runs.py's HSET runs) to a plain key's
+    visible hash is written here too: what crdt/map_fields.apply_hset does in that case
+    (the bare value when solo; with peers the stamped value over none, a stable value or
+    one write's stamped value), without its call; a field holding increments kept apart
+    goes to apply_hset. tests/test_inline_hset.py holds this path to apply_hset.
 
-    A SADD of one member (runs.py's SADD runs) that a hashtable-encoded set lacks, of a key
-    without a TTL, watcher or blocked reader, in a db with nothing hidden, is written here
-    too: what
-    crdt/set_aw.apply_sadd does in that case, without its calls. tests/test_inline_sadd.py
-    holds this path to apply_sadd.
+    A SADD of one member (runs.py's SADD runs) that a plain key's hashtable-encoded set
+    lacks is written here too: what crdt/set_aw.apply_sadd does in that case, without its
+    calls. tests/test_inline_sadd.py holds this path to apply_sadd.
 
-    An INCR on a replica without peers, of a missing key or a plain string that no client
-    watches or waits on, in a db with nothing hidden, is folded here: string_counter.apply_incr's solo
+    An INCR on a replica without peers, of a missing key or a plain string (no hidden
+    type, watcher or blocked reader), is folded here: string_counter.apply_incr's solo
     case (the register's new value keeps its stamp) without its call; with peers, an INCR of
     a missing key makes apply_incr's lean counter here (CounterStr.of_incr), and one of a
     plain string or a counter without a TTL counts in it here (CounterStr.of_tuple_incr,
     CounterStr.incr), without the calls around them. tests/test_inline_incr.py holds these
     to apply_incr.
 
-    Consecutive one-value pushes to one visible list (runs.py's LPUSH and RPUSH runs: at
-    the head, or each after the element the one before it added), without a TTL, watcher
-    or blocked reader, in a db with nothing hidden, go to the list in one call
-    (crdt/list_ends.py's runs: one move of the end block's arrays instead of one each);
-    when the list declines, they apply one by one. So do consecutive pops of one list from
-    one end, for as long as it stays visible (list_ends.pop_run). tests/test_list_end_runs.py
-    holds these paths to apply_insert and apply_remove.
-
-    TTLs, WATCHes and blocked readers are checked per key (`Db.expires`, `Db.watched`,
-    `Db.waiters`: such a key is the apply function's, which settles its TTL register or
-    touches it), not per db: a db where some keys expire (a cache's, sessions', locks') or
-    a worker blocks on a queue (BRPOP) is most applications', and their other keys' writes
-    still take these paths."""
+    Consecutive one-value pushes to one visible list of a plain key (runs.py's LPUSH and
+    RPUSH runs: at the head, or each after the element the one before it added) go to the
+    list in one call (crdt/list_ends.py's runs: one move of the end block's arrays instead
+    of one each); when the list declines, they apply one by one. So do consecutive pops of
+    one list from one end, for as long as it stays visible (list_ends.pop_run).
+    tests/test_list_end_runs.py holds these paths to apply_insert and apply_remove."""
     ctx = ks._ctx
     deps: dict[Any, Any] = ks.deps
     ctx.deps = deps
@@ -287,6 +283,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     ok: bool
     data: dict[Any, Any] = {}
     expires: dict[Any, Any] = {}  # the SETs' db's TTL registers (a key with one is apply_set's)
+    shadow: dict[Any, Any] = {}  # and its hidden types (a key with one is apply_set's too)
     fast: Any = None  # the db whose plain SETs are written here (docstring), else None
     stamp: Any = None  # the coarse stamp of the second [lo, hi) (solo: Keyspace.coarse)
     lo: int = 0
@@ -305,14 +302,13 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
             # The apply function, compared by identity below: cheaper in the compiled loop
             # than comparing the effect's code (an object) with each case's.
             fn = apply_fns.get(eff[0])
-            if fn is insert_fn and len(eff) == 8 and done + 1 < n and done >= singly \
-                    and not db.shadow:
+            if fn is insert_fn and len(eff) == 8 and done + 1 < n and done >= singly:
                 # A run of one-value pushes to one list (runs.py's LPUSH / RPUSH runs): the
                 # pushes apply_insert's fast path makes, in one move (crdt/list_ends.py).
                 key = eff[2]
                 e = db.data.get(key)
                 if type(e) is list_cls and e.peers is not solo \
-                        and not (db.expires and key in db.expires or db.watched and key in db.watched or db.waiters and key in db.waiters):
+                        and not (db.shadow and key in db.shadow or db.expires and key in db.expires or db.watched and key in db.watched or db.waiters and key in db.waiters):
                     m = done + 1
                     if eff[3] == 0:
                         while m < n and _head_push(effs[m], eff[1], key):
@@ -332,13 +328,13 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                             done = m
                             continue
             elif fn is remove_fn and len(eff) == 7 and done + 1 < n and done >= singly \
-                    and (eff[6] == 0 or eff[6] == -2) and not db.shadow:
+                    and (eff[6] == 0 or eff[6] == -2):
                 # A run of pops of one list (runs.py's LPOP / RPOP runs) that leaves it
                 # visible: apply_remove's fast path for each, in one call (crdt/list_ends.py).
                 key = eff[2]
                 e = db.data.get(key)
                 if type(e) is list_cls and e.peers is not solo \
-                        and not (db.expires and key in db.expires or db.watched and key in db.watched or db.waiters and key in db.waiters):
+                        and not (db.shadow and key in db.shadow or db.expires and key in db.expires or db.watched and key in db.watched or db.waiters and key in db.waiters):
                     m = done + 1
                     while m < n and _pop(effs[m], eff[1], key, eff[6]):
                         m += 1
@@ -353,14 +349,15 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
             written = False  # by one of the inline cases below
             if fn is set_fn and len(eff) == 6 and eff[4] == ttl_clear and eff[5] is None:
                 if db is not fast:
-                    fast = None if db.shadow else db
+                    fast = db
                     data = db.data
                     expires = db.expires
+                    shadow = db.shadow
                 if fast is not None:
                     key = eff[2]
                     e = data.get(key)
-                    if expires and key in expires or db.watched and key in db.watched or db.waiters and key in db.waiters:
-                        ok = False  # apply_set settles the key's TTL register, or touches the key
+                    if expires and key in expires or shadow and key in shadow or db.watched and key in db.watched or db.waiters and key in db.waiters:
+                        ok = False  # apply_set's: the key's TTL register, hidden types, touch
                     elif e is None:
                         ok = True
                     elif type(e) is tuple:
@@ -382,10 +379,10 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                                 hi = ks.coarse_hi
                             data[key] = untrack((eff[3], stamp, origin))
                         written = True
-            elif fn is hset_fn and len(eff) == 5 and not db.shadow:
+            elif fn is hset_fn and len(eff) == 5:
                 key = eff[2]
                 e = db.data.get(key)
-                if type(e) is hash_cls and not (db.watched and key in db.watched or db.waiters and key in db.waiters):
+                if type(e) is hash_cls and not (db.shadow and key in db.shadow or db.watched and key in db.watched or db.waiters and key in db.waiters):
                     f = eff[3]
                     v = eff[4]
                     hb = h  # boxed once, for the field's stamp and the type stamp
@@ -413,7 +410,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                         e.thlc = hb
                         e.torigin = origin
                         written = True
-            elif fn is sadd_fn and len(eff) == 4 and not db.shadow:
+            elif fn is sadd_fn and len(eff) == 4:
                 # A SADD of one member (runs.py's SADD runs) new to a set in hashtable
                 # encoding: what crdt/set_aw.apply_sadd does then (SetEntry.add: the member
                 # unstamped when solo, with this write's stamp with peers, and GC's note of
@@ -421,7 +418,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                 # encoding: a member may convert it) and members already there are its.
                 key = eff[2]
                 e = db.data.get(key)
-                if type(e) is set_cls and e.ht and not (db.expires and key in db.expires or db.watched and key in db.watched or db.waiters and key in db.waiters):
+                if type(e) is set_cls and e.ht and not (db.shadow and key in db.shadow or db.expires and key in db.expires or db.watched and key in db.watched or db.waiters and key in db.waiters):
                     f = eff[3]
                     members = e.m
                     if f not in members:
@@ -442,8 +439,9 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                         e.thlc = hb
                         e.torigin = origin
                         written = True
-            elif (fn is incr_fn or fn is None and eff[0] == incr_create) and type(eff[3]) is int and not db.shadow \
-                    and not (db.watched and eff[2] in db.watched or db.waiters and eff[2] in db.waiters):
+            elif (fn is incr_fn or fn is None and eff[0] == incr_create) and type(eff[3]) is int \
+                    and not (db.shadow and eff[2] in db.shadow or db.watched and eff[2] in db.watched
+                             or db.waiters and eff[2] in db.waiters):
                 # An INCR (runs.py's INCR runs) on a replica without peers: string_counter.
                 # apply_incr's solo case, folded into the register at once, without its call.
                 # With peers, of a missing key: apply_incr's lean counter (CounterStr.of_incr),
@@ -508,7 +506,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
             if not written:
                 ctx.seq = seq + done
                 ctx.hlc = h
-                if fn is None or db.shadow:
+                if fn is None or db.shadow and eff[2] in db.shadow:
                     ks._dispatch(db, eff, ctx)
                 else:
                     fn(ks, db, eff, ctx)

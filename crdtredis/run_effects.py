@@ -20,11 +20,12 @@ from .wire.native import native_module
 
 
 def push_effects_py(cmds: list[Any], i: int, j: int, dbi: int, data: dict[Any, Any], expires: dict[Any, Any],
-                    own: str, left: bool, h0: int, effs: list[Any], replies: list[Any]) -> None:
+                    shadow: dict[Any, Any], own: str, left: bool, h0: int, effs: list[Any], replies: list[Any]) -> None:
     """The effect and the reply (the list's new length) of each of cmds[i:j], LPUSHes
     (`left`) or RPUSHes of `PUSH key element`, appended to `effs` and `replies`, as
     commands/lists.py `_push1` makes them; the loop stops before a request of another shape
-    or one whose key does not hold a list or has an expiry register (in `expires`). An RPUSH refers to the list's last element:
+    or one whose key does not hold a visible list, or has an expiry register (`expires`) or a
+    hidden type (`shadow`). An RPUSH refers to the list's last element:
     after an RPUSH of the run to that list, the element it adds, whose id is (its effect's
     HLC, this node, 0) as every insert of one value names it, the run's first effect
     getting HLC `h0` (unused for LPUSH)."""
@@ -54,7 +55,7 @@ def push_effects_py(cmds: list[Any], i: int, j: int, dbi: int, data: dict[Any, A
                 last[cur] = at
             got = sizes.get(key)
             if got is None:
-                if expires and key in expires:
+                if expires and key in expires or shadow and key in shadow:
                     break
                 e = data.get(key)
                 if type(e) is not list_cls:

@@ -408,23 +408,23 @@ def _zadds(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, 
 def _pushes(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command,
             merge_cap: int) -> Run:
     """LPUSHes or RPUSHes of `PUSH key element` to visible lists, joining the open op, which
-    has room for cmds[i:j], of keys without a TTL in a db without hidden types: what
-    commands/lists.py `_push1` answers (the list's new length) and emits for each, the effects then applied in
+    has room for cmds[i:j], of keys without a TTL or a hidden type: what commands/lists.py
+    `_push1` answers (the list's new length) and emits for each, the effects then applied in
     one `Node._emit_all`. An RPUSH refers to the list's last element: after an RPUSH of the
     run to that list, the element it adds, whose id is (its effect's HLC, this node, 0) as
     every insert of one value names it. The run stops before a push `_push1` leaves to the
     generic path (a key that is not a visible list)."""
     db = node.keyspace.dbs[client.db]
-    if db.shadow:
-        return 0, None, None
     data = db.data
     expires = db.expires
+    shadow = db.shadow
     left = cmd.name == "lpush"
     h0 = -1  # the HLC `_emit_all` gives the run's first effect: an RPUSH after an RPUSH needs it
     if not left:
         first = cmds[i]
-        if len(first) != 3 or data.get(first[1]).__class__ is not ListEntry or expires and first[1] in expires:
-            return 0, None, None  # the handler's (arity: `execute`'s; a TTL)
+        if len(first) != 3 or data.get(first[1]).__class__ is not ListEntry or expires and first[1] in expires \
+                or shadow and first[1] in shadow:
+            return 0, None, None  # the handler's (arity: `execute`'s; a TTL, a hidden type)
         # The batch's op: open already, or opened now as `_emit_all` would open it for the
         # run's first effect, which this request makes (that reads the clock once, as it would).
         op = node._group or _open(node)
@@ -433,7 +433,7 @@ def _pushes(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int,
         h0 = op.hlc + len(op.effects)
     effs: list[Effect] = []
     replies: list[Reply] = []
-    run_effects.push_effects(cmds, i, j, client.db, data, expires, node.origin, left, h0, effs, replies)
+    run_effects.push_effects(cmds, i, j, client.db, data, expires, shadow, node.origin, left, h0, effs, replies)
     if not effs:
         return 0, None, None
     return _emit_run(node, client, cmds, i, effs, replies, cmd, merge_cap)
@@ -442,16 +442,15 @@ def _pushes(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int,
 def _pops(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, cmd: Command,
           merge_cap: int) -> Run:
     """LPOPs or RPOPs of `POP key` (no COUNT) of visible lists, joining the open op, which
-    has room for cmds[i:j], of keys without a TTL in a db without hidden types: what
-    commands/lists.py `_pop1` answers (the element) and emits for each, the effects then applied in one
+    has room for cmds[i:j], of keys without a TTL or a hidden type: what commands/lists.py
+    `_pop1` answers (the element) and emits for each, the effects then applied in one
     `Node._emit_all`. The run's pops of one list take its elements in turn from that end.
     The run stops before a pop `_pop1` leaves to the generic path (a key that is not a
     visible list, or a list's last element: that pop deletes the key)."""
     db = node.keyspace.dbs[client.db]
-    if db.shadow:
-        return 0, None, None
     data = db.data
     expires = db.expires
+    shadow = db.shadow
     dbi = client.db
     left = cmd.name == "lpop"
     own = node.origin
@@ -465,7 +464,8 @@ def _pops(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, c
         while c < j and len(cmds[c]) == 2 and cmds[c][1] == key:
             c += 1
         e = data.get(key)
-        if c - i > 1 and e.__class__ is ListEntry and e.size > 2 and not (expires and key in expires):
+        if c - i > 1 and e.__class__ is ListEntry and e.size > 2 \
+                and not (expires and key in expires or shadow and key in shadow):
             s0 = e.size
             n = min(c - i, s0 - 1)
             got = e.end_items(n, left)
@@ -483,8 +483,8 @@ def _pops(node: Node, client: Client, cmds: list[list[bytes]], i: int, j: int, c
         key = argv[1]
         size = sizes.get(key)
         if size is None:
-            if expires and key in expires:
-                break  # a TTL (maybe past): the handler's
+            if expires and key in expires or shadow and key in shadow:
+                break  # a TTL (maybe past), a hidden type: the handler's
             e = data.get(key)
             if e.__class__ is not ListEntry:
                 break

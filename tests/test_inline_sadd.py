@@ -75,21 +75,26 @@ def test_sadd_runs_leave_what_sadd_leaves(steps: list[tuple[Any, ...]], peers: b
         summary=_sets)
 
 
-@pytest.mark.parametrize("ttl_elsewhere", [False, True])
+@pytest.mark.parametrize("elsewhere", ["", "ttl", "deleted"])
 @pytest.mark.parametrize("peers", [False, True])
-def test_a_sadd_run_adds_in_the_loop(peers: bool, ttl_elsewhere: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_sadd_run_adds_in_the_loop(peers: bool, elsewhere: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # New members of a big set never reach apply_sadd (the test above compares the inline
-    # case, not the fallback), and members already there emit nothing; nor does a TTL on
-    # another key of the db change that. Spied in the interpreted copy of the loop, which
-    # finds apply_sadd at call time.
+    # case, not the fallback), and members already there emit nothing; nor does another
+    # key of the db with a TTL, or (with peers) a set deleted there and kept hidden until
+    # GC (db.shadow), change that. Spied in the interpreted copy of the loop, which finds
+    # apply_sadd at call time.
     from crdtredis.crdt import set_aw
     from crdtredis.keyspace import _APPLY
 
     node = one_by_one_node(peers)
     r = R(node)
     r("SADD", "s", *[f"m{i}" for i in range(600)])
-    if ttl_elsewhere:
+    if elsewhere == "ttl":
         r("SET", "t", "v", "EX", "1000")
+    elif elsewhere == "deleted":
+        r("SADD", "t", "x")
+        r("DEL", "t")
+        assert bool(node.keyspace.dbs[0].shadow) == peers
     calls = []
 
     def spy(*a: Any) -> None:

@@ -176,14 +176,14 @@ def _push_cmd(node: Node, client: Client, argv: list[bytes], left: bool, exists:
 
 
 def _push1(node: Node, client: Client, argv: list[bytes], left: bool) -> int:
-    """LPUSH / RPUSH of one value to a visible list of a key without a TTL, in a db without
-    a hidden type (the queue's and the stack's shape): what `_push` emits and returns,
+    """LPUSH / RPUSH of one value to a visible list of a key without a TTL or a hidden type
+    (the queue's and the stack's shape): what `_push` emits and returns,
     without its generic steps (Node.emit's CREATE check is false here: the key exists and
     cannot expire). -1 when that case does not hold."""
     db = node.keyspace.dbs[client.db]
     key = argv[1]
     e = db.data.get(key)
-    if type(e) is not ListEntry or db.expires and key in db.expires or db.shadow:
+    if type(e) is not ListEntry or db.expires and key in db.expires or db.shadow and key in db.shadow:
         return -1
     if left:
         node._emit((LINSERT, db.index, key, 0, "", 0, -1, argv[2]))
@@ -253,11 +253,12 @@ def _pop_cmd(node: Node, client: Client, argv: list[bytes], left: bool) -> Reply
 
 def _pop1(node: Node, client: Client, key: bytes, left: bool) -> bytes | None:
     """LPOP / RPOP without COUNT of a visible list of more than one element, of a key
-    without a TTL, in a db without a hidden type: what `_pop` emits and returns, without
-    its generic steps. None when that case does not hold."""
+    without a TTL or a hidden type: what `_pop` emits and returns, without its generic
+    steps. None when that case does not hold."""
     db = node.keyspace.dbs[client.db]
     e = db.data.get(key)
-    if type(e) is not ListEntry or db.expires and key in db.expires or db.shadow or e.size < 2:
+    if type(e) is not ListEntry or db.expires and key in db.expires or db.shadow and key in db.shadow \
+            or e.size < 2:
         return None
     size = e.size
     k = 0 if left else size - 1
