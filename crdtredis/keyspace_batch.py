@@ -58,6 +58,14 @@ from .wire.native import native_module
 RawOp = tuple[str, int, int, dict[str, int], list[Effect]]  # origin, seq, hlc, deps, effects
 
 
+def _plain(db: Any, key: Any) -> bool:
+    """No TTL register, hidden type, watcher or blocked reader of `key` in `db`: the
+    inline cases' condition (apply_local_all_py), per key. A key with one of them is its
+    apply function's, which settles the TTL, resolves the types or touches the key."""
+    return not (db.shadow and key in db.shadow or db.expires and key in db.expires
+                or db.watched and key in db.watched or db.waiters and key in db.waiters)
+
+
 def _apply_one(ks: Keyspace, db: Any, eff: Any, ctx: Ctx) -> None:
     """What `Keyspace._dispatch` does for one effect, its commonest case inline (module
     docstring): the type's apply function called directly when `_dispatch` would do
@@ -282,8 +290,10 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
     th: int
     ok: bool
     data: dict[Any, Any] = {}
-    expires: dict[Any, Any] = {}  # the SETs' db's TTL registers (a key with one is apply_set's)
-    shadow: dict[Any, Any] = {}  # and its hidden types (a key with one is apply_set's too)
+    expires: dict[Any, Any] = {}  # the SETs' db's dicts that `_plain` reads
+    shadow: dict[Any, Any] = {}
+    watched: dict[Any, Any] = {}
+    waiters: dict[Any, Any] = {}
     fast: Any = None  # the db whose plain SETs are written here (docstring), else None
     stamp: Any = None  # the coarse stamp of the second [lo, hi) (solo: Keyspace.coarse)
     lo: int = 0
@@ -307,8 +317,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                 # pushes apply_insert's fast path makes, in one move (crdt/list_ends.py).
                 key = eff[2]
                 e = db.data.get(key)
-                if type(e) is list_cls and e.peers is not solo \
-                        and not (db.shadow and key in db.shadow or db.expires and key in db.expires or db.watched and key in db.watched or db.waiters and key in db.waiters):
+                if type(e) is list_cls and e.peers is not solo and _plain(db, key):
                     m = done + 1
                     if eff[3] == 0:
                         while m < n and _head_push(effs[m], eff[1], key):
@@ -333,8 +342,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                 # visible: apply_remove's fast path for each, in one call (crdt/list_ends.py).
                 key = eff[2]
                 e = db.data.get(key)
-                if type(e) is list_cls and e.peers is not solo \
-                        and not (db.shadow and key in db.shadow or db.expires and key in db.expires or db.watched and key in db.watched or db.waiters and key in db.waiters):
+                if type(e) is list_cls and e.peers is not solo and _plain(db, key):
                     m = done + 1
                     while m < n and _pop(effs[m], eff[1], key, eff[6]):
                         m += 1
@@ -353,11 +361,15 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                     data = db.data
                     expires = db.expires
                     shadow = db.shadow
+                    watched = db.watched
+                    waiters = db.waiters
                 if fast is not None:
                     key = eff[2]
                     e = data.get(key)
-                    if expires and key in expires or shadow and key in shadow or db.watched and key in db.watched or db.waiters and key in db.waiters:
-                        ok = False  # apply_set's: the key's TTL register, hidden types, touch
+                    # `_plain`, with the dicts read once per run of SETs (MSET's ten a request)
+                    if expires and key in expires or shadow and key in shadow or watched and key in watched \
+                            or waiters and key in waiters:
+                        ok = False  # apply_set's
                     elif e is None:
                         ok = True
                     elif type(e) is tuple:
@@ -382,7 +394,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
             elif fn is hset_fn and len(eff) == 5:
                 key = eff[2]
                 e = db.data.get(key)
-                if type(e) is hash_cls and not (db.shadow and key in db.shadow or db.watched and key in db.watched or db.waiters and key in db.waiters):
+                if type(e) is hash_cls and _plain(db, key):
                     f = eff[3]
                     v = eff[4]
                     hb = h  # boxed once, for the field's stamp and the type stamp
@@ -418,7 +430,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                 # encoding: a member may convert it) and members already there are its.
                 key = eff[2]
                 e = db.data.get(key)
-                if type(e) is set_cls and e.ht and not (db.shadow and key in db.shadow or db.expires and key in db.expires or db.watched and key in db.watched or db.waiters and key in db.waiters):
+                if type(e) is set_cls and e.ht and _plain(db, key):
                     f = eff[3]
                     members = e.m
                     if f not in members:
@@ -440,8 +452,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                         e.torigin = origin
                         written = True
             elif (fn is incr_fn or fn is None and eff[0] == incr_create) and type(eff[3]) is int \
-                    and not (db.shadow and eff[2] in db.shadow or db.watched and eff[2] in db.watched
-                             or db.waiters and eff[2] in db.waiters):
+                    and _plain(db, eff[2]):
                 # An INCR (runs.py's INCR runs) on a replica without peers: string_counter.
                 # apply_incr's solo case, folded into the register at once, without its call.
                 # With peers, of a missing key: apply_incr's lean counter (CounterStr.of_incr),
@@ -451,7 +462,7 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                 key = eff[2]
                 data = db.data
                 e = data.get(key)
-                if e is None and not (db.expires and key in db.expires):
+                if e is None:
                     if solo:
                         nv = incr(None, eff[3])
                         if nv is not None:
@@ -466,14 +477,14 @@ def apply_local_all_py(ks: Keyspace, effs: list[Effect], into: list[Effect], seq
                     if nv is not None:  # (else apply_incr stores nothing either: it answers)
                         data[key] = untrack((nv, te[1], te[2]))  # the value keeps its stamp
                         written = True
-                elif not solo and fn is incr_fn and not (db.expires and key in db.expires):
+                elif not solo and fn is incr_fn:
                     # With peers, of a plain string (a counter GC folded) or of a counter:
                     # apply_incr's middle case without `_dispatch` and apply_incr around it,
                     # and when the increment is the newest (always, for a local one) the
                     # lean form's code itself: CounterStr.of_tuple_incr's and
                     # CounterStr.incr's lean branches, without their calls (~0.35 µs of a
-                    # 3.2 µs INCR with peers in process). A key with a TTL is apply_incr's:
-                    # it settles the TTL against the counter.
+                    # 3.2 µs INCR with peers in process). A key with a TTL is apply_incr's
+                    # (`_plain`): it settles the TTL against the counter.
                     if type(e) is tuple:
                         te = e
                         th = te[1]
